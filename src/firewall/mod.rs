@@ -1,0 +1,20 @@
+//! The firewall: rules as typed data (`rule`), the pure layout of cnet's chains and per-network
+//! rules (`layout`), and the backend that installs them (`iptables`). Kept behind the small
+//! `Firewall` trait so an nftables backend can sit beside it.
+
+pub mod iptables;
+pub mod layout;
+pub mod rule;
+
+use crate::error::Result;
+use rule::Rule;
+
+/// What the executor needs from a firewall backend.
+pub trait Firewall {
+    /// Create cnet's chains and the jumps from the built-in chains, if missing. Idempotent.
+    fn ensure_chains(&mut self) -> Result<()>;
+    /// Append a rule unless an identical one is already there.
+    fn append(&mut self, rule: &Rule) -> Result<()>;
+    /// Delete a rule; a rule that is not there counts as deleted.
+    fn delete(&mut self, rule: &Rule) -> Result<()>;
+}

@@ -1,0 +1,218 @@
+//! Firewall rules as typed data, rendered to iptables argv. Never built as strings and never
+//! matched as text: two rules are the same rule when their data is equal.
+
+use ipnetwork::Ipv4Network;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::Ipv4Addr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Table {
+    Filter,
+    Nat,
+}
+
+impl Table {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::Filter => "filter",
+            Table::Nat => "nat",
+        }
+    }
+}
+
+/// One match of a rule. `negate` renders as iptables' `!`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Match {
+    InIface { name: String, negate: bool },
+    OutIface { name: String, negate: bool },
+    Source { net: Ipv4Network, negate: bool },
+    Destination { net: Ipv4Network, negate: bool },
+    /// `-p tcp|udp|sctp|icmp`
+    Protocol(String),
+    /// `--dport N[:M]` (needs a Protocol match first)
+    DestPort { from: u16, to: u16 },
+    /// `-m conntrack --ctstate A,B`
+    CtState(Vec<String>),
+    /// `-m addrtype --dst-type LOCAL`
+    DstTypeLocal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Target {
+    Accept,
+    Drop,
+    Return,
+    Masquerade,
+    Jump(String),
+    /// `-j DNAT --to-destination ADDR[:PORT[-PORT]]`
+    Dnat {
+        addr: Ipv4Addr,
+        port: Option<(u16, u16)>,
+    },
+}
+
+/// A rule of one chain. `comment` is rendered as `-m comment --comment`, and names cnet and the
+/// network (and the namespace, for per-endpoint rules).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Rule {
+    pub table: Table,
+    pub chain: String,
+    pub matches: Vec<Match>,
+    pub target: Target,
+    pub comment: String,
+}
+
+impl Rule {
+    /// The rule's specification as argv, without table, command or chain
+    /// (what follows `iptables -t T -A CHAIN`).
+    pub fn spec_argv(&self) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        let neg = |a: &mut Vec<String>, n: bool| {
+            if n {
+                a.push("!".into())
+            }
+        };
+        for m in &self.matches {
+            match m {
+                Match::InIface { name, negate } => {
+                    neg(&mut a, *negate);
+                    a.extend(["-i".into(), name.clone()]);
+                }
+                Match::OutIface { name, negate } => {
+                    neg(&mut a, *negate);
+                    a.extend(["-o".into(), name.clone()]);
+                }
+                Match::Source { net, negate } => {
+                    neg(&mut a, *negate);
+                    a.extend(["-s".into(), net.to_string()]);
+                }
+                Match::Destination { net, negate } => {
+                    neg(&mut a, *negate);
+                    a.extend(["-d".into(), net.to_string()]);
+                }
+                Match::Protocol(p) => a.extend(["-p".into(), p.clone()]),
+                Match::DestPort { from, to } => {
+                    let ports = if from == to {
+                        from.to_string()
+                    } else {
+                        format!("{from}:{to}")
+                    };
+                    a.extend(["--dport".into(), ports]);
+                }
+                Match::CtState(states) => a.extend([
+                    "-m".into(),
+                    "conntrack".into(),
+                    "--ctstate".into(),
+                    states.join(","),
+                ]),
+                Match::DstTypeLocal => a.extend([
+                    "-m".into(),
+                    "addrtype".into(),
+                    "--dst-type".into(),
+                    "LOCAL".into(),
+                ]),
+            }
+        }
+        a.extend([
+            "-m".into(),
+            "comment".into(),
+            "--comment".into(),
+            self.comment.clone(),
+        ]);
+        a.push("-j".into());
+        match &self.target {
+            Target::Accept => a.push("ACCEPT".into()),
+            Target::Drop => a.push("DROP".into()),
+            Target::Return => a.push("RETURN".into()),
+            Target::Masquerade => a.push("MASQUERADE".into()),
+            Target::Jump(chain) => a.push(chain.clone()),
+            Target::Dnat { addr, port } => {
+                a.push("DNAT".into());
+                a.push("--to-destination".into());
+                a.push(match port {
+                    None => addr.to_string(),
+                    Some((p, q)) if p == q => format!("{addr}:{p}"),
+                    Some((p, q)) => format!("{addr}:{p}-{q}"),
+                });
+            }
+        }
+        a
+    }
+
+    /// Full argv for `iptables` with the given command flag (`-A`, `-I`, `-D`, `-C`).
+    pub fn argv(&self, command: &str) -> Vec<String> {
+        let mut a = vec![
+            "-t".to_string(),
+            self.table.as_str().to_string(),
+            command.to_string(),
+            self.chain.clone(),
+        ];
+        a.extend(self.spec_argv());
+        a
+    }
+}
+
+/// Quote one argv word for display in a shell command line.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,!@+".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+impl fmt::Display for Rule {
+    /// The rule as the `iptables -A` command that adds it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<String> = self.argv("-A").iter().map(|w| shell_quote(w)).collect();
+        write!(f, "iptables {}", words.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masquerade_renders_like_iptables_save() {
+        let r = Rule {
+            table: Table::Nat,
+            chain: "CNET-POSTROUTING".into(),
+            matches: vec![
+                Match::Source {
+                    net: "10.1.0.0/24".parse().unwrap(),
+                    negate: false,
+                },
+                Match::OutIface {
+                    name: "cn-lab".into(),
+                    negate: true,
+                },
+            ],
+            target: Target::Masquerade,
+            comment: "cnet:lab".into(),
+        };
+        assert_eq!(
+            r.to_string(),
+            "iptables -t nat -A CNET-POSTROUTING -s 10.1.0.0/24 ! -o cn-lab -m comment --comment cnet:lab -j MASQUERADE"
+        );
+    }
+
+    #[test]
+    fn comment_with_spaces_is_quoted_for_display_but_one_argv_word() {
+        let r = Rule {
+            table: Table::Filter,
+            chain: "X".into(),
+            matches: vec![],
+            target: Target::Accept,
+            comment: "cnet net lab".into(),
+        };
+        assert!(r.argv("-A").contains(&"cnet net lab".to_string()));
+        assert!(r.to_string().contains("'cnet net lab'"));
+    }
+}

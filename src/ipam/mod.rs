@@ -1,0 +1,1 @@
+//! The DORA allocator (pure).

@@ -1,0 +1,1 @@
+//! Side effects on the kernel: netlink, namespaces, sysctls; applying plans with rollback.

@@ -1,0 +1,190 @@
+//! The serde types kept in the state directory: networks, endpoints, leases, namespaces.
+
+use ipnetwork::Ipv4Network;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// The network drivers, named as `docker network create -d` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Driver {
+    Bridge,
+    Host,
+    None,
+    Macvlan,
+    Ipvlan,
+    Vxlan,
+}
+
+impl Driver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Driver::Bridge => "bridge",
+            Driver::Host => "host",
+            Driver::None => "none",
+            Driver::Macvlan => "macvlan",
+            Driver::Ipvlan => "ipvlan",
+            Driver::Vxlan => "vxlan",
+        }
+    }
+    /// Whether endpoints on this driver get an address from the allocator.
+    pub fn leases_addresses(self) -> bool {
+        !matches!(self, Driver::Host | Driver::None)
+    }
+}
+
+impl fmt::Display for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Driver {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "bridge" => Driver::Bridge,
+            "host" => Driver::Host,
+            "none" | "null" => Driver::None,
+            "macvlan" => Driver::Macvlan,
+            "ipvlan" => Driver::Ipvlan,
+            "vxlan" | "overlay" => Driver::Vxlan,
+            other => {
+                return Err(format!(
+                    "unknown driver '{other}' (expected bridge, host, none, macvlan, ipvlan or vxlan)"
+                ));
+            }
+        })
+    }
+}
+
+/// A network definition: `networks/NAME.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    pub name: String,
+    /// 12 hex digits, shown like Docker's network ID.
+    pub id: String,
+    pub driver: Driver,
+    /// Unix seconds.
+    pub created: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<Ipv4Network>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<Ipv4Network>,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// The Linux bridge carrying the network (bridge and vxlan drivers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// The bridge's pinned MAC address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_mac: Option<String>,
+    /// `-o KEY=VALUE` options as given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// `bridge`, `host` and `none`: exist without `net create`, cannot be removed.
+    #[serde(default)]
+    pub predefined: bool,
+}
+
+impl Network {
+    /// The range leases are taken from: `--ip-range` if given, else the subnet.
+    pub fn lease_range(&self) -> Option<Ipv4Network> {
+        self.ip_range.or(self.subnet)
+    }
+}
+
+/// A published port (filled in by the port-publishing work; stored with the endpoint).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<Ipv4Addr>,
+    pub host_port: u16,
+    pub host_port_end: u16,
+    pub container_port: u16,
+    pub container_port_end: u16,
+    pub protocol: String,
+}
+
+/// One namespace attached to one network: `attachments/NETWORK/KEY.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub network: String,
+    /// The namespace as the user named it: a name under /run/netns or a path.
+    pub netns: String,
+    /// The path the namespace is opened by.
+    pub netns_path: PathBuf,
+    /// Interface name inside the namespace (empty for host/none).
+    #[serde(default)]
+    pub ifname: String,
+    /// The host side of the veth pair, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ifname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Ipv4Network>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortMapping>,
+    /// Unix seconds.
+    pub since: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeaseState {
+    /// Held for a client between OFFER and REQUEST.
+    Offered,
+    /// ACKed: the address is in use.
+    Bound,
+    /// Given back; kept so the same client gets it again (sticky).
+    Released,
+}
+
+impl fmt::Display for LeaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LeaseState::Offered => "offered",
+            LeaseState::Bound => "bound",
+            LeaseState::Released => "released",
+        })
+    }
+}
+
+/// One address of one network: `leases/NETWORK/ADDRESS.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub network: String,
+    pub address: Ipv4Addr,
+    /// The client id: the namespace's name or path.
+    pub client: String,
+    pub state: LeaseState,
+    /// Unix seconds of the last state change.
+    pub since: u64,
+    /// For offers: until when the address is held (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+    /// `/proc/sys/kernel/random/boot_id` when the lease was bound.
+    #[serde(default)]
+    pub boot_id: String,
+}
+
+/// A namespace cnet created (so it may delete it): `namespaces/NAME.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceRecord {
+    pub name: String,
+    pub created: u64,
+    /// True when the name is bound to the host's own namespace (the `host` network).
+    #[serde(default)]
+    pub host: bool,
+}

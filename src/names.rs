@@ -1,0 +1,185 @@
+//! Validation and derivation of names: networks, namespaces, interfaces, aliases, MACs.
+//! Pure functions; every error names the offending value.
+
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+
+/// Where named network namespaces live (iproute2's convention).
+pub fn netns_dir() -> PathBuf {
+    PathBuf::from("/run/netns")
+}
+
+/// Where per-namespace `hosts` and `resolv.conf` live (iproute2's convention).
+pub fn etc_netns_dir() -> PathBuf {
+    PathBuf::from("/etc/netns")
+}
+
+/// Linux's interface name limit (IFNAMSIZ - 1).
+pub const IFNAMSIZ_MAX: usize = 15;
+
+fn check_word(kind: &str, name: &str, max: usize) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::usage(format!("{kind} name must not be empty")));
+    }
+    if name.len() > max {
+        return Err(Error::usage(format!(
+            "{kind} name '{name}' is too long ({} characters, at most {max})",
+            name.len()
+        )));
+    }
+    if name == "." || name == ".." {
+        return Err(Error::usage(format!("{kind} name '{name}' is not allowed")));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(Error::usage(format!(
+            "{kind} name '{name}' contains '{c}': use letters, digits, '-', '_' and '.'"
+        )));
+    }
+    if name.starts_with('-') {
+        return Err(Error::usage(format!(
+            "{kind} name '{name}' must not start with '-'"
+        )));
+    }
+    Ok(())
+}
+
+/// A network name: also used as a file name and, prefixed, as a bridge name.
+pub fn validate_network_name(name: &str) -> Result<()> {
+    check_word("network", name, 64)
+}
+
+/// A namespace name under /run/netns.
+pub fn validate_netns_name(name: &str) -> Result<()> {
+    check_word("namespace", name, 64)
+}
+
+/// An interface name, as the kernel accepts it.
+pub fn validate_ifname(name: &str) -> Result<()> {
+    check_word("interface", name, IFNAMSIZ_MAX)
+}
+
+/// A host name alias, as it will appear in a hosts file.
+pub fn validate_alias(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 253
+        || name.starts_with(['-', '.'])
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+    {
+        return Err(Error::usage(format!(
+            "alias '{name}' is not a valid host name"
+        )));
+    }
+    Ok(())
+}
+
+/// Parse `aa:bb:cc:dd:ee:ff`; refuse multicast addresses (bit 0 of the first octet).
+pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
+    let bad = || Error::usage(format!("MAC address '{s}' is not of the form aa:bb:cc:dd:ee:ff"));
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (i, p) in parts.iter().enumerate() {
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        mac[i] = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    if mac[0] & 1 == 1 {
+        return Err(Error::usage(format!(
+            "MAC address '{s}' is a multicast address"
+        )));
+    }
+    if mac == [0; 6] {
+        return Err(Error::usage(format!("MAC address '{s}' is all zeros")));
+    }
+    Ok(mac)
+}
+
+/// FNV-1a: a small stable hash for deriving names (not for security).
+pub fn stable_hash(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    h
+}
+
+/// The bridge of a network: `cn-NAME` when it fits in 15 characters, else a stable
+/// abbreviation `cn-PREFIX-HASH`. The default `bridge` network uses `cnet0`.
+pub fn bridge_name(network: &str) -> String {
+    if network == "bridge" {
+        return "cnet0".into();
+    }
+    let full = format!("cn-{network}");
+    if full.len() <= IFNAMSIZ_MAX {
+        return full;
+    }
+    let h = stable_hash(&[network]) as u32;
+    let prefix: String = network.chars().take(5).collect();
+    format!("cn-{prefix}-{:06x}", h & 0xff_ffff)
+}
+
+/// The host end of an endpoint's veth: `cnv` + 8 hex digits, stable for the pair
+/// (network, namespace), so a stale one can be found again.
+pub fn host_veth_name(network: &str, netns_key: &str) -> String {
+    format!("cnv{:08x}", stable_hash(&[network, netns_key]) as u32)
+}
+
+/// A locally administered unicast MAC derived from the given words.
+pub fn derived_mac(parts: &[&str]) -> [u8; 6] {
+    let h = stable_hash(parts).to_be_bytes();
+    [(h[0] & 0xfe) | 0x02, h[1], h[2], h[3], h[4], h[5]]
+}
+
+/// Docker's scheme for container MACs: 02:42 followed by the IPv4 address.
+pub fn mac_from_ip(ip: std::net::Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_path_separators_dotdot_and_long_ifnames() {
+        assert!(validate_network_name("a/b").is_err());
+        assert!(validate_netns_name("..").is_err());
+        assert!(validate_ifname("a-very-long-ifname").is_err());
+        assert!(validate_network_name("lab-1_x.y").is_ok());
+        let e = validate_network_name("a/b").unwrap_err().to_string();
+        assert!(e.contains("'a/b'") && e.contains("'/'"), "{e}");
+    }
+
+    #[test]
+    fn bridge_names_fit_ifnamsiz() {
+        assert_eq!(bridge_name("lab"), "cn-lab");
+        assert_eq!(bridge_name("bridge"), "cnet0");
+        let long = bridge_name("a-really-long-network-name");
+        assert!(long.len() <= 15, "{long}");
+        assert_ne!(long, bridge_name("a-really-long-network-other"));
+    }
+
+    #[test]
+    fn mac_parsing() {
+        assert_eq!(
+            parse_mac("02:42:0a:00:00:02").unwrap(),
+            [2, 0x42, 10, 0, 0, 2]
+        );
+        assert!(parse_mac("01:00:5e:00:00:01").is_err());
+        assert!(parse_mac("02:42:0a:00:00").is_err());
+        assert!(parse_mac("zz:42:0a:00:00:00").is_err());
+        let m = derived_mac(&["x"]);
+        assert_eq!(m[0] & 0x03, 0x02);
+    }
+}

@@ -1,0 +1,340 @@
+//! Typed kernel operations. A plan is an ordered list of `Op`s computed by pure code; the
+//! `kernel` module applies it and, on the first failure, applies the undo of every step already
+//! done, in reverse. Each op prints itself as the equivalent `ip`/`bridge`/`iptables` command.
+
+use crate::firewall::rule::{Rule, shell_quote};
+use ipnetwork::Ipv4Network;
+use serde::Serialize;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+/// Which network namespace an operation runs in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum NsRef {
+    /// The namespace cnet itself runs in ("the host").
+    Host,
+    /// A named namespace: `/run/netns/NAME`.
+    Named(String),
+    /// Any other namespace file, e.g. `/proc/PID/ns/net`.
+    Path(PathBuf),
+}
+
+impl NsRef {
+    /// The file to open to enter this namespace (`None` for the host's own).
+    pub fn path(&self) -> Option<PathBuf> {
+        match self {
+            NsRef::Host => None,
+            NsRef::Named(n) => Some(crate::names::netns_dir().join(n)),
+            NsRef::Path(p) => Some(p.clone()),
+        }
+    }
+
+    /// Command prefix that runs `ip` in this namespace.
+    fn ip(&self) -> String {
+        match self {
+            NsRef::Host => "ip".into(),
+            NsRef::Named(n) => format!("ip -n {}", shell_quote(n)),
+            NsRef::Path(p) => format!(
+                "nsenter --net={} ip",
+                shell_quote(&p.display().to_string())
+            ),
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Op {
+    /// `ip netns add NAME`
+    CreateNetns { name: String },
+    /// Bind `/run/netns/NAME` to the host's own namespace (the `host` network).
+    BindHostNetns { name: String },
+    /// `ip netns del NAME` (also undoes `BindHostNetns`)
+    DeleteNetns { name: String },
+    /// `ip link add NAME type bridge` with a pinned MAC, optional MTU; brought up.
+    CreateBridge {
+        name: String,
+        mac: [u8; 6],
+        mtu: Option<u32>,
+    },
+    /// A veth pair: `host` end in the host namespace, enslaved to `master` and up; `peer` end
+    /// created directly inside `peer_ns` (IFLA_NET_NS_FD) with an optional MAC.
+    CreateVeth {
+        host: String,
+        peer: String,
+        peer_ns: NsRef,
+        mtu: Option<u32>,
+        peer_mac: Option<[u8; 6]>,
+        master: Option<String>,
+    },
+    /// `ip link set DEV up`
+    LinkUp { ns: NsRef, dev: String },
+    /// `ip link del DEV`; a link that is already gone counts as deleted.
+    DeleteLink { ns: NsRef, dev: String },
+    /// `ip addr add ADDR/PREFIX dev DEV`
+    AddAddress {
+        ns: NsRef,
+        dev: String,
+        addr: Ipv4Network,
+    },
+    /// `ip addr del ADDR/PREFIX dev DEV`
+    DelAddress {
+        ns: NsRef,
+        dev: String,
+        addr: Ipv4Network,
+    },
+    /// `ip route add DEST|default [via GW] [dev DEV]`
+    AddRoute {
+        ns: NsRef,
+        dest: Option<Ipv4Network>,
+        via: Option<Ipv4Addr>,
+        dev: Option<String>,
+    },
+    /// `ip route del ...`
+    DelRoute {
+        ns: NsRef,
+        dest: Option<Ipv4Network>,
+        via: Option<Ipv4Addr>,
+        dev: Option<String>,
+    },
+    /// `sysctl -w KEY=VALUE` in a namespace (e.g. `net.ipv4.ip_forward=1`). Not undone: other
+    /// networks may rely on it, as Docker and the CNI plugins do.
+    Sysctl {
+        ns: NsRef,
+        key: String,
+        value: String,
+    },
+    /// Create cnet's chains and the jumps to them from the built-in chains, if missing.
+    EnsureChains,
+    /// `iptables -A` (skipped when the rule is already there).
+    AppendRule(Rule),
+    /// `iptables -D` (a rule that is already gone counts as deleted).
+    DeleteRule(Rule),
+}
+
+impl Op {
+    /// The op that undoes this one, for rollback.
+    pub fn undo(&self) -> Option<Op> {
+        Some(match self {
+            Op::CreateNetns { name } | Op::BindHostNetns { name } => {
+                Op::DeleteNetns { name: name.clone() }
+            }
+            Op::CreateBridge { name, .. } => Op::DeleteLink {
+                ns: NsRef::Host,
+                dev: name.clone(),
+            },
+            Op::CreateVeth { host, .. } => Op::DeleteLink {
+                ns: NsRef::Host,
+                dev: host.clone(),
+            },
+            Op::AddAddress { ns, dev, addr } => Op::DelAddress {
+                ns: ns.clone(),
+                dev: dev.clone(),
+                addr: *addr,
+            },
+            Op::AddRoute { ns, dest, via, dev } => Op::DelRoute {
+                ns: ns.clone(),
+                dest: *dest,
+                via: *via,
+                dev: dev.clone(),
+            },
+            Op::AppendRule(r) => Op::DeleteRule(r.clone()),
+            Op::LinkUp { .. }
+            | Op::DeleteLink { .. }
+            | Op::DelAddress { .. }
+            | Op::DelRoute { .. }
+            | Op::DeleteNetns { .. }
+            | Op::Sysctl { .. }
+            | Op::EnsureChains
+            | Op::DeleteRule(_) => return None,
+        })
+    }
+}
+
+pub fn format_mac(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn route_words(dest: &Option<Ipv4Network>, via: &Option<Ipv4Addr>, dev: &Option<String>) -> String {
+    let mut s = match dest {
+        Some(d) => d.to_string(),
+        None => "default".into(),
+    };
+    if let Some(v) = via {
+        s.push_str(&format!(" via {v}"));
+    }
+    if let Some(d) = dev {
+        s.push_str(&format!(" dev {}", shell_quote(d)));
+    }
+    s
+}
+
+impl fmt::Display for Op {
+    /// The equivalent shell command(s), one per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::CreateNetns { name } => write!(f, "ip netns add {}", shell_quote(name)),
+            Op::BindHostNetns { name } => write!(
+                f,
+                "touch /run/netns/{n} && mount --bind /proc/self/ns/net /run/netns/{n}",
+                n = shell_quote(name)
+            ),
+            Op::DeleteNetns { name } => write!(f, "ip netns del {}", shell_quote(name)),
+            Op::CreateBridge { name, mac, mtu } => {
+                let n = shell_quote(name);
+                write!(f, "ip link add {n} type bridge")?;
+                if let Some(m) = mtu {
+                    write!(f, " mtu {m}")?;
+                }
+                write!(
+                    f,
+                    "\nip link set {n} address {}\nip link set {n} up",
+                    format_mac(mac)
+                )
+            }
+            Op::CreateVeth {
+                host,
+                peer,
+                peer_ns,
+                mtu,
+                peer_mac,
+                master,
+            } => {
+                let h = shell_quote(host);
+                write!(f, "ip link add {h}")?;
+                if let Some(m) = mtu {
+                    write!(f, " mtu {m}")?;
+                }
+                write!(f, " type veth peer name {}", shell_quote(peer))?;
+                match peer_ns {
+                    NsRef::Host => {}
+                    NsRef::Named(n) => write!(f, " netns {}", shell_quote(n))?,
+                    NsRef::Path(p) => {
+                        write!(f, " netns {}", shell_quote(&p.display().to_string()))?
+                    }
+                }
+                if let Some(mac) = peer_mac {
+                    write!(f, " address {}", format_mac(mac))?;
+                }
+                if let Some(m) = master {
+                    write!(f, "\nip link set {h} master {}", shell_quote(m))?;
+                }
+                write!(f, "\nip link set {h} up")
+            }
+            Op::LinkUp { ns, dev } => write!(f, "{} link set {} up", ns.ip(), shell_quote(dev)),
+            Op::DeleteLink { ns, dev } => write!(f, "{} link del {}", ns.ip(), shell_quote(dev)),
+            Op::AddAddress { ns, dev, addr } => {
+                write!(f, "{} addr add {addr} dev {}", ns.ip(), shell_quote(dev))
+            }
+            Op::DelAddress { ns, dev, addr } => {
+                write!(f, "{} addr del {addr} dev {}", ns.ip(), shell_quote(dev))
+            }
+            Op::AddRoute { ns, dest, via, dev } => {
+                write!(f, "{} route add {}", ns.ip(), route_words(dest, via, dev))
+            }
+            Op::DelRoute { ns, dest, via, dev } => {
+                write!(f, "{} route del {}", ns.ip(), route_words(dest, via, dev))
+            }
+            Op::Sysctl { ns, key, value } => match ns {
+                NsRef::Host => write!(f, "sysctl -w {key}={value}"),
+                NsRef::Named(n) => write!(f, "ip netns exec {} sysctl -w {key}={value}", shell_quote(n)),
+                NsRef::Path(p) => write!(
+                    f,
+                    "nsenter --net={} sysctl -w {key}={value}",
+                    shell_quote(&p.display().to_string())
+                ),
+            },
+            Op::EnsureChains => write!(f, "{}", crate::firewall::layout::describe_base_chains()),
+            Op::AppendRule(r) => write!(f, "{r}"),
+            Op::DeleteRule(r) => {
+                let words: Vec<String> = r.argv("-D").iter().map(|w| shell_quote(w)).collect();
+                write!(f, "iptables {}", words.join(" "))
+            }
+        }
+    }
+}
+
+/// A plan: the ops to apply, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub ops: Vec<Op>,
+}
+
+impl Plan {
+    pub fn push(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+    pub fn extend(&mut self, ops: impl IntoIterator<Item = Op>) {
+        self.ops.extend(ops);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for op in &self.ops {
+            writeln!(f, "{op}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn veth_into_named_namespace_prints_like_iproute2() {
+        let op = Op::CreateVeth {
+            host: "cnv1a2b3c4d".into(),
+            peer: "eth0".into(),
+            peer_ns: NsRef::Named("ns1".into()),
+            mtu: Some(1400),
+            peer_mac: Some([2, 0x42, 10, 1, 0, 2]),
+            master: Some("cn-lab".into()),
+        };
+        assert_eq!(
+            op.to_string(),
+            "ip link add cnv1a2b3c4d mtu 1400 type veth peer name eth0 netns ns1 address 02:42:0a:01:00:02\n\
+             ip link set cnv1a2b3c4d master cn-lab\nip link set cnv1a2b3c4d up"
+        );
+    }
+
+    #[test]
+    fn undo_of_creation_deletes_and_of_deletion_is_none() {
+        let add = Op::AddAddress {
+            ns: NsRef::Named("ns1".into()),
+            dev: "eth0".into(),
+            addr: "10.1.0.2/24".parse().unwrap(),
+        };
+        assert!(matches!(add.undo(), Some(Op::DelAddress { .. })));
+        assert_eq!(
+            Op::DeleteLink {
+                ns: NsRef::Host,
+                dev: "x".into()
+            }
+            .undo(),
+            None
+        );
+    }
+
+    #[test]
+    fn default_route_in_path_namespace() {
+        let op = Op::AddRoute {
+            ns: NsRef::Path("/proc/42/ns/net".into()),
+            dest: None,
+            via: Some("10.1.0.1".parse().unwrap()),
+            dev: None,
+        };
+        assert_eq!(
+            op.to_string(),
+            "nsenter --net=/proc/42/ns/net ip route add default via 10.1.0.1"
+        );
+    }
+}
