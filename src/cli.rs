@@ -1,1 +1,206 @@
-//! todo
+//! The command line, as clap types. Names follow `docker network` where a user expects them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cnet",
+    version,
+    about = "Container networks by hand: namespaces, bridges, NAT and leases, no Docker",
+    long_about = "cnet builds Docker-style container networks (bridge, host, none) on a bare Linux \
+box: network namespaces, Linux bridges and veth pairs through netlink, NAT and isolation with \
+iptables, addresses leased DHCP-style from a local allocator, state in TOML files. \
+--dry-run prints the equivalent ip/iptables commands instead of running anything."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Directory holding cnet's state
+    #[arg(long, global = true, env = "CNET_STATE_DIR", default_value = "/var/lib/cnet")]
+    pub state_dir: PathBuf,
+    /// Output format of listings
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print the equivalent ip/iptables commands and change nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Say more: the DHCP-style lease steps, the commands applied, error causes
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, remove, list and inspect networks
+    #[command(subcommand)]
+    Net(NetCommand),
+    /// Attach a network namespace to a network (creating the namespace if needed)
+    Attach(AttachArgs),
+    /// Detach a network namespace from a network, releasing its address
+    Detach(DetachArgs),
+    /// Run a command inside a network namespace, with its hosts and resolv.conf
+    ExecInNs(ExecArgs),
+    /// Show address leases
+    #[command(subcommand)]
+    Lease(LeaseCommand),
+    /// List and remove network namespaces
+    #[command(subcommand)]
+    Ns(NsCommand),
+    /// Manage cnet's firewall rules
+    #[command(subcommand)]
+    Firewall(FirewallCommand),
+    /// Write the man pages and shell completions (for packagers)
+    #[command(hide = true)]
+    GenerateDocs {
+        /// Directory to write man/ and completions/ into
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetCommand {
+    /// Create a network
+    Create(CreateArgs),
+    /// Remove networks
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// Networks to remove
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Detach every attached namespace first
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Print network names only
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Show networks in detail, with their endpoints (JSON)
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Network name
+    pub name: String,
+    /// Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)
+    #[arg(short, long, default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)
+    #[arg(long)]
+    pub subnet: Option<String>,
+    /// Gateway address (default: the subnet's first host address)
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// Lease addresses only from this sub-range (CIDR)
+    #[arg(long)]
+    pub ip_range: Option<String>,
+    /// No default route, no NAT: nothing leaves the network
+    #[arg(long)]
+    pub internal: bool,
+    /// MTU of the bridge and every veth
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Parent interface (macvlan, ipvlan)
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// VXLAN network identifier
+    #[arg(long)]
+    pub vni: Option<u32>,
+    /// Local underlay address (vxlan)
+    #[arg(long)]
+    pub local: Option<Ipv4Addr>,
+    /// Peer VTEP address (vxlan), repeatable
+    #[arg(long)]
+    pub peer: Vec<Ipv4Addr>,
+    /// VXLAN UDP destination port
+    #[arg(long)]
+    pub dstport: Option<u16>,
+    /// Driver option KEY=VALUE, repeatable (bridge_name=, mtu=; Docker's com.docker.network.* spellings too)
+    #[arg(short = 'o', long = "opt")]
+    pub opts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Network to attach to
+    pub network: String,
+    /// Namespace: a name under /run/netns (created if missing) or a path like /proc/PID/ns/net
+    pub netns: String,
+    /// Static address (must be free and inside the network's range)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Interface name inside the namespace (default: the first free ethN)
+    #[arg(long)]
+    pub ifname: Option<String>,
+    /// MAC address of the interface inside the namespace
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// Extra host name the other members resolve to this namespace, repeatable
+    #[arg(long = "alias")]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DetachArgs {
+    pub network: String,
+    pub netns: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Namespace name or path
+    pub netns: String,
+    /// Command and its arguments (after --)
+    #[arg(required = true, last = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaseCommand {
+    /// List leases, of one network or of all
+    #[command(visible_alias = "list")]
+    Ls { network: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NsCommand {
+    /// List network namespaces and the networks they are attached to
+    #[command(visible_alias = "list")]
+    Ls,
+    /// Detach a namespace from every network, then delete it if cnet created it
+    #[command(visible_alias = "remove")]
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FirewallCommand {
+    /// Re-create every rule cnet should have, from its state (after iptables -F or a firewall reload)
+    Reload,
+}

@@ -17,6 +17,9 @@ pub enum Error {
     /// A kernel operation failed; `op` is the equivalent command line.
     #[error("{op}: {msg}")]
     Kernel { op: String, msg: String },
+    /// Already reported on stderr; carries only the exit status.
+    #[error("")]
+    Reported(i32),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -42,6 +45,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::Reported(code) => *code,
             _ => 1,
         }
     }

@@ -118,6 +118,8 @@ pub struct PortMapping {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub network: String,
+    /// The state key of the namespace (its name, or `@ino-N` for one given by path).
+    pub key: String,
     /// The namespace as the user named it: a name under /run/netns or a path.
     pub netns: String,
     /// The path the namespace is opened by.
@@ -136,6 +138,9 @@ pub struct Endpoint {
     pub aliases: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortMapping>,
+    /// Whether this endpoint gave the namespace its default route.
+    #[serde(default)]
+    pub default_route: bool,
     /// Unix seconds.
     pub since: u64,
 }

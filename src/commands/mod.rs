@@ -1,1 +1,139 @@
-//! todo
+//! One module per subcommand: glue between the CLI, the store, the planners and the kernel.
+
+pub mod attach;
+pub mod detach;
+pub mod docs;
+pub mod exec;
+pub mod firewall;
+pub mod hostsfile;
+pub mod lease;
+pub mod net;
+pub mod ns;
+pub mod target;
+
+use crate::cli::{Cli, Command, Global, LeaseCommand, NetCommand, NsCommand};
+use crate::error::{Error, Result};
+use crate::firewall::LazyIptables;
+use crate::plan::Plan;
+use crate::store::{FileStore, Guard, Store};
+use std::cell::RefCell;
+
+/// What every command gets: global options, the store, the firewall.
+pub struct Ctx {
+    pub global: Global,
+    pub store: Box<dyn Store>,
+    pub firewall: RefCell<LazyIptables>,
+}
+
+impl Ctx {
+    pub fn new(global: Global) -> Self {
+        let store = Box::new(FileStore::new(global.state_dir.clone()));
+        Ctx {
+            global,
+            store,
+            firewall: RefCell::new(LazyIptables::default()),
+        }
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.global.dry_run
+    }
+
+    /// Commands that change the kernel need root (a dry run does not).
+    pub fn require_root(&self) -> Result<()> {
+        if self.dry_run() || nix::unistd::geteuid().is_root() {
+            Ok(())
+        } else {
+            Err(Error::usage(
+                "cnet must run as root to change network namespaces, links and firewall rules \
+                 (try sudo, or --dry-run to see what it would do)",
+            ))
+        }
+    }
+
+    /// The state lock, unless this is a dry run (which changes nothing).
+    pub fn lock(&self) -> Result<Option<Guard>> {
+        if self.dry_run() {
+            Ok(None)
+        } else {
+            self.store.lock().map(Some)
+        }
+    }
+
+    /// Apply a plan with rollback, or print it on a dry run.
+    pub fn apply(&self, plan: &Plan) -> Result<()> {
+        if self.dry_run() {
+            print!("{plan}");
+            return Ok(());
+        }
+        if self.global.verbose {
+            eprint!("{plan}");
+        }
+        crate::kernel::apply(plan, &mut *self.firewall.borrow_mut())
+    }
+
+    /// Apply a teardown plan best-effort (every step is tried), or print it on a dry run.
+    pub fn teardown(&self, plan: &Plan) -> Result<()> {
+        if self.dry_run() {
+            print!("{plan}");
+            return Ok(());
+        }
+        if self.global.verbose {
+            eprint!("{plan}");
+        }
+        crate::kernel::apply_teardown(plan, &mut *self.firewall.borrow_mut())
+    }
+
+    /// A -v line on stderr.
+    pub fn say(&self, msg: impl AsRef<str>) {
+        if self.global.verbose {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    if let Command::GenerateDocs { dir } = &cli.command {
+        return docs::generate(dir);
+    }
+    let ctx = Ctx::new(cli.global);
+    match cli.command {
+        Command::Net(NetCommand::Create(args)) => net::create(&ctx, &args),
+        Command::Net(NetCommand::Rm { names, force }) => net::rm(&ctx, &names, force),
+        Command::Net(NetCommand::Ls { quiet }) => net::ls(&ctx, quiet),
+        Command::Net(NetCommand::Inspect { names }) => net::inspect(&ctx, &names),
+        Command::Attach(args) => attach::run(&ctx, &args),
+        Command::Detach(args) => detach::run(&ctx, &args.network, &args.netns),
+        Command::ExecInNs(args) => exec::run(&ctx, &args.netns, &args.command),
+        Command::Lease(LeaseCommand::Ls { network }) => lease::ls(&ctx, network.as_deref()),
+        Command::Ns(NsCommand::Ls) => ns::ls(&ctx),
+        Command::Ns(NsCommand::Rm { names }) => ns::rm(&ctx, &names),
+        Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(&ctx),
+        Command::GenerateDocs { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Run `f` for each item, reporting each failure on stderr, and return the worst error.
+pub fn for_each_reporting<T>(items: &[T], mut f: impl FnMut(&T) -> Result<()>) -> Result<()> {
+    let mut worst: Option<Error> = None;
+    for item in items {
+        if let Err(e) = f(item) {
+            if items.len() == 1 {
+                return Err(e);
+            }
+            eprintln!("cnet: {e}");
+            let replace = worst
+                .as_ref()
+                .is_none_or(|w| e.exit_code() > w.exit_code());
+            if replace {
+                worst = Some(e);
+            }
+        }
+    }
+    match worst {
+        // Already printed: hand back only the exit status.
+        Some(e) => Err(Error::Reported(e.exit_code())),
+        None => Ok(()),
+    }
+}

@@ -1,1 +1,90 @@
-//! todo
+//! Drivers: pure functions from (network, endpoint request) to a plan. One file per driver.
+
+pub mod bridge;
+pub mod host;
+pub mod none;
+
+use crate::error::{Error, Result};
+use crate::model::{Driver, Endpoint, Network};
+use crate::plan::{NsRef, Op, Plan};
+use ipnetwork::Ipv4Network;
+use std::path::PathBuf;
+
+/// The namespace an attach/detach is about, resolved from what the user typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// As the user gave it: a name or a path.
+    pub given: String,
+    /// Stable key for state files: the name, or `@ino-N` for namespaces given by path.
+    pub key: String,
+    /// The name under /run/netns, when it has one.
+    pub name: Option<String>,
+    pub ns: NsRef,
+    pub path: PathBuf,
+    /// Whether the namespace exists now (a named one is created on first attach).
+    pub exists: bool,
+}
+
+/// What an attach needs beyond the network: decided by the command from state and input.
+#[derive(Debug, Clone)]
+pub struct AttachRequest<'a> {
+    pub network: &'a Network,
+    pub target: &'a Target,
+    pub ifname: String,
+    pub address: Option<Ipv4Network>,
+    pub mac: Option<[u8; 6]>,
+    /// Whether this endpoint provides the namespace's default route.
+    pub default_route: bool,
+}
+
+/// Kernel objects and rules a new network needs.
+pub fn plan_create(net: &Network) -> Result<Plan> {
+    match net.driver {
+        Driver::Bridge => bridge::plan_create(net),
+        Driver::Host | Driver::None => Ok(Plan::default()),
+        other => Err(unsupported(other)),
+    }
+}
+
+/// Undo of `plan_create`: rules before links.
+pub fn plan_remove(net: &Network) -> Plan {
+    match net.driver {
+        Driver::Bridge => bridge::plan_remove(net),
+        _ => Plan::default(),
+    }
+}
+
+/// Connect a namespace; creates a named namespace first when it does not exist yet.
+pub fn plan_attach(req: &AttachRequest) -> Result<Plan> {
+    let mut plan = Plan::default();
+    let t = req.target;
+    if !t.exists && req.network.driver != Driver::Host {
+        let name = t.name.clone().ok_or_else(|| {
+            Error::usage(format!("namespace {} does not exist", t.given))
+        })?;
+        plan.push(Op::CreateNetns { name });
+    }
+    match req.network.driver {
+        Driver::Bridge => bridge::plan_attach(req, &mut plan)?,
+        Driver::Host => host::plan_attach(req, &mut plan)?,
+        Driver::None => none::plan_attach(req, &mut plan),
+        other => return Err(unsupported(other)),
+    }
+    Ok(plan)
+}
+
+/// Disconnect a namespace: only what `plan_attach` added to it (never the namespace itself,
+/// except the `host` binding, which is all a host attachment is).
+pub fn plan_detach(net: &Network, ep: &Endpoint) -> Plan {
+    match net.driver {
+        Driver::Bridge => bridge::plan_detach(ep),
+        Driver::Host => host::plan_detach(ep),
+        _ => Plan::default(),
+    }
+}
+
+fn unsupported(driver: Driver) -> Error {
+    Error::usage(format!(
+        "driver {driver} is not available in this version of cnet (bridge, host and none are)"
+    ))
+}

@@ -1,1 +1,375 @@
-//! The iptables backend.
+//! The iptables backend: runs the `iptables` binary through the `iptables` crate.
+//!
+//! The crate takes a rule as one string and splits it on spaces, keeping `"..."` or `'...'`
+//! together and trimming quote characters from the ends of every word. [`crate_rule_string`]
+//! renders a rule's argv so that this splitting gives the argv back, and refuses words it
+//! could not carry (quotes, newlines, empty words) rather than letting them be mangled.
+
+use super::Firewall;
+use super::layout::{self, base_chains, base_jump_inserts, base_jumps, command_line};
+use super::rule::{Rule, Table};
+use crate::error::{Error, Result};
+use std::error::Error as StdError;
+
+/// cnet's firewall in iptables (whichever of iptables-nft or iptables-legacy `iptables` is).
+pub struct IptablesFirewall {
+    ipt: iptables::IPTables,
+}
+
+/// Render argv words as the single string the `iptables` crate splits back into them: words
+/// with spaces are wrapped in double quotes. Errors (naming the word) for a word the crate's
+/// splitting cannot reproduce.
+pub fn crate_rule_string(words: &[String]) -> std::result::Result<String, String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        if w.is_empty() || w.contains(['"', '\'', '\n']) {
+            return Err(format!(
+                "cannot pass {w:?} to iptables (empty words, quotes and newlines are not supported)"
+            ));
+        }
+        if w.contains(' ') {
+            out.push(format!("\"{w}\""));
+        } else {
+            out.push(w.clone());
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// Number of rules in an `iptables -S CHAIN` listing (its `-A` lines; `-N`/`-P` are not rules).
+fn count_rules(listing: &str) -> usize {
+    listing.lines().filter(|l| l.starts_with("-A ")).count()
+}
+
+/// iptables' stderr as one line: without the "Try `iptables -h' ..." hint, lines joined by "; ".
+fn one_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Try `iptables -h'"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The message of an error from the `iptables` crate: iptables' own stderr when it ran and
+/// failed, else what went wrong running it.
+fn crate_msg(e: &(dyn StdError + 'static)) -> String {
+    match e.downcast_ref::<iptables::error::IptablesError>() {
+        Some(ie) if !one_line(&ie.msg).is_empty() => one_line(&ie.msg),
+        Some(ie) => format!("iptables exited with status {}", ie.code),
+        None => e.to_string(),
+    }
+}
+
+fn kernel(op: impl Into<String>, e: Box<dyn StdError>) -> Error {
+    Error::Kernel {
+        op: op.into(),
+        msg: crate_msg(e.as_ref()),
+    }
+}
+
+fn argv(table: Table, command: &str, chain: &str) -> Vec<String> {
+    vec![
+        "-t".into(),
+        table.as_str().into(),
+        command.into(),
+        chain.into(),
+    ]
+}
+
+/// The `iptables -D` command line of a rule.
+fn delete_command(rule: &Rule) -> String {
+    command_line(&rule.argv("-D"))
+}
+
+impl IptablesFirewall {
+    /// Find `iptables` and its capabilities (`--version`).
+    pub fn new() -> Result<Self> {
+        match iptables::new(false) {
+            Ok(mut ipt) => {
+                // Never resolve addresses to names when listing (a DNS timeout per rule).
+                ipt.set_numeric(true);
+                Ok(IptablesFirewall { ipt })
+            }
+            Err(e) => match e.downcast_ref::<std::io::Error>() {
+                Some(io) if io.kind() == std::io::ErrorKind::NotFound => Err(Error::runtime(
+                    "iptables not found: install the iptables package",
+                )),
+                _ => Err(Error::runtime(format!(
+                    "iptables --version: {}",
+                    crate_msg(e.as_ref())
+                ))),
+            },
+        }
+    }
+
+    fn spec(rule: &Rule) -> Result<String> {
+        crate_rule_string(&rule.spec_argv()).map_err(|msg| Error::Kernel {
+            op: rule.to_string(),
+            msg,
+        })
+    }
+
+    /// Whether the rule is in its chain (`iptables -C`). A missing chain, or a jump to a missing
+    /// chain, counts as "not there".
+    fn exists(&self, rule: &Rule) -> Result<bool> {
+        let spec = Self::spec(rule)?;
+        self.ipt
+            .exists(rule.table.as_str(), &rule.chain, &spec)
+            .map_err(|e| kernel(command_line(&rule.argv("-C")), e))
+    }
+
+    fn chain_exists(&self, table: Table, chain: &str) -> Result<bool> {
+        self.ipt
+            .chain_exists(table.as_str(), chain)
+            .map_err(|e| kernel(command_line(&argv(table, "-L", chain)), e))
+    }
+
+    /// Number of rules in a chain that exists.
+    fn rule_count(&self, table: Table, chain: &str) -> Result<usize> {
+        let op = command_line(&argv(table, "-S", chain));
+        let out = self
+            .ipt
+            .execute(table.as_str(), &format!("-S {chain}"))
+            .map_err(|e| kernel(op.clone(), e))?;
+        if !out.status.success() {
+            return Err(kernel(
+                op,
+                Box::new(iptables::error::IptablesError::from(out)),
+            ));
+        }
+        Ok(count_rules(&String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Remove cnet's jumps and chains when no network uses them any more: every cnet chain is
+    /// empty, CNET-USER included. When an admin has rules in CNET-USER (or anything else is
+    /// in a cnet chain) everything is kept: an admin's rules are never deleted. Undoes exactly
+    /// what `ensure_chains` added, so a host with no cnet network has no trace of cnet.
+    pub fn remove_base_if_empty(&mut self) -> Result<()> {
+        let mut present = Vec::new();
+        for (table, chain) in base_chains() {
+            if self.chain_exists(table, chain)? {
+                if self.rule_count(table, chain)? > 0 {
+                    return Ok(());
+                }
+                present.push((table, chain));
+            }
+        }
+        // Jumps first (a chain that is jumped to cannot be deleted), in reverse order.
+        for rule in base_jumps().iter().rev() {
+            self.delete(rule)?;
+        }
+        for (table, chain) in present.into_iter().rev() {
+            self.ipt
+                .delete_chain(table.as_str(), chain)
+                .map_err(|e| kernel(command_line(&argv(table, "-X", chain)), e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Firewall for IptablesFirewall {
+    /// Create missing chains, then insert each missing jump at its place at the top of its
+    /// built-in chain (FORWARD: CNET-USER, CNET-ISOLATION-1, CNET-FORWARD). What is there
+    /// already is left alone, so running it twice changes nothing.
+    fn ensure_chains(&mut self) -> Result<()> {
+        for (table, chain) in base_chains() {
+            if self.chain_exists(table, chain)? {
+                continue;
+            }
+            if let Err(e) = self.ipt.new_chain(table.as_str(), chain) {
+                // Lost a race with another process creating it: that is fine.
+                if !self.chain_exists(table, chain)? {
+                    return Err(kernel(layout::new_chain_command(table, chain), e));
+                }
+            }
+        }
+        // Per built-in chain: when all its jumps are there, leave them be. When some are missing
+        // (someone flushed or edited the chain), the ones still there may no longer be at the
+        // top or in order, and inserting only the missing ones could put CNET-FORWARD's accepts
+        // before CNET-ISOLATION-1's drops: remove the survivors (the accepts' jump first, so
+        // isolation is never bypassed meanwhile) and insert them all again, in order.
+        let jumps = base_jump_inserts();
+        for group in jumps.chunk_by(|a, b| a.1.table == b.1.table && a.1.chain == b.1.chain) {
+            let mut present = Vec::with_capacity(group.len());
+            for (_, rule) in group {
+                present.push(self.exists(rule)?);
+            }
+            if present.iter().all(|p| *p) {
+                continue;
+            }
+            for ((_, rule), _) in group.iter().zip(&present).rev().filter(|(_, p)| **p) {
+                self.delete(rule)?;
+            }
+            for (pos, rule) in group {
+                let spec = Self::spec(rule)?;
+                self.ipt
+                    .insert(rule.table.as_str(), &rule.chain, &spec, *pos as i32)
+                    .map_err(|e| kernel(command_line(&layout::insert_argv(rule, *pos)), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, rule: &Rule) -> Result<()> {
+        if self.exists(rule)? {
+            return Ok(());
+        }
+        let spec = Self::spec(rule)?;
+        self.ipt
+            .append(rule.table.as_str(), &rule.chain, &spec)
+            .map_err(|e| kernel(rule.to_string(), e))
+    }
+
+    fn delete(&mut self, rule: &Rule) -> Result<()> {
+        if !self.exists(rule)? {
+            return Ok(());
+        }
+        let spec = Self::spec(rule)?;
+        self.ipt
+            .delete(rule.table.as_str(), &rule.chain, &spec)
+            .map_err(|e| kernel(delete_command(rule), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The backend itself is exercised by the sandboxed integration tests (the cnet binary run
+    //! inside `unshare`); running iptables from the test process would touch the host's own
+    //! namespace. Here: the pure rendering, and the `iptables` crate's splitting of what we
+    //! render, through a stand-in "iptables" that prints its argv (no iptables is run).
+    use super::*;
+    use crate::firewall::layout::{BridgeFw, bridge_network_rules};
+    use crate::firewall::rule::{Match, Target};
+
+    fn words(ws: &[&str]) -> Vec<String> {
+        ws.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn rule_string_quotes_words_with_spaces_only() {
+        assert_eq!(
+            crate_rule_string(&words(&[
+                "-m",
+                "comment",
+                "--comment",
+                "cnet net lab",
+                "-j",
+                "ACCEPT"
+            ]))
+            .unwrap(),
+            r#"-m comment --comment "cnet net lab" -j ACCEPT"#
+        );
+        assert_eq!(
+            crate_rule_string(&words(&["!", "-o", "cn-lab"])).unwrap(),
+            "! -o cn-lab"
+        );
+        for bad in ["", "it's", "say \"hi\"", "a\nb"] {
+            let err = crate_rule_string(&words(&["--comment", bad])).unwrap_err();
+            assert!(err.contains("cannot pass"), "{err}");
+        }
+    }
+
+    #[test]
+    fn counts_only_rules_in_a_listing() {
+        assert_eq!(count_rules("-N CNET-USER\n"), 0);
+        assert_eq!(count_rules(""), 0);
+        assert_eq!(
+            count_rules("-N CNET-FORWARD\n-A CNET-FORWARD -i cn-lab -o cn-lab -j ACCEPT\n"),
+            1
+        );
+        assert_eq!(count_rules("-P FORWARD DROP\n-A FORWARD -j CNET-USER\n"), 1);
+    }
+
+    #[test]
+    fn stderr_becomes_one_line_without_the_help_hint() {
+        assert_eq!(
+            one_line(
+                "iptables v1.8.9 (nf_tables): interface name `x' must be shorter than IFNAMSIZ (15)\n\
+                 Try `iptables -h' or 'iptables --help' for more information.\n"
+            ),
+            "iptables v1.8.9 (nf_tables): interface name `x' must be shorter than IFNAMSIZ (15)"
+        );
+        assert_eq!(one_line("a\n\nb\n"), "a; b");
+    }
+
+    #[test]
+    fn crate_error_message_is_iptables_stderr() {
+        let e: Box<dyn StdError> = Box::new(iptables::error::IptablesError {
+            code: 1,
+            msg: "iptables: Bad rule (does a matching rule exist in that chain?).\n".into(),
+        });
+        let err = kernel("iptables -t filter -D X -j ACCEPT", e);
+        assert_eq!(
+            err.to_string(),
+            "iptables -t filter -D X -j ACCEPT: iptables: Bad rule (does a matching rule exist in that chain?)."
+        );
+    }
+
+    /// Feed rendered rules to the real `iptables` crate with a stand-in command that prints its
+    /// arguments NUL-separated, and check the crate hands iptables exactly our argv.
+    #[test]
+    fn the_crate_splits_our_rendering_back_into_our_argv() {
+        let dir = std::env::temp_dir().join(format!("cnet-ipt-argv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("print-argv");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cmd: &'static str = Box::leak(script.display().to_string().into_boxed_str());
+        let ipt = iptables::IPTables {
+            cmd,
+            has_check: true,
+            has_wait: false,
+            is_numeric: true,
+        };
+
+        let mut rules = bridge_network_rules(&BridgeFw {
+            network: "lab",
+            bridge: "cn-lab",
+            subnet: "10.1.0.0/24".parse().unwrap(),
+            internal: false,
+        });
+        rules.extend(base_jumps());
+        rules.push(Rule {
+            table: Table::Nat,
+            chain: "CNET-PREROUTING".into(),
+            matches: vec![
+                Match::Protocol("tcp".into()),
+                Match::DestPort {
+                    from: 8080,
+                    to: 8080,
+                },
+            ],
+            target: Target::Dnat {
+                addr: "10.1.0.2".parse().unwrap(),
+                port: Some((80, 80)),
+            },
+            comment: "cnet lab with spaces".into(),
+        });
+        for rule in &rules {
+            let out = ipt
+                .execute(
+                    rule.table.as_str(),
+                    &format!(
+                        "-A {} {}",
+                        rule.chain,
+                        crate_rule_string(&rule.spec_argv()).unwrap()
+                    ),
+                )
+                .unwrap();
+            assert!(out.status.success());
+            let got: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .split_terminator('\0')
+                .map(String::from)
+                .collect();
+            assert_eq!(got, rule.argv("-A"), "{rule}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

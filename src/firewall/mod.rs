@@ -18,3 +18,36 @@ pub trait Firewall {
     /// Delete a rule; a rule that is not there counts as deleted.
     fn delete(&mut self, rule: &Rule) -> Result<()>;
 }
+
+/// The iptables backend, started on first use: commands whose plans hold no rule never need
+/// the iptables binary.
+#[derive(Default)]
+pub struct LazyIptables {
+    inner: Option<iptables::IptablesFirewall>,
+}
+
+impl LazyIptables {
+    fn get(&mut self) -> Result<&mut iptables::IptablesFirewall> {
+        if self.inner.is_none() {
+            self.inner = Some(iptables::IptablesFirewall::new()?);
+        }
+        Ok(self.inner.as_mut().expect("just set"))
+    }
+
+    /// Remove cnet's base chains when no network uses them any more (and CNET-USER is empty).
+    pub fn remove_base_if_empty(&mut self) -> Result<()> {
+        self.get()?.remove_base_if_empty()
+    }
+}
+
+impl Firewall for LazyIptables {
+    fn ensure_chains(&mut self) -> Result<()> {
+        self.get()?.ensure_chains()
+    }
+    fn append(&mut self, rule: &Rule) -> Result<()> {
+        self.get()?.append(rule)
+    }
+    fn delete(&mut self, rule: &Rule) -> Result<()> {
+        self.get()?.delete(rule)
+    }
+}

@@ -1,1 +1,43 @@
-//! todo
+//! Where cnet keeps what it did. A small trait, so a second backend (etcd, for overlays that
+//! span hosts) can sit beside the file store.
+
+pub mod files;
+
+use crate::error::Result;
+use crate::model::{Endpoint, Lease, NamespaceRecord, Network};
+use std::net::Ipv4Addr;
+
+pub use files::FileStore;
+
+/// Held while a command mutates state; dropping it releases the lock.
+pub type Guard = Box<dyn std::any::Any>;
+
+pub trait Store {
+    /// Take the exclusive lock every mutation runs under.
+    fn lock(&self) -> Result<Guard>;
+
+    fn networks(&self) -> Result<Vec<Network>>;
+    fn network(&self, name: &str) -> Result<Option<Network>>;
+    fn put_network(&self, net: &Network) -> Result<()>;
+    /// Remove a network's definition together with its leases and endpoints.
+    fn remove_network(&self, name: &str) -> Result<()>;
+
+    fn leases(&self, network: &str) -> Result<Vec<Lease>>;
+    /// Write a lease. With `claim`, the address must not have a lease file yet: two processes
+    /// can never both claim one address, even without the lock.
+    fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()>;
+    fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()>;
+
+    /// Endpoints are keyed by the namespace key (`names` of endpoints: see `commands::target`).
+    fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>>;
+    fn endpoint(&self, network: &str, key: &str) -> Result<Option<Endpoint>>;
+    fn put_endpoint(&self, key: &str, endpoint: &Endpoint) -> Result<()>;
+    fn remove_endpoint(&self, network: &str, key: &str) -> Result<()>;
+    /// How many endpoints a network has, without reading them.
+    fn endpoint_count(&self, network: &str) -> Result<usize>;
+
+    fn namespaces(&self) -> Result<Vec<NamespaceRecord>>;
+    fn namespace(&self, name: &str) -> Result<Option<NamespaceRecord>>;
+    fn put_namespace(&self, record: &NamespaceRecord) -> Result<()>;
+    fn remove_namespace(&self, name: &str) -> Result<()>;
+}

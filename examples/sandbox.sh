@@ -1,0 +1,26 @@
+# Sourced by the examples: re-run the calling script inside a throwaway sandbox, so trying an
+# example never touches this machine's own network namespace, /run/netns, /etc/netns or
+# /var/lib/cnet. The sandbox has its own network, mount and pid namespaces; when the script
+# ends, everything it built goes with them.
+#
+# Usage, at the top of an example:   . "$(dirname "$0")/sandbox.sh"
+
+if [ -z "${CNET_IN_SANDBOX:-}" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "$0: run as root (the sandbox needs unshare)" >&2
+        exit 2
+    fi
+    here=$(cd "$(dirname "$0")" && pwd)
+    mkdir -p /etc/netns
+    exec env CNET_IN_SANDBOX=1 PATH="$here/../target/release:$here/../target/debug:$PATH" \
+        unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
+        sh -c 'mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /etc/netns &&
+               mkdir -p /run/cnet && ip link set lo up && exec "$0" "$@"' "$0" "$@"
+fi
+export CNET_STATE_DIR=/run/cnet
+
+# Print a command, then run it: the examples are lab material.
+run() {
+    printf '\n$ %s\n' "$*"
+    "$@"
+}

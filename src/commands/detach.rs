@@ -1,0 +1,105 @@
+//! `cnet detach NETWORK NETNS`: undo an attach and RELEASE the lease.
+
+use super::{Ctx, hostsfile, target};
+use crate::drivers;
+use crate::error::{Error, Result};
+use crate::ipam;
+use crate::model::{Driver, Endpoint, Network};
+use crate::names;
+use crate::output;
+use crate::plan::{NsRef, Op};
+
+pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
+    names::validate_network_name(network)?;
+    ctx.require_root()?;
+    let _lock = ctx.lock()?;
+    let net = ctx
+        .store
+        .network(network)?
+        .ok_or_else(|| Error::usage(format!("network {network} does not exist")))?;
+    let ep = find_endpoint(ctx, &net.name, netns)?
+        .ok_or_else(|| Error::usage(format!("{netns} is not attached to network {network}")))?;
+    detach_endpoint(ctx, &net, &ep)?;
+    hostsfile::refresh(ctx, &[&net.name], (!ep.netns.contains('/')).then_some(ep.netns.as_str()))
+}
+
+/// The endpoint of a namespace on a network. A namespace given by a path that no longer exists
+/// is found by the path it was attached with, so stale endpoints can still be detached.
+pub fn find_endpoint(ctx: &Ctx, network: &str, netns: &str) -> Result<Option<Endpoint>> {
+    match target::resolve(netns) {
+        Ok(t) => ctx.store.endpoint(network, &t.key),
+        Err(e) if netns.contains('/') => {
+            let eps = ctx.store.endpoints(network)?;
+            match eps.into_iter().find(|ep| ep.netns == netns) {
+                Some(ep) => Ok(Some(ep)),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Tear an endpoint down, release its lease and forget it. Tolerates a namespace that is gone.
+pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
+    let mut plan = drivers::plan_detach(net, ep);
+    let handover = if ep.default_route {
+        default_route_handover(ctx, ep)?
+    } else {
+        None
+    };
+    if let Some((other, gw)) = &handover {
+        plan.push(Op::AddRoute {
+            ns: ns_of(other),
+            dest: None,
+            via: Some(*gw),
+            dev: None,
+        });
+    }
+    ctx.teardown(&plan)?;
+    if ctx.dry_run() {
+        return Ok(());
+    }
+    if let Some(addr) = ep.address {
+        let leases = ctx.store.leases(&net.name)?;
+        if let Some(l) = leases.iter().find(|l| l.address == addr.ip()) {
+            ctx.store.put_lease(&ipam::release(l, output::now()), false)?;
+            ctx.say(format!("RELEASE {} {}", ep.netns, addr.ip()));
+        }
+    }
+    if let Some((mut other, _)) = handover {
+        other.default_route = true;
+        ctx.store.put_endpoint(&other.key, &other)?;
+    }
+    ctx.store.remove_endpoint(&net.name, &ep.key)?;
+    if net.driver == Driver::Host {
+        ctx.store.remove_namespace(&ep.netns)?;
+    }
+    Ok(())
+}
+
+fn ns_of(ep: &Endpoint) -> NsRef {
+    if ep.netns.contains('/') {
+        NsRef::Path(ep.netns_path.clone())
+    } else {
+        NsRef::Named(ep.netns.clone())
+    }
+}
+
+/// When the endpoint that gave a namespace its default route leaves, another of its networks
+/// with a gateway takes over (as Docker re-elects the gateway endpoint).
+fn default_route_handover(
+    ctx: &Ctx,
+    ep: &Endpoint,
+) -> Result<Option<(Endpoint, std::net::Ipv4Addr)>> {
+    for (name, other) in super::attach::other_endpoints(ctx, &ep.network, &ep.key)? {
+        if let Some(n) = ctx.store.network(&name)?
+            && !n.internal
+            && n.driver == Driver::Bridge
+            && let Some(gw) = n.gateway
+        {
+            return Ok(Some((other, gw)));
+        }
+    }
+    Ok(None)
+}
+

@@ -1,0 +1,439 @@
+//! `cnet net create|rm|ls|inspect`, and the predefined networks.
+
+use super::{Ctx, for_each_reporting};
+use crate::cli::CreateArgs;
+use crate::drivers;
+use crate::error::{Error, Result};
+use crate::ipam::{self, Pool};
+use crate::kernel;
+use crate::model::{Driver, Network};
+use crate::names;
+use crate::output::{self, print_list};
+use crate::plan::NsRef;
+use ipnetwork::Ipv4Network;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// Docker's predefined networks.
+pub const PREDEFINED: [(&str, Driver); 3] = [
+    ("bridge", Driver::Bridge),
+    ("host", Driver::Host),
+    ("none", Driver::None),
+];
+
+fn is_predefined(name: &str) -> bool {
+    PREDEFINED.iter().any(|(n, _)| *n == name)
+}
+
+fn new_id() -> String {
+    let mut buf = [0u8; 6];
+    if getrandom(&mut buf).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        buf.copy_from_slice(&t.to_le_bytes()[..6]);
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
+/// A predefined network as it is before first use.
+fn predefined(name: &str, driver: Driver) -> Network {
+    Network {
+        name: name.to_string(),
+        id: format!("{:012x}", names::stable_hash(&["predefined", name]) & 0xffff_ffff_ffff),
+        driver,
+        created: 0,
+        subnet: None,
+        gateway: None,
+        ip_range: None,
+        internal: false,
+        mtu: None,
+        bridge: (driver == Driver::Bridge).then(|| names::bridge_name(name)),
+        bridge_mac: None,
+        options: BTreeMap::new(),
+        predefined: true,
+    }
+}
+
+/// Every network: the stored ones, plus predefined ones not used yet.
+pub fn all(ctx: &Ctx) -> Result<Vec<Network>> {
+    let mut nets = ctx.store.networks()?;
+    for (name, driver) in PREDEFINED {
+        if !nets.iter().any(|n| n.name == name) {
+            nets.push(predefined(name, driver));
+        }
+    }
+    nets.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(nets)
+}
+
+/// A network to attach to; the predefined ones are made real on first use (the default
+/// `bridge` gets its bridge, subnet and rules then). Call with the lock held.
+pub fn for_use(ctx: &Ctx, name: &str) -> Result<Network> {
+    names::validate_network_name(name)?;
+    if let Some(n) = ctx.store.network(name)? {
+        return Ok(n);
+    }
+    let Some((_, driver)) = PREDEFINED.iter().find(|(n, _)| *n == name) else {
+        return Err(Error::usage(format!("network {name} does not exist")));
+    };
+    let mut net = predefined(name, *driver);
+    net.created = output::now();
+    if *driver == Driver::Bridge {
+        let subnet = free_subnet(ctx)?;
+        net.subnet = Some(subnet);
+        net.gateway = Some(ipam::first_host(subnet));
+        net.bridge_mac = Some(crate::plan::format_mac(&drivers::bridge::bridge_mac(&net)));
+        ctx.say(format!("creating the default bridge network on {subnet}"));
+        ctx.apply(&drivers::plan_create(&net)?)?;
+    }
+    if !ctx.dry_run() {
+        ctx.store.put_network(&net)?;
+    }
+    Ok(net)
+}
+
+/// The first free default subnet: not routed on the host, not used by another network.
+fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
+    let mut in_use = kernel::host_routes_v4()?;
+    in_use.extend(ctx.store.networks()?.iter().filter_map(|n| n.subnet));
+    ipam::choose_subnet(&in_use).ok_or_else(|| {
+        Error::runtime("no free subnet left in the default pools: give one with --subnet")
+    })
+}
+
+fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
+    let net: Ipv4Network = s.parse().map_err(|_| {
+        Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24"))
+    })?;
+    if net.network() != net.ip() {
+        return Err(Error::usage(format!(
+            "{what} {s} has host bits set (did you mean {}/{}?)",
+            net.network(),
+            net.prefix()
+        )));
+    }
+    Ok(net)
+}
+
+fn parse_ip(what: &str, s: &str) -> Result<Ipv4Addr> {
+    s.parse()
+        .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 address")))
+}
+
+/// Bridge options: our names and Docker's.
+fn bridge_options(opts: &[String]) -> Result<(BTreeMap<String, String>, Option<String>, Option<u32>)> {
+    let mut map = BTreeMap::new();
+    let (mut bridge, mut mtu) = (None, None);
+    for o in opts {
+        let Some((k, v)) = o.split_once('=') else {
+            return Err(Error::usage(format!("option '{o}' is not KEY=VALUE")));
+        };
+        match k {
+            "bridge_name" | "com.docker.network.bridge.name" => bridge = Some(v.to_string()),
+            "mtu" | "com.docker.network.driver.mtu" => {
+                mtu = Some(v.parse::<u32>().map_err(|_| {
+                    Error::usage(format!("option {k}: '{v}' is not a number"))
+                })?)
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "unknown option '{k}' for driver bridge (known: bridge_name, mtu)"
+                )));
+            }
+        }
+        map.insert(k.to_string(), v.to_string());
+    }
+    Ok((map, bridge, mtu))
+}
+
+pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
+    names::validate_network_name(&a.name)?;
+    let driver: Driver = a.driver.parse().map_err(Error::Usage)?;
+    match driver {
+        Driver::Bridge => {}
+        Driver::Host | Driver::None => {
+            return Err(Error::usage(format!(
+                "only one {driver} network may exist: use the predefined '{driver}' network"
+            )));
+        }
+        other => return Err(drivers_unsupported(other)),
+    }
+    for (flag, given) in [
+        ("--parent", a.parent.is_some()),
+        ("--mode", a.mode.is_some()),
+        ("--vni", a.vni.is_some()),
+        ("--local", a.local.is_some()),
+        ("--peer", !a.peer.is_empty()),
+        ("--dstport", a.dstport.is_some()),
+    ] {
+        if given {
+            return Err(Error::usage(format!("{flag} does not apply to {driver} networks")));
+        }
+    }
+    let (options, bridge_opt, mtu_opt) = bridge_options(&a.opts)?;
+    let mtu = a.mtu.or(mtu_opt);
+    if let Some(m) = mtu
+        && !(68..=65535).contains(&m)
+    {
+        return Err(Error::usage(format!("mtu {m} is out of range (68-65535)")));
+    }
+    let subnet = a.subnet.as_deref().map(|s| parse_cidr("subnet", s)).transpose()?;
+    let ip_range = a.ip_range.as_deref().map(|s| parse_cidr("ip-range", s)).transpose()?;
+    let gateway = a.gateway.as_deref().map(|s| parse_ip("gateway", s)).transpose()?;
+    if subnet.is_none() && (gateway.is_some() || ip_range.is_some()) {
+        return Err(Error::usage("--gateway and --ip-range need --subnet"));
+    }
+    let bridge = bridge_opt.unwrap_or_else(|| names::bridge_name(&a.name));
+    names::validate_ifname(&bridge)?;
+    ctx.require_root()?;
+
+    let _lock = ctx.lock()?;
+    if is_predefined(&a.name) || ctx.store.network(&a.name)?.is_some() {
+        return Err(Error::usage(format!("network {} already exists", a.name)));
+    }
+    let others = ctx.store.networks()?;
+    let subnet = match subnet {
+        Some(s) => s,
+        None => free_subnet(ctx)?,
+    };
+    for o in &others {
+        if let Some(os) = o.subnet
+            && ipam::overlaps(os, subnet)
+        {
+            return Err(Error::usage(format!(
+                "subnet {subnet} overlaps network {} ({os})",
+                o.name
+            )));
+        }
+        if o.bridge.as_deref() == Some(bridge.as_str()) {
+            return Err(Error::usage(format!(
+                "bridge {bridge} is already used by network {}",
+                o.name
+            )));
+        }
+    }
+    let pool = Pool::new(subnet, ip_range, Some(gateway.unwrap_or_else(|| ipam::first_host(subnet))))?;
+    if !ctx.dry_run() && kernel::link_exists(&NsRef::Host, &bridge)? {
+        return Err(Error::usage(format!("link {bridge} already exists on this host")));
+    }
+    let mut net = Network {
+        name: a.name.clone(),
+        id: new_id(),
+        driver,
+        created: output::now(),
+        subnet: Some(subnet),
+        gateway: pool.gateway,
+        ip_range,
+        internal: a.internal,
+        mtu,
+        bridge: Some(bridge),
+        bridge_mac: None,
+        options,
+        predefined: false,
+    };
+    net.bridge_mac = Some(crate::plan::format_mac(&drivers::bridge::bridge_mac(&net)));
+    ctx.apply(&drivers::plan_create(&net)?)?;
+    if !ctx.dry_run() {
+        ctx.store.put_network(&net)?;
+        println!("{}", net.name);
+    }
+    Ok(())
+}
+
+fn drivers_unsupported(driver: Driver) -> Error {
+    Error::usage(format!(
+        "driver {driver} is not available in this version of cnet (bridge, host and none are)"
+    ))
+}
+
+pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
+    for n in names_ {
+        names::validate_network_name(n)?;
+    }
+    ctx.require_root()?;
+    let _lock = ctx.lock()?;
+    for_each_reporting(names_, |name| {
+        if is_predefined(name) {
+            return Err(Error::usage(format!(
+                "network {name} is predefined and cannot be removed"
+            )));
+        }
+        let net = ctx
+            .store
+            .network(name)?
+            .ok_or_else(|| Error::usage(format!("network {name} does not exist")))?;
+        let eps = ctx.store.endpoints(name)?;
+        if !eps.is_empty() && !force {
+            let list: Vec<&str> = eps.iter().map(|e| e.netns.as_str()).collect();
+            return Err(Error::usage(format!(
+                "network {name} has attached namespaces ({}): detach them or use --force",
+                list.join(", ")
+            )));
+        }
+        for ep in &eps {
+            super::detach::detach_endpoint(ctx, &net, ep)?;
+        }
+        ctx.teardown(&drivers::plan_remove(&net))?;
+        if !ctx.dry_run() {
+            ctx.store.remove_network(name)?;
+            if net.driver == Driver::Bridge {
+                ctx.firewall.borrow_mut().remove_base_if_empty()?;
+            }
+            println!("{name}");
+        }
+        Ok(())
+    })
+}
+
+#[derive(Serialize)]
+struct NetRow {
+    id: String,
+    name: String,
+    driver: Driver,
+    subnet: Option<Ipv4Network>,
+    gateway: Option<Ipv4Addr>,
+    internal: bool,
+    endpoints: usize,
+}
+
+pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
+    let nets = all(ctx)?;
+    if quiet {
+        for n in &nets {
+            println!("{}", n.name);
+        }
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(nets.len());
+    for n in nets {
+        rows.push(NetRow {
+            endpoints: ctx.store.endpoint_count(&n.name)?,
+            id: n.id,
+            name: n.name,
+            driver: n.driver,
+            subnet: n.subnet,
+            gateway: n.gateway,
+            internal: n.internal,
+        });
+    }
+    let dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+    print_list(
+        ctx.global.format,
+        &["NETWORK ID", "NAME", "DRIVER", "SUBNET", "GATEWAY", "ENDPOINTS"],
+        &rows,
+        |r| {
+            vec![
+                r.id.clone(),
+                r.name.clone(),
+                if r.internal {
+                    format!("{} (internal)", r.driver)
+                } else {
+                    r.driver.to_string()
+                },
+                dash(r.subnet.map(|s| s.to_string())),
+                dash(r.gateway.map(|g| g.to_string())),
+                r.endpoints.to_string(),
+            ]
+        },
+    );
+    Ok(())
+}
+
+/// `docker network inspect`'s shape, with cnet's names.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Inspect {
+    name: String,
+    id: String,
+    created: String,
+    driver: Driver,
+    internal: bool,
+    predefined: bool,
+    #[serde(rename = "IPAM")]
+    ipam: InspectIpam,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bridge: Option<String>,
+    #[serde(rename = "MTU", skip_serializing_if = "Option::is_none")]
+    mtu: Option<u32>,
+    options: BTreeMap<String, String>,
+    namespaces: BTreeMap<String, InspectEndpoint>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectIpam {
+    subnet: Option<Ipv4Network>,
+    gateway: Option<Ipv4Addr>,
+    #[serde(rename = "IPRange")]
+    ip_range: Option<Ipv4Network>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectEndpoint {
+    interface: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_interface: Option<String>,
+    mac_address: Option<String>,
+    #[serde(rename = "IPv4Address")]
+    ipv4_address: Option<Ipv4Network>,
+    aliases: Vec<String>,
+    /// False when the namespace no longer exists (a stale endpoint).
+    alive: bool,
+}
+
+pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
+    let nets = all(ctx)?;
+    let mut out = Vec::new();
+    for name in names_ {
+        let Some(n) = nets.iter().find(|n| &n.name == name) else {
+            return Err(Error::usage(format!("network {name} does not exist")));
+        };
+        let mut namespaces = BTreeMap::new();
+        for ep in ctx.store.endpoints(name)? {
+            namespaces.insert(
+                ep.netns.clone(),
+                InspectEndpoint {
+                    alive: super::target::alive(&ep.netns_path),
+                    interface: ep.ifname,
+                    host_interface: ep.host_ifname,
+                    mac_address: ep.mac,
+                    ipv4_address: ep.address,
+                    aliases: ep.aliases,
+                },
+            );
+        }
+        out.push(Inspect {
+            name: n.name.clone(),
+            id: n.id.clone(),
+            created: if n.created == 0 {
+                "-".into()
+            } else {
+                output::rfc3339(n.created)
+            },
+            driver: n.driver,
+            internal: n.internal,
+            predefined: n.predefined,
+            ipam: InspectIpam {
+                subnet: n.subnet,
+                gateway: n.gateway,
+                ip_range: n.ip_range,
+            },
+            bridge: n.bridge.clone(),
+            mtu: n.mtu,
+            options: n.options.clone(),
+            namespaces,
+        });
+    }
+    // Inspect is JSON whatever --format says, as with `docker network inspect`.
+    println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! `cnet ns ls` and `cnet ns rm`.
+
+use super::{Ctx, for_each_reporting, hostsfile, target};
+use crate::error::{Error, Result};
+use crate::hosts;
+use crate::kernel::netns;
+use crate::model::Endpoint;
+use crate::output::print_list;
+use crate::plan::{Op, Plan};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct NsRow {
+    name: String,
+    networks: Vec<NsNet>,
+    created_by_cnet: bool,
+    alive: bool,
+}
+
+#[derive(Serialize)]
+struct NsNet {
+    network: String,
+    interface: String,
+    address: Option<String>,
+}
+
+pub fn ls(ctx: &Ctx) -> Result<()> {
+    let mut by_ns: BTreeMap<String, Vec<Endpoint>> = BTreeMap::new();
+    for name in netns::list()? {
+        by_ns.entry(name).or_default();
+    }
+    for net in ctx.store.networks()? {
+        for ep in ctx.store.endpoints(&net.name)? {
+            by_ns.entry(ep.netns.clone()).or_default().push(ep);
+        }
+    }
+    let created: Vec<String> = ctx.store.namespaces()?.into_iter().map(|r| r.name).collect();
+    let rows: Vec<NsRow> = by_ns
+        .into_iter()
+        .map(|(name, eps)| NsRow {
+            alive: eps
+                .first()
+                .map(|e| target::alive(&e.netns_path))
+                .unwrap_or(true),
+            created_by_cnet: created.contains(&name),
+            networks: eps
+                .into_iter()
+                .map(|e| NsNet {
+                    network: e.network,
+                    interface: e.ifname,
+                    address: e.address.map(|a| a.to_string()),
+                })
+                .collect(),
+            name,
+        })
+        .collect();
+    print_list(
+        ctx.global.format,
+        &["NAMESPACE", "NETWORKS", "CREATED BY"],
+        &rows,
+        |r| {
+            let nets: Vec<String> = r
+                .networks
+                .iter()
+                .map(|n| match &n.address {
+                    Some(a) => format!("{}:{}={a}", n.network, n.interface),
+                    None => n.network.clone(),
+                })
+                .collect();
+            vec![
+                if r.alive {
+                    r.name.clone()
+                } else {
+                    format!("{} (gone)", r.name)
+                },
+                if nets.is_empty() { "-".into() } else { nets.join(",") },
+                if r.created_by_cnet { "cnet" } else { "-" }.into(),
+            ]
+        },
+    );
+    Ok(())
+}
+
+/// Detach a namespace from every network, then delete it if cnet created it.
+pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
+    ctx.require_root()?;
+    let _lock = ctx.lock()?;
+    for_each_reporting(names_, |given| {
+        let mut touched: Vec<String> = Vec::new();
+        let mut found = false;
+        for net in ctx.store.networks()? {
+            if let Some(ep) = super::detach::find_endpoint(ctx, &net.name, given)? {
+                super::detach::detach_endpoint(ctx, &net, &ep)?;
+                touched.push(net.name.clone());
+                found = true;
+            }
+        }
+        let t = target::resolve(given).ok();
+        let name = t.as_ref().and_then(|t| t.name.clone());
+        let refs: Vec<&str> = touched.iter().map(String::as_str).collect();
+        hostsfile::refresh(ctx, &refs, None)?;
+        let Some(name) = name else {
+            return if found {
+                Ok(())
+            } else {
+                Err(Error::usage(format!("namespace {given} is not known to cnet")))
+            };
+        };
+        match ctx.store.namespace(&name)? {
+            Some(rec) if !rec.host => {
+                let mut plan = Plan::default();
+                plan.push(Op::DeleteNetns { name: name.clone() });
+                ctx.teardown(&plan)?;
+                if !ctx.dry_run() {
+                    ctx.store.remove_namespace(&name)?;
+                    hosts::remove_files(&name)?;
+                }
+            }
+            Some(_) => {} // a host binding: detaching removed it
+            None if found => {
+                eprintln!("cnet: namespace {name} was not created by cnet: detached it, left it in place");
+            }
+            None if netns::exists(&name) => {
+                return Err(Error::usage(format!(
+                    "namespace {name} was not created by cnet and is on no cnet network: left in place"
+                )));
+            }
+            None => return Err(Error::usage(format!("namespace {name} does not exist"))),
+        }
+        Ok(())
+    })
+}

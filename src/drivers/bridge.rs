@@ -1,0 +1,256 @@
+//! The bridge driver: a Linux bridge holding the gateway address, one veth pair per namespace,
+//! NAT and isolation rules.
+
+use super::AttachRequest;
+use crate::error::{Error, Result};
+use crate::firewall::layout::{BridgeFw, bridge_network_rules};
+use crate::model::{Endpoint, Network};
+use crate::names;
+use crate::plan::{NsRef, Op, Plan};
+use ipnetwork::Ipv4Network;
+
+fn bridge_of(net: &Network) -> Result<&str> {
+    net.bridge
+        .as_deref()
+        .ok_or_else(|| Error::runtime(format!("network {} has no bridge recorded", net.name)))
+}
+
+fn firewall_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
+    let subnet = net
+        .subnet
+        .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
+    Ok(bridge_network_rules(&BridgeFw {
+        network: &net.name,
+        bridge: bridge_of(net)?,
+        subnet,
+        internal: net.internal,
+    }))
+}
+
+/// The bridge's MAC: pinned at creation, so it does not follow its ports as they come and go.
+pub fn bridge_mac(net: &Network) -> [u8; 6] {
+    net.bridge_mac
+        .as_deref()
+        .and_then(|m| names::parse_mac(m).ok())
+        .unwrap_or_else(|| names::derived_mac(&["cnet-bridge", &net.name, &net.id]))
+}
+
+pub fn plan_create(net: &Network) -> Result<Plan> {
+    let bridge = bridge_of(net)?.to_string();
+    let (subnet, gateway) = match (net.subnet, net.gateway) {
+        (Some(s), Some(g)) => (s, g),
+        _ => return Err(Error::runtime(format!("network {} has no subnet", net.name))),
+    };
+    let mut plan = Plan::default();
+    plan.push(Op::EnsureChains);
+    plan.push(Op::CreateBridge {
+        name: bridge.clone(),
+        mac: bridge_mac(net),
+        mtu: net.mtu,
+    });
+    plan.push(Op::AddAddress {
+        ns: NsRef::Host,
+        dev: bridge,
+        addr: Ipv4Network::new(gateway, subnet.prefix()).expect("prefix from a subnet"),
+    });
+    if !net.internal {
+        plan.push(Op::Sysctl {
+            ns: NsRef::Host,
+            key: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+        });
+    }
+    plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+    Ok(plan)
+}
+
+pub fn plan_remove(net: &Network) -> Plan {
+    let mut plan = Plan::default();
+    if let Ok(rules) = firewall_rules(net) {
+        plan.extend(rules.into_iter().map(Op::DeleteRule));
+    }
+    if let Some(b) = &net.bridge {
+        plan.push(Op::DeleteLink {
+            ns: NsRef::Host,
+            dev: b.clone(),
+        });
+    }
+    plan
+}
+
+/// Rules `firewall reload` puts back for a network.
+pub fn reload_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
+    firewall_rules(net)
+}
+
+pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
+    let net = req.network;
+    let t = req.target;
+    let address = req
+        .address
+        .ok_or_else(|| Error::runtime("bridge endpoints need an address"))?;
+    plan.push(Op::CreateVeth {
+        host: names::host_veth_name(&net.name, &t.key),
+        peer: req.ifname.clone(),
+        peer_ns: t.ns.clone(),
+        mtu: net.mtu,
+        peer_mac: Some(req.mac.unwrap_or_else(|| names::mac_from_ip(address.ip()))),
+        master: Some(bridge_of(net)?.to_string()),
+    });
+    plan.push(Op::LinkUp {
+        ns: t.ns.clone(),
+        dev: "lo".into(),
+    });
+    plan.push(Op::AddAddress {
+        ns: t.ns.clone(),
+        dev: req.ifname.clone(),
+        addr: address,
+    });
+    plan.push(Op::LinkUp {
+        ns: t.ns.clone(),
+        dev: req.ifname.clone(),
+    });
+    if req.default_route
+        && let Some(gw) = net.gateway
+    {
+        plan.push(Op::AddRoute {
+            ns: t.ns.clone(),
+            dest: None,
+            via: Some(gw),
+            dev: None,
+        });
+    }
+    Ok(())
+}
+
+pub fn plan_detach(ep: &Endpoint) -> Plan {
+    let mut plan = Plan::default();
+    // Deleting the host end takes the namespace end with it, and works even when the namespace
+    // is already gone (then the pair is gone too, and the delete finds nothing: fine).
+    if let Some(h) = &ep.host_ifname {
+        plan.push(Op::DeleteLink {
+            ns: NsRef::Host,
+            dev: h.clone(),
+        });
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::{Target, plan_attach as attach};
+    use crate::model::Driver;
+
+    fn net(internal: bool) -> Network {
+        Network {
+            name: "lab".into(),
+            id: "0123456789ab".into(),
+            driver: Driver::Bridge,
+            created: 0,
+            subnet: Some("10.1.0.0/24".parse().unwrap()),
+            gateway: Some("10.1.0.1".parse().unwrap()),
+            ip_range: None,
+            internal,
+            mtu: Some(1400),
+            bridge: Some("cn-lab".into()),
+            bridge_mac: None,
+            options: Default::default(),
+            predefined: false,
+        }
+    }
+
+    fn target(exists: bool) -> Target {
+        Target {
+            given: "ns1".into(),
+            key: "ns1".into(),
+            name: Some("ns1".into()),
+            ns: NsRef::Named("ns1".into()),
+            path: "/run/netns/ns1".into(),
+            exists,
+        }
+    }
+
+    #[test]
+    fn create_plan_builds_bridge_gateway_forwarding_and_nat() {
+        let text = plan_create(&net(false)).unwrap().to_string();
+        assert!(text.contains("ip link add cn-lab type bridge mtu 1400"), "{text}");
+        assert!(text.contains("ip addr add 10.1.0.1/24 dev cn-lab"), "{text}");
+        assert!(text.contains("sysctl -w net.ipv4.ip_forward=1"), "{text}");
+        assert!(text.contains("MASQUERADE"), "{text}");
+    }
+
+    #[test]
+    fn internal_network_has_no_nat_and_no_forwarding_sysctl() {
+        let text = plan_create(&net(true)).unwrap().to_string();
+        assert!(!text.contains("MASQUERADE"), "{text}");
+        assert!(!text.contains("ip_forward"), "{text}");
+    }
+
+    #[test]
+    fn remove_deletes_rules_before_the_bridge() {
+        let plan = plan_remove(&net(false));
+        let last = plan.ops.last().unwrap();
+        assert!(matches!(last, Op::DeleteLink { dev, .. } if dev == "cn-lab"));
+        assert!(plan.ops[..plan.ops.len() - 1]
+            .iter()
+            .all(|o| matches!(o, Op::DeleteRule(_))));
+        // Exactly the rules create added.
+        let created: Vec<_> = plan_create(&net(false))
+            .unwrap()
+            .ops
+            .into_iter()
+            .filter_map(|o| match o {
+                Op::AppendRule(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        let removed: Vec<_> = plan
+            .ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::DeleteRule(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(created, removed);
+    }
+
+    #[test]
+    fn attach_into_new_namespace_creates_it_then_veth_address_route() {
+        let n = net(false);
+        let t = target(false);
+        let req = AttachRequest {
+            network: &n,
+            target: &t,
+            ifname: "eth0".into(),
+            address: Some("10.1.0.2/24".parse().unwrap()),
+            mac: None,
+            default_route: true,
+        };
+        let plan = attach(&req).unwrap();
+        assert!(matches!(&plan.ops[0], Op::CreateNetns { name } if name == "ns1"));
+        let text = plan.to_string();
+        assert!(text.contains("type veth peer name eth0 netns ns1 address 02:42:0a:01:00:02"), "{text}");
+        assert!(text.contains("ip -n ns1 addr add 10.1.0.2/24 dev eth0"), "{text}");
+        assert!(text.ends_with("ip -n ns1 route add default via 10.1.0.1\n"), "{text}");
+    }
+
+    #[test]
+    fn attach_without_default_route_adds_no_route() {
+        let n = net(true);
+        let t = target(true);
+        let req = AttachRequest {
+            network: &n,
+            target: &t,
+            ifname: "eth1".into(),
+            address: Some("10.1.0.2/24".parse().unwrap()),
+            mac: Some([2, 0, 0, 0, 0, 9]),
+            default_route: false,
+        };
+        let plan = attach(&req).unwrap();
+        assert!(!plan.ops.iter().any(|o| matches!(o, Op::AddRoute { .. })));
+        assert!(!plan.ops.iter().any(|o| matches!(o, Op::CreateNetns { .. })));
+        assert!(plan.to_string().contains("address 02:00:00:00:00:09"));
+    }
+}

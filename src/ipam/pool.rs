@@ -1,0 +1,245 @@
+//! Choosing a subnet for a network created without `--subnet`.
+
+use ipnetwork::Ipv4Network;
+use std::net::Ipv4Addr;
+
+/// Address pools default subnets are carved from, in order of preference (Docker's order):
+/// 172.17.0.0/16 .. 172.31.0.0/16 as aligned blocks, then 192.168.0.0/16, then 10.0.0.0/8.
+pub const DEFAULT_POOLS: &[&str] = &[
+    "172.17.0.0/16",
+    "172.18.0.0/15",
+    "172.20.0.0/14",
+    "172.24.0.0/13",
+    "192.168.0.0/16",
+    "10.0.0.0/8",
+];
+
+/// Subnet sizes tried in turn: a roomy /16 first, smaller ones when the pools are crowded.
+const PREFIXES: [u8; 3] = [16, 20, 24];
+
+/// The first free /16 in the pools (pools in order, subnets in address order), then if none the
+/// first free /20, then /24. Free means overlapping nothing in `in_use`; a default route
+/// (`0.0.0.0/0`) is ignored because it overlaps everything. `None` when nothing is free.
+pub fn choose_subnet(in_use: &[Ipv4Network]) -> Option<Ipv4Network> {
+    let in_use: Vec<Ipv4Network> = in_use.iter().copied().filter(|n| n.prefix() > 0).collect();
+    let pools: Vec<Ipv4Network> = DEFAULT_POOLS
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    PREFIXES.iter().find_map(|&prefix| {
+        pools
+            .iter()
+            .find_map(|&pool| first_free_in(pool, prefix, &in_use))
+    })
+}
+
+/// The first `/prefix` of `pool` overlapping nothing in `in_use`. Instead of testing every
+/// candidate (65,536 /24s in 10.0.0.0/8), jump past whatever network blocks the current one.
+fn first_free_in(pool: Ipv4Network, prefix: u8, in_use: &[Ipv4Network]) -> Option<Ipv4Network> {
+    if prefix < pool.prefix() || prefix > 32 {
+        return None;
+    }
+    let size = 1u64 << (32 - prefix);
+    let end = u64::from(u32::from(pool.broadcast()));
+    let mut start = u64::from(u32::from(pool.network()));
+    while start + size - 1 <= end {
+        let candidate =
+            Ipv4Network::new(Ipv4Addr::from(u32::try_from(start).ok()?), prefix).ok()?;
+        let blocker = in_use
+            .iter()
+            .filter(|n| overlaps(candidate, **n))
+            .map(|n| u64::from(u32::from(n.broadcast())))
+            .max();
+        match blocker {
+            None => return Some(candidate),
+            // The next aligned candidate after the blocking network's last address.
+            Some(last) => start = (last + 1).div_ceil(size) * size,
+        }
+    }
+    None
+}
+
+/// The first host address of a subnet (the default gateway): network+1, or for /31 and /32
+/// (no network/broadcast addresses there) the network address itself.
+pub fn first_host(subnet: Ipv4Network) -> Ipv4Addr {
+    let network = subnet.network();
+    if subnet.prefix() >= 31 {
+        network
+    } else {
+        Ipv4Addr::from(u32::from(network) + 1)
+    }
+}
+
+/// Whether two networks share at least one address. Host bits are ignored (`10.1.0.5/24` is
+/// `10.1.0.0/24`), unlike `Ipv4Network::overlaps` which looks at `ip()`.
+pub fn overlaps(a: Ipv4Network, b: Ipv4Network) -> bool {
+    a.network() <= b.broadcast() && b.network() <= a.broadcast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Ipv4Network {
+        s.parse().unwrap()
+    }
+
+    /// Networks covering `outer` except `hole` (the buddy blocks on the way down to `hole`).
+    fn cover_except(outer: Ipv4Network, hole: Ipv4Network) -> Vec<Ipv4Network> {
+        let hole_start = u32::from(hole.network());
+        (outer.prefix() + 1..=hole.prefix())
+            .map(|prefix| {
+                // The block of this size containing the hole, with its last bit flipped.
+                let size_bit = 1u32 << (32 - prefix);
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                Ipv4Network::new(Ipv4Addr::from((hole_start & mask) ^ size_bit), prefix).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_pools_parse_and_are_aligned() {
+        for p in DEFAULT_POOLS {
+            let n = net(p);
+            assert_eq!(n.ip(), n.network(), "{p} is not aligned");
+        }
+        // The 172 blocks cover exactly 172.17.0.0 .. 172.31.255.255 without gaps.
+        let blocks: Vec<Ipv4Network> = DEFAULT_POOLS[..4].iter().map(|p| net(p)).collect();
+        assert_eq!(blocks[0].network(), Ipv4Addr::new(172, 17, 0, 0));
+        for pair in blocks.windows(2) {
+            assert_eq!(
+                u32::from(pair[0].broadcast()) + 1,
+                u32::from(pair[1].network())
+            );
+        }
+        assert_eq!(blocks[3].broadcast(), Ipv4Addr::new(172, 31, 255, 255));
+    }
+
+    #[test]
+    fn cover_except_helper_leaves_only_the_hole() {
+        let cover = cover_except(net("10.0.0.0/8"), net("10.0.0.0/20"));
+        assert_eq!(cover.len(), 12);
+        assert!(cover.iter().all(|c| !overlaps(*c, net("10.0.0.0/20"))));
+        let covered: u64 = cover.iter().map(|c| u64::from(c.size())).sum();
+        assert_eq!(covered + 4096, 1 << 24);
+    }
+
+    #[test]
+    fn nothing_in_use_gives_172_17() {
+        assert_eq!(choose_subnet(&[]), Some(net("172.17.0.0/16")));
+    }
+
+    #[test]
+    fn default_route_is_ignored() {
+        assert_eq!(
+            choose_subnet(&[net("0.0.0.0/0")]),
+            Some(net("172.17.0.0/16"))
+        );
+    }
+
+    #[test]
+    fn skips_subnets_and_routes_in_use() {
+        let in_use = [
+            net("0.0.0.0/0"),
+            net("172.17.5.0/24"), // a route inside the first /16
+            net("172.18.0.1/16"), // an interface address: host bits set
+            net("172.19.255.255/32"),
+        ];
+        assert_eq!(choose_subnet(&in_use), Some(net("172.20.0.0/16")));
+    }
+
+    #[test]
+    fn a_supernet_in_use_blocks_all_its_subnets() {
+        assert_eq!(
+            choose_subnet(&[net("172.16.0.0/12")]),
+            Some(net("192.168.0.0/16"))
+        );
+        assert_eq!(
+            choose_subnet(&[net("172.16.0.0/12"), net("192.168.0.0/16")]),
+            Some(net("10.0.0.0/16"))
+        );
+    }
+
+    #[test]
+    fn walks_the_ten_pool_in_address_order() {
+        let in_use = [
+            net("172.16.0.0/12"),
+            net("192.168.0.0/16"),
+            net("10.0.0.0/16"),
+            net("10.1.200.0/24"),
+            net("10.2.0.0/15"),
+        ];
+        assert_eq!(choose_subnet(&in_use), Some(net("10.4.0.0/16")));
+    }
+
+    #[test]
+    fn falls_back_to_a_20_when_every_16_is_used() {
+        // Half of 192.168.0.0/16 is used, so no /16 is free anywhere.
+        let in_use = [
+            net("172.16.0.0/12"),
+            net("192.168.0.0/17"),
+            net("10.0.0.0/8"),
+        ];
+        assert_eq!(choose_subnet(&in_use), Some(net("192.168.128.0/20")));
+    }
+
+    #[test]
+    fn a_20_in_an_earlier_pool_beats_one_in_a_later_pool() {
+        let mut in_use = vec![net("192.168.0.0/17"), net("10.0.0.0/8")];
+        in_use.extend(cover_except(net("172.16.0.0/12"), net("172.31.240.0/20")));
+        assert_eq!(choose_subnet(&in_use), Some(net("172.31.240.0/20")));
+    }
+
+    #[test]
+    fn falls_back_to_a_24_when_every_20_is_used() {
+        // Only 10.0.0.0/20 is left, and its first /24 is taken.
+        let mut in_use = vec![
+            net("172.16.0.0/12"),
+            net("192.168.0.0/16"),
+            net("10.0.0.0/24"),
+        ];
+        in_use.extend(cover_except(net("10.0.0.0/8"), net("10.0.0.0/20")));
+        assert_eq!(choose_subnet(&in_use), Some(net("10.0.1.0/24")));
+    }
+
+    #[test]
+    fn none_when_everything_is_used() {
+        let in_use = [
+            net("172.16.0.0/12"),
+            net("192.168.0.0/16"),
+            net("10.0.0.0/8"),
+        ];
+        assert_eq!(choose_subnet(&in_use), None);
+    }
+
+    #[test]
+    fn many_small_networks_in_use_is_fast() {
+        // Every /24 of 10.0.0.0/8 but the last one: the walk must jump, not crawl.
+        let mut in_use = vec![net("172.16.0.0/12"), net("192.168.0.0/16")];
+        in_use.extend(cover_except(net("10.0.0.0/8"), net("10.255.255.0/24")));
+        assert_eq!(choose_subnet(&in_use), Some(net("10.255.255.0/24")));
+    }
+
+    #[test]
+    fn first_host_of_subnets() {
+        assert_eq!(first_host(net("10.1.0.0/24")), Ipv4Addr::new(10, 1, 0, 1));
+        assert_eq!(first_host(net("10.1.0.77/24")), Ipv4Addr::new(10, 1, 0, 1));
+        assert_eq!(first_host(net("10.1.0.0/30")), Ipv4Addr::new(10, 1, 0, 1));
+        assert_eq!(first_host(net("10.1.0.4/31")), Ipv4Addr::new(10, 1, 0, 4));
+        assert_eq!(first_host(net("10.1.0.9/32")), Ipv4Addr::new(10, 1, 0, 9));
+    }
+
+    #[test]
+    fn overlap_cases() {
+        assert!(overlaps(net("10.0.0.0/8"), net("10.1.2.0/24")));
+        assert!(overlaps(net("10.1.2.0/24"), net("10.0.0.0/8")));
+        assert!(overlaps(net("10.1.2.3/32"), net("10.1.2.3/32")));
+        assert!(overlaps(net("0.0.0.0/0"), net("192.168.1.0/24")));
+        assert!(!overlaps(net("10.1.0.0/24"), net("10.1.1.0/24")));
+        assert!(!overlaps(net("10.1.0.0/25"), net("10.1.0.128/25")));
+        assert!(overlaps(net("10.1.0.0/24"), net("10.1.0.255/32")));
+        // Host bits do not matter.
+        assert!(overlaps(net("10.1.0.200/24"), net("10.1.0.0/30")));
+        assert!(!overlaps(net("10.1.0.200/24"), net("10.1.1.0/30")));
+    }
+}

@@ -1,0 +1,697 @@
+//! Link, address and route operations through rtnetlink.
+//!
+//! A netlink socket belongs to the network namespace of the thread that opened it. Work in the
+//! host's namespace runs on the calling thread; work in another namespace runs on a dedicated OS
+//! thread that `setns`es into it and opens its own connection there. A [`Session`] keeps one
+//! connection per namespace for its lifetime, so every op of a plan that targets the same
+//! namespace shares one thread, one runtime and one socket.
+
+use crate::error::{Error, Result};
+use crate::plan::{NsRef, Op};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use ipnetwork::Ipv4Network;
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use rtnetlink::{
+    AddressMessageBuilder, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    RouteMessageBuilder,
+};
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+// ---------------------------------------------------------------------------------------------
+// errno helpers
+// ---------------------------------------------------------------------------------------------
+
+/// The errno of a netlink error (positive), if it is one.
+pub fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(m) if m.raw_code() != 0 => Some(m.raw_code().abs()),
+        _ => None,
+    }
+}
+
+/// The C library's text for an errno, without Rust's " (os error N)" suffix.
+pub fn errno_text(errno: i32) -> String {
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Human text for an rtnetlink error.
+pub fn describe(e: &rtnetlink::Error) -> String {
+    match errno_of(e) {
+        Some(n) => errno_text(n),
+        None => e.to_string(),
+    }
+}
+
+/// Human text for a nix errno.
+pub fn nix_text(e: nix::errno::Errno) -> String {
+    errno_text(e as i32)
+}
+
+/// The kernel config option that provides a link kind.
+pub fn link_kind_config(kind: &str) -> String {
+    match kind {
+        "bridge" => "CONFIG_BRIDGE".into(),
+        "veth" => "CONFIG_VETH".into(),
+        "vxlan" => "CONFIG_VXLAN".into(),
+        "macvlan" => "CONFIG_MACVLAN".into(),
+        "ipvlan" => "CONFIG_IPVLAN".into(),
+        "vlan" => "CONFIG_VLAN_8021Q".into(),
+        "dummy" => "CONFIG_DUMMY".into(),
+        "wireguard" => "CONFIG_WIREGUARD".into(),
+        "geneve" => "CONFIG_GENEVE".into(),
+        "vrf" => "CONFIG_NET_VRF".into(),
+        other => format!("CONFIG_{}", other.to_ascii_uppercase()),
+    }
+}
+
+/// Message for a failed link creation: EEXIST names the link, EOPNOTSUPP ("Unknown device
+/// type") names the missing kernel support.
+pub fn create_link_message(kind: &str, name: &str, errno: Option<i32>, fallback: &str) -> String {
+    match errno {
+        Some(libc::EEXIST) => format!("link {name} already exists"),
+        Some(libc::EOPNOTSUPP) => format!(
+            "this kernel has no {kind} support ({})",
+            link_kind_config(kind)
+        ),
+        Some(libc::EPERM) => "Operation not permitted (cnet needs root or CAP_NET_ADMIN)".into(),
+        Some(n) => errno_text(n),
+        None => fallback.to_string(),
+    }
+}
+
+/// `Error::Kernel` for an op: the first line of its equivalent command, and a message.
+pub fn kernel_error(op: &Op, msg: impl Into<String>) -> Error {
+    let text = op.to_string();
+    Error::Kernel {
+        op: text.lines().next().unwrap_or_default().to_string(),
+        msg: msg.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// connections
+// ---------------------------------------------------------------------------------------------
+
+/// A netlink connection opened in the calling thread's network namespace, with the
+/// current-thread runtime that drives it. Not `Send`: it must stay on the thread (and thus in
+/// the namespace) that opened it.
+pub struct Conn {
+    rt: tokio::runtime::Runtime,
+    handle: Handle,
+}
+
+impl Conn {
+    /// Open a connection in the calling thread's network namespace.
+    pub fn open() -> Result<Conn> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| Error::io("cannot start the netlink runtime", e))?;
+        let (conn, handle, _) = {
+            // The socket is registered with the reactor of the runtime being entered.
+            let _guard = rt.enter();
+            rtnetlink::new_connection().map_err(|e| Error::io("cannot open a netlink socket", e))?
+        };
+        rt.spawn(conn);
+        Ok(Conn { rt, handle })
+    }
+
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Drive a future to completion on this connection's runtime.
+    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+}
+
+type Job = Box<dyn FnOnce(&Conn) + Send>;
+
+/// A thread living in another network namespace, running jobs on its own connection.
+struct Worker {
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn enter_error(path: &Path, e: nix::errno::Errno) -> Error {
+    let msg = match e {
+        nix::errno::Errno::ENOENT => format!(
+            "network namespace {} does not exist",
+            path.display()
+        ),
+        nix::errno::Errno::EINVAL => format!(
+            "{} is not a network namespace",
+            path.display()
+        ),
+        e => format!(
+            "cannot enter network namespace {}: {}",
+            path.display(),
+            nix_text(e)
+        ),
+    };
+    Error::Runtime(msg)
+}
+
+/// Open a namespace file (for `setns` or `IFLA_NET_NS_FD`).
+pub fn open_ns(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| {
+        enter_error(
+            path,
+            nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        )
+    })
+}
+
+/// `setns(CLONE_NEWNET)` for the calling thread.
+pub fn enter_ns_file(path: &Path, file: &File) -> Result<()> {
+    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| enter_error(path, e))
+}
+
+impl Worker {
+    fn spawn(path: &Path) -> Result<Worker> {
+        let file = open_ns(path)?;
+        let path_buf = path.to_path_buf();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name("cnet-netns".into())
+            .spawn(move || {
+                let conn = enter_ns_file(&path_buf, &file).and_then(|()| {
+                    drop(file);
+                    Conn::open()
+                });
+                let conn = match conn {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                for job in rx {
+                    job(&conn);
+                }
+            })
+            .map_err(|e| Error::io("cannot start a thread", e))?;
+        let mut w = Worker {
+            tx: Some(tx),
+            thread: Some(thread),
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(w),
+            Ok(Err(e)) => {
+                w.stop();
+                Err(e)
+            }
+            Err(_) => {
+                w.stop();
+                Err(Error::runtime(format!(
+                    "the thread for network namespace {} died",
+                    path.display()
+                )))
+            }
+        }
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Conn) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (rtx, rrx) = mpsc::channel();
+        let job: Job = Box::new(move |c| {
+            let _ = rtx.send(f(c));
+        });
+        let died = || Error::runtime("a network namespace thread died");
+        self.tx.as_ref().ok_or_else(died)?.send(job).map_err(|_| died())?;
+        rrx.recv().map_err(|_| died())?
+    }
+
+    fn stop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Netlink connections to the namespaces a plan touches, opened on first use and kept until
+/// the session is dropped.
+#[derive(Default)]
+pub struct Session {
+    host: Option<Conn>,
+    workers: HashMap<PathBuf, Worker>,
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Run `f` with a connection inside `ns`: on this thread for the host, on the namespace's
+    /// thread otherwise. Must not be called from inside an async runtime.
+    pub fn run<T: Send + 'static>(
+        &mut self,
+        ns: &NsRef,
+        f: impl FnOnce(&Conn) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        match ns.path() {
+            None => {
+                if self.host.is_none() {
+                    self.host = Some(Conn::open()?);
+                }
+                f(self.host.as_ref().expect("just opened"))
+            }
+            Some(path) => {
+                if !self.workers.contains_key(&path) {
+                    let w = Worker::spawn(&path)?;
+                    self.workers.insert(path.clone(), w);
+                }
+                self.workers[&path].run(f)
+            }
+        }
+    }
+
+    /// Forget the connection to a namespace (after it was deleted or re-created).
+    pub fn forget(&mut self, ns: &NsRef) {
+        if let Some(p) = ns.path() {
+            self.workers.remove(&p);
+        }
+    }
+
+    /// Execute one link/address/route op. Other ops are refused with a runtime error.
+    pub fn exec(&mut self, op: &Op) -> Result<()> {
+        let ns = match op {
+            Op::CreateBridge { .. } | Op::CreateVeth { .. } => NsRef::Host,
+            Op::LinkUp { ns, .. }
+            | Op::DeleteLink { ns, .. }
+            | Op::AddAddress { ns, .. }
+            | Op::DelAddress { ns, .. }
+            | Op::AddRoute { ns, .. }
+            | Op::DelRoute { ns, .. } => ns.clone(),
+            _ => {
+                return Err(Error::runtime(format!(
+                    "internal error: not a netlink op: {op}"
+                )));
+            }
+        };
+        let owned = op.clone();
+        self.run(&ns, move |c| c.block_on(exec_op(c.handle(), &owned)))
+            .map_err(|e| match e {
+                Error::Runtime(msg) => kernel_error(op, msg),
+                e => e,
+            })
+    }
+}
+
+/// Run `f` with a netlink handle inside `ns` (a one-shot [`Session`]).
+pub fn in_netns<T: Send + 'static>(
+    ns: &NsRef,
+    f: impl FnOnce(Handle) -> BoxFuture<'static, Result<T>> + Send + 'static,
+) -> Result<T> {
+    Session::new().run(ns, move |c| c.block_on(f(c.handle())))
+}
+
+// ---------------------------------------------------------------------------------------------
+// requests
+// ---------------------------------------------------------------------------------------------
+
+/// The index of a link, by name, with one get-by-name request; `None` if there is no such link.
+pub async fn link_index(h: &Handle, name: &str) -> std::result::Result<Option<u32>, rtnetlink::Error> {
+    Ok(get_link(h, name).await?.map(|m| m.header.index))
+}
+
+/// `ip link set DEV up`, by name, in one request.
+pub async fn set_up(h: &Handle, dev: &str) -> std::result::Result<(), rtnetlink::Error> {
+    h.link()
+        .change(LinkUnspec::new_with_name(dev).up().build())
+        .execute()
+        .await
+}
+
+/// The link message of a link, by name; `None` if there is no such link.
+pub async fn get_link(
+    h: &Handle,
+    name: &str,
+) -> std::result::Result<Option<netlink_packet_route::link::LinkMessage>, rtnetlink::Error> {
+    let mut s = h.link().get().match_name(name).execute();
+    match s.next().await {
+        Some(Ok(m)) => {
+            // Drain the (empty) rest of the response.
+            while s.next().await.is_some() {}
+            Ok(Some(m))
+        }
+        Some(Err(e)) if matches!(errno_of(&e), Some(libc::ENODEV)) => Ok(None),
+        Some(Err(e)) => Err(e),
+        None => Ok(None),
+    }
+}
+
+/// MTU of a link (None if there is no such link).
+pub async fn link_mtu(h: &Handle, name: &str) -> Result<Option<u32>> {
+    let m = get_link(h, name)
+        .await
+        .map_err(|e| Error::runtime(format!("ip link show {name}: {}", describe(&e))))?;
+    Ok(m.and_then(|m| {
+        m.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Mtu(v) => Some(*v),
+            _ => None,
+        })
+    }))
+}
+
+/// Destination prefixes of the IPv4 routes of the main table (default routes left out).
+pub async fn main_routes_v4(h: &Handle) -> Result<Vec<Ipv4Network>> {
+    let msg = RouteMessageBuilder::<Ipv4Addr>::new().build();
+    let mut s = h.route().get(msg).execute();
+    let mut out = Vec::new();
+    while let Some(r) = s.next().await {
+        let r = r.map_err(|e| Error::runtime(format!("ip route show: {}", describe(&e))))?;
+        let table = r
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Table(t) => Some(*t),
+                _ => None,
+            })
+            .unwrap_or(r.header.table as u32);
+        if table != RouteHeader::RT_TABLE_MAIN as u32 || r.header.destination_prefix_length == 0 {
+            continue;
+        }
+        let dest = r.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Destination(RouteAddress::Inet(ip)) => Some(*ip),
+            _ => None,
+        });
+        if let Some(ip) = dest
+            && let Ok(n) = Ipv4Network::new(ip, r.header.destination_prefix_length)
+        {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+fn route_message(
+    add: bool,
+    dest: &Option<Ipv4Network>,
+    via: &Option<Ipv4Addr>,
+    oif: Option<u32>,
+) -> RouteMessage {
+    let mut b = RouteMessageBuilder::<Ipv4Addr>::new();
+    if let Some(d) = dest {
+        b = b.destination_prefix(d.network(), d.prefix());
+    }
+    if let Some(gw) = via {
+        b = b.gateway(*gw);
+    }
+    if let Some(i) = oif {
+        b = b.output_interface(i);
+    }
+    if add {
+        // Like iproute2: a route with neither gateway nor anything else is on-link.
+        if via.is_none() {
+            b = b.scope(RouteScope::Link);
+        }
+        b = b.protocol(RouteProtocol::Boot);
+    } else {
+        // Like `ip route del`: match whatever protocol, scope and type the route has.
+        b = b
+            .protocol(RouteProtocol::Unspec)
+            .scope(RouteScope::NoWhere)
+            .kind(RouteType::Unspec);
+    }
+    b.build()
+}
+
+/// Execute one netlink op with a handle in the op's namespace (the host's for link creation).
+pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
+    let err = |msg: String| kernel_error(op, msg);
+    match op {
+        Op::CreateBridge { name, mac, mtu } => {
+            let mut b = LinkBridge::new(name).address(mac.to_vec());
+            if let Some(m) = mtu {
+                b = b.mtu(*m);
+            }
+            h.link().add(b.build()).execute().await.map_err(|e| {
+                err(create_link_message(
+                    "bridge",
+                    name,
+                    errno_of(&e),
+                    &describe(&e),
+                ))
+            })
+        }
+        Op::CreateVeth {
+            host,
+            peer,
+            peer_ns,
+            mtu,
+            peer_mac,
+            master,
+        } => {
+            let master_index = match master {
+                None => None,
+                Some(m) => match link_index(&h, m).await {
+                    Ok(Some(i)) => Some(i),
+                    Ok(None) => return Err(err(format!("master {m}: no such link"))),
+                    Err(e) => return Err(err(format!("master {m}: {}", describe(&e)))),
+                },
+            };
+            // Kept open until the request has completed.
+            let ns_file = match peer_ns.path() {
+                None => None,
+                Some(p) => Some(open_ns(&p).map_err(|e| err(e.to_string()))?),
+            };
+            let mut pb = LinkMessageBuilder::<LinkUnspec>::new().name(peer.clone());
+            if let Some(f) = &ns_file {
+                pb = pb.setns_by_fd(f.as_raw_fd());
+            }
+            if let Some(m) = mtu {
+                pb = pb.mtu(*m);
+            }
+            if let Some(mac) = peer_mac {
+                pb = pb.address(mac.to_vec());
+            }
+            let mut b = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+                .name(host.clone())
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(pb.build())))
+                .up();
+            if let Some(m) = mtu {
+                b = b.mtu(*m);
+            }
+            if let Some(i) = master_index {
+                b = b.controller(i);
+            }
+            let res = h.link().add(b.build()).execute().await;
+            drop(ns_file);
+            match res {
+                Ok(()) => Ok(()),
+                Err(e) if errno_of(&e) == Some(libc::EEXIST) => {
+                    // Say which end clashed.
+                    let host_exists = matches!(link_index(&h, host).await, Ok(Some(_)));
+                    if host_exists || matches!(peer_ns, NsRef::Host) {
+                        let name = if host_exists { host } else { peer };
+                        Err(err(format!("link {name} already exists")))
+                    } else {
+                        Err(err(format!(
+                            "link {peer} already exists in namespace {}",
+                            ns_label(peer_ns)
+                        )))
+                    }
+                }
+                Err(e) => Err(err(create_link_message(
+                    "veth",
+                    host,
+                    errno_of(&e),
+                    &describe(&e),
+                ))),
+            }
+        }
+        Op::LinkUp { dev, .. } => set_up(&h, dev).await.map_err(|e| match errno_of(&e) {
+                Some(libc::ENODEV) => err(format!("no such link: {dev}")),
+                _ => err(describe(&e)),
+            }),
+        Op::DeleteLink { dev, .. } => {
+            match h
+                .link()
+                .del_with_message(LinkUnspec::new_with_name(dev).build())
+                .execute()
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(e) if errno_of(&e) == Some(libc::ENODEV) => Ok(()),
+                Err(e) => Err(err(describe(&e))),
+            }
+        }
+        Op::AddAddress { dev, addr, .. } => {
+            let idx = match link_index(&h, dev).await {
+                Ok(Some(i)) => i,
+                Ok(None) => return Err(err(format!("no such link: {dev}"))),
+                Err(e) => return Err(err(describe(&e))),
+            };
+            h.address()
+                .add(idx, IpAddr::V4(addr.ip()), addr.prefix())
+                .execute()
+                .await
+                .map_err(|e| match errno_of(&e) {
+                    Some(libc::EEXIST) => err(format!("address {addr} is already on {dev}")),
+                    _ => err(describe(&e)),
+                })
+        }
+        Op::DelAddress { dev, addr, .. } => {
+            let idx = match link_index(&h, dev).await {
+                Ok(Some(i)) => i,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(err(describe(&e))),
+            };
+            let msg = AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(idx)
+                .address(addr.ip(), addr.prefix())
+                .build();
+            match h.address().del(msg).execute().await {
+                Ok(()) => Ok(()),
+                Err(e)
+                    if matches!(
+                        errno_of(&e),
+                        Some(libc::EADDRNOTAVAIL | libc::ENODEV | libc::ESRCH)
+                    ) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(err(describe(&e))),
+            }
+        }
+        Op::AddRoute { dest, via, dev, .. } => {
+            let oif = match dev {
+                None => None,
+                Some(d) => match link_index(&h, d).await {
+                    Ok(Some(i)) => Some(i),
+                    Ok(None) => return Err(err(format!("no such link: {d}"))),
+                    Err(e) => return Err(err(describe(&e))),
+                },
+            };
+            let msg = route_message(true, dest, via, oif);
+            h.route()
+                .add(msg)
+                .execute()
+                .await
+                .map_err(|e| match (errno_of(&e), via) {
+                    (Some(libc::EEXIST), _) => err("the route already exists (File exists)".into()),
+                    (Some(libc::ENETUNREACH), Some(gw)) => err(format!(
+                        "gateway {gw} is not on a directly connected network (Network is unreachable)"
+                    )),
+                    _ => err(describe(&e)),
+                })
+        }
+        Op::DelRoute { dest, via, dev, .. } => {
+            let oif = match dev {
+                None => None,
+                Some(d) => match link_index(&h, d).await {
+                    Ok(Some(i)) => Some(i),
+                    // The route went with its link.
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(err(describe(&e))),
+                },
+            };
+            let msg = route_message(false, dest, via, oif);
+            match h.route().del(msg).execute().await {
+                Ok(()) => Ok(()),
+                Err(e) if matches!(errno_of(&e), Some(libc::ESRCH | libc::ENODEV)) => Ok(()),
+                Err(e) => Err(err(describe(&e))),
+            }
+        }
+        _ => Err(err("internal error: not a netlink op".into())),
+    }
+}
+
+fn ns_label(ns: &NsRef) -> String {
+    match ns {
+        NsRef::Host => "host".into(),
+        NsRef::Named(n) => n.clone(),
+        NsRef::Path(p) => p.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_text_has_no_rust_suffix() {
+        assert_eq!(errno_text(libc::EEXIST), "File exists");
+        assert_eq!(errno_text(libc::ENODEV), "No such device");
+        assert_eq!(errno_text(libc::EPERM), "Operation not permitted");
+    }
+
+    #[test]
+    fn link_creation_messages() {
+        assert_eq!(
+            create_link_message("bridge", "cn-lab", Some(libc::EEXIST), "x"),
+            "link cn-lab already exists"
+        );
+        assert_eq!(
+            create_link_message("ipvlan", "x", Some(libc::EOPNOTSUPP), "x"),
+            "this kernel has no ipvlan support (CONFIG_IPVLAN)"
+        );
+        assert_eq!(
+            create_link_message("bridge", "b", Some(libc::EOPNOTSUPP), "x"),
+            "this kernel has no bridge support (CONFIG_BRIDGE)"
+        );
+        assert_eq!(create_link_message("veth", "v", None, "boom"), "boom");
+    }
+
+    #[test]
+    fn kernel_error_uses_first_line_of_the_command() {
+        let op = Op::CreateBridge {
+            name: "cn-lab".into(),
+            mac: [2, 0, 0, 0, 0, 1],
+            mtu: None,
+        };
+        let e = kernel_error(&op, "link cn-lab already exists");
+        assert_eq!(
+            e.to_string(),
+            "ip link add cn-lab type bridge: link cn-lab already exists"
+        );
+    }
+
+    #[test]
+    fn route_messages_match_iproute2() {
+        let dest: Option<Ipv4Network> = Some("10.1.0.5/24".parse().unwrap());
+        let add = route_message(true, &dest, &None, Some(3));
+        assert_eq!(add.header.scope, RouteScope::Link);
+        assert_eq!(add.header.destination_prefix_length, 24);
+        assert!(add.attributes.contains(&RouteAttribute::Destination(
+            RouteAddress::Inet("10.1.0.0".parse().unwrap())
+        )));
+        assert!(add.attributes.contains(&RouteAttribute::Oif(3)));
+        let via = Some("10.1.0.1".parse().unwrap());
+        let add = route_message(true, &None, &via, None);
+        assert_eq!(add.header.scope, RouteScope::Universe);
+        assert_eq!(add.header.destination_prefix_length, 0);
+        let del = route_message(false, &None, &via, None);
+        assert_eq!(del.header.scope, RouteScope::NoWhere);
+        assert_eq!(del.header.protocol, RouteProtocol::Unspec);
+    }
+}

@@ -1,0 +1,358 @@
+//! The file store: TOML files under the state directory.
+//!
+//! ```text
+//! STATE/lock                          flock(2) taken by every mutation
+//! STATE/networks/NAME.toml            network definitions
+//! STATE/leases/NETWORK/ADDR.toml      one file per address, claimed with link(2) (exclusive)
+//! STATE/endpoints/NETWORK/KEY.toml    one file per attached namespace
+//! STATE/namespaces/NAME.toml          namespaces cnet created (and so may delete)
+//! ```
+//! An attach writes a constant number of small files however many endpoints the network has.
+//! Every write is write-temp + fsync + rename + fsync(dir).
+
+use super::{Guard, Store};
+use crate::error::{Error, Result};
+use crate::model::{Endpoint, Lease, NamespaceRecord, Network};
+use nix::fcntl::{Flock, FlockArg};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+pub struct FileStore {
+    root: PathBuf,
+}
+
+impl FileStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        FileStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn network_file(&self, name: &str) -> PathBuf {
+        self.root.join("networks").join(format!("{name}.toml"))
+    }
+    fn lease_dir(&self, network: &str) -> PathBuf {
+        self.root.join("leases").join(network)
+    }
+    fn endpoint_dir(&self, network: &str) -> PathBuf {
+        self.root.join("endpoints").join(network)
+    }
+    fn namespace_file(&self, name: &str) -> PathBuf {
+        self.root.join("namespaces").join(format!("{name}.toml"))
+    }
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path.display().to_string(), e)
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err(dir, e))
+}
+
+/// Write `text` to a temporary file beside `path` and fsync it; returns the temporary path.
+fn write_temp(path: &Path, text: &str) -> Result<PathBuf> {
+    let dir = path.parent().expect("state files live in a directory");
+    create_dir(dir)?;
+    let name = path.file_name().unwrap().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| io_err(&tmp, e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_err(&tmp, e))?;
+    Ok(tmp)
+}
+
+fn to_toml<T: Serialize>(value: &T, path: &Path) -> Result<String> {
+    toml::to_string(value).map_err(|e| Error::State {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    })
+}
+
+/// Replace `path` atomically with the TOML of `value`.
+fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let tmp = write_temp(path, &to_toml(value, path)?)?;
+    fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+    fsync_dir(path.parent().unwrap())
+}
+
+/// Create `path` with the TOML of `value`, failing with `AlreadyExists` if it is there:
+/// link(2) of a complete temporary file is both atomic and exclusive.
+fn write_exclusive<T: Serialize>(path: &Path, value: &T) -> Result<bool> {
+    let tmp = write_temp(path, &to_toml(value, path)?)?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            fsync_dir(path.parent().unwrap())?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_err(path, e)),
+    }
+}
+
+/// Read and parse one TOML file; `None` if it does not exist. A file that does not parse is an
+/// error naming the file and line, never silently replaced.
+fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path, e)),
+    };
+    toml::from_str(&text).map(Some).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let msg = e.message().replace('\n', " ");
+        Error::State {
+            path: match line {
+                Some(l) => format!("{}:{l}", path.display()),
+                None => path.display().to_string(),
+            },
+            msg: format!("cannot parse state file: {}", msg.trim()),
+        }
+    })
+}
+
+/// Every `*.toml` of a directory, parsed, in name order (missing directory: empty).
+fn read_dir_toml<T: DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir, e)),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_state_file(p))
+        .collect();
+    paths.sort();
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        if let Some(v) = read_toml(&p)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+fn is_state_file(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x == "toml")
+        && !p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+fn remove_file(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path, e)),
+    }
+}
+
+fn remove_dir_all(path: &Path) -> Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path, e)),
+    }
+}
+
+impl Store for FileStore {
+    fn lock(&self) -> Result<Guard> {
+        create_dir(&self.root)?;
+        let path = self.root.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| io_err(&path, errno.into()))?;
+        Ok(Box::new(lock))
+    }
+
+    fn networks(&self) -> Result<Vec<Network>> {
+        read_dir_toml(&self.root.join("networks"))
+    }
+
+    fn network(&self, name: &str) -> Result<Option<Network>> {
+        read_toml(&self.network_file(name))
+    }
+
+    fn put_network(&self, net: &Network) -> Result<()> {
+        write_atomic(&self.network_file(&net.name), net)
+    }
+
+    fn remove_network(&self, name: &str) -> Result<()> {
+        remove_dir_all(&self.endpoint_dir(name))?;
+        remove_dir_all(&self.lease_dir(name))?;
+        remove_file(&self.network_file(name))
+    }
+
+    fn leases(&self, network: &str) -> Result<Vec<Lease>> {
+        read_dir_toml(&self.lease_dir(network))
+    }
+
+    fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()> {
+        let path = self
+            .lease_dir(&lease.network)
+            .join(format!("{}.toml", lease.address));
+        if !claim {
+            return write_atomic(&path, lease);
+        }
+        if write_exclusive(&path, lease)? {
+            Ok(())
+        } else {
+            Err(Error::runtime(format!(
+                "address {} of network {} was claimed by another process",
+                lease.address, lease.network
+            )))
+        }
+    }
+
+    fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()> {
+        remove_file(&self.lease_dir(network).join(format!("{address}.toml")))
+    }
+
+    fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
+        read_dir_toml(&self.endpoint_dir(network))
+    }
+
+    fn endpoint(&self, network: &str, key: &str) -> Result<Option<Endpoint>> {
+        read_toml(&self.endpoint_dir(network).join(format!("{key}.toml")))
+    }
+
+    fn put_endpoint(&self, key: &str, endpoint: &Endpoint) -> Result<()> {
+        let path = self
+            .endpoint_dir(&endpoint.network)
+            .join(format!("{key}.toml"));
+        write_atomic(&path, endpoint)
+    }
+
+    fn remove_endpoint(&self, network: &str, key: &str) -> Result<()> {
+        remove_file(&self.endpoint_dir(network).join(format!("{key}.toml")))
+    }
+
+    fn endpoint_count(&self, network: &str) -> Result<usize> {
+        let dir = self.endpoint_dir(network);
+        match fs::read_dir(&dir) {
+            Ok(entries) => Ok(entries
+                .filter_map(|e| e.ok())
+                .filter(|e| is_state_file(&e.path()))
+                .count()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(io_err(&dir, e)),
+        }
+    }
+
+    fn namespaces(&self) -> Result<Vec<NamespaceRecord>> {
+        read_dir_toml(&self.root.join("namespaces"))
+    }
+
+    fn namespace(&self, name: &str) -> Result<Option<NamespaceRecord>> {
+        read_toml(&self.namespace_file(name))
+    }
+
+    fn put_namespace(&self, record: &NamespaceRecord) -> Result<()> {
+        write_atomic(&self.namespace_file(&record.name), record)
+    }
+
+    fn remove_namespace(&self, name: &str) -> Result<()> {
+        remove_file(&self.namespace_file(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Driver, LeaseState};
+
+    fn tmp_store(tag: &str) -> FileStore {
+        let dir = std::env::temp_dir().join(format!("cnet-store-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        FileStore::new(dir)
+    }
+
+    fn lease(addr: &str) -> Lease {
+        Lease {
+            network: "lab".into(),
+            address: addr.parse().unwrap(),
+            client: "ns1".into(),
+            state: LeaseState::Bound,
+            since: 1,
+            expires: None,
+            boot_id: "b".into(),
+        }
+    }
+
+    #[test]
+    fn network_round_trip_and_removal() {
+        let s = tmp_store("net");
+        let net = Network {
+            name: "lab".into(),
+            id: "0123456789ab".into(),
+            driver: Driver::Bridge,
+            created: 5,
+            subnet: Some("10.1.0.0/24".parse().unwrap()),
+            gateway: Some("10.1.0.1".parse().unwrap()),
+            ip_range: None,
+            internal: false,
+            mtu: None,
+            bridge: Some("cn-lab".into()),
+            bridge_mac: None,
+            options: Default::default(),
+            predefined: false,
+        };
+        s.put_network(&net).unwrap();
+        assert_eq!(s.network("lab").unwrap(), Some(net.clone()));
+        assert_eq!(s.networks().unwrap(), vec![net]);
+        s.put_lease(&lease("10.1.0.2"), true).unwrap();
+        s.remove_network("lab").unwrap();
+        assert!(s.networks().unwrap().is_empty());
+        assert!(s.leases("lab").unwrap().is_empty());
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn a_claimed_address_cannot_be_claimed_again() {
+        let s = tmp_store("claim");
+        s.put_lease(&lease("10.1.0.2"), true).unwrap();
+        let err = s.put_lease(&lease("10.1.0.2"), true).unwrap_err();
+        assert!(err.to_string().contains("10.1.0.2"), "{err}");
+        s.put_lease(&lease("10.1.0.2"), false).unwrap();
+        assert_eq!(s.leases("lab").unwrap().len(), 1);
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn a_broken_state_file_is_an_error_naming_file_and_line() {
+        let s = tmp_store("broken");
+        let dir = s.root().join("networks");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("bad.toml"), "name = \"bad\"\nid = = 3\n").unwrap();
+        let err = s.network("bad").unwrap_err().to_string();
+        assert!(err.contains("bad.toml:2"), "{err}");
+        let _ = fs::remove_dir_all(s.root());
+    }
+}
