@@ -24,7 +24,12 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Directory holding cnet's state
-    #[arg(long, global = true, env = "CNET_STATE_DIR", default_value = "/var/lib/cnet")]
+    #[arg(
+        long,
+        global = true,
+        env = "CNET_STATE_DIR",
+        default_value = "/var/lib/cnet"
+    )]
     pub state_dir: PathBuf,
     /// Output format of listings
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
@@ -74,7 +79,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum NetCommand {
     /// Create a network
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Remove networks
     #[command(visible_alias = "remove")]
     Rm {

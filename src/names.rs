@@ -79,7 +79,11 @@ pub fn validate_alias(name: &str) -> Result<()> {
 
 /// Parse `aa:bb:cc:dd:ee:ff`; refuse multicast addresses (bit 0 of the first octet).
 pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
-    let bad = || Error::usage(format!("MAC address '{s}' is not of the form aa:bb:cc:dd:ee:ff"));
+    let bad = || {
+        Error::usage(format!(
+            "MAC address '{s}' is not of the form aa:bb:cc:dd:ee:ff"
+        ))
+    };
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() != 6 {
         return Err(bad());

@@ -35,10 +35,7 @@ impl NsRef {
         match self {
             NsRef::Host => "ip".into(),
             NsRef::Named(n) => format!("ip -n {}", shell_quote(n)),
-            NsRef::Path(p) => format!(
-                "nsenter --net={} ip",
-                shell_quote(&p.display().to_string())
-            ),
+            NsRef::Path(p) => format!("nsenter --net={} ip", shell_quote(&p.display().to_string())),
         }
     }
 }
@@ -241,7 +238,11 @@ impl fmt::Display for Op {
             }
             Op::Sysctl { ns, key, value } => match ns {
                 NsRef::Host => write!(f, "sysctl -w {key}={value}"),
-                NsRef::Named(n) => write!(f, "ip netns exec {} sysctl -w {key}={value}", shell_quote(n)),
+                NsRef::Named(n) => write!(
+                    f,
+                    "ip netns exec {} sysctl -w {key}={value}",
+                    shell_quote(n)
+                ),
                 NsRef::Path(p) => write!(
                     f,
                     "nsenter --net={} sysctl -w {key}={value}",

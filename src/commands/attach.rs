@@ -19,14 +19,13 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         names::validate_ifname(i)?;
     }
     let mac = a.mac.as_deref().map(names::parse_mac).transpose()?;
-    let ip: Option<Ipv4Addr> = a
-        .ip
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| Error::usage(format!("--ip '{s}' is not an IPv4 address")))
-        })
-        .transpose()?;
+    let ip: Option<Ipv4Addr> =
+        a.ip.as_deref()
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| Error::usage(format!("--ip '{s}' is not an IPv4 address")))
+            })
+            .transpose()?;
     for alias in &a.aliases {
         names::validate_alias(alias)?;
     }
@@ -70,7 +69,12 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     };
     let address = offer
         .as_ref()
-        .map(|o| Ipv4Network::new(o.address, net.subnet.expect("leasing networks have a subnet").prefix()))
+        .map(|o| {
+            Ipv4Network::new(
+                o.address,
+                net.subnet.expect("leasing networks have a subnet").prefix(),
+            )
+        })
         .transpose()
         .map_err(|e| Error::runtime(e.to_string()))?;
     let plan = drivers::plan_attach(&AttachRequest {
@@ -87,7 +91,9 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         }
         return ctx.apply(&plan);
     }
-    let previous = offer.as_ref().and_then(|o| leases.iter().find(|l| l.address == o.address).cloned());
+    let previous = offer
+        .as_ref()
+        .and_then(|o| leases.iter().find(|l| l.address == o.address).cloned());
     if let Some(o) = &offer {
         ctx.store.put_lease(o, previous.is_none())?;
     }
@@ -218,7 +224,10 @@ fn choose_ifname(ctx: &Ctx, t: &Target, wanted: Option<&str>) -> Result<String> 
             return Ok(name);
         }
     }
-    Err(Error::runtime(format!("no free ethN name in namespace {}", t.given)))
+    Err(Error::runtime(format!(
+        "no free ethN name in namespace {}",
+        t.given
+    )))
 }
 
 fn created_namespace(plan: &crate::plan::Plan) -> Option<String> {

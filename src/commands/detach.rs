@@ -20,7 +20,11 @@ pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     let ep = find_endpoint(ctx, &net.name, netns)?
         .ok_or_else(|| Error::usage(format!("{netns} is not attached to network {network}")))?;
     detach_endpoint(ctx, &net, &ep)?;
-    hostsfile::refresh(ctx, &[&net.name], (!ep.netns.contains('/')).then_some(ep.netns.as_str()))
+    hostsfile::refresh(
+        ctx,
+        &[&net.name],
+        (!ep.netns.contains('/')).then_some(ep.netns.as_str()),
+    )
 }
 
 /// The endpoint of a namespace on a network. A namespace given by a path that no longer exists
@@ -62,7 +66,8 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
     if let Some(addr) = ep.address {
         let leases = ctx.store.leases(&net.name)?;
         if let Some(l) = leases.iter().find(|l| l.address == addr.ip()) {
-            ctx.store.put_lease(&ipam::release(l, output::now()), false)?;
+            ctx.store
+                .put_lease(&ipam::release(l, output::now()), false)?;
             ctx.say(format!("RELEASE {} {}", ep.netns, addr.ip()));
         }
     }
@@ -102,4 +107,3 @@ fn default_route_handover(
     }
     Ok(None)
 }
-

@@ -10,5 +10,9 @@ pub fn run(_ctx: &Ctx, netns: &str, argv: &[String]) -> Result<()> {
         return Err(Error::usage(format!("namespace {netns} does not exist")));
     }
     // Only returns on failure.
-    Err(kernel::exec::exec_in_netns(&t.path, t.name.as_deref(), argv))
+    Err(kernel::exec::exec_in_netns(
+        &t.path,
+        t.name.as_deref(),
+        argv,
+    ))
 }

@@ -123,9 +123,7 @@ pub fn for_each_reporting<T>(items: &[T], mut f: impl FnMut(&T) -> Result<()>) -
                 return Err(e);
             }
             eprintln!("cnet: {e}");
-            let replace = worst
-                .as_ref()
-                .is_none_or(|w| e.exit_code() > w.exit_code());
+            let replace = worst.as_ref().is_none_or(|w| e.exit_code() > w.exit_code());
             if replace {
                 worst = Some(e);
             }

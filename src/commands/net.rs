@@ -47,7 +47,10 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
 fn predefined(name: &str, driver: Driver) -> Network {
     Network {
         name: name.to_string(),
-        id: format!("{:012x}", names::stable_hash(&["predefined", name]) & 0xffff_ffff_ffff),
+        id: format!(
+            "{:012x}",
+            names::stable_hash(&["predefined", name]) & 0xffff_ffff_ffff
+        ),
         driver,
         created: 0,
         subnet: None,
@@ -110,9 +113,9 @@ fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
 }
 
 fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
-    let net: Ipv4Network = s.parse().map_err(|_| {
-        Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24"))
-    })?;
+    let net: Ipv4Network = s
+        .parse()
+        .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24")))?;
     if net.network() != net.ip() {
         return Err(Error::usage(format!(
             "{what} {s} has host bits set (did you mean {}/{}?)",
@@ -128,20 +131,31 @@ fn parse_ip(what: &str, s: &str) -> Result<Ipv4Addr> {
         .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 address")))
 }
 
+/// `-o` options of a bridge network, parsed.
+#[derive(Default)]
+struct BridgeOptions {
+    /// As given, for `inspect`.
+    given: BTreeMap<String, String>,
+    bridge_name: Option<String>,
+    mtu: Option<u32>,
+}
+
 /// Bridge options: our names and Docker's.
-fn bridge_options(opts: &[String]) -> Result<(BTreeMap<String, String>, Option<String>, Option<u32>)> {
-    let mut map = BTreeMap::new();
-    let (mut bridge, mut mtu) = (None, None);
+fn bridge_options(opts: &[String]) -> Result<BridgeOptions> {
+    let mut parsed = BridgeOptions::default();
     for o in opts {
         let Some((k, v)) = o.split_once('=') else {
             return Err(Error::usage(format!("option '{o}' is not KEY=VALUE")));
         };
         match k {
-            "bridge_name" | "com.docker.network.bridge.name" => bridge = Some(v.to_string()),
+            "bridge_name" | "com.docker.network.bridge.name" => {
+                parsed.bridge_name = Some(v.to_string())
+            }
             "mtu" | "com.docker.network.driver.mtu" => {
-                mtu = Some(v.parse::<u32>().map_err(|_| {
-                    Error::usage(format!("option {k}: '{v}' is not a number"))
-                })?)
+                parsed.mtu = Some(
+                    v.parse::<u32>()
+                        .map_err(|_| Error::usage(format!("option {k}: '{v}' is not a number")))?,
+                )
             }
             _ => {
                 return Err(Error::usage(format!(
@@ -149,9 +163,9 @@ fn bridge_options(opts: &[String]) -> Result<(BTreeMap<String, String>, Option<S
                 )));
             }
         }
-        map.insert(k.to_string(), v.to_string());
+        parsed.given.insert(k.to_string(), v.to_string());
     }
-    Ok((map, bridge, mtu))
+    Ok(parsed)
 }
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
@@ -175,23 +189,39 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
         ("--dstport", a.dstport.is_some()),
     ] {
         if given {
-            return Err(Error::usage(format!("{flag} does not apply to {driver} networks")));
+            return Err(Error::usage(format!(
+                "{flag} does not apply to {driver} networks"
+            )));
         }
     }
-    let (options, bridge_opt, mtu_opt) = bridge_options(&a.opts)?;
-    let mtu = a.mtu.or(mtu_opt);
+    let opts = bridge_options(&a.opts)?;
+    let mtu = a.mtu.or(opts.mtu);
     if let Some(m) = mtu
         && !(68..=65535).contains(&m)
     {
         return Err(Error::usage(format!("mtu {m} is out of range (68-65535)")));
     }
-    let subnet = a.subnet.as_deref().map(|s| parse_cidr("subnet", s)).transpose()?;
-    let ip_range = a.ip_range.as_deref().map(|s| parse_cidr("ip-range", s)).transpose()?;
-    let gateway = a.gateway.as_deref().map(|s| parse_ip("gateway", s)).transpose()?;
+    let subnet = a
+        .subnet
+        .as_deref()
+        .map(|s| parse_cidr("subnet", s))
+        .transpose()?;
+    let ip_range = a
+        .ip_range
+        .as_deref()
+        .map(|s| parse_cidr("ip-range", s))
+        .transpose()?;
+    let gateway = a
+        .gateway
+        .as_deref()
+        .map(|s| parse_ip("gateway", s))
+        .transpose()?;
     if subnet.is_none() && (gateway.is_some() || ip_range.is_some()) {
         return Err(Error::usage("--gateway and --ip-range need --subnet"));
     }
-    let bridge = bridge_opt.unwrap_or_else(|| names::bridge_name(&a.name));
+    let bridge = opts
+        .bridge_name
+        .unwrap_or_else(|| names::bridge_name(&a.name));
     names::validate_ifname(&bridge)?;
     ctx.require_root()?;
 
@@ -220,9 +250,15 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
             )));
         }
     }
-    let pool = Pool::new(subnet, ip_range, Some(gateway.unwrap_or_else(|| ipam::first_host(subnet))))?;
+    let pool = Pool::new(
+        subnet,
+        ip_range,
+        Some(gateway.unwrap_or_else(|| ipam::first_host(subnet))),
+    )?;
     if !ctx.dry_run() && kernel::link_exists(&NsRef::Host, &bridge)? {
-        return Err(Error::usage(format!("link {bridge} already exists on this host")));
+        return Err(Error::usage(format!(
+            "link {bridge} already exists on this host"
+        )));
     }
     let mut net = Network {
         name: a.name.clone(),
@@ -236,7 +272,7 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
         mtu,
         bridge: Some(bridge),
         bridge_mac: None,
-        options,
+        options: opts.given,
         predefined: false,
     };
     net.bridge_mac = Some(crate::plan::format_mac(&drivers::bridge::bridge_mac(&net)));
@@ -327,7 +363,14 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
     let dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
     print_list(
         ctx.global.format,
-        &["NETWORK ID", "NAME", "DRIVER", "SUBNET", "GATEWAY", "ENDPOINTS"],
+        &[
+            "NETWORK ID",
+            "NAME",
+            "DRIVER",
+            "SUBNET",
+            "GATEWAY",
+            "ENDPOINTS",
+        ],
         &rows,
         |r| {
             vec![
@@ -434,6 +477,9 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
         });
     }
     // Inspect is JSON whatever --format says, as with `docker network inspect`.
-    println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).expect("serializes")
+    );
     Ok(())
 }

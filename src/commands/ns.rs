@@ -35,7 +35,12 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
             by_ns.entry(ep.netns.clone()).or_default().push(ep);
         }
     }
-    let created: Vec<String> = ctx.store.namespaces()?.into_iter().map(|r| r.name).collect();
+    let created: Vec<String> = ctx
+        .store
+        .namespaces()?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     let rows: Vec<NsRow> = by_ns
         .into_iter()
         .map(|(name, eps)| NsRow {
@@ -74,7 +79,11 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
                 } else {
                     format!("{} (gone)", r.name)
                 },
-                if nets.is_empty() { "-".into() } else { nets.join(",") },
+                if nets.is_empty() {
+                    "-".into()
+                } else {
+                    nets.join(",")
+                },
                 if r.created_by_cnet { "cnet" } else { "-" }.into(),
             ]
         },
@@ -104,7 +113,9 @@ pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
             return if found {
                 Ok(())
             } else {
-                Err(Error::usage(format!("namespace {given} is not known to cnet")))
+                Err(Error::usage(format!(
+                    "namespace {given} is not known to cnet"
+                )))
             };
         };
         match ctx.store.namespace(&name)? {
@@ -119,7 +130,9 @@ pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
             }
             Some(_) => {} // a host binding: detaching removed it
             None if found => {
-                eprintln!("cnet: namespace {name} was not created by cnet: detached it, left it in place");
+                eprintln!(
+                    "cnet: namespace {name} was not created by cnet: detached it, left it in place"
+                );
             }
             None if netns::exists(&name) => {
                 return Err(Error::usage(format!(

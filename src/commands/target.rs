@@ -22,7 +22,9 @@ pub fn resolve(given: &str) -> Result<Target> {
         }
     }
     if !path.exists() {
-        return Err(Error::usage(format!("namespace path {given} does not exist")));
+        return Err(Error::usage(format!(
+            "namespace path {given} does not exist"
+        )));
     }
     if !netns::is_netns_file(&path) {
         return Err(Error::usage(format!(

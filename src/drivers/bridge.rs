@@ -39,7 +39,12 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
     let bridge = bridge_of(net)?.to_string();
     let (subnet, gateway) = match (net.subnet, net.gateway) {
         (Some(s), Some(g)) => (s, g),
-        _ => return Err(Error::runtime(format!("network {} has no subnet", net.name))),
+        _ => {
+            return Err(Error::runtime(format!(
+                "network {} has no subnet",
+                net.name
+            )));
+        }
     };
     let mut plan = Plan::default();
     plan.push(Op::EnsureChains);
@@ -174,8 +179,14 @@ mod tests {
     #[test]
     fn create_plan_builds_bridge_gateway_forwarding_and_nat() {
         let text = plan_create(&net(false)).unwrap().to_string();
-        assert!(text.contains("ip link add cn-lab type bridge mtu 1400"), "{text}");
-        assert!(text.contains("ip addr add 10.1.0.1/24 dev cn-lab"), "{text}");
+        assert!(
+            text.contains("ip link add cn-lab type bridge mtu 1400"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ip addr add 10.1.0.1/24 dev cn-lab"),
+            "{text}"
+        );
         assert!(text.contains("sysctl -w net.ipv4.ip_forward=1"), "{text}");
         assert!(text.contains("MASQUERADE"), "{text}");
     }
@@ -192,9 +203,11 @@ mod tests {
         let plan = plan_remove(&net(false));
         let last = plan.ops.last().unwrap();
         assert!(matches!(last, Op::DeleteLink { dev, .. } if dev == "cn-lab"));
-        assert!(plan.ops[..plan.ops.len() - 1]
-            .iter()
-            .all(|o| matches!(o, Op::DeleteRule(_))));
+        assert!(
+            plan.ops[..plan.ops.len() - 1]
+                .iter()
+                .all(|o| matches!(o, Op::DeleteRule(_)))
+        );
         // Exactly the rules create added.
         let created: Vec<_> = plan_create(&net(false))
             .unwrap()
@@ -231,9 +244,18 @@ mod tests {
         let plan = attach(&req).unwrap();
         assert!(matches!(&plan.ops[0], Op::CreateNetns { name } if name == "ns1"));
         let text = plan.to_string();
-        assert!(text.contains("type veth peer name eth0 netns ns1 address 02:42:0a:01:00:02"), "{text}");
-        assert!(text.contains("ip -n ns1 addr add 10.1.0.2/24 dev eth0"), "{text}");
-        assert!(text.ends_with("ip -n ns1 route add default via 10.1.0.1\n"), "{text}");
+        assert!(
+            text.contains("type veth peer name eth0 netns ns1 address 02:42:0a:01:00:02"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ip -n ns1 addr add 10.1.0.2/24 dev eth0"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("ip -n ns1 route add default via 10.1.0.1\n"),
+            "{text}"
+        );
     }
 
     #[test]

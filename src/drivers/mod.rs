@@ -59,9 +59,10 @@ pub fn plan_attach(req: &AttachRequest) -> Result<Plan> {
     let mut plan = Plan::default();
     let t = req.target;
     if !t.exists && req.network.driver != Driver::Host {
-        let name = t.name.clone().ok_or_else(|| {
-            Error::usage(format!("namespace {} does not exist", t.given))
-        })?;
+        let name = t
+            .name
+            .clone()
+            .ok_or_else(|| Error::usage(format!("namespace {} does not exist", t.given)))?;
         plan.push(Op::CreateNetns { name });
     }
     match req.network.driver {

@@ -25,14 +25,29 @@ impl Table {
 /// One match of a rule. `negate` renders as iptables' `!`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Match {
-    InIface { name: String, negate: bool },
-    OutIface { name: String, negate: bool },
-    Source { net: Ipv4Network, negate: bool },
-    Destination { net: Ipv4Network, negate: bool },
+    InIface {
+        name: String,
+        negate: bool,
+    },
+    OutIface {
+        name: String,
+        negate: bool,
+    },
+    Source {
+        net: Ipv4Network,
+        negate: bool,
+    },
+    Destination {
+        net: Ipv4Network,
+        negate: bool,
+    },
     /// `-p tcp|udp|sctp|icmp`
     Protocol(String),
     /// `--dport N[:M]` (needs a Protocol match first)
-    DestPort { from: u16, to: u16 },
+    DestPort {
+        from: u16,
+        to: u16,
+    },
     /// `-m conntrack --ctstate A,B`
     CtState(Vec<String>),
     /// `-m addrtype --dst-type LOCAL`

@@ -38,11 +38,13 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
             _ => {
                 // On the namespace's thread, which is already inside it.
                 let (k, v) = (key.clone(), value.clone());
-                s.run(ns, move |_| sysctl::write_here(&k, &v).map_err(Error::Runtime))
-                    .map_err(|e| match e {
-                        Error::Runtime(msg) => netlink::kernel_error(op, msg),
-                        e => e,
-                    })
+                s.run(ns, move |_| {
+                    sysctl::write_here(&k, &v).map_err(Error::Runtime)
+                })
+                .map_err(|e| match e {
+                    Error::Runtime(msg) => netlink::kernel_error(op, msg),
+                    e => e,
+                })
             }
         },
         Op::EnsureChains => fw.ensure_chains(),
@@ -233,7 +235,9 @@ mod tests {
         assert_eq!(e.to_string(), "append failed");
         assert_eq!(
             fw.calls,
-            ["ensure", "append a", "append b", "append c", "delete b", "delete a"]
+            [
+                "ensure", "append a", "append b", "append c", "delete b", "delete a"
+            ]
         );
     }
 

@@ -150,14 +150,8 @@ struct Worker {
 
 fn enter_error(path: &Path, e: nix::errno::Errno) -> Error {
     let msg = match e {
-        nix::errno::Errno::ENOENT => format!(
-            "network namespace {} does not exist",
-            path.display()
-        ),
-        nix::errno::Errno::EINVAL => format!(
-            "{} is not a network namespace",
-            path.display()
-        ),
+        nix::errno::Errno::ENOENT => format!("network namespace {} does not exist", path.display()),
+        nix::errno::Errno::EINVAL => format!("{} is not a network namespace", path.display()),
         e => format!(
             "cannot enter network namespace {}: {}",
             path.display(),
@@ -239,7 +233,11 @@ impl Worker {
             let _ = rtx.send(f(c));
         });
         let died = || Error::runtime("a network namespace thread died");
-        self.tx.as_ref().ok_or_else(died)?.send(job).map_err(|_| died())?;
+        self.tx
+            .as_ref()
+            .ok_or_else(died)?
+            .send(job)
+            .map_err(|_| died())?;
         rrx.recv().map_err(|_| died())?
     }
 
@@ -339,7 +337,10 @@ pub fn in_netns<T: Send + 'static>(
 // ---------------------------------------------------------------------------------------------
 
 /// The index of a link, by name, with one get-by-name request; `None` if there is no such link.
-pub async fn link_index(h: &Handle, name: &str) -> std::result::Result<Option<u32>, rtnetlink::Error> {
+pub async fn link_index(
+    h: &Handle,
+    name: &str,
+) -> std::result::Result<Option<u32>, rtnetlink::Error> {
     Ok(get_link(h, name).await?.map(|m| m.header.index))
 }
 
@@ -530,9 +531,9 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
             }
         }
         Op::LinkUp { dev, .. } => set_up(&h, dev).await.map_err(|e| match errno_of(&e) {
-                Some(libc::ENODEV) => err(format!("no such link: {dev}")),
-                _ => err(describe(&e)),
-            }),
+            Some(libc::ENODEV) => err(format!("no such link: {dev}")),
+            _ => err(describe(&e)),
+        }),
         Op::DeleteLink { dev, .. } => {
             match h
                 .link()
@@ -682,9 +683,12 @@ mod tests {
         let add = route_message(true, &dest, &None, Some(3));
         assert_eq!(add.header.scope, RouteScope::Link);
         assert_eq!(add.header.destination_prefix_length, 24);
-        assert!(add.attributes.contains(&RouteAttribute::Destination(
-            RouteAddress::Inet("10.1.0.0".parse().unwrap())
-        )));
+        assert!(
+            add.attributes
+                .contains(&RouteAttribute::Destination(RouteAddress::Inet(
+                    "10.1.0.0".parse().unwrap()
+                )))
+        );
         assert!(add.attributes.contains(&RouteAttribute::Oif(3)));
         let via = Some("10.1.0.1".parse().unwrap());
         let add = route_message(true, &None, &via, None);

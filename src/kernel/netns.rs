@@ -172,9 +172,7 @@ pub fn create_named(name: &str) -> Result<()> {
 /// Bind `/run/netns/NAME` to the caller's own (the host's) network namespace.
 pub fn bind_host(name: &str) -> Result<()> {
     let path = ns_path(name)?;
-    let op = format!(
-        "touch /run/netns/{name} && mount --bind /proc/self/ns/net /run/netns/{name}"
-    );
+    let op = format!("touch /run/netns/{name} && mount --bind /proc/self/ns/net /run/netns/{name}");
     create_mount_point(name, &path, &op)?;
     if let Err(e) = bind(Path::new("/proc/self/ns/net"), &path) {
         remove_mount_point(&path);

@@ -17,7 +17,11 @@ pub fn key_path(key: &str) -> Result<PathBuf> {
     } else {
         key.replace('.', "/")
     };
-    if rel.is_empty() || rel.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if rel.is_empty()
+        || rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return Err(Error::usage(format!("'{key}' is not a sysctl key")));
     }
     Ok(PathBuf::from("/proc/sys").join(rel))
