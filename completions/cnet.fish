@@ -1,0 +1,201 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_cnet_global_optspecs
+    string join \n state-dir= format= dry-run v/verbose h/help V/version
+end
+
+function __fish_cnet_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_cnet_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_cnet_using_subcommand
+    set -l cmd (__fish_cnet_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c cnet -n "__fish_cnet_needs_command" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_needs_command" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_needs_command" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_needs_command" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnet -n "__fish_cnet_needs_command" -s V -l version -d 'Print version'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "net" -d 'Create, remove, list and inspect networks'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "attach" -d 'Attach a network namespace to a network (creating the namespace if needed)'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "detach" -d 'Detach a network namespace from a network, releasing its address'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "exec-in-ns" -d 'Run a command inside a network namespace, with its hosts and resolv.conf'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "lease" -d 'Show address leases'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "ns" -d 'List and remove network namespaces'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "firewall" -d 'Manage cnet\'s firewall rules'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "generate-docs" -d 'Write the man pages and shell completions (for packagers)'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -f -a "create" -d 'Create a network'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -f -a "rm" -d 'Remove networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -f -a "remove" -d 'Remove networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -f -a "ls" -d 'List networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -f -a "list" -d 'List networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect" -f -a "inspect" -d 'Show networks in detail, with their endpoints (JSON)'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s d -l driver -d 'Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet -d 'Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway -d 'Gateway address (default: the subnet\'s first host address)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ip-range -d 'Lease addresses only from this sub-range (CIDR)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mtu -d 'MTU of the bridge and every veth' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -d 'Parent interface (macvlan, ipvlan)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -d 'Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l vni -d 'VXLAN network identifier' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l local -d 'Local underlay address (vxlan)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l peer -d 'Peer VTEP address (vxlan), repeatable' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dstport -d 'VXLAN UDP destination port' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s o -l opt -d 'Driver option KEY=VALUE, repeatable (bridge_name=, mtu=; Docker\'s com.docker.network.* spellings too)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s f -l force -d 'Detach every attached namespace first'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s f -l force -d 'Detach every attached namespace first'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print network names only'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print network names only'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip -d 'Static address (must be free and inside the network\'s range)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ifname -d 'Interface name inside the namespace (default: the first free ethN)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l mac -d 'MAC address of the interface inside the namespace' -r
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l alias -d 'Extra host name the other members resolve to this namespace, repeatable' -r
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "ls" -d 'List leases, of one network or of all'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "list" -d 'List leases, of one network or of all'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "ls" -d 'List network namespaces and the networks they are attached to'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "list" -d 'List network namespaces and the networks they are attached to'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "rm" -d 'Detach a namespace from every network, then delete it if cnet created it'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "remove" -d 'Detach a namespace from every network, then delete it if cnet created it'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after iptables -F or a firewall reload)'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -s h -l help -d 'Print help'
