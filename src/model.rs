@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// The network drivers, named as `docker network create -d` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Driver {
+    #[default]
     Bridge,
     Host,
     None,
@@ -31,9 +32,13 @@ impl Driver {
             Driver::Vxlan => "vxlan",
         }
     }
-    /// Whether endpoints on this driver get an address from the allocator.
+    /// Whether endpoints on this driver get an interface and an address from the allocator.
     pub fn leases_addresses(self) -> bool {
         !matches!(self, Driver::Host | Driver::None)
+    }
+    /// Whether namespaces join through a veth to a Linux bridge on the host.
+    pub fn uses_bridge(self) -> bool {
+        matches!(self, Driver::Bridge | Driver::Vxlan)
     }
 }
 
@@ -63,7 +68,7 @@ impl FromStr for Driver {
 }
 
 /// A network definition: `networks/NAME.toml`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Network {
     pub name: String,
     /// 12 hex digits, shown like Docker's network ID.
@@ -87,6 +92,24 @@ pub struct Network {
     /// The bridge's pinned MAC address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bridge_mac: Option<String>,
+    /// Parent interface (macvlan, ipvlan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Driver mode (macvlan: bridge|private|vepa|passthru; ipvlan: l2|l3|l3s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// VXLAN network identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
+    /// Local VTEP (underlay) address (vxlan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<Ipv4Addr>,
+    /// Remote VTEP addresses (vxlan head-end replication).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<Ipv4Addr>,
+    /// VXLAN UDP destination port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dstport: Option<u16>,
     /// `-o KEY=VALUE` options as given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,

@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         )));
     }
 
-    let ifname = if net.driver == Driver::Bridge {
+    let ifname = if net.driver.leases_addresses() {
         choose_ifname(ctx, &target, a.ifname.as_deref())?
     } else {
         String::new()
@@ -129,13 +129,12 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         netns: target.given.clone(),
         netns_path: target.path.clone(),
         ifname: ifname.clone(),
-        host_ifname: (net.driver == Driver::Bridge)
-            .then(|| names::host_veth_name(&net.name, &target.key)),
+        host_ifname: drivers::host_ifname(&net, &target.key),
         mac: address.map(|addr| format_mac(&mac.unwrap_or_else(|| names::mac_from_ip(addr.ip())))),
         address,
         aliases: a.aliases.clone(),
         ports: Vec::new(),
-        default_route: default_route && net.gateway.is_some() && net.driver == Driver::Bridge,
+        default_route: default_route && net.gateway.is_some(),
         since: now,
     };
     ctx.store.put_endpoint(&target.key, &endpoint)?;

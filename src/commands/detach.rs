@@ -99,7 +99,7 @@ fn default_route_handover(
     for (name, other) in super::attach::other_endpoints(ctx, &ep.network, &ep.key)? {
         if let Some(n) = ctx.store.network(&name)?
             && !n.internal
-            && n.driver == Driver::Bridge
+            && n.driver.leases_addresses()
             && let Some(gw) = n.gateway
         {
             return Ok(Some((other, gw)));

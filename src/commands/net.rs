@@ -62,6 +62,7 @@ fn predefined(name: &str, driver: Driver) -> Network {
         bridge_mac: None,
         options: BTreeMap::new(),
         predefined: true,
+        ..Default::default()
     }
 }
 
@@ -104,7 +105,7 @@ pub fn for_use(ctx: &Ctx, name: &str) -> Result<Network> {
 }
 
 /// The first free default subnet: not routed on the host, not used by another network.
-fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
+pub(crate) fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
     let mut in_use = kernel::host_routes_v4()?;
     in_use.extend(ctx.store.networks()?.iter().filter_map(|n| n.subnet));
     ipam::choose_subnet(&in_use).ok_or_else(|| {
@@ -112,7 +113,7 @@ fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
     })
 }
 
-fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
+pub(crate) fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
     let net: Ipv4Network = s
         .parse()
         .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24")))?;
@@ -126,7 +127,7 @@ fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
     Ok(net)
 }
 
-fn parse_ip(what: &str, s: &str) -> Result<Ipv4Addr> {
+pub(crate) fn parse_ip(what: &str, s: &str) -> Result<Ipv4Addr> {
     s.parse()
         .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 address")))
 }
@@ -172,14 +173,48 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     names::validate_network_name(&a.name)?;
     let driver: Driver = a.driver.parse().map_err(Error::Usage)?;
     match driver {
-        Driver::Bridge => {}
-        Driver::Host | Driver::None => {
-            return Err(Error::usage(format!(
-                "only one {driver} network may exist: use the predefined '{driver}' network"
-            )));
-        }
-        other => return Err(drivers_unsupported(other)),
+        Driver::Bridge => create_bridge(ctx, a),
+        Driver::Host | Driver::None => Err(Error::usage(format!(
+            "only one {driver} network may exist: use the predefined '{driver}' network"
+        ))),
+        other => Err(drivers_unsupported(other)),
     }
+}
+
+/// The options every driver with addresses shares, parsed and checked (no I/O).
+pub(crate) struct CommonArgs {
+    pub subnet: Option<Ipv4Network>,
+    pub ip_range: Option<Ipv4Network>,
+    pub gateway: Option<Ipv4Addr>,
+    pub mtu: Option<u32>,
+}
+
+pub(crate) fn parse_common(a: &CreateArgs, mtu_opt: Option<u32>) -> Result<CommonArgs> {
+    let mtu = a.mtu.or(mtu_opt);
+    if let Some(m) = mtu
+        && !(68..=65535).contains(&m)
+    {
+        return Err(Error::usage(format!("mtu {m} is out of range (68-65535)")));
+    }
+    let cidr = |what, v: &Option<String>| v.as_deref().map(|s| parse_cidr(what, s)).transpose();
+    let c = CommonArgs {
+        subnet: cidr("subnet", &a.subnet)?,
+        ip_range: cidr("ip-range", &a.ip_range)?,
+        gateway: a
+            .gateway
+            .as_deref()
+            .map(|s| parse_ip("gateway", s))
+            .transpose()?,
+        mtu,
+    };
+    if c.subnet.is_none() && (c.gateway.is_some() || c.ip_range.is_some()) {
+        return Err(Error::usage("--gateway and --ip-range need --subnet"));
+    }
+    Ok(c)
+}
+
+/// Refuse driver-specific flags given to a driver they do not apply to.
+pub(crate) fn reject_flags(a: &CreateArgs, driver: Driver, allowed: &[&str]) -> Result<()> {
     for (flag, given) in [
         ("--parent", a.parent.is_some()),
         ("--mode", a.mode.is_some()),
@@ -188,53 +223,26 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
         ("--peer", !a.peer.is_empty()),
         ("--dstport", a.dstport.is_some()),
     ] {
-        if given {
+        if given && !allowed.contains(&flag) {
             return Err(Error::usage(format!(
                 "{flag} does not apply to {driver} networks"
             )));
         }
     }
-    let opts = bridge_options(&a.opts)?;
-    let mtu = a.mtu.or(opts.mtu);
-    if let Some(m) = mtu
-        && !(68..=65535).contains(&m)
-    {
-        return Err(Error::usage(format!("mtu {m} is out of range (68-65535)")));
-    }
-    let subnet = a
-        .subnet
-        .as_deref()
-        .map(|s| parse_cidr("subnet", s))
-        .transpose()?;
-    let ip_range = a
-        .ip_range
-        .as_deref()
-        .map(|s| parse_cidr("ip-range", s))
-        .transpose()?;
-    let gateway = a
-        .gateway
-        .as_deref()
-        .map(|s| parse_ip("gateway", s))
-        .transpose()?;
-    if subnet.is_none() && (gateway.is_some() || ip_range.is_some()) {
-        return Err(Error::usage("--gateway and --ip-range need --subnet"));
-    }
-    let bridge = opts
-        .bridge_name
-        .unwrap_or_else(|| names::bridge_name(&a.name));
-    names::validate_ifname(&bridge)?;
-    ctx.require_root()?;
+    Ok(())
+}
 
-    let _lock = ctx.lock()?;
-    if is_predefined(&a.name) || ctx.store.network(&a.name)?.is_some() {
-        return Err(Error::usage(format!("network {} already exists", a.name)));
+/// Refuse a name that is taken. Call with the lock held.
+pub(crate) fn check_name_free(ctx: &Ctx, name: &str) -> Result<()> {
+    if is_predefined(name) || ctx.store.network(name)?.is_some() {
+        return Err(Error::usage(format!("network {name} already exists")));
     }
-    let others = ctx.store.networks()?;
-    let subnet = match subnet {
-        Some(s) => s,
-        None => free_subnet(ctx)?,
-    };
-    for o in &others {
+    Ok(())
+}
+
+/// Refuse a subnet that overlaps another network's.
+pub(crate) fn check_subnet_free(others: &[Network], subnet: Ipv4Network) -> Result<()> {
+    for o in others {
         if let Some(os) = o.subnet
             && ipam::overlaps(os, subnet)
         {
@@ -243,45 +251,74 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
                 o.name
             )));
         }
-        if o.bridge.as_deref() == Some(bridge.as_str()) {
-            return Err(Error::usage(format!(
-                "bridge {bridge} is already used by network {}",
-                o.name
-            )));
-        }
     }
-    let pool = Pool::new(
-        subnet,
-        ip_range,
-        Some(gateway.unwrap_or_else(|| ipam::first_host(subnet))),
-    )?;
+    Ok(())
+}
+
+/// A fresh definition with the common fields filled in.
+pub(crate) fn new_network(name: &str, driver: Driver) -> Network {
+    Network {
+        name: name.to_string(),
+        id: new_id(),
+        driver,
+        created: output::now(),
+        ..Default::default()
+    }
+}
+
+/// Apply a new network's plan, then record it (the common tail of every create).
+pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
+    ctx.apply(&drivers::plan_create(net)?)?;
+    if !ctx.dry_run() {
+        ctx.store.put_network(net)?;
+        println!("{}", net.name);
+    }
+    Ok(())
+}
+
+fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
+    reject_flags(a, Driver::Bridge, &[])?;
+    let opts = bridge_options(&a.opts)?;
+    let common = parse_common(a, opts.mtu)?;
+    let bridge = opts
+        .bridge_name
+        .unwrap_or_else(|| names::bridge_name(&a.name));
+    names::validate_ifname(&bridge)?;
+    ctx.require_root()?;
+
+    let _lock = ctx.lock()?;
+    check_name_free(ctx, &a.name)?;
+    let others = ctx.store.networks()?;
+    let subnet = match common.subnet {
+        Some(s) => s,
+        None => free_subnet(ctx)?,
+    };
+    check_subnet_free(&others, subnet)?;
+    if let Some(o) = others.iter().find(|o| o.bridge.as_deref() == Some(&bridge)) {
+        return Err(Error::usage(format!(
+            "bridge {bridge} is already used by network {}",
+            o.name
+        )));
+    }
+    let gateway = common.gateway.unwrap_or_else(|| ipam::first_host(subnet));
+    Pool::new(subnet, common.ip_range, Some(gateway))?;
     if !ctx.dry_run() && kernel::link_exists(&NsRef::Host, &bridge)? {
         return Err(Error::usage(format!(
             "link {bridge} already exists on this host"
         )));
     }
     let mut net = Network {
-        name: a.name.clone(),
-        id: new_id(),
-        driver,
-        created: output::now(),
         subnet: Some(subnet),
-        gateway: pool.gateway,
-        ip_range,
+        gateway: Some(gateway),
+        ip_range: common.ip_range,
         internal: a.internal,
-        mtu,
+        mtu: common.mtu,
         bridge: Some(bridge),
-        bridge_mac: None,
         options: opts.given,
-        predefined: false,
+        ..new_network(&a.name, Driver::Bridge)
     };
     net.bridge_mac = Some(crate::plan::format_mac(&drivers::bridge::bridge_mac(&net)));
-    ctx.apply(&drivers::plan_create(&net)?)?;
-    if !ctx.dry_run() {
-        ctx.store.put_network(&net)?;
-        println!("{}", net.name);
-    }
-    Ok(())
+    apply_and_record(ctx, &net)
 }
 
 fn drivers_unsupported(driver: Driver) -> Error {

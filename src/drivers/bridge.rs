@@ -162,6 +162,7 @@ mod tests {
             bridge_mac: None,
             options: Default::default(),
             predefined: false,
+            ..Default::default()
         }
     }
 

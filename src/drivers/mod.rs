@@ -84,6 +84,13 @@ pub fn plan_detach(net: &Network, ep: &Endpoint) -> Plan {
     }
 }
 
+/// The host-side interface an endpoint adds (the veth's host end), if its driver has one.
+pub fn host_ifname(net: &Network, key: &str) -> Option<String> {
+    net.driver
+        .uses_bridge()
+        .then(|| crate::names::host_veth_name(&net.name, key))
+}
+
 fn unsupported(driver: Driver) -> Error {
     Error::usage(format!(
         "driver {driver} is not available in this version of cnet (bridge, host and none are)"

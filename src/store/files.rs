@@ -323,6 +323,7 @@ mod tests {
             bridge_mac: None,
             options: Default::default(),
             predefined: false,
+            ..Default::default()
         };
         s.put_network(&net).unwrap();
         assert_eq!(s.network("lab").unwrap(), Some(net.clone()));
