@@ -69,7 +69,12 @@ impl Ctx {
         if self.global.verbose {
             eprint!("{plan}");
         }
-        crate::kernel::apply(plan, &mut *self.firewall.borrow_mut())
+        crate::kernel::apply_detailed(plan, &mut *self.firewall.borrow_mut()).map_err(|f| {
+            for e in &f.rollback_errors {
+                self.say(format!("rollback: {e}"));
+            }
+            f.error
+        })
     }
 
     /// Apply a teardown plan best-effort (every step is tried), or print it on a dry run.

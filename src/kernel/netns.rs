@@ -82,7 +82,7 @@ fn create_mount_point(name: &str, path: &Path, op: &str) -> Result<()> {
         .read(true)
         .write(true)
         .create_new(true)
-        .mode(0)
+        .mode(0o000)
         .open(path)
     {
         Ok(_) => Ok(()),
