@@ -87,19 +87,34 @@ impl Run {
     /// one of `needles`.
     #[track_caller]
     pub fn usage_error(&self, needles: &[&str]) -> &Self {
-        self.fails_with(2);
-        let lines: Vec<&str> = self.stderr.trim().lines().collect();
-        assert_eq!(lines.len(), 1, "expected one line on stderr\n{self}");
-        for n in needles {
-            assert!(lines[0].contains(n), "expected stderr to mention {n:?}\n{self}");
+        if let Some(problem) = self.usage_problem(needles) {
+            panic!("{problem}");
         }
         self
+    }
+
+    /// What is wrong with this run as a usage error (see [`Run::usage_error`]), if anything.
+    pub fn usage_problem(&self, needles: &[&str]) -> Option<String> {
+        if self.code != Some(2) {
+            return Some(format!("expected exit status 2\n{self}"));
+        }
+        let lines: Vec<&str> = self.stderr.trim().lines().collect();
+        if lines.len() != 1 {
+            return Some(format!("expected one line on stderr\n{self}"));
+        }
+        needles
+            .iter()
+            .find(|n| !lines[0].contains(**n))
+            .map(|n| format!("expected stderr to mention {n:?}\n{self}"))
     }
 
     /// Asserts that stdout contains `needle`.
     #[track_caller]
     pub fn stdout_has(&self, needle: &str) -> &Self {
-        assert!(self.stdout.contains(needle), "expected {needle:?} on stdout\n{self}");
+        assert!(
+            self.stdout.contains(needle),
+            "expected {needle:?} on stdout\n{self}"
+        );
         self
     }
 
@@ -129,6 +144,13 @@ impl Snapshot {
     /// Asserts that nothing changed since `before`, naming what did.
     #[track_caller]
     pub fn assert_same(&self, before: &Snapshot, context: &str) {
+        if let Some(d) = self.diff(before) {
+            panic!("{context}: {d}");
+        }
+    }
+
+    /// What changed since `before`, if anything.
+    pub fn diff(&self, before: &Snapshot) -> Option<String> {
         let fields: [(&str, &Vec<String>, &Vec<String>); 5] = [
             ("host links", &before.links, &self.links),
             ("iptables rules", &before.rules, &self.rules),
@@ -136,16 +158,15 @@ impl Snapshot {
             ("named namespaces", &before.netns, &self.netns),
             ("/etc/netns files", &before.etc_netns, &self.etc_netns),
         ];
+        let mut out = String::new();
         for (what, b, a) in fields {
             if b != a {
                 let gone: Vec<&String> = b.iter().filter(|x| !a.contains(x)).collect();
                 let new: Vec<&String> = a.iter().filter(|x| !b.contains(x)).collect();
-                panic!(
-                    "{context}: {what} changed\n  gone: {gone:#?}\n  new: {new:#?}\n  \
-                     before: {b:#?}\n  after: {a:#?}"
-                );
+                out += &format!("{what} changed\n  gone: {gone:#?}\n  new: {new:#?}\n");
             }
         }
+        (!out.is_empty()).then_some(out)
     }
 }
 
@@ -315,7 +336,10 @@ impl Sandbox {
             if let Some(c) = children.split_whitespace().next() {
                 return c.parse().expect("a pid");
             }
-            assert!(Instant::now() < deadline, "no holder process under unshare {pid}");
+            assert!(
+                Instant::now() < deadline,
+                "no holder process under unshare {pid}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -332,7 +356,9 @@ impl Sandbox {
         let bin = Path::new(env!("CARGO_BIN_EXE_cnet"));
         let path = format!(
             "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            bin.parent().expect("the binary is in a directory").display()
+            bin.parent()
+                .expect("the binary is in a directory")
+                .display()
         );
         let mut cmd = Command::new("nsenter");
         cmd.args(["--target", &holder, "--mount", "--net", "--pid", "--"])
@@ -476,20 +502,23 @@ echo '@@end'"#,
         );
         let r = self.sh(&script);
         r.ok();
-        let section = |name: &str| -> String {
-            let start = r.stdout.find(&format!("@@{name}\n")).expect("section") + name.len() + 3;
-            let end = start + r.stdout[start..].find("\n@@").expect("next section");
-            r.stdout[start..end].to_string()
-        };
-        let lines = |s: String| -> Vec<String> {
-            s.lines().filter(|l| !l.is_empty()).map(String::from).collect()
-        };
+        let mut sections: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        let mut current = "";
+        for line in r.stdout.lines() {
+            if let Some(name) = line.strip_prefix("@@") {
+                current = name;
+            } else if !line.is_empty() {
+                sections.entry(current).or_default().push(line.to_string());
+            }
+        }
+        let mut take = |name: &str| sections.remove(name).unwrap_or_default();
+        let (links, rules) = (take("links").join("\n"), take("rules").join("\n"));
         Snapshot {
-            links: link_names(&section("links")),
-            rules: normalize_iptables_save(&section("rules")),
-            state: lines(section("state")),
-            netns: lines(section("netns")),
-            etc_netns: lines(section("etc")),
+            links: link_names(&links),
+            rules: normalize_iptables_save(&rules),
+            state: take("state"),
+            netns: take("netns"),
+            etc_netns: take("etc"),
         }
     }
 }
@@ -524,7 +553,9 @@ pub fn parse_inet(text: &str) -> Vec<String> {
 /// `cnet lease ls NETWORK --format json` as (address, client, state) triples.
 #[track_caller]
 pub fn leases(sb: &Sandbox, network: &str) -> Vec<(String, String, String)> {
-    let v = sb.cnet(&["lease", "ls", network, "--format", "json"]).json();
+    let v = sb
+        .cnet(&["lease", "ls", network, "--format", "json"])
+        .json();
     v.as_array()
         .unwrap_or_else(|| panic!("lease ls gave no array: {v}"))
         .iter()
@@ -541,7 +572,10 @@ pub fn leases(sb: &Sandbox, network: &str) -> Vec<(String, String, String)> {
 
 /// The `Namespaces` object of `cnet net inspect NETWORK`.
 #[track_caller]
-pub fn inspect_namespaces(sb: &Sandbox, network: &str) -> serde_json::Map<String, serde_json::Value> {
+pub fn inspect_namespaces(
+    sb: &Sandbox,
+    network: &str,
+) -> serde_json::Map<String, serde_json::Value> {
     let v = sb.cnet(&["net", "inspect", network]).json();
     v[0]["Namespaces"]
         .as_object()

@@ -1,0 +1,118 @@
+//! Bridge networks: reachability by address and by name, isolation between networks, NAT to
+//! the outside world, internal networks.
+
+mod common;
+
+use common::{OUTSIDE, Sandbox, UPLINK_HOST, inspect_namespaces};
+
+#[test]
+fn two_namespaces_on_one_network_reach_each_other_by_ip_and_name() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    sb.cnet(&["attach", "lab", "ns2", "--alias", "web"]).ok();
+
+    let listed = sb.netns_list();
+    for ns in ["ns1", "ns2"] {
+        assert!(
+            listed.contains(&ns.to_string()),
+            "ip netns ls lacks {ns}: {listed:?}"
+        );
+    }
+    assert_eq!(sb.addrs("ns1", "eth0"), ["10.1.0.2/24"]);
+    assert_eq!(sb.addrs("ns2", "eth0"), ["10.1.0.3/24"]);
+    for ns in ["ns1", "ns2"] {
+        sb.run(&["ip", "-n", ns, "route", "show", "default"])
+            .ok()
+            .stdout_has("default via 10.1.0.1");
+    }
+
+    sb.assert_ping("ns1", "10.1.0.3");
+    sb.assert_ping("ns2", "10.1.0.2");
+    sb.assert_ping("ns1", "ns2");
+    sb.assert_ping("ns1", "web");
+    sb.assert_ping("ns2", "ns1");
+    // The gateway answers too.
+    sb.assert_ping("ns1", "10.1.0.1");
+
+    let eps = inspect_namespaces(&sb, "lab");
+    assert_eq!(eps.len(), 2, "{eps:#?}");
+    for (ns, addr) in [("ns1", "10.1.0.2/24"), ("ns2", "10.1.0.3/24")] {
+        let ep = &eps[ns];
+        assert_eq!(ep["Interface"], "eth0", "{ns}: {ep:#}");
+        assert_eq!(ep["IPv4Address"], addr, "{ns}: {ep:#}");
+        let mac = ep["MacAddress"].as_str().unwrap_or_default();
+        assert_eq!(mac.len(), 17, "{ns}: MacAddress {ep:#}");
+        // The MAC inspect reports is the one the kernel has.
+        sb.run(&["ip", "-n", ns, "link", "show", "eth0"])
+            .ok()
+            .stdout_has(mac);
+    }
+    let aliases = eps["ns2"]["Aliases"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(aliases.iter().any(|a| a == "web"), "{:#}", eps["ns2"]);
+}
+
+#[test]
+fn networks_are_isolated_from_each_other() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "a", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["net", "create", "b", "--subnet", "10.2.0.0/24"])
+        .ok();
+    for (net, ns) in [("a", "a1"), ("a", "a2"), ("b", "b1"), ("b", "b2")] {
+        sb.cnet(&["attach", net, ns]).ok();
+    }
+    // Same network: fine.
+    sb.assert_ping("a1", "10.1.0.3");
+    sb.assert_ping("b1", "10.2.0.3");
+    // Across networks: dropped, both ways, by address and by bridge gateway.
+    sb.assert_no_ping("a1", "10.2.0.2");
+    sb.assert_no_ping("b2", "10.1.0.3");
+    // And names of the other network do not resolve.
+    sb.assert_no_ping("a1", "b1");
+}
+
+#[test]
+fn nat_reaches_the_outside_and_internal_networks_do_not() {
+    let sb = Sandbox::with_outside();
+    sb.cnet(&["net", "create", "pub"]).ok();
+    sb.cnet(&["net", "create", "priv", "--internal"]).ok();
+    sb.cnet(&["attach", "pub", "nsa"]).ok();
+    sb.cnet(&["attach", "priv", "nsb"]).ok();
+
+    sb.assert_ping("nsa", OUTSIDE);
+
+    // A server in the outside world that answers with the address it sees.
+    sb.sh(
+        "ip netns exec outside socat TCP-LISTEN:7000,fork,reuseaddr \
+         SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
+         for i in $(seq 50); do
+           ip netns exec outside ss -ltnH | grep -q ':7000 ' && exit 0
+           sleep 0.1
+         done
+         echo 'socat did not start listening' >&2; exit 1",
+    )
+    .ok();
+    let r = sb.exec_in(
+        "nsa",
+        &["socat", "-u", &format!("TCP:{OUTSIDE}:7000"), "STDOUT"],
+    );
+    r.ok();
+    assert_eq!(
+        r.stdout.trim(),
+        UPLINK_HOST,
+        "the outside must see the host's address\n{r}"
+    );
+
+    sb.assert_no_ping("nsb", OUTSIDE);
+    let r = sb.run(&["ip", "-n", "nsb", "route", "show", "default"]);
+    r.ok();
+    assert!(
+        r.stdout.trim().is_empty(),
+        "an internal network gives no default route\n{r}"
+    );
+}
