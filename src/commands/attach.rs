@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     let target = target::resolve(&a.netns)?;
-    let net = net::for_use(ctx, &a.network)?;
+    let (net, setup) = net::for_use(ctx, &a.network)?;
     if ctx.store.endpoint(&net.name, &target.key)?.is_some() {
         return Err(Error::usage(format!(
             "{} is already attached to network {}",
@@ -77,14 +77,15 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         })
         .transpose()
         .map_err(|e| Error::runtime(e.to_string()))?;
-    let plan = drivers::plan_attach(&AttachRequest {
+    let mut plan = setup.clone().unwrap_or_default();
+    plan.extend(drivers::plan_attach(&AttachRequest {
         network: &net,
         target: &target,
         ifname: ifname.clone(),
         address,
         mac,
         default_route,
-    })?;
+    })?.ops);
     if ctx.dry_run() {
         if let Some(o) = &offer {
             println!("# {}", ipam::dora_trace(&target.given, ip, o.address));
@@ -119,6 +120,9 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         restore_lease()?;
         return Err(e);
     }
+    if setup.is_some() {
+        ctx.store.put_network(&net)?;
+    }
     if let Some(ack) = &ack {
         ctx.say(ipam::dora_trace(&target.given, ip, ack.address));
         ctx.store.put_lease(ack, false)?;
@@ -145,7 +149,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             host: net.driver == Driver::Host,
         })?;
     }
-    hostsfile::refresh(ctx, &[&net.name], None)?;
+    hostsfile::refresh(ctx, &[&net.name], &[])?;
     report(ctx, &endpoint);
     Ok(())
 }

@@ -23,7 +23,9 @@ pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     hostsfile::refresh(
         ctx,
         &[&net.name],
-        (!ep.netns.contains('/')).then_some(ep.netns.as_str()),
+        (!ep.netns.contains('/'))
+            .then_some(ep.netns.as_str())
+            .as_slice(),
     )
 }
 

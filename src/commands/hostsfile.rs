@@ -16,9 +16,9 @@ fn names_of(ep: &Endpoint) -> Vec<String> {
     names
 }
 
-/// Rewrite the hosts file of every named member of `networks`, plus of `also` (a namespace that
+/// Rewrite the hosts file of every named member of `networks`, plus of `also` (namespaces that
 /// just left them). Each file lists the members of every network its namespace is on.
-pub fn refresh(ctx: &Ctx, networks: &[&str], also: Option<&str>) -> Result<()> {
+pub fn refresh(ctx: &Ctx, networks: &[&str], also: &[&str]) -> Result<()> {
     if ctx.dry_run() {
         return Ok(());
     }
@@ -44,9 +44,7 @@ pub fn refresh(ctx: &Ctx, networks: &[&str], also: Option<&str>) -> Result<()> {
             }
         }
     }
-    if let Some(a) = also {
-        targets.insert(a.to_string());
-    }
+    targets.extend(also.iter().map(|a| a.to_string()));
     for ns in targets {
         let mut entries: Vec<HostEntry> = Vec::new();
         for net in on.get(&ns).into_iter().flatten() {

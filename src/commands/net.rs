@@ -9,7 +9,7 @@ use crate::kernel;
 use crate::model::{Driver, Network};
 use crate::names;
 use crate::output::{self, print_list};
-use crate::plan::NsRef;
+use crate::plan::{NsRef, Plan};
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -78,12 +78,14 @@ pub fn all(ctx: &Ctx) -> Result<Vec<Network>> {
     Ok(nets)
 }
 
-/// A network to attach to; the predefined ones are made real on first use (the default
-/// `bridge` gets its bridge, subnet and rules then). Call with the lock held.
-pub fn for_use(ctx: &Ctx, name: &str) -> Result<Network> {
+/// A network to attach to. A predefined network not used yet is returned with the plan that
+/// makes it real (the default `bridge` gets its bridge, subnet and rules then): the caller
+/// applies it together with its own plan, so a refused or failed attach leaves nothing, and
+/// records the network after success. Call with the lock held.
+pub fn for_use(ctx: &Ctx, name: &str) -> Result<(Network, Option<Plan>)> {
     names::validate_network_name(name)?;
     if let Some(n) = ctx.store.network(name)? {
-        return Ok(n);
+        return Ok((n, None));
     }
     let Some((_, driver)) = PREDEFINED.iter().find(|(n, _)| *n == name) else {
         return Err(Error::usage(format!("network {name} does not exist")));
@@ -96,12 +98,9 @@ pub fn for_use(ctx: &Ctx, name: &str) -> Result<Network> {
         net.gateway = Some(ipam::first_host(subnet));
         net.bridge_mac = Some(crate::plan::format_mac(&drivers::bridge::bridge_mac(&net)));
         ctx.say(format!("creating the default bridge network on {subnet}"));
-        ctx.apply(&drivers::plan_create(&net)?)?;
     }
-    if !ctx.dry_run() {
-        ctx.store.put_network(&net)?;
-    }
-    Ok(net)
+    let setup = drivers::plan_create(&net)?;
+    Ok((net, Some(setup)))
 }
 
 /// The first free default subnet: not routed on the host, not used by another network.
@@ -354,6 +353,13 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
         for ep in &eps {
             super::detach::detach_endpoint(ctx, &net, ep)?;
         }
+        // The members lose this network's names (their other networks' names stay).
+        let left: Vec<&str> = eps
+            .iter()
+            .filter(|e| !e.netns.contains('/'))
+            .map(|e| e.netns.as_str())
+            .collect();
+        super::hostsfile::refresh(ctx, &[], &left)?;
         ctx.teardown(&drivers::plan_remove(&net))?;
         if !ctx.dry_run() {
             ctx.store.remove_network(name)?;

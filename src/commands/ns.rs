@@ -108,7 +108,9 @@ pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
         let t = target::resolve(given).ok();
         let name = t.as_ref().and_then(|t| t.name.clone());
         let refs: Vec<&str> = touched.iter().map(String::as_str).collect();
-        hostsfile::refresh(ctx, &refs, None)?;
+        if found {
+            hostsfile::refresh(ctx, &refs, name.as_deref().as_slice())?;
+        }
         let Some(name) = name else {
             return if found {
                 Ok(())
