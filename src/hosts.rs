@@ -1,5 +1,12 @@
 //! Name resolution for namespaces: `/etc/netns/NAME/hosts` and `resolv.conf`, the files
 //! `ip netns exec` and `cnet exec-in-ns` bind over `/etc`.
+//!
+//! Each network has one shared hosts file, `/run/cnet/hosts/NETWORK`, with a line per member.
+//! A namespace on one network gets `/etc/netns/NAME/hosts` as a symbolic link to it (a bind
+//! mount follows the link), so a member joining or leaving changes one line of one file,
+//! however many members the network has. A namespace on several networks gets a file of its
+//! own merging theirs; such namespaces are listed beside each shared file (`NETWORK.multi/`)
+//! so that they can be kept in step. Like /run/netns, all of it is gone after a reboot.
 
 use crate::error::{Error, Result};
 use crate::names::etc_netns_dir;
@@ -15,15 +22,56 @@ pub struct HostEntry {
     pub names: Vec<String>,
 }
 
-/// The hosts file of a namespace: loopback names, then one line per member it can reach.
+const HEADER: &str = "# written by cnet: members of this namespace's networks\n\
+                      127.0.0.1\tlocalhost\n\
+                      ::1\tlocalhost ip6-localhost ip6-loopback\n";
+
+/// One member's line.
+pub fn render_entry(e: &HostEntry) -> String {
+    format!("{}\t{}\n", e.address, e.names.join(" "))
+}
+
+/// A hosts file: loopback names, then one line per member.
 pub fn render_hosts(entries: &[HostEntry]) -> String {
-    let mut s = String::from(
-        "# written by cnet: members of this namespace's networks\n\
-         127.0.0.1\tlocalhost\n\
-         ::1\tlocalhost ip6-localhost ip6-loopback\n",
-    );
+    let mut s = String::from(HEADER);
     for e in entries {
-        s.push_str(&format!("{}\t{}\n", e.address, e.names.join(" ")));
+        s.push_str(&render_entry(e));
+    }
+    s
+}
+
+/// The member lines of a hosts file (everything but the header and comments).
+pub fn member_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|l| {
+        !l.is_empty()
+            && !l.starts_with('#')
+            && !l.starts_with("127.0.0.1\t")
+            && !l.starts_with("::1\t")
+    })
+}
+
+/// A hosts file without the member whose address is `addr`.
+pub fn without_address(text: &str, addr: Ipv4Addr) -> String {
+    let prefix = format!("{addr}\t");
+    let mut s = String::from(HEADER);
+    for l in member_lines(text).filter(|l| !l.starts_with(&prefix)) {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+/// A hosts file merging the member lines of several (duplicates dropped, order kept).
+pub fn merge(texts: &[String]) -> String {
+    let mut s = String::from(HEADER);
+    let mut seen = std::collections::HashSet::new();
+    for t in texts {
+        for l in member_lines(t) {
+            if seen.insert(l) {
+                s.push_str(l);
+                s.push('\n');
+            }
+        }
     }
     s
 }
@@ -53,6 +101,105 @@ pub fn render_resolv_conf(host_resolv_conf: &str) -> String {
     out
 }
 
+/// Where the shared per-network hosts files live.
+pub fn network_hosts_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from("/run/cnet/hosts")
+}
+
+fn network_file(network: &str) -> std::path::PathBuf {
+    network_hosts_dir().join(network)
+}
+
+fn multi_dir(network: &str) -> std::path::PathBuf {
+    network_hosts_dir().join(format!("{network}.multi"))
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path.display().to_string(), e)
+}
+
+/// A network's shared hosts file, if it exists.
+pub fn read_network(network: &str) -> Result<Option<String>> {
+    let p = network_file(network);
+    match fs::read_to_string(&p) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&p, e)),
+    }
+}
+
+/// Replace a network's shared hosts file.
+pub fn write_network(network: &str, text: &str) -> Result<()> {
+    write(&network_file(network), text)
+}
+
+/// Add one member's line to a network's shared file (which must exist).
+pub fn append_network(network: &str, entry: &HostEntry) -> Result<()> {
+    use std::io::Write;
+    let p = network_file(network);
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&p)
+        .and_then(|mut f| f.write_all(render_entry(entry).as_bytes()))
+        .map_err(|e| io(&p, e))
+}
+
+/// Forget a network's shared file and its list of multi-network members.
+pub fn remove_network(network: &str) -> Result<()> {
+    let p = network_file(network);
+    match fs::remove_file(&p) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&p, e)),
+    }
+    let _ = fs::remove_dir_all(multi_dir(network));
+    Ok(())
+}
+
+/// Record whether `netns` is on several networks, one of which is `network`.
+pub fn set_multi(network: &str, netns: &str, multi: bool) -> Result<()> {
+    let dir = multi_dir(network);
+    let p = dir.join(netns);
+    if multi {
+        fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        fs::write(&p, "").map_err(|e| io(&p, e))
+    } else {
+        match fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&p, e)),
+        }
+    }
+}
+
+/// The members of `network` that are on other networks too.
+pub fn multi_members(network: &str) -> Vec<String> {
+    fs::read_dir(multi_dir(network))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Point a namespace's hosts file at its one network's shared file.
+pub fn link_hosts(netns: &str, network: &str) -> Result<()> {
+    let dir = etc_netns_dir().join(netns);
+    fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let tmp = dir.join(format!(".cnet.{}.lnk", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let path = dir.join("hosts");
+    std::os::unix::fs::symlink(network_file(network), &tmp)
+        .and_then(|_| fs::rename(&tmp, &path))
+        .map_err(|e| io(&path, e))
+}
+
+/// Give a namespace a hosts file of its own with this text.
+pub fn write_own_hosts(netns: &str, text: &str) -> Result<()> {
+    write(&etc_netns_dir().join(netns).join("hosts"), text)
+}
+
 fn write(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().expect("has a parent");
     fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
@@ -60,14 +207,6 @@ fn write(path: &Path, text: &str) -> Result<()> {
     fs::write(&tmp, text)
         .and_then(|_| fs::rename(&tmp, path))
         .map_err(|e| Error::io(path.display().to_string(), e))
-}
-
-/// Rewrite a namespace's hosts file.
-pub fn write_hosts(netns: &str, entries: &[HostEntry]) -> Result<()> {
-    write(
-        &etc_netns_dir().join(netns).join("hosts"),
-        &render_hosts(entries),
-    )
 }
 
 /// Provide a resolv.conf for a namespace, unless it already has one (an admin's is kept).
@@ -113,6 +252,30 @@ mod tests {
         ]);
         assert!(s.contains("127.0.0.1\tlocalhost\n"));
         assert!(s.contains("10.1.0.3\tns2 web\n"));
+    }
+
+    #[test]
+    fn member_lines_are_removed_by_address_and_merged_without_duplicates() {
+        let a = render_hosts(&[
+            HostEntry {
+                address: "10.1.0.2".parse().unwrap(),
+                names: vec!["ns1".into()],
+            },
+            HostEntry {
+                address: "10.1.0.20".parse().unwrap(),
+                names: vec!["ns2".into()],
+            },
+        ]);
+        let without = without_address(&a, "10.1.0.2".parse().unwrap());
+        assert!(!without.contains("ns1") && without.contains("10.1.0.20\tns2\n"));
+        assert!(without.starts_with(HEADER));
+        let b = render_hosts(&[HostEntry {
+            address: "10.1.0.20".parse().unwrap(),
+            names: vec!["ns2".into()],
+        }]);
+        let merged = merge(&[a, b]);
+        assert_eq!(merged.matches("ns2").count(), 1);
+        assert_eq!(merged.matches("localhost\n").count(), 1);
     }
 
     #[test]

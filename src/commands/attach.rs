@@ -10,6 +10,7 @@ use crate::model::{Driver, Endpoint, Lease, NamespaceRecord, Network};
 use crate::names;
 use crate::output;
 use crate::plan::{Op, format_mac};
+use crate::store::StoreLeases;
 use ipnetwork::Ipv4Network;
 use std::net::Ipv4Addr;
 
@@ -57,10 +58,9 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
 
     // DISCOVER -> OFFER: the address is held (claimed on disk) while the kernel work runs.
     let now = output::now();
-    let leases = if net.driver.leases_addresses() {
-        ctx.store.leases(&net.name)?
-    } else {
-        Vec::new()
+    let leases = StoreLeases {
+        store: &*ctx.store,
+        network: &net.name,
     };
     let offer = if net.driver.leases_addresses() {
         Some(discover(&net, &leases, &target, ip, now)?)
@@ -78,23 +78,27 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         .transpose()
         .map_err(|e| Error::runtime(e.to_string()))?;
     let mut plan = setup.clone().unwrap_or_default();
-    plan.extend(drivers::plan_attach(&AttachRequest {
-        network: &net,
-        target: &target,
-        ifname: ifname.clone(),
-        address,
-        mac,
-        default_route,
-    })?.ops);
+    plan.extend(
+        drivers::plan_attach(&AttachRequest {
+            network: &net,
+            target: &target,
+            ifname: ifname.clone(),
+            address,
+            mac,
+            default_route,
+        })?
+        .ops,
+    );
     if ctx.dry_run() {
         if let Some(o) = &offer {
             println!("# {}", ipam::dora_trace(&target.given, ip, o.address));
         }
         return ctx.apply(&plan);
     }
-    let previous = offer
-        .as_ref()
-        .and_then(|o| leases.iter().find(|l| l.address == o.address).cloned());
+    let previous = match &offer {
+        Some(o) => ctx.store.lease(&net.name, o.address)?,
+        None => None,
+    };
     if let Some(o) = &offer {
         ctx.store.put_lease(o, previous.is_none())?;
     }
@@ -107,7 +111,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     };
     // REQUEST -> ACK (or NAK, if the address went to someone else meanwhile).
     let ack = match &offer {
-        Some(o) => match ipam::request(o, &leases, now) {
+        Some(o) => match ipam::request_in(o, &leases, now) {
             Ok(a) => Some(a),
             Err(e) => {
                 restore_lease()?;
@@ -149,14 +153,14 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             host: net.driver == Driver::Host,
         })?;
     }
-    hostsfile::refresh(ctx, &[&net.name], &[])?;
+    hostsfile::joined(ctx, &endpoint)?;
     report(ctx, &endpoint);
     Ok(())
 }
 
 fn discover(
     net: &Network,
-    leases: &[Lease],
+    leases: &StoreLeases,
     target: &Target,
     ip: Option<Ipv4Addr>,
     now: u64,
@@ -165,7 +169,7 @@ fn discover(
         .subnet
         .ok_or_else(|| Error::runtime(format!("network {} has no subnet", net.name)))?;
     let pool = Pool::new(subnet, net.ip_range, net.gateway)?;
-    ipam::discover(
+    ipam::discover_in(
         &pool,
         &net.name,
         leases,

@@ -19,14 +19,7 @@ pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
         .ok_or_else(|| Error::usage(format!("network {network} does not exist")))?;
     let ep = find_endpoint(ctx, &net.name, netns)?
         .ok_or_else(|| Error::usage(format!("{netns} is not attached to network {network}")))?;
-    detach_endpoint(ctx, &net, &ep)?;
-    hostsfile::refresh(
-        ctx,
-        &[&net.name],
-        (!ep.netns.contains('/'))
-            .then_some(ep.netns.as_str())
-            .as_slice(),
-    )
+    detach_endpoint(ctx, &net, &ep)
 }
 
 /// The endpoint of a namespace on a network. A namespace given by a path that no longer exists
@@ -81,7 +74,7 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
     if net.driver == Driver::Host {
         ctx.store.remove_namespace(&ep.netns)?;
     }
-    Ok(())
+    hostsfile::left(ctx, ep)
 }
 
 fn ns_of(ep: &Endpoint) -> NsRef {

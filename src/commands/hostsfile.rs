@@ -1,65 +1,126 @@
-//! Keeping every member's /etc/netns/NAME/hosts in step with the networks it is on.
+//! Keeping every member's /etc/netns/NAME/hosts in step with the networks it is on (the file
+//! layout is described in `hosts`). An attach or detach touches a constant number of files for
+//! a namespace on one network, however many members the network has.
 
 use super::Ctx;
 use crate::error::Result;
 use crate::hosts::{self, HostEntry};
 use crate::model::Endpoint;
-use std::collections::{BTreeMap, BTreeSet};
 
-/// The names an endpoint answers to: its namespace name (when it has one) and its aliases.
-fn names_of(ep: &Endpoint) -> Vec<String> {
+/// The line other members resolve an endpoint by: its namespace name (when it has one) and
+/// its aliases. `None` for endpoints without an address or a name.
+fn entry_of(ep: &Endpoint) -> Option<HostEntry> {
     let mut names = Vec::new();
-    if !ep.netns.contains('/') {
+    if is_named(ep) {
         names.push(ep.netns.clone());
     }
     names.extend(ep.aliases.iter().cloned());
-    names
+    match ep.address {
+        Some(addr) if !names.is_empty() => Some(HostEntry {
+            address: addr.ip(),
+            names,
+        }),
+        _ => None,
+    }
 }
 
-/// Rewrite the hosts file of every named member of `networks`, plus of `also` (namespaces that
-/// just left them). Each file lists the members of every network its namespace is on.
-pub fn refresh(ctx: &Ctx, networks: &[&str], also: &[&str]) -> Result<()> {
+fn is_named(ep: &Endpoint) -> bool {
+    !ep.netns.contains('/')
+}
+
+/// The networks with addresses a namespace is on, from state.
+fn networks_of(ctx: &Ctx, key: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for n in ctx.store.networks()? {
+        if let Some(ep) = ctx.store.endpoint(&n.name, key)?
+            && ep.address.is_some()
+        {
+            out.push(n.name);
+        }
+    }
+    Ok(out)
+}
+
+/// A network's shared hosts file, built from state when it is missing (e.g. after a reboot).
+fn ensure_network_file(ctx: &Ctx, network: &str) -> Result<String> {
+    if let Some(text) = hosts::read_network(network)? {
+        return Ok(text);
+    }
+    let entries: Vec<HostEntry> = ctx
+        .store
+        .endpoints(network)?
+        .iter()
+        .filter_map(entry_of)
+        .collect();
+    let text = hosts::render_hosts(&entries);
+    hosts::write_network(network, &text)?;
+    Ok(text)
+}
+
+/// Bring one named namespace's hosts file in line with the networks it is on now: a link to
+/// the shared file of its one network, or a merge of several.
+fn sync_namespace(ctx: &Ctx, netns: &str, left: Option<&str>) -> Result<()> {
+    let nets = networks_of(ctx, netns)?;
+    if let Some(l) = left {
+        hosts::set_multi(l, netns, false)?;
+    }
+    let mut texts = Vec::with_capacity(nets.len());
+    for n in &nets {
+        texts.push(ensure_network_file(ctx, n)?);
+        hosts::set_multi(n, netns, nets.len() > 1)?;
+    }
+    match nets.as_slice() {
+        [] => hosts::write_own_hosts(netns, &hosts::render_hosts(&[]))?,
+        [one] => hosts::link_hosts(netns, one)?,
+        _ => hosts::write_own_hosts(netns, &hosts::merge(&texts))?,
+    }
+    hosts::ensure_resolv_conf(netns)
+}
+
+/// After `ep` joined its network (and was recorded).
+pub fn joined(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
+    if ctx.dry_run() || ep.address.is_none() {
+        return Ok(());
+    }
+    if hosts::read_network(&ep.network)?.is_some() {
+        if let Some(entry) = entry_of(ep) {
+            hosts::append_network(&ep.network, &entry)?;
+        }
+    } else {
+        ensure_network_file(ctx, &ep.network)?;
+    }
+    if is_named(ep) {
+        sync_namespace(ctx, &ep.netns, None)?;
+    }
+    for m in hosts::multi_members(&ep.network) {
+        if m != ep.netns {
+            sync_namespace(ctx, &m, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// After `ep` left `network` (and was forgotten).
+pub fn left(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
+    if ctx.dry_run() || ep.address.is_none() {
+        return Ok(());
+    }
+    if let (Some(text), Some(addr)) = (hosts::read_network(&ep.network)?, ep.address) {
+        hosts::write_network(&ep.network, &hosts::without_address(&text, addr.ip()))?;
+    }
+    if is_named(ep) {
+        sync_namespace(ctx, &ep.netns, Some(&ep.network))?;
+    }
+    for m in hosts::multi_members(&ep.network) {
+        sync_namespace(ctx, &m, None)?;
+    }
+    Ok(())
+}
+
+/// After a network was removed (its members were detached one by one before).
+pub fn network_removed(ctx: &Ctx, network: &str) -> Result<()> {
     if ctx.dry_run() {
         return Ok(());
     }
-    // Which networks each named namespace is on, and who is on each network.
-    let mut members: BTreeMap<String, Vec<Endpoint>> = BTreeMap::new();
-    let mut on: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for net in ctx.store.networks()? {
-        let eps = ctx.store.endpoints(&net.name)?;
-        for ep in &eps {
-            if !ep.netns.contains('/') {
-                on.entry(ep.netns.clone())
-                    .or_default()
-                    .insert(net.name.clone());
-            }
-        }
-        members.insert(net.name.clone(), eps);
-    }
-    let mut targets: BTreeSet<String> = BTreeSet::new();
-    for n in networks {
-        for ep in members.get(*n).into_iter().flatten() {
-            if !ep.netns.contains('/') {
-                targets.insert(ep.netns.clone());
-            }
-        }
-    }
-    targets.extend(also.iter().map(|a| a.to_string()));
-    for ns in targets {
-        let mut entries: Vec<HostEntry> = Vec::new();
-        for net in on.get(&ns).into_iter().flatten() {
-            for ep in members.get(net).into_iter().flatten() {
-                let names = names_of(ep);
-                if let (Some(addr), false) = (ep.address, names.is_empty()) {
-                    entries.push(HostEntry {
-                        address: addr.ip(),
-                        names,
-                    });
-                }
-            }
-        }
-        hosts::write_hosts(&ns, &entries)?;
-        hosts::ensure_resolv_conf(&ns)?;
-    }
-    Ok(())
+    hosts::remove_network(network)
 }

@@ -353,16 +353,10 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
         for ep in &eps {
             super::detach::detach_endpoint(ctx, &net, ep)?;
         }
-        // The members lose this network's names (their other networks' names stay).
-        let left: Vec<&str> = eps
-            .iter()
-            .filter(|e| !e.netns.contains('/'))
-            .map(|e| e.netns.as_str())
-            .collect();
-        super::hostsfile::refresh(ctx, &[], &left)?;
         ctx.teardown(&drivers::plan_remove(&net))?;
         if !ctx.dry_run() {
             ctx.store.remove_network(name)?;
+            super::hostsfile::network_removed(ctx, name)?;
             if net.driver == Driver::Bridge {
                 ctx.firewall.borrow_mut().remove_base_if_empty()?;
             }

@@ -1,6 +1,6 @@
 //! `cnet ns ls` and `cnet ns rm`.
 
-use super::{Ctx, for_each_reporting, hostsfile, target};
+use super::{Ctx, for_each_reporting, target};
 use crate::error::{Error, Result};
 use crate::hosts;
 use crate::kernel::netns;
@@ -96,21 +96,15 @@ pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     for_each_reporting(names_, |given| {
-        let mut touched: Vec<String> = Vec::new();
         let mut found = false;
         for net in ctx.store.networks()? {
             if let Some(ep) = super::detach::find_endpoint(ctx, &net.name, given)? {
                 super::detach::detach_endpoint(ctx, &net, &ep)?;
-                touched.push(net.name.clone());
                 found = true;
             }
         }
         let t = target::resolve(given).ok();
         let name = t.as_ref().and_then(|t| t.name.clone());
-        let refs: Vec<&str> = touched.iter().map(String::as_str).collect();
-        if found {
-            hostsfile::refresh(ctx, &refs, name.as_deref().as_slice())?;
-        }
         let Some(name) = name else {
             return if found {
                 Ok(())

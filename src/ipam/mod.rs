@@ -3,16 +3,18 @@
 //! persists what these functions return, and holds the state lock in between.
 
 mod pool;
+mod table;
 #[cfg(test)]
 mod tests;
 
 pub use pool::{DEFAULT_POOLS, choose_subnet, first_host, overlaps};
+pub use table::{LeaseTable, MemTable};
 
 use crate::error::{Error, Result};
 use crate::model::{Lease, LeaseState};
 use ipnetwork::Ipv4Network;
 use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 /// How long an OFFER holds an address (seconds).
@@ -85,11 +87,6 @@ impl Pool {
             Ok(())
         }
     }
-
-    /// The range's addresses in order, produced lazily (a /8 range is 16M addresses).
-    fn walk(&self) -> impl Iterator<Item = Ipv4Addr> {
-        (u32::from(self.range.network())..=u32::from(self.range.broadcast())).map(Ipv4Addr::from)
-    }
 }
 
 fn normalize(net: Ipv4Network) -> Ipv4Network {
@@ -111,40 +108,11 @@ fn holds(lease: &Lease, now: u64) -> bool {
     }
 }
 
-/// The lease table indexed once, so that each address costs O(1) to check.
-struct Table<'a> {
-    /// Every address that has a lease, in whatever state.
-    leased: HashSet<Ipv4Addr>,
-    /// Address -> the client holding it (see `holds`).
-    holders: HashMap<Ipv4Addr, &'a str>,
-}
-
-impl<'a> Table<'a> {
-    fn new(leases: &'a [Lease], now: u64) -> Self {
-        let leased = leases.iter().map(|l| l.address).collect();
-        let holders = leases
-            .iter()
-            .filter(|l| holds(l, now))
-            .map(|l| (l.address, l.client.as_str()))
-            .collect();
-        Table { leased, holders }
-    }
-
-    /// The client other than `client` holding `addr`, if any.
-    fn other_holder(&self, addr: Ipv4Addr, client: &str) -> Option<&'a str> {
-        self.holders.get(&addr).copied().filter(|h| *h != client)
-    }
-
-    fn free_for(&self, addr: Ipv4Addr, client: &str) -> bool {
-        self.other_holder(addr, client).is_none()
-    }
-}
-
 /// DISCOVER: choose an address for `client` and return the lease in state Offered (since=now,
 /// expires=now+OFFER_HOLD_SECS). `leases` is the network's whole lease table.
 ///
 /// With `requested` (static `--ip`) that address is granted exactly or refused. Otherwise, in
-/// order: the client's previous address (sticky), the lowest never-leased address, the least
+/// order: the client's previous address (sticky), the next never-leased address, the least
 /// recently used released (or expired-offer) address.
 pub fn discover(
     pool: &Pool,
@@ -155,14 +123,41 @@ pub fn discover(
     now: u64,
     boot_id: &str,
 ) -> Result<Lease> {
-    refuse_if_bound(leases, client, None, network)?;
-    let table = Table::new(leases, now);
+    discover_in(
+        pool,
+        network,
+        &MemTable::new(leases),
+        client,
+        requested,
+        now,
+        boot_id,
+    )
+}
+
+/// DISCOVER against any lease table. Looks at a constant number of leases in the usual case
+/// (the client's own, then addresses from the table's cursor on), and reads the whole table
+/// only when no never-leased address is left and an old one must be reused.
+pub fn discover_in(
+    pool: &Pool,
+    network: &str,
+    table: &dyn LeaseTable,
+    client: &str,
+    requested: Option<Ipv4Addr>,
+    now: u64,
+    boot_id: &str,
+) -> Result<Lease> {
+    let own = table.of_client(client)?;
+    refuse_if_bound(&own, client, None, network)?;
     let address = match requested {
-        Some(addr) => grant_exactly(pool, network, &table, client, addr)?,
-        None => sticky(pool, leases, &table, client)
-            .or_else(|| never_leased(pool, &table))
-            .or_else(|| least_recently_used(pool, leases, &table, client, now))
-            .ok_or_else(|| Error::usage(format!("no free address in {}", pool.range)))?,
+        Some(addr) => grant_exactly(pool, network, table, client, addr, now)?,
+        None => match sticky(pool, &own, table, client, now)? {
+            Some(a) => a,
+            None => match never_leased(pool, table)? {
+                Some(a) => a,
+                None => least_recently_used(pool, &table.all()?, client, now)
+                    .ok_or_else(|| Error::usage(format!("no free address in {}", pool.range)))?,
+            },
+        },
     };
     Ok(Lease {
         network: network.to_string(),
@@ -175,8 +170,7 @@ pub fn discover(
     })
 }
 
-/// One client, one address per network: refuse a client already bound (to an address other
-/// than `except`).
+/// A client holds at most one bound address per network.
 fn refuse_if_bound(
     leases: &[Lease],
     client: &str,
@@ -195,16 +189,29 @@ fn refuse_if_bound(
     }
 }
 
-/// A static address: granted exactly, or a refusal saying why.
+/// The client other than `client` holding `addr` right now, if any.
+fn other_holder(
+    table: &dyn LeaseTable,
+    addr: Ipv4Addr,
+    client: &str,
+    now: u64,
+) -> Result<Option<String>> {
+    Ok(table
+        .at(addr)?
+        .filter(|l| l.client != client && holds(l, now))
+        .map(|l| l.client))
+}
+
 fn grant_exactly(
     pool: &Pool,
     network: &str,
-    table: &Table,
+    table: &dyn LeaseTable,
     client: &str,
     addr: Ipv4Addr,
+    now: u64,
 ) -> Result<Ipv4Addr> {
     let refusal = match pool.check(addr) {
-        Ok(()) => match table.other_holder(addr, client) {
+        Ok(()) => match other_holder(table, addr, client, now)? {
             None => return Ok(addr),
             Some(holder) => format!("address {addr} is already leased to {holder}"),
         },
@@ -221,61 +228,86 @@ fn grant_exactly(
     Err(Error::usage(refusal))
 }
 
-/// The address this client had last (released, or offered and not taken), like a DHCP server
-/// that remembers its clients.
-fn sticky(pool: &Pool, leases: &[Lease], table: &Table, client: &str) -> Option<Ipv4Addr> {
-    leases
-        .iter()
-        .filter(|l| l.client == client && l.state != LeaseState::Bound)
-        .filter(|l| pool.offerable(l.address) && table.free_for(l.address, client))
-        .max_by_key(|l| (l.since, Reverse(l.address)))
-        .map(|l| l.address)
-}
-
-/// The lowest offerable address nobody ever had. The walk stops at the first hit, so it costs
-/// at most (leases in the range + reserved addresses + 1) steps.
-fn never_leased(pool: &Pool, table: &Table) -> Option<Ipv4Addr> {
-    pool.walk()
-        .find(|a| !table.leased.contains(a) && pool.offerable(*a))
-}
-
-/// The released (or expired-offer) address given back longest ago: reusing it last keeps
-/// stickiness working for the clients that left most recently.
-fn least_recently_used(
+/// The client's most recent address that nobody else holds now (DHCP's "sticky" leases).
+fn sticky(
     pool: &Pool,
-    leases: &[Lease],
-    table: &Table,
+    own: &[Lease],
+    table: &dyn LeaseTable,
     client: &str,
     now: u64,
-) -> Option<Ipv4Addr> {
+) -> Result<Option<Ipv4Addr>> {
+    let mut candidates: Vec<&Lease> = own
+        .iter()
+        .filter(|l| l.client == client && l.state != LeaseState::Bound)
+        .filter(|l| pool.offerable(l.address))
+        .collect();
+    candidates.sort_by_key(|l| Reverse((l.since, Reverse(l.address))));
+    for l in candidates {
+        if other_holder(table, l.address, client, now)?.is_none() {
+            return Ok(Some(l.address));
+        }
+    }
+    Ok(None)
+}
+
+/// The first offerable address without any lease, walking the range from just after the
+/// table's cursor (where the previous search stopped, as CNI's host-local does) and wrapping.
+fn never_leased(pool: &Pool, table: &dyn LeaseTable) -> Result<Option<Ipv4Addr>> {
+    let first = u32::from(pool.range.network());
+    let last = u32::from(pool.range.broadcast());
+    let start = match table.cursor()? {
+        Some(c) if pool.range.contains(c) && u32::from(c) < last => u32::from(c) + 1,
+        _ => first,
+    };
+    for a in (start..=last).chain(first..start).map(Ipv4Addr::from) {
+        if pool.offerable(a) && table.at(a)?.is_none() {
+            return Ok(Some(a));
+        }
+    }
+    Ok(None)
+}
+
+/// The address given back longest ago (ties: the lowest address), as DHCP servers reuse.
+fn least_recently_used(pool: &Pool, leases: &[Lease], client: &str, now: u64) -> Option<Ipv4Addr> {
+    let holders: HashMap<Ipv4Addr, &str> = leases
+        .iter()
+        .filter(|l| holds(l, now))
+        .map(|l| (l.address, l.client.as_str()))
+        .collect();
     leases
         .iter()
         .filter(|l| !holds(l, now))
-        .filter(|l| pool.offerable(l.address) && table.free_for(l.address, client))
+        .filter(|l| pool.offerable(l.address))
+        .filter(|l| holders.get(&l.address).is_none_or(|h| *h == client))
         .min_by_key(|l| (l.since, l.address))
         .map(|l| l.address)
 }
 
-/// REQUEST: the client asks for the offered address. ACK returns the lease Bound (since=now,
-/// expires=None). NAK when the address is meanwhile bound or held by an unexpired offer to
-/// another client, when the client got bound elsewhere, or when `offer` is not an offer.
+/// REQUEST: ACK (the lease, bound) or NAK (an error naming who holds the address).
 pub fn request(offer: &Lease, leases: &[Lease], now: u64) -> Result<Lease> {
+    request_in(offer, &MemTable::new(leases), now)
+}
+
+/// REQUEST against any lease table (reads the offered address's lease and the client's).
+pub fn request_in(offer: &Lease, table: &dyn LeaseTable, now: u64) -> Result<Lease> {
     if offer.state != LeaseState::Offered {
         return Err(Error::usage(format!(
             "address {} was not offered to {} (its lease is {})",
             offer.address, offer.client, offer.state
         )));
     }
-    if let Some(other) = leases
-        .iter()
-        .find(|l| l.address == offer.address && l.client != offer.client && holds(l, now))
-    {
+    if let Some(other) = other_holder(table, offer.address, &offer.client, now)? {
         return Err(Error::usage(format!(
-            "address {} is already leased to {}",
-            offer.address, other.client
+            "address {} is already leased to {other}",
+            offer.address
         )));
     }
-    refuse_if_bound(leases, &offer.client, Some(offer.address), &offer.network)?;
+    refuse_if_bound(
+        &table.of_client(&offer.client)?,
+        &offer.client,
+        Some(offer.address),
+        &offer.network,
+    )?;
     Ok(Lease {
         state: LeaseState::Bound,
         since: now,

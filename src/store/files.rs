@@ -4,6 +4,8 @@
 //! STATE/lock                          flock(2) taken by every mutation
 //! STATE/networks/NAME.toml            network definitions
 //! STATE/leases/NETWORK/ADDR.toml      one file per address, claimed with link(2) (exclusive)
+//! STATE/leases/NETWORK/clients/KEY    hint: the client's most recent address
+//! STATE/leases/NETWORK/.cursor        hint: the address most recently bound
 //! STATE/endpoints/NETWORK/KEY.toml    one file per attached namespace
 //! STATE/namespaces/NAME.toml          namespaces cnet created (and so may delete)
 //! ```
@@ -12,7 +14,7 @@
 
 use super::{Guard, Store};
 use crate::error::{Error, Result};
-use crate::model::{Endpoint, Lease, NamespaceRecord, Network};
+use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -161,6 +163,29 @@ fn is_state_file(p: &Path) -> bool {
             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
+/// Replace a hint file (an index that is checked on every read, so it needs no fsync).
+fn write_hint(path: &Path, text: &str) -> Result<()> {
+    let dir = path.parent().expect("hints live in a directory");
+    create_dir(dir)?;
+    let tmp = dir.join(format!(".hint.{}.tmp", std::process::id()));
+    fs::write(&tmp, text)
+        .and_then(|_| fs::rename(&tmp, path))
+        .map_err(|e| io_err(path, e))
+}
+
+fn read_hint(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+}
+
+/// A file name for a client id (names are safe as they are; paths are hashed).
+fn client_file(client: &str) -> String {
+    if client.contains('/') || client.starts_with('.') {
+        format!("@{:016x}", crate::names::stable_hash(&[client]))
+    } else {
+        client.to_string()
+    }
+}
+
 fn remove_file(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -215,9 +240,15 @@ impl Store for FileStore {
     }
 
     fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()> {
-        let path = self
-            .lease_dir(&lease.network)
-            .join(format!("{}.toml", lease.address));
+        let dir = self.lease_dir(&lease.network);
+        let path = dir.join(format!("{}.toml", lease.address));
+        if lease.state == LeaseState::Bound {
+            // A bind (ACK) is where an address changes hands: keep the hints in step. Written
+            // only then, so an attach that fails and rolls back leaves no trace.
+            let addr = lease.address.to_string();
+            write_hint(&dir.join("clients").join(client_file(&lease.client)), &addr)?;
+            write_hint(&dir.join(".cursor"), &addr)?;
+        }
         if !claim {
             return write_atomic(&path, lease);
         }
@@ -233,6 +264,26 @@ impl Store for FileStore {
 
     fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()> {
         remove_file(&self.lease_dir(network).join(format!("{address}.toml")))
+    }
+
+    fn lease(&self, network: &str, address: Ipv4Addr) -> Result<Option<Lease>> {
+        read_toml(&self.lease_dir(network).join(format!("{address}.toml")))
+    }
+
+    fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>> {
+        let hint = self
+            .lease_dir(network)
+            .join("clients")
+            .join(client_file(client));
+        let Some(addr) = read_hint(&hint).and_then(|a| a.parse().ok()) else {
+            return Ok(None);
+        };
+        // The address may have gone to someone else since: then the hint is stale.
+        Ok(self.lease(network, addr)?.filter(|l| l.client == client))
+    }
+
+    fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>> {
+        Ok(read_hint(&self.lease_dir(network).join(".cursor")).and_then(|a| a.parse().ok()))
     }
 
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {

@@ -9,6 +9,34 @@ use std::net::Ipv4Addr;
 
 pub use files::FileStore;
 
+use crate::ipam::LeaseTable;
+
+/// A network's leases as the allocator sees them, answered a file at a time: an allocation
+/// reads a constant number of files however many leases the network has.
+pub struct StoreLeases<'a> {
+    pub store: &'a dyn Store,
+    pub network: &'a str,
+}
+
+impl LeaseTable for StoreLeases<'_> {
+    fn at(&self, addr: Ipv4Addr) -> Result<Option<Lease>> {
+        self.store.lease(self.network, addr)
+    }
+    fn of_client(&self, client: &str) -> Result<Vec<Lease>> {
+        Ok(self
+            .store
+            .client_lease(self.network, client)?
+            .into_iter()
+            .collect())
+    }
+    fn all(&self) -> Result<Vec<Lease>> {
+        self.store.leases(self.network)
+    }
+    fn cursor(&self) -> Result<Option<Ipv4Addr>> {
+        self.store.lease_cursor(self.network)
+    }
+}
+
 /// Held while a command mutates state; dropping it releases the lock.
 pub type Guard = Box<dyn std::any::Any>;
 
@@ -27,6 +55,12 @@ pub trait Store {
     /// can never both claim one address, even without the lock.
     fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()>;
     fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()>;
+    /// The lease of one address.
+    fn lease(&self, network: &str, address: Ipv4Addr) -> Result<Option<Lease>>;
+    /// The client's most recent lease (from an index kept by `put_lease`).
+    fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>>;
+    /// The address most recently bound in the network (where the next search starts).
+    fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>>;
 
     /// Endpoints are keyed by the namespace key (`names` of endpoints: see `commands::target`).
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>>;

@@ -1,0 +1,51 @@
+//! Name resolution across several networks: a namespace on two networks resolves the members
+//! of both, members of one network never see the other's, and joins and departures show up.
+
+mod common;
+
+use common::Sandbox;
+
+fn resolves(sb: &Sandbox, netns: &str, name: &str) -> bool {
+    // Files only: a name that is not there must not fall through to DNS.
+    sb.exec_in(netns, &["getent", "-s", "files", "hosts", name])
+        .succeeded()
+}
+
+#[test]
+fn a_namespace_on_two_networks_resolves_the_members_of_both() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "a", "--subnet", "10.31.0.0/24"])
+        .ok();
+    sb.cnet(&["net", "create", "b", "--subnet", "10.32.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "a", "hub"]).ok();
+    sb.cnet(&["attach", "b", "hub"]).ok();
+    sb.cnet(&["attach", "a", "left"]).ok();
+    sb.cnet(&["attach", "b", "right", "--alias", "db"]).ok();
+
+    assert!(resolves(&sb, "hub", "left"));
+    assert!(resolves(&sb, "hub", "right"));
+    assert!(resolves(&sb, "hub", "db"));
+    assert!(resolves(&sb, "left", "hub"));
+    assert!(
+        !resolves(&sb, "left", "right"),
+        "a member of a resolves b's"
+    );
+    sb.assert_ping("hub", "right");
+
+    // A newcomer on a shows up for the namespace on both networks.
+    sb.cnet(&["attach", "a", "late"]).ok();
+    assert!(resolves(&sb, "hub", "late"));
+    assert!(resolves(&sb, "left", "late"));
+
+    // Leaving b: hub no longer resolves b's members, still resolves a's.
+    sb.cnet(&["detach", "b", "hub"]).ok();
+    assert!(!resolves(&sb, "hub", "right"));
+    assert!(resolves(&sb, "hub", "left"));
+    assert!(!resolves(&sb, "right", "hub"));
+
+    // Leaving a: gone for the others.
+    sb.cnet(&["detach", "a", "left"]).ok();
+    assert!(!resolves(&sb, "hub", "left"));
+    assert!(resolves(&sb, "hub", "late"));
+}
