@@ -102,6 +102,28 @@ pub enum NetCommand {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Add or remove a peer VTEP of a vxlan network, leaving attached namespaces alone
+    #[command(subcommand)]
+    Peer(PeerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Flood broadcast and unknown unicast to one more host (bridge fdb append)
+    Add {
+        /// The vxlan network
+        name: String,
+        /// The peer's underlay address
+        ip: Ipv4Addr,
+    },
+    /// Stop sending to a host: its flood entry and the MACs learned behind it go
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// The vxlan network
+        name: String,
+        /// The peer's underlay address
+        ip: Ipv4Addr,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +166,9 @@ pub struct CreateArgs {
     /// VXLAN UDP destination port
     #[arg(long)]
     pub dstport: Option<u16>,
+    /// Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU
+    #[arg(long)]
+    pub underlay: Option<String>,
     /// Driver option KEY=VALUE, repeatable (bridge_name=, mtu=; Docker's com.docker.network.* spellings too)
     #[arg(short = 'o', long = "opt")]
     pub opts: Vec<String>,
@@ -167,6 +192,9 @@ pub struct AttachArgs {
     /// Extra host name the other members resolve to this namespace, repeatable
     #[arg(long = "alias")]
     pub aliases: Vec<String>,
+    /// Publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp], repeatable (bridge networks)
+    #[arg(short = 'p', long = "publish", value_name = "SPEC")]
+    pub publish: Vec<String>,
 }
 
 #[derive(Debug, Args)]

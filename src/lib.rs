@@ -16,6 +16,7 @@ pub mod model;
 pub mod names;
 pub mod output;
 pub mod plan;
+pub mod ports;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -116,6 +116,10 @@ pub struct Network {
     /// `bridge`, `host` and `none`: exist without `net create`, cannot be removed.
     #[serde(default)]
     pub predefined: bool,
+    /// vxlan without `--ip-range`: the VTEPs (local and peers, sorted) the subnet was split
+    /// over when the network was created; this host leases only from its part (`ip_range`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slice_vteps: Vec<Ipv4Addr>,
 }
 
 impl Network {
@@ -135,6 +139,18 @@ pub struct PortMapping {
     pub container_port: u16,
     pub container_port_end: u16,
     pub protocol: String,
+}
+
+/// One host port held by a published port: `ports/PROTOCOL/PORT/HOSTIP.toml` (HOSTIP 0.0.0.0
+/// for every address), one file per host port of the mapping, claimed with link(2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortClaim {
+    pub network: String,
+    /// The holder's namespace key (its endpoint is `endpoints/NETWORK/KEY.toml`).
+    pub key: String,
+    /// The namespace as the user named it.
+    pub netns: String,
+    pub mapping: PortMapping,
 }
 
 /// One namespace attached to one network: `attachments/NETWORK/KEY.toml`.

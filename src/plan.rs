@@ -108,6 +108,35 @@ pub enum Op {
     AppendRule(Rule),
     /// `iptables -D` (a rule that is already gone counts as deleted).
     DeleteRule(Rule),
+    /// A VXLAN device (source-address learning on) in the host namespace, enslaved to `master`
+    /// and brought up: `ip link add NAME type vxlan id VNI local IP dev UNDERLAY dstport PORT`.
+    CreateVxlan {
+        name: String,
+        vni: u32,
+        local: Ipv4Addr,
+        underlay: Option<String>,
+        dstport: u16,
+        mtu: Option<u32>,
+        master: Option<String>,
+    },
+    /// Head-end replication to one more VTEP: an all-zero FDB entry appended to a VXLAN device
+    /// (`bridge fdb append 00:00:00:00:00:00 dev DEV dst DST`).
+    AppendFdb { dev: String, dst: Ipv4Addr },
+    /// Stop sending to a VTEP: delete the all-zero entry to `dst` and every MAC address the
+    /// device learned behind it. What is already gone counts as deleted.
+    DelFdb { dev: String, dst: Ipv4Addr },
+    /// A macvlan/ipvlan child of `parent` (a link of the host namespace), created directly
+    /// inside `ns` (IFLA_NET_NS_FD) under the name `temp` and renamed there to `name` (with no
+    /// `temp`, created as `name`); left down. `mtu: None` inherits the parent's.
+    CreateSublink {
+        kind: crate::drivers::sublink::SublinkKind,
+        parent: String,
+        temp: Option<String>,
+        name: String,
+        ns: NsRef,
+        mtu: Option<u32>,
+        mac: Option<[u8; 6]>,
+    },
 }
 
 impl Op {
@@ -137,6 +166,19 @@ impl Op {
                 dev: dev.clone(),
             },
             Op::AppendRule(r) => Op::DeleteRule(r.clone()),
+            Op::CreateVxlan { name, .. } => Op::DeleteLink {
+                ns: NsRef::Host,
+                dev: name.clone(),
+            },
+            Op::AppendFdb { dev, dst } => Op::DelFdb {
+                dev: dev.clone(),
+                dst: *dst,
+            },
+            Op::DelFdb { .. } => return None,
+            Op::CreateSublink { ns, name, .. } => Op::DeleteLink {
+                ns: ns.clone(),
+                dev: name.clone(),
+            },
             Op::LinkUp { .. }
             | Op::DeleteLink { .. }
             | Op::DelAddress { .. }
@@ -254,6 +296,80 @@ impl fmt::Display for Op {
             Op::DeleteRule(r) => {
                 let words: Vec<String> = r.argv("-D").iter().map(|w| shell_quote(w)).collect();
                 write!(f, "iptables {}", words.join(" "))
+            }
+            Op::CreateVxlan {
+                name,
+                vni,
+                local,
+                underlay,
+                dstport,
+                mtu,
+                master,
+            } => {
+                let n = shell_quote(name);
+                write!(f, "ip link add {n}")?;
+                if let Some(m) = mtu {
+                    write!(f, " mtu {m}")?;
+                }
+                write!(f, " type vxlan id {vni} local {local}")?;
+                if let Some(u) = underlay {
+                    write!(f, " dev {}", shell_quote(u))?;
+                }
+                write!(f, " dstport {dstport} learning")?;
+                if let Some(m) = master {
+                    write!(f, "\nip link set {n} master {}", shell_quote(m))?;
+                }
+                write!(f, "\nip link set {n} up")
+            }
+            Op::AppendFdb { dev, dst } => write!(
+                f,
+                "bridge fdb append 00:00:00:00:00:00 dev {} dst {dst}",
+                shell_quote(dev)
+            ),
+            Op::DelFdb { dev, dst } => {
+                let d = shell_quote(dev);
+                write!(
+                    f,
+                    "bridge fdb del 00:00:00:00:00:00 dev {d} dst {dst}\n\
+                     bridge fdb show dev {d} | awk '$2 == \"dst\" && $3 == \"{dst}\" {{print $1}}' \
+                     | xargs -r -I{{}} bridge fdb del {{}} dev {d} dst {dst}"
+                )
+            }
+            Op::CreateSublink {
+                kind,
+                parent,
+                temp,
+                name,
+                ns,
+                mtu,
+                mac,
+            } => {
+                let first = temp.as_ref().unwrap_or(name);
+                write!(
+                    f,
+                    "ip link add link {} name {}",
+                    shell_quote(parent),
+                    shell_quote(first)
+                )?;
+                match ns {
+                    NsRef::Host => {}
+                    NsRef::Named(n) => write!(f, " netns {}", shell_quote(n))?,
+                    NsRef::Path(p) => {
+                        write!(f, " netns {}", shell_quote(&p.display().to_string()))?
+                    }
+                }
+                if let Some(m) = mtu {
+                    write!(f, " mtu {m}")?;
+                }
+                if let Some(m) = mac {
+                    write!(f, " address {}", format_mac(m))?;
+                }
+                write!(f, " {kind}")?;
+                if let Some(t) = temp {
+                    let (t, n) = (shell_quote(t), shell_quote(name));
+                    write!(f, "\n{} link set {t} name {n}", ns.ip())?;
+                }
+                Ok(())
             }
         }
     }

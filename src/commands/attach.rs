@@ -30,6 +30,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     for alias in &a.aliases {
         names::validate_alias(alias)?;
     }
+    let published = crate::ports::parse_all(&a.publish)?;
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     let target = target::resolve(&a.netns)?;
@@ -42,6 +43,8 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     }
     let others = other_endpoints(ctx, &net.name, &target.key)?;
     check_exclusive(&net, &target, &others)?;
+    super::publish::check_network(&net, &published)?;
+    super::publish::check(ctx, &published)?;
     if !net.driver.leases_addresses() && (ip.is_some() || mac.is_some() || a.ifname.is_some()) {
         return Err(Error::usage(format!(
             "--ip, --mac and --ifname do not apply to the {} network",
@@ -89,6 +92,12 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         })?
         .ops,
     );
+    plan.extend(drivers::bridge::plan_publish(
+        &net,
+        &target.key,
+        address,
+        &published,
+    )?);
     if ctx.dry_run() {
         if let Some(o) = &offer {
             println!("# {}", ipam::dora_trace(&target.given, ip, o.address));
@@ -120,7 +129,15 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         },
         None => None,
     };
+    let claimed = match super::publish::claim(ctx, &net, &target, &published) {
+        Ok(c) => c,
+        Err(e) => {
+            restore_lease()?;
+            return Err(e);
+        }
+    };
     if let Err(e) = ctx.apply(&plan) {
+        super::publish::release(ctx, &claimed)?;
         restore_lease()?;
         return Err(e);
     }
@@ -138,11 +155,15 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         netns_path: target.path.clone(),
         ifname: ifname.clone(),
         host_ifname: drivers::host_ifname(&net, &target.key),
-        mac: address.map(|addr| format_mac(&mac.unwrap_or_else(|| names::mac_from_ip(addr.ip())))),
+        // ipvlan children have no MAC of their own (they share the parent's).
+        mac: address
+            .filter(|_| net.driver != Driver::Ipvlan)
+            .map(|addr| format_mac(&mac.unwrap_or_else(|| names::mac_from_ip(addr.ip())))),
         address,
         aliases: a.aliases.clone(),
-        ports: Vec::new(),
-        default_route: default_route && net.gateway.is_some(),
+        ports: published,
+        default_route: default_route
+            && (net.gateway.is_some() || drivers::sublink::device_default_route(&net)),
         since: now,
     };
     ctx.store.put_endpoint(&target.key, &endpoint)?;

@@ -40,7 +40,9 @@ pub fn find_endpoint(ctx: &Ctx, network: &str, netns: &str) -> Result<Option<End
 
 /// Tear an endpoint down, release its lease and forget it. Tolerates a namespace that is gone.
 pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
-    let mut plan = drivers::plan_detach(net, ep);
+    // Published ports close first: their rules go before the links.
+    let mut plan = drivers::bridge::plan_unpublish(net, ep);
+    plan.extend(drivers::plan_detach(net, ep).ops);
     let handover = if ep.default_route {
         default_route_handover(ctx, ep)?
     } else {
@@ -71,6 +73,8 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
         ctx.store.put_endpoint(&other.key, &other)?;
     }
     ctx.store.remove_endpoint(&net.name, &ep.key)?;
+    // After the endpoint: a claim whose endpoint is gone is stale, and the next check drops it.
+    super::publish::release_endpoint(ctx, net, ep)?;
     if net.driver == Driver::Host {
         ctx.store.remove_namespace(&ep.netns)?;
     }

@@ -56,7 +56,7 @@ pub fn ls(ctx: &Ctx, network: Option<&str>) -> Result<()> {
 }
 
 fn stale_note(l: &Lease, boot: &str) -> Option<String> {
-    if l.state != LeaseState::Bound {
+    if l.state != LeaseState::Bound || crate::drivers::sublink::is_shim_client(&l.client) {
         return None;
     }
     let path = if l.client.contains('/') {

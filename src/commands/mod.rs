@@ -1,6 +1,8 @@
 //! One module per subcommand: glue between the CLI, the store, the planners and the kernel.
 
 pub mod attach;
+pub mod create_sublink;
+pub mod create_vxlan;
 pub mod detach;
 pub mod docs;
 pub mod exec;
@@ -9,6 +11,8 @@ pub mod hostsfile;
 pub mod lease;
 pub mod net;
 pub mod ns;
+pub mod peer;
+pub mod publish;
 pub mod target;
 
 use crate::cli::{Cli, Command, Global, LeaseCommand, NetCommand, NsCommand};
@@ -108,6 +112,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Net(NetCommand::Rm { names, force }) => net::rm(&ctx, &names, force),
         Command::Net(NetCommand::Ls { quiet }) => net::ls(&ctx, quiet),
         Command::Net(NetCommand::Inspect { names }) => net::inspect(&ctx, &names),
+        Command::Net(NetCommand::Peer(cmd)) => peer::run(&ctx, &cmd),
         Command::Attach(args) => attach::run(&ctx, &args),
         Command::Detach(args) => detach::run(&ctx, &args.network, &args.netns),
         Command::ExecInNs(args) => exec::run(&ctx, &args.netns, &args.command),

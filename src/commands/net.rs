@@ -173,10 +173,11 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     let driver: Driver = a.driver.parse().map_err(Error::Usage)?;
     match driver {
         Driver::Bridge => create_bridge(ctx, a),
+        Driver::Vxlan => super::create_vxlan::create(ctx, a),
+        Driver::Macvlan | Driver::Ipvlan => super::create_sublink::create(ctx, a, driver),
         Driver::Host | Driver::None => Err(Error::usage(format!(
             "only one {driver} network may exist: use the predefined '{driver}' network"
         ))),
-        other => Err(drivers_unsupported(other)),
     }
 }
 
@@ -221,6 +222,7 @@ pub(crate) fn reject_flags(a: &CreateArgs, driver: Driver, allowed: &[&str]) -> 
         ("--local", a.local.is_some()),
         ("--peer", !a.peer.is_empty()),
         ("--dstport", a.dstport.is_some()),
+        ("--underlay", a.underlay.is_some()),
     ] {
         if given && !allowed.contains(&flag) {
             return Err(Error::usage(format!(
@@ -320,12 +322,6 @@ fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     apply_and_record(ctx, &net)
 }
 
-fn drivers_unsupported(driver: Driver) -> Error {
-    Error::usage(format!(
-        "driver {driver} is not available in this version of cnet (bridge, host and none are)"
-    ))
-}
-
 pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
     for n in names_ {
         names::validate_network_name(n)?;
@@ -357,7 +353,7 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
         if !ctx.dry_run() {
             ctx.store.remove_network(name)?;
             super::hostsfile::network_removed(ctx, name)?;
-            if net.driver == Driver::Bridge {
+            if matches!(net.driver, Driver::Bridge | Driver::Vxlan) {
                 ctx.firewall.borrow_mut().remove_base_if_empty()?;
             }
             println!("{name}");
@@ -445,6 +441,11 @@ struct Inspect {
     mtu: Option<u32>,
     options: BTreeMap<String, String>,
     namespaces: BTreeMap<String, InspectEndpoint>,
+    #[serde(rename = "VXLAN", skip_serializing_if = "Option::is_none")]
+    vxlan: Option<super::create_vxlan::InspectVxlan>,
+    /// What the definition does not say (e.g. that the host cannot reach macvlan children).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -466,6 +467,8 @@ struct InspectEndpoint {
     #[serde(rename = "IPv4Address")]
     ipv4_address: Option<Ipv4Network>,
     aliases: Vec<String>,
+    /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
+    ports: Vec<String>,
     /// False when the namespace no longer exists (a stale endpoint).
     alive: bool,
 }
@@ -488,6 +491,7 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
                     mac_address: ep.mac,
                     ipv4_address: ep.address,
                     aliases: ep.aliases,
+                    ports: ep.ports.iter().map(|p| p.to_string()).collect(),
                 },
             );
         }
@@ -511,6 +515,8 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
             mtu: n.mtu,
             options: n.options.clone(),
             namespaces,
+            vxlan: super::create_vxlan::inspect(n),
+            notes: drivers::sublink::notes(n),
         });
     }
     // Inspect is JSON whatever --format says, as with `docker network inspect`.

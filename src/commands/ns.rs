@@ -23,6 +23,8 @@ struct NsNet {
     network: String,
     interface: String,
     address: Option<String>,
+    /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
+    ports: Vec<String>,
 }
 
 pub fn ls(ctx: &Ctx) -> Result<()> {
@@ -55,6 +57,7 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
                     network: e.network,
                     interface: e.ifname,
                     address: e.address.map(|a| a.to_string()),
+                    ports: e.ports.iter().map(|p| p.to_string()).collect(),
                 })
                 .collect(),
             name,
@@ -62,7 +65,7 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
         .collect();
     print_list(
         ctx.global.format,
-        &["NAMESPACE", "NETWORKS", "CREATED BY"],
+        &["NAMESPACE", "NETWORKS", "CREATED BY", "PORTS"],
         &rows,
         |r| {
             let nets: Vec<String> = r
@@ -85,6 +88,18 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
                     nets.join(",")
                 },
                 if r.created_by_cnet { "cnet" } else { "-" }.into(),
+                {
+                    let ports: Vec<&str> = r
+                        .networks
+                        .iter()
+                        .flat_map(|n| n.ports.iter().map(String::as_str))
+                        .collect();
+                    if ports.is_empty() {
+                        "-".into()
+                    } else {
+                        ports.join(",")
+                    }
+                },
             ]
         },
     );

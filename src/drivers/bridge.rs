@@ -4,7 +4,8 @@
 use super::AttachRequest;
 use crate::error::{Error, Result};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
-use crate::model::{Endpoint, Network};
+use crate::firewall::ports::{self as fwports, PublishFw};
+use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
 use ipnetwork::Ipv4Network;
@@ -19,12 +20,16 @@ fn firewall_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
     let subnet = net
         .subnet
         .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
-    Ok(bridge_network_rules(&BridgeFw {
+    let fw = BridgeFw {
         network: &net.name,
         bridge: bridge_of(net)?,
         subnet,
         internal: net.internal,
-    }))
+    };
+    let mut rules = bridge_network_rules(&fw);
+    // What published ports need of the network (loopback and hairpin NAT).
+    rules.extend(fwports::network_rules(&fw));
+    Ok(rules)
 }
 
 /// The bridge's MAC: pinned at creation, so it does not follow its ports as they come and go.
@@ -66,6 +71,14 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
         });
     }
     plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+    if !net.internal {
+        // For published ports on 127.0.0.1; after the rule that drops what it would let in.
+        plan.push(Op::Sysctl {
+            ns: NsRef::Host,
+            key: fwports::route_localnet_key(bridge_of(net)?),
+            value: "1".into(),
+        });
+    }
     Ok(plan)
 }
 
@@ -126,6 +139,51 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The rules of a namespace's published ports on a bridge network, in the order to append them.
+pub fn publish_rules(
+    net: &Network,
+    key: &str,
+    address: Option<Ipv4Network>,
+    ports: &[PortMapping],
+) -> Result<Vec<crate::firewall::rule::Rule>> {
+    if ports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let addr = address.ok_or_else(|| Error::runtime("published ports need an address"))?;
+    Ok(fwports::endpoint_rules(
+        &PublishFw {
+            network: &net.name,
+            bridge: bridge_of(net)?,
+            key,
+            addr: addr.ip(),
+        },
+        ports,
+    ))
+}
+
+/// Open published ports: appended to the attach plan, after the namespace's links (so rollback
+/// removes the rules first).
+pub fn plan_publish(
+    net: &Network,
+    key: &str,
+    address: Option<Ipv4Network>,
+    ports: &[PortMapping],
+) -> Result<Vec<Op>> {
+    Ok(publish_rules(net, key, address, ports)?
+        .into_iter()
+        .map(Op::AppendRule)
+        .collect())
+}
+
+/// Close an endpoint's published ports: exactly the rules `plan_publish` added, in reverse.
+pub fn plan_unpublish(net: &Network, ep: &Endpoint) -> Plan {
+    let mut plan = Plan::default();
+    if let Ok(rules) = publish_rules(net, &ep.key, ep.address, &ep.ports) {
+        plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
+    }
+    plan
 }
 
 pub fn plan_detach(ep: &Endpoint) -> Plan {
@@ -275,5 +333,66 @@ mod tests {
         assert!(!plan.ops.iter().any(|o| matches!(o, Op::AddRoute { .. })));
         assert!(!plan.ops.iter().any(|o| matches!(o, Op::CreateNetns { .. })));
         assert!(plan.to_string().contains("address 02:00:00:00:00:09"));
+    }
+
+    #[test]
+    fn unpublish_deletes_exactly_what_publish_appended_in_reverse() {
+        let n = net(false);
+        let ports = vec![
+            crate::ports::parse("8080:80").unwrap(),
+            crate::ports::parse("127.0.0.1:9090:80").unwrap(),
+        ];
+        let addr = Some("10.1.0.2/24".parse().unwrap());
+        let appended: Vec<_> = plan_publish(&n, "ns1", addr, &ports)
+            .unwrap()
+            .into_iter()
+            .map(|o| match o {
+                Op::AppendRule(r) => r,
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(appended.len(), 5);
+        let ep = Endpoint {
+            network: "lab".into(),
+            key: "ns1".into(),
+            netns: "ns1".into(),
+            netns_path: "/run/netns/ns1".into(),
+            ifname: "eth0".into(),
+            host_ifname: None,
+            mac: None,
+            address: addr,
+            aliases: vec![],
+            ports,
+            default_route: true,
+            since: 0,
+        };
+        let mut deleted: Vec<_> = plan_unpublish(&n, &ep)
+            .ops
+            .into_iter()
+            .map(|o| match o {
+                Op::DeleteRule(r) => r,
+                other => panic!("{other}"),
+            })
+            .collect();
+        deleted.reverse();
+        assert_eq!(deleted, appended);
+        assert!(plan_publish(&n, "ns1", addr, &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn create_sets_route_localnet_after_the_rules_that_guard_it() {
+        let plan = plan_create(&net(false)).unwrap();
+        let last = plan.ops.last().unwrap();
+        assert_eq!(
+            last.to_string(),
+            "sysctl -w net.ipv4.conf.cn-lab.route_localnet=1"
+        );
+        assert!(
+            plan.to_string()
+                .contains("-A CNET-RAW-PREROUTING -d 127.0.0.0/8 -i cn-lab")
+        );
+        let internal = plan_create(&net(true)).unwrap().to_string();
+        assert!(!internal.contains("route_localnet"), "{internal}");
+        assert!(!internal.contains("127.0.0.0/8"), "{internal}");
     }
 }

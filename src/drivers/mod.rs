@@ -2,7 +2,11 @@
 
 pub mod bridge;
 pub mod host;
+pub mod ipvlan;
+pub mod macvlan;
 pub mod none;
+pub mod sublink;
+pub mod vxlan;
 
 use crate::error::{Error, Result};
 use crate::model::{Driver, Endpoint, Network};
@@ -41,8 +45,9 @@ pub struct AttachRequest<'a> {
 pub fn plan_create(net: &Network) -> Result<Plan> {
     match net.driver {
         Driver::Bridge => bridge::plan_create(net),
+        Driver::Vxlan => vxlan::plan_create(net),
         Driver::Host | Driver::None => Ok(Plan::default()),
-        other => Err(unsupported(other)),
+        Driver::Macvlan | Driver::Ipvlan => sublink::plan_create(net),
     }
 }
 
@@ -50,6 +55,8 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
 pub fn plan_remove(net: &Network) -> Plan {
     match net.driver {
         Driver::Bridge => bridge::plan_remove(net),
+        Driver::Vxlan => vxlan::plan_remove(net),
+        Driver::Macvlan | Driver::Ipvlan => sublink::plan_remove(net),
         _ => Plan::default(),
     }
 }
@@ -67,9 +74,10 @@ pub fn plan_attach(req: &AttachRequest) -> Result<Plan> {
     }
     match req.network.driver {
         Driver::Bridge => bridge::plan_attach(req, &mut plan)?,
+        Driver::Vxlan => bridge::plan_attach(req, &mut plan)?,
         Driver::Host => host::plan_attach(req, &mut plan)?,
         Driver::None => none::plan_attach(req, &mut plan),
-        other => return Err(unsupported(other)),
+        Driver::Macvlan | Driver::Ipvlan => sublink::plan_attach(req, &mut plan)?,
     }
     Ok(plan)
 }
@@ -79,7 +87,9 @@ pub fn plan_attach(req: &AttachRequest) -> Result<Plan> {
 pub fn plan_detach(net: &Network, ep: &Endpoint) -> Plan {
     match net.driver {
         Driver::Bridge => bridge::plan_detach(ep),
+        Driver::Vxlan => bridge::plan_detach(ep),
         Driver::Host => host::plan_detach(ep),
+        Driver::Macvlan | Driver::Ipvlan => sublink::plan_detach(ep),
         _ => Plan::default(),
     }
 }
@@ -89,10 +99,4 @@ pub fn host_ifname(net: &Network, key: &str) -> Option<String> {
     net.driver
         .uses_bridge()
         .then(|| crate::names::host_veth_name(&net.name, key))
-}
-
-fn unsupported(driver: Driver) -> Error {
-    Error::usage(format!(
-        "driver {driver} is not available in this version of cnet (bridge, host and none are)"
-    ))
 }

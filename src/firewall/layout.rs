@@ -9,13 +9,17 @@
 //! nat POSTROUTING ── 1 -j CNET-POSTROUTING   MASQUERADE of outbound traffic
 //! nat PREROUTING  ── 1 -m addrtype --dst-type LOCAL -j CNET-PREROUTING   (published ports)
 //! nat OUTPUT      ── 1 -m addrtype --dst-type LOCAL -j CNET-OUTPUT       (published ports)
+//! raw PREROUTING  ── 1 -j CNET-RAW-PREROUTING   drops before routing (127/8 from a bridge)
 //! ```
 //!
 //! Isolation is consulted before the accepts, so a packet between two cnet networks is dropped
-//! before anything can accept it. Every rule in CNET-ISOLATION-* either drops or falls through,
-//! and every rule in CNET-FORWARD accepts, so the order of the networks' rules inside a chain
-//! never changes the verdict: networks can be created and removed in any order. None of cnet's
-//! chains ends with a RETURN: a user-defined chain falls back to its caller at its end anyway.
+//! before anything can accept it. The one exception is a published port (see
+//! `firewall::ports`): a connection that went through a DNAT (`--ctstate DNAT`, true of both
+//! its directions) skips the isolation stages, as publishing a port is an explicit opening.
+//! Every rule in CNET-ISOLATION-* either drops or falls through, and every rule in
+//! CNET-FORWARD accepts, so the order of the networks' rules inside a chain never changes the
+//! verdict: networks can be created and removed in any order. None of cnet's chains ends with a
+//! RETURN: a user-defined chain falls back to its caller at its end anyway.
 
 use super::rule::{Match, Rule, Table, Target, shell_quote};
 use ipnetwork::Ipv4Network;
@@ -34,6 +38,8 @@ pub const POSTROUTING_CHAIN: &str = "CNET-POSTROUTING";
 pub const PREROUTING_CHAIN: &str = "CNET-PREROUTING";
 /// nat: DNAT of published ports, for traffic from the host itself.
 pub const OUTPUT_CHAIN: &str = "CNET-OUTPUT";
+/// raw: drops before routing (packets addressed to 127/8 arriving on a bridge).
+pub const RAW_PREROUTING_CHAIN: &str = "CNET-RAW-PREROUTING";
 
 /// Comment of the jumps from the built-in chains.
 pub const BASE_COMMENT: &str = "cnet";
@@ -53,6 +59,7 @@ pub fn base_chains() -> Vec<(Table, &'static str)> {
         (Table::Nat, POSTROUTING_CHAIN),
         (Table::Nat, PREROUTING_CHAIN),
         (Table::Nat, OUTPUT_CHAIN),
+        (Table::Raw, RAW_PREROUTING_CHAIN),
     ]
 }
 
@@ -85,6 +92,7 @@ pub fn base_jumps() -> Vec<Rule> {
             vec![Match::DstTypeLocal],
             OUTPUT_CHAIN,
         ),
+        jump(Table::Raw, "PREROUTING", vec![], RAW_PREROUTING_CHAIN),
     ]
 }
 
@@ -229,10 +237,18 @@ pub fn bridge_network_rules(n: &BridgeFw) -> Vec<Rule> {
         rule(Table::Filter, ISOLATION_2, vec![out_if(br, false)], Drop),
         // Stage 1: traffic leaving this bridge for another interface is checked by stage 2;
         // if no other cnet bridge claims it there, it falls through to CNET-FORWARD.
+        // Connections through a published port (DNAT) are not: a namespace of this network
+        // reaches another network's published port through a host address, and the replies
+        // of this network's published ports go back to any network (internal networks keep
+        // their unconditional drops).
         rule(
             Table::Filter,
             ISOLATION_1,
-            vec![in_if(br, false), out_if(br, true)],
+            vec![
+                in_if(br, false),
+                out_if(br, true),
+                Match::NotCtState(vec!["DNAT".into()]),
+            ],
             Jump(ISOLATION_2.into()),
         ),
         // Replies to connections made from the network (outside → in is not opened).
@@ -269,6 +285,70 @@ pub fn bridge_network_rules(n: &BridgeFw) -> Vec<Rule> {
     ]
 }
 
+/// What the firewall needs to know about the tunnel of a VXLAN overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VxlanFw<'a> {
+    pub network: &'a str,
+    pub vni: u32,
+    pub dstport: u16,
+    /// The peer VTEPs: the only sources this VNI is accepted from.
+    pub peers: &'a [std::net::Ipv4Addr],
+}
+
+/// The `-m u32` expression matching a VXLAN packet's VNI: skip the IPv4 header (IHL words),
+/// then the 8-byte UDP header and the first 4 bytes of the VXLAN header; the next 3 bytes are
+/// the VNI.
+pub fn vxlan_vni_u32(vni: u32) -> String {
+    format!("0>>22&0x3C@12>>8={vni}")
+}
+
+/// The IPv4 addresses that are not in `allowed`, as inclusive ranges in address order.
+pub fn complement_ranges(
+    allowed: &[std::net::Ipv4Addr],
+) -> Vec<(std::net::Ipv4Addr, std::net::Ipv4Addr)> {
+    let mut v: Vec<u32> = allowed.iter().map(|a| u32::from(*a)).collect();
+    v.sort_unstable();
+    v.dedup();
+    let mut out = Vec::new();
+    let mut next: u64 = 0; // the first address not yet covered
+    for a in v {
+        if u64::from(a) > next {
+            out.push((next as u32, a - 1));
+        }
+        next = u64::from(a) + 1;
+    }
+    if next <= u64::from(u32::MAX) {
+        out.push((next as u32, u32::MAX));
+    }
+    out.into_iter().map(|(f, t)| (f.into(), t.into())).collect()
+}
+
+/// VXLAN packets of this VNI are accepted from the peers only: raw-table drops of every other
+/// source, one per gap between the sorted peers (`-m iprange`), so that like every cnet rule
+/// they only drop, and the order of the networks' rules never matters. A peer removed with
+/// `net peer rm` is cut off in both directions: what it still sends is dropped before the VXLAN
+/// device can learn from it.
+pub fn vxlan_ingress_rules(v: &VxlanFw) -> Vec<Rule> {
+    complement_ranges(v.peers)
+        .into_iter()
+        .map(|(from, to)| Rule {
+            table: Table::Raw,
+            chain: RAW_PREROUTING_CHAIN.into(),
+            matches: vec![
+                Match::Protocol("udp".into()),
+                Match::DestPort {
+                    from: v.dstport,
+                    to: v.dstport,
+                },
+                Match::SrcRange { from, to },
+                Match::U32(vxlan_vni_u32(v.vni)),
+            ],
+            target: Target::Drop,
+            comment: network_comment(v.network),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,7 +372,7 @@ mod tests {
             rendered(&bridge_network_rules(&lab(false))),
             vec![
                 "iptables -t filter -A CNET-ISOLATION-2 -o cn-lab -m comment --comment cnet:lab -j DROP",
-                "iptables -t filter -A CNET-ISOLATION-1 -i cn-lab ! -o cn-lab -m comment --comment cnet:lab -j CNET-ISOLATION-2",
+                "iptables -t filter -A CNET-ISOLATION-1 -i cn-lab ! -o cn-lab -m conntrack ! --ctstate DNAT -m comment --comment cnet:lab -j CNET-ISOLATION-2",
                 "iptables -t filter -A CNET-FORWARD -o cn-lab -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment cnet:lab -j ACCEPT",
                 "iptables -t filter -A CNET-FORWARD -i cn-lab -o cn-lab -m comment --comment cnet:lab -j ACCEPT",
                 "iptables -t filter -A CNET-FORWARD -i cn-lab ! -o cn-lab -m comment --comment cnet:lab -j ACCEPT",
@@ -401,6 +481,7 @@ mod tests {
                 "iptables -t nat -I POSTROUTING 1 -m comment --comment cnet -j CNET-POSTROUTING",
                 "iptables -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -m comment --comment cnet -j CNET-PREROUTING",
                 "iptables -t nat -I OUTPUT 1 -m addrtype --dst-type LOCAL -m comment --comment cnet -j CNET-OUTPUT",
+                "iptables -t raw -I PREROUTING 1 -m comment --comment cnet -j CNET-RAW-PREROUTING",
             ]
         );
         // Every jump targets one of cnet's chains in the same table.
@@ -421,8 +502,65 @@ mod tests {
         assert_eq!(lines[0], "iptables -t filter -N CNET-USER");
         assert_eq!(lines[4], "iptables -t nat -N CNET-POSTROUTING");
         assert_eq!(
-            lines[7],
+            lines[base_chains().len()],
             "iptables -t filter -I FORWARD 1 -m comment --comment cnet -j CNET-USER"
         );
+    }
+}
+
+#[cfg(test)]
+mod vxlan_tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn complement_of_two_peers_is_three_ranges_and_of_none_everything() {
+        assert_eq!(
+            complement_ranges(&[ip("192.0.2.3"), ip("192.0.2.2")]),
+            vec![
+                (ip("0.0.0.0"), ip("192.0.2.1")),
+                (ip("192.0.2.4"), ip("255.255.255.255")),
+            ]
+        );
+        assert_eq!(
+            complement_ranges(&[ip("192.0.2.2"), ip("192.0.2.9")]),
+            vec![
+                (ip("0.0.0.0"), ip("192.0.2.1")),
+                (ip("192.0.2.3"), ip("192.0.2.8")),
+                (ip("192.0.2.10"), ip("255.255.255.255")),
+            ]
+        );
+        assert_eq!(
+            complement_ranges(&[]),
+            vec![(ip("0.0.0.0"), ip("255.255.255.255"))]
+        );
+        assert_eq!(
+            complement_ranges(&[ip("0.0.0.0"), ip("255.255.255.255")]),
+            vec![(ip("0.0.0.1"), ip("255.255.255.254"))]
+        );
+    }
+
+    #[test]
+    fn ingress_rules_drop_the_vni_from_everyone_but_the_peers() {
+        let peers = [ip("192.0.2.2"), ip("192.0.2.3")];
+        let rules = vxlan_ingress_rules(&VxlanFw {
+            network: "ov",
+            vni: 5000,
+            dstport: 4789,
+            peers: &peers,
+        });
+        let text: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            text,
+            vec![
+                "iptables -t raw -A CNET-RAW-PREROUTING -p udp --dport 4789 -m iprange --src-range 0.0.0.0-192.0.2.1 -m u32 --u32 '0>>22&0x3C@12>>8=5000' -m comment --comment cnet:ov -j DROP",
+                "iptables -t raw -A CNET-RAW-PREROUTING -p udp --dport 4789 -m iprange --src-range 192.0.2.4-255.255.255.255 -m u32 --u32 '0>>22&0x3C@12>>8=5000' -m comment --comment cnet:ov -j DROP",
+            ]
+        );
+        assert!(rules.iter().all(|r| r.target == Target::Drop));
     }
 }

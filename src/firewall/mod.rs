@@ -4,6 +4,7 @@
 
 pub mod iptables;
 pub mod layout;
+pub mod ports;
 pub mod rule;
 
 use crate::error::Result;

@@ -11,6 +11,8 @@ use std::net::Ipv4Addr;
 pub enum Table {
     Filter,
     Nat,
+    /// Before connection tracking (drops of packets that must never be tracked or routed).
+    Raw,
 }
 
 impl Table {
@@ -18,6 +20,7 @@ impl Table {
         match self {
             Table::Filter => "filter",
             Table::Nat => "nat",
+            Table::Raw => "raw",
         }
     }
 }
@@ -50,8 +53,17 @@ pub enum Match {
     },
     /// `-m conntrack --ctstate A,B`
     CtState(Vec<String>),
+    /// `-m conntrack ! --ctstate A,B`
+    NotCtState(Vec<String>),
     /// `-m addrtype --dst-type LOCAL`
     DstTypeLocal,
+    /// `-m iprange --src-range FROM-TO` (inclusive)
+    SrcRange {
+        from: Ipv4Addr,
+        to: Ipv4Addr,
+    },
+    /// `-m u32 --u32 EXPR`: bits of the packet (e.g. the VNI of a VXLAN header)
+    U32(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,6 +77,14 @@ pub enum Target {
     Dnat {
         addr: Ipv4Addr,
         port: Option<(u16, u16)>,
+    },
+    /// `-j DNAT --to-destination ADDR:FROM-TO/BASE`: a port range shifted as a block, each
+    /// original port P going to FROM + (P - BASE) (the kernel's NF_NAT_RANGE_PROTO_OFFSET).
+    DnatShift {
+        addr: Ipv4Addr,
+        from: u16,
+        to: u16,
+        base: u16,
     },
 }
 
@@ -122,12 +142,28 @@ impl Rule {
                     "--ctstate".into(),
                     states.join(","),
                 ]),
+                Match::NotCtState(states) => a.extend([
+                    "-m".into(),
+                    "conntrack".into(),
+                    "!".into(),
+                    "--ctstate".into(),
+                    states.join(","),
+                ]),
                 Match::DstTypeLocal => a.extend([
                     "-m".into(),
                     "addrtype".into(),
                     "--dst-type".into(),
                     "LOCAL".into(),
                 ]),
+                Match::SrcRange { from, to } => a.extend([
+                    "-m".into(),
+                    "iprange".into(),
+                    "--src-range".into(),
+                    format!("{from}-{to}"),
+                ]),
+                Match::U32(expr) => {
+                    a.extend(["-m".into(), "u32".into(), "--u32".into(), expr.clone()])
+                }
             }
         }
         a.extend([
@@ -151,6 +187,16 @@ impl Rule {
                     Some((p, q)) if p == q => format!("{addr}:{p}"),
                     Some((p, q)) => format!("{addr}:{p}-{q}"),
                 });
+            }
+            Target::DnatShift {
+                addr,
+                from,
+                to,
+                base,
+            } => {
+                a.push("DNAT".into());
+                a.push("--to-destination".into());
+                a.push(format!("{addr}:{from}-{to}/{base}"));
             }
         }
         a

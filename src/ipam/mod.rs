@@ -3,11 +3,13 @@
 //! persists what these functions return, and holds the state lock in between.
 
 mod pool;
+mod slice;
 mod table;
 #[cfg(test)]
 mod tests;
 
 pub use pool::{DEFAULT_POOLS, choose_subnet, first_host, overlaps};
+pub use slice::{VtepSlice, sorted_vteps, vtep_slice};
 pub use table::{LeaseTable, MemTable};
 
 use crate::error::{Error, Result};

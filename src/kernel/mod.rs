@@ -3,7 +3,9 @@
 pub mod exec;
 pub mod netlink;
 pub mod netns;
+pub mod sublink;
 pub mod sysctl;
+pub mod vxlan;
 
 use crate::error::{Error, Result};
 use crate::firewall::Firewall;
@@ -50,6 +52,8 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
         Op::EnsureChains => fw.ensure_chains(),
         Op::AppendRule(r) => fw.append(r),
         Op::DeleteRule(r) => fw.delete(r),
+        Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
+        Op::CreateSublink { .. } => sublink::exec_create(s, op),
         Op::CreateBridge { .. }
         | Op::CreateVeth { .. }
         | Op::LinkUp { .. }

@@ -8,13 +8,14 @@
 //! STATE/leases/NETWORK/.cursor        hint: the address most recently bound
 //! STATE/endpoints/NETWORK/KEY.toml    one file per attached namespace
 //! STATE/namespaces/NAME.toml          namespaces cnet created (and so may delete)
+//! STATE/ports/PROTO/PORT/HOSTIP.toml  host ports held by published ports, claimed with link(2)
 //! ```
 //! An attach writes a constant number of small files however many endpoints the network has.
 //! Every write is write-temp + fsync + rename + fsync(dir).
 
 use super::{Guard, Store};
 use crate::error::{Error, Result};
-use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network};
+use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -332,6 +333,87 @@ impl Store for FileStore {
     fn remove_namespace(&self, name: &str) -> Result<()> {
         remove_file(&self.namespace_file(name))
     }
+
+    fn port_claims(&self, protocol: &str, port: u16) -> Result<Vec<PortClaim>> {
+        read_dir_toml(&self.port_dir(protocol, port))
+    }
+
+    fn claim_ports(&self, claim: &PortClaim) -> Result<()> {
+        let m = &claim.mapping;
+        // One complete file, hard-linked once per host port: each link is atomic and
+        // exclusive, and a range costs one write however many ports it has.
+        let tmp = write_temp(
+            &self.root.join("ports").join("claim"),
+            &to_toml(claim, &self.port_file(claim, m.host_port))?,
+        )?;
+        let mut made: Vec<PathBuf> = Vec::new();
+        let mut failed = None;
+        for port in m.host_port..=m.host_port_end {
+            let path = self.port_file(claim, port);
+            let linked = create_dir(path.parent().expect("in a port directory"))
+                .and_then(|_| fs::hard_link(&tmp, &path).map_err(|e| io_err(&path, e)));
+            match linked {
+                Ok(()) => made.push(path),
+                Err(e) => {
+                    failed = Some(match e {
+                        Error::Io { source, .. } if source.kind() == ErrorKind::AlreadyExists => {
+                            Error::runtime(format!(
+                                "host port {}:{port}/{} was claimed by another process",
+                                m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                                m.protocol
+                            ))
+                        }
+                        e => e,
+                    });
+                    break;
+                }
+            }
+        }
+        let _ = fs::remove_file(&tmp);
+        if let Some(e) = failed {
+            for path in &made {
+                let _ = fs::remove_file(path);
+                let _ = fs::remove_dir(path.parent().expect("in a port directory"));
+            }
+            return Err(e);
+        }
+        for path in &made {
+            fsync_dir(path.parent().expect("in a port directory"))?;
+        }
+        Ok(())
+    }
+
+    fn release_ports(&self, claim: &PortClaim) -> Result<()> {
+        let m = &claim.mapping;
+        for port in m.host_port..=m.host_port_end {
+            let path = self.port_file(claim, port);
+            match read_toml::<PortClaim>(&path)? {
+                Some(c) if c.network == claim.network && c.key == claim.key => {
+                    remove_file(&path)?;
+                    // The port's directory goes when it is empty (another address may hold it).
+                    let _ = fs::remove_dir(path.parent().expect("in a port directory"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FileStore {
+    /// `ports/PROTOCOL/PORT/`: who holds a host port, one file per host address.
+    fn port_dir(&self, protocol: &str, port: u16) -> PathBuf {
+        self.root
+            .join("ports")
+            .join(protocol)
+            .join(port.to_string())
+    }
+
+    fn port_file(&self, claim: &PortClaim, port: u16) -> PathBuf {
+        let ip = claim.mapping.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        self.port_dir(&claim.mapping.protocol, port)
+            .join(format!("{ip}.toml"))
+    }
 }
 
 #[cfg(test)]
@@ -405,6 +487,60 @@ mod tests {
         fs::write(dir.join("bad.toml"), "name = \"bad\"\nid = = 3\n").unwrap();
         let err = s.network("bad").unwrap_err().to_string();
         assert!(err.contains("bad.toml:2"), "{err}");
+        let _ = fs::remove_dir_all(s.root());
+    }
+}
+
+#[cfg(test)]
+mod port_claim_tests {
+    use super::*;
+
+    fn claim(key: &str, spec: &str) -> PortClaim {
+        PortClaim {
+            network: "lab".into(),
+            key: key.into(),
+            netns: key.into(),
+            mapping: crate::ports::parse(spec).unwrap(),
+        }
+    }
+
+    fn store(tag: &str) -> FileStore {
+        let dir = std::env::temp_dir().join(format!("cnet-ports-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        FileStore::new(dir)
+    }
+
+    #[test]
+    fn a_range_is_claimed_per_port_and_released_by_its_holder_only() {
+        let s = store("range");
+        let a = claim("ns1", "8000-8002:7000-7002");
+        s.claim_ports(&a).unwrap();
+        for p in 8000..=8002 {
+            assert_eq!(s.port_claims("tcp", p).unwrap(), vec![a.clone()]);
+        }
+        assert!(s.port_claims("tcp", 8003).unwrap().is_empty());
+        assert!(s.port_claims("udp", 8000).unwrap().is_empty());
+        // Overlapping claim: refused, and nothing of it is left behind.
+        let b = claim("ns2", "8002-8004:80-82");
+        let e = s.claim_ports(&b).unwrap_err();
+        assert!(e.to_string().contains("0.0.0.0:8002/tcp"), "{e}");
+        assert!(s.port_claims("tcp", 8003).unwrap().is_empty());
+        // Another address of the same port is another file.
+        let c = claim("ns2", "127.0.0.1:8001:80");
+        s.claim_ports(&c).unwrap();
+        assert_eq!(s.port_claims("tcp", 8001).unwrap().len(), 2);
+        // A release by someone else changes nothing; the holder's frees its ports.
+        s.release_ports(&PortClaim {
+            key: "ns9".into(),
+            ..a.clone()
+        })
+        .unwrap();
+        assert_eq!(s.port_claims("tcp", 8000).unwrap().len(), 1);
+        s.release_ports(&a).unwrap();
+        assert!(s.port_claims("tcp", 8000).unwrap().is_empty());
+        assert_eq!(s.port_claims("tcp", 8001).unwrap(), vec![c.clone()]);
+        s.release_ports(&c).unwrap();
+        assert!(!s.root().join("ports/tcp/8001").exists());
         let _ = fs::remove_dir_all(s.root());
     }
 }

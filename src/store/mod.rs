@@ -4,7 +4,7 @@
 pub mod files;
 
 use crate::error::Result;
-use crate::model::{Endpoint, Lease, NamespaceRecord, Network};
+use crate::model::{Endpoint, Lease, NamespaceRecord, Network, PortClaim};
 use std::net::Ipv4Addr;
 
 pub use files::FileStore;
@@ -74,4 +74,13 @@ pub trait Store {
     fn namespace(&self, name: &str) -> Result<Option<NamespaceRecord>>;
     fn put_namespace(&self, record: &NamespaceRecord) -> Result<()>;
     fn remove_namespace(&self, name: &str) -> Result<()>;
+
+    /// The published ports holding one host port of one protocol, on any host address: an
+    /// index, so the duplicate check reads one small directory however many endpoints exist.
+    fn port_claims(&self, protocol: &str, port: u16) -> Result<Vec<PortClaim>>;
+    /// Claim every host port of `claim.mapping` on its host address, each exclusively (like a
+    /// lease): if one is held already, nothing is claimed and the error names it.
+    fn claim_ports(&self, claim: &PortClaim) -> Result<()>;
+    /// Give back the host ports `claim` holds; claims of other holders are left alone.
+    fn release_ports(&self, claim: &PortClaim) -> Result<()>;
 }

@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod multihost;
+
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;

@@ -1,0 +1,454 @@
+//! `cnet net create NAME -d macvlan|ipvlan --parent IFACE --subnet CIDR [--mode MODE]`: a
+//! network whose namespaces hang off a host interface (see `drivers::sublink`). The network
+//! itself needs no kernel object, except the optional host shim of a macvlan network.
+
+use super::{Ctx, net};
+use crate::cli::CreateArgs;
+use crate::drivers::ipvlan::IpvlanMode;
+use crate::drivers::macvlan::MacvlanMode;
+use crate::drivers::sublink::{self, SHIM_OPTION, SublinkKind};
+use crate::error::{Error, Result};
+use crate::ipam::{self, Pool};
+use crate::kernel;
+use crate::model::{Driver, Lease, LeaseState, Network};
+use crate::names;
+use crate::plan::NsRef;
+use ipnetwork::Ipv4Network;
+use std::collections::BTreeMap;
+
+/// `-o` options of a macvlan/ipvlan network, parsed.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    /// As given, for `inspect`.
+    given: BTreeMap<String, String>,
+    parent: Option<String>,
+    mode: Option<String>,
+    host_shim: bool,
+    mtu: Option<u32>,
+}
+
+fn mode_key(driver: Driver) -> &'static str {
+    match driver {
+        Driver::Ipvlan => "ipvlan_mode",
+        _ => "macvlan_mode",
+    }
+}
+
+/// Our option names and Docker's.
+fn parse_options(driver: Driver, opts: &[String]) -> Result<Options> {
+    let mut parsed = Options::default();
+    let known = match driver {
+        Driver::Macvlan => "parent, macvlan_mode, host_shim, mtu",
+        _ => "parent, ipvlan_mode, mtu",
+    };
+    for o in opts {
+        let Some((k, v)) = o.split_once('=') else {
+            return Err(Error::usage(format!("option '{o}' is not KEY=VALUE")));
+        };
+        match k {
+            "parent" => parsed.parent = Some(v.to_string()),
+            "macvlan_mode" | "ipvlan_mode" if k == mode_key(driver) => {
+                parsed.mode = Some(v.to_string())
+            }
+            SHIM_OPTION if driver == Driver::Macvlan => {
+                parsed.host_shim = match v {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" => false,
+                    _ => {
+                        return Err(Error::usage(format!(
+                            "option {SHIM_OPTION}: '{v}' is not true or false"
+                        )));
+                    }
+                }
+            }
+            "mtu" | "com.docker.network.driver.mtu" => {
+                parsed.mtu = Some(
+                    v.parse::<u32>()
+                        .map_err(|_| Error::usage(format!("option {k}: '{v}' is not a number")))?,
+                )
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "unknown option '{k}' for driver {driver} (known: {known})"
+                )));
+            }
+        }
+        parsed.given.insert(k.to_string(), v.to_string());
+    }
+    Ok(parsed)
+}
+
+/// The value of a setting given as a flag, as an option, or both (then they must agree).
+fn flag_or_option(
+    flag: &str,
+    flag_value: Option<&str>,
+    key: &str,
+    opt_value: Option<&str>,
+) -> Result<Option<String>> {
+    match (flag_value, opt_value) {
+        (Some(f), Some(o)) if f != o => Err(Error::usage(format!(
+            "{flag} {f} and -o {key}={o} disagree: give one of them"
+        ))),
+        (f, o) => Ok(f.or(o).map(String::from)),
+    }
+}
+
+/// Refuse a subnet overlapping another network's. Macvlan/ipvlan networks on different
+/// parents are different segments and may overlap; on the same parent they may not.
+fn check_subnet_free(others: &[Network], subnet: Ipv4Network, parent: &str) -> Result<()> {
+    for o in others {
+        let Some(os) = o.subnet else { continue };
+        if !ipam::overlaps(os, subnet) {
+            continue;
+        }
+        let sublink = matches!(o.driver, Driver::Macvlan | Driver::Ipvlan);
+        match o.parent.as_deref() {
+            Some(p) if sublink && p == parent => {
+                return Err(Error::usage(format!(
+                    "subnet {subnet} overlaps network {} ({os}) on the same parent {parent}",
+                    o.name
+                )));
+            }
+            _ if sublink => {}
+            _ => {
+                return Err(Error::usage(format!(
+                    "subnet {subnet} overlaps network {} ({os})",
+                    o.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the kernel does not let networks on one parent do together: macvlan and ipvlan links
+/// on one parent (EBUSY), ipvlan links of different modes (the mode belongs to the parent: a
+/// new child's mode would switch every other child's), a passthru macvlan beside anything.
+fn check_parent_shared(others: &[Network], kind: SublinkKind, parent: &str) -> Result<()> {
+    for o in others {
+        if o.parent.as_deref() != Some(parent) {
+            continue;
+        }
+        let Ok(other) = SublinkKind::of(o) else {
+            continue;
+        };
+        let why = match (kind, other) {
+            (SublinkKind::Macvlan(_), SublinkKind::Ipvlan(_))
+            | (SublinkKind::Ipvlan(_), SublinkKind::Macvlan(_)) => {
+                "a parent cannot carry macvlan and ipvlan links at once".to_string()
+            }
+            (SublinkKind::Ipvlan(a), SublinkKind::Ipvlan(b)) if a != b => {
+                format!("the ipvlan children of one parent share one mode ({b}, not {a})")
+            }
+            (SublinkKind::Macvlan(a), SublinkKind::Macvlan(b))
+                if a == MacvlanMode::Passthru || b == MacvlanMode::Passthru =>
+            {
+                "a passthru macvlan takes its parent whole".to_string()
+            }
+            _ => continue,
+        };
+        return Err(Error::usage(format!(
+            "parent {parent} already carries network {} ({}, mode {}): {why}",
+            o.name,
+            other.kind_name(),
+            o.mode.as_deref().unwrap_or("default")
+        )));
+    }
+    Ok(())
+}
+
+/// The parent must exist, be up, be able to carry children and have room for the MTU.
+fn check_parent(parent: &str, driver: Driver, mtu: Option<u32>) -> Result<()> {
+    let Some(p) = kernel::sublink::parent_info(parent)? else {
+        return Err(Error::usage(format!(
+            "parent interface {parent} does not exist"
+        )));
+    };
+    if !p.up {
+        return Err(Error::usage(format!(
+            "parent interface {parent} is down: bring it up first (ip link set {parent} up)"
+        )));
+    }
+    if !p.ethernet {
+        return Err(Error::usage(format!(
+            "parent interface {parent} cannot carry {driver} links: it is not an Ethernet interface"
+        )));
+    }
+    if let (Some(m), Some(pm)) = (mtu, p.mtu)
+        && m > pm
+    {
+        return Err(Error::usage(format!(
+            "mtu {m} is larger than the mtu of parent interface {parent} ({pm})"
+        )));
+    }
+    Ok(())
+}
+
+/// The shim's name must be free, and the host must not route the shim's range already (the
+/// usual case being the parent's own connected route to the whole subnet).
+fn check_shim(ctx: &Ctx, net: &Network, others: &[Network]) -> Result<()> {
+    let shim = sublink::shim_name(&net.name);
+    if let Some(o) = others
+        .iter()
+        .find(|o| sublink::has_shim(o) && sublink::shim_name(&o.name) == shim)
+    {
+        return Err(Error::usage(format!(
+            "host shim {shim} is already used by network {}",
+            o.name
+        )));
+    }
+    if ctx.dry_run() {
+        return Ok(());
+    }
+    if kernel::link_exists(&NsRef::Host, &shim)? {
+        return Err(Error::usage(format!(
+            "link {shim} (the host shim) already exists on this host"
+        )));
+    }
+    let range = sublink::shim_route(net)?;
+    if kernel::host_routes_v4()?.contains(&range) {
+        let parent = net.parent.as_deref().unwrap_or("the parent");
+        return Err(Error::usage(format!(
+            "{SHIM_OPTION}: the host already has a route to {range} (through {parent}?): give the \
+             network an --ip-range for its namespaces; the shim then routes only that range"
+        )));
+    }
+    Ok(())
+}
+
+pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
+    net::reject_flags(a, driver, &["--parent", "--mode"])?;
+    let opts = parse_options(driver, &a.opts)?;
+    let parent = flag_or_option(
+        "--parent",
+        a.parent.as_deref(),
+        "parent",
+        opts.parent.as_deref(),
+    )?
+    .ok_or_else(|| {
+        Error::usage(format!(
+            "a {driver} network needs a parent interface: --parent IFACE (or -o parent=IFACE), \
+                 the host's interface on the LAN"
+        ))
+    })?;
+    names::validate_ifname(&parent)?;
+    let key = mode_key(driver);
+    let mode = flag_or_option("--mode", a.mode.as_deref(), key, opts.mode.as_deref())?;
+    let kind = match driver {
+        Driver::Macvlan => SublinkKind::Macvlan(
+            mode.as_deref()
+                .map(MacvlanMode::parse)
+                .transpose()?
+                .unwrap_or_default(),
+        ),
+        _ => SublinkKind::Ipvlan(
+            mode.as_deref()
+                .map(IpvlanMode::parse)
+                .transpose()?
+                .unwrap_or_default(),
+        ),
+    };
+    let mode = match kind {
+        SublinkKind::Macvlan(m) => m.as_str(),
+        SublinkKind::Ipvlan(m) => m.as_str(),
+    };
+    let common = net::parse_common(a, opts.mtu)?;
+    let subnet = common.subnet.ok_or_else(|| {
+        Error::usage(format!(
+            "a {driver} network needs --subnet: the subnet of the LAN {parent} is on \
+             (e.g. --subnet 192.168.1.0/24)"
+        ))
+    })?;
+    let gateway = if kind.device_default_route() {
+        if common.gateway.is_some() {
+            return Err(Error::usage(format!(
+                "--gateway does not apply to ipvlan {mode} mode: the namespaces route through \
+                 their device, there is no gateway"
+            )));
+        }
+        None
+    } else {
+        Some(common.gateway.unwrap_or_else(|| ipam::first_host(subnet)))
+    };
+    Pool::new(subnet, common.ip_range, gateway)?;
+    if opts.host_shim && kind != SublinkKind::Macvlan(MacvlanMode::Bridge) {
+        return Err(Error::usage(format!(
+            "{SHIM_OPTION}=true needs macvlan mode bridge: in {mode} mode the namespaces could \
+             not reach the shim"
+        )));
+    }
+    ctx.require_root()?;
+    if !ctx.dry_run() {
+        kernel::sublink::probe(kind)?;
+    }
+
+    let _lock = ctx.lock()?;
+    net::check_name_free(ctx, &a.name)?;
+    let others = ctx.store.networks()?;
+    check_subnet_free(&others, subnet, &parent)?;
+    check_parent_shared(&others, kind, &parent)?;
+    check_parent(&parent, driver, common.mtu)?;
+    // Recorded the way `docker network inspect` shows them, however they were given.
+    let mut options = opts.given;
+    options.insert("parent".into(), parent.clone());
+    options.insert(key.into(), mode.into());
+    if opts.host_shim {
+        options.insert(SHIM_OPTION.into(), "true".into());
+    } else {
+        options.remove(SHIM_OPTION);
+    }
+    let net = Network {
+        subnet: Some(subnet),
+        gateway,
+        ip_range: common.ip_range,
+        internal: a.internal,
+        mtu: common.mtu,
+        parent: Some(parent),
+        mode: Some(mode.into()),
+        options,
+        ..net::new_network(&a.name, driver)
+    };
+    if opts.host_shim {
+        check_shim(ctx, &net, &others)?;
+    }
+    net::apply_and_record(ctx, &net)?;
+    if opts.host_shim && !ctx.dry_run() {
+        // The shim's address is leased to it, so no namespace is ever offered it.
+        let now = crate::output::now();
+        ctx.store.put_lease(
+            &Lease {
+                network: net.name.clone(),
+                address: sublink::shim_address(&net)?,
+                client: sublink::shim_client(&net),
+                state: LeaseState::Bound,
+                since: now,
+                expires: None,
+                boot_id: kernel::boot_id(),
+            },
+            true,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(driver: Driver, o: &[&str]) -> Result<Options> {
+        let v: Vec<String> = o.iter().map(|s| s.to_string()).collect();
+        parse_options(driver, &v)
+    }
+
+    #[test]
+    fn docker_spellings_are_accepted() {
+        let o = opts(
+            Driver::Macvlan,
+            &[
+                "parent=eth0",
+                "macvlan_mode=private",
+                "host_shim=yes",
+                "mtu=1400",
+            ],
+        )
+        .unwrap();
+        assert_eq!(o.parent.as_deref(), Some("eth0"));
+        assert_eq!(o.mode.as_deref(), Some("private"));
+        assert!(o.host_shim);
+        assert_eq!(o.mtu, Some(1400));
+        let o = opts(Driver::Ipvlan, &["parent=eth0", "ipvlan_mode=l3"]).unwrap();
+        assert_eq!(o.mode.as_deref(), Some("l3"));
+    }
+
+    #[test]
+    fn options_of_the_other_driver_and_bad_values_are_refused() {
+        for (d, o, needle) in [
+            (
+                Driver::Ipvlan,
+                "macvlan_mode=bridge",
+                "unknown option 'macvlan_mode'",
+            ),
+            (
+                Driver::Macvlan,
+                "ipvlan_mode=l2",
+                "unknown option 'ipvlan_mode'",
+            ),
+            (
+                Driver::Ipvlan,
+                "host_shim=true",
+                "unknown option 'host_shim'",
+            ),
+            (Driver::Macvlan, "host_shim=maybe", "not true or false"),
+            (Driver::Macvlan, "parent", "not KEY=VALUE"),
+            (Driver::Macvlan, "mtu=big", "not a number"),
+        ] {
+            let e = opts(d, &[o]).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(needle), "{o}: {e}");
+        }
+    }
+
+    #[test]
+    fn flag_and_option_must_agree() {
+        assert_eq!(
+            flag_or_option("--parent", Some("eth0"), "parent", Some("eth0")).unwrap(),
+            Some("eth0".into())
+        );
+        assert_eq!(
+            flag_or_option("--parent", None, "parent", Some("eth1")).unwrap(),
+            Some("eth1".into())
+        );
+        let e = flag_or_option("--parent", Some("eth0"), "parent", Some("eth1")).unwrap_err();
+        assert!(e.to_string().contains("disagree"), "{e}");
+    }
+
+    fn other(name: &str, driver: Driver, subnet: &str, parent: Option<&str>) -> Network {
+        Network {
+            name: name.into(),
+            driver,
+            subnet: Some(subnet.parse().unwrap()),
+            parent: parent.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn parents_are_shared_only_the_way_the_kernel_allows() {
+        let mut o = other("a", Driver::Macvlan, "10.1.0.0/24", Some("lan0"));
+        o.mode = Some("bridge".into());
+        let private = SublinkKind::Macvlan(MacvlanMode::Private);
+        check_parent_shared(std::slice::from_ref(&o), private, "lan0").unwrap();
+        let l2 = SublinkKind::Ipvlan(IpvlanMode::L2);
+        let e = check_parent_shared(std::slice::from_ref(&o), l2, "lan0").unwrap_err();
+        assert!(e.to_string().contains("macvlan and ipvlan"), "{e}");
+        check_parent_shared(std::slice::from_ref(&o), l2, "lan1").unwrap();
+        let passthru = SublinkKind::Macvlan(MacvlanMode::Passthru);
+        let e = check_parent_shared(std::slice::from_ref(&o), passthru, "lan0").unwrap_err();
+        assert!(e.to_string().contains("passthru"), "{e}");
+        let mut i = other("i", Driver::Ipvlan, "10.2.0.0/24", Some("lan0"));
+        i.mode = Some("l2".into());
+        check_parent_shared(std::slice::from_ref(&i), l2, "lan0").unwrap();
+        let l3 = SublinkKind::Ipvlan(IpvlanMode::L3);
+        let e = check_parent_shared(std::slice::from_ref(&i), l3, "lan0").unwrap_err();
+        assert!(e.to_string().contains("share one mode (l2, not l3)"), "{e}");
+        // Networks of other drivers have no parent.
+        let b = other("b", Driver::Bridge, "10.3.0.0/24", None);
+        check_parent_shared(&[b], l3, "lan0").unwrap();
+    }
+
+    #[test]
+    fn overlap_is_refused_on_the_same_parent_and_with_other_drivers() {
+        let s: Ipv4Network = "192.168.50.0/24".parse().unwrap();
+        let same = [other("a", Driver::Macvlan, "192.168.50.0/25", Some("lan0"))];
+        let e = check_subnet_free(&same, s, "lan0").unwrap_err();
+        assert!(e.to_string().contains("on the same parent lan0"), "{e}");
+        let ipv = [other("a", Driver::Ipvlan, "192.168.0.0/16", Some("lan0"))];
+        assert!(check_subnet_free(&ipv, s, "lan0").is_err());
+        let elsewhere = [other("a", Driver::Macvlan, "192.168.50.0/24", Some("lan1"))];
+        check_subnet_free(&elsewhere, s, "lan0").unwrap();
+        let bridge = [other("b", Driver::Bridge, "192.168.50.0/24", None)];
+        assert!(check_subnet_free(&bridge, s, "lan0").is_err());
+        let apart = [other("a", Driver::Macvlan, "192.168.51.0/24", Some("lan0"))];
+        check_subnet_free(&apart, s, "lan0").unwrap();
+    }
+}

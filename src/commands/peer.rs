@@ -1,0 +1,72 @@
+//! `cnet net peer add|rm NAME IP`: change the peer VTEPs of a live vxlan network. Only the
+//! VXLAN device's forwarding database changes; attached namespaces are left alone.
+
+use super::Ctx;
+use crate::cli::PeerCommand;
+use crate::drivers::vxlan;
+use crate::error::{Error, Result};
+use crate::model::Driver;
+use crate::names;
+
+pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
+    let (name, ip, add) = match cmd {
+        PeerCommand::Add { name, ip } => (name, *ip, true),
+        PeerCommand::Rm { name, ip } => (name, *ip, false),
+    };
+    names::validate_network_name(name)?;
+    if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback() {
+        return Err(Error::usage(format!(
+            "peer {ip} is not a unicast address of another host"
+        )));
+    }
+    ctx.require_root()?;
+    let _lock = ctx.lock()?;
+    let mut net = ctx
+        .store
+        .network(name)?
+        .ok_or_else(|| Error::usage(format!("network {name} does not exist")))?;
+    if net.driver != Driver::Vxlan {
+        return Err(Error::usage(format!(
+            "network {name} is a {} network: only vxlan networks have peers",
+            net.driver
+        )));
+    }
+    if net.local == Some(ip) {
+        return Err(Error::usage(format!(
+            "{ip} is this host's own VTEP address on network {name}"
+        )));
+    }
+    let known = net.peers.contains(&ip);
+    let plan = if add {
+        if known {
+            return Err(Error::usage(format!(
+                "{ip} is already a peer of network {name}"
+            )));
+        }
+        vxlan::plan_peer_add(&net, ip)?
+    } else {
+        if !known {
+            return Err(Error::usage(format!(
+                "{ip} is not a peer of network {name}"
+            )));
+        }
+        vxlan::plan_peer_rm(&net, ip)?
+    };
+    ctx.apply(&plan)?;
+    if ctx.dry_run() {
+        return Ok(());
+    }
+    if add {
+        net.peers.push(ip);
+        if !net.slice_vteps.is_empty() && !net.slice_vteps.contains(&ip) {
+            eprintln!(
+                "cnet: note: {ip} was not among the VTEPs this host's lease slice ({}) was \
+                 computed over: give that host an --ip-range that no other host leases from",
+                net.ip_range.map(|r| r.to_string()).unwrap_or_default()
+            );
+        }
+    } else {
+        net.peers.retain(|p| *p != ip);
+    }
+    ctx.store.put_network(&net)
+}

@@ -1,0 +1,139 @@
+//! Published ports (`attach -p`): which networks may publish, the duplicate check against the
+//! port index (`ports/PROTO/PORT/HOSTIP.toml` in the state directory), claims and releases.
+//! The check reads one small directory per host port, however many endpoints exist.
+
+use super::Ctx;
+use crate::drivers::Target;
+use crate::error::{Error, Result};
+use crate::model::{Driver, Endpoint, Network, PortClaim, PortMapping};
+use crate::ports;
+
+/// Refuse `-p` on a network that cannot publish: only bridge networks do, and not internal ones.
+pub fn check_network(net: &Network, mappings: &[PortMapping]) -> Result<()> {
+    if mappings.is_empty() {
+        return Ok(());
+    }
+    if net.driver != Driver::Bridge {
+        return Err(Error::usage(format!(
+            "network {} uses the {} driver: ports (-p) are published from bridge networks only",
+            net.name, net.driver
+        )));
+    }
+    if net.internal {
+        return Err(Error::usage(format!(
+            "network {} is internal: nothing is published from it",
+            net.name
+        )));
+    }
+    Ok(())
+}
+
+fn claims(net: &Network, netns: &str, key: &str, mappings: &[PortMapping]) -> Vec<PortClaim> {
+    mappings
+        .iter()
+        .map(|m| PortClaim {
+            network: net.name.clone(),
+            key: key.to_string(),
+            netns: netns.to_string(),
+            mapping: m.clone(),
+        })
+        .collect()
+}
+
+/// Whether a claim's holder still has that port: its endpoint exists and lists the mapping. A
+/// claim left by a crash between claiming and recording the endpoint is stale.
+fn live(ctx: &Ctx, c: &PortClaim) -> Result<bool> {
+    Ok(ctx
+        .store
+        .endpoint(&c.network, &c.key)?
+        .is_some_and(|ep| ep.ports.contains(&c.mapping)))
+}
+
+/// Refuse host ports another namespace publishes (usage error naming it). Stale claims are
+/// dropped (except on a dry run, which changes nothing). Call with the lock held.
+pub fn check(ctx: &Ctx, mappings: &[PortMapping]) -> Result<()> {
+    for m in mappings {
+        for port in ports::host_ports(m) {
+            for c in ctx.store.port_claims(&m.protocol, port)? {
+                if !ports::clash(m, &c.mapping) {
+                    continue;
+                }
+                if !live(ctx, &c)? {
+                    if !ctx.dry_run() {
+                        ctx.store.release_ports(&c)?;
+                    }
+                    continue;
+                }
+                return Err(Error::usage(format!(
+                    "host port {}:{port}/{} is already published by namespace {} on network {} ({})",
+                    ports::host_ip_text(m),
+                    m.protocol,
+                    c.netns,
+                    c.network,
+                    c.mapping
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Claim the host ports of an attach. On failure nothing stays claimed.
+pub fn claim(
+    ctx: &Ctx,
+    net: &Network,
+    target: &Target,
+    mappings: &[PortMapping],
+) -> Result<Vec<PortClaim>> {
+    let all = claims(net, &target.given, &target.key, mappings);
+    for (i, c) in all.iter().enumerate() {
+        if let Err(e) = ctx.store.claim_ports(c) {
+            release(ctx, &all[..i])?;
+            return Err(e);
+        }
+    }
+    Ok(all)
+}
+
+/// Give claimed host ports back.
+pub fn release(ctx: &Ctx, claimed: &[PortClaim]) -> Result<()> {
+    for c in claimed {
+        ctx.store.release_ports(c)?;
+    }
+    Ok(())
+}
+
+/// Give back the host ports of an endpoint that goes away.
+pub fn release_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
+    release(ctx, &claims(net, &ep.netns, &ep.key, &ep.ports))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(driver: Driver, internal: bool) -> Network {
+        Network {
+            name: "lab".into(),
+            driver,
+            internal,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_non_internal_bridge_networks_publish() {
+        let p = vec![ports::parse("8080:80").unwrap()];
+        check_network(&net(Driver::Bridge, false), &p).unwrap();
+        check_network(&net(Driver::Macvlan, false), &[]).unwrap();
+        for (n, needle) in [
+            (net(Driver::Bridge, true), "internal"),
+            (net(Driver::Macvlan, false), "macvlan driver"),
+            (net(Driver::Host, false), "host driver"),
+        ] {
+            let e = check_network(&n, &p).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! The vxlan (overlay) driver: on each host, a Linux bridge with a VXLAN device as one of its
+//! ports, so the bridge's L2 segment spans every host that has the same VNI. Broadcast, unknown
+//! unicast and multicast reach every peer by head-end replication (one all-zero FDB entry per
+//! peer); unicast follows the MACs the VXLAN device learns. Namespaces attach to the bridge
+//! with veths exactly as on a bridge network.
+//!
+//! An overlay is an L2 segment, like Docker's internal overlay: the bridge has no address, no
+//! gateway, no NAT, no forwarding sysctl, and the internal-network rules isolate it from every
+//! other network of the host.
+
+use crate::error::{Error, Result};
+use crate::firewall::layout::{BridgeFw, VxlanFw, bridge_network_rules, vxlan_ingress_rules};
+use crate::firewall::rule::Rule;
+use crate::model::Network;
+use crate::plan::{NsRef, Op, Plan};
+use std::net::Ipv4Addr;
+
+/// IANA's VXLAN port (the kernel's own default, 8472, is Linux's pre-standard one).
+pub const DEFAULT_DSTPORT: u16 = 4789;
+/// What VXLAN over IPv4 adds to a frame: outer IPv4 (20) + UDP (8) + VXLAN (8) + inner
+/// Ethernet (14) headers.
+pub const OVERHEAD: u32 = 50;
+/// The largest VNI (24 bits).
+pub const MAX_VNI: u32 = 0xff_ffff;
+
+/// The VXLAN device of a VNI: `cnvxVNI` (at most 12 characters).
+pub fn vxlan_ifname(vni: u32) -> String {
+    format!("cnvx{vni}")
+}
+
+fn missing(net: &Network, what: &str) -> Error {
+    Error::runtime(format!("network {} has no {what} recorded", net.name))
+}
+
+fn bridge_of(net: &Network) -> Result<&str> {
+    net.bridge.as_deref().ok_or_else(|| missing(net, "bridge"))
+}
+
+fn vni_of(net: &Network) -> Result<u32> {
+    net.vni.ok_or_else(|| missing(net, "VNI"))
+}
+
+/// The VXLAN device of a network.
+pub fn vxlan_dev(net: &Network) -> Result<String> {
+    vni_of(net).map(vxlan_ifname)
+}
+
+/// VXLAN packets of the network's VNI are accepted from its peers only.
+fn ingress_rules(net: &Network, peers: &[Ipv4Addr]) -> Result<Vec<Rule>> {
+    Ok(vxlan_ingress_rules(&VxlanFw {
+        network: &net.name,
+        vni: vni_of(net)?,
+        dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
+        peers,
+    }))
+}
+
+/// The internal-network rules on the overlay's bridge (nothing enters from outside the subnet,
+/// nothing leaves for outside it; traffic within the bridge, namespaces and tunnel, passes),
+/// then the tunnel's ingress rules.
+fn firewall_rules(net: &Network) -> Result<Vec<Rule>> {
+    let mut rules = bridge_network_rules(&BridgeFw {
+        network: &net.name,
+        bridge: bridge_of(net)?,
+        subnet: net.subnet.ok_or_else(|| missing(net, "subnet"))?,
+        internal: true,
+    });
+    rules.extend(ingress_rules(net, &net.peers)?);
+    Ok(rules)
+}
+
+/// Rules `firewall reload` puts back for a network.
+pub fn reload_rules(net: &Network) -> Result<Vec<Rule>> {
+    firewall_rules(net)
+}
+
+/// The bridge, isolated first; then the tunnel port; then one flood entry per peer.
+pub fn plan_create(net: &Network) -> Result<Plan> {
+    let bridge = bridge_of(net)?.to_string();
+    let dev = vxlan_dev(net)?;
+    let local = net.local.ok_or_else(|| missing(net, "local address"))?;
+    let mut plan = Plan::default();
+    plan.push(Op::EnsureChains);
+    plan.push(Op::CreateBridge {
+        name: bridge.clone(),
+        mac: super::bridge::bridge_mac(net),
+        mtu: net.mtu,
+    });
+    plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+    plan.push(Op::CreateVxlan {
+        name: dev.clone(),
+        vni: vni_of(net)?,
+        local,
+        underlay: net.parent.clone(),
+        dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
+        mtu: net.mtu,
+        master: Some(bridge),
+    });
+    for p in &net.peers {
+        plan.push(Op::AppendFdb {
+            dev: dev.clone(),
+            dst: *p,
+        });
+    }
+    Ok(plan)
+}
+
+/// The tunnel goes first (the host leaves the segment), then the rules (openings before
+/// drops), then the bridge. The FDB entries go with the VXLAN device.
+pub fn plan_remove(net: &Network) -> Plan {
+    let mut plan = Plan::default();
+    if let Ok(dev) = vxlan_dev(net) {
+        plan.push(Op::DeleteLink {
+            ns: NsRef::Host,
+            dev,
+        });
+    }
+    if let Ok(rules) = firewall_rules(net) {
+        plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
+    }
+    if let Some(b) = &net.bridge {
+        plan.push(Op::DeleteLink {
+            ns: NsRef::Host,
+            dev: b.clone(),
+        });
+    }
+    plan
+}
+
+/// The ingress rules to add and to delete when the peers change to `new`.
+fn ingress_change(net: &Network, new: &[Ipv4Addr]) -> Result<(Vec<Rule>, Vec<Rule>)> {
+    let old = ingress_rules(net, &net.peers)?;
+    let new = ingress_rules(net, new)?;
+    let add = new.iter().filter(|r| !old.contains(r)).cloned().collect();
+    let del = old.into_iter().filter(|r| !new.contains(r)).collect();
+    Ok((add, del))
+}
+
+/// `net peer add`: accept the VTEP's packets, then flood to it. The new drops (either side of
+/// the peer) go in before the old one covering it goes, so nothing else is let in meanwhile.
+pub fn plan_peer_add(net: &Network, peer: Ipv4Addr) -> Result<Plan> {
+    let mut peers = net.peers.clone();
+    peers.push(peer);
+    let (add, del) = ingress_change(net, &peers)?;
+    let mut plan = Plan::default();
+    plan.extend(add.into_iter().map(Op::AppendRule));
+    plan.push(Op::AppendFdb {
+        dev: vxlan_dev(net)?,
+        dst: peer,
+    });
+    plan.extend(del.into_iter().map(Op::DeleteRule));
+    Ok(plan)
+}
+
+/// `net peer rm`: drop the VTEP's packets, stop flooding to it and forget the MACs learned
+/// behind it. Attached namespaces are left alone.
+pub fn plan_peer_rm(net: &Network, peer: Ipv4Addr) -> Result<Plan> {
+    let peers: Vec<Ipv4Addr> = net.peers.iter().copied().filter(|p| *p != peer).collect();
+    let (add, del) = ingress_change(net, &peers)?;
+    let mut plan = Plan::default();
+    plan.extend(add.into_iter().map(Op::AppendRule));
+    plan.push(Op::DelFdb {
+        dev: vxlan_dev(net)?,
+        dst: peer,
+    });
+    plan.extend(del.into_iter().map(Op::DeleteRule));
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::{AttachRequest, Target, plan_attach, plan_create as create_any};
+    use crate::model::Driver;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn ov() -> Network {
+        Network {
+            name: "ov".into(),
+            id: "0123456789ab".into(),
+            driver: Driver::Vxlan,
+            subnet: Some("10.20.0.0/24".parse().unwrap()),
+            ip_range: Some("10.20.0.0/26".parse().unwrap()),
+            internal: true,
+            mtu: Some(1450),
+            bridge: Some("cn-ov".into()),
+            parent: Some("up0".into()),
+            vni: Some(5000),
+            local: Some(ip("192.0.2.1")),
+            peers: vec![ip("192.0.2.2"), ip("192.0.2.3")],
+            dstport: Some(4789),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn create_builds_an_isolated_bridge_then_the_tunnel_then_one_flood_entry_per_peer() {
+        let plan = create_any(&ov()).unwrap();
+        let text = plan.to_string();
+        assert!(
+            text.contains("ip link add cn-ov type bridge mtu 1450"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "ip link add cnvx5000 mtu 1450 type vxlan id 5000 local 192.0.2.1 dev up0 \
+                 dstport 4789 learning\nip link set cnvx5000 master cn-ov\nip link set cnvx5000 up"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with(
+            "bridge fdb append 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.2\n\
+             bridge fdb append 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.3\n"
+        ));
+        // No gateway, no NAT, no forwarding.
+        assert!(!plan.ops.iter().any(|o| matches!(o, Op::AddAddress { .. })));
+        assert!(
+            !text.contains("MASQUERADE") && !text.contains("ip_forward"),
+            "{text}"
+        );
+        // The isolation rules are in before the tunnel connects the bridge to other hosts.
+        let tunnel = plan
+            .ops
+            .iter()
+            .position(|o| matches!(o, Op::CreateVxlan { .. }))
+            .unwrap();
+        let last_rule = plan
+            .ops
+            .iter()
+            .rposition(|o| matches!(o, Op::AppendRule(_)))
+            .unwrap();
+        assert!(last_rule < tunnel);
+        assert!(text.contains("! -d 10.20.0.0/24 -i cn-ov"), "{text}");
+    }
+
+    #[test]
+    fn every_create_step_has_an_undo_that_removes_it() {
+        for op in create_any(&ov()).unwrap().ops {
+            match &op {
+                Op::EnsureChains => assert_eq!(op.undo(), None),
+                Op::CreateVxlan { name, .. } => assert_eq!(
+                    op.undo(),
+                    Some(Op::DeleteLink {
+                        ns: NsRef::Host,
+                        dev: name.clone()
+                    })
+                ),
+                Op::AppendFdb { dev, dst } => assert_eq!(
+                    op.undo(),
+                    Some(Op::DelFdb {
+                        dev: dev.clone(),
+                        dst: *dst
+                    })
+                ),
+                other => assert!(other.undo().is_some(), "{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn remove_cuts_the_tunnel_first_and_deletes_exactly_the_rules_create_added() {
+        let plan = plan_remove(&ov());
+        assert!(matches!(&plan.ops[0], Op::DeleteLink { dev, .. } if dev == "cnvx5000"));
+        assert!(matches!(plan.ops.last(), Some(Op::DeleteLink { dev, .. }) if dev == "cn-ov"));
+        let mut created: Vec<Rule> = create_any(&ov())
+            .unwrap()
+            .ops
+            .into_iter()
+            .filter_map(|o| match o {
+                Op::AppendRule(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        created.reverse();
+        let removed: Vec<Rule> = plan
+            .ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::DeleteRule(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(created, removed);
+    }
+
+    /// The sources whose VNI 5000 packets a plan's rules drop, as `FROM-TO` ranges.
+    fn ranges(rules: &[&Rule]) -> Vec<String> {
+        rules
+            .iter()
+            .flat_map(|r| r.matches.iter())
+            .filter_map(|m| match m {
+                crate::firewall::rule::Match::SrcRange { from, to } => Some(format!("{from}-{to}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn appended(p: &Plan) -> Vec<&Rule> {
+        p.ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::AppendRule(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn deleted(p: &Plan) -> Vec<&Rule> {
+        p.ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::DeleteRule(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn create_accepts_the_vni_from_the_peers_only() {
+        let plan = create_any(&ov()).unwrap();
+        let raw: Vec<&Rule> = appended(&plan)
+            .into_iter()
+            .filter(|r| r.table == crate::firewall::rule::Table::Raw)
+            .collect();
+        assert_eq!(
+            ranges(&raw),
+            ["0.0.0.0-192.0.2.1", "192.0.2.4-255.255.255.255"]
+        );
+        assert!(raw[0].to_string().contains("--dport 4789"), "{}", raw[0]);
+        assert!(raw[0].to_string().contains("=5000"), "{}", raw[0]);
+    }
+
+    #[test]
+    fn peer_add_opens_then_floods_and_peer_rm_closes_then_forgets() {
+        let add = plan_peer_add(&ov(), ip("192.0.2.9")).unwrap();
+        // 192.0.2.4-255.255.255.255 becomes 192.0.2.4-192.0.2.8 and 192.0.2.10-...
+        assert_eq!(
+            ranges(&appended(&add)),
+            ["192.0.2.4-192.0.2.8", "192.0.2.10-255.255.255.255"]
+        );
+        assert_eq!(ranges(&deleted(&add)), ["192.0.2.4-255.255.255.255"]);
+        let text = add.to_string();
+        assert!(
+            text.contains("bridge fdb append 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.9\n"),
+            "{text}"
+        );
+        assert!(matches!(add.ops.last(), Some(Op::DeleteRule(_))), "{text}");
+
+        let rm = plan_peer_rm(&ov(), ip("192.0.2.3")).unwrap();
+        assert_eq!(ranges(&appended(&rm)), ["192.0.2.3-255.255.255.255"]);
+        assert_eq!(ranges(&deleted(&rm)), ["192.0.2.4-255.255.255.255"]);
+        // The drop is in before the flood entry goes.
+        let drop_at = rm.ops.iter().position(|o| matches!(o, Op::AppendRule(_)));
+        let fdb_at = rm.ops.iter().position(|o| matches!(o, Op::DelFdb { .. }));
+        assert!(drop_at < fdb_at);
+        let text = rm.to_string();
+        assert!(
+            text.contains("bridge fdb del 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "bridge fdb show dev cnvx5000 | awk '$2 == \"dst\" && $3 == \"192.0.2.3\""
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn attach_is_a_veth_on_the_bridge_with_the_overlay_mtu_and_no_default_route() {
+        let n = ov();
+        let t = Target {
+            given: "ns1".into(),
+            key: "ns1".into(),
+            name: Some("ns1".into()),
+            ns: NsRef::Named("ns1".into()),
+            path: "/run/netns/ns1".into(),
+            exists: true,
+        };
+        let plan = plan_attach(&AttachRequest {
+            network: &n,
+            target: &t,
+            ifname: "eth0".into(),
+            address: Some("10.20.0.1/24".parse().unwrap()),
+            mac: None,
+            default_route: true,
+        })
+        .unwrap();
+        let text = plan.to_string();
+        assert!(
+            text.contains("mtu 1450 type veth peer name eth0 netns ns1"),
+            "{text}"
+        );
+        assert!(text.contains("master cn-ov"), "{text}");
+        assert!(
+            !plan.ops.iter().any(|o| matches!(o, Op::AddRoute { .. })),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn default_port_is_iana_4789_and_names_fit_ifnamsiz() {
+        let mut n = ov();
+        n.dstport = None;
+        assert!(create_any(&n).unwrap().to_string().contains("dstport 4789"));
+        assert!(vxlan_ifname(MAX_VNI).len() <= crate::names::IFNAMSIZ_MAX);
+    }
+}

@@ -1,0 +1,339 @@
+//! Published ports (`cnet attach -p SPEC`): parsing the spec, showing a mapping the way
+//! `docker ps` does, and deciding which mappings clash. Pure: no I/O.
+//!
+//! ```text
+//! [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp]
+//! 8080:80                  host port 8080, any host address -> port 80, tcp
+//! 127.0.0.1:9090:80        only through 127.0.0.1
+//! 8000-8010:9000-9010/udp  a block of ports, 8000 -> 9000, 8001 -> 9001, ...
+//! ```
+//!
+//! cnet does not choose host ports: a spec without a host port (Docker's `-p 80`) is refused.
+
+use crate::error::{Error, Result};
+use crate::model::PortMapping;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// The protocols a port can be published for.
+pub const PROTOCOLS: [&str; 3] = ["tcp", "udp", "sctp"];
+
+fn bad(spec: &str, why: impl fmt::Display) -> Error {
+    Error::usage(format!("-p '{spec}': {why}"))
+}
+
+/// `N` or `N-M`, each 1-65535, N <= M.
+fn parse_range(spec: &str, what: &str, s: &str) -> Result<(u16, u16)> {
+    let port = |p: &str| -> Result<u16> {
+        if p.is_empty() {
+            return Err(bad(spec, format!("the {what} port is missing")));
+        }
+        if !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(
+                spec,
+                format!("{what} port '{p}' is not a number (1-65535)"),
+            ));
+        }
+        match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(bad(
+                spec,
+                format!("{what} port {p} is out of range (1-65535)"),
+            )),
+        }
+    };
+    match s.split_once('-') {
+        None => {
+            let p = port(s)?;
+            Ok((p, p))
+        }
+        Some((a, b)) => {
+            let (a, b) = (port(a)?, port(b)?);
+            if a > b {
+                return Err(bad(
+                    spec,
+                    format!("{what} port range {a}-{b} runs backwards"),
+                ));
+            }
+            Ok((a, b))
+        }
+    }
+}
+
+fn parse_host_ip(spec: &str, s: &str) -> Result<Option<Ipv4Addr>> {
+    let ip: Ipv4Addr = s.parse().map_err(|_| {
+        bad(
+            spec,
+            format!("host address '{s}' is not an IPv4 address (IPv6 is not supported)"),
+        )
+    })?;
+    if ip.is_unspecified() {
+        return Ok(None);
+    }
+    if ip.is_multicast() || ip.is_broadcast() {
+        return Err(bad(
+            spec,
+            format!("{ip} cannot be a host address to publish on"),
+        ));
+    }
+    Ok(Some(ip))
+}
+
+/// Parse one `-p` spec. Errors are usage errors (exit 2) quoting the spec.
+pub fn parse(spec: &str) -> Result<PortMapping> {
+    let (ports, protocol) = match spec.rsplit_once('/') {
+        Some((p, proto)) => {
+            let proto = proto.to_ascii_lowercase();
+            if !PROTOCOLS.contains(&proto.as_str()) {
+                return Err(bad(
+                    spec,
+                    format!("unknown protocol '{proto}' (expected tcp, udp or sctp)"),
+                ));
+            }
+            (p, proto)
+        }
+        None => (spec, "tcp".to_string()),
+    };
+    if ports.starts_with('[') || ports.matches(':').count() > 2 {
+        return Err(bad(
+            spec,
+            "expected [HOSTIP:]HOSTPORT:PORT[/PROTO] (IPv6 is not supported)",
+        ));
+    }
+    let parts: Vec<&str> = ports.split(':').collect();
+    let (host_ip, host, container) = match parts.as_slice() {
+        [_] => {
+            return Err(bad(
+                spec,
+                "give the host port too, as HOSTPORT:PORT (cnet does not choose host ports)",
+            ));
+        }
+        [h, c] => (None, *h, *c),
+        [ip, h, c] => (parse_host_ip(spec, ip)?, *h, *c),
+        _ => unreachable!("at most two colons"),
+    };
+    if host.is_empty() {
+        return Err(bad(
+            spec,
+            "the host port is missing (cnet does not choose host ports)",
+        ));
+    }
+    let (hp, hpe) = parse_range(spec, "host", host)?;
+    let (cp, cpe) = parse_range(spec, "container", container)?;
+    if hpe - hp != cpe - cp {
+        return Err(bad(
+            spec,
+            format!(
+                "the host range has {} ports and the container range {}: they must be the same length",
+                u32::from(hpe - hp) + 1,
+                u32::from(cpe - cp) + 1
+            ),
+        ));
+    }
+    Ok(PortMapping {
+        host_ip,
+        host_port: hp,
+        host_port_end: hpe,
+        container_port: cp,
+        container_port_end: cpe,
+        protocol,
+    })
+}
+
+/// Parse every `-p` of one attach and refuse two that claim a common host port.
+pub fn parse_all(specs: &[String]) -> Result<Vec<PortMapping>> {
+    let mut out: Vec<PortMapping> = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let m = parse(spec)?;
+        if let Some(other) = out.iter().find(|o| clash(o, &m)) {
+            return Err(bad(
+                spec,
+                format!("host port clashes with -p {other} of the same command"),
+            ));
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// Whether two mappings claim a common host port of one protocol on a common host address
+/// (a mapping on every address clashes with one on any single address: whichever rule came
+/// first would take the traffic).
+pub fn clash(a: &PortMapping, b: &PortMapping) -> bool {
+    a.protocol == b.protocol
+        && a.host_port <= b.host_port_end
+        && b.host_port <= a.host_port_end
+        && (a.host_ip.is_none() || b.host_ip.is_none() || a.host_ip == b.host_ip)
+}
+
+/// The host ports of a mapping.
+pub fn host_ports(m: &PortMapping) -> std::ops::RangeInclusive<u16> {
+    m.host_port..=m.host_port_end
+}
+
+/// The host address as shown: `0.0.0.0` for every address.
+pub fn host_ip_text(m: &PortMapping) -> String {
+    m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string()
+}
+
+fn range_text(a: u16, b: u16) -> String {
+    if a == b {
+        a.to_string()
+    } else {
+        format!("{a}-{b}")
+    }
+}
+
+impl fmt::Display for PortMapping {
+    /// As `docker ps` shows it: `0.0.0.0:8080->80/tcp`, `127.0.0.1:8000-8010->9000-9010/udp`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}->{}/{}",
+            host_ip_text(self),
+            range_text(self.host_port, self.host_port_end),
+            range_text(self.container_port, self.container_port_end),
+            self.protocol
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(ip: Option<&str>, h: (u16, u16), c: (u16, u16), proto: &str) -> PortMapping {
+        PortMapping {
+            host_ip: ip.map(|i| i.parse().unwrap()),
+            host_port: h.0,
+            host_port_end: h.1,
+            container_port: c.0,
+            container_port_end: c.1,
+            protocol: proto.into(),
+        }
+    }
+
+    #[test]
+    fn every_form_parses() {
+        assert_eq!(
+            parse("8080:80").unwrap(),
+            m(None, (8080, 8080), (80, 80), "tcp")
+        );
+        assert_eq!(
+            parse("127.0.0.1:9090:80").unwrap(),
+            m(Some("127.0.0.1"), (9090, 9090), (80, 80), "tcp")
+        );
+        assert_eq!(
+            parse("8000-8010:8000-8010/udp").unwrap(),
+            m(None, (8000, 8010), (8000, 8010), "udp")
+        );
+        assert_eq!(
+            parse("10.0.0.5:8000-8002:7000-7002/sctp").unwrap(),
+            m(Some("10.0.0.5"), (8000, 8002), (7000, 7002), "sctp")
+        );
+        assert_eq!(
+            parse("53:53/UDP").unwrap(),
+            m(None, (53, 53), (53, 53), "udp")
+        );
+        // 0.0.0.0 is "every address", as with no address.
+        assert_eq!(parse("0.0.0.0:8080:80").unwrap(), parse("8080:80").unwrap());
+        assert_eq!(
+            parse("65535:1").unwrap(),
+            m(None, (65535, 65535), (1, 1), "tcp")
+        );
+    }
+
+    #[track_caller]
+    fn refused(spec: &str, needle: &str) {
+        let e = parse(spec).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{spec}: {e}");
+        let msg = e.to_string();
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.starts_with(&format!("-p '{spec}': ")), "{msg}");
+        assert!(msg.contains(needle), "{spec}: {msg} lacks {needle:?}");
+    }
+
+    #[test]
+    fn bad_specs_are_one_line_usage_errors() {
+        refused("80", "give the host port too");
+        refused("8000-8010", "give the host port too");
+        refused("127.0.0.1::80", "host port is missing");
+        refused(":80", "host port is missing");
+        refused("8080:", "container port is missing");
+        refused("0:80", "host port 0 is out of range");
+        refused("8080:0", "container port 0 is out of range");
+        refused("65536:80", "host port 65536 is out of range");
+        refused("8080:99999", "container port 99999 is out of range");
+        refused("http:80", "host port 'http' is not a number");
+        refused("+80:80", "is not a number");
+        refused("99999999999:80", "out of range");
+        refused("8010-8000:80-90", "runs backwards");
+        refused(
+            "8000-8010:80",
+            "host range has 11 ports and the container range 1",
+        );
+        refused("8000-8001:80-82", "same length");
+        refused("8080:80/icmp", "unknown protocol 'icmp'");
+        refused("8080:80/", "unknown protocol ''");
+        refused("localhost:8080:80", "not an IPv4 address");
+        refused("[::1]:8080:80", "IPv6 is not supported");
+        refused("::1:8080:80", "IPv6 is not supported");
+        refused("224.0.0.1:8080:80", "cannot be a host address");
+        refused("255.255.255.255:8080:80", "cannot be a host address");
+        refused("1.2.3.4:5:6:7", "expected [HOSTIP:]HOSTPORT:PORT");
+    }
+
+    #[test]
+    fn displays_like_docker_ps() {
+        assert_eq!(
+            parse("8080:80").unwrap().to_string(),
+            "0.0.0.0:8080->80/tcp"
+        );
+        assert_eq!(
+            parse("127.0.0.1:8000-8010:9000-9010/udp")
+                .unwrap()
+                .to_string(),
+            "127.0.0.1:8000-8010->9000-9010/udp"
+        );
+    }
+
+    #[test]
+    fn clashes_need_protocol_port_and_address_in_common() {
+        let a = parse("8080:80").unwrap();
+        assert!(clash(&a, &parse("8080:81").unwrap()));
+        assert!(
+            clash(&a, &parse("127.0.0.1:8080:80").unwrap()),
+            "any vs one"
+        );
+        assert!(
+            clash(&parse("127.0.0.1:8080:80").unwrap(), &a),
+            "one vs any"
+        );
+        assert!(clash(&a, &parse("8000-8080:8000-8080").unwrap()));
+        assert!(!clash(&a, &parse("8080:80/udp").unwrap()));
+        assert!(!clash(&a, &parse("8081-8090:81-90").unwrap()));
+        assert!(!clash(
+            &parse("127.0.0.1:8080:80").unwrap(),
+            &parse("10.0.0.1:8080:80").unwrap()
+        ));
+    }
+
+    #[test]
+    fn parse_all_refuses_clashes_within_one_command() {
+        let ok = parse_all(&["8080:80".into(), "8080:80/udp".into(), "9000:80".into()]).unwrap();
+        assert_eq!(ok.len(), 3);
+        let e = parse_all(&["8000-8010:8000-8010".into(), "8005:80".into()]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string()
+                .contains("clashes with -p 0.0.0.0:8000-8010->8000-8010/tcp"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn host_ports_cover_the_range() {
+        let p = parse("65534-65535:1-2").unwrap();
+        assert_eq!(host_ports(&p).collect::<Vec<_>>(), vec![65534, 65535]);
+    }
+}
