@@ -61,11 +61,23 @@ _cnet() {
             cnet__subcmd__net,ls)
                 cmd="cnet__subcmd__net__subcmd__ls"
                 ;;
+            cnet__subcmd__net,peer)
+                cmd="cnet__subcmd__net__subcmd__peer"
+                ;;
             cnet__subcmd__net,remove)
                 cmd="cnet__subcmd__net__subcmd__rm"
                 ;;
             cnet__subcmd__net,rm)
                 cmd="cnet__subcmd__net__subcmd__rm"
+                ;;
+            cnet__subcmd__net__subcmd__peer,add)
+                cmd="cnet__subcmd__net__subcmd__peer__subcmd__add"
+                ;;
+            cnet__subcmd__net__subcmd__peer,remove)
+                cmd="cnet__subcmd__net__subcmd__peer__subcmd__rm"
+                ;;
+            cnet__subcmd__net__subcmd__peer,rm)
+                cmd="cnet__subcmd__net__subcmd__peer__subcmd__rm"
                 ;;
             cnet__subcmd__ns,list)
                 cmd="cnet__subcmd__ns__subcmd__ls"
@@ -108,7 +120,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-v -h --ip --ifname --mac --alias --state-dir --format --dry-run --verbose --help"
+            opts="-p -v -h --ip --ifname --mac --alias --publish --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +139,14 @@ _cnet() {
                     return 0
                     ;;
                 --alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --publish)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -300,7 +320,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__net)
-            opts="-v -h --state-dir --format --dry-run --verbose --help create rm remove ls list inspect"
+            opts="-v -h --state-dir --format --dry-run --verbose --help create rm remove ls list inspect peer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,7 +342,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__create)
-            opts="-d -o -v -h --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --opt --state-dir --format --dry-run --verbose --help"
+            opts="-d -o -v -h --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,6 +396,10 @@ _cnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --underlay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --opt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -424,6 +448,72 @@ _cnet() {
         cnet__subcmd__net__subcmd__ls)
             opts="-q -v -h --quiet --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__net__subcmd__peer)
+            opts="-v -h --state-dir --format --dry-run --verbose --help add rm remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__net__subcmd__peer__subcmd__add)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__net__subcmd__peer__subcmd__rm)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

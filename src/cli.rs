@@ -169,7 +169,9 @@ pub struct CreateArgs {
     /// Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU
     #[arg(long)]
     pub underlay: Option<String>,
-    /// Driver option KEY=VALUE, repeatable (bridge_name=, mtu=; Docker's com.docker.network.* spellings too)
+    /// Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker's
+    /// com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan:
+    /// parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=
     #[arg(short = 'o', long = "opt")]
     pub opts: Vec<String>,
 }
