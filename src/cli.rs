@@ -171,7 +171,8 @@ pub struct CreateArgs {
     pub underlay: Option<String>,
     /// Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker's
     /// com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan:
-    /// parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=
+    /// parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=; vxlan: bridge_name=, mtu=,
+    /// vni= (and com.docker.network.driver.overlay.vxlanid_list=)
     #[arg(short = 'o', long = "opt")]
     pub opts: Vec<String>,
 }
