@@ -108,6 +108,11 @@ pub enum Op {
     AppendRule(Rule),
     /// `iptables -D` (a rule that is already gone counts as deleted).
     DeleteRule(Rule),
+    /// Rules new by construction (a new network's, a new endpoint's), appended in one batch
+    /// (`iptables-restore --noflush`): all or none.
+    AppendRules(Vec<Rule>),
+    /// Rules deleted in one batch; those already gone count as deleted.
+    DeleteRules(Vec<Rule>),
     /// A VXLAN device (source-address learning on) in the host namespace, enslaved to `master`
     /// and brought up: `ip link add NAME type vxlan id VNI local IP dev UNDERLAY dstport PORT`.
     CreateVxlan {
@@ -166,6 +171,7 @@ impl Op {
                 dev: dev.clone(),
             },
             Op::AppendRule(r) => Op::DeleteRule(r.clone()),
+            Op::AppendRules(rs) => Op::DeleteRules(rs.iter().rev().cloned().collect()),
             Op::CreateVxlan { name, .. } => Op::DeleteLink {
                 ns: NsRef::Host,
                 dev: name.clone(),
@@ -186,7 +192,8 @@ impl Op {
             | Op::DeleteNetns { .. }
             | Op::Sysctl { .. }
             | Op::EnsureChains
-            | Op::DeleteRule(_) => return None,
+            | Op::DeleteRule(_)
+            | Op::DeleteRules(_) => return None,
         })
     }
 }
@@ -293,6 +300,21 @@ impl fmt::Display for Op {
             },
             Op::EnsureChains => write!(f, "{}", crate::firewall::layout::describe_base_chains()),
             Op::AppendRule(r) => write!(f, "{r}"),
+            Op::AppendRules(rs) => {
+                let lines: Vec<String> = rs.iter().map(|r| r.to_string()).collect();
+                write!(f, "{}", lines.join("\n"))
+            }
+            Op::DeleteRules(rs) => {
+                let lines: Vec<String> = rs
+                    .iter()
+                    .map(|r| {
+                        let words: Vec<String> =
+                            r.argv("-D").iter().map(|w| shell_quote(w)).collect();
+                        format!("iptables {}", words.join(" "))
+                    })
+                    .collect();
+                write!(f, "{}", lines.join("\n"))
+            }
             Op::DeleteRule(r) => {
                 let words: Vec<String> = r.argv("-D").iter().map(|w| shell_quote(w)).collect();
                 write!(f, "iptables {}", words.join(" "))

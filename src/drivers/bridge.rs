@@ -70,7 +70,7 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
             value: "1".into(),
         });
     }
-    plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+    plan.push(Op::AppendRules(firewall_rules(net)?));
     if !net.internal {
         // For published ports on 127.0.0.1; after the rule that drops what it would let in.
         plan.push(Op::Sysctl {
@@ -85,7 +85,8 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
 pub fn plan_remove(net: &Network) -> Plan {
     let mut plan = Plan::default();
     if let Ok(rules) = firewall_rules(net) {
-        plan.extend(rules.into_iter().map(Op::DeleteRule));
+        // The reverse of creation: openings go before the drops that isolate.
+        plan.push(Op::DeleteRules(rules.into_iter().rev().collect()));
     }
     if let Some(b) = &net.bridge {
         plan.push(Op::DeleteLink {
@@ -171,17 +172,21 @@ pub fn plan_publish(
     address: Option<Ipv4Network>,
     ports: &[PortMapping],
 ) -> Result<Vec<Op>> {
-    Ok(publish_rules(net, key, address, ports)?
-        .into_iter()
-        .map(Op::AppendRule)
-        .collect())
+    let rules = publish_rules(net, key, address, ports)?;
+    Ok(if rules.is_empty() {
+        Vec::new()
+    } else {
+        vec![Op::AppendRules(rules)]
+    })
 }
 
 /// Close an endpoint's published ports: exactly the rules `plan_publish` added, in reverse.
 pub fn plan_unpublish(net: &Network, ep: &Endpoint) -> Plan {
     let mut plan = Plan::default();
-    if let Ok(rules) = publish_rules(net, &ep.key, ep.address, &ep.ports) {
-        plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
+    if let Ok(rules) = publish_rules(net, &ep.key, ep.address, &ep.ports)
+        && !rules.is_empty()
+    {
+        plan.push(Op::DeleteRules(rules.into_iter().rev().collect()));
     }
     plan
 }
@@ -262,29 +267,23 @@ mod tests {
         let plan = plan_remove(&net(false));
         let last = plan.ops.last().unwrap();
         assert!(matches!(last, Op::DeleteLink { dev, .. } if dev == "cn-lab"));
-        assert!(
-            plan.ops[..plan.ops.len() - 1]
-                .iter()
-                .all(|o| matches!(o, Op::DeleteRule(_)))
-        );
-        // Exactly the rules create added.
+        assert_eq!(plan.ops.len(), 2, "{plan}");
+        // Exactly the rules create added, in reverse.
         let created: Vec<_> = plan_create(&net(false))
             .unwrap()
             .ops
             .into_iter()
             .filter_map(|o| match o {
-                Op::AppendRule(r) => Some(r),
+                Op::AppendRules(rs) => Some(rs),
                 _ => None,
             })
+            .flatten()
             .collect();
-        let removed: Vec<_> = plan
-            .ops
-            .iter()
-            .filter_map(|o| match o {
-                Op::DeleteRule(r) => Some(r.clone()),
-                _ => None,
-            })
-            .collect();
+        let mut removed: Vec<_> = match &plan.ops[0] {
+            Op::DeleteRules(rs) => rs.clone(),
+            other => panic!("{other}"),
+        };
+        removed.reverse();
         assert_eq!(created, removed);
     }
 
@@ -346,8 +345,8 @@ mod tests {
         let appended: Vec<_> = plan_publish(&n, "ns1", addr, &ports)
             .unwrap()
             .into_iter()
-            .map(|o| match o {
-                Op::AppendRule(r) => r,
+            .flat_map(|o| match o {
+                Op::AppendRules(rs) => rs,
                 other => panic!("{other}"),
             })
             .collect();
@@ -369,8 +368,8 @@ mod tests {
         let mut deleted: Vec<_> = plan_unpublish(&n, &ep)
             .ops
             .into_iter()
-            .map(|o| match o {
-                Op::DeleteRule(r) => r,
+            .flat_map(|o| match o {
+                Op::DeleteRules(rs) => rs,
                 other => panic!("{other}"),
             })
             .collect();

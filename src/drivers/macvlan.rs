@@ -149,7 +149,7 @@ mod tests {
             !plan
                 .ops
                 .iter()
-                .any(|o| matches!(o, Op::AppendRule(_) | Op::EnsureChains))
+                .any(|o| matches!(o, Op::AppendRule(_) | Op::AppendRules(_) | Op::EnsureChains))
         );
     }
 

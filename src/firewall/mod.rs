@@ -5,6 +5,7 @@
 pub mod iptables;
 pub mod layout;
 pub mod ports;
+pub mod restore;
 pub mod rule;
 
 use crate::error::Result;
@@ -18,6 +19,21 @@ pub trait Firewall {
     fn append(&mut self, rule: &Rule) -> Result<()>;
     /// Delete a rule; a rule that is not there counts as deleted.
     fn delete(&mut self, rule: &Rule) -> Result<()>;
+    /// Append rules that are new by construction (a new network's, a new endpoint's), without
+    /// checking for each: all or none of them are in place afterwards. Backends batch this.
+    fn append_new(&mut self, rules: &[Rule]) -> Result<()> {
+        for (i, r) in rules.iter().enumerate() {
+            if let Err(e) = self.append(r) {
+                let _ = self.delete_each(&rules[..i]);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+    /// Delete rules; those not there count as deleted. Backends batch this.
+    fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
+        rules.iter().try_for_each(|r| self.delete(r))
+    }
 }
 
 /// The iptables backend, started on first use: commands whose plans hold no rule never need
@@ -50,5 +66,11 @@ impl Firewall for LazyIptables {
     }
     fn delete(&mut self, rule: &Rule) -> Result<()> {
         self.get()?.delete(rule)
+    }
+    fn append_new(&mut self, rules: &[Rule]) -> Result<()> {
+        self.get()?.append_new(rules)
+    }
+    fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
+        self.get()?.delete_each(rules)
     }
 }

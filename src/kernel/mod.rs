@@ -52,6 +52,8 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
         Op::EnsureChains => fw.ensure_chains(),
         Op::AppendRule(r) => fw.append(r),
         Op::DeleteRule(r) => fw.delete(r),
+        Op::AppendRules(rs) => fw.append_new(rs),
+        Op::DeleteRules(rs) => fw.delete_each(rs),
         Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
         Op::CreateSublink { .. } => sublink::exec_create(s, op),
         Op::CreateBridge { .. }

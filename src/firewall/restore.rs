@@ -1,0 +1,146 @@
+//! Batches of rules in one `iptables-restore --noflush` run: one process and one transaction
+//! per table for a whole plan step, instead of an `iptables` process (and a check) per rule.
+
+use super::iptables::crate_rule_string;
+use super::rule::{Rule, Table};
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// The `iptables-restore` input that applies `command` (`-A` or `-D`) to every rule, grouped
+/// by table (each table is one transaction), keeping the rules' order within a table.
+pub fn render(command: &str, rules: &[Rule]) -> Result<String> {
+    let mut out = String::new();
+    for table in [Table::Raw, Table::Nat, Table::Filter] {
+        let mut lines = Vec::new();
+        for r in rules.iter().filter(|r| r.table == table) {
+            let mut words = vec![command.to_string(), r.chain.clone()];
+            words.extend(r.spec_argv());
+            lines.push(crate_rule_string(&words).map_err(Error::Runtime)?);
+        }
+        if !lines.is_empty() {
+            out.push_str(&format!(
+                "*{}\n{}\nCOMMIT\n",
+                table.as_str(),
+                lines.join("\n")
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Feed `input` to `iptables-restore --noflush`. `what` names the batch in errors.
+pub fn run(input: &str, what: &str) -> Result<()> {
+    let fail = |msg: String| Error::Kernel {
+        op: what.to_string(),
+        msg,
+    };
+    let mut child = Command::new("iptables-restore")
+        .arg("--noflush")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run iptables-restore: {e}")))?;
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .map_err(|e| fail(format!("writing to iptables-restore: {e}")))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("iptables-restore: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if let Some((command, msg)) = failed_line(input, &stderr) {
+        return Err(Error::Kernel { op: command, msg });
+    }
+    let msg = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(fail(if msg.is_empty() {
+        format!("iptables-restore exited with {}", out.status)
+    } else {
+        msg
+    }))
+}
+
+/// From "iptables-restore: line N failed: WHY", the failing input line as the `iptables`
+/// command it stands for, and WHY: so the error names the rule, not a line number.
+fn failed_line(input: &str, stderr: &str) -> Option<(String, String)> {
+    let rest = stderr.split("line ").nth(1)?;
+    let (n, why) = rest.split_once(" failed")?;
+    let n: usize = n.trim().parse().ok()?;
+    let lines: Vec<&str> = input.lines().collect();
+    let line = lines.get(n.checked_sub(1)?)?;
+    let table = lines[..n - 1]
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix('*'))?;
+    let why = why.trim_start_matches(':').trim();
+    Some((
+        format!("iptables -t {table} {line}"),
+        if why.is_empty() {
+            "failed".into()
+        } else {
+            why.to_string()
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firewall::rule::{Match, Target};
+
+    fn rule(table: Table, chain: &str, target: Target) -> Rule {
+        Rule {
+            table,
+            chain: chain.into(),
+            matches: vec![Match::OutIface {
+                name: "cn-lab".into(),
+                negate: true,
+            }],
+            target,
+            comment: "cnet:lab".into(),
+        }
+    }
+
+    #[test]
+    fn one_transaction_per_table_in_rule_order() {
+        let rules = [
+            rule(Table::Filter, "CNET-FORWARD", Target::Accept),
+            rule(Table::Nat, "CNET-POSTROUTING", Target::Masquerade),
+            rule(Table::Filter, "CNET-ISOLATION-2", Target::Drop),
+        ];
+        assert_eq!(
+            render("-A", &rules).unwrap(),
+            "*nat\n-A CNET-POSTROUTING ! -o cn-lab -m comment --comment cnet:lab -j MASQUERADE\nCOMMIT\n\
+             *filter\n-A CNET-FORWARD ! -o cn-lab -m comment --comment cnet:lab -j ACCEPT\n\
+             -A CNET-ISOLATION-2 ! -o cn-lab -m comment --comment cnet:lab -j DROP\nCOMMIT\n"
+        );
+        assert_eq!(render("-D", &[]).unwrap(), "");
+    }
+
+    #[test]
+    fn a_failed_line_is_named_as_its_iptables_command() {
+        let input = "*nat\n-A CNET-OUTPUT -j DNAT\nCOMMIT\n*filter\n-A X -j ACCEPT\nCOMMIT\n";
+        assert_eq!(
+            failed_line(
+                input,
+                "iptables-restore: line 2 failed: No chain/target/match by that name."
+            ),
+            Some((
+                "iptables -t nat -A CNET-OUTPUT -j DNAT".into(),
+                "No chain/target/match by that name.".into()
+            ))
+        );
+        assert_eq!(failed_line(input, "something else"), None);
+    }
+}
