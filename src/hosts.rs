@@ -118,6 +118,11 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     Error::io(path.display().to_string(), e)
 }
 
+/// Whether a network's shared hosts file exists (without reading it).
+pub fn network_exists(network: &str) -> bool {
+    network_file(network).exists()
+}
+
 /// A network's shared hosts file, if it exists.
 pub fn read_network(network: &str) -> Result<Option<String>> {
     let p = network_file(network);

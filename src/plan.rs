@@ -232,13 +232,11 @@ impl fmt::Display for Op {
             Op::DeleteNetns { name } => write!(f, "ip netns del {}", shell_quote(name)),
             Op::CreateBridge { name, mac, mtu } => {
                 let n = shell_quote(name);
-                write!(f, "ip link add {n} type bridge")?;
-                if let Some(m) = mtu {
-                    write!(f, " mtu {m}")?;
-                }
                 write!(
                     f,
-                    "\nip link set {n} address {}\nip link set {n} up",
+                    "ip link add {n} type bridge\nip link set {n} mtu {}\n\
+                     ip link set {n} address {}\nip link set {n} up",
+                    mtu.unwrap_or(1500),
                     format_mac(mac)
                 )
             }

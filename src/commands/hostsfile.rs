@@ -64,15 +64,24 @@ fn sync_namespace(ctx: &Ctx, netns: &str, left: Option<&str>) -> Result<()> {
     if let Some(l) = left {
         hosts::set_multi(l, netns, false)?;
     }
-    let mut texts = Vec::with_capacity(nets.len());
-    for n in &nets {
-        texts.push(ensure_network_file(ctx, n)?);
-        hosts::set_multi(n, netns, nets.len() > 1)?;
-    }
     match nets.as_slice() {
         [] => hosts::write_own_hosts(netns, &hosts::render_hosts(&[]))?,
-        [one] => hosts::link_hosts(netns, one)?,
-        _ => hosts::write_own_hosts(netns, &hosts::merge(&texts))?,
+        [one] => {
+            // The usual case: no file is read, whatever the network's size.
+            if !hosts::network_exists(one) {
+                ensure_network_file(ctx, one)?;
+            }
+            hosts::set_multi(one, netns, false)?;
+            hosts::link_hosts(netns, one)?
+        }
+        several => {
+            let mut texts = Vec::with_capacity(several.len());
+            for n in several {
+                texts.push(ensure_network_file(ctx, n)?);
+                hosts::set_multi(n, netns, true)?;
+            }
+            hosts::write_own_hosts(netns, &hosts::merge(&texts))?
+        }
     }
     hosts::ensure_resolv_conf(netns)
 }
@@ -82,7 +91,7 @@ pub fn joined(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
     if ctx.dry_run() || ep.address.is_none() {
         return Ok(());
     }
-    if hosts::read_network(&ep.network)?.is_some() {
+    if hosts::network_exists(&ep.network) {
         if let Some(entry) = entry_of(ep) {
             hosts::append_network(&ep.network, &entry)?;
         }

@@ -244,7 +244,7 @@ mod tests {
     fn create_plan_builds_bridge_gateway_forwarding_and_nat() {
         let text = plan_create(&net(false)).unwrap().to_string();
         assert!(
-            text.contains("ip link add cn-lab type bridge mtu 1400"),
+            text.contains("ip link add cn-lab type bridge\nip link set cn-lab mtu 1400"),
             "{text}"
         );
         assert!(

@@ -344,6 +344,9 @@ pub async fn link_index(
     Ok(get_link(h, name).await?.map(|m| m.header.index))
 }
 
+/// A bridge's MTU when none is given: Ethernet's, as Docker's bridges have.
+const DEFAULT_MTU: u32 = 1500;
+
 /// `ip link set DEV up`, by name, in one request.
 pub async fn set_up(h: &Handle, dev: &str) -> std::result::Result<(), rtnetlink::Error> {
     h.link()
@@ -451,10 +454,7 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
     let err = |msg: String| kernel_error(op, msg);
     match op {
         Op::CreateBridge { name, mac, mtu } => {
-            let mut b = LinkBridge::new(name).address(mac.to_vec());
-            if let Some(m) = mtu {
-                b = b.mtu(*m);
-            }
+            let b = LinkBridge::new(name).address(mac.to_vec());
             h.link().add(b.build()).execute().await.map_err(|e| {
                 err(create_link_message(
                     "bridge",
@@ -462,7 +462,15 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
                     errno_of(&e),
                     &describe(&e),
                 ))
-            })
+            })?;
+            // Set after creation, the MTU counts as chosen by the user: the bridge then stops
+            // recomputing it from every port each time one joins (a cost that grows).
+            let mtu = mtu.unwrap_or(DEFAULT_MTU);
+            h.link()
+                .change(LinkUnspec::new_with_name(name).mtu(mtu).build())
+                .execute()
+                .await
+                .map_err(|e| err(format!("setting mtu {mtu} on {name}: {}", describe(&e))))
         }
         Op::CreateVeth {
             host,
