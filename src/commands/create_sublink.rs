@@ -41,10 +41,7 @@ fn parse_options(driver: Driver, opts: &[String]) -> Result<Options> {
         Driver::Macvlan => "parent, macvlan_mode, host_shim, mtu",
         _ => "parent, ipvlan_mode, mtu",
     };
-    for o in opts {
-        let Some((k, v)) = o.split_once('=') else {
-            return Err(Error::usage(format!("option '{o}' is not KEY=VALUE")));
-        };
+    for (k, v) in super::options::split(opts)? {
         match k {
             "parent" => parsed.parent = Some(v.to_string()),
             "macvlan_mode" | "ipvlan_mode" if k == mode_key(driver) => {
@@ -61,17 +58,8 @@ fn parse_options(driver: Driver, opts: &[String]) -> Result<Options> {
                     }
                 }
             }
-            "mtu" | "com.docker.network.driver.mtu" => {
-                parsed.mtu = Some(
-                    v.parse::<u32>()
-                        .map_err(|_| Error::usage(format!("option {k}: '{v}' is not a number")))?,
-                )
-            }
-            _ => {
-                return Err(Error::usage(format!(
-                    "unknown option '{k}' for driver {driver} (known: {known})"
-                )));
-            }
+            k if super::options::is_mtu(k) => parsed.mtu = Some(super::options::number(k, v)?),
+            _ => return Err(super::options::unknown(k, driver, known)),
         }
         parsed.given.insert(k.to_string(), v.to_string());
     }

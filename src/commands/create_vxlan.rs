@@ -30,24 +30,19 @@ struct VxlanOptions {
 
 fn options(opts: &[String]) -> Result<VxlanOptions> {
     let mut parsed = VxlanOptions::default();
-    for o in opts {
-        let Some((k, v)) = o.split_once('=') else {
-            return Err(Error::usage(format!("option '{o}' is not KEY=VALUE")));
-        };
-        let number = || {
-            v.parse::<u32>()
-                .map_err(|_| Error::usage(format!("option {k}: '{v}' is not a number")))
-        };
+    for (k, v) in super::options::split(opts)? {
         match k {
             "bridge_name" => parsed.bridge_name = Some(v.to_string()),
-            "mtu" | "com.docker.network.driver.mtu" => parsed.mtu = Some(number()?),
+            k if super::options::is_mtu(k) => parsed.mtu = Some(super::options::number(k, v)?),
             "vni" | "com.docker.network.driver.overlay.vxlanid_list" => {
-                parsed.vni = Some(number()?)
+                parsed.vni = Some(super::options::number(k, v)?)
             }
             _ => {
-                return Err(Error::usage(format!(
-                    "unknown option '{k}' for driver vxlan (known: bridge_name, mtu, vni)"
-                )));
+                return Err(super::options::unknown(
+                    k,
+                    Driver::Vxlan,
+                    "bridge_name, mtu, vni",
+                ));
             }
         }
         parsed.given.insert(k.to_string(), v.to_string());

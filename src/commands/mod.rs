@@ -11,6 +11,7 @@ pub mod hostsfile;
 pub mod lease;
 pub mod net;
 pub mod ns;
+pub mod options;
 pub mod peer;
 pub mod publish;
 pub mod target;

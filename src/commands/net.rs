@@ -143,24 +143,18 @@ struct BridgeOptions {
 /// Bridge options: our names and Docker's.
 fn bridge_options(opts: &[String]) -> Result<BridgeOptions> {
     let mut parsed = BridgeOptions::default();
-    for o in opts {
-        let Some((k, v)) = o.split_once('=') else {
-            return Err(Error::usage(format!("option '{o}' is not KEY=VALUE")));
-        };
+    for (k, v) in super::options::split(opts)? {
         match k {
             "bridge_name" | "com.docker.network.bridge.name" => {
                 parsed.bridge_name = Some(v.to_string())
             }
-            "mtu" | "com.docker.network.driver.mtu" => {
-                parsed.mtu = Some(
-                    v.parse::<u32>()
-                        .map_err(|_| Error::usage(format!("option {k}: '{v}' is not a number")))?,
-                )
-            }
+            k if super::options::is_mtu(k) => parsed.mtu = Some(super::options::number(k, v)?),
             _ => {
-                return Err(Error::usage(format!(
-                    "unknown option '{k}' for driver bridge (known: bridge_name, mtu)"
-                )));
+                return Err(super::options::unknown(
+                    k,
+                    Driver::Bridge,
+                    "bridge_name, mtu",
+                ));
             }
         }
         parsed.given.insert(k.to_string(), v.to_string());

@@ -116,29 +116,7 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         peer_mac: Some(req.mac.unwrap_or_else(|| names::mac_from_ip(address.ip()))),
         master: Some(bridge_of(net)?.to_string()),
     });
-    plan.push(Op::LinkUp {
-        ns: t.ns.clone(),
-        dev: "lo".into(),
-    });
-    plan.push(Op::AddAddress {
-        ns: t.ns.clone(),
-        dev: req.ifname.clone(),
-        addr: address,
-    });
-    plan.push(Op::LinkUp {
-        ns: t.ns.clone(),
-        dev: req.ifname.clone(),
-    });
-    if req.default_route
-        && let Some(gw) = net.gateway
-    {
-        plan.push(Op::AddRoute {
-            ns: t.ns.clone(),
-            dest: None,
-            via: Some(gw),
-            dev: None,
-        });
-    }
+    super::configure_interface(req, address, net.gateway, false, plan);
     Ok(())
 }
 

@@ -94,6 +94,50 @@ pub fn plan_detach(net: &Network, ep: &Endpoint) -> Plan {
     }
 }
 
+/// What every endpoint with an interface gets once its link is in the namespace: loopback up,
+/// its address, the link up, and (when it gives the namespace its default route) a route via
+/// `via`, or through the device itself when there is no gateway (ipvlan l3).
+pub fn configure_interface(
+    req: &AttachRequest,
+    address: Ipv4Network,
+    default_via: Option<std::net::Ipv4Addr>,
+    device_route: bool,
+    plan: &mut Plan,
+) {
+    let ns = &req.target.ns;
+    plan.push(Op::LinkUp {
+        ns: ns.clone(),
+        dev: "lo".into(),
+    });
+    plan.push(Op::AddAddress {
+        ns: ns.clone(),
+        dev: req.ifname.clone(),
+        addr: address,
+    });
+    plan.push(Op::LinkUp {
+        ns: ns.clone(),
+        dev: req.ifname.clone(),
+    });
+    if !req.default_route {
+        return;
+    }
+    match default_via {
+        Some(gw) => plan.push(Op::AddRoute {
+            ns: ns.clone(),
+            dest: None,
+            via: Some(gw),
+            dev: None,
+        }),
+        None if device_route => plan.push(Op::AddRoute {
+            ns: ns.clone(),
+            dest: None,
+            via: None,
+            dev: Some(req.ifname.clone()),
+        }),
+        None => {}
+    }
+}
+
 /// The host-side interface an endpoint adds (the veth's host end), if its driver has one.
 pub fn host_ifname(net: &Network, key: &str) -> Option<String> {
     net.driver

@@ -229,36 +229,7 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         mtu: net.mtu,
         mac,
     });
-    plan.push(Op::LinkUp {
-        ns: t.ns.clone(),
-        dev: "lo".into(),
-    });
-    plan.push(Op::AddAddress {
-        ns: t.ns.clone(),
-        dev: req.ifname.clone(),
-        addr: address,
-    });
-    plan.push(Op::LinkUp {
-        ns: t.ns.clone(),
-        dev: req.ifname.clone(),
-    });
-    if req.default_route {
-        match net.gateway {
-            Some(gw) => plan.push(Op::AddRoute {
-                ns: t.ns.clone(),
-                dest: None,
-                via: Some(gw),
-                dev: None,
-            }),
-            None if kind.device_default_route() => plan.push(Op::AddRoute {
-                ns: t.ns.clone(),
-                dest: None,
-                via: None,
-                dev: Some(req.ifname.clone()),
-            }),
-            None => {}
-        }
-    }
+    super::configure_interface(req, address, net.gateway, kind.device_default_route(), plan);
     Ok(())
 }
 
