@@ -32,6 +32,11 @@ fn a_namespace_on_two_networks_resolves_the_members_of_both() {
         "a member of a resolves b's"
     );
     sb.assert_ping("hub", "right");
+    // iproute2 sees the same files: `ip netns exec` resolves the same names.
+    sb.run(&[
+        "ip", "netns", "exec", "left", "getent", "-s", "files", "hosts", "hub",
+    ])
+    .ok();
 
     // A newcomer on a shows up for the namespace on both networks.
     sb.cnet(&["attach", "a", "late"]).ok();
