@@ -18,5 +18,6 @@ pub mod output;
 pub mod plan;
 pub mod ports;
 pub mod store;
+pub mod timing;
 
 pub use error::{Error, Result};

@@ -2,7 +2,13 @@ use clap::Parser;
 use std::error::Error as _;
 
 fn main() {
+    cnet::timing::mark("start");
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(cnet::kernel::reclaim::RECLAIM_ARG) {
+        cnet::kernel::reclaim::reclaimer_main(&args[2..]);
+    }
     let cli = cnet::cli::Cli::parse();
+    cnet::timing::mark("parsed");
     let verbose = cli.global.verbose;
     if let Err(e) = cnet::commands::run(cli) {
         if !matches!(e, cnet::Error::Reported(_)) {
@@ -17,4 +23,5 @@ fn main() {
         }
         std::process::exit(e.exit_code());
     }
+    cnet::timing::mark("done");
 }

@@ -33,6 +33,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     let published = crate::ports::parse_all(&a.publish)?;
     ctx.require_root()?;
     let _lock = ctx.lock()?;
+    crate::timing::mark("locked");
     let target = target::resolve(&a.netns)?;
     let (net, setup) = net::for_use(ctx, &a.network)?;
     if ctx.store.endpoint(&net.name, &target.key)?.is_some() {
@@ -52,6 +53,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         )));
     }
 
+    crate::timing::mark("checked");
     let ifname = if net.driver.leases_addresses() {
         choose_ifname(ctx, &target, a.ifname.as_deref())?
     } else {
@@ -70,6 +72,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     } else {
         None
     };
+    crate::timing::mark("offered");
     let address = offer
         .as_ref()
         .map(|o| {
@@ -129,6 +132,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         },
         None => None,
     };
+    crate::timing::mark("acked");
     let claimed = match super::publish::claim(ctx, &net, &target, &published) {
         Ok(c) => c,
         Err(e) => {
@@ -136,11 +140,13 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             return Err(e);
         }
     };
+    crate::timing::mark("claimed");
     if let Err(e) = ctx.apply(&plan) {
         super::publish::release(ctx, &claimed)?;
         restore_lease()?;
         return Err(e);
     }
+    crate::timing::mark("applied");
     if setup.is_some() {
         ctx.store.put_network(&net)?;
     }
@@ -174,6 +180,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             host: net.driver == Driver::Host,
         })?;
     }
+    crate::timing::mark("recorded");
     hostsfile::joined(ctx, &endpoint)?;
     report(ctx, &endpoint);
     Ok(())
