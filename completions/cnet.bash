@@ -166,7 +166,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__detach)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --wait --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,7 +600,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__rm)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --wait --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

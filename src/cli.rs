@@ -204,6 +204,10 @@ pub struct AttachArgs {
 pub struct DetachArgs {
     pub network: String,
     pub netns: String,
+    /// Return only when the kernel has deleted the links too (by default the namespace is cut
+    /// off at once and the kernel's ~25 ms of freeing the veth pair finishes in the background)
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +236,9 @@ pub enum NsCommand {
     Rm {
         #[arg(required = true)]
         names: Vec<String>,
+        /// Return only when the kernel has deleted the links too (see detach --wait)
+        #[arg(long)]
+        wait: bool,
     },
 }
 

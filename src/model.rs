@@ -184,6 +184,17 @@ pub struct Endpoint {
     pub since: u64,
 }
 
+impl Endpoint {
+    /// The namespace the endpoint lives in, as the executor opens it.
+    pub fn ns_ref(&self) -> crate::plan::NsRef {
+        if self.netns.contains('/') {
+            crate::plan::NsRef::Path(self.netns_path.clone())
+        } else {
+            crate::plan::NsRef::Named(self.netns.clone())
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LeaseState {

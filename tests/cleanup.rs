@@ -57,6 +57,46 @@ fn net_rm_leaves_nothing_behind() {
 }
 
 #[test]
+fn detach_cuts_off_at_once_and_the_kernel_frees_the_pair_behind_it() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    sb.cnet(&["attach", "lab", "ns2"]).ok();
+    sb.assert_ping("ns2", "10.1.0.2");
+    let veth = host_veth_name("lab", "ns1");
+
+    sb.cnet(&["detach", "lab", "ns1"]).ok();
+    // At once: ns1 is off the network, its interface name is free, the host end is gone
+    // from the bridge's view under its old name.
+    sb.assert_no_ping("ns2", "10.1.0.2");
+    assert!(!sb.links_in("ns1").contains(&"eth0".to_string()));
+    assert!(!sb.links().contains(&veth));
+    // So attaching again straight away gets eth0 and the same address back.
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    assert_eq!(sb.addrs("ns1", "eth0"), ["10.1.0.2/24"]);
+    sb.assert_ping("ns2", "10.1.0.2");
+
+    // The freeing finishes on its own, shortly.
+    sb.cnet(&["detach", "lab", "ns1"]).ok();
+    assert_eq!(
+        sb.settle(),
+        Vec::<String>::new(),
+        "retired links never freed"
+    );
+    assert_eq!(sb.links_in("ns1"), ["lo"]);
+
+    // --wait returns only when it is done.
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    sb.cnet(&["detach", "--wait", "lab", "ns1"]).ok();
+    assert_eq!(sb.retired_links(Some("ns1")), Vec::<String>::new());
+    assert_eq!(sb.links_in("ns1"), ["lo"]);
+    sb.cnet(&["ns", "rm", "--wait", "ns2"]).ok();
+    assert_eq!(sb.retired_links(None), Vec::<String>::new());
+    assert!(!sb.links().contains(&host_veth_name("lab", "ns2")));
+}
+
+#[test]
 fn dry_run_changes_nothing() {
     let sb = Sandbox::new();
     sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])

@@ -7,7 +7,7 @@ use crate::ipam;
 use crate::model::{Driver, Endpoint, Network};
 use crate::names;
 use crate::output;
-use crate::plan::{NsRef, Op};
+use crate::plan::Op;
 
 pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     names::validate_network_name(network)?;
@@ -50,43 +50,38 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
     };
     if let Some((other, gw)) = &handover {
         plan.push(Op::AddRoute {
-            ns: ns_of(other),
+            ns: other.ns_ref(),
             dest: None,
             via: Some(*gw),
             dev: None,
         });
     }
+    crate::timing::mark("planned");
     ctx.teardown(&plan)?;
     if ctx.dry_run() {
         return Ok(());
     }
-    if let Some(addr) = ep.address {
-        let leases = ctx.store.leases(&net.name)?;
-        if let Some(l) = leases.iter().find(|l| l.address == addr.ip()) {
-            ctx.store
-                .put_lease(&ipam::release(l, output::now()), false)?;
-            ctx.say(format!("RELEASE {} {}", ep.netns, addr.ip()));
-        }
+    crate::timing::mark("torn down");
+    if let Some(addr) = ep.address
+        && let Some(l) = ctx.store.lease(&net.name, addr.ip())?
+    {
+        ctx.store
+            .put_lease(&ipam::release(&l, output::now()), false)?;
+        ctx.say(format!("RELEASE {} {}", ep.netns, addr.ip()));
     }
     if let Some((mut other, _)) = handover {
         other.default_route = true;
         ctx.store.put_endpoint(&other.key, &other)?;
     }
+    crate::timing::mark("released");
     ctx.store.remove_endpoint(&net.name, &ep.key)?;
     // After the endpoint: a claim whose endpoint is gone is stale, and the next check drops it.
     super::publish::release_endpoint(ctx, net, ep)?;
     if net.driver == Driver::Host {
         ctx.store.remove_namespace(&ep.netns)?;
     }
+    crate::timing::mark("forgotten");
     hostsfile::left(ctx, ep)
-}
-
-fn ns_of(ep: &Endpoint) -> NsRef {
-    if ep.netns.contains('/') {
-        NsRef::Path(ep.netns_path.clone())
-    } else {
-        NsRef::Named(ep.netns.clone())
-    }
 }
 
 /// When the endpoint that gave a namespace its default route leaves, another of its networks

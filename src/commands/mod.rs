@@ -108,7 +108,13 @@ pub fn run(cli: Cli) -> Result<()> {
         return docs::generate(dir);
     }
     let ctx = Ctx::new(cli.global);
-    match cli.command {
+    // Only a detach may leave the kernel's freeing of links behind it (kernel::reclaim).
+    let wait = match &cli.command {
+        Command::Detach(args) => args.wait,
+        Command::Ns(NsCommand::Rm { wait, .. }) => *wait,
+        _ => true,
+    };
+    let result = match cli.command {
         Command::Net(NetCommand::Create(args)) => net::create(&ctx, &args),
         Command::Net(NetCommand::Rm { names, force }) => net::rm(&ctx, &names, force),
         Command::Net(NetCommand::Ls { quiet }) => net::ls(&ctx, quiet),
@@ -119,10 +125,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ExecInNs(args) => exec::run(&ctx, &args.netns, &args.command),
         Command::Lease(LeaseCommand::Ls { network }) => lease::ls(&ctx, network.as_deref()),
         Command::Ns(NsCommand::Ls) => ns::ls(&ctx),
-        Command::Ns(NsCommand::Rm { names }) => ns::rm(&ctx, &names),
+        Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(&ctx, &names),
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(&ctx),
         Command::GenerateDocs { .. } => unreachable!("handled above"),
-    }
+    };
+    let reclaimed = if ctx.dry_run() {
+        Ok(())
+    } else {
+        crate::kernel::reclaim::finish(wait)
+    };
+    result.and(reclaimed)
 }
 
 /// Run `f` for each item, reporting each failure on stderr, and return the worst error.

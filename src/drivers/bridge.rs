@@ -108,13 +108,24 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
     let address = req
         .address
         .ok_or_else(|| Error::runtime("bridge endpoints need an address"))?;
+    let host = names::host_veth_name(&net.name, &t.key);
     plan.push(Op::CreateVeth {
-        host: names::host_veth_name(&net.name, &t.key),
+        host: host.clone(),
         peer: req.ifname.clone(),
         peer_ns: t.ns.clone(),
         mtu: net.mtu,
         peer_mac: Some(req.mac.unwrap_or_else(|| names::mac_from_ip(address.ip()))),
         master: Some(bridge_of(net)?.to_string()),
+    });
+    // Networks are IPv4-only (as Docker's are unless --ipv6): both ends without IPv6, before
+    // the namespace end goes up.
+    plan.push(Op::DisableIpv6 {
+        ns: NsRef::Host,
+        dev: host,
+    });
+    plan.push(Op::DisableIpv6 {
+        ns: t.ns.clone(),
+        dev: req.ifname.clone(),
     });
     super::configure_interface(req, address, net.gateway, false, plan);
     Ok(())
@@ -174,9 +185,10 @@ pub fn plan_detach(ep: &Endpoint) -> Plan {
     // Deleting the host end takes the namespace end with it, and works even when the namespace
     // is already gone (then the pair is gone too, and the delete finds nothing: fine).
     if let Some(h) = &ep.host_ifname {
-        plan.push(Op::DeleteLink {
-            ns: NsRef::Host,
-            dev: h.clone(),
+        plan.push(Op::RetireVeth {
+            host: h.clone(),
+            peer_ns: ep.ns_ref(),
+            peer: ep.ifname.clone(),
         });
     }
     plan

@@ -233,22 +233,13 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
     Ok(())
 }
 
-/// The namespace an endpoint lives in.
-fn ns_of(ep: &Endpoint) -> NsRef {
-    if ep.netns.contains('/') {
-        NsRef::Path(ep.netns_path.clone())
-    } else {
-        NsRef::Named(ep.netns.clone())
-    }
-}
-
 /// Deleting the child inside the namespace; a namespace that is gone took the child with it,
 /// and a parent that is gone took its children too: both count as done.
 pub fn plan_detach(ep: &Endpoint) -> Plan {
     let mut plan = Plan::default();
     if !ep.ifname.is_empty() {
         plan.push(Op::DeleteLink {
-            ns: ns_of(ep),
+            ns: ep.ns_ref(),
             dev: ep.ifname.clone(),
         });
     }

@@ -3,6 +3,7 @@
 pub mod exec;
 pub mod netlink;
 pub mod netns;
+pub mod reclaim;
 pub mod sublink;
 pub mod sysctl;
 pub mod vxlan;
@@ -49,6 +50,14 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
                 })
             }
         },
+        Op::DisableIpv6 { ns, dev } => {
+            let key = format!("net/ipv6/conf/{dev}/disable_ipv6");
+            let run = move |_: &netlink::Conn| sysctl::write_if_present(&key, "1");
+            s.run(ns, run).map_err(|e| match e {
+                Error::Runtime(msg) => netlink::kernel_error(op, msg),
+                e => e,
+            })
+        }
         Op::EnsureChains => fw.ensure_chains(),
         Op::AppendRule(r) => fw.append(r),
         Op::DeleteRule(r) => fw.delete(r),
@@ -56,6 +65,11 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
         Op::DeleteRules(rs) => fw.delete_each(rs),
         Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
         Op::CreateSublink { .. } => sublink::exec_create(s, op),
+        Op::RetireVeth {
+            host,
+            peer_ns,
+            peer,
+        } => reclaim::retire_veth(s, host, peer_ns, peer),
         Op::CreateBridge { .. }
         | Op::CreateVeth { .. }
         | Op::LinkUp { .. }
@@ -76,7 +90,8 @@ fn op_netns(op: &Op) -> Option<&NsRef> {
         | Op::DelAddress { ns, .. }
         | Op::AddRoute { ns, .. }
         | Op::DelRoute { ns, .. }
-        | Op::Sysctl { ns, .. } => match ns {
+        | Op::Sysctl { ns, .. }
+        | Op::DisableIpv6 { ns, .. } => match ns {
             NsRef::Host => None,
             other => Some(other),
         },
@@ -101,7 +116,8 @@ fn exec_removal(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
 pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result<(), ApplyFailure> {
     let mut s = Session::new();
     for (i, op) in plan.ops.iter().enumerate() {
-        if let Err(error) = exec_op(&mut s, op, fw) {
+        let done = crate::timing::time(op.to_string().trim_end(), || exec_op(&mut s, op, fw));
+        if let Err(error) = done {
             let mut rollback_errors = Vec::new();
             for done in plan.ops[..i].iter().rev() {
                 if let Some(undo) = done.undo()
@@ -132,7 +148,8 @@ pub fn apply_teardown(plan: &Plan, fw: &mut dyn Firewall) -> Result<()> {
     let mut s = Session::new();
     let mut first = None;
     for op in &plan.ops {
-        if let Err(e) = exec_removal(&mut s, op, fw) {
+        let done = crate::timing::time(op.to_string().trim_end(), || exec_removal(&mut s, op, fw));
+        if let Err(e) = done {
             first.get_or_insert(e);
         }
     }

@@ -355,6 +355,27 @@ pub async fn set_up(h: &Handle, dev: &str) -> std::result::Result<(), rtnetlink:
         .await
 }
 
+/// Take a link down and give it another name (a link must be down to be renamed). `false`
+/// when there is no such link.
+pub async fn down_and_rename(
+    h: &Handle,
+    dev: &str,
+    new_name: &str,
+) -> std::result::Result<bool, rtnetlink::Error> {
+    let Some(idx) = link_index(h, dev).await? else {
+        return Ok(false);
+    };
+    h.link()
+        .set(LinkUnspec::new_with_index(idx).down().build())
+        .execute()
+        .await?;
+    h.link()
+        .set(LinkUnspec::new_with_index(idx).name(new_name).build())
+        .execute()
+        .await?;
+    Ok(true)
+}
+
 /// The link message of a link, by name; `None` if there is no such link.
 pub async fn get_link(
     h: &Handle,
@@ -529,6 +550,14 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
                             ns_label(peer_ns)
                         )))
                     }
+                }
+                // The bridge's port numbers are 10 bits: port 1024 cannot be.
+                Err(e) if errno_of(&e) == Some(libc::EXFULL) && master.is_some() => {
+                    Err(err(format!(
+                        "bridge {} is full: a Linux bridge takes at most 1023 ports \
+                         (spread the namespaces over several networks)",
+                        master.as_deref().unwrap_or_default()
+                    )))
                 }
                 Err(e) => Err(err(create_link_message(
                     "veth",

@@ -58,6 +58,18 @@ pub fn write_here(key: &str, value: &str) -> std::result::Result<(), String> {
     })
 }
 
+/// Write a sysctl of the calling thread's namespace, when the kernel has it: a kernel without
+/// IPv6 (`/proc/sys/net/ipv6` missing) has nothing to disable.
+pub fn write_if_present(key: &str, value: &str) -> Result<()> {
+    let path = key_path(key)?;
+    if path.starts_with("/proc/sys/net/ipv6")
+        && !std::path::Path::new("/proc/sys/net/ipv6").exists()
+    {
+        return Ok(());
+    }
+    write_here(key, value).map_err(Error::Runtime)
+}
+
 /// `sysctl -w KEY=VALUE` inside `ns`.
 pub fn set(ns: &NsRef, key: &str, value: &str) -> Result<()> {
     key_path(key)?;

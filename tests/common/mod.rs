@@ -489,9 +489,34 @@ impl Sandbox {
         self.run(&["test", "-e", path]).succeeded()
     }
 
-    /// Everything a user can see changing, in one go.
+    /// Links a detach retired ("cnr..." names), in the sandbox host and in `netns` if given,
+    /// that the kernel has not finished deleting.
+    pub fn retired_links(&self, netns: Option<&str>) -> Vec<String> {
+        let mut all = self.links();
+        if let Some(ns) = netns {
+            all.extend(self.links_in(ns));
+        }
+        all.retain(|l| l.starts_with("cnr"));
+        all
+    }
+
+    /// Wait (up to 5 s) until the links that detaches retired are deleted: a detach returns
+    /// before the kernel has freed its veth pair. Returns what is still there after that.
+    pub fn settle(&self) -> Vec<String> {
+        let start = std::time::Instant::now();
+        loop {
+            let left = self.retired_links(None);
+            if left.is_empty() || start.elapsed() > std::time::Duration::from_secs(5) {
+                return left;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Everything a user can see changing, in one go (after retired links are freed).
     #[track_caller]
     pub fn snapshot(&self) -> Snapshot {
+        self.settle();
         let script = format!(
             r#"dump() {{ [ -d "$1" ] || return 0; find "$1" -type f ! -path "$1/lock" | sort | while read -r f; do echo "== $f"; cat "$f"; done; }}
 echo '@@links'; ip -j link
