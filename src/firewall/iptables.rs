@@ -7,7 +7,6 @@
 
 use super::Firewall;
 use super::layout::{self, base_chains, base_jump_inserts, base_jumps, command_line};
-use super::restore;
 use super::rule::{Rule, Table};
 use crate::error::{Error, Result};
 use std::error::Error as StdError;
@@ -230,38 +229,6 @@ impl Firewall for IptablesFirewall {
         self.ipt
             .delete(rule.table.as_str(), &rule.chain, &spec)
             .map_err(|e| kernel(delete_command(rule), e))
-    }
-
-    /// One `iptables-restore` for the lot; if it fails half way (a table committed, the next
-    /// not), what went in is taken out again before the error is returned.
-    fn append_new(&mut self, rules: &[Rule]) -> Result<()> {
-        if rules.is_empty() {
-            return Ok(());
-        }
-        let what = format!(
-            "iptables-restore --noflush ({} rules, first: {})",
-            rules.len(),
-            rules[0]
-        );
-        let result = restore::render("-A", rules).and_then(|input| restore::run(&input, &what));
-        if result.is_err() {
-            let _ = self.delete_each(rules);
-        }
-        result
-    }
-
-    /// One `iptables-restore` in the usual case; when some rule is already gone (the batch is
-    /// refused whole), rule by rule, skipping the missing ones.
-    fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
-        if rules.is_empty() {
-            return Ok(());
-        }
-        let batch =
-            restore::render("-D", rules).and_then(|input| restore::run(&input, "iptables-restore"));
-        if batch.is_ok() {
-            return Ok(());
-        }
-        rules.iter().try_for_each(|r| self.delete(r))
     }
 }
 

@@ -67,10 +67,37 @@ impl Firewall for LazyIptables {
     fn delete(&mut self, rule: &Rule) -> Result<()> {
         self.get()?.delete(rule)
     }
+    /// One `iptables-restore` for the lot (no `iptables --version` needed first); if it fails
+    /// half way (a table committed, the next not), what went in is taken out again.
     fn append_new(&mut self, rules: &[Rule]) -> Result<()> {
-        self.get()?.append_new(rules)
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let what = format!(
+            "iptables-restore --noflush ({} rules, first: {})",
+            rules.len(),
+            rules[0]
+        );
+        let result = restore::render("-A", rules).and_then(|input| restore::run(&input, &what));
+        if result.is_err()
+            && let Ok(ipt) = self.get()
+        {
+            let _ = rules.iter().try_for_each(|r| ipt.delete(r));
+        }
+        result
     }
+    /// One `iptables-restore` in the usual case; when some rule is already gone (the batch is
+    /// refused whole), rule by rule, skipping the missing ones.
     fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
-        self.get()?.delete_each(rules)
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let batch =
+            restore::render("-D", rules).and_then(|input| restore::run(&input, "iptables-restore"));
+        if batch.is_ok() {
+            return Ok(());
+        }
+        let ipt = self.get()?;
+        rules.iter().try_for_each(|r| ipt.delete(r))
     }
 }
