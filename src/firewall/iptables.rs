@@ -6,8 +6,9 @@
 //! could not carry (quotes, newlines, empty words) rather than letting them be mangled.
 
 use super::Firewall;
-use super::layout::{self, base_chains, base_jump_inserts, base_jumps, command_line};
-use super::rule::{Rule, Table};
+use super::layout::command_line;
+use super::rule::Rule;
+use super::{base, restore};
 use crate::error::{Error, Result};
 use std::error::Error as StdError;
 
@@ -36,9 +37,45 @@ pub fn crate_rule_string(words: &[String]) -> std::result::Result<String, String
     Ok(out.join(" "))
 }
 
-/// Number of rules in an `iptables -S CHAIN` listing (its `-A` lines; `-N`/`-P` are not rules).
-fn count_rules(listing: &str) -> usize {
-    listing.lines().filter(|l| l.starts_with("-A ")).count()
+/// The whole ruleset as `iptables-save` prints it.
+pub fn save() -> Result<String> {
+    let out = std::process::Command::new("iptables-save")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::runtime("iptables-save not found: install the iptables package")
+            }
+            _ => Error::runtime(format!("cannot run iptables-save: {e}")),
+        })?;
+    if !out.status.success() {
+        return Err(Error::Kernel {
+            op: "iptables-save".into(),
+            msg: one_line(&String::from_utf8_lossy(&out.stderr)),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Create cnet's base chains and jumps where missing: one `iptables-save` to look, and one
+/// `iptables-restore` only when something is missing (see `firewall::base`).
+pub fn ensure_base() -> Result<()> {
+    let input = base::ensure_input(&base::parse_save(&save()?))?;
+    if input.is_empty() {
+        return Ok(());
+    }
+    restore::run(&input, "iptables-restore --noflush (cnet's base chains)")
+}
+
+/// Remove cnet's base chains and jumps when no network uses them any more (every cnet chain,
+/// CNET-USER included, is empty): undoes exactly what [`ensure_base`] added.
+pub fn remove_base_if_empty() -> Result<()> {
+    match base::remove_input(&base::parse_save(&save()?)) {
+        Some(input) if !input.is_empty() => {
+            restore::run(&input, "iptables-restore --noflush (cnet's base chains)")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// iptables' stderr as one line: without the "Try `iptables -h' ..." hint, lines joined by "; ".
@@ -66,15 +103,6 @@ fn kernel(op: impl Into<String>, e: Box<dyn StdError>) -> Error {
         op: op.into(),
         msg: crate_msg(e.as_ref()),
     }
-}
-
-fn argv(table: Table, command: &str, chain: &str) -> Vec<String> {
-    vec![
-        "-t".into(),
-        table.as_str().into(),
-        command.into(),
-        chain.into(),
-    ]
 }
 
 /// The `iptables -D` command line of a rule.
@@ -118,97 +146,11 @@ impl IptablesFirewall {
             .exists(rule.table.as_str(), &rule.chain, &spec)
             .map_err(|e| kernel(command_line(&rule.argv("-C")), e))
     }
-
-    fn chain_exists(&self, table: Table, chain: &str) -> Result<bool> {
-        self.ipt
-            .chain_exists(table.as_str(), chain)
-            .map_err(|e| kernel(command_line(&argv(table, "-L", chain)), e))
-    }
-
-    /// Number of rules in a chain that exists.
-    fn rule_count(&self, table: Table, chain: &str) -> Result<usize> {
-        let op = command_line(&argv(table, "-S", chain));
-        let out = self
-            .ipt
-            .execute(table.as_str(), &format!("-S {chain}"))
-            .map_err(|e| kernel(op.clone(), e))?;
-        if !out.status.success() {
-            return Err(kernel(
-                op,
-                Box::new(iptables::error::IptablesError::from(out)),
-            ));
-        }
-        Ok(count_rules(&String::from_utf8_lossy(&out.stdout)))
-    }
-
-    /// Remove cnet's jumps and chains when no network uses them any more: every cnet chain is
-    /// empty, CNET-USER included. When an admin has rules in CNET-USER (or anything else is
-    /// in a cnet chain) everything is kept: an admin's rules are never deleted. Undoes exactly
-    /// what `ensure_chains` added, so a host with no cnet network has no trace of cnet.
-    pub fn remove_base_if_empty(&mut self) -> Result<()> {
-        let mut present = Vec::new();
-        for (table, chain) in base_chains() {
-            if self.chain_exists(table, chain)? {
-                if self.rule_count(table, chain)? > 0 {
-                    return Ok(());
-                }
-                present.push((table, chain));
-            }
-        }
-        // Jumps first (a chain that is jumped to cannot be deleted), in reverse order.
-        for rule in base_jumps().iter().rev() {
-            self.delete(rule)?;
-        }
-        for (table, chain) in present.into_iter().rev() {
-            self.ipt
-                .delete_chain(table.as_str(), chain)
-                .map_err(|e| kernel(command_line(&argv(table, "-X", chain)), e))?;
-        }
-        Ok(())
-    }
 }
 
 impl Firewall for IptablesFirewall {
-    /// Create missing chains, then insert each missing jump at its place at the top of its
-    /// built-in chain (FORWARD: CNET-USER, CNET-ISOLATION-1, CNET-FORWARD). What is there
-    /// already is left alone, so running it twice changes nothing.
     fn ensure_chains(&mut self) -> Result<()> {
-        for (table, chain) in base_chains() {
-            if self.chain_exists(table, chain)? {
-                continue;
-            }
-            if let Err(e) = self.ipt.new_chain(table.as_str(), chain) {
-                // Lost a race with another process creating it: that is fine.
-                if !self.chain_exists(table, chain)? {
-                    return Err(kernel(layout::new_chain_command(table, chain), e));
-                }
-            }
-        }
-        // Per built-in chain: when all its jumps are there, leave them be. When some are missing
-        // (someone flushed or edited the chain), the ones still there may no longer be at the
-        // top or in order, and inserting only the missing ones could put CNET-FORWARD's accepts
-        // before CNET-ISOLATION-1's drops: remove the survivors (the accepts' jump first, so
-        // isolation is never bypassed meanwhile) and insert them all again, in order.
-        let jumps = base_jump_inserts();
-        for group in jumps.chunk_by(|a, b| a.1.table == b.1.table && a.1.chain == b.1.chain) {
-            let mut present = Vec::with_capacity(group.len());
-            for (_, rule) in group {
-                present.push(self.exists(rule)?);
-            }
-            if present.iter().all(|p| *p) {
-                continue;
-            }
-            for ((_, rule), _) in group.iter().zip(&present).rev().filter(|(_, p)| **p) {
-                self.delete(rule)?;
-            }
-            for (pos, rule) in group {
-                let spec = Self::spec(rule)?;
-                self.ipt
-                    .insert(rule.table.as_str(), &rule.chain, &spec, *pos as i32)
-                    .map_err(|e| kernel(command_line(&layout::insert_argv(rule, *pos)), e))?;
-            }
-        }
-        Ok(())
+        ensure_base()
     }
 
     fn append(&mut self, rule: &Rule) -> Result<()> {
@@ -239,8 +181,8 @@ mod tests {
     //! namespace. Here: the pure rendering, and the `iptables` crate's splitting of what we
     //! render, through a stand-in "iptables" that prints its argv (no iptables is run).
     use super::*;
-    use crate::firewall::layout::{BridgeFw, bridge_network_rules};
-    use crate::firewall::rule::{Match, Target};
+    use crate::firewall::layout::{BridgeFw, base_jumps, bridge_network_rules};
+    use crate::firewall::rule::{Match, Table, Target};
 
     fn words(ws: &[&str]) -> Vec<String> {
         ws.iter().map(|w| w.to_string()).collect()
@@ -268,17 +210,6 @@ mod tests {
             let err = crate_rule_string(&words(&["--comment", bad])).unwrap_err();
             assert!(err.contains("cannot pass"), "{err}");
         }
-    }
-
-    #[test]
-    fn counts_only_rules_in_a_listing() {
-        assert_eq!(count_rules("-N CNET-USER\n"), 0);
-        assert_eq!(count_rules(""), 0);
-        assert_eq!(
-            count_rules("-N CNET-FORWARD\n-A CNET-FORWARD -i cn-lab -o cn-lab -j ACCEPT\n"),
-            1
-        );
-        assert_eq!(count_rules("-P FORWARD DROP\n-A FORWARD -j CNET-USER\n"), 1);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! rules (`layout`), and the backend that installs them (`iptables`). Kept behind the small
 //! `Firewall` trait so an nftables backend can sit beside it.
 
+pub mod base;
+pub mod commit_watch;
 pub mod iptables;
 pub mod layout;
 pub mod ports;
@@ -53,13 +55,13 @@ impl LazyIptables {
 
     /// Remove cnet's base chains when no network uses them any more (and CNET-USER is empty).
     pub fn remove_base_if_empty(&mut self) -> Result<()> {
-        self.get()?.remove_base_if_empty()
+        iptables::remove_base_if_empty()
     }
 }
 
 impl Firewall for LazyIptables {
     fn ensure_chains(&mut self) -> Result<()> {
-        self.get()?.ensure_chains()
+        iptables::ensure_base()
     }
     fn append(&mut self, rule: &Rule) -> Result<()> {
         self.get()?.append(rule)

@@ -1,10 +1,13 @@
 //! Batches of rules in one `iptables-restore --noflush` run: one process and one transaction
 //! per table for a whole plan step, instead of an `iptables` process (and a check) per rule.
 
+use super::commit_watch::CommitWatch;
 use super::iptables::crate_rule_string;
 use super::rule::{Rule, Table};
 use crate::error::{Error, Result};
+use crate::kernel::reclaim;
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
 
 /// The `iptables-restore` input that applies `command` (`-A` or `-D`) to every rule, grouped
@@ -30,11 +33,20 @@ pub fn render(command: &str, rules: &[Rule]) -> Result<String> {
 }
 
 /// Feed `input` to `iptables-restore --noflush`. `what` names the batch in errors.
+///
+/// Returns once the kernel has committed every block (`commit_watch`), not when the process
+/// exits: after deleting rules its exit waits for their freeing. Without that notice (no
+/// nf_tables, a failure, lost notifications) it waits for the exit and reads the error.
 pub fn run(input: &str, what: &str) -> Result<()> {
     let fail = |msg: String| Error::Kernel {
         op: what.to_string(),
         msg,
     };
+    // One transaction, one NEWGEN, per block at most; counting every block never undercounts
+    // (an empty block commits nothing: the count is not reached and the exit decides).
+    let commits = input.lines().filter(|l| l.trim() == "COMMIT").count();
+    // Subscribed before the spawn, so that none of the child's commits is missed.
+    let watch = (commits > 0).then(CommitWatch::open).flatten();
     let mut child = Command::new("iptables-restore")
         .arg("--noflush")
         .stdin(Stdio::piped())
@@ -48,6 +60,19 @@ pub fn run(input: &str, what: &str) -> Result<()> {
         .expect("stdin is piped")
         .write_all(input.as_bytes())
         .map_err(|e| fail(format!("writing to iptables-restore: {e}")))?;
+    if let Some(mut watch) = watch {
+        let stderr = child.stderr.as_ref().expect("stderr is piped");
+        let committed = watch.wait_for(child.id(), commits, stderr.as_fd());
+        // Closing the watch waits for the kernel's freeing, like the child's exit does.
+        reclaim::defer_fd(watch.into_fd());
+        if let Ok(true) = committed {
+            // Done: every transaction is committed. The child only has the freeing left (and
+            // writes stderr only on failure): dropping `Child` neither waits nor kills it; it
+            // is reaped after cnet exits.
+            drop(child);
+            return Ok(());
+        }
+    }
     let out = child
         .wait_with_output()
         .map_err(|e| fail(format!("iptables-restore: {e}")))?;
