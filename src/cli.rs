@@ -12,7 +12,9 @@ use std::path::PathBuf;
     long_about = "cnet builds Docker-style container networks (bridge, host, none) on a bare Linux \
 box: network namespaces, Linux bridges and veth pairs through netlink, NAT and isolation with \
 iptables, addresses leased DHCP-style from a local allocator, state in TOML files. \
---dry-run prints the equivalent ip/iptables commands instead of running anything."
+--dry-run prints the equivalent ip/iptables commands instead of running anything.",
+    after_long_help = "Environment: CNET_STATE_DIR (as --state-dir); CNET_TIMING=1 prints on \
+stderr where a command spends its time (each phase and each kernel operation, in ms)."
 )]
 pub struct Cli {
     #[command(flatten)]
