@@ -111,11 +111,17 @@ pub enum Op {
         key: String,
         value: String,
     },
-    /// `sysctl -w net.ipv6.conf.DEV.disable_ipv6=1` on a new link of an IPv4-only network, before
-    /// it goes up: no link-local address, no DAD or MLD packets flooded to every port of the
-    /// bridge (which makes each attach slower as the network grows). Nothing to do on a kernel
-    /// without IPv6.
-    DisableIpv6 { ns: NsRef, dev: String },
+    /// `ip link set DEV addrgenmode none` on a new link of an IPv4-only network, before it goes
+    /// up: no link-local address, so no DAD, router solicitation or MLD packets flooded to
+    /// every port of the bridge (a cost that grows with the network). IPv6 itself stays on: an
+    /// address added by hand works. Through netlink, not /proc/sys: every namespace that opens
+    /// /proc/sys/net/ipv6 slows every later sysctl lookup on the machine. Nothing to do on a
+    /// kernel without IPv6.
+    NoIpv6Autoconf { ns: NsRef, dev: String },
+    /// `sysctl -w net.ipv6.conf.DEV.disable_ipv6=1` on the host end of a veth pair, for the same
+    /// reason: in the host's own namespace this lookup stays cheap, where `addrgenmode` grows
+    /// with the number of bridge ports. Nothing to do on a kernel without IPv6.
+    DisableIpv6 { dev: String },
     /// Create cnet's chains and the jumps to them from the built-in chains, if missing.
     EnsureChains,
     /// `iptables -A` (skipped when the rule is already there).
@@ -206,6 +212,7 @@ impl Op {
             | Op::DelRoute { .. }
             | Op::DeleteNetns { .. }
             | Op::Sysctl { .. }
+            | Op::NoIpv6Autoconf { .. }
             | Op::DisableIpv6 { .. }
             | Op::EnsureChains
             | Op::DeleteRule(_)
@@ -250,7 +257,7 @@ impl fmt::Display for Op {
                 let n = shell_quote(name);
                 write!(
                     f,
-                    "ip link add {n} type bridge\nip link set {n} mtu {}\n\
+                    "ip link add {n} type bridge mcast_snooping 0\nip link set {n} mtu {}\n\
                      ip link set {n} address {}\nip link set {n} up",
                     mtu.unwrap_or(1500),
                     format_mac(mac)
@@ -313,14 +320,16 @@ impl fmt::Display for Op {
                     shell_quote(&p.display().to_string())
                 ),
             },
-            Op::DisableIpv6 { ns, dev } => write!(
+            Op::DisableIpv6 { dev } => write!(
                 f,
-                "{}",
-                Op::Sysctl {
-                    ns: ns.clone(),
-                    key: format!("net.ipv6.conf.{}.disable_ipv6", dev.replace('.', "/")),
-                    value: "1".into(),
-                }
+                "sysctl -w net.ipv6.conf.{}.disable_ipv6=1",
+                dev.replace('.', "/")
+            ),
+            Op::NoIpv6Autoconf { ns, dev } => write!(
+                f,
+                "{} link set {} addrgenmode none",
+                ns.ip(),
+                shell_quote(dev)
             ),
             Op::EnsureChains => write!(f, "{}", crate::firewall::layout::describe_base_chains()),
             Op::AppendRule(r) => write!(f, "{r}"),

@@ -117,13 +117,10 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         peer_mac: Some(req.mac.unwrap_or_else(|| names::mac_from_ip(address.ip()))),
         master: Some(bridge_of(net)?.to_string()),
     });
-    // Networks are IPv4-only (as Docker's are unless --ipv6): both ends without IPv6, before
-    // the namespace end goes up.
-    plan.push(Op::DisableIpv6 {
-        ns: NsRef::Host,
-        dev: host,
-    });
-    plan.push(Op::DisableIpv6 {
+    // Networks are IPv4-only (as Docker's are unless --ipv6): both ends without IPv6
+    // autoconfiguration, before the namespace end goes up.
+    plan.push(Op::DisableIpv6 { dev: host });
+    plan.push(Op::NoIpv6Autoconf {
         ns: t.ns.clone(),
         dev: req.ifname.clone(),
     });
@@ -234,7 +231,9 @@ mod tests {
     fn create_plan_builds_bridge_gateway_forwarding_and_nat() {
         let text = plan_create(&net(false)).unwrap().to_string();
         assert!(
-            text.contains("ip link add cn-lab type bridge\nip link set cn-lab mtu 1400"),
+            text.contains(
+                "ip link add cn-lab type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
+            ),
             "{text}"
         );
         assert!(
@@ -304,6 +303,13 @@ mod tests {
             text.ends_with("ip -n ns1 route add default via 10.1.0.1\n"),
             "{text}"
         );
+        // No IPv6 autoconfiguration on either end, set before the namespace end goes up.
+        let no_v6 = text
+            .find("ip -n ns1 link set eth0 addrgenmode none")
+            .expect(&text);
+        let host_v6 = text.find(".disable_ipv6=1").expect(&text);
+        let up = text.find("ip -n ns1 link set eth0 up").expect(&text);
+        assert!(host_v6 < up && no_v6 < up, "{text}");
     }
 
     #[test]

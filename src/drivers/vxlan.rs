@@ -201,7 +201,9 @@ mod tests {
         let plan = create_any(&ov()).unwrap();
         let text = plan.to_string();
         assert!(
-            text.contains("ip link add cn-ov type bridge\nip link set cn-ov mtu 1450"),
+            text.contains(
+                "ip link add cn-ov type bridge mcast_snooping 0\nip link set cn-ov mtu 1450"
+            ),
             "{text}"
         );
         assert!(

@@ -50,13 +50,8 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
                 })
             }
         },
-        Op::DisableIpv6 { ns, dev } => {
-            let key = format!("net/ipv6/conf/{dev}/disable_ipv6");
-            let run = move |_: &netlink::Conn| sysctl::write_if_present(&key, "1");
-            s.run(ns, run).map_err(|e| match e {
-                Error::Runtime(msg) => netlink::kernel_error(op, msg),
-                e => e,
-            })
+        Op::DisableIpv6 { dev } => {
+            sysctl::disable_ipv6_here(dev).map_err(|msg| netlink::kernel_error(op, msg))
         }
         Op::EnsureChains => fw.ensure_chains(),
         Op::AppendRule(r) => fw.append(r),
@@ -73,6 +68,7 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
         Op::CreateBridge { .. }
         | Op::CreateVeth { .. }
         | Op::LinkUp { .. }
+        | Op::NoIpv6Autoconf { .. }
         | Op::DeleteLink { .. }
         | Op::AddAddress { .. }
         | Op::DelAddress { .. }
@@ -91,7 +87,7 @@ fn op_netns(op: &Op) -> Option<&NsRef> {
         | Op::AddRoute { ns, .. }
         | Op::DelRoute { ns, .. }
         | Op::Sysctl { ns, .. }
-        | Op::DisableIpv6 { ns, .. } => match ns {
+        | Op::NoIpv6Autoconf { ns, .. } => match ns {
             NsRef::Host => None,
             other => Some(other),
         },

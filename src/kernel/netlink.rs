@@ -11,7 +11,9 @@ use crate::plan::{NsRef, Op};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use ipnetwork::Ipv4Network;
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
+use netlink_packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
+};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
@@ -304,6 +306,7 @@ impl Session {
         let ns = match op {
             Op::CreateBridge { .. } | Op::CreateVeth { .. } => NsRef::Host,
             Op::LinkUp { ns, .. }
+            | Op::NoIpv6Autoconf { ns, .. }
             | Op::DeleteLink { ns, .. }
             | Op::AddAddress { ns, .. }
             | Op::DelAddress { ns, .. }
@@ -475,7 +478,12 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
     let err = |msg: String| kernel_error(op, msg);
     match op {
         Op::CreateBridge { name, mac, mtu } => {
-            let b = LinkBridge::new(name).address(mac.to_vec());
+            // Without multicast snooping: with it, every port joining or leaving re-arms query
+            // timers on every port (a cost that grows with the network), and with no querier on
+            // the bridge most multicast is flooded anyway.
+            let b = LinkBridge::new(name)
+                .address(mac.to_vec())
+                .mcast_snooping(false);
             h.link().add(b.build()).execute().await.map_err(|e| {
                 err(create_link_message(
                     "bridge",
@@ -571,6 +579,21 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
             Some(libc::ENODEV) => err(format!("no such link: {dev}")),
             _ => err(describe(&e)),
         }),
+        Op::NoIpv6Autoconf { dev, .. } => {
+            let Some(idx) = link_index(&h, dev).await.map_err(|e| err(describe(&e)))? else {
+                return Err(err(format!("no such link: {dev}")));
+            };
+            let spec = AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]);
+            let msg = LinkUnspec::new_with_index(idx)
+                .append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![spec]))
+                .build();
+            match h.link().set(msg).execute().await {
+                Ok(()) => Ok(()),
+                // A kernel without IPv6 has nothing to configure.
+                Err(e) if errno_of(&e) == Some(libc::EAFNOSUPPORT) => Ok(()),
+                Err(e) => Err(err(describe(&e))),
+            }
+        }
         Op::DeleteLink { dev, .. } => {
             match h
                 .link()
@@ -710,7 +733,7 @@ mod tests {
         let e = kernel_error(&op, "link cn-lab already exists");
         assert_eq!(
             e.to_string(),
-            "ip link add cn-lab type bridge: link cn-lab already exists"
+            "ip link add cn-lab type bridge mcast_snooping 0: link cn-lab already exists"
         );
     }
 

@@ -58,16 +58,13 @@ pub fn write_here(key: &str, value: &str) -> std::result::Result<(), String> {
     })
 }
 
-/// Write a sysctl of the calling thread's namespace, when the kernel has it: a kernel without
-/// IPv6 (`/proc/sys/net/ipv6` missing) has nothing to disable.
-pub fn write_if_present(key: &str, value: &str) -> Result<()> {
-    let path = key_path(key)?;
-    if path.starts_with("/proc/sys/net/ipv6")
-        && !std::path::Path::new("/proc/sys/net/ipv6").exists()
-    {
+/// Disable IPv6 on a link of the calling thread's namespace; nothing to do on a kernel
+/// without IPv6 (no /proc/sys/net/ipv6).
+pub fn disable_ipv6_here(dev: &str) -> std::result::Result<(), String> {
+    if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
         return Ok(());
     }
-    write_here(key, value).map_err(Error::Runtime)
+    write_here(&format!("net/ipv6/conf/{dev}/disable_ipv6"), "1")
 }
 
 /// `sysctl -w KEY=VALUE` inside `ns`.
