@@ -646,15 +646,18 @@ ip -n hbA addr add 10.200.0.2/24 dev eth0; ip -n hbB addr add 10.200.0.3/24 dev 
         configs.append(("hand-bridge", "hand-built bridge (no rules, bridge-nf-call-iptables=0)",
                         "hbA", "hbB", "10.200.0.3"))
 
-        # cnet bridge network, in the sandbox's host namespace.
-        s = (f"{c} net create dp --subnet 10.201.0.0/24\n{c} attach dp cbA\n"
+        # cnet bridge network, in the sandbox's host namespace, with the same host setting as
+        # the hand-built one: cnet needs no br_netfilter (hairpin is masqueraded, isolation is
+        # routed), and bridged traffic through iptables costs every tool alike.
+        s = ("sysctl -qw net.bridge.bridge-nf-call-iptables=0 || true\n"
+             f"{c} net create dp --subnet 10.201.0.0/24\n{c} attach dp cbA\n"
              f"{c} attach dp cbB")
         sh(s)
         res["setup"]["cnet-bridge"] = s
         addr = sh("ip -n cbB -4 -o addr show eth0").split()[3].split("/")[0]
         res["sysctl"]["cnet host bridge-nf-call-iptables"] = sh(
             "cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo none").strip()
-        configs.append(("cnet-bridge", "cnet bridge network", "cbA", "cbB", addr))
+        configs.append(("cnet-bridge", "cnet bridge network (bridge-nf-call-iptables=0)", "cbA", "cbB", addr))
 
         # Hand-built VXLAN: two "hosts" joined by a veth underlay; on each, a bridge holding the
         # VXLAN device and a veth to a container namespace; MTU 1450 inside the overlay.
@@ -682,7 +685,8 @@ ip -n xcA addr add 10.202.0.2/24 dev eth0; ip -n xcB addr add 10.202.0.3/24 dev 
             s = """ip netns add chA; ip netns add chB
 ip link add u0 netns chA type veth peer name u0 netns chB
 ip -n chA addr add 192.168.252.1/24 dev u0; ip -n chB addr add 192.168.252.2/24 dev u0
-ip -n chA link set u0 up; ip -n chB link set u0 up; ip -n chA link set lo up; ip -n chB link set lo up"""
+ip -n chA link set u0 up; ip -n chB link set u0 up; ip -n chA link set lo up; ip -n chB link set lo up
+for h in A B; do ip netns exec ch$h sysctl -qw net.bridge.bridge-nf-call-iptables=0 || true; done"""
             sh(s)
             cmds = ""
             for h, me, peer in [("A", "192.168.252.1", "192.168.252.2"),
@@ -700,7 +704,7 @@ ip -n chA link set u0 up; ip -n chB link set u0 up; ip -n chA link set lo up; ip
             else:
                 res["setup"]["cnet-vxlan"] = s + "\n" + cmds
                 addr = sh("ip -n ccB -4 -o addr show eth0").split()[3].split("/")[0]
-                configs.append(("cnet-vxlan", "cnet VXLAN network, MTU 1450", "ccA", "ccB",
+                configs.append(("cnet-vxlan", "cnet VXLAN network, MTU 1450 (bridge-nf-call-iptables=0)", "ccA", "ccB",
                                 addr))
         else:
             res["cnet_vxlan_note"] = "n/a (not supported by this cnet build)"
