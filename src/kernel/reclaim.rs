@@ -143,8 +143,15 @@ pub fn reclaimer_main(links: &[String]) -> ! {
     use std::io::Read;
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
-    let _ = delete_links(links);
+    // Only links a detach retired: typed by hand, `cnet __reclaim eth0` deletes nothing.
+    let retired: Vec<String> = links.iter().filter(|l| is_retired(l)).cloned().collect();
+    let _ = delete_links(&retired);
     std::process::exit(0)
+}
+
+/// Whether a link name is one [`retired_name`] makes.
+pub fn is_retired(name: &str) -> bool {
+    name.len() == 15 && name.starts_with("cnr") && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Execute [`Op::RetireVeth`](crate::plan::Op::RetireVeth): the host end down and renamed (the
@@ -189,4 +196,21 @@ fn delete_now(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
         ns: crate::plan::NsRef::Host,
         dev: dev.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_names_are_unique_valid_link_names_and_recognised() {
+        let a = retired_name();
+        let b = retired_name();
+        assert_ne!(a, b);
+        assert!(a.len() <= 15, "{a}");
+        assert!(is_retired(&a) && is_retired(&b), "{a} {b}");
+        for other in ["eth0", "cn-lab", "cnv9d434ee6", "cnrzzzzzzzzzzzz", "cnr0"] {
+            assert!(!is_retired(other), "{other}");
+        }
+    }
 }
