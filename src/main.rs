@@ -3,9 +3,9 @@ use std::error::Error as _;
 
 fn main() {
     cnet::timing::mark("start");
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(cnet::kernel::reclaim::RECLAIM_ARG) {
-        cnet::kernel::reclaim::reclaimer_main(&args[2..]);
+    if std::env::args().nth(1).as_deref() == Some(cnet::kernel::reclaim::RECLAIM_ARG) {
+        let links: Vec<String> = std::env::args().skip(2).collect();
+        cnet::kernel::reclaim::reclaimer_main(&links);
     }
     let cli = cnet::cli::Cli::parse();
     cnet::timing::mark("parsed");

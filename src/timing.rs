@@ -6,7 +6,10 @@ use std::time::Instant;
 
 fn start() -> Option<Instant> {
     static START: OnceLock<Option<Instant>> = OnceLock::new();
-    *START.get_or_init(|| std::env::var_os("CNET_TIMING").map(|_| Instant::now()))
+    *START.get_or_init(|| {
+        let on = std::env::var_os("CNET_TIMING").is_some_and(|v| !v.is_empty() && v != "0");
+        on.then(Instant::now)
+    })
 }
 
 /// Whether timing is on.
@@ -21,16 +24,17 @@ pub fn mark(what: impl std::fmt::Display) {
     }
 }
 
-/// Time `f`, printing its duration under `what`.
-pub fn time<T>(what: impl std::fmt::Display, f: impl FnOnce() -> T) -> T {
+/// Time `f`, printing its duration under the label `what` makes (only made when timing is on).
+pub fn time<T, D: std::fmt::Display>(what: impl FnOnce() -> D, f: impl FnOnce() -> T) -> T {
     if !enabled() {
         return f();
     }
     let t = Instant::now();
     let out = f();
     mark(format_args!(
-        "{:7.3} ms  {what}",
-        t.elapsed().as_secs_f64() * 1e3
+        "{:7.3} ms  {}",
+        t.elapsed().as_secs_f64() * 1e3,
+        what()
     ));
     out
 }

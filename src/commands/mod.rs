@@ -108,7 +108,7 @@ pub fn run(cli: Cli) -> Result<()> {
         return docs::generate(dir);
     }
     let ctx = Ctx::new(cli.global);
-    // Only a detach may leave the kernel's freeing of links behind it (kernel::reclaim).
+    // Only detach and ns rm may leave the kernel's freeing of links behind (kernel::reclaim).
     let wait = match &cli.command {
         Command::Detach(args) => args.wait,
         Command::Ns(NsCommand::Rm { wait, .. }) => *wait,

@@ -57,6 +57,19 @@ pub fn save() -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `command` (`-A` or `-D`) for every rule in one `iptables-restore --noflush`: one transaction
+/// per table, all or nothing within it. Nothing to do for no rules.
+pub fn restore_batch(command: &str, rules: &[Rule]) -> Result<()> {
+    let Some(first) = rules.first() else {
+        return Ok(());
+    };
+    let what = format!(
+        "iptables-restore --noflush ({command} of {} rules, the first: {first})",
+        rules.len()
+    );
+    restore::run(&restore::render(command, rules)?, &what)
+}
+
 /// Create cnet's base chains and jumps where missing: one `iptables-save` to look, and one
 /// `iptables-restore` only when something is missing (see `firewall::base`).
 pub fn ensure_base() -> Result<()> {

@@ -72,15 +72,7 @@ impl Firewall for LazyIptables {
     /// One `iptables-restore` for the lot (no `iptables --version` needed first); if it fails
     /// half way (a table committed, the next not), what went in is taken out again.
     fn append_new(&mut self, rules: &[Rule]) -> Result<()> {
-        if rules.is_empty() {
-            return Ok(());
-        }
-        let what = format!(
-            "iptables-restore --noflush ({} rules, first: {})",
-            rules.len(),
-            rules[0]
-        );
-        let result = restore::render("-A", rules).and_then(|input| restore::run(&input, &what));
+        let result = iptables::restore_batch("-A", rules);
         if result.is_err()
             && let Ok(ipt) = self.get()
         {
@@ -91,12 +83,7 @@ impl Firewall for LazyIptables {
     /// One `iptables-restore` in the usual case; when some rule is already gone (the batch is
     /// refused whole), rule by rule, skipping the missing ones.
     fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
-        if rules.is_empty() {
-            return Ok(());
-        }
-        let batch =
-            restore::render("-D", rules).and_then(|input| restore::run(&input, "iptables-restore"));
-        if batch.is_ok() {
+        if iptables::restore_batch("-D", rules).is_ok() {
             return Ok(());
         }
         let ipt = self.get()?;

@@ -112,7 +112,7 @@ fn exec_removal(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
 pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result<(), ApplyFailure> {
     let mut s = Session::new();
     for (i, op) in plan.ops.iter().enumerate() {
-        let done = crate::timing::time(op.to_string().trim_end(), || exec_op(&mut s, op, fw));
+        let done = crate::timing::time(|| op.to_string(), || exec_op(&mut s, op, fw));
         if let Err(error) = done {
             let mut rollback_errors = Vec::new();
             for done in plan.ops[..i].iter().rev() {
@@ -144,7 +144,7 @@ pub fn apply_teardown(plan: &Plan, fw: &mut dyn Firewall) -> Result<()> {
     let mut s = Session::new();
     let mut first = None;
     for op in &plan.ops {
-        let done = crate::timing::time(op.to_string().trim_end(), || exec_removal(&mut s, op, fw));
+        let done = crate::timing::time(|| op.to_string(), || exec_removal(&mut s, op, fw));
         if let Err(e) = done {
             first.get_or_insert(e);
         }

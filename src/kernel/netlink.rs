@@ -580,17 +580,17 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
             _ => err(describe(&e)),
         }),
         Op::NoIpv6Autoconf { dev, .. } => {
-            let Some(idx) = link_index(&h, dev).await.map_err(|e| err(describe(&e)))? else {
-                return Err(err(format!("no such link: {dev}")));
-            };
             let spec = AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]);
-            let msg = LinkUnspec::new_with_index(idx)
+            let msg = LinkUnspec::new_with_name(dev)
                 .append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![spec]))
                 .build();
             match h.link().set(msg).execute().await {
                 Ok(()) => Ok(()),
                 // A kernel without IPv6 has nothing to configure.
                 Err(e) if errno_of(&e) == Some(libc::EAFNOSUPPORT) => Ok(()),
+                Err(e) if errno_of(&e) == Some(libc::ENODEV) => {
+                    Err(err(format!("no such link: {dev}")))
+                }
                 Err(e) => Err(err(describe(&e))),
             }
         }
