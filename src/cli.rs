@@ -206,8 +206,9 @@ pub struct AttachArgs {
 pub struct DetachArgs {
     pub network: String,
     pub netns: String,
-    /// Return only when the kernel has deleted the links too (by default the namespace is cut
-    /// off at once and the kernel's ~25 ms of freeing the veth pair finishes in the background)
+    /// Return only when the kernel has freed everything: the veth pair deleted at once and the
+    /// deleted rules freed (by default the namespace is cut off at once and that ~25 ms of
+    /// kernel work finishes in the background)
     #[arg(long)]
     pub wait: bool,
 }
@@ -246,6 +247,6 @@ pub enum NsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum FirewallCommand {
-    /// Re-create every rule cnet should have, from its state (after iptables -F or a firewall reload)
+    /// Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the table of published ports is rebuilt whole
     Reload,
 }

@@ -2,6 +2,7 @@
 //! `kernel` module applies it and, on the first failure, applies the undo of every step already
 //! done, in reverse. Each op prints itself as the equivalent `ip`/`bridge`/`iptables` command.
 
+use crate::firewall::published::{ElementCommands, PortEntry};
 use crate::firewall::rule::{Rule, shell_quote};
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
@@ -133,6 +134,13 @@ pub enum Op {
     AppendRules(Vec<Rule>),
     /// Rules deleted in one batch; those already gone count as deleted.
     DeleteRules(Vec<Rule>),
+    /// cnet's nftables table of published ports (`firewall::published`), if missing.
+    EnsurePortMaps,
+    /// Published ports into cnet's nftables maps (`firewall::published`), the table created if
+    /// missing: one transaction, all or none.
+    PublishPorts(Vec<PortEntry>),
+    /// Published ports out of the maps; those already gone count as removed.
+    UnpublishPorts(Vec<PortEntry>),
     /// A VXLAN device (source-address learning on) in the host namespace, enslaved to `master`
     /// and brought up: `ip link add NAME type vxlan id VNI local IP dev UNDERLAY dstport PORT`.
     CreateVxlan {
@@ -192,6 +200,7 @@ impl Op {
             },
             Op::AppendRule(r) => Op::DeleteRule(r.clone()),
             Op::AppendRules(rs) => Op::DeleteRules(rs.iter().rev().cloned().collect()),
+            Op::PublishPorts(es) => Op::UnpublishPorts(es.clone()),
             Op::CreateVxlan { name, .. } => Op::DeleteLink {
                 ns: NsRef::Host,
                 dev: name.clone(),
@@ -215,8 +224,10 @@ impl Op {
             | Op::NoIpv6Autoconf { .. }
             | Op::DisableIpv6 { .. }
             | Op::EnsureChains
+            | Op::EnsurePortMaps
             | Op::DeleteRule(_)
-            | Op::DeleteRules(_) => return None,
+            | Op::DeleteRules(_)
+            | Op::UnpublishPorts(_) => return None,
         })
     }
 }
@@ -348,6 +359,23 @@ impl fmt::Display for Op {
                     .collect();
                 write!(f, "{}", lines.join("\n"))
             }
+            Op::EnsurePortMaps => write!(f, "{}", crate::firewall::published::describe_table()),
+            Op::PublishPorts(es) => write!(
+                f,
+                "{}",
+                ElementCommands {
+                    verb: "add",
+                    entries: es
+                }
+            ),
+            Op::UnpublishPorts(es) => write!(
+                f,
+                "{}",
+                ElementCommands {
+                    verb: "delete",
+                    entries: es
+                }
+            ),
             Op::DeleteRule(r) => {
                 let words: Vec<String> = r.argv("-D").iter().map(|w| shell_quote(w)).collect();
                 write!(f, "iptables {}", words.join(" "))

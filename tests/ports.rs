@@ -147,16 +147,17 @@ fn a_published_port_is_reachable_wherever_docker_would_reach_it() {
     assert_no_reply(&sb, Some("b1"), "tcp", "10.1.0.2", 80);
     sb.assert_no_ping("b1", "10.1.0.2");
 
-    // A range is one rule per chain, and ports keep their offset (8001 -> 7001).
+    // A range is one map element per port, and ports keep their offset (8001 -> 7001).
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8001, "port-7001");
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8002, "port-7002");
     assert_reply(&sb, None, "tcp", "127.0.0.1", 8000, "port-7000");
-    let dnats = rules_with(&sb, "-A CNET-PREROUTING");
-    let range: Vec<&String> = dnats.iter().filter(|r| r.contains("8000:8002")).collect();
-    assert_eq!(range.len(), 1, "{dnats:#?}");
-    assert!(
-        range[0].contains("--to-destination 10.1.0.2:7000-7002/8000"),
-        "{range:?}"
+    assert_eq!(
+        rules_with(&sb, " . 800"),
+        vec![
+            "nft published tcp . 8000 : 10.1.0.2 . 7000",
+            "nft published tcp . 8001 : 10.1.0.2 . 7001",
+            "nft published tcp . 8002 : 10.1.0.2 . 7002",
+        ]
     );
 
     // UDP.
@@ -167,15 +168,24 @@ fn a_published_port_is_reachable_wherever_docker_would_reach_it() {
     assert_no_reply(&sb, Some("outside"), "tcp", HOST, 9090);
     assert_no_reply(&sb, None, "tcp", HOST, 9090);
 
-    // Every rule names cnet, the network and (for ports) the namespace.
+    // One map element per host port, nothing per port in iptables; every iptables rule names
+    // cnet and the network.
     let all = sb.rules();
-    let port_rules: Vec<&String> = all.iter().filter(|r| r.contains("cnet:lab:ns1")).collect();
-    // 4 mappings x (ACCEPT + 2 DNAT), the two mappings to port 80 sharing their ACCEPT.
-    assert_eq!(port_rules.len(), 11, "{port_rules:#?}");
+    let elements: Vec<&String> = all.iter().filter(|r| r.contains(": 10.1.0.2 . ")).collect();
+    // 8080, 8000-8002, 5353/udp on every address; 9090 on 127.0.0.1 only.
+    assert_eq!(elements.len(), 6, "{elements:#?}");
+    assert!(
+        all.contains(&"nft published-ip 127.0.0.1 . tcp . 9090 : 10.1.0.2 . 80".to_string()),
+        "{all:#?}"
+    );
     for r in &all {
         if r.contains(" -A CNET-") {
             assert!(r.contains("--comment"), "uncommented cnet rule: {r}");
-            assert!(r.contains("cnet"), "{r}");
+            assert!(r.contains("cnet:"), "{r}");
+            assert!(
+                !r.contains("10.1.0.2"),
+                "a rule for one namespace in iptables: {r}"
+            );
         }
     }
 
@@ -283,7 +293,7 @@ fn a_duplicate_or_bad_publish_is_refused_and_changes_nothing() {
     // A dry run shows the rules and changes nothing.
     sb.cnet(&["--dry-run", "attach", "lab", "ns3", "-p", "9000:80"])
         .ok()
-        .stdout_has("-A CNET-PREROUTING -p tcp --dport 9000 -m comment --comment cnet:lab:ns3 -j DNAT --to-destination 10.1.0.3:80");
+        .stdout_has("nft add element ip cnet published '{ tcp . 9000 : 10.1.0.3 . 80 }'");
     sb.snapshot().assert_same(&before, "dry run");
     // Another port, or the same port over another protocol, is fine.
     sb.cnet(&["attach", "lab", "ns3", "-p", "8080:80/udp", "-p", "8081:80"])
@@ -305,7 +315,7 @@ fn detach_and_ns_rm_remove_exactly_the_rules_and_claims_they_added() {
     // The port is closed (nothing answers on the host), and no rule of it is left.
     assert_no_reply(&sb, Some("outside"), "tcp", HOST, 8080);
     assert_no_reply(&sb, None, "tcp", "127.0.0.1", 8080);
-    assert_eq!(rules_with(&sb, "cnet:lab:ns1"), Vec::<String>::new());
+    assert_eq!(rules_with(&sb, "nft published"), Vec::<String>::new());
     assert_eq!(rules_with(&sb, "8080"), Vec::<String>::new());
     assert_eq!(
         sb.rules(),
@@ -322,7 +332,8 @@ fn detach_and_ns_rm_remove_exactly_the_rules_and_claims_they_added() {
     sb.cnet(&["attach", "other", "ns1", "-p", "127.0.0.1:9090:90"])
         .ok();
     sb.cnet(&["ns", "rm", "ns1"]).ok();
-    assert_eq!(rules_with(&sb, ":ns1"), Vec::<String>::new());
+    assert_eq!(rules_with(&sb, "8080"), Vec::<String>::new());
+    assert_eq!(rules_with(&sb, "9090"), Vec::<String>::new());
     assert_eq!(
         sb.rules(),
         rules_before,
@@ -334,7 +345,11 @@ fn detach_and_ns_rm_remove_exactly_the_rules_and_claims_they_added() {
     sb.cnet(&["attach", "other", "b1", "-p", "8080:80"]).ok();
     sb.cnet(&["net", "rm", "--force", "other"]).ok();
     assert_eq!(rules_with(&sb, "cnet:other"), Vec::<String>::new());
+    assert_eq!(rules_with(&sb, "8080"), Vec::<String>::new());
     assert_eq!(claim_files(&sb), Vec::<String>::new());
+    // The last bridge network takes cnet's table with it.
+    sb.cnet(&["net", "rm", "--force", "lab"]).ok();
+    assert_eq!(rules_with(&sb, "nft "), Vec::<String>::new());
 }
 
 #[test]
@@ -355,10 +370,13 @@ fn after_a_flush_firewall_reload_reopens_the_port_and_twice_changes_nothing() {
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8080, "hello-from-ns1");
     let installed = sb.rules();
 
-    // What a firewall manager's reload does: every table flushed. The sandbox's FORWARD
-    // policy is DROP here, so nothing passes without cnet's accepts.
-    sb.sh("iptables -P FORWARD DROP && iptables -F && iptables -t nat -F && iptables -t raw -F")
-        .ok();
+    // What a firewall manager's reload does: every table flushed, cnet's nftables table
+    // gone. The sandbox's FORWARD policy is DROP here, so nothing passes without cnet's accepts.
+    sb.sh(
+        "iptables -P FORWARD DROP && iptables -F && iptables -t nat -F && iptables -t raw -F \
+         && nft delete table ip cnet",
+    )
+    .ok();
     assert_no_reply(&sb, Some("outside"), "tcp", HOST, 8080);
     assert_no_reply(&sb, None, "tcp", "127.0.0.1", 9090);
 
@@ -366,7 +384,7 @@ fn after_a_flush_firewall_reload_reopens_the_port_and_twice_changes_nothing() {
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8080, "hello-from-ns1");
     assert_reply(&sb, None, "tcp", "127.0.0.1", 9090, "hello-from-ns1");
     assert_reply(&sb, Some("b1"), "tcp", HOST, 8080, "hello-from-ns1");
-    // The same rules (in another order inside cnet's chains: per network, then its ports)...
+    // The same rules and map elements (in another order inside cnet's chains)...
     let reloaded = sb.rules();
     let policy = "filter :FORWARD DROP".to_string();
     let mut got: Vec<String> = reloaded.iter().filter(|r| **r != policy).cloned().collect();
@@ -442,22 +460,39 @@ fn an_admins_rule_in_cnet_user_survives_every_cnet_operation() {
 fn a_failed_attach_with_ports_rolls_back_its_rules_and_claims() {
     let sb = world();
     sb.cnet(&["attach", "lab", "ns2", "-p", "7070:70"]).ok();
-    // Break the firewall under cnet: nat CNET-OUTPUT is gone, so the last DNAT of the plan
-    // fails after the veth, the address and the other rules went in.
+    // Break the firewall under cnet: the map of ports published on one address is gone, so
+    // the plan's last step fails after the veth and the address went in.
     sb.sh(
-        "iptables -t nat -D OUTPUT -m addrtype --dst-type LOCAL -m comment --comment cnet -j CNET-OUTPUT \
-         && iptables -t nat -F CNET-OUTPUT && iptables -t nat -X CNET-OUTPUT",
+        "nft 'flush chain ip cnet prerouting; flush chain ip cnet output; \
+         delete map ip cnet published-ip'",
     )
     .ok();
     let before = sb.snapshot();
-    let r = sb.cnet(&["attach", "lab", "ns1", "-p", "8080:80", "-p", "8081:81"]);
+    let r = sb.cnet(&[
+        "attach",
+        "lab",
+        "ns1",
+        "-p",
+        "8080:80",
+        "-p",
+        "127.0.0.1:8081:81",
+    ]);
     r.fails_with(1);
-    assert!(r.stderr.contains("CNET-OUTPUT"), "{r}");
+    assert!(r.stderr.contains("published ports"), "{r}");
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{r}");
     sb.snapshot().assert_same(&before, "failed attach");
     // reload repairs the layout; then the same attach works.
     sb.cnet(&["firewall", "reload"]).ok();
-    sb.cnet(&["attach", "lab", "ns1", "-p", "8080:80", "-p", "8081:81"])
-        .ok();
+    sb.cnet(&[
+        "attach",
+        "lab",
+        "ns1",
+        "-p",
+        "8080:80",
+        "-p",
+        "127.0.0.1:8081:81",
+    ])
+    .ok();
     serve_tcp(&sb, "ns1", 80, "hello-from-ns1");
     assert_reply(&sb, None, "tcp", "127.0.0.1", 8080, "hello-from-ns1");
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8080, "hello-from-ns1");

@@ -95,12 +95,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         })?
         .ops,
     );
-    plan.extend(drivers::bridge::plan_publish(
-        &net,
-        &target.key,
-        address,
-        &published,
-    )?);
+    plan.extend(drivers::bridge::plan_publish(address, &published)?);
     if ctx.dry_run() {
         if let Some(o) = &offer {
             println!("# {}", ipam::dora_trace(&target.given, ip, o.address));

@@ -44,7 +44,7 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
     // published ports either, and renaming a link right after rules were deleted would wait
     // for the kernel to free them (an RCU grace period, ~25 ms).
     let mut plan = drivers::plan_detach(net, ep);
-    plan.extend(drivers::bridge::plan_unpublish(net, ep).ops);
+    plan.extend(drivers::bridge::plan_unpublish(ep).ops);
     let handover = if ep.default_route {
         default_route_handover(ctx, ep)?
     } else {

@@ -3,6 +3,7 @@
 use super::Ctx;
 use crate::drivers::bridge;
 use crate::error::Result;
+use crate::firewall::published::TABLE;
 use crate::model::Driver;
 use crate::plan::{Op, Plan};
 
@@ -11,12 +12,14 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     let _lock = ctx.lock()?;
     let mut plan = Plan::default();
     plan.push(Op::EnsureChains);
+    let mut published = Vec::new();
+    let mut bridges = 0;
     for net in ctx.store.networks()? {
         if net.driver == Driver::Bridge {
             plan.extend(bridge::reload_rules(&net)?.into_iter().map(Op::AppendRule));
+            bridges += 1;
             for ep in ctx.store.endpoints(&net.name)? {
-                let rules = bridge::publish_rules(&net, &ep.key, ep.address, &ep.ports)?;
-                plan.extend(rules.into_iter().map(Op::AppendRule));
+                published.extend(bridge::publish_entries(ep.address, &ep.ports)?);
             }
         }
         if net.driver == Driver::Vxlan {
@@ -25,5 +28,21 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
         }
     }
     // Rules already present are skipped, so a second reload changes nothing.
-    ctx.apply(&plan)
+    ctx.apply(&plan)?;
+    // The published ports are put back whole, in one transaction: the table is replaced.
+    if ctx.dry_run() {
+        if bridges > 0 {
+            println!("nft delete table ip {TABLE}  # if there, then made anew with:");
+            if !published.is_empty() {
+                println!("{}", Op::PublishPorts(published));
+            }
+        }
+        return Ok(());
+    }
+    let mut fw = ctx.firewall.borrow_mut();
+    if bridges > 0 {
+        fw.replace_published(&published)
+    } else {
+        fw.remove_published()
+    }
 }

@@ -114,6 +114,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ns(NsCommand::Rm { wait, .. }) => *wait,
         _ => true,
     };
+    if matches!(
+        &cli.command,
+        Command::Detach(_) | Command::Ns(NsCommand::Rm { .. })
+    ) {
+        crate::kernel::reclaim::set_waiting(wait);
+    }
     let result = match cli.command {
         Command::Net(NetCommand::Create(args)) => net::create(&ctx, &args),
         Command::Net(NetCommand::Rm { names, force }) => net::rm(&ctx, &names, force),
@@ -129,7 +135,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(&ctx),
         Command::GenerateDocs { .. } => unreachable!("handled above"),
     };
-    let reclaimed = if ctx.dry_run() {
+    let dry_run = ctx.dry_run();
+    // The firewall's sockets hand themselves over to the reclaimer as they close.
+    drop(ctx);
+    let reclaimed = if dry_run {
         Ok(())
     } else {
         crate::kernel::reclaim::finish(wait)

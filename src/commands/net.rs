@@ -350,6 +350,15 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             if matches!(net.driver, Driver::Bridge | Driver::Vxlan) {
                 ctx.firewall.borrow_mut().remove_base_if_empty()?;
             }
+            if net.driver == Driver::Bridge
+                && !ctx
+                    .store
+                    .networks()?
+                    .iter()
+                    .any(|n| n.driver == Driver::Bridge)
+            {
+                ctx.firewall.borrow_mut().remove_published()?;
+            }
             println!("{name}");
         }
         Ok(())

@@ -4,7 +4,8 @@
 use super::AttachRequest;
 use crate::error::{Error, Result};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
-use crate::firewall::ports::{self as fwports, PublishFw};
+use crate::firewall::ports as fwports;
+use crate::firewall::published::{self, PortEntry};
 use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
@@ -53,6 +54,7 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
     };
     let mut plan = Plan::default();
     plan.push(Op::EnsureChains);
+    plan.push(Op::EnsurePortMaps);
     plan.push(Op::CreateBridge {
         name: bridge.clone(),
         mac: bridge_mac(net),
@@ -128,51 +130,36 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
     Ok(())
 }
 
-/// The rules of a namespace's published ports on a bridge network, in the order to append them.
-pub fn publish_rules(
-    net: &Network,
-    key: &str,
+/// The map entries of a namespace's published ports on a bridge network.
+pub fn publish_entries(
     address: Option<Ipv4Network>,
     ports: &[PortMapping],
-) -> Result<Vec<crate::firewall::rule::Rule>> {
+) -> Result<Vec<PortEntry>> {
     if ports.is_empty() {
         return Ok(Vec::new());
     }
     let addr = address.ok_or_else(|| Error::runtime("published ports need an address"))?;
-    Ok(fwports::endpoint_rules(
-        &PublishFw {
-            network: &net.name,
-            bridge: bridge_of(net)?,
-            key,
-            addr: addr.ip(),
-        },
-        ports,
-    ))
+    Ok(published::entries(addr.ip(), ports))
 }
 
 /// Open published ports: appended to the attach plan, after the namespace's links (so rollback
-/// removes the rules first).
-pub fn plan_publish(
-    net: &Network,
-    key: &str,
-    address: Option<Ipv4Network>,
-    ports: &[PortMapping],
-) -> Result<Vec<Op>> {
-    let rules = publish_rules(net, key, address, ports)?;
-    Ok(if rules.is_empty() {
+/// closes the ports first).
+pub fn plan_publish(address: Option<Ipv4Network>, ports: &[PortMapping]) -> Result<Vec<Op>> {
+    let entries = publish_entries(address, ports)?;
+    Ok(if entries.is_empty() {
         Vec::new()
     } else {
-        vec![Op::AppendRules(rules)]
+        vec![Op::PublishPorts(entries)]
     })
 }
 
-/// Close an endpoint's published ports: exactly the rules `plan_publish` added, in reverse.
-pub fn plan_unpublish(net: &Network, ep: &Endpoint) -> Plan {
+/// Close an endpoint's published ports: exactly the entries `plan_publish` added.
+pub fn plan_unpublish(ep: &Endpoint) -> Plan {
     let mut plan = Plan::default();
-    if let Ok(rules) = publish_rules(net, &ep.key, ep.address, &ep.ports)
-        && !rules.is_empty()
+    if let Ok(entries) = publish_entries(ep.address, &ep.ports)
+        && !entries.is_empty()
     {
-        plan.push(Op::DeleteRules(rules.into_iter().rev().collect()));
+        plan.push(Op::UnpublishPorts(entries));
     }
     plan
 }
@@ -331,22 +318,17 @@ mod tests {
     }
 
     #[test]
-    fn unpublish_deletes_exactly_what_publish_appended_in_reverse() {
-        let n = net(false);
+    fn unpublish_removes_exactly_what_publish_added() {
         let ports = vec![
             crate::ports::parse("8080:80").unwrap(),
             crate::ports::parse("127.0.0.1:9090:80").unwrap(),
         ];
         let addr = Some("10.1.0.2/24".parse().unwrap());
-        let appended: Vec<_> = plan_publish(&n, "ns1", addr, &ports)
-            .unwrap()
-            .into_iter()
-            .flat_map(|o| match o {
-                Op::AppendRules(rs) => rs,
-                other => panic!("{other}"),
-            })
-            .collect();
-        assert_eq!(appended.len(), 5);
+        let added = match plan_publish(addr, &ports).unwrap().as_slice() {
+            [Op::PublishPorts(es)] => es.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(added.len(), 2);
         let ep = Endpoint {
             network: "lab".into(),
             key: "ns1".into(),
@@ -361,17 +343,11 @@ mod tests {
             default_route: true,
             since: 0,
         };
-        let mut deleted: Vec<_> = plan_unpublish(&n, &ep)
-            .ops
-            .into_iter()
-            .flat_map(|o| match o {
-                Op::DeleteRules(rs) => rs,
-                other => panic!("{other}"),
-            })
-            .collect();
-        deleted.reverse();
-        assert_eq!(deleted, appended);
-        assert!(plan_publish(&n, "ns1", addr, &[]).unwrap().is_empty());
+        match plan_unpublish(&ep).ops.as_slice() {
+            [Op::UnpublishPorts(es)] => assert_eq!(*es, added),
+            other => panic!("{other:?}"),
+        }
+        assert!(plan_publish(addr, &[]).unwrap().is_empty());
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! renders a rule's argv so that this splitting gives the argv back, and refuses words it
 //! could not carry (quotes, newlines, empty words) rather than letting them be mangled.
 
-use super::Firewall;
 use super::layout::command_line;
 use super::rule::Rule;
 use super::{base, restore};
@@ -161,12 +160,13 @@ impl IptablesFirewall {
     }
 }
 
-impl Firewall for IptablesFirewall {
-    fn ensure_chains(&mut self) -> Result<()> {
+/// The rule-at-a-time operations `LazyIptables` falls back on.
+impl IptablesFirewall {
+    pub fn ensure_chains(&mut self) -> Result<()> {
         ensure_base()
     }
 
-    fn append(&mut self, rule: &Rule) -> Result<()> {
+    pub fn append(&mut self, rule: &Rule) -> Result<()> {
         if self.exists(rule)? {
             return Ok(());
         }
@@ -176,7 +176,7 @@ impl Firewall for IptablesFirewall {
             .map_err(|e| kernel(rule.to_string(), e))
     }
 
-    fn delete(&mut self, rule: &Rule) -> Result<()> {
+    pub fn delete(&mut self, rule: &Rule) -> Result<()> {
         if !self.exists(rule)? {
             return Ok(());
         }

@@ -7,10 +7,10 @@
 //!                 ├─ 2 -j CNET-ISOLATION-1   drops between networks (→ CNET-ISOLATION-2)
 //!                 └─ 3 -j CNET-FORWARD       accepts for cnet networks
 //! nat POSTROUTING ── 1 -j CNET-POSTROUTING   MASQUERADE of outbound traffic
-//! nat PREROUTING  ── 1 -m addrtype --dst-type LOCAL -j CNET-PREROUTING   (published ports)
-//! nat OUTPUT      ── 1 -m addrtype --dst-type LOCAL -j CNET-OUTPUT       (published ports)
 //! raw PREROUTING  ── 1 -j CNET-RAW-PREROUTING   drops before routing (127/8 from a bridge)
 //! ```
+//!
+//! Published ports' DNAT is not here but in nftables, as map entries (`firewall::published`).
 //!
 //! Isolation is consulted before the accepts, so a packet between two cnet networks is dropped
 //! before anything can accept it. The one exception is a published port (see
@@ -34,10 +34,6 @@ pub const ISOLATION_2: &str = "CNET-ISOLATION-2";
 pub const FORWARD_CHAIN: &str = "CNET-FORWARD";
 /// nat: MASQUERADE of outbound traffic.
 pub const POSTROUTING_CHAIN: &str = "CNET-POSTROUTING";
-/// nat: DNAT of published ports, for traffic arriving from outside.
-pub const PREROUTING_CHAIN: &str = "CNET-PREROUTING";
-/// nat: DNAT of published ports, for traffic from the host itself.
-pub const OUTPUT_CHAIN: &str = "CNET-OUTPUT";
 /// raw: drops before routing (packets addressed to 127/8 arriving on a bridge).
 pub const RAW_PREROUTING_CHAIN: &str = "CNET-RAW-PREROUTING";
 
@@ -57,8 +53,6 @@ pub fn base_chains() -> Vec<(Table, &'static str)> {
         (Table::Filter, ISOLATION_2),
         (Table::Filter, FORWARD_CHAIN),
         (Table::Nat, POSTROUTING_CHAIN),
-        (Table::Nat, PREROUTING_CHAIN),
-        (Table::Nat, OUTPUT_CHAIN),
         (Table::Raw, RAW_PREROUTING_CHAIN),
     ]
 }
@@ -79,19 +73,6 @@ pub fn base_jumps() -> Vec<Rule> {
         jump(Table::Filter, "FORWARD", vec![], ISOLATION_1),
         jump(Table::Filter, "FORWARD", vec![], FORWARD_CHAIN),
         jump(Table::Nat, "POSTROUTING", vec![], POSTROUTING_CHAIN),
-        // Published ports: only traffic addressed to one of the host's own addresses.
-        jump(
-            Table::Nat,
-            "PREROUTING",
-            vec![Match::DstTypeLocal],
-            PREROUTING_CHAIN,
-        ),
-        jump(
-            Table::Nat,
-            "OUTPUT",
-            vec![Match::DstTypeLocal],
-            OUTPUT_CHAIN,
-        ),
         jump(Table::Raw, "PREROUTING", vec![], RAW_PREROUTING_CHAIN),
     ]
 }
@@ -479,8 +460,6 @@ mod tests {
                 "iptables -t filter -I FORWARD 2 -m comment --comment cnet -j CNET-ISOLATION-1",
                 "iptables -t filter -I FORWARD 3 -m comment --comment cnet -j CNET-FORWARD",
                 "iptables -t nat -I POSTROUTING 1 -m comment --comment cnet -j CNET-POSTROUTING",
-                "iptables -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -m comment --comment cnet -j CNET-PREROUTING",
-                "iptables -t nat -I OUTPUT 1 -m addrtype --dst-type LOCAL -m comment --comment cnet -j CNET-OUTPUT",
                 "iptables -t raw -I PREROUTING 1 -m comment --comment cnet -j CNET-RAW-PREROUTING",
             ]
         );

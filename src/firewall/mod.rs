@@ -6,11 +6,14 @@ pub mod base;
 pub mod commit_watch;
 pub mod iptables;
 pub mod layout;
+pub mod nft;
 pub mod ports;
+pub mod published;
 pub mod restore;
 pub mod rule;
 
 use crate::error::Result;
+use published::PortEntry;
 use rule::Rule;
 
 /// What the executor needs from a firewall backend.
@@ -36,13 +39,21 @@ pub trait Firewall {
     fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
         rules.iter().try_for_each(|r| self.delete(r))
     }
+    /// Create the table of published ports, if missing. Idempotent.
+    fn ensure_port_maps(&mut self) -> Result<()>;
+    /// Open published ports (DNAT from the host ports): all or none.
+    fn publish(&mut self, entries: &[PortEntry]) -> Result<()>;
+    /// Close published ports; those not open count as closed.
+    fn unpublish(&mut self, entries: &[PortEntry]) -> Result<()>;
 }
 
-/// The iptables backend, started on first use: commands whose plans hold no rule never need
-/// the iptables binary.
+/// The host's firewall as cnet uses it: iptables chains for forwarding, isolation and NAT, and
+/// an nftables table for published ports (`published`), each started on first use: commands
+/// whose plans hold no rule never need the iptables binary or a netfilter socket.
 #[derive(Default)]
 pub struct LazyIptables {
     inner: Option<iptables::IptablesFirewall>,
+    nft: Option<nft::Nft>,
 }
 
 impl LazyIptables {
@@ -53,9 +64,26 @@ impl LazyIptables {
         Ok(self.inner.as_mut().expect("just set"))
     }
 
+    fn nft(&mut self) -> Result<&mut nft::Nft> {
+        if self.nft.is_none() {
+            self.nft = Some(nft::Nft::open()?);
+        }
+        Ok(self.nft.as_mut().expect("just set"))
+    }
+
     /// Remove cnet's base chains when no network uses them any more (and CNET-USER is empty).
     pub fn remove_base_if_empty(&mut self) -> Result<()> {
         iptables::remove_base_if_empty()
+    }
+
+    /// Remove the table of published ports (no bridge network is left to publish).
+    pub fn remove_published(&mut self) -> Result<()> {
+        self.nft()?.drop_table()
+    }
+
+    /// Make the published ports exactly `entries` (`cnet firewall reload`).
+    pub fn replace_published(&mut self, entries: &[PortEntry]) -> Result<()> {
+        self.nft()?.replace(entries)
     }
 }
 
@@ -88,5 +116,14 @@ impl Firewall for LazyIptables {
         }
         let ipt = self.get()?;
         rules.iter().try_for_each(|r| ipt.delete(r))
+    }
+    fn ensure_port_maps(&mut self) -> Result<()> {
+        self.nft()?.ensure_table()
+    }
+    fn publish(&mut self, entries: &[PortEntry]) -> Result<()> {
+        self.nft()?.add(entries)
+    }
+    fn unpublish(&mut self, entries: &[PortEntry]) -> Result<()> {
+        self.nft()?.remove(entries)
     }
 }

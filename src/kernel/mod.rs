@@ -58,6 +58,9 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
         Op::DeleteRule(r) => fw.delete(r),
         Op::AppendRules(rs) => fw.append_new(rs),
         Op::DeleteRules(rs) => fw.delete_each(rs),
+        Op::EnsurePortMaps => fw.ensure_port_maps(),
+        Op::PublishPorts(es) => fw.publish(es),
+        Op::UnpublishPorts(es) => fw.unpublish(es),
         Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
         Op::CreateSublink { .. } => sublink::exec_create(s, op),
         Op::RetireVeth {
@@ -221,6 +224,18 @@ mod tests {
         }
         fn delete(&mut self, r: &Rule) -> Result<()> {
             self.calls.push(format!("delete {}", r.comment));
+            Ok(())
+        }
+        fn ensure_port_maps(&mut self) -> Result<()> {
+            self.calls.push("ensure port maps".into());
+            Ok(())
+        }
+        fn publish(&mut self, es: &[crate::firewall::published::PortEntry]) -> Result<()> {
+            self.calls.push(format!("publish {}", es.len()));
+            Ok(())
+        }
+        fn unpublish(&mut self, es: &[crate::firewall::published::PortEntry]) -> Result<()> {
+            self.calls.push(format!("unpublish {}", es.len()));
             Ok(())
         }
     }

@@ -36,6 +36,15 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
     PENDING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Set when the command waits for the kernel (`--wait`): nothing is then left behind, so a
+/// detach deletes its pair at once instead of retiring it first.
+static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this command waits for the kernel to free what it removes.
+pub fn set_waiting(on: bool) {
+    WAITING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Delete this host-namespace link at the end of the command (in the background, unless the
 /// command waits).
 pub fn defer_link(name: String) {
@@ -164,6 +173,10 @@ pub fn retire_veth(
     peer_ns: &crate::plan::NsRef,
     peer: &str,
 ) -> Result<()> {
+    if WAITING.load(std::sync::atomic::Ordering::Relaxed) {
+        // One RTM_DELLINK takes both ends, as `ip link del` does.
+        return delete_now(s, host);
+    }
     let retired = retired_name();
     let (h, r) = (host.to_string(), retired.clone());
     let host_done = s.run(&crate::plan::NsRef::Host, move |c| {

@@ -172,6 +172,41 @@ impl Snapshot {
     }
 }
 
+/// `nft list table ip cnet` (cnet's published ports) as lines `nft MAP ELEMENT`, sorted within
+/// each map (a hash map lists in no set order), and `nft CHAIN: RULE` for its chains' rules.
+pub fn normalize_nft_table(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut map, mut chain) = (String::new(), String::new());
+    let mut elements: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(buf) = elements.as_mut() {
+            buf.push_str(line);
+        } else if let Some(rest) = line.strip_prefix("map ") {
+            map = rest.trim_end_matches(" {").to_string();
+            chain.clear();
+        } else if let Some(rest) = line.strip_prefix("chain ") {
+            chain = rest.trim_end_matches(" {").to_string();
+            map.clear();
+        } else if let Some(rest) = line.strip_prefix("elements = {") {
+            elements = Some(rest.to_string());
+        } else if !chain.is_empty() && !line.is_empty() && line != "}" && !line.starts_with("type ")
+        {
+            out.push(format!("nft {chain}: {line}"));
+        }
+        if let Some(buf) = elements.as_ref().filter(|b| b.ends_with('}')) {
+            let mut elems: Vec<String> = buf
+                .trim_end_matches('}')
+                .split(',')
+                .map(|e| format!("nft {map} {}", e.trim()))
+                .collect();
+            elems.sort();
+            out.extend(elems);
+            elements = None;
+        }
+    }
+    out
+}
+
 /// iptables-save output reduced to what matters: rules and user chains, per table. Comments,
 /// `COMMIT` and counters are dropped, and so are built-in chains with an ACCEPT policy (an
 /// empty table and an absent one mean the same).
@@ -478,10 +513,16 @@ impl Sandbox {
 
     /// Normalised iptables rules of the sandbox host.
     #[track_caller]
+    /// iptables rules (normalised iptables-save), then cnet's nftables table of published
+    /// ports (see [`normalize_nft_table`]), if it is there.
     pub fn rules(&self) -> Vec<String> {
-        let r = self.run(&["iptables-save"]);
+        let r = self
+            .sh("iptables-save && echo @@nft && { nft list table ip cnet 2>/dev/null || true; }");
         r.ok();
-        normalize_iptables_save(&r.stdout)
+        let (ipt, nft) = r.stdout.split_once("@@nft").unwrap_or((&r.stdout, ""));
+        let mut out = normalize_iptables_save(ipt);
+        out.extend(normalize_nft_table(nft));
+        out
     }
 
     /// Whether a path exists inside the sandbox.
@@ -521,6 +562,7 @@ impl Sandbox {
             r#"dump() {{ [ -d "$1" ] || return 0; find "$1" -type f ! -path "$1/lock" | sort | while read -r f; do echo "== $f"; cat "$f"; done; }}
 echo '@@links'; ip -j link
 echo; echo '@@rules'; iptables-save
+echo '@@nft'; nft list table ip cnet 2>/dev/null || true
 echo '@@state'; dump {state}
 echo '@@netns'; ls -1 /run/netns 2>/dev/null
 echo '@@etc'; dump /etc/netns
@@ -540,9 +582,14 @@ echo '@@end'"#,
         }
         let mut take = |name: &str| sections.remove(name).unwrap_or_default();
         let (links, rules) = (take("links").join("\n"), take("rules").join("\n"));
+        let nft = take("nft").join("\n");
         Snapshot {
             links: link_names(&links),
-            rules: normalize_iptables_save(&rules),
+            rules: {
+                let mut r = normalize_iptables_save(&rules);
+                r.extend(normalize_nft_table(&nft));
+                r
+            },
             state: take("state"),
             netns: take("netns"),
             etc_netns: take("etc"),

@@ -1,0 +1,274 @@
+//! Published ports as entries of two nftables maps. Pure: what the entries are, how they are
+//! encoded for the kernel and how they read as `nft` commands; `firewall::nft` installs them.
+//!
+//! ```text
+//! table ip cnet {
+//!   map published    { type inet_proto . inet_service : ipv4_addr . inet_service }
+//!   map published-ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }
+//!   chain prerouting { type nat hook prerouting priority dstnat
+//!     fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published-ip
+//!     fib daddr type local dnat ip to meta l4proto . th dport map @published }
+//!   chain output { type nat hook output priority -100  (the same two rules) }
+//! }
+//! ```
+//!
+//! One element per host port: `tcp . 8080 : 10.1.0.2 . 80`, in `published-ip` when the port
+//! is bound to one host address (`127.0.0.1:8080:80`). A lookup costs the same whatever the
+//! number of published ports, and adding or removing a namespace's ports touches only its own
+//! elements, found by key: no rule is listed, matched or rewritten as the network grows (with
+//! iptables, deleting a rule means fetching and comparing its whole chain). The maps are
+//! hashes, so a port range is one element per port: ranges stay short in practice.
+
+use crate::model::PortMapping;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// The nftables table (family ip) that holds cnet's published ports.
+pub const TABLE: &str = "cnet";
+/// The map of ports published on every host address.
+pub const MAP_ANY: &str = "published";
+/// The map of ports published on one host address.
+pub const MAP_IP: &str = "published-ip";
+
+/// One published host port: where it is reached, where it leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct PortEntry {
+    /// The host address it is bound to; `None` for every local address.
+    pub host_ip: Option<Ipv4Addr>,
+    /// IP protocol number (6 tcp, 17 udp, 132 sctp).
+    pub proto: u8,
+    pub host_port: u16,
+    /// The namespace's address and port.
+    pub addr: Ipv4Addr,
+    pub port: u16,
+}
+
+/// The IP protocol number of a protocol name `ports::parse` accepts.
+pub fn proto_number(name: &str) -> Option<u8> {
+    match name {
+        "tcp" => Some(libc::IPPROTO_TCP as u8),
+        "udp" => Some(libc::IPPROTO_UDP as u8),
+        "sctp" => Some(libc::IPPROTO_SCTP as u8),
+        _ => None,
+    }
+}
+
+fn proto_name(n: u8) -> String {
+    match n as i32 {
+        libc::IPPROTO_TCP => "tcp".into(),
+        libc::IPPROTO_UDP => "udp".into(),
+        libc::IPPROTO_SCTP => "sctp".into(),
+        _ => n.to_string(),
+    }
+}
+
+/// The entries of a namespace's published ports at `addr`, one per host port; a range keeps
+/// each port's offset in the container's range. Two mappings that give the same entry yield
+/// it once.
+pub fn entries(addr: Ipv4Addr, ports: &[PortMapping]) -> Vec<PortEntry> {
+    let mut out: Vec<PortEntry> = Vec::new();
+    for m in ports {
+        // `ports::parse` accepts only protocols that have a number.
+        let Some(proto) = proto_number(&m.protocol) else {
+            continue;
+        };
+        for host_port in m.host_port..=m.host_port_end {
+            // `ports::parse` makes both ranges the same length.
+            let port = m.container_port + (host_port - m.host_port);
+            let e = PortEntry {
+                host_ip: m.host_ip,
+                proto,
+                host_port,
+                addr,
+                port,
+            };
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// Register-aligned concatenation: every field takes a multiple of 4 bytes, as nft lays it out.
+fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+}
+
+impl PortEntry {
+    /// The map this entry belongs in.
+    pub fn map(&self) -> &'static str {
+        if self.host_ip.is_some() {
+            MAP_IP
+        } else {
+            MAP_ANY
+        }
+    }
+
+    /// The element key: `[host address .] protocol . host port` (network byte order).
+    pub fn key(&self) -> Vec<u8> {
+        let mut k = Vec::with_capacity(12);
+        if let Some(ip) = self.host_ip {
+            field(&mut k, &ip.octets());
+        }
+        field(&mut k, &[self.proto]);
+        field(&mut k, &self.host_port.to_be_bytes());
+        k
+    }
+
+    /// The element data: `address . port`, what the DNAT rewrites the destination to.
+    pub fn data(&self) -> Vec<u8> {
+        let mut d = Vec::with_capacity(8);
+        field(&mut d, &self.addr.octets());
+        field(&mut d, &self.port.to_be_bytes());
+        d
+    }
+
+    /// The element as `nft` writes it: `[127.0.0.1 . ]tcp . 8080 : 10.1.0.2 . 80`.
+    pub fn element_text(&self) -> String {
+        let ip = self
+            .host_ip
+            .map(|ip| format!("{ip} . "))
+            .unwrap_or_default();
+        format!(
+            "{ip}{} . {} : {} . {}",
+            proto_name(self.proto),
+            self.host_port,
+            self.addr,
+            self.port
+        )
+    }
+}
+
+/// The table as an `nft -f` script, for a plan's printout (what `firewall::nft` creates).
+pub fn describe_table() -> String {
+    let rules = "fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published-ip; \
+                 fib daddr type local dnat ip to meta l4proto . th dport map @published";
+    format!(
+        "nft -f - <<'EOF'  # unless table ip {TABLE} is there\n\
+         table ip {TABLE} {{\n\
+         \x20 map {MAP_ANY} {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}\n\
+         \x20 map {MAP_IP} {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}\n\
+         \x20 chain prerouting {{ type nat hook prerouting priority dstnat; {rules}; }}\n\
+         \x20 chain output {{ type nat hook output priority -100; {rules}; }}\n\
+         }}\n\
+         EOF"
+    )
+}
+
+/// Entries grouped by map, for one `nft` command line per map.
+fn by_map(entries: &[PortEntry]) -> Vec<(&'static str, Vec<&PortEntry>)> {
+    let mut out: Vec<(&'static str, Vec<&PortEntry>)> = Vec::new();
+    for e in entries {
+        match out.iter_mut().find(|(m, _)| *m == e.map()) {
+            Some((_, list)) => list.push(e),
+            None => out.push((e.map(), vec![e])),
+        }
+    }
+    out
+}
+
+/// `nft add element …` / `nft delete element …` lines for a plan's printout.
+pub struct ElementCommands<'a> {
+    pub verb: &'a str,
+    pub entries: &'a [PortEntry],
+}
+
+impl fmt::Display for ElementCommands<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (map, list)) in by_map(self.entries).into_iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let elems: Vec<String> = list.iter().map(|e| e.element_text()).collect();
+            write!(
+                f,
+                "nft {} element ip {TABLE} {map} '{{ {} }}'",
+                self.verb,
+                elems.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(s: &str) -> PortMapping {
+        crate::ports::parse(s).unwrap()
+    }
+
+    fn addr() -> Ipv4Addr {
+        "10.1.0.2".parse().unwrap()
+    }
+
+    #[test]
+    fn one_port_is_one_element_in_the_any_address_map() {
+        let e = entries(addr(), &[spec("8080:80")]);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].map(), MAP_ANY);
+        assert_eq!(e[0].element_text(), "tcp . 8080 : 10.1.0.2 . 80");
+        // As `nft --debug=netlink` shows it: 00000006 00001f90, data 0201010a 00005000.
+        assert_eq!(e[0].key(), vec![6, 0, 0, 0, 0x1f, 0x90, 0, 0]);
+        assert_eq!(e[0].data(), vec![10, 1, 0, 2, 0, 80, 0, 0]);
+    }
+
+    #[test]
+    fn a_port_bound_to_one_address_goes_in_the_address_map() {
+        let e = entries(addr(), &[spec("127.0.0.1:9090:80/udp")]);
+        assert_eq!(e[0].map(), MAP_IP);
+        assert_eq!(
+            e[0].element_text(),
+            "127.0.0.1 . udp . 9090 : 10.1.0.2 . 80"
+        );
+        assert_eq!(
+            e[0].key(),
+            vec![127, 0, 0, 1, 17, 0, 0, 0, 0x23, 0x82, 0, 0]
+        );
+    }
+
+    #[test]
+    fn ranges_are_one_element_per_port_keeping_or_shifting_the_offset() {
+        let same = entries(addr(), &[spec("8000-8002:8000-8002")]);
+        let ports: Vec<(u16, u16)> = same.iter().map(|e| (e.host_port, e.port)).collect();
+        assert_eq!(ports, vec![(8000, 8000), (8001, 8001), (8002, 8002)]);
+        let shifted = entries(addr(), &[spec("8000-8002:9000-9002/sctp")]);
+        let ports: Vec<(u16, u16)> = shifted.iter().map(|e| (e.host_port, e.port)).collect();
+        assert_eq!(ports, vec![(8000, 9000), (8001, 9001), (8002, 9002)]);
+        assert!(shifted.iter().all(|e| e.proto == 132));
+    }
+
+    #[test]
+    fn the_same_entry_twice_is_kept_once() {
+        assert_eq!(
+            entries(addr(), &[spec("8080:80"), spec("8080:80")]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn commands_read_like_nft_one_line_per_map() {
+        let e = entries(
+            addr(),
+            &[
+                spec("8080:80"),
+                spec("127.0.0.1:9090:90"),
+                spec("53:53/udp"),
+            ],
+        );
+        assert_eq!(
+            ElementCommands {
+                verb: "add",
+                entries: &e
+            }
+            .to_string(),
+            "nft add element ip cnet published '{ tcp . 8080 : 10.1.0.2 . 80, udp . 53 : 10.1.0.2 . 53 }'\n\
+             nft add element ip cnet published-ip '{ 127.0.0.1 . tcp . 9090 : 10.1.0.2 . 90 }'"
+        );
+    }
+}
