@@ -114,11 +114,42 @@ fn exec_removal(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
 /// reverse order, and return the original error with the errors of the rollback (if any).
 pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result<(), ApplyFailure> {
     let mut s = Session::new();
-    for (i, op) in plan.ops.iter().enumerate() {
-        let done = crate::timing::time(|| op.to_string(), || exec_op(&mut s, op, fw));
-        if let Err(error) = done {
+    // What went in, in order: what a rollback undoes.
+    let mut applied: Vec<&Op> = Vec::with_capacity(plan.ops.len());
+    let mut i = 0;
+    while i < plan.ops.len() {
+        let op = &plan.ops[i];
+        // A run of requests inside one namespace goes as one pipelined batch.
+        let run = match netlink::pipelined(op) {
+            Some(ns) => plan.ops[i..]
+                .iter()
+                .take_while(|o| netlink::pipelined(o) == Some(ns))
+                .count(),
+            None => 1,
+        };
+        let batch = &plan.ops[i..i + run];
+        let mut first_error = None;
+        if run > 1 {
+            let ns = netlink::pipelined(op).expect("a run starts with a pipelined op");
+            let results =
+                crate::timing::time(|| describe_batch(batch), || s.exec_pipelined(ns, batch));
+            for (o, r) in batch.iter().zip(results) {
+                match r {
+                    Ok(()) => applied.push(o),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        } else {
+            match crate::timing::time(|| op.to_string(), || exec_op(&mut s, op, fw)) {
+                Ok(()) => applied.push(op),
+                Err(e) => first_error = Some(e),
+            }
+        }
+        if let Some(error) = first_error {
             let mut rollback_errors = Vec::new();
-            for done in plan.ops[..i].iter().rev() {
+            for done in applied.iter().rev() {
                 if let Some(undo) = done.undo()
                     && let Err(e) = exec_removal(&mut s, &undo, fw)
                 {
@@ -130,8 +161,14 @@ pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result
                 rollback_errors,
             });
         }
+        i += run;
     }
     Ok(())
+}
+
+fn describe_batch(ops: &[Op]) -> String {
+    let lines: Vec<String> = ops.iter().map(|o| o.to_string()).collect();
+    format!("(pipelined) {}", lines.join("; "))
 }
 
 /// Apply a plan in order. On the first failure, apply the undo (`Op::undo`) of each op already

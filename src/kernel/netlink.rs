@@ -325,6 +325,50 @@ impl Session {
                 e => e,
             })
     }
+
+    /// Execute consecutive netlink ops of one namespace (`pipelined`) in one hand-over to the
+    /// namespace's thread instead of one per op. One result per op: a failed op does not stop
+    /// the ones after it, so the caller learns exactly which went in (and rolls those back).
+    pub fn exec_pipelined(&mut self, ns: &NsRef, ops: &[Op]) -> Vec<Result<()>> {
+        let owned: Vec<Op> = ops.to_vec();
+        let n = owned.len();
+        let results = self.run(ns, move |c| {
+            let h = c.handle();
+            // In order, each answered before the next is sent: an address add looks its link
+            // up first, and the route needs the address.
+            Ok(c.block_on(async {
+                let mut out = Vec::with_capacity(owned.len());
+                for op in &owned {
+                    out.push(exec_op(h.clone(), op).await);
+                }
+                out
+            }))
+        });
+        match results {
+            Ok(rs) => rs,
+            Err(e) => {
+                let msg = e.to_string();
+                (0..n)
+                    .map(|i| Err(kernel_error(&ops[i], msg.clone())))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Whether an op is one `Session::exec_pipelined` may batch: a netlink request inside a
+/// namespace other than cnet's own.
+pub fn pipelined(op: &Op) -> Option<&NsRef> {
+    match op {
+        Op::LinkUp { ns, .. }
+        | Op::NoIpv6Autoconf { ns, .. }
+        | Op::AddAddress { ns, .. }
+        | Op::AddRoute { ns, .. } => match ns {
+            NsRef::Host => None,
+            other => Some(other),
+        },
+        _ => None,
+    }
 }
 
 /// Run `f` with a netlink handle inside `ns` (a one-shot [`Session`]).
