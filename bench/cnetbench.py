@@ -481,10 +481,12 @@ def check_endpoint(tool, ep):
         raise ToolError(r.args, 1, f"check after {tool.name} attach: no default route via "
                                    f"{GATEWAY}: {r.stdout.strip()}")
     if tool.ports:
+        # iptables' nat table for the peers; cnet keeps published ports in nftables maps.
         nat = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True)
-        if str(ep["port"]) not in nat.stdout:
+        nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True)
+        if str(ep["port"]) not in nat.stdout + nft.stdout:
             raise ToolError(nat.args, 1, f"check after {tool.name} attach: host port "
-                                         f"{ep['port']} not in the nat table")
+                                         f"{ep['port']} not in the nat table nor in nftables")
 
 
 def phase_latency(spec, cfg):

@@ -20,6 +20,7 @@ fi
 need=""
 command -v ip >/dev/null || need="$need iproute2"
 command -v iptables >/dev/null || need="$need iptables"
+command -v nft >/dev/null || need="$need nftables"
 command -v unshare >/dev/null && command -v nsenter >/dev/null || need="$need util-linux"
 command -v iperf3 >/dev/null || need="$need iperf3"
 command -v ping >/dev/null || need="$need iputils-ping"
