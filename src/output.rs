@@ -12,7 +12,7 @@ pub fn print_list<T: Serialize>(
     row: impl Fn(&T) -> Vec<String>,
 ) {
     match format {
-        Format::Json => println!(
+        Format::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(items).expect("listing serializes")
         ),
@@ -26,7 +26,7 @@ pub fn print_list<T: Serialize>(
             }
             // comfy-table pads with a leading space per column; trim for `awk`-friendly output.
             for line in t.to_string().lines() {
-                println!("{}", line.trim_end().strip_prefix(' ').unwrap_or(line));
+                crate::outln!("{}", line.trim_end().strip_prefix(' ').unwrap_or(line));
             }
         }
     }

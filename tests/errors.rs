@@ -211,3 +211,17 @@ fn non_root_is_refused() {
             .assert_same(&before, &format!("after `cnet {args}` as nobody"));
     }
 }
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    // `cnet ... | head -1`: the reader is gone before cnet writes. No panic, and the command
+    // still does its work and exits 0.
+    let sb = Sandbox::new();
+    let r = sb.sh(
+        "{ sleep 0.2; cnet net create lab --subnet 10.1.0.0/24 2>/tmp/err; echo $? >/tmp/rc; } | true; \
+         cat /tmp/rc /tmp/err",
+    );
+    r.ok();
+    assert_eq!(r.stdout.trim(), "0", "exit status, then stderr:\n{r}");
+    sb.cnet(&["net", "ls", "-q"]).ok().stdout_has("lab");
+}

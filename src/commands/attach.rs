@@ -98,7 +98,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     plan.extend(drivers::bridge::plan_publish(address, &published)?);
     if ctx.dry_run() {
         if let Some(o) = &offer {
-            println!("# {}", ipam::dora_trace(&target.given, ip, o.address));
+            crate::outln!("# {}", ipam::dora_trace(&target.given, ip, o.address));
         }
         return ctx.apply(&plan);
     }
@@ -269,10 +269,10 @@ fn created_namespace(plan: &crate::plan::Plan) -> Option<String> {
 
 fn report(ctx: &Ctx, ep: &Endpoint) {
     match ctx.global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(ep).expect("serializes")),
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(ep).expect("serializes")),
         Format::Table => match &ep.address {
-            Some(addr) => println!("{} {} {} {}", ep.network, ep.netns, ep.ifname, addr),
-            None => println!("{} {}", ep.network, ep.netns),
+            Some(addr) => crate::outln!("{} {} {} {}", ep.network, ep.netns, ep.ifname, addr),
+            None => crate::outln!("{} {}", ep.network, ep.netns),
         },
     }
 }

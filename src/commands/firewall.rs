@@ -32,9 +32,9 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     // The published ports are put back whole, in one transaction: the table is replaced.
     if ctx.dry_run() {
         if bridges > 0 {
-            println!("nft delete table ip {TABLE}  # if there, then made anew with:");
+            crate::outln!("nft delete table ip {TABLE}  # if there, then made anew with:");
             if !published.is_empty() {
-                println!("{}", Op::PublishPorts(published));
+                crate::outln!("{}", Op::PublishPorts(published));
             }
         }
         return Ok(());

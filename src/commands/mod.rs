@@ -68,7 +68,7 @@ impl Ctx {
     /// Apply a plan with rollback, or print it on a dry run.
     pub fn apply(&self, plan: &Plan) -> Result<()> {
         if self.dry_run() {
-            print!("{plan}");
+            crate::out!("{plan}");
             return Ok(());
         }
         if self.global.verbose {
@@ -85,7 +85,7 @@ impl Ctx {
     /// Apply a teardown plan best-effort (every step is tried), or print it on a dry run.
     pub fn teardown(&self, plan: &Plan) -> Result<()> {
         if self.dry_run() {
-            print!("{plan}");
+            crate::out!("{plan}");
             return Ok(());
         }
         if self.global.verbose {

@@ -266,7 +266,7 @@ pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
     ctx.apply(&drivers::plan_create(net)?)?;
     if !ctx.dry_run() {
         ctx.store.put_network(net)?;
-        println!("{}", net.name);
+        crate::outln!("{}", net.name);
     }
     Ok(())
 }
@@ -359,7 +359,7 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             {
                 ctx.firewall.borrow_mut().remove_published()?;
             }
-            println!("{name}");
+            crate::outln!("{name}");
         }
         Ok(())
     })
@@ -380,7 +380,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
     let nets = all(ctx)?;
     if quiet {
         for n in &nets {
-            println!("{}", n.name);
+            crate::outln!("{}", n.name);
         }
         return Ok(());
     }
@@ -523,7 +523,7 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
         });
     }
     // Inspect is JSON whatever --format says, as with `docker network inspect`.
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string_pretty(&out).expect("serializes")
     );
