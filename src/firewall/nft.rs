@@ -276,7 +276,7 @@ pub fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
     out
 }
 
-/// A kernel refusal: the errno and which request of the batch it answered.
+/// A kernel refusal (its errno): the whole batch was refused.
 #[derive(Debug)]
 struct Refused {
     errno: i32,
@@ -301,6 +301,27 @@ impl Nft {
         socket
             .bind_auto()
             .map_err(|e| Error::runtime(format!("nftables: cannot bind a netlink socket: {e}")))?;
+        // The kernel answers at once; a missing answer is an error, never a hang.
+        let timeout = libc::timeval {
+            tv_sec: 10,
+            tv_usec: 0,
+        };
+        // SAFETY: setsockopt on a socket we own, with a pointer to a live timeval of its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&timeout as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::runtime(format!(
+                "nftables: cannot set a receive timeout: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
         Ok(Nft { socket, seq: 0 })
     }
 
@@ -332,7 +353,7 @@ impl Nft {
     /// Send `requests` as one transaction; every one is acknowledged (or refused: then the
     /// kernel applies none of them).
     fn transact(&mut self, requests: Vec<Request>) -> std::result::Result<(), Refused> {
-        let (_, mut batch) = self.message(
+        let (begin, mut batch) = self.message(
             ControlMessage::BatchBegin,
             NetfilterProtoFamily::Unspec,
             NFNL_SUBSYS_NFTABLES,
@@ -349,7 +370,7 @@ impl Nft {
             waiting.push(seq);
             batch.extend(bytes);
         }
-        let (_, end) = self.message(
+        let (end_seq, end) = self.message(
             ControlMessage::BatchEnd,
             NetfilterProtoFamily::Unspec,
             NFNL_SUBSYS_NFTABLES,
@@ -363,6 +384,11 @@ impl Nft {
                 let errno = error_code(payload);
                 if errno != 0 && refused.is_none() {
                     refused = Some(Refused { errno });
+                }
+                // A refused batch as a whole (no nf_tables, no permission) is answered on its
+                // begin or end message alone: nothing else will come.
+                if errno != 0 && (seq == begin || seq == end_seq) {
+                    return false;
                 }
                 waiting.retain(|s| *s != seq);
             }
@@ -566,4 +592,74 @@ fn error_code(payload: &[u8]) -> i32 {
         .get(..4)
         .map(|b| -i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
         .unwrap_or(libc::EBADMSG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firewall::published::entries;
+
+    fn kind(m: &NfTablesMessage) -> &'static str {
+        match m {
+            NfTablesMessage::NewTable(_) => "table",
+            NfTablesMessage::NewSet(_) => "set",
+            NfTablesMessage::NewChain(_) => "chain",
+            NfTablesMessage::NewRule(_) => "rule",
+            NfTablesMessage::NewSetElement(_) => "add",
+            NfTablesMessage::DeleteSetElement(_) => "delete",
+            _ => "other",
+        }
+    }
+
+    #[test]
+    fn the_table_is_made_whole_in_one_batch_and_refuses_to_be_made_twice() {
+        let msgs = create_table();
+        let kinds: Vec<&str> = msgs.iter().map(|(m, _)| kind(m)).collect();
+        assert_eq!(
+            kinds,
+            [
+                "table", "set", "set", "chain", "rule", "rule", "chain", "rule", "rule"
+            ]
+        );
+        assert_ne!(
+            msgs[0].1 & NLM_F_EXCL,
+            0,
+            "an existing table fails the batch"
+        );
+        // Every rule's lookup names a map made in the same batch, by name and by its id.
+        for (m, _) in &msgs {
+            if let NfTablesMessage::NewRule(r) = m {
+                let text = format!("{r:?}");
+                let by_id = text.contains(&format!("SetId({SET_ID_ANY})"))
+                    && text.contains(&format!("Set(\"{MAP_ANY}\")"))
+                    || text.contains(&format!("SetId({SET_ID_IP})"))
+                        && text.contains(&format!("Set(\"{MAP_IP}\")"));
+                assert!(by_id, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn elements_go_one_message_per_map_with_data_only_when_added() {
+        let es = entries(
+            "10.1.0.2".parse().unwrap(),
+            &[
+                crate::ports::parse("8080:80").unwrap(),
+                crate::ports::parse("127.0.0.1:9090:90").unwrap(),
+                crate::ports::parse("53:53/udp").unwrap(),
+            ],
+        );
+        let add = elements(true, &es);
+        assert_eq!(
+            add.iter().map(|(m, _)| kind(m)).collect::<Vec<_>>(),
+            ["add", "add"]
+        );
+        let text = format!("{:?}", add[0].0);
+        assert_eq!(text.matches("Key(").count(), 2, "{text}");
+        assert_eq!(text.matches("Data(").count(), 2, "{text}");
+        let del = elements(false, &es);
+        let text = format!("{:?}", del[1].0);
+        assert!(text.contains(MAP_IP) && text.contains("Key(") && !text.contains("Data("));
+        assert!(elements(true, &[]).is_empty());
+    }
 }
