@@ -468,7 +468,7 @@ fn a_failed_attach_with_ports_rolls_back_its_rules_and_claims() {
     )
     .ok();
     let before = sb.snapshot();
-    let r = sb.cnet(&[
+    let attach = [
         "attach",
         "lab",
         "ns1",
@@ -476,23 +476,15 @@ fn a_failed_attach_with_ports_rolls_back_its_rules_and_claims() {
         "8080:80",
         "-p",
         "127.0.0.1:8081:81",
-    ]);
+    ];
+    let r = sb.cnet(&attach);
     r.fails_with(1);
     assert!(r.stderr.contains("published ports"), "{r}");
     assert_eq!(r.stderr.trim().lines().count(), 1, "{r}");
     sb.snapshot().assert_same(&before, "failed attach");
     // reload repairs the layout; then the same attach works.
     sb.cnet(&["firewall", "reload"]).ok();
-    sb.cnet(&[
-        "attach",
-        "lab",
-        "ns1",
-        "-p",
-        "8080:80",
-        "-p",
-        "127.0.0.1:8081:81",
-    ])
-    .ok();
+    sb.cnet(&attach).ok();
     serve_tcp(&sb, "ns1", 80, "hello-from-ns1");
     assert_reply(&sb, None, "tcp", "127.0.0.1", 8080, "hello-from-ns1");
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8080, "hello-from-ns1");

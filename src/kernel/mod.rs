@@ -98,6 +98,18 @@ fn op_netns(op: &Op) -> Option<&NsRef> {
     }
 }
 
+/// Whether an op is one `Session::exec_pipelined` may batch: a netlink request of an attach
+/// inside a namespace other than cnet's own.
+fn pipelined(op: &Op) -> Option<&NsRef> {
+    match op {
+        Op::LinkUp { .. }
+        | Op::NoIpv6Autoconf { .. }
+        | Op::AddAddress { .. }
+        | Op::AddRoute { .. } => op_netns(op),
+        _ => None,
+    }
+}
+
 /// Execute a removal op: whatever it removes being already gone counts as success, including
 /// when the namespace it lived in is gone.
 fn exec_removal(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
@@ -120,17 +132,17 @@ pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result
     while i < plan.ops.len() {
         let op = &plan.ops[i];
         // A run of requests inside one namespace goes as one pipelined batch.
-        let run = match netlink::pipelined(op) {
+        let run = match pipelined(op) {
             Some(ns) => plan.ops[i..]
                 .iter()
-                .take_while(|o| netlink::pipelined(o) == Some(ns))
+                .take_while(|o| pipelined(o) == Some(ns))
                 .count(),
             None => 1,
         };
         let batch = &plan.ops[i..i + run];
         let mut first_error = None;
         if run > 1 {
-            let ns = netlink::pipelined(op).expect("a run starts with a pipelined op");
+            let ns = pipelined(op).expect("a run starts with a pipelined op");
             let results =
                 crate::timing::time(|| describe_batch(batch), || s.exec_pipelined(ns, batch));
             for (o, r) in batch.iter().zip(results) {

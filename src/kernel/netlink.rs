@@ -356,21 +356,6 @@ impl Session {
     }
 }
 
-/// Whether an op is one `Session::exec_pipelined` may batch: a netlink request inside a
-/// namespace other than cnet's own.
-pub fn pipelined(op: &Op) -> Option<&NsRef> {
-    match op {
-        Op::LinkUp { ns, .. }
-        | Op::NoIpv6Autoconf { ns, .. }
-        | Op::AddAddress { ns, .. }
-        | Op::AddRoute { ns, .. } => match ns {
-            NsRef::Host => None,
-            other => Some(other),
-        },
-        _ => None,
-    }
-}
-
 /// Run `f` with a netlink handle inside `ns` (a one-shot [`Session`]).
 pub fn in_netns<T: Send + 'static>(
     ns: &NsRef,
