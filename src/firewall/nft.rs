@@ -380,6 +380,10 @@ impl Nft {
         self.send(&batch)?;
         let mut refused = None;
         self.receive(|seq, kind, payload| {
+            // Answers left over from an earlier transaction (sequence numbers only grow).
+            if seq < begin {
+                return true;
+            }
             if kind == NLMSG_ERROR {
                 let errno = error_code(payload);
                 if errno != 0 && refused.is_none() {
