@@ -114,12 +114,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ns(NsCommand::Rm { wait, .. }) => *wait,
         _ => true,
     };
-    if matches!(
-        &cli.command,
-        Command::Detach(_) | Command::Ns(NsCommand::Rm { .. })
-    ) {
-        crate::kernel::reclaim::set_waiting(wait);
-    }
+    crate::kernel::reclaim::set_waiting(wait);
     let result = match cli.command {
         Command::Net(NetCommand::Create(args)) => net::create(&ctx, &args),
         Command::Net(NetCommand::Rm { names, force }) => net::rm(&ctx, &names, force),
