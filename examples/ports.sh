@@ -5,13 +5,8 @@
 set -e
 . "$(dirname "$0")/sandbox.sh"
 
-# Stand-in for another machine: a namespace on a veth, the host being 203.0.113.1 to it (a
-# documentation range, used only inside this sandbox).
-ip netns add outside
-ip link add up0 type veth peer name eth0 netns outside
-ip addr add 203.0.113.1/24 dev up0 && ip link set up0 up
-ip -n outside addr add 203.0.113.2/24 dev eth0
-ip -n outside link set eth0 up && ip -n outside link set lo up
+# Stand-in for another machine: namespace `outside`, to which the host is 203.0.113.1.
+make_outside
 
 fetch() { # NETNS|- ADDRESS PORT: one line from a TCP server, from a namespace or the host
     if [ "$1" = - ]; then

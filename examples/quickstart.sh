@@ -4,13 +4,8 @@
 set -e
 . "$(dirname "$0")/sandbox.sh"
 
-# Stand-in for the outside world: a namespace on a veth, 203.0.113.2 (a documentation range,
-# used only inside this sandbox).
-ip netns add outside
-ip link add up0 type veth peer name eth0 netns outside
-ip addr add 203.0.113.1/24 dev up0 && ip link set up0 up
-ip -n outside addr add 203.0.113.2/24 dev eth0
-ip -n outside link set eth0 up && ip -n outside link set lo up
+# Stand-in for the outside world: 203.0.113.2, in namespace `outside`.
+make_outside
 
 run cnet net create lab --subnet 10.1.0.0/24
 run cnet attach lab ns1

@@ -24,3 +24,13 @@ run() {
     printf '\n$ %s\n' "$*"
     "$@"
 }
+
+# A stand-in for another machine, or for the outside world: namespace `outside` at 203.0.113.2
+# on a veth, the sandbox's host being 203.0.113.1 (a documentation range, used only here).
+make_outside() {
+    ip netns add outside
+    ip link add up0 type veth peer name eth0 netns outside
+    ip addr add 203.0.113.1/24 dev up0 && ip link set up0 up
+    ip -n outside addr add 203.0.113.2/24 dev eth0
+    ip -n outside link set eth0 up && ip -n outside link set lo up
+}
