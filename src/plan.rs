@@ -359,7 +359,12 @@ impl fmt::Display for Op {
                     .collect();
                 write!(f, "{}", lines.join("\n"))
             }
-            Op::EnsurePortMaps => write!(f, "{}", crate::firewall::published::describe_table()),
+            Op::EnsurePortMaps => write!(
+                f,
+                "# unless table ip {} is there:\n{}",
+                crate::firewall::published::TABLE,
+                crate::firewall::published::describe_table()
+            ),
             Op::PublishPorts(es) => write!(
                 f,
                 "{}",

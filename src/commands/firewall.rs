@@ -32,7 +32,7 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     // The published ports are put back whole, in one transaction: the table is replaced.
     if ctx.dry_run() {
         if bridges > 0 {
-            crate::outln!("nft delete table ip {TABLE}  # if there, then made anew:");
+            crate::outln!("nft delete table ip {TABLE}  # if there; then, anew:");
             crate::outln!("{}", crate::firewall::published::describe_table());
             if !published.is_empty() {
                 crate::outln!("{}", Op::PublishPorts(published));

@@ -18,7 +18,7 @@ pub mod target;
 
 use crate::cli::{Cli, Command, Global, LeaseCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
-use crate::firewall::LazyIptables;
+use crate::firewall::HostFirewall;
 use crate::plan::Plan;
 use crate::store::{FileStore, Guard, Store};
 use std::cell::RefCell;
@@ -27,7 +27,7 @@ use std::cell::RefCell;
 pub struct Ctx {
     pub global: Global,
     pub store: Box<dyn Store>,
-    pub firewall: RefCell<LazyIptables>,
+    pub firewall: RefCell<HostFirewall>,
 }
 
 impl Ctx {
@@ -36,7 +36,7 @@ impl Ctx {
         Ctx {
             global,
             store,
-            firewall: RefCell::new(LazyIptables::default()),
+            firewall: RefCell::new(HostFirewall::default()),
         }
     }
 
@@ -136,7 +136,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let reclaimed = if dry_run {
         Ok(())
     } else {
-        crate::kernel::reclaim::finish(wait)
+        crate::kernel::reclaim::finish()
     };
     result.and(reclaimed)
 }

@@ -160,7 +160,7 @@ impl IptablesFirewall {
     }
 }
 
-/// The rule-at-a-time operations `LazyIptables` falls back on.
+/// The rule-at-a-time operations `HostFirewall` falls back on.
 impl IptablesFirewall {
     pub fn ensure_chains(&mut self) -> Result<()> {
         ensure_base()

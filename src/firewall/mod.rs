@@ -51,12 +51,12 @@ pub trait Firewall {
 /// an nftables table for published ports (`published`), each started on first use: commands
 /// whose plans hold no rule never need the iptables binary or a netfilter socket.
 #[derive(Default)]
-pub struct LazyIptables {
+pub struct HostFirewall {
     inner: Option<iptables::IptablesFirewall>,
     nft: Option<nft::Nft>,
 }
 
-impl LazyIptables {
+impl HostFirewall {
     fn get(&mut self) -> Result<&mut iptables::IptablesFirewall> {
         if self.inner.is_none() {
             self.inner = Some(iptables::IptablesFirewall::new()?);
@@ -87,7 +87,7 @@ impl LazyIptables {
     }
 }
 
-impl Firewall for LazyIptables {
+impl Firewall for HostFirewall {
     fn ensure_chains(&mut self) -> Result<()> {
         iptables::ensure_base()
     }

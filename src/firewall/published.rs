@@ -148,7 +148,7 @@ pub fn describe_table() -> String {
     let rules = "fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published-ip; \
                  fib daddr type local dnat ip to meta l4proto . th dport map @published";
     format!(
-        "nft -f - <<'EOF'  # unless table ip {TABLE} is there\n\
+        "nft -f - <<'EOF'\n\
          table ip {TABLE} {{\n\
          \x20 map {MAP_ANY} {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}\n\
          \x20 map {MAP_IP} {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}\n\

@@ -36,8 +36,9 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
     PENDING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Set when the command waits for the kernel (`--wait`): nothing is then left behind, so a
-/// detach deletes its pair at once instead of retiring it first.
+/// Set when the command waits for the kernel (`--wait`, or any command but a plain detach or
+/// ns rm): nothing is then left behind, so a pair is deleted at once instead of retired, and
+/// [`finish`] does the deferred work itself.
 static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether this command waits for the kernel to free what it removes.
@@ -69,9 +70,11 @@ pub fn retired_name() -> String {
     format!("cnr{:012x}", mix & 0xffff_ffff_ffff)
 }
 
-/// Finish the deferred work: now, when `wait` (the command's `--wait`, or a command whose
-/// user expects the kernel settled, like `net rm`), else in a child process left running.
-pub fn finish(wait: bool) -> Result<()> {
+/// Finish the deferred work: now, when the command waits ([`set_waiting`]: its `--wait`, or a
+/// command whose user expects the kernel settled, like `net rm`), else in a child process left
+/// running.
+pub fn finish() -> Result<()> {
+    let wait = WAITING.load(std::sync::atomic::Ordering::Relaxed);
     let Pending { links, fds } = std::mem::take(&mut *pending());
     if links.is_empty() && fds.is_empty() {
         return Ok(());
