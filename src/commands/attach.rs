@@ -237,7 +237,7 @@ fn check_exclusive(net: &Network, t: &Target, others: &[(String, Endpoint)]) -> 
 /// `--ifname`, or the first free ethN in the namespace.
 fn choose_ifname(ctx: &Ctx, t: &Target, wanted: Option<&str>) -> Result<String> {
     let exists = |name: &str| -> Result<bool> {
-        Ok(t.exists && !ctx.dry_run() && kernel::link_exists(&t.ns, name)?)
+        Ok(t.exists && !ctx.dry_run() && ctx.link_exists(&t.ns, name)?)
     };
     if let Some(w) = wanted {
         if exists(w)? {

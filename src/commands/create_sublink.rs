@@ -188,7 +188,7 @@ fn check_shim(ctx: &Ctx, net: &Network, others: &[Network]) -> Result<()> {
     if ctx.dry_run() {
         return Ok(());
     }
-    if kernel::link_exists(&NsRef::Host, &shim)? {
+    if ctx.link_exists(&NsRef::Host, &shim)? {
         return Err(Error::usage(format!(
             "link {shim} (the host shim) already exists on this host"
         )));

@@ -175,7 +175,7 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     let dev = vxlan_ifname(r.vni);
     if !ctx.dry_run() {
         for link in [&r.bridge, &dev] {
-            if kernel::link_exists(&NsRef::Host, link)? {
+            if ctx.link_exists(&NsRef::Host, link)? {
                 return Err(Error::usage(format!(
                     "link {link} already exists on this host"
                 )));

@@ -19,15 +19,19 @@ pub mod target;
 use crate::cli::{Cli, Command, Global, LeaseCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
 use crate::firewall::HostFirewall;
+use crate::kernel::Session;
 use crate::plan::Plan;
 use crate::store::{FileStore, Guard, Store};
 use std::cell::RefCell;
 
-/// What every command gets: global options, the store, the firewall.
+/// What every command gets: global options, the store, the firewall, and the netlink
+/// connections of the namespaces it works in (kept for the whole command, so a check before
+/// the plan and the plan itself share one thread and socket per namespace).
 pub struct Ctx {
     pub global: Global,
     pub store: Box<dyn Store>,
     pub firewall: RefCell<HostFirewall>,
+    pub session: RefCell<Session>,
 }
 
 impl Ctx {
@@ -37,6 +41,7 @@ impl Ctx {
             global,
             store,
             firewall: RefCell::new(HostFirewall::default()),
+            session: RefCell::new(Session::new()),
         }
     }
 
@@ -74,7 +79,12 @@ impl Ctx {
         if self.global.verbose {
             eprint!("{plan}");
         }
-        crate::kernel::apply_detailed(plan, &mut *self.firewall.borrow_mut()).map_err(|f| {
+        crate::kernel::apply_detailed(
+            plan,
+            &mut self.session.borrow_mut(),
+            &mut *self.firewall.borrow_mut(),
+        )
+        .map_err(|f| {
             for e in &f.rollback_errors {
                 self.say(format!("rollback: {e}"));
             }
@@ -91,7 +101,16 @@ impl Ctx {
         if self.global.verbose {
             eprint!("{plan}");
         }
-        crate::kernel::apply_teardown(plan, &mut *self.firewall.borrow_mut())
+        crate::kernel::apply_teardown(
+            plan,
+            &mut self.session.borrow_mut(),
+            &mut *self.firewall.borrow_mut(),
+        )
+    }
+
+    /// Whether a link exists in a namespace (see [`crate::kernel::link_exists`]).
+    pub fn link_exists(&self, ns: &crate::plan::NsRef, name: &str) -> Result<bool> {
+        crate::kernel::link_exists(&mut self.session.borrow_mut(), ns, name)
     }
 
     /// A -v line on stderr.

@@ -297,7 +297,7 @@ fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     }
     let gateway = common.gateway.unwrap_or_else(|| ipam::first_host(subnet));
     Pool::new(subnet, common.ip_range, Some(gateway))?;
-    if !ctx.dry_run() && kernel::link_exists(&NsRef::Host, &bridge)? {
+    if !ctx.dry_run() && ctx.link_exists(&NsRef::Host, &bridge)? {
         return Err(Error::usage(format!(
             "link {bridge} already exists on this host"
         )));

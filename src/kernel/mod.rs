@@ -11,7 +11,7 @@ pub mod vxlan;
 use crate::error::{Error, Result};
 use crate::firewall::Firewall;
 use crate::plan::{NsRef, Op, Plan};
-use netlink::Session;
+pub use netlink::Session;
 
 /// A plan that failed: the error of the op that failed, and the errors met while undoing the
 /// ops applied before it (empty when the rollback was complete).
@@ -124,8 +124,11 @@ fn exec_removal(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
 
 /// Apply a plan in order. On the first failure, apply the undo of each op already applied, in
 /// reverse order, and return the original error with the errors of the rollback (if any).
-pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result<(), ApplyFailure> {
-    let mut s = Session::new();
+pub fn apply_detailed(
+    plan: &Plan,
+    s: &mut Session,
+    fw: &mut dyn Firewall,
+) -> std::result::Result<(), ApplyFailure> {
     // What went in, in order: what a rollback undoes.
     let mut applied: Vec<&Op> = Vec::with_capacity(plan.ops.len());
     let mut i = 0;
@@ -154,7 +157,7 @@ pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result
                 }
             }
         } else {
-            match crate::timing::time(|| op.to_string(), || exec_op(&mut s, op, fw)) {
+            match crate::timing::time(|| op.to_string(), || exec_op(s, op, fw)) {
                 Ok(()) => applied.push(op),
                 Err(e) => first_error = Some(e),
             }
@@ -163,7 +166,7 @@ pub fn apply_detailed(plan: &Plan, fw: &mut dyn Firewall) -> std::result::Result
             let mut rollback_errors = Vec::new();
             for done in applied.iter().rev() {
                 if let Some(undo) = done.undo()
-                    && let Err(e) = exec_removal(&mut s, &undo, fw)
+                    && let Err(e) = exec_removal(s, &undo, fw)
                 {
                     rollback_errors.push(e);
                 }
@@ -186,17 +189,16 @@ fn describe_batch(ops: &[Op]) -> String {
 /// Apply a plan in order. On the first failure, apply the undo (`Op::undo`) of each op already
 /// applied, in reverse order, ignoring errors during rollback (see [`apply_detailed`] to get
 /// them), and return the original error. Firewall ops go to `fw`.
-pub fn apply(plan: &Plan, fw: &mut dyn Firewall) -> Result<()> {
-    apply_detailed(plan, fw).map_err(|f| f.error)
+pub fn apply(plan: &Plan, s: &mut Session, fw: &mut dyn Firewall) -> Result<()> {
+    apply_detailed(plan, s, fw).map_err(|f| f.error)
 }
 
 /// Apply teardown ops best-effort: every op is attempted even if an earlier one failed; "not
 /// found" counts as success; returns the first error (if any) after trying them all.
-pub fn apply_teardown(plan: &Plan, fw: &mut dyn Firewall) -> Result<()> {
-    let mut s = Session::new();
+pub fn apply_teardown(plan: &Plan, s: &mut Session, fw: &mut dyn Firewall) -> Result<()> {
     let mut first = None;
     for op in &plan.ops {
-        let done = crate::timing::time(|| op.to_string(), || exec_removal(&mut s, op, fw));
+        let done = crate::timing::time(|| op.to_string(), || exec_removal(s, op, fw));
         if let Err(e) = done {
             first.get_or_insert(e);
         }
@@ -215,15 +217,16 @@ pub fn host_routes_v4() -> Result<Vec<ipnetwork::Ipv4Network>> {
     })
 }
 
-/// Whether a link exists in a namespace (false when the namespace itself does not exist).
-pub fn link_exists(ns: &NsRef, name: &str) -> Result<bool> {
+/// Whether a link exists in a namespace (false when the namespace itself does not exist). The
+/// session's connection to the namespace stays open for the plan that usually follows.
+pub fn link_exists(s: &mut Session, ns: &NsRef, name: &str) -> Result<bool> {
     if let Some(p) = ns.path()
         && p.symlink_metadata().is_err()
     {
         return Ok(false);
     }
     let n = name.to_string();
-    Session::new().run(ns, move |c| {
+    s.run(ns, move |c| {
         c.block_on(netlink::get_link(&c.handle(), &n))
             .map(|m| m.is_some())
             .map_err(|e| Error::runtime(format!("ip link show {n}: {}", netlink::describe(&e))))
@@ -314,7 +317,7 @@ mod tests {
             fail_comment: Some("c".into()),
             ..Default::default()
         };
-        let e = apply(&plan, &mut fw).unwrap_err();
+        let e = apply(&plan, &mut Session::new(), &mut fw).unwrap_err();
         assert_eq!(e.to_string(), "append failed");
         assert_eq!(
             fw.calls,
@@ -348,7 +351,7 @@ mod tests {
             ],
         };
         let mut fw = FakeFw::default();
-        apply_teardown(&plan, &mut fw).unwrap();
+        apply_teardown(&plan, &mut Session::new(), &mut fw).unwrap();
         assert_eq!(fw.calls, vec!["ensure".to_string()]);
     }
 
@@ -364,7 +367,7 @@ mod tests {
             ],
         };
         let mut fw = FakeFw::default();
-        let f = apply_detailed(&plan, &mut fw).unwrap_err();
+        let f = apply_detailed(&plan, &mut Session::new(), &mut fw).unwrap_err();
         let msg = f.error.to_string();
         assert!(
             msg.starts_with("nsenter --net=/nonexistent/netns/x ip link set eth0 up: "),
