@@ -39,7 +39,7 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
         Op::Sysctl { ns, key, value } => match ns {
             NsRef::Host => sysctl::set(ns, key, value),
             _ => {
-                // On the namespace's thread, which is already inside it.
+                // Inside the namespace while the session runs the job there.
                 let (k, v) = (key.clone(), value.clone());
                 s.run(ns, move |_| {
                     sysctl::write_here(&k, &v).map_err(Error::Runtime)

@@ -1,10 +1,9 @@
 //! Link, address and route operations through rtnetlink.
 //!
-//! A netlink socket belongs to the network namespace of the thread that opened it. Work in the
-//! host's namespace runs on the calling thread; work in another namespace runs on a dedicated OS
-//! thread that `setns`es into it and opens its own connection there. A [`Session`] keeps one
-//! connection per namespace for its lifetime, so every op of a plan that targets the same
-//! namespace shares one thread, one runtime and one socket.
+//! A netlink socket belongs to the network namespace of the thread that opened it, for good.
+//! Work in another namespace enters it (`setns`) on the calling thread, opens a connection there
+//! on first use and returns; a [`Session`] keeps one connection per namespace for its lifetime,
+//! so every op of a command that targets the same namespace shares one socket and runtime.
 
 use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
@@ -26,8 +25,6 @@ use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 // ---------------------------------------------------------------------------------------------
 // errno helpers
@@ -142,14 +139,6 @@ impl Conn {
     }
 }
 
-type Job = Box<dyn FnOnce(&Conn) + Send>;
-
-/// A thread living in another network namespace, running jobs on its own connection.
-struct Worker {
-    tx: Option<mpsc::Sender<Job>>,
-    thread: Option<JoinHandle<()>>,
-}
-
 fn enter_error(path: &Path, e: nix::errno::Errno) -> Error {
     let msg = match e {
         nix::errno::Errno::ENOENT => format!("network namespace {} does not exist", path.display()),
@@ -178,91 +167,49 @@ pub fn enter_ns_file(path: &Path, file: &File) -> Result<()> {
     nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| enter_error(path, e))
 }
 
-impl Worker {
-    fn spawn(path: &Path) -> Result<Worker> {
-        let file = open_ns(path)?;
-        let path_buf = path.to_path_buf();
-        let (tx, rx) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
-        let thread = std::thread::Builder::new()
-            .name("cnet-netns".into())
-            .spawn(move || {
-                let conn = enter_ns_file(&path_buf, &file).and_then(|()| {
-                    drop(file);
-                    Conn::open()
-                });
-                let conn = match conn {
-                    Ok(c) => {
-                        let _ = ready_tx.send(Ok(()));
-                        c
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                for job in rx {
-                    job(&conn);
-                }
-            })
-            .map_err(|e| Error::io("cannot start a thread", e))?;
-        let mut w = Worker {
-            tx: Some(tx),
-            thread: Some(thread),
-        };
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok(w),
-            Ok(Err(e)) => {
-                w.stop();
-                Err(e)
-            }
-            Err(_) => {
-                w.stop();
-                Err(Error::runtime(format!(
-                    "the thread for network namespace {} died",
-                    path.display()
-                )))
-            }
-        }
-    }
+/// The calling thread inside another network namespace until dropped, when it returns to
+/// `home`. Should that return fail, the process aborts: every later host-side op would land
+/// in the wrong namespace.
+struct Entered<'a> {
+    home: &'a File,
+}
 
-    fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Conn) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let (rtx, rrx) = mpsc::channel();
-        let job: Job = Box::new(move |c| {
-            let _ = rtx.send(f(c));
-        });
-        let died = || Error::runtime("a network namespace thread died");
-        self.tx
-            .as_ref()
-            .ok_or_else(died)?
-            .send(job)
-            .map_err(|_| died())?;
-        rrx.recv().map_err(|_| died())?
+impl<'a> Entered<'a> {
+    fn enter(path: &Path, ns: &File, home: &'a File) -> Result<Entered<'a>> {
+        enter_ns_file(path, ns)?;
+        Ok(Entered { home })
     }
+}
 
-    fn stop(&mut self) {
-        self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = nix::sched::setns(self.home, nix::sched::CloneFlags::CLONE_NEWNET) {
+            eprintln!(
+                "cnet: cannot return to its own network namespace: {}",
+                nix_text(e)
+            );
+            std::process::abort();
         }
     }
 }
 
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// A namespace's file (kept open: entering by fd needs no path lookup, and a namespace
+/// deleted meanwhile stays the one the socket lives in) and the connection opened inside it.
+struct NsConn {
+    file: File,
+    conn: Conn,
 }
 
 /// Netlink connections to the namespaces a plan touches, opened on first use and kept until
-/// the session is dropped.
+/// the session is dropped. Work in another namespace runs on the calling thread, which enters
+/// the namespace for the job and returns at once (as `ip -n` does, without a thread per
+/// namespace or a hand-over to one).
 #[derive(Default)]
 pub struct Session {
     host: Option<Conn>,
-    workers: HashMap<PathBuf, Worker>,
+    /// The calling thread's own namespace, to return to.
+    home: Option<File>,
+    netns: HashMap<PathBuf, NsConn>,
 }
 
 impl Session {
@@ -270,34 +217,39 @@ impl Session {
         Session::default()
     }
 
-    /// Run `f` with a connection inside `ns`: on this thread for the host, on the namespace's
-    /// thread otherwise. Must not be called from inside an async runtime.
-    pub fn run<T: Send + 'static>(
-        &mut self,
-        ns: &NsRef,
-        f: impl FnOnce(&Conn) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        match ns.path() {
-            None => {
-                if self.host.is_none() {
-                    self.host = Some(Conn::open()?);
-                }
-                f(self.host.as_ref().expect("just opened"))
+    /// Run `f` with a connection inside `ns`; for another namespace than the host's, the
+    /// calling thread is inside it while `f` runs (so `f` may also open its /proc/sys files).
+    /// Must not be called from inside an async runtime.
+    pub fn run<T>(&mut self, ns: &NsRef, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        let Some(path) = ns.path() else {
+            if self.host.is_none() {
+                self.host = Some(Conn::open()?);
             }
-            Some(path) => {
-                if !self.workers.contains_key(&path) {
-                    let w = Worker::spawn(&path)?;
-                    self.workers.insert(path.clone(), w);
-                }
-                self.workers[&path].run(f)
-            }
+            return f(self.host.as_ref().expect("just opened"));
+        };
+        if self.home.is_none() {
+            let home = File::open("/proc/thread-self/ns/net")
+                .map_err(|e| Error::io("cannot open this thread's network namespace", e))?;
+            self.home = Some(home);
         }
+        let home = self.home.as_ref().expect("just opened");
+        if let Some(c) = self.netns.get(&path) {
+            let _inside = Entered::enter(&path, &c.file, home)?;
+            return f(&c.conn);
+        }
+        let file = open_ns(&path)?;
+        let inside = Entered::enter(&path, &file, home)?;
+        let conn = Conn::open()?;
+        let out = f(&conn);
+        drop(inside);
+        self.netns.insert(path, NsConn { file, conn });
+        out
     }
 
     /// Forget the connection to a namespace (after it was deleted or re-created).
     pub fn forget(&mut self, ns: &NsRef) {
         if let Some(p) = ns.path() {
-            self.workers.remove(&p);
+            self.netns.remove(&p);
         }
     }
 
