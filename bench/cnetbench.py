@@ -916,8 +916,9 @@ def main():
                     help="CI form: N=5, scales 1 and 10, iperf3 -t 1 once; exit 0 even when "
                          "targets are missed, non-zero only when a tool invocation fails")
     ap.add_argument("--cnet", default=os.environ.get("CNET_BIN",
-                                                     os.path.join(REPO, "target/release/cnet")),
-                    help="cnet binary (env CNET_BIN; default target/release/cnet)")
+                                                     os.path.join(REPO, "target/x86_64-unknown-linux-gnu/release/cnet")),
+                    help="cnet binary (env CNET_BIN; default the `cargo dist` build, "
+                         "target/x86_64-unknown-linux-gnu/release/cnet)")
     ap.add_argument("--scales", help="comma-separated network sizes (default 1,100,1000)")
     ap.add_argument("--cycles", type=int,
                     help="attach/detach samples per scale point (default 30; smoke 5)")

@@ -6,7 +6,7 @@
 #   bench/run.sh --smoke    CI form (N=5, no 1000 scale, iperf3 -t 1): under two minutes
 #   bench/run.sh --help     every option (scales, cycles, tools, ports, ...)
 #
-# The cnet binary: --cnet PATH, or CNET_BIN, default target/release/cnet (built if missing).
+# The cnet binary: --cnet PATH, or CNET_BIN, default the `cargo dist` build (made if missing).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -45,12 +45,17 @@ if [ -n "$need" ]; then
     fi
 fi
 
-# The cnet binary: --cnet/CNET_BIN if given, else the release build (built when missing).
+# The cnet binary: --cnet/CNET_BIN if given, else the `cargo dist` build, the binary as
+# installed (made when missing).
 cnet_given=no
 for a in "$@"; do case "$a" in --cnet|--cnet=*) cnet_given=yes ;; esac; done
-if [ "$cnet_given" = no ] && [ -z "${CNET_BIN:-}" ] && [ ! -x "$repo/target/release/cnet" ]; then
-    echo "bench/run.sh: building cnet (cargo build --release)" >&2
-    (cd "$repo" && cargo build --release --locked)
+if [ "$cnet_given" = no ] && [ -z "${CNET_BIN:-}" ]; then
+    CNET_BIN="$repo/target/x86_64-unknown-linux-gnu/release/cnet"
+    if [ ! -x "$CNET_BIN" ]; then
+        echo "bench/run.sh: building cnet (cargo dist)" >&2
+        (cd "$repo" && cargo dist)
+    fi
+    export CNET_BIN
 fi
 
 # Debian's python3 when there is one (the standard library is all the driver needs).

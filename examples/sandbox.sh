@@ -12,7 +12,7 @@ if [ -z "${CNET_IN_SANDBOX:-}" ]; then
     fi
     here=$(cd "$(dirname "$0")" && pwd)
     mkdir -p /etc/netns
-    exec env CNET_IN_SANDBOX=1 PATH="$here/../target/release:$here/../target/debug:$PATH" \
+    exec env CNET_IN_SANDBOX=1 PATH="$here/../target/x86_64-unknown-linux-gnu/release:$here/../target/release:$here/../target/debug:$PATH" \
         unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
         sh -c 'mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /etc/netns &&
                mkdir -p /run/cnet && ip link set lo up && exec "$0" "$@"' "$0" "$@"
