@@ -24,10 +24,7 @@ pub struct ApplyFailure {
 /// Execute one op. All netlink work of a namespace goes through the session's connection.
 fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
     match op {
-        Op::CreateNetns { name } => {
-            s.forget(&NsRef::Named(name.clone()));
-            netns::create_named(name)
-        }
+        Op::CreateNetns { name } => netns::create_named(s, name),
         Op::BindHostNetns { name } => {
             s.forget(&NsRef::Named(name.clone()));
             netns::bind_host(name)

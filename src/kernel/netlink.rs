@@ -167,21 +167,29 @@ pub fn enter_ns_file(path: &Path, file: &File) -> Result<()> {
     nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| enter_error(path, e))
 }
 
-/// The calling thread inside another network namespace until dropped, when it returns to
-/// `home`. Should that return fail, the process aborts: every later host-side op would land
-/// in the wrong namespace.
-struct Entered<'a> {
+/// Returns the calling thread to `home` (its own network namespace) when dropped. Should that
+/// fail, the process aborts: every later host-side op would land in the wrong namespace.
+struct Returning<'a> {
     home: &'a File,
 }
 
-impl<'a> Entered<'a> {
-    fn enter(path: &Path, ns: &File, home: &'a File) -> Result<Entered<'a>> {
-        enter_ns_file(path, ns)?;
-        Ok(Entered { home })
+/// The calling thread's own namespace, opened once into `slot`: the one to return to.
+fn home(slot: &mut Option<File>) -> Result<&File> {
+    if slot.is_none() {
+        let home = File::open("/proc/thread-self/ns/net")
+            .map_err(|e| Error::io("cannot open this thread's network namespace", e))?;
+        *slot = Some(home);
     }
+    Ok(slot.as_ref().expect("just opened"))
 }
 
-impl Drop for Entered<'_> {
+/// Enter the namespace of `ns` (found at `path`) until the guard returned is dropped.
+fn enter<'a>(path: &Path, ns: &File, home: &'a File) -> Result<Returning<'a>> {
+    enter_ns_file(path, ns)?;
+    Ok(Returning { home })
+}
+
+impl Drop for Returning<'_> {
     fn drop(&mut self) {
         if let Err(e) = nix::sched::setns(self.home, nix::sched::CloneFlags::CLONE_NEWNET) {
             eprintln!(
@@ -227,23 +235,45 @@ impl Session {
             }
             return f(self.host.as_ref().expect("just opened"));
         };
-        if self.home.is_none() {
-            let home = File::open("/proc/thread-self/ns/net")
-                .map_err(|e| Error::io("cannot open this thread's network namespace", e))?;
-            self.home = Some(home);
-        }
-        let home = self.home.as_ref().expect("just opened");
+        let home = home(&mut self.home)?;
         if let Some(c) = self.netns.get(&path) {
-            let _inside = Entered::enter(&path, &c.file, home)?;
+            let _inside = enter(&path, &c.file, home)?;
             return f(&c.conn);
         }
         let file = open_ns(&path)?;
-        let inside = Entered::enter(&path, &file, home)?;
+        let inside = enter(&path, &file, home)?;
         let conn = Conn::open()?;
         let out = f(&conn);
         drop(inside);
         self.netns.insert(path, NsConn { file, conn });
         out
+    }
+
+    /// Make a new network namespace and run `f` inside it, on a connection opened there: the
+    /// calling thread unshares into the namespace and returns when `f` is done. `f` binds the
+    /// namespace at `path` (the thread's own is /proc/thread-self/ns/net); when it succeeds,
+    /// the connection is kept as the one for `path`.
+    pub fn in_new_netns<T>(
+        &mut self,
+        path: &Path,
+        f: impl FnOnce(&Conn) -> Result<T>,
+    ) -> Result<T> {
+        self.netns.remove(path);
+        let home = home(&mut self.home)?;
+        let back = Returning { home };
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+            Error::Runtime(format!(
+                "cannot create a network namespace: {}",
+                nix_text(e)
+            ))
+        })?;
+        let conn = Conn::open()?;
+        let out = f(&conn)?;
+        let file = File::open("/proc/thread-self/ns/net")
+            .map_err(|e| Error::io("cannot open the new network namespace", e))?;
+        drop(back);
+        self.netns.insert(path.to_path_buf(), NsConn { file, conn });
+        Ok(out)
     }
 
     /// Forget the connection to a namespace (after it was deleted or re-created).

@@ -2,7 +2,7 @@
 //! of a namespace file, and `/run/netns` is a shared mount point so the bind mounts propagate
 //! to every mount namespace that shares it.
 
-use super::netlink::{self, Conn, errno_text, nix_text};
+use super::netlink::{self, Session, errno_text, nix_text};
 use crate::error::{Error, Result};
 use crate::names;
 use nix::errno::Errno;
@@ -120,49 +120,37 @@ fn remove_mount_point(path: &Path) {
     let _ = std::fs::remove_file(path);
 }
 
-/// `ip netns add NAME`: a new network namespace bound at `/run/netns/NAME`, with `lo` up.
-pub fn create_named(name: &str) -> Result<()> {
+/// `ip netns add NAME`: a new network namespace bound at `/run/netns/NAME`, with `lo` up. The
+/// session keeps the connection it opened inside, for the ops that follow.
+pub fn create_named(s: &mut Session, name: &str) -> Result<()> {
     let path = ns_path(name)?;
     let op = format!("ip netns add {name}");
     create_mount_point(name, &path, &op)?;
-    let target = path.clone();
-    let op2 = op.clone();
-    let res = std::thread::Builder::new()
-        .name("cnet-netns-add".into())
-        .spawn(move || -> Result<()> {
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+    let res = s.in_new_netns(&path, |conn| {
+        let me = Path::new("/proc/thread-self/ns/net");
+        bind(me, &path).map_err(|e| {
+            op_err(
+                op.clone(),
+                format!(
+                    "cannot bind {} to {}: {}",
+                    me.display(),
+                    path.display(),
+                    nix_text(e)
+                ),
+            )
+        })?;
+        conn.block_on(netlink::set_up(&conn.handle(), "lo"))
+            .map_err(|e| {
                 op_err(
-                    op2.clone(),
-                    format!("cannot create a network namespace: {}", nix_text(e)),
+                    op.clone(),
+                    format!("cannot bring lo up: {}", netlink::describe(&e)),
                 )
-            })?;
-            let me = PathBuf::from(format!("/proc/self/task/{}/ns/net", nix::unistd::gettid()));
-            bind(&me, &target).map_err(|e| {
-                op_err(
-                    op2.clone(),
-                    format!(
-                        "cannot bind {} to {}: {}",
-                        me.display(),
-                        target.display(),
-                        nix_text(e)
-                    ),
-                )
-            })?;
-            // This thread is inside the new namespace: bring lo up from here.
-            let conn = Conn::open()?;
-            conn.block_on(netlink::set_up(&conn.handle(), "lo"))
-                .map_err(|e| {
-                    op_err(
-                        op2.clone(),
-                        format!("cannot bring lo up: {}", netlink::describe(&e)),
-                    )
-                })
-        })
-        .map_err(|e| Error::io(format!("{op}: cannot start a thread"), e))
-        .and_then(|t| {
-            t.join()
-                .unwrap_or_else(|_| Err(Error::runtime(format!("{op}: the thread panicked"))))
-        });
+            })
+    });
+    let res = res.map_err(|e| match e {
+        Error::Runtime(msg) if !msg.starts_with(&op) => op_err(op.clone(), msg),
+        e => e,
+    });
     if res.is_err() {
         remove_mount_point(&path);
     }
