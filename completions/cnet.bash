@@ -120,12 +120,20 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-p -v -h --ip --ifname --mac --alias --publish --state-dir --format --dry-run --verbose --help"
+            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ifname --mac --alias --publish --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --ip)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -150,14 +158,6 @@ _cnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -166,7 +166,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__detach)
-            opts="-v -h --wait --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,12 +342,20 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__create)
-            opts="-d -o -v -h --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --state-dir --format --dry-run --verbose --help"
+            opts="-v -d -o -h --state-dir --format --dry-run --verbose --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --driver)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -408,14 +416,6 @@ _cnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -446,7 +446,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__ls)
-            opts="-q -v -h --quiet --state-dir --format --dry-run --verbose --help"
+            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,7 +534,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__rm)
-            opts="-f -v -h --force --state-dir --format --dry-run --verbose --help"
+            opts="-v -f -h --state-dir --format --dry-run --verbose --force --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,7 +600,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__rm)
-            opts="-v -h --wait --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -52,6 +52,9 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subco
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "list" -d 'List networks'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "inspect" -d 'Show networks in detail, with their endpoints (JSON)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "peer" -d 'Add or remove a peer VTEP of a vxlan network, leaving attached namespaces alone'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s d -l driver -d 'Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet -d 'Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway -d 'Gateway address (default: the subnet\'s first host address)' -r
@@ -65,40 +68,37 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dstport -d 'VXLAN UDP destination port' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -d 'Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s o -l opt -d 'Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker\'s com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan: parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=; vxlan: bridge_name=, mtu=, vni= (and com.docker.network.driver.overlay.vxlanid_list=)' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l format -d 'Output format of listings' -r -f -a "table\t''
-json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l format -d 'Output format of listings' -r -f -a "table\t''
@@ -115,23 +115,23 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "add" -d 'Flood broadcast and unknown unicast to one more host (bridge fdb append)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "rm" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "remove" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip -d 'Static address (must be free and inside the network\'s range)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ifname -d 'Interface name inside the namespace (default: the first free ethN)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l mac -d 'MAC address of the interface inside the namespace' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l alias -d 'Extra host name the other members resolve to this namespace, repeatable' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -s p -l publish -d 'Publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp], repeatable (bridge networks)' -r
-complete -c cnet -n "__fish_cnet_using_subcommand attach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format of listings' -r -f -a "table\t''
-json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand detach" -l wait -d 'Return only when the kernel has freed everything: the veth pair deleted at once and the deleted rules freed (by default the namespace is cut off at once and that ~25 ms of kernel work finishes in the background)'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -l wait -d 'Return only when the kernel has freed everything: the veth pair deleted at once and the deleted rules freed (by default the namespace is cut off at once and that ~25 ms of kernel work finishes in the background)'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l format -d 'Output format of listings' -r -f -a "table\t''
@@ -184,16 +184,16 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l format -d 'Output format of listings' -r -f -a "table\t''
