@@ -1148,7 +1148,7 @@ def report(R):
          f"; `detach --wait`: {'yes' if info['cnet_wait'] else 'no'}") + " |")
     w(f"| parameters | scales {', '.join(map(str, scales))}; {params['cycles']} attach/detach "
       f"samples per scale point; flatness window {W}; "
-      + (f"{params['settle']:g} s pause before each teardown; " if "settle" in params else "")
+      + (f"{params['settle']:g} s pause before each teardown; " if params.get("settle") else "")
       + f"iperf3 -t {params['iperf_seconds']} × {params['iperf_reps']} |")
     fl = R.get("floor", {}).get("true")
     if fl:

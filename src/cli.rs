@@ -23,8 +23,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args, Clone)]
 // Options every command takes; listed after the command's own in its help (display_order).
+#[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Directory holding cnet's state
     #[arg(
