@@ -50,7 +50,7 @@ pub fn member_lines(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A hosts file without the member whose address is `addr`.
+/// A hosts file without the member whose address is `addr` (and without blanked lines).
 pub fn without_address(text: &str, addr: Ipv4Addr) -> String {
     let prefix = format!("{addr}\t");
     let mut s = String::from(HEADER);
@@ -59,6 +59,61 @@ pub fn without_address(text: &str, addr: Ipv4Addr) -> String {
         s.push('\n');
     }
     s
+}
+
+/// Files smaller than this are never compacted: the blanks cost nothing worth a rewrite.
+const COMPACT_MIN_BYTES: usize = 4096;
+
+/// How to take a member out of a shared hosts file without replacing the file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// Not listed: nothing to do.
+    Absent,
+    /// Overwrite `len` bytes at `offset` (the line, without its newline) with a blank comment.
+    Blank { offset: usize, len: usize },
+    /// More than half the file would be blanks: write this text over the whole file.
+    Compact(String),
+}
+
+/// How to remove the member whose address is `addr` from `text`, a shared hosts file. A
+/// removed line becomes a comment of the same length, so no other line moves; the blanks are
+/// squeezed out once they outweigh the members, which keeps the cost per removal constant on
+/// average however long the file is.
+pub fn plan_removal(text: &str, addr: Ipv4Addr) -> Removal {
+    let prefix = format!("{addr}\t");
+    let (mut found, mut blank_bytes, mut offset) = (None, 0, 0);
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(&prefix) && found.is_none() {
+            found = Some((offset, line.trim_end_matches('\n').len()));
+        } else if is_blank(line) {
+            blank_bytes += line.len();
+        }
+        offset += line.len();
+    }
+    let Some((offset, len)) = found else {
+        return Removal::Absent;
+    };
+    let blank_after = blank_bytes + len + 1;
+    if text.len() >= COMPACT_MIN_BYTES && 2 * blank_after > text.len() {
+        Removal::Compact(without_address(text, addr))
+    } else {
+        Removal::Blank { offset, len }
+    }
+}
+
+/// A removed member's line: `#` and spaces.
+fn is_blank(line: &str) -> bool {
+    let body = line.trim_end_matches('\n');
+    body.starts_with('#') && body.len() > 1 && body[1..].bytes().all(|b| b == b' ')
+}
+
+/// The same number of bytes as a line of `len`, as a comment that names nothing.
+fn blank(len: usize) -> Vec<u8> {
+    let mut b = vec![b' '; len];
+    if let Some(first) = b.first_mut() {
+        *first = b'#';
+    }
+    b
 }
 
 /// A hosts file merging the member lines of several (duplicates dropped, order kept).
@@ -138,6 +193,34 @@ pub fn write_network(network: &str, text: &str) -> Result<()> {
     write(&network_file(network), text)
 }
 
+/// Take the member with `addr` out of a network's shared file, in place ([`plan_removal`]).
+/// The file keeps its inode: a process that bind-mounted it as /etc/hosts before (`ip netns
+/// exec`, `cnet exec-in-ns`) goes on seeing members leave and join. Replacing the file would
+/// leave such a process with the old copy for good.
+pub fn remove_from_network(network: &str, addr: Ipv4Addr) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    use std::os::unix::fs::FileExt;
+    let p = network_file(network);
+    let mut f = match fs::OpenOptions::new().read(true).write(true).open(&p) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(&p, e)),
+    };
+    let mut text = String::new();
+    f.read_to_string(&mut text).map_err(|e| io(&p, e))?;
+    match plan_removal(&text, addr) {
+        Removal::Absent => Ok(()),
+        Removal::Blank { offset, len } => f
+            .write_all_at(&blank(len), offset as u64)
+            .map_err(|e| io(&p, e)),
+        Removal::Compact(new) => f
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| f.write_all(new.as_bytes()))
+            .and_then(|_| f.set_len(new.len() as u64))
+            .map_err(|e| io(&p, e)),
+    }
+}
+
 /// Add one member's line to a network's shared file (which must exist).
 pub fn append_network(network: &str, entry: &HostEntry) -> Result<()> {
     use std::io::Write;
@@ -200,9 +283,17 @@ pub fn link_hosts(netns: &str, network: &str) -> Result<()> {
         .map_err(|e| io(&path, e))
 }
 
-/// Give a namespace a hosts file of its own with this text.
+/// Give a namespace a hosts file of its own with this text. A file of its own that is there
+/// already is rewritten in place, as Docker rewrites a container's: processes that bound it
+/// as /etc/hosts see the change. A link to a shared file is replaced.
 pub fn write_own_hosts(netns: &str, text: &str) -> Result<()> {
-    write(&etc_netns_dir().join(netns).join("hosts"), text)
+    let path = etc_netns_dir().join(netns).join("hosts");
+    match path.symlink_metadata() {
+        Ok(m) if m.file_type().is_file() => {
+            fs::write(&path, text).map_err(|e| Error::io(path.display().to_string(), e))
+        }
+        _ => write(&path, text),
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
@@ -281,6 +372,65 @@ mod tests {
         let merged = merge(&[a, b]);
         assert_eq!(merged.matches("ns2").count(), 1);
         assert_eq!(merged.matches("localhost\n").count(), 1);
+    }
+
+    fn member(last: u8, name: &str) -> HostEntry {
+        HostEntry {
+            address: Ipv4Addr::new(10, 1, 0, last),
+            names: vec![name.into()],
+        }
+    }
+
+    /// What the file reads after a removal is carried out as planned.
+    fn apply(text: &str, r: &Removal) -> String {
+        match r {
+            Removal::Absent => text.to_string(),
+            Removal::Blank { offset, len } => {
+                let mut b = text.as_bytes().to_vec();
+                b[*offset..offset + len].copy_from_slice(&blank(*len));
+                String::from_utf8(b).unwrap()
+            }
+            Removal::Compact(t) => t.clone(),
+        }
+    }
+
+    #[test]
+    fn a_removed_member_is_blanked_in_place_and_no_other_line_moves() {
+        let text = render_hosts(&[member(2, "a"), member(20, "b"), member(3, "c")]);
+        let r = plan_removal(&text, "10.1.0.2".parse().unwrap());
+        let after = apply(&text, &r);
+        assert!(matches!(r, Removal::Blank { .. }));
+        assert_eq!(after.len(), text.len());
+        assert!(!after.contains("\ta\n") && after.contains("10.1.0.20\tb\n"));
+        assert_eq!(after.find("10.1.0.3\tc"), text.find("10.1.0.3\tc"));
+        let members: Vec<&str> = member_lines(&after).collect();
+        assert_eq!(members, ["10.1.0.20\tb", "10.1.0.3\tc"]);
+        assert_eq!(
+            plan_removal(&after, "10.1.0.2".parse().unwrap()),
+            Removal::Absent
+        );
+    }
+
+    #[test]
+    fn blanks_are_squeezed_out_once_they_outweigh_the_members() {
+        let entries: Vec<HostEntry> = (2..=250).map(|i| member(i, &format!("ns{i}"))).collect();
+        let mut text = render_hosts(&entries);
+        let start = text.len();
+        let mut compactions = 0;
+        for i in 2..=200u8 {
+            let r = plan_removal(&text, Ipv4Addr::new(10, 1, 0, i));
+            compactions += matches!(r, Removal::Compact(_)) as usize;
+            text = apply(&text, &r);
+        }
+        assert!(compactions >= 1, "never compacted");
+        assert!(
+            compactions <= 3,
+            "compacted {compactions} times for 199 removals"
+        );
+        assert!(text.len() < start, "{} bytes, from {start}", text.len());
+        let members: Vec<&str> = member_lines(&text).collect();
+        assert_eq!(members.len(), 50);
+        assert_eq!(members[0], "10.1.0.201\tns201");
     }
 
     #[test]

@@ -54,3 +54,28 @@ fn a_namespace_on_two_networks_resolves_the_members_of_both() {
     assert!(!resolves(&sb, "hub", "left"));
     assert!(resolves(&sb, "hub", "late"));
 }
+
+#[test]
+fn a_process_already_running_in_a_namespace_sees_members_leave_and_join() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "n", "--subnet", "10.33.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "n", "watcher"]).ok();
+    sb.cnet(&["attach", "n", "leaver"]).ok();
+    // The watcher's /etc/hosts is bound when it starts; it looks the others up only after
+    // one has left and another joined.
+    let run = sb.sh(
+        r#"d=$(mktemp -d); mkfifo "$d/go" "$d/ready"
+ip netns exec watcher sh -c "echo > $d/ready; read x < $d/go
+  for n in leaver joiner; do getent -s files hosts \$n >/dev/null && echo \$n:yes || echo \$n:no; done" > "$d/out" &
+read x < "$d/ready"
+cnet detach n leaver >/dev/null && cnet attach n joiner >/dev/null
+echo > "$d/go"; wait; cat "$d/out"; rm -r "$d""#,
+    );
+    run.ok();
+    assert_eq!(
+        run.stdout.split_whitespace().collect::<Vec<_>>(),
+        ["leaver:no", "joiner:yes"],
+        "what a process started before the changes resolves"
+    );
+}

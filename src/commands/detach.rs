@@ -83,7 +83,9 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
         ctx.store.remove_namespace(&ep.netns)?;
     }
     crate::timing::mark("forgotten");
-    hostsfile::left(ctx, ep)
+    hostsfile::left(ctx, ep)?;
+    crate::timing::mark("hosts");
+    Ok(())
 }
 
 /// When the endpoint that gave a namespace its default route leaves, another of its networks

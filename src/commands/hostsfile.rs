@@ -114,8 +114,8 @@ pub fn left(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
     if ctx.dry_run() || ep.address.is_none() {
         return Ok(());
     }
-    if let (Some(text), Some(addr)) = (hosts::read_network(&ep.network)?, ep.address) {
-        hosts::write_network(&ep.network, &hosts::without_address(&text, addr.ip()))?;
+    if let Some(addr) = ep.address {
+        hosts::remove_from_network(&ep.network, addr.ip())?;
     }
     if is_named(ep) {
         sync_namespace(ctx, &ep.netns, Some(&ep.network))?;
