@@ -484,6 +484,14 @@ fn route_message(
     b.build()
 }
 
+/// One transmit and one receive queue. A veth gets one per possible CPU by default and then
+/// drops to one in use, which waits for an RCU grace period per end; the extra queues serve
+/// only XDP, which cnet does not set up.
+fn one_queue<T>(b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
+    b.append_extra_attribute(LinkAttribute::NumTxQueues(1))
+        .append_extra_attribute(LinkAttribute::NumRxQueues(1))
+}
+
 /// Execute one netlink op with a handle in the op's namespace (the host's for link creation).
 pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
     let err = |msg: String| kernel_error(op, msg);
@@ -533,7 +541,7 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
                 None => None,
                 Some(p) => Some(open_ns(&p).map_err(|e| err(e.to_string()))?),
             };
-            let mut pb = LinkMessageBuilder::<LinkUnspec>::new().name(peer.clone());
+            let mut pb = one_queue(LinkMessageBuilder::<LinkUnspec>::new().name(peer.clone()));
             if let Some(f) = &ns_file {
                 pb = pb.setns_by_fd(f.as_raw_fd());
             }
@@ -543,10 +551,12 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
             if let Some(mac) = peer_mac {
                 pb = pb.address(mac.to_vec());
             }
-            let mut b = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
-                .name(host.clone())
-                .set_info_data(InfoData::Veth(InfoVeth::Peer(pb.build())))
-                .up();
+            let mut b = one_queue(LinkMessageBuilder::<LinkVeth>::new_with_info_kind(
+                InfoKind::Veth,
+            ))
+            .name(host.clone())
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(pb.build())))
+            .up();
             if let Some(m) = mtu {
                 b = b.mtu(*m);
             }
