@@ -3,10 +3,6 @@ use std::error::Error as _;
 
 fn main() {
     cnet::timing::mark("start");
-    if std::env::args().nth(1).as_deref() == Some(cnet::kernel::reclaim::RECLAIM_ARG) {
-        let links: Vec<String> = std::env::args().skip(2).collect();
-        cnet::kernel::reclaim::reclaimer_main(&links);
-    }
     let cli = cnet::cli::Cli::parse();
     cnet::timing::mark("parsed");
     let verbose = cli.global.verbose;

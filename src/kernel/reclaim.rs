@@ -7,17 +7,14 @@
 //! left is only the freeing, which a child process does after cnet has returned: the links to
 //! delete and the sockets whose closing blocks are handed to it ([`finish`]).
 //!
-//! The child is cnet itself, run as `cnet __reclaim LINK...` (not a user command, not in the
-//! CLI): it waits until the parent has closed its copies of the handed-over sockets (EOF on its
-//! stdin), deletes the links, and exits, which closes the sockets last.
+//! The child is a fork of the cnet process, without an exec: the parent goes on at once, and
+//! the child starts no program. It waits until the parent has closed its copies of the
+//! handed-over sockets (end of file on a pipe), deletes the links, and exits, which closes the
+//! sockets last.
 
 use crate::error::{Error, Result};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
-
-/// The hidden argv[1] that makes cnet a reclaimer.
-pub const RECLAIM_ARG: &str = "__reclaim";
 
 #[derive(Default)]
 struct Pending {
@@ -79,11 +76,11 @@ pub fn finish() -> Result<()> {
     if links.is_empty() && fds.is_empty() {
         return Ok(());
     }
-    if !wait && let Ok(mut child) = spawn_reclaimer(&links, &fds) {
+    if !wait && let Ok(go) = fork_reclaimer(&links, &fds) {
         // The child holds its own copies: closing ours does not block (its last close will).
-        // Only then may it go on, so that it never closes before we do: EOF on its stdin.
+        // Only then may it go on, so that it never closes before we do: EOF on its pipe.
         drop(fds);
-        drop(child.stdin.take());
+        drop(go);
         return Ok(());
     }
     let result = delete_links(&links);
@@ -91,43 +88,56 @@ pub fn finish() -> Result<()> {
     result
 }
 
-fn spawn_reclaimer(links: &[String], fds: &[OwnedFd]) -> std::io::Result<std::process::Child> {
-    use std::os::unix::process::CommandExt;
-    for fd in fds {
-        set_cloexec(fd, false)?;
+/// Fork the reclaimer; returns the pipe's write end, whose closing lets it go on.
+fn fork_reclaimer(links: &[String], fds: &[OwnedFd]) -> std::io::Result<OwnedFd> {
+    use nix::unistd::{ForkResult, fork};
+    let (go_read, go_write) = nix::unistd::pipe()?;
+    let mut keep: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    keep.push(go_read.as_raw_fd());
+    keep.sort_unstable();
+    // SAFETY: cnet is single-threaded here (its runtime runs on the calling thread and its
+    // one helper thread has been joined), so the child inherits no lock another thread holds.
+    match unsafe { fork() }.map_err(std::io::Error::from)? {
+        ForkResult::Parent { .. } => Ok(go_write),
+        ForkResult::Child => {
+            drop(go_write);
+            detach_from_caller(&keep);
+            let mut go = std::fs::File::from(go_read);
+            let mut sink = [0u8; 64];
+            while matches!(std::io::Read::read(&mut go, &mut sink), Ok(n) if n > 0) {}
+            let _ = delete_links(links);
+            // Straight out: none of the parent's destructors or exit handlers run twice.
+            // SAFETY: _exit ends the process; nothing after it runs.
+            unsafe { libc::_exit(0) }
+        }
     }
-    let spawned = Command::new("/proc/self/exe")
-        .arg(RECLAIM_ARG)
-        .args(links)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        // Out of the caller's process group: a Ctrl-C at the shell does not stop the freeing.
-        .process_group(0)
-        .spawn();
-    for fd in fds {
-        let _ = set_cloexec(fd, true);
-    }
-    spawned
 }
 
-fn set_cloexec(fd: &OwnedFd, on: bool) -> std::io::Result<()> {
-    let raw = fd.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own, with integer arguments only.
-    let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
-    if flags < 0 {
-        return Err(std::io::Error::last_os_error());
+/// In the forked child: out of the caller's way. Its own process group (a Ctrl-C at the shell
+/// does not stop the freeing), standard streams on /dev/null (a caller reading cnet's output
+/// through a pipe sees its end when cnet exits, not when the freeing ends), and every other
+/// descriptor but `keep` closed.
+fn detach_from_caller(keep: &[RawFd]) {
+    let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        for std_fd in 0..3 {
+            // SAFETY: dup2 onto the standard descriptors, which this process owns.
+            unsafe { libc::dup2(null.as_raw_fd(), std_fd) };
+        }
     }
-    let new = if on {
-        flags | libc::FD_CLOEXEC
-    } else {
-        flags & !libc::FD_CLOEXEC
-    };
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(raw, libc::F_SETFD, new) } < 0 {
-        return Err(std::io::Error::last_os_error());
+    let mut first: libc::c_uint = 3;
+    for &k in keep.iter().chain(std::iter::once(&RawFd::MAX)) {
+        let k = k as libc::c_uint;
+        if k > first {
+            // SAFETY: closes descriptors of this (child) process that nothing in it uses.
+            unsafe { libc::close_range(first, k - 1, 0) };
+        }
+        first = first.max(k.saturating_add(1));
     }
-    Ok(())
 }
 
 /// Delete links of the host namespace by name; those already gone count as deleted.
@@ -147,18 +157,6 @@ pub fn delete_links(links: &[String]) -> Result<()> {
         }
     }
     first.map_or(Ok(()), Err)
-}
-
-/// The reclaimer's main: wait for the parent to let go (EOF on stdin), delete the links, exit
-/// (closing the inherited sockets). Errors are nobody's to read: it runs detached.
-pub fn reclaimer_main(links: &[String]) -> ! {
-    use std::io::Read;
-    let mut sink = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut sink);
-    // Only links a detach retired: typed by hand, `cnet __reclaim eth0` deletes nothing.
-    let retired: Vec<String> = links.iter().filter(|l| is_retired(l)).cloned().collect();
-    let _ = delete_links(&retired);
-    std::process::exit(0)
 }
 
 /// Whether a link name is one [`retired_name`] makes.
