@@ -298,10 +298,10 @@ impl fmt::Display for Op {
                 if let Some(mac) = peer_mac {
                     write!(f, " address {}", format_mac(mac))?;
                 }
-                if let Some(m) = master {
-                    write!(f, "\nip link set {h} master {}", shell_quote(m))?;
+                match master {
+                    Some(m) => write!(f, "\nip link set {h} master {}", shell_quote(m)),
+                    None => Ok(()),
                 }
-                write!(f, "\nip link set {h} up")
             }
             Op::LinkUp { ns, dev } => write!(f, "{} link set {} up", ns.ip(), shell_quote(dev)),
             Op::DeleteLink { ns, dev } => write!(f, "{} link del {}", ns.ip(), shell_quote(dev)),
@@ -507,7 +507,7 @@ mod tests {
         assert_eq!(
             op.to_string(),
             "ip link add cnv1a2b3c4d mtu 1400 type veth peer name eth0 netns ns1 address 02:42:0a:01:00:02\n\
-             ip link set cnv1a2b3c4d master cn-lab\nip link set cnv1a2b3c4d up"
+             ip link set cnv1a2b3c4d master cn-lab"
         );
     }
 

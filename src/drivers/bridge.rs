@@ -120,8 +120,13 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         master: Some(bridge_of(net)?.to_string()),
     });
     // Networks are IPv4-only (as Docker's are unless --ipv6): both ends without IPv6
-    // autoconfiguration, before the namespace end goes up.
-    plan.push(Op::DisableIpv6 { dev: host });
+    // autoconfiguration. The host end goes up only once IPv6 is off on it, so the kernel never
+    // configures IPv6 there (a link-local address, DAD, multicast joins) only to undo it.
+    plan.push(Op::DisableIpv6 { dev: host.clone() });
+    plan.push(Op::LinkUp {
+        ns: NsRef::Host,
+        dev: host,
+    });
     plan.push(Op::NoIpv6Autoconf {
         ns: t.ns.clone(),
         dev: req.ifname.clone(),

@@ -555,8 +555,7 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
                 InfoKind::Veth,
             ))
             .name(host.clone())
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(pb.build())))
-            .up();
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(pb.build())));
             if let Some(m) = mtu {
                 b = b.mtu(*m);
             }
