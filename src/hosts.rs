@@ -274,11 +274,22 @@ pub fn multi_members(network: &str) -> Vec<String> {
 /// Point a namespace's hosts file at its one network's shared file.
 pub fn link_hosts(netns: &str, network: &str) -> Result<()> {
     let dir = etc_netns_dir().join(netns);
-    fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let tmp = dir.join(format!(".cnet.{}.lnk", std::process::id()));
-    let _ = fs::remove_file(&tmp);
     let path = dir.join("hosts");
-    std::os::unix::fs::symlink(network_file(network), &tmp)
+    let link = || std::os::unix::fs::symlink(network_file(network), &tmp);
+    // The directory and a stale link of a crashed cnet are dealt with only when in the way.
+    let linked = match link() {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+            link()
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            let _ = fs::remove_file(&tmp);
+            link()
+        }
+        other => other,
+    };
+    linked
         .and_then(|_| fs::rename(&tmp, &path))
         .map_err(|e| io(&path, e))
 }
@@ -298,9 +309,15 @@ pub fn write_own_hosts(netns: &str, text: &str) -> Result<()> {
 
 fn write(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().expect("has a parent");
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     let tmp = dir.join(format!(".cnet.{}.tmp", std::process::id()));
-    fs::write(&tmp, text)
+    let written = match fs::write(&tmp, text) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+            fs::write(&tmp, text)
+        }
+        other => other,
+    };
+    written
         .and_then(|_| fs::rename(&tmp, path))
         .map_err(|e| Error::io(path.display().to_string(), e))
 }

@@ -176,7 +176,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         })?;
     }
     crate::timing::mark("recorded");
-    hostsfile::joined(ctx, &endpoint)?;
+    hostsfile::joined(ctx, &endpoint, &others)?;
     report(ctx, &endpoint);
     Ok(())
 }

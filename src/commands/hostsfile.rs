@@ -61,10 +61,15 @@ fn ensure_network_file(ctx: &Ctx, network: &str) -> Result<String> {
 /// the shared file of its one network, or a merge of several.
 fn sync_namespace(ctx: &Ctx, netns: &str, left: Option<&str>) -> Result<()> {
     let nets = networks_of(ctx, netns)?;
+    sync_namespace_on(ctx, netns, left, &nets)
+}
+
+/// [`sync_namespace`], given the networks with addresses the namespace is on, in name order.
+fn sync_namespace_on(ctx: &Ctx, netns: &str, left: Option<&str>, nets: &[String]) -> Result<()> {
     if let Some(l) = left {
         hosts::set_multi(l, netns, false)?;
     }
-    match nets.as_slice() {
+    match nets {
         [] => hosts::write_own_hosts(netns, &hosts::render_hosts(&[]))?,
         [one] => {
             // The usual case: no file is read, whatever the network's size.
@@ -86,8 +91,9 @@ fn sync_namespace(ctx: &Ctx, netns: &str, left: Option<&str>) -> Result<()> {
     hosts::ensure_resolv_conf(netns)
 }
 
-/// After `ep` joined its network (and was recorded).
-pub fn joined(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
+/// After `ep` joined its network (and was recorded). `others`: the namespace's endpoints on
+/// its other networks, as the attach found them (so they are not looked up again).
+pub fn joined(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result<()> {
     if ctx.dry_run() || ep.address.is_none() {
         return Ok(());
     }
@@ -99,7 +105,15 @@ pub fn joined(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
         ensure_network_file(ctx, &ep.network)?;
     }
     if is_named(ep) {
-        sync_namespace(ctx, &ep.netns, None)?;
+        let mut nets: Vec<String> = others
+            .iter()
+            .filter(|(_, e)| e.address.is_some())
+            .map(|(n, _)| n.clone())
+            .chain([ep.network.clone()])
+            .collect();
+        // The order `networks_of` gives: that of the state files' names.
+        nets.sort_by_key(|n| format!("{n}.toml"));
+        sync_namespace_on(ctx, &ep.netns, None, &nets)?;
     }
     for m in hosts::multi_members(&ep.network) {
         if m != ep.netns {

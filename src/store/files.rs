@@ -80,18 +80,31 @@ enum Durability {
     Boot,
 }
 
+/// Open `path` for writing from the start, creating it, and its directory if that is missing
+/// (checked only then: the directory is nearly always there).
+fn create_truncate(path: &Path) -> Result<File> {
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+    };
+    match open() {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            create_dir(path.parent().expect("state files live in a directory"))?;
+            open().map_err(|e| io_err(path, e))
+        }
+        other => other.map_err(|e| io_err(path, e)),
+    }
+}
+
 /// Write `text` to a temporary file beside `path` (fsynced if `durable`); returns its path.
 fn write_temp(path: &Path, text: &str, durable: Durability) -> Result<PathBuf> {
     let dir = path.parent().expect("state files live in a directory");
-    create_dir(dir)?;
     let name = path.file_name().unwrap().to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(|e| io_err(&tmp, e))?;
+    let mut f = create_truncate(&tmp)?;
     f.write_all(text.as_bytes())
         .and_then(|_| {
             if durable == Durability::Disk {
@@ -196,13 +209,11 @@ fn is_state_file(p: &Path) -> bool {
             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
-/// Replace a hint file (an index that is checked on every read, so it needs no fsync).
+/// Rewrite a hint file in place. A hint is an index checked on every read (under the lock),
+/// so it needs neither fsync nor an atomic replace: a torn one reads as no hint.
 fn write_hint(path: &Path, text: &str) -> Result<()> {
-    let dir = path.parent().expect("hints live in a directory");
-    create_dir(dir)?;
-    let tmp = dir.join(format!(".hint.{}.tmp", std::process::id()));
-    fs::write(&tmp, text)
-        .and_then(|_| fs::rename(&tmp, path))
+    create_truncate(path)?
+        .write_all(text.as_bytes())
         .map_err(|e| io_err(path, e))
 }
 
