@@ -45,8 +45,11 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
     // for the kernel to free them (an RCU grace period, ~25 ms).
     let mut plan = drivers::plan_detach(net, ep);
     plan.extend(drivers::bridge::plan_unpublish(ep).ops);
+    // The namespace's endpoints on its other networks: who takes over the default route, and
+    // what its hosts file merges afterwards.
+    let others = super::attach::other_endpoints(ctx, &ep.network, &ep.key)?;
     let handover = if ep.default_route {
-        default_route_handover(ctx, ep)?
+        default_route_handover(ctx, &others)?
     } else {
         None
     };
@@ -83,7 +86,7 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
         ctx.store.remove_namespace(&ep.netns)?;
     }
     crate::timing::mark("forgotten");
-    hostsfile::left(ctx, ep)?;
+    hostsfile::left(ctx, ep, &others)?;
     crate::timing::mark("hosts");
     Ok(())
 }
@@ -92,15 +95,15 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
 /// with a gateway takes over (as Docker re-elects the gateway endpoint).
 fn default_route_handover(
     ctx: &Ctx,
-    ep: &Endpoint,
+    others: &[(String, Endpoint)],
 ) -> Result<Option<(Endpoint, std::net::Ipv4Addr)>> {
-    for (name, other) in super::attach::other_endpoints(ctx, &ep.network, &ep.key)? {
-        if let Some(n) = ctx.store.network(&name)?
+    for (name, other) in others {
+        if let Some(n) = ctx.store.network(name)?
             && !n.internal
             && n.driver.leases_addresses()
             && let Some(gw) = n.gateway
         {
-            return Ok(Some((other, gw)));
+            return Ok(Some((other.clone(), gw)));
         }
     }
     Ok(None)

@@ -41,6 +41,18 @@ fn networks_of(ctx: &Ctx, key: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The networks of these endpoints that gave an address, in the order `networks_of` gives
+/// (that of the state files' names).
+fn networks_with_addresses(endpoints: &[(String, Endpoint)]) -> Vec<String> {
+    let mut nets: Vec<String> = endpoints
+        .iter()
+        .filter(|(_, e)| e.address.is_some())
+        .map(|(n, _)| n.clone())
+        .collect();
+    nets.sort_by_key(|n| format!("{n}.toml"));
+    nets
+}
+
 /// A network's shared hosts file, built from state when it is missing (e.g. after a reboot).
 fn ensure_network_file(ctx: &Ctx, network: &str) -> Result<String> {
     if let Some(text) = hosts::read_network(network)? {
@@ -105,15 +117,9 @@ pub fn joined(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result
         ensure_network_file(ctx, &ep.network)?;
     }
     if is_named(ep) {
-        let mut nets: Vec<String> = others
-            .iter()
-            .filter(|(_, e)| e.address.is_some())
-            .map(|(n, _)| n.clone())
-            .chain([ep.network.clone()])
-            .collect();
-        // The order `networks_of` gives: that of the state files' names.
-        nets.sort_by_key(|n| format!("{n}.toml"));
-        sync_namespace_on(ctx, &ep.netns, None, &nets)?;
+        let mut with_this = others.to_vec();
+        with_this.push((ep.network.clone(), ep.clone()));
+        sync_namespace_on(ctx, &ep.netns, None, &networks_with_addresses(&with_this))?;
     }
     for m in hosts::multi_members(&ep.network) {
         if m != ep.netns {
@@ -123,8 +129,9 @@ pub fn joined(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result
     Ok(())
 }
 
-/// After `ep` left `network` (and was forgotten).
-pub fn left(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
+/// After `ep` left `network` (and was forgotten). `others`: the namespace's endpoints on its
+/// other networks, as the detach found them.
+pub fn left(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result<()> {
     if ctx.dry_run() || ep.address.is_none() {
         return Ok(());
     }
@@ -132,7 +139,12 @@ pub fn left(ctx: &Ctx, ep: &Endpoint) -> Result<()> {
         hosts::remove_from_network(&ep.network, addr.ip())?;
     }
     if is_named(ep) {
-        sync_namespace(ctx, &ep.netns, Some(&ep.network))?;
+        sync_namespace_on(
+            ctx,
+            &ep.netns,
+            Some(&ep.network),
+            &networks_with_addresses(others),
+        )?;
     }
     for m in hosts::multi_members(&ep.network) {
         sync_namespace(ctx, &m, None)?;

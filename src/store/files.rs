@@ -248,14 +248,22 @@ fn remove_dir_all(path: &Path) -> Result<()> {
 
 impl Store for FileStore {
     fn lock(&self) -> Result<Guard> {
-        create_dir(&self.root)?;
         let path = self.root.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_err(&path, e))?;
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        };
+        let file = match open() {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                create_dir(&self.root)?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(|e| io_err(&path, e))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, errno)| io_err(&path, errno.into()))?;
         Ok(Box::new(lock))
