@@ -116,3 +116,31 @@ fn nat_reaches_the_outside_and_internal_networks_do_not() {
         "an internal network gives no default route\n{r}"
     );
 }
+
+#[test]
+fn exec_in_ns_leaves_sigpipe_to_the_command_as_ip_netns_exec_does() {
+    let sb = Sandbox::new();
+    sb.run(&["ip", "netns", "add", "p"]).ok();
+    // A pipeline whose reader quits early: the writer must die of SIGPIPE, quietly.
+    let r = sb.exec_in("p", &["sh", "-c", "yes | head -1"]);
+    r.ok();
+    assert_eq!(r.stdout.trim(), "y", "{r}");
+    assert!(!r.stderr.contains("Broken pipe"), "{r}");
+    let ignored = |r: &common::Run| {
+        r.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .map(|m| m.trim().to_string())
+    };
+    let ours = sb.exec_in("p", &["grep", "SigIgn", "/proc/self/status"]);
+    let iproute2 = sb.run(&[
+        "ip",
+        "netns",
+        "exec",
+        "p",
+        "grep",
+        "SigIgn",
+        "/proc/self/status",
+    ]);
+    assert_eq!(ignored(&ours), ignored(&iproute2), "{ours}\n{iproute2}");
+}

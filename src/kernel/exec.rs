@@ -120,6 +120,11 @@ pub fn exec_in_netns(ns_path: &Path, netns_name: Option<&str>, argv: &[String]) 
     if let Err(e) = switch(ns_path, netns_name) {
         return e;
     }
+    // Rust ignores SIGPIPE in its own processes, and an ignored signal stays ignored across
+    // exec: the command would see write errors where `ip netns exec` lets it die quietly
+    // (`yes | head -1` printing "Broken pipe").
+    // SAFETY: resetting a signal to its default action; the process is single-threaded.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let e = match nix::unistd::execvp(&cargs[0], &cargs) {
         Ok(never) => match never {},
         Err(e) => e,
