@@ -159,11 +159,6 @@ pub fn delete_links(links: &[String]) -> Result<()> {
     first.map_or(Ok(()), Err)
 }
 
-/// Whether a link name is one [`retired_name`] makes.
-pub fn is_retired(name: &str) -> bool {
-    name.len() == 15 && name.starts_with("cnr") && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// Execute [`Op::RetireVeth`](crate::plan::Op::RetireVeth): the host end down and renamed (the
 /// bridge stops forwarding to it, its peer loses carrier), the namespace end down and renamed
 /// (its name free for the next attach), the pair queued for deletion. Should a step fail, the
@@ -215,6 +210,13 @@ fn delete_now(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether a link name is one [`retired_name`] makes.
+    fn is_retired(name: &str) -> bool {
+        name.len() == 15
+            && name.starts_with("cnr")
+            && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
+    }
 
     #[test]
     fn retired_names_are_unique_valid_link_names_and_recognised() {
