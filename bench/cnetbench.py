@@ -946,6 +946,10 @@ def main():
     ap.add_argument("--settle", type=float,
                     help="seconds of pause before a network's teardown, for the kernel's "
                          "background cleanup of the last scale point (default 2; smoke 0.5)")
+    ap.add_argument("--quiesce", type=float,
+                    help="seconds of quiet, after a sync, before the first phase: writeback "
+                         "from a build just before would land in the first tool's figures "
+                         "(default 30; smoke 0)")
     ap.add_argument("--tools", default=",".join(TOOLS),
                     help="comma-separated subset of: " + ",".join(TOOLS))
     ap.add_argument("--ports", choices=["both", "off", "on"], default="both",
@@ -1014,6 +1018,7 @@ def main():
     scales = [int(x) for x in (a.scales or ("1,10" if smoke else "1,100,1000")).split(",")]
     cycles = a.cycles or (5 if smoke else 30)
     settle = a.settle if a.settle is not None else (0.5 if smoke else 2.0)
+    quiesce = a.quiesce if a.quiesce is not None else (0.0 if smoke else 30.0)
     # Runs of one stream on 2 vCPUs vary by ±15% whatever the path: many short interleaved
     # runs pin a median down better than a few long ones.
     iperf_s = a.iperf_seconds or (1 if smoke else 3)
@@ -1026,7 +1031,8 @@ def main():
     skip = set(x for x in a.skip.split(",") if x)
     info = machine_info(cfg)
     params = {"smoke": smoke, "scales": scales, "cycles": cycles, "window": a.window,
-              "budget": a.budget, "settle": settle, "iperf_seconds": iperf_s,
+              "budget": a.budget, "settle": settle, "quiesce": quiesce,
+              "iperf_seconds": iperf_s,
               "iperf_reps": iperf_reps,
               "tools": tools, "ports": ports}
     results = {"info": info, "params": params, "latency": [], "failures": []}
@@ -1035,6 +1041,10 @@ def main():
     def log(msg):
         print(f"[{time.monotonic() - t_start:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
+    if quiesce > 0:
+        log(f"sync, then {quiesce:g} s of quiet before the first phase ...")
+        os.sync()
+        time.sleep(quiesce)
     foreign = ForeignCpu()
     results["floor"] = in_sandbox("floor", {"cycles": cycles}, cfg, 120)
     if "latency" not in skip:
@@ -1164,6 +1174,8 @@ def report(R):
     w(f"| parameters | scales {', '.join(map(str, scales))}; {params['cycles']} attach/detach "
       f"samples per scale point; flatness window {W}; "
       + (f"{params['settle']:g} s pause before each teardown; " if params.get("settle") else "")
+      + (f"sync and {params['quiesce']:g} s of quiet before the first phase; "
+         if params.get("quiesce") else "")
       + f"iperf3 -t {params['iperf_seconds']} × {params['iperf_reps']} |")
     fl = R.get("floor", {}).get("true")
     if fl:
