@@ -277,12 +277,8 @@ pub fn link_hosts(netns: &str, network: &str) -> Result<()> {
     let tmp = dir.join(format!(".cnet.{}.lnk", std::process::id()));
     let path = dir.join("hosts");
     let link = || std::os::unix::fs::symlink(network_file(network), &tmp);
-    // The directory and a stale link of a crashed cnet are dealt with only when in the way.
-    let linked = match link() {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-            link()
-        }
+    // A stale link of a crashed cnet is dealt with only when in the way.
+    let linked = match crate::fsutil::making_dir(&dir, link) {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             let _ = fs::remove_file(&tmp);
             link()
@@ -310,14 +306,7 @@ pub fn write_own_hosts(netns: &str, text: &str) -> Result<()> {
 fn write(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().expect("has a parent");
     let tmp = dir.join(format!(".cnet.{}.tmp", std::process::id()));
-    let written = match fs::write(&tmp, text) {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-            fs::write(&tmp, text)
-        }
-        other => other,
-    };
-    written
+    crate::fsutil::making_dir(dir, || fs::write(&tmp, text))
         .and_then(|_| fs::rename(&tmp, path))
         .map_err(|e| Error::io(path.display().to_string(), e))
 }

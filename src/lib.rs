@@ -29,6 +29,7 @@ pub mod commands;
 pub mod drivers;
 pub mod error;
 pub mod firewall;
+pub mod fsutil;
 pub mod hosts;
 pub mod ipam;
 pub mod kernel;

@@ -43,11 +43,10 @@ fn networks_of(ctx: &Ctx, key: &str) -> Result<Vec<String>> {
 
 /// The networks of these endpoints that gave an address, in the order `networks_of` gives
 /// (that of the state files' names).
-fn networks_with_addresses(endpoints: &[(String, Endpoint)]) -> Vec<String> {
+fn networks_with_addresses<'a>(endpoints: impl Iterator<Item = &'a Endpoint>) -> Vec<String> {
     let mut nets: Vec<String> = endpoints
-        .iter()
-        .filter(|(_, e)| e.address.is_some())
-        .map(|(n, _)| n.clone())
+        .filter(|e| e.address.is_some())
+        .map(|e| e.network.clone())
         .collect();
     nets.sort_by_key(|n| format!("{n}.toml"));
     nets
@@ -117,9 +116,8 @@ pub fn joined(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result
         ensure_network_file(ctx, &ep.network)?;
     }
     if is_named(ep) {
-        let mut with_this = others.to_vec();
-        with_this.push((ep.network.clone(), ep.clone()));
-        sync_namespace_on(ctx, &ep.netns, None, &networks_with_addresses(&with_this))?;
+        let nets = networks_with_addresses(others.iter().map(|(_, e)| e).chain([ep]));
+        sync_namespace_on(ctx, &ep.netns, None, &nets)?;
     }
     for m in hosts::multi_members(&ep.network) {
         if m != ep.netns {
@@ -132,19 +130,13 @@ pub fn joined(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result
 /// After `ep` left `network` (and was forgotten). `others`: the namespace's endpoints on its
 /// other networks, as the detach found them.
 pub fn left(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result<()> {
-    if ctx.dry_run() || ep.address.is_none() {
+    let Some(addr) = ep.address.filter(|_| !ctx.dry_run()) else {
         return Ok(());
-    }
-    if let Some(addr) = ep.address {
-        hosts::remove_from_network(&ep.network, addr.ip())?;
-    }
+    };
+    hosts::remove_from_network(&ep.network, addr.ip())?;
     if is_named(ep) {
-        sync_namespace_on(
-            ctx,
-            &ep.netns,
-            Some(&ep.network),
-            &networks_with_addresses(others),
-        )?;
+        let nets = networks_with_addresses(others.iter().map(|(_, e)| e));
+        sync_namespace_on(ctx, &ep.netns, Some(&ep.network), &nets)?;
     }
     for m in hosts::multi_members(&ep.network) {
         sync_namespace(ctx, &m, None)?;

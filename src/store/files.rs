@@ -80,23 +80,17 @@ enum Durability {
     Boot,
 }
 
-/// Open `path` for writing from the start, creating it, and its directory if that is missing
-/// (checked only then: the directory is nearly always there).
+/// Open `path` for writing from the start, creating it (and its directory, if missing).
 fn create_truncate(path: &Path) -> Result<File> {
-    let open = || {
+    let dir = path.parent().expect("state files live in a directory");
+    crate::fsutil::making_dir(dir, || {
         OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .open(path)
-    };
-    match open() {
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            create_dir(path.parent().expect("state files live in a directory"))?;
-            open().map_err(|e| io_err(path, e))
-        }
-        other => other.map_err(|e| io_err(path, e)),
-    }
+    })
+    .map_err(|e| io_err(path, e))
 }
 
 /// Write `text` to a temporary file beside `path` (fsynced if `durable`); returns its path.
@@ -249,20 +243,13 @@ fn remove_dir_all(path: &Path) -> Result<()> {
 impl Store for FileStore {
     fn lock(&self) -> Result<Guard> {
         let path = self.root.join("lock");
-        let open = || {
+        let file = crate::fsutil::making_dir(&self.root, || {
             OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
                 .open(&path)
-        };
-        let file = match open() {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                create_dir(&self.root)?;
-                open()
-            }
-            other => other,
-        }
+        })
         .map_err(|e| io_err(&path, e))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, errno)| io_err(&path, errno.into()))?;
