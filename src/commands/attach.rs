@@ -206,11 +206,11 @@ fn discover(
 /// The namespace's endpoints on other networks, with the network name.
 pub fn other_endpoints(ctx: &Ctx, network: &str, key: &str) -> Result<Vec<(String, Endpoint)>> {
     let mut out = Vec::new();
-    for n in ctx.store.networks()? {
-        if n.name != network
-            && let Some(ep) = ctx.store.endpoint(&n.name, key)?
+    for name in ctx.store.network_names()? {
+        if name != network
+            && let Some(ep) = ctx.store.endpoint(&name, key)?
         {
-            out.push((n.name, ep));
+            out.push((name, ep));
         }
     }
     Ok(out)

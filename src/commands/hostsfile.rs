@@ -31,11 +31,11 @@ fn is_named(ep: &Endpoint) -> bool {
 /// The networks with addresses a namespace is on, from state.
 fn networks_of(ctx: &Ctx, key: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for n in ctx.store.networks()? {
-        if let Some(ep) = ctx.store.endpoint(&n.name, key)?
+    for name in ctx.store.network_names()? {
+        if let Some(ep) = ctx.store.endpoint(&name, key)?
             && ep.address.is_some()
         {
-            out.push(n.name);
+            out.push(name);
         }
     }
     Ok(out)

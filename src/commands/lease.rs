@@ -25,7 +25,7 @@ pub fn ls(ctx: &Ctx, network: Option<&str>) -> Result<()> {
             }
             vec![n.to_string()]
         }
-        None => ctx.store.networks()?.into_iter().map(|n| n.name).collect(),
+        None => ctx.store.network_names()?,
     };
     let boot = kernel::boot_id();
     let mut rows = Vec::new();

@@ -177,6 +177,18 @@ fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
 
 /// Every `*.toml` of a directory, parsed, in name order (missing directory: empty).
 fn read_dir_toml<T: DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
+    let paths = state_files(dir)?;
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        if let Some(v) = read_toml(&p)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// The state files of a directory, in name order (missing directory: none).
+fn state_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
@@ -187,13 +199,7 @@ fn read_dir_toml<T: DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
         .filter(|p| is_state_file(p))
         .collect();
     paths.sort();
-    let mut out = Vec::with_capacity(paths.len());
-    for p in paths {
-        if let Some(v) = read_toml(&p)? {
-            out.push(v);
-        }
-    }
-    Ok(out)
+    Ok(paths)
 }
 
 fn is_state_file(p: &Path) -> bool {
@@ -258,6 +264,13 @@ impl Store for FileStore {
 
     fn networks(&self) -> Result<Vec<Network>> {
         read_dir_toml(&self.root.join("networks"))
+    }
+
+    fn network_names(&self) -> Result<Vec<String>> {
+        Ok(state_files(&self.root.join("networks"))?
+            .iter()
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect())
     }
 
     fn network(&self, name: &str) -> Result<Option<Network>> {
@@ -495,11 +508,13 @@ mod tests {
             ..Default::default()
         };
         s.put_network(&net).unwrap();
+        assert_eq!(s.network_names().unwrap(), vec!["lab".to_string()]);
         assert_eq!(s.network("lab").unwrap(), Some(net.clone()));
         assert_eq!(s.networks().unwrap(), vec![net]);
         s.put_lease(&lease("10.1.0.2"), true).unwrap();
         s.remove_network("lab").unwrap();
         assert!(s.networks().unwrap().is_empty());
+        assert!(s.network_names().unwrap().is_empty());
         assert!(s.leases("lab").unwrap().is_empty());
         let _ = fs::remove_dir_all(s.root());
     }

@@ -45,6 +45,8 @@ pub trait Store {
     fn lock(&self) -> Result<Guard>;
 
     fn networks(&self) -> Result<Vec<Network>>;
+    /// The networks' names in the order `networks` gives, without reading their definitions.
+    fn network_names(&self) -> Result<Vec<String>>;
     fn network(&self, name: &str) -> Result<Option<Network>>;
     fn put_network(&self, net: &Network) -> Result<()>;
     /// Remove a network's definition together with its leases and endpoints.
