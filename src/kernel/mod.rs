@@ -4,6 +4,7 @@ pub mod exec;
 pub mod netlink;
 pub mod netns;
 pub mod reclaim;
+pub mod rtnl;
 pub mod sublink;
 pub mod sysctl;
 pub mod vxlan;
@@ -209,9 +210,7 @@ pub fn apply_teardown(plan: &Plan, s: &mut Session, fw: &mut dyn Firewall) -> Re
 /// IPv4 destination prefixes of the routes in the host namespace's main table (for choosing
 /// free subnets). Default routes (0.0.0.0/0) are left out: they overlap everything.
 pub fn host_routes_v4() -> Result<Vec<ipnetwork::Ipv4Network>> {
-    Session::new().run(&NsRef::Host, |c| {
-        c.block_on(netlink::main_routes_v4(&c.handle()))
-    })
+    Session::new().run(&NsRef::Host, netlink::main_routes_v4)
 }
 
 /// Whether a link exists in a namespace (false when the namespace itself does not exist). The
@@ -222,20 +221,16 @@ pub fn link_exists(s: &mut Session, ns: &NsRef, name: &str) -> Result<bool> {
     {
         return Ok(false);
     }
-    let n = name.to_string();
-    s.run(ns, move |c| {
-        c.block_on(netlink::get_link(&c.handle(), &n))
-            .map(|m| m.is_some())
-            .map_err(|e| Error::runtime(format!("ip link show {n}: {}", netlink::describe(&e))))
+    s.run(ns, |c| {
+        netlink::link_index(c, name)
+            .map(|i| i.is_some())
+            .map_err(|e| Error::runtime(format!("ip link show {name}: {}", netlink::describe(&e))))
     })
 }
 
 /// MTU of a link in the host namespace (None if no such link).
 pub fn link_mtu(name: &str) -> Result<Option<u32>> {
-    let n = name.to_string();
-    Session::new().run(&NsRef::Host, move |c| {
-        c.block_on(netlink::link_mtu(&c.handle(), &n))
-    })
+    Session::new().run(&NsRef::Host, |c| netlink::link_mtu(c, name))
 }
 
 /// The boot id (/proc/sys/kernel/random/boot_id), trimmed; empty string if unreadable.

@@ -3,26 +3,28 @@
 //! A netlink socket belongs to the network namespace of the thread that opened it, for good.
 //! Work in another namespace enters it (`setns`) on the calling thread, opens a connection there
 //! on first use and returns; a [`Session`] keeps one connection per namespace for its lifetime,
-//! so every op of a command that targets the same namespace shares one socket and runtime.
+//! so every op of a command that targets the same namespace shares one socket.
 
+pub use super::rtnl::{Conn, NlError, NlResult};
 use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
-use futures::StreamExt;
-use futures::future::BoxFuture;
 use ipnetwork::Ipv4Network;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
+    LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use rtnetlink::{
-    AddressMessageBuilder, Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    AddressMessageBuilder, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
     RouteMessageBuilder,
 };
 use std::collections::HashMap;
 use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -30,12 +32,9 @@ use std::path::{Path, PathBuf};
 // errno helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The errno of a netlink error (positive), if it is one.
-pub fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
-    match e {
-        rtnetlink::Error::NetlinkError(m) if m.raw_code() != 0 => Some(m.raw_code().abs()),
-        _ => None,
-    }
+/// The errno of a netlink error (positive), if the kernel refused the request.
+pub fn errno_of(e: &NlError) -> Option<i32> {
+    e.errno()
 }
 
 /// The C library's text for an errno, without Rust's " (os error N)" suffix.
@@ -48,7 +47,7 @@ pub fn errno_text(errno: i32) -> String {
 }
 
 /// Human text for an rtnetlink error.
-pub fn describe(e: &rtnetlink::Error) -> String {
+pub fn describe(e: &NlError) -> String {
     match errno_of(e) {
         Some(n) => errno_text(n),
         None => e.to_string(),
@@ -105,38 +104,9 @@ pub fn kernel_error(op: &Op, msg: impl Into<String>) -> Error {
 // connections
 // ---------------------------------------------------------------------------------------------
 
-/// A netlink connection opened in the calling thread's network namespace, with the
-/// current-thread runtime that drives it. Not `Send`: it must stay on the thread (and thus in
-/// the namespace) that opened it.
-pub struct Conn {
-    rt: tokio::runtime::Runtime,
-    handle: Handle,
-}
-
-impl Conn {
-    /// Open a connection in the calling thread's network namespace.
-    pub fn open() -> Result<Conn> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .map_err(|e| Error::io("cannot start the netlink runtime", e))?;
-        let (conn, handle, _) = {
-            // The socket is registered with the reactor of the runtime being entered.
-            let _guard = rt.enter();
-            rtnetlink::new_connection().map_err(|e| Error::io("cannot open a netlink socket", e))?
-        };
-        rt.spawn(conn);
-        Ok(Conn { rt, handle })
-    }
-
-    pub fn handle(&self) -> Handle {
-        self.handle.clone()
-    }
-
-    /// Drive a future to completion on this connection's runtime.
-    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
-        self.rt.block_on(fut)
-    }
+/// Open an rtnetlink socket in the calling thread's network namespace.
+fn open_conn() -> Result<Conn> {
+    Conn::open().map_err(|e| Error::io("cannot open a netlink socket", e))
 }
 
 fn enter_error(path: &Path, e: nix::errno::Errno) -> Error {
@@ -231,7 +201,7 @@ impl Session {
     pub fn run<T>(&mut self, ns: &NsRef, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let Some(path) = ns.path() else {
             if self.host.is_none() {
-                self.host = Some(Conn::open()?);
+                self.host = Some(open_conn()?);
             }
             return f(self.host.as_ref().expect("just opened"));
         };
@@ -242,7 +212,7 @@ impl Session {
         }
         let file = open_ns(&path)?;
         let inside = enter(&path, &file, home)?;
-        let conn = Conn::open()?;
+        let conn = open_conn()?;
         let out = f(&conn);
         drop(inside);
         self.netns.insert(path, NsConn { file, conn });
@@ -267,7 +237,7 @@ impl Session {
                 nix_text(e)
             ))
         })?;
-        let conn = Conn::open()?;
+        let conn = open_conn()?;
         let out = f(&conn)?;
         let file = File::open("/proc/thread-self/ns/net")
             .map_err(|e| Error::io("cannot open the new network namespace", e))?;
@@ -300,118 +270,122 @@ impl Session {
                 )));
             }
         };
-        let owned = op.clone();
-        self.run(&ns, move |c| c.block_on(exec_op(c.handle(), &owned)))
-            .map_err(|e| match e {
-                Error::Runtime(msg) => kernel_error(op, msg),
-                e => e,
-            })
+        self.run(&ns, |c| exec_op(c, op)).map_err(|e| match e {
+            Error::Runtime(msg) => kernel_error(op, msg),
+            e => e,
+        })
     }
 
-    /// Execute consecutive netlink ops of one namespace (`pipelined`) in one hand-over to the
-    /// namespace's thread instead of one per op. One result per op: a failed op does not stop
-    /// the ones after it, so the caller learns exactly which went in (and rolls those back).
+    /// Execute consecutive netlink ops of one namespace (`pipelined`) in one visit to the
+    /// namespace. One result per op: a failed op does not stop the ones after it, so the
+    /// caller learns exactly which went in (and rolls those back).
     pub fn exec_pipelined(&mut self, ns: &NsRef, ops: &[Op]) -> Vec<Result<()>> {
-        let owned: Vec<Op> = ops.to_vec();
-        let n = owned.len();
-        let results = self.run(ns, move |c| {
-            let h = c.handle();
-            // In order, each answered before the next is sent: an address add looks its link
-            // up first, and the route needs the address.
-            Ok(c.block_on(async {
-                let mut out = Vec::with_capacity(owned.len());
-                for op in &owned {
-                    out.push(exec_op(h.clone(), op).await);
-                }
-                out
-            }))
-        });
-        match results {
+        match self.run(ns, |c| Ok(exec_in_order(c, ops))) {
             Ok(rs) => rs,
             Err(e) => {
                 let msg = e.to_string();
-                (0..n)
-                    .map(|i| Err(kernel_error(&ops[i], msg.clone())))
+                ops.iter()
+                    .map(|op| Err(kernel_error(op, msg.clone())))
                     .collect()
             }
         }
     }
 }
 
-/// Run `f` with a netlink handle inside `ns` (a one-shot [`Session`]).
-pub fn in_netns<T: Send + 'static>(
-    ns: &NsRef,
-    f: impl FnOnce(Handle) -> BoxFuture<'static, Result<T>> + Send + 'static,
-) -> Result<T> {
-    Session::new().run(ns, move |c| c.block_on(f(c.handle())))
+/// Execute ops in order on one connection. An op of one request is sent without waiting for
+/// its ack: the kernel has applied it when the send returns, so the next op's link lookup
+/// already sees it. The acks are read at the end, or before an op that reads answers itself.
+fn exec_in_order(c: &Conn, ops: &[Op]) -> Vec<Result<()>> {
+    let mut out: Vec<Option<Result<()>>> = ops.iter().map(|_| None).collect();
+    let mut pending: Vec<(usize, u32)> = Vec::new();
+    let drain = |pending: &mut Vec<(usize, u32)>, out: &mut [Option<Result<()>>]| {
+        for (i, seq) in pending.drain(..) {
+            out[i] = Some(outcome(&ops[i], c.wait_ack(seq)));
+        }
+    };
+    for (i, op) in ops.iter().enumerate() {
+        match request(c, op) {
+            Some(Ok(Request::Send(msg, flags))) => match c.send_acked(msg, flags) {
+                Ok(seq) => pending.push((i, seq)),
+                Err(e) => out[i] = Some(outcome(op, Err(e))),
+            },
+            Some(Ok(Request::Nothing)) => out[i] = Some(Ok(())),
+            Some(Err(e)) => out[i] = Some(Err(e)),
+            None => {
+                drain(&mut pending, &mut out);
+                out[i] = Some(exec_op(c, op));
+            }
+        }
+    }
+    drain(&mut pending, &mut out);
+    out.into_iter()
+        .map(|r| r.expect("every op has a result"))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
 // requests
 // ---------------------------------------------------------------------------------------------
 
-/// The index of a link, by name, with one get-by-name request; `None` if there is no such link.
-pub async fn link_index(
-    h: &Handle,
-    name: &str,
-) -> std::result::Result<Option<u32>, rtnetlink::Error> {
-    Ok(get_link(h, name).await?.map(|m| m.header.index))
+/// The index of a link, by name; `None` if there is no such link.
+pub fn link_index(c: &Conn, name: &str) -> NlResult<Option<u32>> {
+    c.index(name)
 }
 
 /// A bridge's MTU when none is given: Ethernet's, as Docker's bridges have.
 const DEFAULT_MTU: u32 = 1500;
 
 /// `ip link set DEV up`, by name, in one request.
-pub async fn set_up(h: &Handle, dev: &str) -> std::result::Result<(), rtnetlink::Error> {
-    h.link()
-        .change(LinkUnspec::new_with_name(dev).up().build())
-        .execute()
-        .await
+pub fn set_up(c: &Conn, dev: &str) -> NlResult<()> {
+    c.ack(
+        RouteNetlinkMessage::NewLink(LinkUnspec::new_with_name(dev).up().build()),
+        0,
+    )
 }
 
 /// Take a link down and give it another name (a link must be down to be renamed). `false`
 /// when there is no such link.
-pub async fn down_and_rename(
-    h: &Handle,
-    dev: &str,
-    new_name: &str,
-) -> std::result::Result<bool, rtnetlink::Error> {
-    let Some(idx) = link_index(h, dev).await? else {
+pub fn down_and_rename(c: &Conn, dev: &str, new_name: &str) -> NlResult<bool> {
+    let Some(idx) = link_index(c, dev)? else {
         return Ok(false);
     };
-    h.link()
-        .set(LinkUnspec::new_with_index(idx).down().build())
-        .execute()
-        .await?;
-    h.link()
-        .set(LinkUnspec::new_with_index(idx).name(new_name).build())
-        .execute()
-        .await?;
+    c.ack(
+        RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(idx).down().build()),
+        0,
+    )?;
+    c.ack(
+        RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(idx).name(new_name).build()),
+        0,
+    )?;
     Ok(true)
 }
 
 /// The link message of a link, by name; `None` if there is no such link.
-pub async fn get_link(
-    h: &Handle,
-    name: &str,
-) -> std::result::Result<Option<netlink_packet_route::link::LinkMessage>, rtnetlink::Error> {
-    let mut s = h.link().get().match_name(name).execute();
-    match s.next().await {
-        Some(Ok(m)) => {
-            // Drain the (empty) rest of the response.
-            while s.next().await.is_some() {}
-            Ok(Some(m))
-        }
-        Some(Err(e)) if matches!(errno_of(&e), Some(libc::ENODEV)) => Ok(None),
-        Some(Err(e)) => Err(e),
-        None => Ok(None),
+pub fn get_link(c: &Conn, name: &str) -> NlResult<Option<LinkMessage>> {
+    let mut q = LinkMessage::default();
+    q.attributes.push(LinkAttribute::IfName(name.to_string()));
+    match c.get(RouteNetlinkMessage::GetLink(q))? {
+        Some(RouteNetlinkMessage::NewLink(m)) => Ok(Some(m)),
+        _ => Ok(None),
     }
 }
 
+/// Every link of the connection's namespace (`ip link show`).
+pub fn links(c: &Conn) -> NlResult<Vec<LinkMessage>> {
+    Ok(
+        c.dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
 /// MTU of a link (None if there is no such link).
-pub async fn link_mtu(h: &Handle, name: &str) -> Result<Option<u32>> {
-    let m = get_link(h, name)
-        .await
+pub fn link_mtu(c: &Conn, name: &str) -> Result<Option<u32>> {
+    let m = get_link(c, name)
         .map_err(|e| Error::runtime(format!("ip link show {name}: {}", describe(&e))))?;
     Ok(m.and_then(|m| {
         m.attributes.iter().find_map(|a| match a {
@@ -422,12 +396,16 @@ pub async fn link_mtu(h: &Handle, name: &str) -> Result<Option<u32>> {
 }
 
 /// Destination prefixes of the IPv4 routes of the main table (default routes left out).
-pub async fn main_routes_v4(h: &Handle) -> Result<Vec<Ipv4Network>> {
+pub fn main_routes_v4(c: &Conn) -> Result<Vec<Ipv4Network>> {
     let msg = RouteMessageBuilder::<Ipv4Addr>::new().build();
-    let mut s = h.route().get(msg).execute();
+    let routes = c
+        .dump(RouteNetlinkMessage::GetRoute(msg))
+        .map_err(|e| Error::runtime(format!("ip route show: {}", describe(&e))))?;
     let mut out = Vec::new();
-    while let Some(r) = s.next().await {
-        let r = r.map_err(|e| Error::runtime(format!("ip route show: {}", describe(&e))))?;
+    for r in routes {
+        let RouteNetlinkMessage::NewRoute(r) = r else {
+            continue;
+        };
         let table = r
             .attributes
             .iter()
@@ -492,8 +470,121 @@ fn one_queue<T>(b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
         .append_extra_attribute(LinkAttribute::NumRxQueues(1))
 }
 
-/// Execute one netlink op with a handle in the op's namespace (the host's for link creation).
-pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
+/// NLM_F_CREATE | NLM_F_EXCL: make the object, and fail if it exists.
+const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL;
+
+/// What an op of one request sends.
+enum Request {
+    /// This message, with these flags on top of NLM_F_REQUEST | NLM_F_ACK.
+    Send(RouteNetlinkMessage, u16),
+    /// Nothing: what the op removes is gone already.
+    Nothing,
+}
+
+/// The one request an op makes, with its link names looked up; `None` for an op that makes
+/// several (link creation), which [`exec_op`] runs on its own.
+fn request(c: &Conn, op: &Op) -> Option<Result<Request>> {
+    let err = |msg: String| kernel_error(op, msg);
+    // The index of a link an op names; `missing` is the outcome when there is no such link.
+    let index = |dev: &str, missing: Option<Result<Request>>| match link_index(c, dev) {
+        Ok(Some(i)) => Ok(i),
+        Ok(None) => Err(missing.unwrap_or_else(|| Err(err(format!("no such link: {dev}"))))),
+        Err(e) => Err(Err(err(describe(&e)))),
+    };
+    let send = |msg, flags| Some(Ok(Request::Send(msg, flags)));
+    match op {
+        Op::LinkUp { dev, .. } => send(
+            RouteNetlinkMessage::NewLink(LinkUnspec::new_with_name(dev).up().build()),
+            0,
+        ),
+        Op::NoIpv6Autoconf { dev, .. } => {
+            let spec = AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]);
+            let msg = LinkUnspec::new_with_name(dev)
+                .append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![spec]))
+                .build();
+            send(RouteNetlinkMessage::SetLink(msg), 0)
+        }
+        Op::DeleteLink { dev, .. } => send(
+            RouteNetlinkMessage::DelLink(LinkUnspec::new_with_name(dev).build()),
+            0,
+        ),
+        Op::AddAddress { dev, addr, .. } => {
+            let idx = match index(dev, None) {
+                Ok(i) => i,
+                Err(r) => return Some(r),
+            };
+            let msg = AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(idx)
+                .address(addr.ip(), addr.prefix())
+                .build();
+            send(RouteNetlinkMessage::NewAddress(msg), CREATE)
+        }
+        Op::DelAddress { dev, addr, .. } => {
+            let idx = match index(dev, Some(Ok(Request::Nothing))) {
+                Ok(i) => i,
+                Err(r) => return Some(r),
+            };
+            let msg = AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(idx)
+                .address(addr.ip(), addr.prefix())
+                .build();
+            send(RouteNetlinkMessage::DelAddress(msg), 0)
+        }
+        Op::AddRoute { dest, via, dev, .. } => {
+            let oif = match dev.as_deref().map(|d| index(d, None)).transpose() {
+                Ok(i) => i,
+                Err(r) => return Some(r),
+            };
+            let msg = route_message(true, dest, via, oif);
+            send(RouteNetlinkMessage::NewRoute(msg), CREATE)
+        }
+        Op::DelRoute { dest, via, dev, .. } => {
+            // A route whose link is gone went with it.
+            let oif = match dev
+                .as_deref()
+                .map(|d| index(d, Some(Ok(Request::Nothing))))
+                .transpose()
+            {
+                Ok(i) => i,
+                Err(r) => return Some(r),
+            };
+            let msg = route_message(false, dest, via, oif);
+            send(RouteNetlinkMessage::DelRoute(msg), 0)
+        }
+        _ => None,
+    }
+}
+
+/// What the kernel's answer to an op's one request means for the op.
+fn outcome(op: &Op, answer: NlResult<()>) -> Result<()> {
+    let Err(e) = answer else {
+        return Ok(());
+    };
+    let err = |msg: String| Err(kernel_error(op, msg));
+    let errno = errno_of(&e);
+    match (op, errno) {
+        (Op::LinkUp { dev, .. }, Some(libc::ENODEV)) => err(format!("no such link: {dev}")),
+        // A kernel without IPv6 has nothing to configure.
+        (Op::NoIpv6Autoconf { .. }, Some(libc::EAFNOSUPPORT)) => Ok(()),
+        (Op::NoIpv6Autoconf { dev, .. }, Some(libc::ENODEV)) => err(format!("no such link: {dev}")),
+        (Op::DeleteLink { .. }, Some(libc::ENODEV)) => Ok(()),
+        (Op::AddAddress { dev, addr, .. }, Some(libc::EEXIST)) => {
+            err(format!("address {addr} is already on {dev}"))
+        }
+        (Op::DelAddress { .. }, Some(libc::EADDRNOTAVAIL | libc::ENODEV | libc::ESRCH)) => Ok(()),
+        (Op::AddRoute { .. }, Some(libc::EEXIST)) => {
+            err("the route already exists (File exists)".into())
+        }
+        (Op::AddRoute { via: Some(gw), .. }, Some(libc::ENETUNREACH)) => err(format!(
+            "gateway {gw} is not on a directly connected network (Network is unreachable)"
+        )),
+        (Op::DelRoute { .. }, Some(libc::ESRCH | libc::ENODEV)) => Ok(()),
+        _ => err(describe(&e)),
+    }
+}
+
+/// Execute one netlink op on a connection in the op's namespace (the host's for link creation).
+pub fn exec_op(c: &Conn, op: &Op) -> Result<()> {
     let err = |msg: String| kernel_error(op, msg);
     match op {
         Op::CreateBridge { name, mac, mtu } => {
@@ -503,22 +594,23 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
             let b = LinkBridge::new(name)
                 .address(mac.to_vec())
                 .mcast_snooping(false);
-            h.link().add(b.build()).execute().await.map_err(|e| {
-                err(create_link_message(
-                    "bridge",
-                    name,
-                    errno_of(&e),
-                    &describe(&e),
-                ))
-            })?;
+            c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE)
+                .map_err(|e| {
+                    err(create_link_message(
+                        "bridge",
+                        name,
+                        errno_of(&e),
+                        &describe(&e),
+                    ))
+                })?;
             // Set after creation, the MTU counts as chosen by the user: the bridge then stops
             // recomputing it from every port each time one joins (a cost that grows).
             let mtu = mtu.unwrap_or(DEFAULT_MTU);
-            h.link()
-                .change(LinkUnspec::new_with_name(name).mtu(mtu).build())
-                .execute()
-                .await
-                .map_err(|e| err(format!("setting mtu {mtu} on {name}: {}", describe(&e))))
+            c.ack(
+                RouteNetlinkMessage::NewLink(LinkUnspec::new_with_name(name).mtu(mtu).build()),
+                0,
+            )
+            .map_err(|e| err(format!("setting mtu {mtu} on {name}: {}", describe(&e))))
         }
         Op::CreateVeth {
             host,
@@ -530,7 +622,7 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
         } => {
             let master_index = match master {
                 None => None,
-                Some(m) => match link_index(&h, m).await {
+                Some(m) => match link_index(c, m) {
                     Ok(Some(i)) => Some(i),
                     Ok(None) => return Err(err(format!("master {m}: no such link"))),
                     Err(e) => return Err(err(format!("master {m}: {}", describe(&e)))),
@@ -562,13 +654,13 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
             if let Some(i) = master_index {
                 b = b.controller(i);
             }
-            let res = h.link().add(b.build()).execute().await;
+            let res = c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE);
             drop(ns_file);
             match res {
                 Ok(()) => Ok(()),
                 Err(e) if errno_of(&e) == Some(libc::EEXIST) => {
                     // Say which end clashed.
-                    let host_exists = matches!(link_index(&h, host).await, Ok(Some(_)));
+                    let host_exists = matches!(link_index(c, host), Ok(Some(_)));
                     if host_exists || matches!(peer_ns, NsRef::Host) {
                         let name = if host_exists { host } else { peer };
                         Err(err(format!("link {name} already exists")))
@@ -595,115 +687,12 @@ pub async fn exec_op(h: Handle, op: &Op) -> Result<()> {
                 ))),
             }
         }
-        Op::LinkUp { dev, .. } => set_up(&h, dev).await.map_err(|e| match errno_of(&e) {
-            Some(libc::ENODEV) => err(format!("no such link: {dev}")),
-            _ => err(describe(&e)),
-        }),
-        Op::NoIpv6Autoconf { dev, .. } => {
-            let spec = AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]);
-            let msg = LinkUnspec::new_with_name(dev)
-                .append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![spec]))
-                .build();
-            match h.link().set(msg).execute().await {
-                Ok(()) => Ok(()),
-                // A kernel without IPv6 has nothing to configure.
-                Err(e) if errno_of(&e) == Some(libc::EAFNOSUPPORT) => Ok(()),
-                Err(e) if errno_of(&e) == Some(libc::ENODEV) => {
-                    Err(err(format!("no such link: {dev}")))
-                }
-                Err(e) => Err(err(describe(&e))),
-            }
-        }
-        Op::DeleteLink { dev, .. } => {
-            match h
-                .link()
-                .del_with_message(LinkUnspec::new_with_name(dev).build())
-                .execute()
-                .await
-            {
-                Ok(()) => Ok(()),
-                Err(e) if errno_of(&e) == Some(libc::ENODEV) => Ok(()),
-                Err(e) => Err(err(describe(&e))),
-            }
-        }
-        Op::AddAddress { dev, addr, .. } => {
-            let idx = match link_index(&h, dev).await {
-                Ok(Some(i)) => i,
-                Ok(None) => return Err(err(format!("no such link: {dev}"))),
-                Err(e) => return Err(err(describe(&e))),
-            };
-            h.address()
-                .add(idx, IpAddr::V4(addr.ip()), addr.prefix())
-                .execute()
-                .await
-                .map_err(|e| match errno_of(&e) {
-                    Some(libc::EEXIST) => err(format!("address {addr} is already on {dev}")),
-                    _ => err(describe(&e)),
-                })
-        }
-        Op::DelAddress { dev, addr, .. } => {
-            let idx = match link_index(&h, dev).await {
-                Ok(Some(i)) => i,
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(err(describe(&e))),
-            };
-            let msg = AddressMessageBuilder::<Ipv4Addr>::new()
-                .index(idx)
-                .address(addr.ip(), addr.prefix())
-                .build();
-            match h.address().del(msg).execute().await {
-                Ok(()) => Ok(()),
-                Err(e)
-                    if matches!(
-                        errno_of(&e),
-                        Some(libc::EADDRNOTAVAIL | libc::ENODEV | libc::ESRCH)
-                    ) =>
-                {
-                    Ok(())
-                }
-                Err(e) => Err(err(describe(&e))),
-            }
-        }
-        Op::AddRoute { dest, via, dev, .. } => {
-            let oif = match dev {
-                None => None,
-                Some(d) => match link_index(&h, d).await {
-                    Ok(Some(i)) => Some(i),
-                    Ok(None) => return Err(err(format!("no such link: {d}"))),
-                    Err(e) => return Err(err(describe(&e))),
-                },
-            };
-            let msg = route_message(true, dest, via, oif);
-            h.route()
-                .add(msg)
-                .execute()
-                .await
-                .map_err(|e| match (errno_of(&e), via) {
-                    (Some(libc::EEXIST), _) => err("the route already exists (File exists)".into()),
-                    (Some(libc::ENETUNREACH), Some(gw)) => err(format!(
-                        "gateway {gw} is not on a directly connected network (Network is unreachable)"
-                    )),
-                    _ => err(describe(&e)),
-                })
-        }
-        Op::DelRoute { dest, via, dev, .. } => {
-            let oif = match dev {
-                None => None,
-                Some(d) => match link_index(&h, d).await {
-                    Ok(Some(i)) => Some(i),
-                    // The route went with its link.
-                    Ok(None) => return Ok(()),
-                    Err(e) => return Err(err(describe(&e))),
-                },
-            };
-            let msg = route_message(false, dest, via, oif);
-            match h.route().del(msg).execute().await {
-                Ok(()) => Ok(()),
-                Err(e) if matches!(errno_of(&e), Some(libc::ESRCH | libc::ENODEV)) => Ok(()),
-                Err(e) => Err(err(describe(&e))),
-            }
-        }
-        _ => Err(err("internal error: not a netlink op".into())),
+        _ => match request(c, op) {
+            Some(Ok(Request::Send(msg, flags))) => outcome(op, c.ack(msg, flags)),
+            Some(Ok(Request::Nothing)) => Ok(()),
+            Some(Err(e)) => Err(e),
+            None => Err(err("internal error: not a netlink op".into())),
+        },
     }
 }
 

@@ -139,13 +139,12 @@ pub fn create_named(s: &mut Session, name: &str) -> Result<()> {
                 ),
             )
         })?;
-        conn.block_on(netlink::set_up(&conn.handle(), "lo"))
-            .map_err(|e| {
-                op_err(
-                    op.clone(),
-                    format!("cannot bring lo up: {}", netlink::describe(&e)),
-                )
-            })
+        netlink::set_up(conn, "lo").map_err(|e| {
+            op_err(
+                op.clone(),
+                format!("cannot bring lo up: {}", netlink::describe(&e)),
+            )
+        })
     });
     let res = res.map_err(|e| match e {
         Error::Runtime(msg) if !msg.starts_with(&op) => op_err(op.clone(), msg),

@@ -174,9 +174,8 @@ pub fn retire_veth(
         return delete_now(s, host);
     }
     let retired = retired_name();
-    let (h, r) = (host.to_string(), retired.clone());
-    let host_done = s.run(&crate::plan::NsRef::Host, move |c| {
-        c.block_on(super::netlink::down_and_rename(&c.handle(), &h, &r))
+    let host_done = s.run(&crate::plan::NsRef::Host, |c| {
+        super::netlink::down_and_rename(c, host, &retired)
             .map_err(|e| Error::runtime(super::netlink::describe(&e)))
     });
     match host_done {
@@ -187,9 +186,8 @@ pub fn retire_veth(
     if let Some(path) = peer_ns.path()
         && path.symlink_metadata().is_ok()
     {
-        let (p, r) = (peer.to_string(), retired_name());
-        let peer_done = s.run(peer_ns, move |c| {
-            c.block_on(super::netlink::down_and_rename(&c.handle(), &p, &r))
+        let peer_done = s.run(peer_ns, |c| {
+            super::netlink::down_and_rename(c, peer, &retired_name())
                 .map_err(|e| Error::runtime(super::netlink::describe(&e)))
         });
         if peer_done.is_err() {

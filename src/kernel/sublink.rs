@@ -11,18 +11,21 @@
 //! answers EOPNOTSUPP ("Unknown device type"); one with it refuses the missing parent (EINVAL).
 
 use super::netlink::{
-    Session, create_link_message, describe, errno_of, errno_text, get_link, link_index, open_ns,
+    Conn, Session, create_link_message, describe, errno_of, errno_text, get_link, link_index,
+    open_ns,
 };
 use crate::drivers::ipvlan::IpvlanMode;
 use crate::drivers::macvlan::MacvlanMode;
 use crate::drivers::sublink::SublinkKind;
 use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanMode, LinkAttribute, LinkFlags,
     LinkLayerType, LinkMessage, MacVlanMode,
 };
-use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec};
+use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 use std::os::fd::{AsRawFd, RawFd};
 
 /// What a parent interface is like, as far as carrying children goes.
@@ -52,11 +55,10 @@ impl ParentInfo {
 
 /// A link of the host namespace (the one cnet runs in), as a parent; `None` if there is none.
 pub fn parent_info(name: &str) -> Result<Option<ParentInfo>> {
-    let n = name.to_string();
-    Session::new().run(&NsRef::Host, move |c| {
-        c.block_on(get_link(&c.handle(), &n))
+    Session::new().run(&NsRef::Host, |c| {
+        get_link(c, name)
             .map(|m| m.as_ref().map(ParentInfo::of))
-            .map_err(|e| Error::runtime(format!("ip link show {n}: {}", describe(&e))))
+            .map_err(|e| Error::runtime(format!("ip link show {name}: {}", describe(&e))))
     })
 }
 
@@ -134,28 +136,22 @@ pub fn probe(kind: SublinkKind) -> Result<()> {
     );
     let msg = probe_message(kind, &name);
     let k = kind.kind_name();
-    Session::new().run(&NsRef::Host, move |c| {
-        let h = c.handle();
-        c.block_on(async move {
-            match h.link().add(msg).execute().await {
-                // Cannot happen (no parent); should a kernel ever accept it, take it back.
-                Ok(()) => {
-                    let _ = h
-                        .link()
-                        .del_with_message(LinkUnspec::new_with_name(&name).build())
-                        .execute()
-                        .await;
-                    Ok(())
-                }
-                Err(e) => match errno_of(&e) {
-                    Some(n @ (libc::EOPNOTSUPP | libc::EPERM)) => {
-                        Err(Error::Runtime(create_link_message(k, &name, Some(n), "")))
-                    }
-                    // EINVAL (no parent) and the like: the kernel knows the kind.
-                    _ => Ok(()),
-                },
+    Session::new().run(&NsRef::Host, |c| {
+        match c.ack(RouteNetlinkMessage::NewLink(msg), CREATE) {
+            // Cannot happen (no parent); should a kernel ever accept it, take it back.
+            Ok(()) => {
+                let del = LinkUnspec::new_with_name(&name).build();
+                let _ = c.ack(RouteNetlinkMessage::DelLink(del), 0);
+                Ok(())
             }
-        })
+            Err(e) => match errno_of(&e) {
+                Some(n @ (libc::EOPNOTSUPP | libc::EPERM)) => {
+                    Err(Error::Runtime(create_link_message(k, &name, Some(n), "")))
+                }
+                // EINVAL (no parent) and the like: the kernel knows the kind.
+                _ => Ok(()),
+            },
+        }
     })
 }
 
@@ -186,8 +182,11 @@ struct Child {
     mac: Option<[u8; 6]>,
 }
 
-async fn create_in_host(
-    h: Handle,
+/// NLM_F_CREATE | NLM_F_EXCL: make the link, and fail if it exists.
+const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL;
+
+fn create_in_host(
+    c: &Conn,
     child: Child,
     ns_file: Option<std::fs::File>,
 ) -> std::result::Result<(), String> {
@@ -199,7 +198,7 @@ async fn create_in_host(
         mtu,
         mac,
     } = child;
-    let p = match get_link(&h, &parent).await {
+    let p = match get_link(c, &parent) {
         Ok(Some(m)) => ParentInfo::of(&m),
         Ok(None) => return Err(format!("parent interface {parent} does not exist")),
         Err(e) => return Err(format!("parent interface {parent}: {}", describe(&e))),
@@ -217,7 +216,7 @@ async fn create_in_host(
         mtu,
         mac,
     );
-    let res = h.link().add(msg).execute().await;
+    let res = c.ack(RouteNetlinkMessage::NewLink(msg), CREATE);
     // The namespace file stays open until the kernel has answered.
     drop(ns_file);
     let Err(e) = res else { return Ok(()) };
@@ -243,20 +242,20 @@ async fn create_in_host(
     })
 }
 
-async fn rename_in_ns(h: Handle, from: String, to: String) -> std::result::Result<(), String> {
-    let idx = match link_index(&h, &from).await {
+fn rename_in_ns(c: &Conn, from: &str, to: &str) -> std::result::Result<(), String> {
+    let idx = match link_index(c, from) {
         Ok(Some(i)) => i,
         Ok(None) => return Err(format!("no such link: {from}")),
         Err(e) => return Err(describe(&e)),
     };
-    let res = h
-        .link()
-        .set(LinkUnspec::new_with_index(idx).name(to.clone()).build())
-        .execute()
-        .await;
+    let res = c.ack(
+        RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(idx).name(to).build()),
+        0,
+    );
     let Err(e) = res else { return Ok(()) };
     // Take the child back before reporting.
-    let _ = h.link().del(idx).execute().await;
+    let del = LinkUnspec::new_with_index(idx).build();
+    let _ = c.ack(RouteNetlinkMessage::DelLink(del), 0);
     Err(match errno_of(&e) {
         Some(libc::EEXIST) => format!("link {to} already exists"),
         _ => describe(&e),
@@ -291,24 +290,19 @@ pub fn exec_create(s: &mut Session, op: &Op) -> Result<()> {
         mtu: *mtu,
         mac: *mac,
     };
-    s.run(&NsRef::Host, move |c| {
-        c.block_on(create_in_host(c.handle(), child, ns_file))
-            .map_err(Error::Runtime)
+    s.run(&NsRef::Host, |c| {
+        create_in_host(c, child, ns_file).map_err(Error::Runtime)
     })
     .map_err(|e| match e {
         Error::Runtime(msg) => kernel_error_line(op, 0, msg),
         e => e,
     })?;
     let Some(temp) = temp else { return Ok(()) };
-    let (from, to) = (temp.clone(), name.clone());
-    s.run(ns, move |c| {
-        c.block_on(rename_in_ns(c.handle(), from, to))
-            .map_err(Error::Runtime)
-    })
-    .map_err(|e| match e {
-        Error::Runtime(msg) => kernel_error_line(op, 1, msg),
-        e => e,
-    })
+    s.run(ns, |c| rename_in_ns(c, temp, name).map_err(Error::Runtime))
+        .map_err(|e| match e {
+            Error::Runtime(msg) => kernel_error_line(op, 1, msg),
+            e => e,
+        })
 }
 
 #[cfg(test)]

@@ -1,25 +1,24 @@
 //! VXLAN devices and their forwarding database (head-end replication), through netlink.
 //!
-//! rtnetlink builds the VXLAN device, but cannot *append* several all-zero FDB entries to one
-//! device (`bridge fdb append`): its neighbour request always sends NLM_F_EXCL or
-//! NLM_F_REPLACE. So the RTM_NEWNEIGH message is built here and sent through
-//! `Handle::request` with NLM_F_CREATE | NLM_F_APPEND.
+//! rtnetlink's builder makes the VXLAN device. The FDB entries are RTM_NEWNEIGH messages built
+//! here and sent with NLM_F_CREATE | NLM_F_APPEND, so that several all-zero entries can sit on
+//! one device (`bridge fdb append`).
 
-use super::netlink::{Session, create_link_message, describe, errno_of, kernel_error, link_index};
+use super::netlink::{
+    Conn, NlError, NlResult, Session, create_link_message, describe, errno_of, kernel_error,
+    link_index, links,
+};
 use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
-use futures::StreamExt;
-use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
-};
-use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::LinkAttribute;
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::RouteType;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use rtnetlink::{Handle, LinkVxlan};
+use rtnetlink::LinkVxlan;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -28,17 +27,14 @@ pub const ALL_ZERO_MAC: [u8; 6] = [0; 6];
 
 /// Execute a VXLAN op (`CreateVxlan`, `AppendFdb`, `DelFdb`) in the host namespace.
 pub fn exec(s: &mut Session, op: &Op) -> Result<()> {
-    let owned = op.clone();
-    s.run(&NsRef::Host, move |c| {
-        c.block_on(exec_async(c.handle(), &owned))
-    })
-    .map_err(|e| match e {
-        Error::Runtime(msg) => kernel_error(op, msg),
-        e => e,
-    })
+    s.run(&NsRef::Host, |c| exec_in(c, op))
+        .map_err(|e| match e {
+            Error::Runtime(msg) => kernel_error(op, msg),
+            e => e,
+        })
 }
 
-async fn exec_async(h: Handle, op: &Op) -> Result<()> {
+fn exec_in(c: &Conn, op: &Op) -> Result<()> {
     match op {
         Op::CreateVxlan {
             name,
@@ -48,27 +44,24 @@ async fn exec_async(h: Handle, op: &Op) -> Result<()> {
             dstport,
             mtu,
             master,
-        } => {
-            create(
-                &h,
-                name,
-                *vni,
-                *local,
-                underlay.as_deref(),
-                *dstport,
-                *mtu,
-                master.as_deref(),
-            )
-            .await
-        }
-        Op::AppendFdb { dev, dst } => append_fdb(&h, dev, *dst).await,
-        Op::DelFdb { dev, dst } => del_fdb(&h, dev, *dst).await,
+        } => create(
+            c,
+            name,
+            *vni,
+            *local,
+            underlay.as_deref(),
+            *dstport,
+            *mtu,
+            master.as_deref(),
+        ),
+        Op::AppendFdb { dev, dst } => append_fdb(c, dev, *dst),
+        Op::DelFdb { dev, dst } => del_fdb(c, dev, *dst),
         _ => Err(Error::runtime("internal error: not a vxlan op")),
     }
 }
 
-async fn index_of(h: &Handle, what: &str, name: &str) -> Result<u32> {
-    match link_index(h, name).await {
+fn index_of(c: &Conn, what: &str, name: &str) -> Result<u32> {
+    match link_index(c, name) {
         Ok(Some(i)) => Ok(i),
         Ok(None) => Err(Error::runtime(format!("{what} {name}: no such link"))),
         Err(e) => Err(Error::runtime(format!("{what} {name}: {}", describe(&e)))),
@@ -76,8 +69,8 @@ async fn index_of(h: &Handle, what: &str, name: &str) -> Result<u32> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn create(
-    h: &Handle,
+fn create(
+    c: &Conn,
     name: &str,
     vni: u32,
     local: Ipv4Addr,
@@ -91,19 +84,20 @@ async fn create(
         .port(dstport)
         .learning(true);
     if let Some(u) = underlay {
-        b = b.dev(index_of(h, "underlay", u).await?);
+        b = b.dev(index_of(c, "underlay", u)?);
     }
     if let Some(m) = mtu {
         b = b.mtu(m);
     }
     if let Some(m) = master {
-        b = b.controller(index_of(h, "master", m).await?);
+        b = b.controller(index_of(c, "master", m)?);
     }
-    match h.link().add(b.up().build()).execute().await {
+    let create = NLM_F_CREATE | NLM_F_EXCL;
+    match c.ack(RouteNetlinkMessage::NewLink(b.up().build()), create) {
         Ok(()) => Ok(()),
         // EEXIST also means "a VXLAN device with this VNI and port already exists".
         Err(e) if errno_of(&e) == Some(libc::EEXIST) => {
-            if matches!(link_index(h, name).await, Ok(Some(_))) {
+            if matches!(link_index(c, name), Ok(Some(_))) {
                 Err(Error::runtime(format!("link {name} already exists")))
             } else {
                 Err(Error::runtime(format!(
@@ -136,49 +130,24 @@ pub fn fdb_message(ifindex: u32, mac: [u8; 6], dst: Ipv4Addr) -> NeighbourMessag
     m
 }
 
-/// `bridge fdb append 00:00:00:00:00:00 dev DEV dst DST`: RTM_NEWNEIGH with NLM_F_CREATE |
-/// NLM_F_APPEND, so that each peer adds one more remote to the all-zero entry.
-pub fn fdb_append_request(ifindex: u32, dst: Ipv4Addr) -> NetlinkMessage<RouteNetlinkMessage> {
-    let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(fdb_message(
-        ifindex,
-        ALL_ZERO_MAC,
-        dst,
-    )));
-    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
-    req
+/// `bridge fdb append 00:00:00:00:00:00 dev DEV dst DST`: RTM_NEWNEIGH, sent with
+/// NLM_F_CREATE | NLM_F_APPEND ([`FDB_APPEND`]), so that each peer adds one more remote to the
+/// all-zero entry.
+pub fn fdb_append_request(ifindex: u32, dst: Ipv4Addr) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::NewNeighbour(fdb_message(ifindex, ALL_ZERO_MAC, dst))
 }
+
+/// The flags [`fdb_append_request`] is sent with.
+pub const FDB_APPEND: u16 = NLM_F_CREATE | NLM_F_APPEND;
 
 /// `bridge fdb del MAC dev DEV dst DST`.
-pub fn fdb_del_request(
-    ifindex: u32,
-    mac: [u8; 6],
-    dst: Ipv4Addr,
-) -> NetlinkMessage<RouteNetlinkMessage> {
-    let mut req = NetlinkMessage::from(RouteNetlinkMessage::DelNeighbour(fdb_message(
-        ifindex, mac, dst,
-    )));
-    req.header.flags = NLM_F_REQUEST | NLM_F_ACK;
-    req
+pub fn fdb_del_request(ifindex: u32, mac: [u8; 6], dst: Ipv4Addr) -> RouteNetlinkMessage {
+    RouteNetlinkMessage::DelNeighbour(fdb_message(ifindex, mac, dst))
 }
 
-/// Send a request that expects only an ACK; return the errno of a failure.
-async fn send(
-    h: &Handle,
-    req: NetlinkMessage<RouteNetlinkMessage>,
-) -> std::result::Result<(), rtnetlink::Error> {
-    let mut h = h.clone();
-    let mut resp = h.request(req)?;
-    while let Some(msg) = resp.next().await {
-        if let NetlinkPayload::Error(e) = msg.payload {
-            return Err(rtnetlink::Error::NetlinkError(e));
-        }
-    }
-    Ok(())
-}
-
-async fn append_fdb(h: &Handle, dev: &str, dst: Ipv4Addr) -> Result<()> {
-    let idx = index_of(h, "vxlan device", dev).await?;
-    match send(h, fdb_append_request(idx, dst)).await {
+fn append_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
+    let idx = index_of(c, "vxlan device", dev)?;
+    match c.ack(fdb_append_request(idx, dst), FDB_APPEND) {
         Ok(()) => Ok(()),
         // The same remote twice: it is there, which is what was asked.
         Err(e) if errno_of(&e) == Some(libc::EEXIST) => Ok(()),
@@ -205,20 +174,13 @@ fn fdb_mac(m: &NeighbourMessage) -> Option<[u8; 6]> {
 }
 
 /// The MACs of a device's own FDB entries pointing at `dst` (the all-zero one and learned ones).
-pub async fn fdb_macs_to(
-    h: &Handle,
-    ifindex: u32,
-    dst: Ipv4Addr,
-) -> std::result::Result<Vec<[u8; 6]>, rtnetlink::Error> {
-    let mut s = h
-        .neighbours()
-        .get()
-        .set_address_family(AddressFamily::Bridge)
-        .execute();
+pub fn fdb_macs_to(c: &Conn, ifindex: u32, dst: Ipv4Addr) -> NlResult<Vec<[u8; 6]>> {
+    let mut q = NeighbourMessage::default();
+    q.header.family = AddressFamily::Bridge;
     let mut out = Vec::new();
-    while let Some(m) = s.next().await {
-        let m = m?;
-        if m.header.ifindex == ifindex
+    for m in c.dump(RouteNetlinkMessage::GetNeighbour(q))? {
+        if let RouteNetlinkMessage::NewNeighbour(m) = m
+            && m.header.ifindex == ifindex
             && fdb_dst(&m) == Some(dst)
             && let Some(mac) = fdb_mac(&m)
         {
@@ -228,25 +190,24 @@ pub async fn fdb_macs_to(
     Ok(out)
 }
 
-async fn del_fdb(h: &Handle, dev: &str, dst: Ipv4Addr) -> Result<()> {
-    let idx = match link_index(h, dev).await {
+fn del_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
+    let idx = match link_index(c, dev) {
         Ok(Some(i)) => i,
         // The device is gone, and its entries with it.
         Ok(None) => return Ok(()),
         Err(e) => return Err(Error::runtime(describe(&e))),
     };
-    let gone = |e: &rtnetlink::Error| matches!(errno_of(e), Some(libc::ENOENT | libc::ENODEV));
-    match send(h, fdb_del_request(idx, ALL_ZERO_MAC, dst)).await {
+    let gone = |e: &NlError| matches!(errno_of(e), Some(libc::ENOENT | libc::ENODEV));
+    match c.ack(fdb_del_request(idx, ALL_ZERO_MAC, dst), 0) {
         Ok(()) => {}
         Err(e) if gone(&e) => {}
         Err(e) => return Err(Error::runtime(describe(&e))),
     }
     // And what the device learned behind that VTEP, or it would keep sending there.
-    let macs = fdb_macs_to(h, idx, dst)
-        .await
+    let macs = fdb_macs_to(c, idx, dst)
         .map_err(|e| Error::runtime(format!("bridge fdb show dev {dev}: {}", describe(&e))))?;
     for mac in macs {
-        match send(h, fdb_del_request(idx, mac, dst)).await {
+        match c.ack(fdb_del_request(idx, mac, dst), 0) {
             Ok(()) => {}
             Err(e) if gone(&e) => {}
             Err(e) => return Err(Error::runtime(describe(&e))),
@@ -271,8 +232,7 @@ pub fn find_vtep(local: Option<Ipv4Addr>, underlay: Option<String>) -> Result<Vt
             "a vxlan network needs --local IP or --underlay IFACE (this host's underlay address)",
         ));
     }
-    let (addrs, links) =
-        Session::new().run(&NsRef::Host, |c| c.block_on(host_addrs(&c.handle())))?;
+    let (addrs, links) = Session::new().run(&NsRef::Host, host_addrs)?;
     let name_of = |idx: u32| links.get(&idx).cloned();
     let (local, idx) = match (local, &underlay) {
         (Some(l), _) => {
@@ -318,11 +278,15 @@ pub fn find_vtep(local: Option<Ipv4Addr>, underlay: Option<String>) -> Result<Vt
 type HostAddrs = (Vec<(u32, Ipv4Addr)>, HashMap<u32, (String, u32)>);
 
 /// The host's IPv4 addresses (link index, address), and its links (index -> name, MTU).
-async fn host_addrs(h: &Handle) -> Result<HostAddrs> {
+fn host_addrs(c: &Conn) -> Result<HostAddrs> {
     let mut addrs = Vec::new();
-    let mut s = h.address().get().execute();
-    while let Some(m) = s.next().await {
-        let m = m.map_err(|e| Error::runtime(format!("ip addr show: {}", describe(&e))))?;
+    let dumped = c
+        .dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))
+        .map_err(|e| Error::runtime(format!("ip addr show: {}", describe(&e))))?;
+    for m in dumped {
+        let RouteNetlinkMessage::NewAddress(m) = m else {
+            continue;
+        };
         let local = m.attributes.iter().find_map(|a| match a {
             AddressAttribute::Local(IpAddr::V4(ip)) => Some(*ip),
             _ => None,
@@ -335,10 +299,9 @@ async fn host_addrs(h: &Handle) -> Result<HostAddrs> {
             addrs.push((m.header.index, ip));
         }
     }
-    let mut links = HashMap::new();
-    let mut s = h.link().get().execute();
-    while let Some(m) = s.next().await {
-        let m = m.map_err(|e| Error::runtime(format!("ip link show: {}", describe(&e))))?;
+    let mut by_index = HashMap::new();
+    let dumped = links(c).map_err(|e| Error::runtime(format!("ip link show: {}", describe(&e))))?;
+    for m in dumped {
         let name = m.attributes.iter().find_map(|a| match a {
             LinkAttribute::IfName(n) => Some(n.clone()),
             _ => None,
@@ -348,30 +311,25 @@ async fn host_addrs(h: &Handle) -> Result<HostAddrs> {
             _ => None,
         });
         if let (Some(n), Some(mtu)) = (name, mtu) {
-            links.insert(m.header.index, (n, mtu));
+            by_index.insert(m.header.index, (n, mtu));
         }
     }
-    Ok((addrs, links))
+    Ok((addrs, by_index))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::{Emitable, NLM_F_EXCL, NLM_F_REPLACE};
+    use netlink_packet_core::{Emitable, NLM_F_REPLACE};
 
     #[test]
     fn append_request_is_an_all_zero_permanent_self_entry_with_append_flags() {
         let dst: Ipv4Addr = "192.0.2.2".parse().unwrap();
         let req = fdb_append_request(7, dst);
-        let f = req.header.flags;
-        assert_eq!(
-            f,
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND,
-            "flags {f:#x}"
-        );
+        let f = FDB_APPEND;
+        assert_eq!(f, NLM_F_CREATE | NLM_F_APPEND, "flags {f:#x}");
         assert_eq!(f & (NLM_F_EXCL | NLM_F_REPLACE), 0);
-        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m)) = &req.payload
-        else {
+        let RouteNetlinkMessage::NewNeighbour(m) = &req else {
             panic!("not RTM_NEWNEIGH: {req:?}")
         };
         assert_eq!(m.header.family, AddressFamily::Bridge);
@@ -407,9 +365,7 @@ mod tests {
     fn delete_request_names_the_mac_and_the_remote() {
         let mac = [2, 0x42, 10, 20, 0, 65];
         let req = fdb_del_request(9, mac, "192.0.2.3".parse().unwrap());
-        assert_eq!(req.header.flags, NLM_F_REQUEST | NLM_F_ACK);
-        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelNeighbour(m)) = &req.payload
-        else {
+        let RouteNetlinkMessage::DelNeighbour(m) = &req else {
             panic!("not RTM_DELNEIGH: {req:?}")
         };
         assert_eq!(fdb_mac(m), Some(mac));
