@@ -70,7 +70,8 @@ impl Conn {
         Ok(Conn {
             sock,
             seq: Cell::new(0),
-            buf: RefCell::new(vec![0; RECV_BUF]),
+            // Left uninitialised: zeroing 64 KiB would cost more than most commands' requests.
+            buf: RefCell::new(Vec::with_capacity(RECV_BUF)),
         })
     }
 
@@ -128,18 +129,36 @@ impl Conn {
         }
     }
 
-    fn recv(&self, buf: &mut [u8]) -> NlResult<usize> {
+    /// Receive one datagram into `buf`, replacing what it held.
+    fn recv(&self, buf: &mut Vec<u8>) -> NlResult<usize> {
+        buf.clear();
         loop {
-            // SAFETY: recv writes at most buf.len() bytes into buf.
-            let n =
-                unsafe { libc::recv(self.sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let e = std::io::Error::last_os_error();
-            if e.kind() != std::io::ErrorKind::Interrupted {
+            let room = buf.spare_capacity_mut();
+            let cap = room.len();
+            // SAFETY: recv writes at most `cap` bytes into the vector's spare capacity. With
+            // MSG_TRUNC it returns the datagram's full length, so a cut one is noticed.
+            let n = unsafe {
+                libc::recv(
+                    self.sock.as_raw_fd(),
+                    room.as_mut_ptr().cast(),
+                    cap,
+                    libc::MSG_TRUNC,
+                )
+            };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
                 return Err(NlError::Io(e));
             }
+            let n = n as usize;
+            if n > cap {
+                return Err(NlError::Decode(format!("a datagram of {n} bytes")));
+            }
+            // SAFETY: the kernel initialised the first n bytes.
+            unsafe { buf.set_len(n) };
+            return Ok(n);
         }
     }
 
