@@ -225,3 +225,46 @@ fn a_closed_stdout_is_not_an_error() {
     assert_eq!(r.stdout.trim(), "0", "exit status, then stderr:\n{r}");
     sb.cnet(&["net", "ls", "-q"]).ok().stdout_has("lab");
 }
+
+#[test]
+fn closed_standard_streams_do_not_stop_attach_or_detach() {
+    // Started with fds 0-2 closed (`cmd <&- >&- 2>&-`, or from a daemon), cnet must keep its own
+    // files and sockets off those numbers: the attach works, and the detach's background
+    // reclaimer (which puts its streams on /dev/null) still deletes the veth pair.
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.run(&["ip", "netns", "add", "ns1"]).ok();
+    let r = sb.sh("cnet attach lab ns1 <&- >&- 2>&-; echo attach=$?; \
+         ip -n ns1 -4 -o addr show eth0; \
+         cnet detach lab ns1 <&- >&- 2>&-; echo detach=$?");
+    r.ok()
+        .stdout_has("attach=0")
+        .stdout_has("10.1.0.2/24")
+        .stdout_has("detach=0");
+    assert_eq!(sb.settle(), Vec::<String>::new(), "retired links left");
+    let host_end = common::host_veth_name("lab", "ns1");
+    assert!(!sb.links().contains(&host_end), "{:?}", sb.links());
+    assert!(
+        sb.links_in("ns1").iter().all(|l| l == "lo"),
+        "{:?}",
+        sb.links_in("ns1")
+    );
+    assert!(
+        common::leases(&sb, "lab")
+            .iter()
+            .all(|(_, _, state)| state != "bound")
+    );
+    // With only standard output closed, the first file cnet opens (its lock) would take fd 1,
+    // and what cnet prints would land in it.
+    let r = sb.sh(&format!(
+        "cnet net create lab2 --subnet 10.2.0.0/24 >&-; echo rc=$?; wc -c <{}/lock",
+        sb.state_dir()
+    ));
+    r.ok().stdout_has("rc=0");
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some("0"),
+        "the lock file has text: {r}"
+    );
+}
