@@ -116,7 +116,8 @@ fn fork_reclaimer(links: &[String], fds: &[OwnedFd]) -> std::io::Result<OwnedFd>
 /// In the forked child: out of the caller's way. Its own process group (a Ctrl-C at the shell
 /// does not stop the freeing), standard streams on /dev/null (a caller reading cnet's output
 /// through a pipe sees its end when cnet exits, not when the freeing ends), and every other
-/// descriptor but `keep` closed.
+/// descriptor but `keep` closed. `keep` is above 2: cnet's `main` opens /dev/null on any
+/// standard descriptor it was started without, so no socket or pipe of cnet's has those numbers.
 fn detach_from_caller(keep: &[RawFd]) {
     let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
     if let Ok(null) = std::fs::OpenOptions::new()
