@@ -5,11 +5,10 @@
 //! on first use and returns; a [`Session`] keeps one connection per namespace for its lifetime,
 //! so every op of a command that targets the same namespace shares one socket.
 
-pub use super::rtnl::{Conn, NlError, NlResult};
+pub use super::rtnl::{CREATE, Conn, NlError, NlResult};
 use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
 use ipnetwork::Ipv4Network;
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
@@ -470,9 +469,6 @@ fn one_queue<T>(b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
         .append_extra_attribute(LinkAttribute::NumRxQueues(1))
 }
 
-/// NLM_F_CREATE | NLM_F_EXCL: make the object, and fail if it exists.
-const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL;
-
 /// What an op of one request sends.
 enum Request {
     /// This message, with these flags on top of NLM_F_REQUEST | NLM_F_ACK.
@@ -485,10 +481,12 @@ enum Request {
 /// several (link creation), which [`exec_op`] runs on its own.
 fn request(c: &Conn, op: &Op) -> Option<Result<Request>> {
     let err = |msg: String| kernel_error(op, msg);
-    // The index of a link an op names; `missing` is the outcome when there is no such link.
-    let index = |dev: &str, missing: Option<Result<Request>>| match link_index(c, dev) {
+    // The index of a link an op names. A missing link fails an op that adds, and leaves
+    // nothing to do for one that removes (what it removes went with the link).
+    let index = |dev: &str, removing: bool| match link_index(c, dev) {
         Ok(Some(i)) => Ok(i),
-        Ok(None) => Err(missing.unwrap_or_else(|| Err(err(format!("no such link: {dev}"))))),
+        Ok(None) if removing => Err(Ok(Request::Nothing)),
+        Ok(None) => Err(Err(err(format!("no such link: {dev}")))),
         Err(e) => Err(Err(err(describe(&e)))),
     };
     let send = |msg, flags| Some(Ok(Request::Send(msg, flags)));
@@ -508,8 +506,9 @@ fn request(c: &Conn, op: &Op) -> Option<Result<Request>> {
             RouteNetlinkMessage::DelLink(LinkUnspec::new_with_name(dev).build()),
             0,
         ),
-        Op::AddAddress { dev, addr, .. } => {
-            let idx = match index(dev, None) {
+        Op::AddAddress { dev, addr, .. } | Op::DelAddress { dev, addr, .. } => {
+            let adding = matches!(op, Op::AddAddress { .. });
+            let idx = match index(dev, !adding) {
                 Ok(i) => i,
                 Err(r) => return Some(r),
             };
@@ -517,39 +516,24 @@ fn request(c: &Conn, op: &Op) -> Option<Result<Request>> {
                 .index(idx)
                 .address(addr.ip(), addr.prefix())
                 .build();
-            send(RouteNetlinkMessage::NewAddress(msg), CREATE)
+            Some(Ok(if adding {
+                Request::Send(RouteNetlinkMessage::NewAddress(msg), CREATE)
+            } else {
+                Request::Send(RouteNetlinkMessage::DelAddress(msg), 0)
+            }))
         }
-        Op::DelAddress { dev, addr, .. } => {
-            let idx = match index(dev, Some(Ok(Request::Nothing))) {
+        Op::AddRoute { dest, via, dev, .. } | Op::DelRoute { dest, via, dev, .. } => {
+            let adding = matches!(op, Op::AddRoute { .. });
+            let oif = match dev.as_deref().map(|d| index(d, !adding)).transpose() {
                 Ok(i) => i,
                 Err(r) => return Some(r),
             };
-            let msg = AddressMessageBuilder::<Ipv4Addr>::new()
-                .index(idx)
-                .address(addr.ip(), addr.prefix())
-                .build();
-            send(RouteNetlinkMessage::DelAddress(msg), 0)
-        }
-        Op::AddRoute { dest, via, dev, .. } => {
-            let oif = match dev.as_deref().map(|d| index(d, None)).transpose() {
-                Ok(i) => i,
-                Err(r) => return Some(r),
-            };
-            let msg = route_message(true, dest, via, oif);
-            send(RouteNetlinkMessage::NewRoute(msg), CREATE)
-        }
-        Op::DelRoute { dest, via, dev, .. } => {
-            // A route whose link is gone went with it.
-            let oif = match dev
-                .as_deref()
-                .map(|d| index(d, Some(Ok(Request::Nothing))))
-                .transpose()
-            {
-                Ok(i) => i,
-                Err(r) => return Some(r),
-            };
-            let msg = route_message(false, dest, via, oif);
-            send(RouteNetlinkMessage::DelRoute(msg), 0)
+            let msg = route_message(adding, dest, via, oif);
+            Some(Ok(if adding {
+                Request::Send(RouteNetlinkMessage::NewRoute(msg), CREATE)
+            } else {
+                Request::Send(RouteNetlinkMessage::DelRoute(msg), 0)
+            }))
         }
         _ => None,
     }

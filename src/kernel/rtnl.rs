@@ -7,7 +7,8 @@
 //! applied one by one, in order ([`Conn::send_acked`], then [`Conn::wait_ack`]).
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTIPART, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTIPART, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::Socket;
@@ -50,6 +51,9 @@ impl fmt::Display for NlError {
 impl std::error::Error for NlError {}
 
 pub type NlResult<T> = std::result::Result<T, NlError>;
+
+/// NLM_F_CREATE | NLM_F_EXCL, for [`Conn::ack`]: make the object, and fail if it exists.
+pub const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL;
 
 /// Room for one datagram: the kernel fills dump datagrams up to 32 KiB.
 const RECV_BUF: usize = 64 * 1024;
@@ -163,7 +167,7 @@ impl Conn {
     }
 
     /// A request answered by an ack: `flags` are added to NLM_F_REQUEST | NLM_F_ACK
-    /// (NLM_F_CREATE | NLM_F_EXCL to create, say).
+    /// ([`CREATE`] to create, say).
     pub fn ack(&self, msg: RouteNetlinkMessage, flags: u16) -> NlResult<()> {
         let seq = self.send_acked(msg, flags)?;
         self.wait_ack(seq)

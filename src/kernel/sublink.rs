@@ -11,15 +11,14 @@
 //! answers EOPNOTSUPP ("Unknown device type"); one with it refuses the missing parent (EINVAL).
 
 use super::netlink::{
-    Conn, Session, create_link_message, describe, errno_of, errno_text, get_link, link_index,
-    open_ns,
+    CREATE, Conn, Session, create_link_message, describe, errno_of, errno_text, get_link,
+    link_index, open_ns,
 };
 use crate::drivers::ipvlan::IpvlanMode;
 use crate::drivers::macvlan::MacvlanMode;
 use crate::drivers::sublink::SublinkKind;
 use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     InfoData, InfoIpVlan, InfoKind, InfoMacVlan, IpVlanMode, LinkAttribute, LinkFlags,
@@ -181,9 +180,6 @@ struct Child {
     mtu: Option<u32>,
     mac: Option<[u8; 6]>,
 }
-
-/// NLM_F_CREATE | NLM_F_EXCL: make the link, and fail if it exists.
-const CREATE: u16 = NLM_F_CREATE | NLM_F_EXCL;
 
 fn create_in_host(
     c: &Conn,

@@ -5,12 +5,12 @@
 //! one device (`bridge fdb append`).
 
 use super::netlink::{
-    Conn, NlError, NlResult, Session, create_link_message, describe, errno_of, kernel_error,
-    link_index, links,
+    CREATE, Conn, NlError, NlResult, Session, create_link_message, describe, errno_of,
+    kernel_error, link_index, links,
 };
 use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
-use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::LinkAttribute;
 use netlink_packet_route::neighbour::{
@@ -92,8 +92,7 @@ fn create(
     if let Some(m) = master {
         b = b.controller(index_of(c, "master", m)?);
     }
-    let create = NLM_F_CREATE | NLM_F_EXCL;
-    match c.ack(RouteNetlinkMessage::NewLink(b.up().build()), create) {
+    match c.ack(RouteNetlinkMessage::NewLink(b.up().build()), CREATE) {
         Ok(()) => Ok(()),
         // EEXIST also means "a VXLAN device with this VNI and port already exists".
         Err(e) if errno_of(&e) == Some(libc::EEXIST) => {
@@ -320,7 +319,7 @@ fn host_addrs(c: &Conn) -> Result<HostAddrs> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::{Emitable, NLM_F_REPLACE};
+    use netlink_packet_core::{Emitable, NLM_F_EXCL, NLM_F_REPLACE};
 
     #[test]
     fn append_request_is_an_all_zero_permanent_self_entry_with_append_flags() {
