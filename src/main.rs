@@ -9,10 +9,12 @@
 
 use clap::Parser;
 use std::error::Error as _;
+use std::ffi::{CStr, OsString};
 use std::os::raw::{c_char, c_int};
+use std::os::unix::ffi::OsStringExt;
 
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // A write to a closed pipe is then an error cnet handles (output is best-effort, see
     // `outln!`), not a kill half way through a command.
     // SAFETY: setting a signal's disposition to "ignore" has no other effect.
@@ -20,14 +22,31 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     ensure_std_fds_open();
     // A panic must not unwind out of a C function: report it (the hook has printed it) with
     // Rust's usual status.
-    let code = std::panic::catch_unwind(run).unwrap_or(101);
+    // SAFETY: the C runtime passes argc valid NUL-terminated strings in argv.
+    let args = unsafe { args_of(argc, argv) };
+    let code = std::panic::catch_unwind(|| run(args)).unwrap_or(101);
     // Exits through Rust's runtime clean-up, which flushes standard output.
     std::process::exit(code)
 }
 
-fn run() -> c_int {
+/// The arguments as given to `main`. Not `std::env::args`: without Rust's own `main`, only
+/// glibc hands them to std (through `.init_array`); musl does not.
+///
+/// # Safety
+/// `argv` must hold `argc` valid NUL-terminated strings.
+unsafe fn args_of(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+    (0..argc.max(0) as usize)
+        .map(|i| {
+            // SAFETY: i < argc, and each of those entries is a C string (the caller's promise).
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsString::from_vec(arg.to_bytes().to_vec())
+        })
+        .collect()
+}
+
+fn run(args: Vec<OsString>) -> c_int {
     cnet::timing::mark("start");
-    let cli = cnet::cli::Cli::parse();
+    let cli = cnet::cli::Cli::parse_from(args);
     cnet::timing::mark("parsed");
     let verbose = cli.global.verbose;
     if let Err(e) = cnet::commands::run(cli) {

@@ -135,7 +135,7 @@ fn detach_from_caller(keep: &[RawFd]) {
         let k = k as libc::c_uint;
         if k > first {
             // SAFETY: closes descriptors of this (child) process that nothing in it uses.
-            unsafe { libc::close_range(first, k - 1, 0) };
+            unsafe { libc::syscall(libc::SYS_close_range, first, k - 1, 0) };
         }
         first = first.max(k.saturating_add(1));
     }

@@ -217,7 +217,7 @@ impl Conn {
             *d = *s as libc::c_char;
         }
         // SAFETY: SIOCGIFINDEX reads ifr_name and writes ifr_ifindex of the ifreq given.
-        let r = unsafe { libc::ioctl(self.sock.as_raw_fd(), libc::SIOCGIFINDEX, &mut req) };
+        let r = unsafe { libc::ioctl(self.sock.as_raw_fd(), libc::SIOCGIFINDEX as _, &mut req) };
         if r == 0 {
             // SAFETY: the kernel filled the union's ifindex member.
             return Ok(Some(unsafe { req.ifr_ifru.ifru_ifindex } as u32));
