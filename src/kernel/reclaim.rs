@@ -37,10 +37,22 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
 /// ns rm): nothing is then left behind, so a pair is deleted at once instead of retired, and
 /// [`finish`] does the deferred work itself.
 static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Set when the command's sockets may close in the background even though it waits: an attach
+/// frees nothing (its nftables transactions only add), yet closing its netfilter socket
+/// waits for whatever anyone else deleted just before (a detach's published ports: the kernel
+/// flushes every pending nf_tables free on any such close), an RCU grace period, ~3-25 ms here.
+static SOCKETS_MAY_LINGER: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// Whether this command waits for the kernel to free what it removes.
 pub fn set_waiting(on: bool) {
     WAITING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether this command's deferred sockets may be closed by a child left running, even when
+/// it waits for the rest.
+pub fn set_sockets_may_linger(on: bool) {
+    SOCKETS_MAY_LINGER.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Delete this host-namespace link at the end of the command (in the background, unless the
@@ -71,21 +83,29 @@ pub fn retired_name() -> String {
 /// command whose user expects the kernel settled, like `net rm`), else in a child process left
 /// running.
 pub fn finish() -> Result<()> {
-    let wait = WAITING.load(std::sync::atomic::Ordering::Relaxed);
-    let Pending { links, fds } = std::mem::take(&mut *pending());
+    use std::sync::atomic::Ordering::Relaxed;
+    let Pending { mut links, fds } = std::mem::take(&mut *pending());
     if links.is_empty() && fds.is_empty() {
         return Ok(());
     }
-    if !wait && let Ok(go) = fork_reclaimer(&links, &fds) {
+    let mut result = Ok(());
+    if WAITING.load(Relaxed) {
+        result = delete_links(&std::mem::take(&mut links));
+        if fds.is_empty() || !SOCKETS_MAY_LINGER.load(Relaxed) {
+            drop(fds);
+            return result;
+        }
+    }
+    if let Ok(go) = fork_reclaimer(&links, &fds) {
         // The child holds its own copies: closing ours does not block (its last close will).
         // Only then may it go on, so that it never closes before we do: EOF on its pipe.
         drop(fds);
         drop(go);
-        return Ok(());
+        return result;
     }
-    let result = delete_links(&links);
+    let deleted = delete_links(&links);
     drop(fds);
-    result
+    result.and(deleted)
 }
 
 /// Fork the reclaimer; returns the pipe's write end, whose closing lets it go on.
