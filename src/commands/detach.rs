@@ -40,11 +40,18 @@ pub fn find_endpoint(ctx: &Ctx, network: &str, netns: &str) -> Result<Option<End
 
 /// Tear an endpoint down, release its lease and forget it. Tolerates a namespace that is gone.
 pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
-    // The links go first: once the namespace end is down nothing reaches it through its
+    // Retired links go first: once the namespace end is down nothing reaches it through its
     // published ports either, and renaming a link right after rules were deleted would wait
-    // for the kernel to free them (an RCU grace period, ~25 ms).
+    // for the kernel to free them (an RCU grace period, ~25 ms). A detach that waits for the
+    // kernel (`--wait`) deletes the pair instead, which waits for a grace period itself: the
+    // ports go first there, so that their freeing runs during that wait, not after it.
     let mut plan = drivers::plan_detach(net, ep);
-    plan.extend(drivers::bridge::plan_unpublish(ep).ops);
+    let unpublish = drivers::bridge::plan_unpublish(ep).ops;
+    if crate::kernel::reclaim::waiting() {
+        plan.ops.splice(0..0, unpublish);
+    } else {
+        plan.extend(unpublish);
+    }
     // The namespace's endpoints on its other networks: who takes over the default route, and
     // what its hosts file merges afterwards.
     let others = super::attach::other_endpoints(ctx, &ep.network, &ep.key)?;

@@ -49,6 +49,11 @@ pub fn set_waiting(on: bool) {
     WAITING.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Whether this command waits for the kernel ([`set_waiting`]).
+pub fn waiting() -> bool {
+    WAITING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether this command's deferred sockets may be closed by a child left running, even when
 /// it waits for the rest.
 pub fn set_sockets_may_linger(on: bool) {
