@@ -765,6 +765,47 @@ for h in A B; do ip netns exec ch$h sysctl -qw net.bridge.bridge-nf-call-iptable
     return res
 
 
+def phase_growth(spec, cfg):
+    """Whose is the growth in the flatness figures? cnet attach and detach on a network that
+    stays at one namespace and on one that grows, interleaved so that drift of the machine hits
+    both alike: first with the growing network empty, then holding `size` namespaces. A cost
+    that grows on the big network only comes from its size (the kernel bridge's port list, or
+    cnet's own state if it scanned it); one that grows on both, from the machine or from the
+    number of namespaces and links."""
+    os.environ["CNET_STATE_DIR"] = STATE_DIR
+    c, size, k = cfg["cnet"], spec["size"], spec["cycles"]
+    tool = Tool(cfg, False)
+    res = {"status": "ok", "size": size, "before": {}, "after": {}}
+    seq = 0
+
+    def cycles(into):
+        nonlocal seq
+        for _ in range(k):
+            for net in ("small", "big"):
+                ns = f"g{seq}"
+                seq += 1
+                tool.run(["ip", "netns", "add", ns])
+                into.setdefault(f"{net} attach", []).append(
+                    timed(tool.run, [c, "attach", net, ns]))
+                into.setdefault(f"{net} detach", []).append(
+                    timed(tool.run, [c, "detach", net, ns]))
+                tool.run(["ip", "netns", "del", ns])
+
+    try:
+        tool.run([c, "net", "create", "small", "--subnet", "10.61.0.0/16"])
+        tool.run([c, "net", "create", "big", "--subnet", SUBNET])
+        tool.run([c, "attach", "small", "resident"])  # the one namespace it keeps
+        cycles(res["before"])
+        for i in range(size - 1):
+            tool.run(["ip", "netns", "add", f"f{i}"])
+            tool.run([c, "attach", "big", f"f{i}"])
+        time.sleep(spec["settle"])
+        cycles(res["after"])
+    except ToolError as e:
+        res.update(status="failed", error=str(e))
+    return res
+
+
 def phase_floor(spec, cfg):
     """What one process spawn costs from this driver: the floor under every number."""
     return {"status": "ok", "true": [timed(subprocess.run, ["/bin/true"])
@@ -772,7 +813,7 @@ def phase_floor(spec, cfg):
 
 
 PHASES = {"latency": phase_latency, "netcrud": phase_netcrud, "datapath": phase_datapath,
-          "floor": phase_floor}
+          "floor": phase_floor, "growth": phase_growth}
 
 # ---------------------------------------------------------------------------------------------
 # Orchestration (outside the sandboxes)
@@ -957,7 +998,7 @@ def main():
     ap.add_argument("--iperf-seconds", type=int, help="iperf3 -t (default 3; smoke 1)")
     ap.add_argument("--iperf-reps", type=int, help="iperf3 runs per configuration (9; smoke 1)")
     ap.add_argument("--skip", default="",
-                    help="comma-separated phases to skip: latency,netcrud,datapath")
+                    help="comma-separated phases to skip: latency,growth,netcrud,datapath")
     ap.add_argument("--label", default=None,
                     help="how to label the figures in RESULTS.md (default: smoke/medium/full "
                          "from the parameters, plus 'noisy' when the load average was >= 1)")
@@ -1063,6 +1104,12 @@ def main():
                 else:
                     log(f"  {r.get('status')} in {r.get('elapsed_s', 0):.0f} s"
                         + (f" — {r['budget_hit']}" if r.get("budget_hit") else ""))
+    if "growth" not in skip and "cnet" in tools:
+        log(f"growth: cnet on a small and a big network, before and after {max(scales)} ...")
+        results["growth"] = in_sandbox("growth", {"size": max(scales), "cycles": cycles,
+                                                  "settle": settle}, cfg, 900)
+        if results["growth"].get("status") == "failed":
+            results["failures"].append("growth: " + results["growth"].get("error", ""))
     if "netcrud" not in skip:
         log("net create / net rm ...")
         results["netcrud"] = in_sandbox("netcrud", {"cycles": max(cycles, 10)}, cfg, 900)
@@ -1299,6 +1346,27 @@ def report(R):
             flat[(t, ports)] = (ra, rd, len(fa) + 1, k)
             w(f"| {TOOLS[t].label} | {'yes' if ports else 'no'} | " + " | ".join(cells) + " |")
     w("")
+
+    gr = R.get("growth", {})
+    if gr.get("status") == "failed":
+        w(f"Growth control **failed**: {gr.get('error')}\n")
+    elif gr.get("before"):
+        b, a = gr["before"], gr["after"]
+        w(f"### Whose growth: a network that stays small beside one that grows\n")
+        w(f"cnet attach and detach, interleaved, on a network holding one namespace and on one "
+          f"that is empty, then holds {gr['size'] - 1} others (no published port; "
+          f"{len(b['big attach'])} of each). A cost that grows only on the big network comes "
+          "from its size; one that grows on both, from the machine or from the number of "
+          "namespaces and links in the system.\n")
+        w("| operation | network | before (ms) | after (ms) | after ÷ before |")
+        w("|---|---|---|---|---|")
+        for op in ("attach", "detach"):
+            for net in ("small", "big"):
+                x0, x1 = median(b[f"{net} {op}"]), median(a[f"{net} {op}"])
+                where = ("stays at 1" if net == "small"
+                         else f"0 → {gr['size'] - 1}")
+                w(f"| {op} | {where} | {fmt(x0)} | {fmt(x1)} | {fmt_ratio(ratio(x1, x0))} |")
+        w("")
 
     # cnet CLI operations
     w("## cnet commands at scale (ms, median / p95)\n")
