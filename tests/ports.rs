@@ -323,9 +323,19 @@ fn detach_and_ns_rm_remove_exactly_the_rules_and_claims_they_added() {
         "detach must remove exactly its rules"
     );
     assert_eq!(claim_files(&sb), Vec::<String>::new());
-    // The host port is free again, for another namespace.
+    // The host port is free again, for another namespace. `detach --wait` of a namespace with
+    // a published port leaves nothing for the background: no rule, no link, retired or not.
     sb.cnet(&["attach", "lab", "ns3", "-p", "8080:80"]).ok();
-    sb.cnet(&["detach", "lab", "ns3"]).ok();
+    sb.cnet(&["detach", "--wait", "lab", "ns3"]).ok();
+    assert_no_reply(&sb, Some("outside"), "tcp", HOST, 8080);
+    assert_eq!(rules_with(&sb, "8080"), Vec::<String>::new());
+    assert_eq!(sb.rules(), rules_before);
+    let left: Vec<String> = sb
+        .links()
+        .into_iter()
+        .filter(|l| l.starts_with("cnr") || *l == common::host_veth_name("lab", "ns3"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "links left by detach --wait");
 
     // ns rm, of a namespace published on two networks.
     sb.cnet(&["attach", "lab", "ns1", "-p", "8080:80"]).ok();
