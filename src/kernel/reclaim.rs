@@ -1,8 +1,8 @@
 //! Kernel work that a command need not wait for.
 //!
-//! Deleting a veth pair, or closing a netfilter netlink socket after rules were deleted, blocks
-//! the caller for an RCU grace period (~20-30 ms here) while the kernel frees what is already
-//! out of use. A detach is done for its user once the namespace is cut off: its links are down
+//! Deleting a veth pair, or closing a netfilter netlink socket after rules were deleted (by
+//! this process or, just before, by any other), blocks the caller for an RCU grace period
+//! (~20-30 ms here) while the kernel frees what is already out of use. A detach is done for its user once the namespace is cut off: its links are down
 //! and renamed out of the way, its rules are out of the ruleset, its lease is released. What is
 //! left is only the freeing, which a child process does after cnet has returned: the links to
 //! delete and the sockets whose closing blocks are handed to it ([`finish`]).
@@ -86,7 +86,8 @@ pub fn retired_name() -> String {
 
 /// Finish the deferred work: now, when the command waits ([`set_waiting`]: its `--wait`, or a
 /// command whose user expects the kernel settled, like `net rm`), else in a child process left
-/// running.
+/// running. A waiting command whose sockets may linger ([`set_sockets_may_linger`]) deletes its
+/// links now and leaves only the sockets' closing to the child.
 pub fn finish() -> Result<()> {
     use std::sync::atomic::Ordering::Relaxed;
     let Pending { mut links, fds } = std::mem::take(&mut *pending());
