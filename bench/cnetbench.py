@@ -768,7 +768,7 @@ for h in A B; do ip netns exec ch$h sysctl -qw net.bridge.bridge-nf-call-iptable
 def phase_growth(spec, cfg):
     """Whose is the growth in the flatness figures? cnet attach and detach on a network that
     stays at one namespace and on one that grows, interleaved so that drift of the machine hits
-    both alike: first with the growing network empty, then holding `size` namespaces. A cost
+    both alike: first with the growing network empty, then holding `size` - 1 others. A cost
     that grows on the big network only comes from its size (the kernel bridge's port list, or
     cnet's own state if it scanned it); one that grows on both, from the machine or from the
     number of namespaces and links."""
@@ -1352,7 +1352,7 @@ def report(R):
         w(f"Growth control **failed**: {gr.get('error')}\n")
     elif gr.get("before"):
         b, a = gr["before"], gr["after"]
-        w(f"### Whose growth: a network that stays small beside one that grows\n")
+        w("### Whose growth: a network that stays small beside one that grows\n")
         w(f"cnet attach and detach, interleaved, on a network holding one namespace and on one "
           f"that is empty, then holds {gr['size'] - 1} others (no published port; "
           f"{len(b['big attach'])} of each). A cost that grows only on the big network comes "

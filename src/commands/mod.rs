@@ -134,7 +134,6 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => true,
     };
     crate::kernel::reclaim::set_waiting(wait);
-    crate::kernel::reclaim::set_sockets_may_linger(matches!(cli.command, Command::Attach(_)));
     let result = match cli.command {
         Command::Net(NetCommand::Create(args)) => net::create(&ctx, &args),
         Command::Net(NetCommand::Rm { names, force }) => net::rm(&ctx, &names, force),

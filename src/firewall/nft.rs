@@ -292,6 +292,9 @@ impl Refused {
 pub struct Nft {
     socket: Socket,
     seq: u32,
+    /// Whether a transaction deleted anything (elements or the table): its close then waits
+    /// for the kernel to free it (`Drop`).
+    deleted: bool,
 }
 
 impl Nft {
@@ -322,7 +325,11 @@ impl Nft {
                 std::io::Error::last_os_error()
             )));
         }
-        Ok(Nft { socket, seq: 0 })
+        Ok(Nft {
+            socket,
+            seq: 0,
+            deleted: false,
+        })
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -521,6 +528,7 @@ impl Nft {
         if entries.is_empty() {
             return Ok(());
         }
+        self.deleted = true;
         match self.transact(elements(false, entries)) {
             Ok(()) => return Ok(()),
             Err(r) if r.errno != libc::ENOENT => {
@@ -552,6 +560,7 @@ impl Nft {
     pub fn replace(&mut self, entries: &[PortEntry]) -> Result<()> {
         let mut requests = Vec::new();
         if self.table_exists()? {
+            self.deleted = true;
             requests.push(delete_table());
         }
         requests.extend(create_table());
@@ -566,6 +575,7 @@ impl Nft {
 
     /// Delete the table (when no network can publish any more); a missing one is fine.
     pub fn drop_table(&mut self) -> Result<()> {
+        self.deleted = true;
         match self.transact(vec![delete_table()]) {
             Ok(()) => Ok(()),
             Err(r) if r.errno == libc::ENOENT => Ok(()),
@@ -585,7 +595,12 @@ impl Drop for Nft {
         let copy = unsafe { libc::dup(self.socket.as_raw_fd()) };
         if copy >= 0 {
             // SAFETY: `copy` is a fresh descriptor nobody else owns.
-            reclaim::defer_fd(unsafe { OwnedFd::from_raw_fd(copy) });
+            let fd = unsafe { OwnedFd::from_raw_fd(copy) };
+            if self.deleted {
+                reclaim::defer_fd(fd);
+            } else {
+                reclaim::defer_fd_that_freed_nothing(fd);
+            }
         }
     }
 }

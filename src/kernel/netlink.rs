@@ -516,11 +516,11 @@ fn request(c: &Conn, op: &Op) -> Option<Result<Request>> {
                 .index(idx)
                 .address(addr.ip(), addr.prefix())
                 .build();
-            Some(Ok(if adding {
-                Request::Send(RouteNetlinkMessage::NewAddress(msg), CREATE)
+            if adding {
+                send(RouteNetlinkMessage::NewAddress(msg), CREATE)
             } else {
-                Request::Send(RouteNetlinkMessage::DelAddress(msg), 0)
-            }))
+                send(RouteNetlinkMessage::DelAddress(msg), 0)
+            }
         }
         Op::AddRoute { dest, via, dev, .. } | Op::DelRoute { dest, via, dev, .. } => {
             let adding = matches!(op, Op::AddRoute { .. });
@@ -529,11 +529,11 @@ fn request(c: &Conn, op: &Op) -> Option<Result<Request>> {
                 Err(r) => return Some(r),
             };
             let msg = route_message(adding, dest, via, oif);
-            Some(Ok(if adding {
-                Request::Send(RouteNetlinkMessage::NewRoute(msg), CREATE)
+            if adding {
+                send(RouteNetlinkMessage::NewRoute(msg), CREATE)
             } else {
-                Request::Send(RouteNetlinkMessage::DelRoute(msg), 0)
-            }))
+                send(RouteNetlinkMessage::DelRoute(msg), 0)
+            }
         }
         _ => None,
     }

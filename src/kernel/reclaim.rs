@@ -22,11 +22,17 @@ struct Pending {
     links: Vec<String>,
     /// Sockets whose close may block (netfilter, after rules were deleted).
     fds: Vec<OwnedFd>,
+    /// Netfilter sockets that deleted nothing. Their close still blocks when anyone else
+    /// deleted something just before (the kernel flushes every pending nf_tables free on any
+    /// such close, NETLINK_URELEASE): a grace period that is never the command's own to wait
+    /// for, so they close in the background even when the command waits.
+    fds_freeing_nothing: Vec<OwnedFd>,
 }
 
 static PENDING: Mutex<Pending> = Mutex::new(Pending {
     links: Vec::new(),
     fds: Vec::new(),
+    fds_freeing_nothing: Vec::new(),
 });
 
 fn pending() -> std::sync::MutexGuard<'static, Pending> {
@@ -37,13 +43,6 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
 /// ns rm): nothing is then left behind, so a pair is deleted at once instead of retired, and
 /// [`finish`] does the deferred work itself.
 static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-/// Set when the command's sockets may close in the background even though it waits: an attach
-/// frees nothing (its nftables transactions only add), yet closing its netfilter socket
-/// waits for whatever anyone else deleted just before (a detach's published ports: the kernel
-/// flushes every pending nf_tables free on any such close), an RCU grace period, ~3-25 ms here.
-static SOCKETS_MAY_LINGER: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
 /// Whether this command waits for the kernel to free what it removes.
 pub fn set_waiting(on: bool) {
     WAITING.store(on, std::sync::atomic::Ordering::Relaxed);
@@ -52,12 +51,6 @@ pub fn set_waiting(on: bool) {
 /// Whether this command waits for the kernel ([`set_waiting`]).
 pub fn waiting() -> bool {
     WAITING.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Whether this command's deferred sockets may be closed by a child left running, even when
-/// it waits for the rest.
-pub fn set_sockets_may_linger(on: bool) {
-    SOCKETS_MAY_LINGER.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Delete this host-namespace link at the end of the command (in the background, unless the
@@ -69,6 +62,12 @@ pub fn defer_link(name: String) {
 /// Close this descriptor at the end of the command (in the background, unless it waits).
 pub fn defer_fd(fd: OwnedFd) {
     pending().fds.push(fd);
+}
+
+/// Close this netfilter socket, which deleted nothing, at the end of the command, in the
+/// background even when the command waits.
+pub fn defer_fd_that_freed_nothing(fd: OwnedFd) {
+    pending().fds_freeing_nothing.push(fd);
 }
 
 /// A name for a link that is being retired: unique, ≤ 15 bytes, recognisably cnet's ("cnr").
@@ -86,21 +85,21 @@ pub fn retired_name() -> String {
 
 /// Finish the deferred work: now, when the command waits ([`set_waiting`]: its `--wait`, or a
 /// command whose user expects the kernel settled, like `net rm`), else in a child process left
-/// running. A waiting command whose sockets may linger ([`set_sockets_may_linger`]) deletes its
-/// links now and leaves only the sockets' closing to the child.
+/// running. Sockets that freed nothing go to the child either way.
 pub fn finish() -> Result<()> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let Pending { mut links, fds } = std::mem::take(&mut *pending());
-    if links.is_empty() && fds.is_empty() {
-        return Ok(());
-    }
+    let Pending {
+        mut links,
+        mut fds,
+        fds_freeing_nothing,
+    } = std::mem::take(&mut *pending());
     let mut result = Ok(());
-    if WAITING.load(Relaxed) {
+    if waiting() {
         result = delete_links(&std::mem::take(&mut links));
-        if fds.is_empty() || !SOCKETS_MAY_LINGER.load(Relaxed) {
-            drop(fds);
-            return result;
-        }
+        drop(std::mem::take(&mut fds));
+    }
+    fds.extend(fds_freeing_nothing);
+    if links.is_empty() && fds.is_empty() {
+        return result;
     }
     if let Ok(go) = fork_reclaimer(&links, &fds) {
         // The child holds its own copies: closing ours does not block (its last close will).
@@ -196,7 +195,7 @@ pub fn retire_veth(
     peer_ns: &crate::plan::NsRef,
     peer: &str,
 ) -> Result<()> {
-    if WAITING.load(std::sync::atomic::Ordering::Relaxed) {
+    if waiting() {
         // One RTM_DELLINK takes both ends, as `ip link del` does.
         return delete_now(s, host);
     }
