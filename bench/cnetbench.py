@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import random
+import re
 import shlex
 import shutil
 import statistics
@@ -765,45 +766,163 @@ for h in A B; do ip netns exec ch$h sysctl -qw net.bridge.bridge-nf-call-iptable
     return res
 
 
+# A kernel request's line in CNET_TIMING's output: "[  at ms]  took ms  what".
+TIMED_REQUEST = re.compile(r"^\[\s*[\d.]+ ms\]\s+([\d.]+) ms\s+(.*)$")
+
+
+def kernel_share(stderr):
+    """The milliseconds a cnet command spent in kernel requests (netlink, nftables, /proc/sys
+    writes), by kind, read from its CNET_TIMING lines. What is left of its wall time is cnet's
+    own work and the process's start and exit."""
+    out = {}
+    for line in stderr.splitlines():
+        m = TIMED_REQUEST.match(line)
+        if not m:
+            continue
+        took, what = float(m.group(1)), m.group(2)
+        if what.startswith("(pipelined)"):
+            kind = "namespace side"
+        elif what.startswith("nft "):
+            kind = "published ports"
+        elif what.startswith("ip link"):
+            kind = "host links"  # the veth pair, its bridge port, up / retired
+        else:
+            kind = "other"
+        out[kind] = out.get(kind, 0.0) + took
+    return out
+
+
 def phase_growth(spec, cfg):
     """Whose is the growth in the flatness figures? cnet attach and detach on a network that
     stays at one namespace and on one that grows, interleaved so that drift of the machine hits
-    both alike: first with the growing network empty, then holding `size` - 1 others. A cost
-    that grows on the big network only comes from its size (the kernel bridge's port list, or
-    cnet's own state if it scanned it); one that grows on both, from the machine or from the
-    number of namespaces and links."""
+    both alike: first with the growing network empty, then holding `size` - 1 others (each with
+    a published port). A cost that grows on the big network only comes from its size (the
+    kernel bridge's port list, or cnet's own state if it scanned it); one that grows on both,
+    from the machine or from the number of namespaces and links. Every command runs with
+    CNET_TIMING=1, so each is also split into the time its kernel requests took and the rest
+    (cnet's own work, process start and exit)."""
     os.environ["CNET_STATE_DIR"] = STATE_DIR
     c, size, k = cfg["cnet"], spec["size"], spec["cycles"]
-    tool = Tool(cfg, False)
-    res = {"status": "ok", "size": size, "before": {}, "after": {}}
+    ports = [False, True] if cfg["cnet_publish"] else [False]
+    res = {"status": "ok", "size": size, "before": {}, "after": {}, "kernel": {}}
+    timing = dict(os.environ, CNET_TIMING="1")
     seq = 0
 
-    def cycles(into):
+    def run(argv):
+        t0 = time.perf_counter_ns()
+        p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=timing,
+                           text=True)
+        took = ms(time.perf_counter_ns() - t0)
+        if p.returncode != 0:
+            raise ToolError(argv, p.returncode, p.stderr)
+        return took, kernel_share(p.stderr)
+
+    def cycles(when):
         nonlocal seq
         for _ in range(k):
             for net in ("small", "big"):
-                ns = f"g{seq}"
-                seq += 1
-                tool.run(["ip", "netns", "add", ns])
-                into.setdefault(f"{net} attach", []).append(
-                    timed(tool.run, [c, "attach", net, ns]))
-                into.setdefault(f"{net} detach", []).append(
-                    timed(tool.run, [c, "detach", net, ns]))
-                tool.run(["ip", "netns", "del", ns])
+                for port in ports:
+                    ns = f"g{seq}"
+                    seq += 1
+                    subprocess.run(["ip", "netns", "add", ns], check=True)
+                    publish = ["-p", f"{HOST_PORT_BASE + 30000 + seq}:80"] if port else []
+                    for op, argv in (("attach", [c, "attach", net, ns, *publish]),
+                                     ("detach", [c, "detach", net, ns])):
+                        key = f"{net} {op}" + (" port" if port else "")
+                        took, kernel = run(argv)
+                        res[when].setdefault(key, []).append(took)
+                        for kind, v in kernel.items():
+                            res["kernel"].setdefault(when, {}).setdefault(key, {}) \
+                                .setdefault(kind, []).append(v)
+                        res["kernel"].setdefault(when, {}).setdefault(key, {}) \
+                            .setdefault("all", []).append(sum(kernel.values()))
+                    subprocess.run(["ip", "netns", "del", ns], check=True)
+            # The floor under every figure: what a process spawn costs from this driver.
+            res[when].setdefault("spawn", []).append(timed(subprocess.run, ["/bin/true"]))
 
     try:
-        tool.run([c, "net", "create", "small", "--subnet", "10.61.0.0/16"])
-        tool.run([c, "net", "create", "big", "--subnet", SUBNET])
-        tool.run([c, "attach", "small", "resident"])  # the one namespace it keeps
-        cycles(res["before"])
+        subprocess.run([c, "net", "create", "small", "--subnet", "10.61.0.0/16"], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run([c, "net", "create", "big", "--subnet", SUBNET], check=True,
+                       stdout=subprocess.DEVNULL)
+        run([c, "attach", "small", "resident"])  # the one namespace it keeps
+        cycles("before")
         for i in range(size - 1):
-            tool.run(["ip", "netns", "add", f"f{i}"])
-            tool.run([c, "attach", "big", f"f{i}"])
+            subprocess.run(["ip", "netns", "add", f"f{i}"], check=True)
+            publish = ["-p", f"{HOST_PORT_BASE + i}:80"] if cfg["cnet_publish"] else []
+            run([c, "attach", "big", f"f{i}", *publish])
         time.sleep(spec["settle"])
-        cycles(res["after"])
-    except ToolError as e:
+        cycles("after")
+    except (ToolError, subprocess.CalledProcessError) as e:
         res.update(status="failed", error=str(e))
     return res
+
+
+def write_growth(w, gr):
+    """The growth control's tables: wall time before and after, and the same split into the
+    kernel requests' time and the rest."""
+    b, a, kern = gr["before"], gr["after"], gr.get("kernel", {})
+    big = gr["size"] - 1
+    keys = [f"{net} {op}{port}" for op in ("attach", "detach") for port in ("", " port")
+            for net in ("small", "big") if f"{net} {op}{port}" in b]
+    w("### Whose growth: a network that stays small beside one that grows\n")
+    w(f"cnet attach and detach, interleaved, on a network holding one namespace and on one "
+      f"that is empty, then holds {big} others"
+      + (" (each with a published port when the build has them)" if kern else "")
+      + f"; {len(b[keys[0]])} of each. A cost that grows only on the big network comes "
+      "from its size; one that grows on both, from the machine, from the number of "
+      "namespaces and links in the system, or from the big network's detaches just before "
+      "(their links are deleted in the background)."
+      + (" Every command ran with `CNET_TIMING=1`: *kernel* is the time its kernel requests "
+         "took (netlink, nftables, /proc/sys), as cnet measured them around each request; "
+         "*rest* is the wall time less that: cnet's own work, the process's start and exit."
+         if kern else "") + "\n")
+
+    def rest(when, key):
+        walls, k = (b if when == "before" else a)[key], kern.get(when, {}).get(key, {})
+        return [x - y for x, y in zip(walls, k.get("all", []))]
+
+    w("| operation | port | network | before (ms) | after (ms) | after ÷ before "
+      "| kernel: before → after (ms) | rest: before → after (ms) |")
+    w("|---|---|---|---|---|---|---|---|")
+    for key in keys:
+        net, op = key.split()[:2]
+        x0, x1 = median(b[key]), median(a[key])
+        where = "stays at 1" if net == "small" else f"0 → {big}"
+        k0 = median(kern.get("before", {}).get(key, {}).get("all", []))
+        k1 = median(kern.get("after", {}).get(key, {}).get("all", []))
+        r0, r1 = median(rest("before", key)), median(rest("after", key))
+        split = (f"{fmt(k0, 2)} → {fmt(k1, 2)} | {fmt(r0, 2)} → {fmt(r1, 2)}"
+                 if k0 is not None and r0 is not None else "– | –")
+        w(f"| {op} | {'yes' if key.endswith(' port') else 'no'} | {where} | {fmt(x0)} | "
+          f"{fmt(x1)} | {fmt_ratio(ratio(x1, x0))} | {split} |")
+    if b.get("spawn") and a.get("spawn"):
+        x0, x1 = median(b["spawn"]), median(a["spawn"])
+        w(f"| `/bin/true` (process spawn) | – | – | {fmt(x0)} | {fmt(x1)} | "
+          f"{fmt_ratio(ratio(x1, x0))} | – | {fmt(x0, 2)} → {fmt(x1, 2)} |")
+    w("")
+    kinds = sorted({kind for when in kern.values() for per in when.values() for kind in per
+                    if kind != "all"})
+    if not kinds:
+        return
+    w(f"Where the big network's time grew: median after − median before (ms) of each kind of "
+      "kernel request, of the rest, and of the wall time; the network that stays small "
+      "beside it, for the machine's drift.\n")
+    w("| operation | port | network | " + " | ".join(kinds) + " | rest | wall |")
+    w("|---|---|---|" + "---|" * (len(kinds) + 2))
+    for key in keys:
+        net, op = key.split()[:2]
+
+        def grew(xs0, xs1):
+            m0, m1 = median(xs0), median(xs1)
+            return "–" if m0 is None or m1 is None else f"{m1 - m0:+.2f}"
+
+        cells = [grew(kern["before"][key].get(kind, []), kern["after"][key].get(kind, []))
+                 for kind in kinds]
+        cells += [grew(rest("before", key), rest("after", key)), grew(b[key], a[key])]
+        w(f"| {op} | {'yes' if key.endswith(' port') else 'no'} | "
+          f"{'stays at 1' if net == 'small' else f'0 → {big}'} | " + " | ".join(cells) + " |")
+    w("")
 
 
 def phase_floor(spec, cfg):
@@ -1351,22 +1470,7 @@ def report(R):
     if gr.get("status") == "failed":
         w(f"Growth control **failed**: {gr.get('error')}\n")
     elif gr.get("before"):
-        b, a = gr["before"], gr["after"]
-        w("### Whose growth: a network that stays small beside one that grows\n")
-        w(f"cnet attach and detach, interleaved, on a network holding one namespace and on one "
-          f"that is empty, then holds {gr['size'] - 1} others (no published port; "
-          f"{len(b['big attach'])} of each). A cost that grows only on the big network comes "
-          "from its size; one that grows on both, from the machine or from the number of "
-          "namespaces and links in the system.\n")
-        w("| operation | network | before (ms) | after (ms) | after ÷ before |")
-        w("|---|---|---|---|---|")
-        for op in ("attach", "detach"):
-            for net in ("small", "big"):
-                x0, x1 = median(b[f"{net} {op}"]), median(a[f"{net} {op}"])
-                where = ("stays at 1" if net == "small"
-                         else f"0 → {gr['size'] - 1}")
-                w(f"| {op} | {where} | {fmt(x0)} | {fmt(x1)} | {fmt_ratio(ratio(x1, x0))} |")
-        w("")
+        write_growth(w, gr)
 
     # cnet CLI operations
     w("## cnet commands at scale (ms, median / p95)\n")
