@@ -155,7 +155,10 @@ pub fn run(cli: Cli) -> Result<()> {
     let reclaimed = if dry_run {
         Ok(())
     } else {
-        crate::kernel::reclaim::finish()
+        crate::timing::time(
+            || "deferred link deletions and socket closes (kernel::reclaim)",
+            crate::kernel::reclaim::finish,
+        )
     };
     result.and(reclaimed)
 }

@@ -348,7 +348,10 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             ctx.store.remove_network(name)?;
             super::hostsfile::network_removed(ctx, name)?;
             if matches!(net.driver, Driver::Bridge | Driver::Vxlan) {
-                ctx.firewall.borrow_mut().remove_base_if_empty()?;
+                crate::timing::time(
+                    || "iptables-save; iptables-restore (cnet's base chains, when unused)",
+                    || ctx.firewall.borrow_mut().remove_base_if_empty(),
+                )?;
             }
             if net.driver == Driver::Bridge
                 && !ctx
@@ -357,7 +360,10 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
                     .iter()
                     .any(|n| n.driver == Driver::Bridge)
             {
-                ctx.firewall.borrow_mut().remove_published()?;
+                crate::timing::time(
+                    || "nft delete table ip cnet",
+                    || ctx.firewall.borrow_mut().remove_published(),
+                )?;
             }
             crate::outln!("{name}");
         }

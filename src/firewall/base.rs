@@ -86,7 +86,8 @@ impl Input {
     }
     fn render(self) -> String {
         let mut out = String::new();
-        // raw, nat, filter: the order restore::render uses too.
+        // raw, nat, filter: the order restore::render adds in. Its only extension is comment,
+        // which the first block names: no revision check after a deletion (restore.rs).
         for t in ["raw", "nat", "filter"] {
             if let Some(lines) = self.0.get(t) {
                 out.push_str(&format!("*{t}\n{}\nCOMMIT\n", lines.join("\n")));
