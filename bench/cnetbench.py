@@ -905,18 +905,18 @@ def write_growth(w, gr):
                     if kind != "all"})
     if not kinds:
         return
-    w(f"Where the big network's time grew: median after − median before (ms) of each kind of "
+    w("Where the big network's time grew: median after − median before (ms) of each kind of "
       "kernel request, of the rest, and of the wall time; the network that stays small "
       "beside it, for the machine's drift.\n")
     w("| operation | port | network | " + " | ".join(kinds) + " | rest | wall |")
     w("|---|---|---|" + "---|" * (len(kinds) + 2))
+
+    def grew(xs0, xs1):
+        m0, m1 = median(xs0), median(xs1)
+        return "–" if m0 is None or m1 is None else f"{m1 - m0:+.2f}"
+
     for key in keys:
         net, op = key.split()[:2]
-
-        def grew(xs0, xs1):
-            m0, m1 = median(xs0), median(xs1)
-            return "–" if m0 is None or m1 is None else f"{m1 - m0:+.2f}"
-
         cells = [grew(kern["before"][key].get(kind, []), kern["after"][key].get(kind, []))
                  for kind in kinds]
         cells += [grew(rest("before", key), rest("after", key)), grew(b[key], a[key])]
