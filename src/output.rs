@@ -25,9 +25,13 @@ pub fn print_list<T: Serialize>(
                 t.add_row(row(item));
             }
             // comfy-table pads with a leading space per column; trim for `awk`-friendly output.
+            // One write for the lot, not one per line (standard output is line-buffered).
+            let mut text = String::new();
             for line in t.to_string().lines() {
-                crate::outln!("{}", line.trim_end().strip_prefix(' ').unwrap_or(line));
+                text.push_str(line.trim_end().strip_prefix(' ').unwrap_or(line));
+                text.push('\n');
             }
+            crate::out!("{text}");
         }
     }
 }

@@ -63,5 +63,5 @@ pub fn path_key(ino: u64) -> String {
 
 /// Whether a path is a live namespace (for reporting stale endpoints).
 pub fn alive(path: &Path) -> bool {
-    netns::is_netns_file(path)
+    netns::is_ns_file(path)
 }

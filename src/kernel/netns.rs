@@ -239,6 +239,19 @@ pub fn is_netns_file(path: &Path) -> bool {
     t == libc::CLONE_NEWNET || (t < 0 && Errno::last() == Errno::ENOTTY)
 }
 
+/// Whether `path` is a namespace file, by one `stat`: every namespace file is an inode of nsfs,
+/// the device `/proc/self/ns/net` is on. For listings, which ask once per endpoint (four system
+/// calls fewer each than [`is_netns_file`], which also checks the namespace's type).
+pub fn is_ns_file(path: &Path) -> bool {
+    static NSFS_DEV: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let nsfs =
+        NSFS_DEV.get_or_init(|| std::fs::metadata("/proc/self/ns/net").ok().map(|m| m.dev()));
+    match nsfs {
+        Some(dev) => std::fs::metadata(path).is_ok_and(|m| m.dev() == *dev),
+        None => is_netns_file(path),
+    }
+}
+
 /// Inode number of a namespace file (compare with `/proc/self/ns/net` to recognise the host's).
 pub fn ns_inode(path: &Path) -> Result<u64> {
     std::fs::metadata(path)
@@ -249,6 +262,15 @@ pub fn ns_inode(path: &Path) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_files_are_told_from_other_paths_by_their_device() {
+        assert!(is_ns_file(Path::new("/proc/self/ns/net")));
+        assert!(is_ns_file(Path::new("/proc/thread-self/ns/uts")));
+        assert!(!is_ns_file(Path::new("/proc/self/status")));
+        assert!(!is_ns_file(Path::new("/")));
+        assert!(!is_ns_file(Path::new("/run/netns/no-such-namespace-here")));
+    }
 
     #[test]
     fn names_are_validated_before_touching_paths() {
