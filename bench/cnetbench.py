@@ -804,6 +804,7 @@ def phase_growth(spec, cfg):
     os.environ["CNET_STATE_DIR"] = STATE_DIR
     c, size, k = cfg["cnet"], spec["size"], spec["cycles"]
     ports = [False, True] if cfg["cnet_publish"] else [False]
+    tool = Tool(cfg, False)  # the untimed commands: a failure raises with its stderr
     res = {"status": "ok", "size": size, "before": {}, "after": {}, "kernel": {}}
     timing = dict(os.environ, CNET_TIMING="1")
     seq = 0
@@ -824,7 +825,7 @@ def phase_growth(spec, cfg):
                 for port in ports:
                     ns = f"g{seq}"
                     seq += 1
-                    subprocess.run(["ip", "netns", "add", ns], check=True)
+                    tool.run(["ip", "netns", "add", ns])
                     publish = ["-p", f"{HOST_PORT_BASE + 30000 + seq}:80"] if port else []
                     for op, argv in (("attach", [c, "attach", net, ns, *publish]),
                                      ("detach", [c, "detach", net, ns])):
@@ -836,24 +837,22 @@ def phase_growth(spec, cfg):
                                 .setdefault(kind, []).append(v)
                         res["kernel"].setdefault(when, {}).setdefault(key, {}) \
                             .setdefault("all", []).append(sum(kernel.values()))
-                    subprocess.run(["ip", "netns", "del", ns], check=True)
+                    tool.run(["ip", "netns", "del", ns])
             # The floor under every figure: what a process spawn costs from this driver.
             res[when].setdefault("spawn", []).append(timed(subprocess.run, ["/bin/true"]))
 
     try:
-        subprocess.run([c, "net", "create", "small", "--subnet", "10.61.0.0/16"], check=True,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run([c, "net", "create", "big", "--subnet", SUBNET], check=True,
-                       stdout=subprocess.DEVNULL)
+        tool.run([c, "net", "create", "small", "--subnet", "10.61.0.0/16"])
+        tool.run([c, "net", "create", "big", "--subnet", SUBNET])
         run([c, "attach", "small", "resident"])  # the one namespace it keeps
         cycles("before")
         for i in range(size - 1):
-            subprocess.run(["ip", "netns", "add", f"f{i}"], check=True)
+            tool.run(["ip", "netns", "add", f"f{i}"])
             publish = ["-p", f"{HOST_PORT_BASE + i}:80"] if cfg["cnet_publish"] else []
             run([c, "attach", "big", f"f{i}", *publish])
         time.sleep(spec["settle"])
         cycles("after")
-    except (ToolError, subprocess.CalledProcessError) as e:
+    except ToolError as e:
         res.update(status="failed", error=str(e))
     return res
 

@@ -2,10 +2,11 @@
 //!
 //! Deleting a veth pair, or closing a netfilter netlink socket after rules were deleted (by
 //! this process or, just before, by any other), blocks the caller for an RCU grace period
-//! (~20-30 ms here) while the kernel frees what is already out of use. A detach is done for its user once the namespace is cut off: its links are down
-//! and renamed out of the way, its rules are out of the ruleset, its lease is released. What is
-//! left is only the freeing, which a child process does after cnet has returned: the links to
-//! delete and the sockets whose closing blocks are handed to it ([`finish`]).
+//! (~20-30 ms here) while the kernel frees what is already out of use. A detach is done for its
+//! user once the namespace is cut off: its links are down and renamed out of the way, its rules
+//! are out of the ruleset, its lease is released. What is left is only the freeing, which a
+//! child process does after cnet has returned: the links to delete and the sockets whose
+//! closing blocks are handed to it ([`finish`]).
 //!
 //! The child is a fork of the cnet process, without an exec: the parent goes on at once, and
 //! the child starts no program. It waits until the parent has closed its copies of the
