@@ -201,7 +201,7 @@ json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the table of published ports is rebuilt whole'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays\' peers are rebuilt whole'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"

@@ -257,6 +257,6 @@ pub enum NsCommand {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum FirewallCommand {
-    /// Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the table of published ports is rebuilt whole
+    /// Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays' peers are rebuilt whole
     Reload,
 }

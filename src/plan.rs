@@ -4,6 +4,7 @@
 
 use crate::firewall::published::{ElementCommands, PortEntry};
 use crate::firewall::rule::{Rule, shell_quote};
+use crate::firewall::tunnel::TunnelEntry;
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 use std::fmt;
@@ -141,6 +142,12 @@ pub enum Op {
     PublishPorts(Vec<PortEntry>),
     /// Published ports out of the maps; those already gone count as removed.
     UnpublishPorts(Vec<PortEntry>),
+    /// cnet's nftables table of the overlays' ingress filter (`firewall::tunnel`), if missing.
+    EnsureTunnelFilter,
+    /// Tunnels guarded and peers heard (`firewall::tunnel`): one transaction, all or none.
+    AllowTunnel(Vec<TunnelEntry>),
+    /// Guards and peers out of the filter; those already gone count as removed.
+    DisallowTunnel(Vec<TunnelEntry>),
     /// A VXLAN device (source-address learning on) in the host namespace, enslaved to `master`
     /// and brought up: `ip link add NAME type vxlan id VNI local IP dev UNDERLAY dstport PORT`.
     CreateVxlan {
@@ -201,6 +208,7 @@ impl Op {
             Op::AppendRule(r) => Op::DeleteRule(r.clone()),
             Op::AppendRules(rs) => Op::DeleteRules(rs.iter().rev().cloned().collect()),
             Op::PublishPorts(es) => Op::UnpublishPorts(es.clone()),
+            Op::AllowTunnel(es) => Op::DisallowTunnel(es.clone()),
             Op::CreateVxlan { name, .. } => Op::DeleteLink {
                 ns: NsRef::Host,
                 dev: name.clone(),
@@ -225,9 +233,11 @@ impl Op {
             | Op::DisableIpv6 { .. }
             | Op::EnsureChains
             | Op::EnsurePortMaps
+            | Op::EnsureTunnelFilter
             | Op::DeleteRule(_)
             | Op::DeleteRules(_)
-            | Op::UnpublishPorts(_) => return None,
+            | Op::UnpublishPorts(_)
+            | Op::DisallowTunnel(_) => return None,
         })
     }
 }
@@ -377,6 +387,28 @@ impl fmt::Display for Op {
                 f,
                 "{}",
                 ElementCommands {
+                    verb: "delete",
+                    entries: es
+                }
+            ),
+            Op::EnsureTunnelFilter => write!(
+                f,
+                "# unless table ip {} is there:\n{}",
+                crate::firewall::tunnel::TABLE,
+                crate::firewall::tunnel::describe_table()
+            ),
+            Op::AllowTunnel(es) => write!(
+                f,
+                "{}",
+                crate::firewall::tunnel::ElementCommands {
+                    verb: "add",
+                    entries: es
+                }
+            ),
+            Op::DisallowTunnel(es) => write!(
+                f,
+                "{}",
+                crate::firewall::tunnel::ElementCommands {
                     verb: "delete",
                     entries: es
                 }

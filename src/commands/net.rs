@@ -353,17 +353,19 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
                     || ctx.firewall.borrow_mut().remove_base_if_empty(),
                 )?;
             }
-            if net.driver == Driver::Bridge
-                && !ctx
-                    .store
-                    .networks()?
-                    .iter()
-                    .any(|n| n.driver == Driver::Bridge)
+            // The nftables tables go with the last network that uses them.
+            if matches!(net.driver, Driver::Bridge | Driver::Vxlan)
+                && !ctx.store.networks()?.iter().any(|n| n.driver == net.driver)
             {
-                crate::timing::time(
-                    || "nft delete table ip cnet",
-                    || ctx.firewall.borrow_mut().remove_published(),
-                )?;
+                let mut fw = ctx.firewall.borrow_mut();
+                if net.driver == Driver::Bridge {
+                    crate::timing::time(|| "nft delete table ip cnet", || fw.remove_published())?;
+                } else {
+                    crate::timing::time(
+                        || "nft delete table ip cnet-vxlan",
+                        || fw.remove_tunnel_filter(),
+                    )?;
+                }
             }
             crate::outln!("{name}");
         }

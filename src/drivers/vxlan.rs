@@ -9,8 +9,9 @@
 //! other network of the host.
 
 use crate::error::{Error, Result};
-use crate::firewall::layout::{BridgeFw, VxlanFw, bridge_network_rules, vxlan_ingress_rules};
+use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::rule::Rule;
+use crate::firewall::tunnel::{self, TunnelEntry};
 use crate::model::Network;
 use crate::plan::{NsRef, Op, Plan};
 use std::net::Ipv4Addr;
@@ -45,28 +46,30 @@ pub fn vxlan_dev(net: &Network) -> Result<String> {
     vni_of(net).map(vxlan_ifname)
 }
 
-/// VXLAN packets of the network's VNI are accepted from its peers only.
-fn ingress_rules(net: &Network, peers: &[Ipv4Addr]) -> Result<Vec<Rule>> {
-    Ok(vxlan_ingress_rules(&VxlanFw {
-        network: &net.name,
-        vni: vni_of(net)?,
-        dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
+/// The ingress filter's elements for these peers: VXLAN packets of the network's VNI are
+/// heard from them only.
+fn tunnel_entries(net: &Network, peers: &[Ipv4Addr]) -> Result<Vec<TunnelEntry>> {
+    Ok(tunnel::entries(
+        net.dstport.unwrap_or(DEFAULT_DSTPORT),
+        vni_of(net)?,
         peers,
-    }))
+    ))
 }
 
-/// The internal-network rules on the overlay's bridge (nothing enters from outside the subnet,
-/// nothing leaves for outside it; traffic within the bridge, namespaces and tunnel, passes),
-/// then the tunnel's ingress rules.
+/// What `firewall reload` puts back in the ingress filter for a network.
+pub fn reload_tunnel_entries(net: &Network) -> Result<Vec<TunnelEntry>> {
+    tunnel_entries(net, &net.peers)
+}
+
+/// The internal-network rules on the overlay's bridge: nothing enters from outside the subnet,
+/// nothing leaves for outside it; traffic within the bridge, namespaces and tunnel, passes.
 fn firewall_rules(net: &Network) -> Result<Vec<Rule>> {
-    let mut rules = bridge_network_rules(&BridgeFw {
+    Ok(bridge_network_rules(&BridgeFw {
         network: &net.name,
         bridge: bridge_of(net)?,
         subnet: net.subnet.ok_or_else(|| missing(net, "subnet"))?,
         internal: true,
-    });
-    rules.extend(ingress_rules(net, &net.peers)?);
-    Ok(rules)
+    }))
 }
 
 /// Rules `firewall reload` puts back for a network.
@@ -74,7 +77,8 @@ pub fn reload_rules(net: &Network) -> Result<Vec<Rule>> {
     firewall_rules(net)
 }
 
-/// The bridge, isolated first; then the tunnel port; then one flood entry per peer.
+/// The bridge, isolated first; the tunnel guarded (peers only); then the tunnel port; then
+/// one flood entry per peer.
 pub fn plan_create(net: &Network) -> Result<Plan> {
     let bridge = bridge_of(net)?.to_string();
     let dev = vxlan_dev(net)?;
@@ -87,6 +91,8 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
         mtu: net.mtu,
     });
     plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+    plan.push(Op::EnsureTunnelFilter);
+    plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
     plan.push(Op::CreateVxlan {
         name: dev.clone(),
         vni: vni_of(net)?,
@@ -105,8 +111,8 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
     Ok(plan)
 }
 
-/// The tunnel goes first (the host leaves the segment), then the rules (openings before
-/// drops), then the bridge. The FDB entries go with the VXLAN device.
+/// The tunnel goes first (the host leaves the segment), then its filter elements, then the
+/// rules (openings before drops), then the bridge. The FDB entries go with the VXLAN device.
 pub fn plan_remove(net: &Network) -> Plan {
     let mut plan = Plan::default();
     if let Ok(dev) = vxlan_dev(net) {
@@ -114,6 +120,9 @@ pub fn plan_remove(net: &Network) -> Plan {
             ns: NsRef::Host,
             dev,
         });
+    }
+    if let Ok(es) = tunnel_entries(net, &net.peers) {
+        plan.push(Op::DisallowTunnel(es));
     }
     if let Ok(rules) = firewall_rules(net) {
         plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
@@ -127,43 +136,36 @@ pub fn plan_remove(net: &Network) -> Plan {
     plan
 }
 
-/// The ingress rules to add and to delete when the peers change to `new`.
-fn ingress_change(net: &Network, new: &[Ipv4Addr]) -> Result<(Vec<Rule>, Vec<Rule>)> {
-    let old = ingress_rules(net, &net.peers)?;
-    let new = ingress_rules(net, new)?;
-    let add = new.iter().filter(|r| !old.contains(r)).cloned().collect();
-    let del = old.into_iter().filter(|r| !new.contains(r)).collect();
-    Ok((add, del))
+/// The filter element of one peer of the network.
+fn peer_entry(net: &Network, peer: Ipv4Addr) -> Result<TunnelEntry> {
+    Ok(TunnelEntry::Peer {
+        dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
+        vni: vni_of(net)?,
+        addr: peer,
+    })
 }
 
-/// `net peer add`: accept the VTEP's packets, then flood to it. The new drops (either side of
-/// the peer) go in before the old one covering it goes, so nothing else is let in meanwhile.
+/// `net peer add`: hear the VTEP, then flood to it. The filter is made again if it went
+/// (an `nft flush ruleset`): its other elements come back with `firewall reload`.
 pub fn plan_peer_add(net: &Network, peer: Ipv4Addr) -> Result<Plan> {
-    let mut peers = net.peers.clone();
-    peers.push(peer);
-    let (add, del) = ingress_change(net, &peers)?;
     let mut plan = Plan::default();
-    plan.extend(add.into_iter().map(Op::AppendRule));
+    plan.push(Op::AllowTunnel(vec![peer_entry(net, peer)?]));
     plan.push(Op::AppendFdb {
         dev: vxlan_dev(net)?,
         dst: peer,
     });
-    plan.extend(del.into_iter().map(Op::DeleteRule));
     Ok(plan)
 }
 
 /// `net peer rm`: drop the VTEP's packets, stop flooding to it and forget the MACs learned
 /// behind it. Attached namespaces are left alone.
 pub fn plan_peer_rm(net: &Network, peer: Ipv4Addr) -> Result<Plan> {
-    let peers: Vec<Ipv4Addr> = net.peers.iter().copied().filter(|p| *p != peer).collect();
-    let (add, del) = ingress_change(net, &peers)?;
     let mut plan = Plan::default();
-    plan.extend(add.into_iter().map(Op::AppendRule));
+    plan.push(Op::DisallowTunnel(vec![peer_entry(net, peer)?]));
     plan.push(Op::DelFdb {
         dev: vxlan_dev(net)?,
         dst: peer,
     });
-    plan.extend(del.into_iter().map(Op::DeleteRule));
     Ok(plan)
 }
 
@@ -242,7 +244,11 @@ mod tests {
     fn every_create_step_has_an_undo_that_removes_it() {
         for op in create_any(&ov()).unwrap().ops {
             match &op {
-                Op::EnsureChains => assert_eq!(op.undo(), None),
+                // Shared by every network: left in place, as cnet's chains are.
+                Op::EnsureChains | Op::EnsureTunnelFilter => assert_eq!(op.undo(), None),
+                Op::AllowTunnel(es) => {
+                    assert_eq!(op.undo(), Some(Op::DisallowTunnel(es.clone())))
+                }
                 Op::CreateVxlan { name, .. } => assert_eq!(
                     op.undo(),
                     Some(Op::DeleteLink {
@@ -288,77 +294,82 @@ mod tests {
         assert_eq!(created, removed);
     }
 
-    /// The sources whose VNI 5000 packets a plan's rules drop, as `FROM-TO` ranges.
-    fn ranges(rules: &[&Rule]) -> Vec<String> {
-        rules
-            .iter()
-            .flat_map(|r| r.matches.iter())
-            .filter_map(|m| match m {
-                crate::firewall::rule::Match::SrcRange { from, to } => Some(format!("{from}-{to}")),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn appended(p: &Plan) -> Vec<&Rule> {
-        p.ops
-            .iter()
-            .filter_map(|o| match o {
-                Op::AppendRule(r) => Some(r),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn deleted(p: &Plan) -> Vec<&Rule> {
-        p.ops
-            .iter()
-            .filter_map(|o| match o {
-                Op::DeleteRule(r) => Some(r),
-                _ => None,
-            })
-            .collect()
+    fn peer(addr: &str) -> TunnelEntry {
+        TunnelEntry::Peer {
+            dstport: 4789,
+            vni: 5000,
+            addr: ip(addr),
+        }
     }
 
     #[test]
-    fn create_accepts_the_vni_from_the_peers_only() {
+    fn create_guards_the_vni_with_its_peers_before_the_tunnel_exists() {
         let plan = create_any(&ov()).unwrap();
-        let raw: Vec<&Rule> = appended(&plan)
-            .into_iter()
-            .filter(|r| r.table == crate::firewall::rule::Table::Raw)
-            .collect();
+        let allowed = plan
+            .ops
+            .iter()
+            .position(|o| matches!(o, Op::AllowTunnel(_)))
+            .unwrap();
+        let Op::AllowTunnel(es) = &plan.ops[allowed] else {
+            unreachable!()
+        };
         assert_eq!(
-            ranges(&raw),
-            ["0.0.0.0-192.0.2.1", "192.0.2.4-255.255.255.255"]
+            es,
+            &[
+                TunnelEntry::Guarded {
+                    dstport: 4789,
+                    vni: 5000
+                },
+                peer("192.0.2.2"),
+                peer("192.0.2.3")
+            ]
         );
-        assert!(raw[0].to_string().contains("--dport 4789"), "{}", raw[0]);
-        assert!(raw[0].to_string().contains("=5000"), "{}", raw[0]);
-    }
-
-    #[test]
-    fn peer_add_opens_then_floods_and_peer_rm_closes_then_forgets() {
-        let add = plan_peer_add(&ov(), ip("192.0.2.9")).unwrap();
-        // 192.0.2.4-255.255.255.255 becomes 192.0.2.4-192.0.2.8 and 192.0.2.10-...
-        assert_eq!(
-            ranges(&appended(&add)),
-            ["192.0.2.4-192.0.2.8", "192.0.2.10-255.255.255.255"]
-        );
-        assert_eq!(ranges(&deleted(&add)), ["192.0.2.4-255.255.255.255"]);
-        let text = add.to_string();
+        assert!(matches!(plan.ops[allowed - 1], Op::EnsureTunnelFilter));
+        let tunnel = plan
+            .ops
+            .iter()
+            .position(|o| matches!(o, Op::CreateVxlan { .. }))
+            .unwrap();
+        assert!(allowed < tunnel);
+        // No iptables rule looks at the tunnel's packets any more.
+        assert!(!plan.ops.iter().any(
+            |o| matches!(o, Op::AppendRule(r) if r.table == crate::firewall::rule::Table::Raw)
+        ));
+        let text = plan.to_string();
         assert!(
-            text.contains("bridge fdb append 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.9\n"),
+            text.contains("nft add element ip cnet-vxlan guarded '{ 4789 . 5000 }'"),
             "{text}"
         );
-        assert!(matches!(add.ops.last(), Some(Op::DeleteRule(_))), "{text}");
+        // Removal takes out exactly what create put in, after the tunnel is gone.
+        let rm = plan_remove(&ov());
+        assert!(matches!(&rm.ops[1], Op::DisallowTunnel(gone) if gone == es));
+    }
+
+    #[test]
+    fn peer_add_hears_then_floods_and_peer_rm_drops_then_forgets() {
+        let add = plan_peer_add(&ov(), ip("192.0.2.9")).unwrap();
+        assert!(matches!(&add.ops[0], Op::AllowTunnel(es) if es == &[peer("192.0.2.9")]));
+        let text = add.to_string();
+        assert!(
+            text.contains("bridge fdb append 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.9"),
+            "{text}"
+        );
+        assert!(
+            !add.ops
+                .iter()
+                .any(|o| matches!(o, Op::AppendRule(_) | Op::DeleteRule(_)))
+        );
 
         let rm = plan_peer_rm(&ov(), ip("192.0.2.3")).unwrap();
-        assert_eq!(ranges(&appended(&rm)), ["192.0.2.3-255.255.255.255"]);
-        assert_eq!(ranges(&deleted(&rm)), ["192.0.2.4-255.255.255.255"]);
-        // The drop is in before the flood entry goes.
-        let drop_at = rm.ops.iter().position(|o| matches!(o, Op::AppendRule(_)));
-        let fdb_at = rm.ops.iter().position(|o| matches!(o, Op::DelFdb { .. }));
-        assert!(drop_at < fdb_at);
+        // Its packets are dropped before the flood entry goes.
+        assert!(matches!(&rm.ops[0], Op::DisallowTunnel(es) if es == &[peer("192.0.2.3")]));
         let text = rm.to_string();
+        assert!(
+            text.starts_with(
+                "nft delete element ip cnet-vxlan peers '{ 4789 . 5000 . 192.0.2.3 }'\n"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains("bridge fdb del 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.3\n"),
             "{text}"

@@ -1,6 +1,8 @@
 //! The firewall: rules as typed data (`rule`), the pure layout of cnet's chains and per-network
-//! rules (`layout`), and the backend that installs them (`iptables`). Kept behind the small
-//! `Firewall` trait so an nftables backend can sit beside it.
+//! rules (`layout`), and the backend that installs them (`iptables`); published ports
+//! (`published`) and the overlays' ingress filter (`tunnel`) as elements of nftables sets
+//! (`nft`). Kept behind the small `Firewall` trait so an nftables backend for the rules can
+//! sit beside it.
 
 pub mod base;
 pub mod commit_watch;
@@ -11,10 +13,13 @@ pub mod ports;
 pub mod published;
 pub mod restore;
 pub mod rule;
+pub mod tunnel;
 
 use crate::error::Result;
+use nft::{PublishedTable, TunnelTable};
 use published::PortEntry;
 use rule::Rule;
+use tunnel::TunnelEntry;
 
 /// What the executor needs from a firewall backend.
 pub trait Firewall {
@@ -45,6 +50,12 @@ pub trait Firewall {
     fn publish(&mut self, entries: &[PortEntry]) -> Result<()>;
     /// Close published ports; those not open count as closed.
     fn unpublish(&mut self, entries: &[PortEntry]) -> Result<()>;
+    /// Create the overlays' ingress filter, if missing. Idempotent.
+    fn ensure_tunnel_filter(&mut self) -> Result<()>;
+    /// Guard tunnels and hear peers (`tunnel`): all or none.
+    fn allow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()>;
+    /// Take guards and peers out of the filter; those not there count as removed.
+    fn disallow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()>;
 }
 
 /// The host's firewall as cnet uses it: iptables chains for forwarding, isolation and NAT, and
@@ -78,12 +89,22 @@ impl HostFirewall {
 
     /// Remove the table of published ports (no bridge network is left to publish).
     pub fn remove_published(&mut self) -> Result<()> {
-        self.nft()?.drop_table()
+        self.nft()?.drop_table::<PublishedTable>()
     }
 
     /// Make the published ports exactly `entries` (`cnet firewall reload`).
     pub fn replace_published(&mut self, entries: &[PortEntry]) -> Result<()> {
-        self.nft()?.replace(entries)
+        self.nft()?.replace::<PublishedTable>(entries)
+    }
+
+    /// Remove the overlays' ingress filter (no overlay is left).
+    pub fn remove_tunnel_filter(&mut self) -> Result<()> {
+        self.nft()?.drop_table::<TunnelTable>()
+    }
+
+    /// Make the ingress filter hold exactly `entries` (`cnet firewall reload`).
+    pub fn replace_tunnel_filter(&mut self, entries: &[TunnelEntry]) -> Result<()> {
+        self.nft()?.replace::<TunnelTable>(entries)
     }
 }
 
@@ -118,12 +139,21 @@ impl Firewall for HostFirewall {
         rules.iter().try_for_each(|r| ipt.delete(r))
     }
     fn ensure_port_maps(&mut self) -> Result<()> {
-        self.nft()?.ensure_table()
+        self.nft()?.ensure_table::<PublishedTable>()
     }
     fn publish(&mut self, entries: &[PortEntry]) -> Result<()> {
-        self.nft()?.add(entries)
+        self.nft()?.add::<PublishedTable>(entries)
     }
     fn unpublish(&mut self, entries: &[PortEntry]) -> Result<()> {
-        self.nft()?.remove(entries)
+        self.nft()?.remove::<PublishedTable>(entries)
+    }
+    fn ensure_tunnel_filter(&mut self) -> Result<()> {
+        self.nft()?.ensure_table::<TunnelTable>()
+    }
+    fn allow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()> {
+        self.nft()?.add::<TunnelTable>(entries)
+    }
+    fn disallow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()> {
+        self.nft()?.remove::<TunnelTable>(entries)
     }
 }

@@ -1,8 +1,10 @@
-//! The nftables table of published ports (`published` has the layout), spoken over
-//! NETLINK_NETFILTER from this process: an attach or detach with ports is one transaction of
-//! a few hundred bytes, with no `nft`/`iptables` process and no listing of what is there.
+//! cnet's nftables tables, spoken over NETLINK_NETFILTER from this process: the published
+//! ports (`published` has the layout) and the overlays' ingress filter (`tunnel`). An attach
+//! or detach with ports is one transaction of a few hundred bytes, with no `nft`/`iptables`
+//! process and no listing of what is there.
 
-use super::published::{MAP_ANY, MAP_IP, PortEntry, TABLE};
+use super::published::{MAP_ANY, MAP_IP, PortEntry};
+use super::tunnel::{self, TunnelEntry};
 use crate::error::{Error, Result};
 use crate::kernel::reclaim;
 use netlink_packet_core::{
@@ -12,9 +14,10 @@ use netlink_packet_core::{
 use netlink_packet_netfilter::nftables::ChainMessage;
 use netlink_packet_netfilter::nftables::{
     ChainAttribute, Cmp, DataAttribute, ExpressionAttribute, Expressions, Hook, HookNumber,
-    InetHookNumber, ListAttribute, Lookup, Meta, MetaKey, NfTablesMessage, Operator, Payload,
-    Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
-    SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage,
+    Immediate, InetHookNumber, ListAttribute, Lookup, Meta, MetaKey, NfTablesMessage, Operator,
+    Payload, Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute,
+    SetElementList, SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage, Verdict,
+    VerdictAttribute,
 };
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
@@ -31,6 +34,7 @@ const NLMSG_DONE: u16 = 3;
 /// the members' ids, 6 bits each.
 const TYPE_IPV4_ADDR: u32 = 7;
 const TYPE_INET_PROTO: u32 = 12;
+const TYPE_INTEGER: u32 = 4;
 const TYPE_INET_SERVICE: u32 = 13;
 const fn concat(a: u32, b: u32) -> u32 {
     (a << 6) | b
@@ -44,9 +48,33 @@ const SET_USERDATA: [u8; 38] = [
     0x06, 0x04, 0x00, 0x00, 0x00, 0x00,
 ];
 
-/// Transaction ids of the two maps inside the batch that creates them (rules refer to them).
+/// What nft 1.0.6 attaches to the tunnel filter's sets (`typeof udp dport . @th,96,24
+/// [. ip saddr]`), read only by nft when it prints them.
+const GUARDED_USERDATA: [u8; 78] = [
+    0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x03, 0x46, 0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x3e,
+    0x00, 0x14, 0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x0c, 0x00, 0x04, 0x06, 0x00, 0x00, 0x00,
+    0x01, 0x04, 0x02, 0x00, 0x00, 0x00, 0x01, 0x26, 0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x1e,
+    0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0x03, 0x00,
+    0x00, 0x00, 0x03, 0x04, 0x60, 0x00, 0x00, 0x00, 0x04, 0x04, 0x18, 0x00, 0x00, 0x00,
+];
+const PEERS_USERDATA: [u8; 100] = [
+    0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x03, 0x5c, 0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x54,
+    0x00, 0x14, 0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x0c, 0x00, 0x04, 0x06, 0x00, 0x00, 0x00,
+    0x01, 0x04, 0x02, 0x00, 0x00, 0x00, 0x01, 0x26, 0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x1e,
+    0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0x03, 0x00,
+    0x00, 0x00, 0x03, 0x04, 0x60, 0x00, 0x00, 0x00, 0x04, 0x04, 0x18, 0x00, 0x00, 0x00, 0x02, 0x14,
+    0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x0c, 0x00, 0x04, 0x0c, 0x00, 0x00, 0x00, 0x01, 0x04,
+    0x0b, 0x00, 0x00, 0x00,
+];
+
+/// Transaction ids of the sets inside the batch that creates them (rules refer to them).
 const SET_ID_ANY: u32 = 1;
 const SET_ID_IP: u32 = 2;
+const SET_ID_GUARDED: u32 = 1;
+const SET_ID_PEERS: u32 = 2;
+
+const NETWORK_HEADER: u32 = 1;
+const TRANSPORT_HEADER: u32 = 2;
 
 fn be32(v: u32) -> Vec<u8> {
     v.to_be_bytes().to_vec()
@@ -103,8 +131,6 @@ fn payload(base: u32, offset: u32, len: u32, dreg: Register) -> ListAttribute<Ex
 /// `[ip daddr .] meta l4proto . th dport` into registers 1.., then the lookup, then
 /// `dnat ip to` what the map gives (address in register 1, port in the next 32-bit one).
 fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
-    const NETWORK_HEADER: u32 = 1;
-    const TRANSPORT_HEADER: u32 = 2;
     const NFTA_NAT_TYPE: u16 = 1;
     const NFTA_NAT_FAMILY: u16 = 2;
     const NFTA_NAT_REG_ADDR_MIN: u16 = 3;
@@ -151,7 +177,8 @@ fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
     e
 }
 
-type Request = (NfTablesMessage, u16);
+/// A message of a transaction, with its flags beyond NLM_F_REQUEST | NLM_F_ACK.
+pub type Request = (NfTablesMessage, u16);
 
 fn new_map(name: &str, id: u32, with_address: bool) -> Request {
     let (key_type, key_len) = if with_address {
@@ -165,7 +192,7 @@ fn new_map(name: &str, id: u32, with_address: bool) -> Request {
     (
         NfTablesMessage::NewSet(SetMessage {
             attributes: vec![
-                SetAttribute::Table(TABLE.into()),
+                SetAttribute::Table(PublishedTable::NAME.into()),
                 SetAttribute::Name(name.into()),
                 SetAttribute::Flags(SetFlags::Map),
                 SetAttribute::KeyType(key_type),
@@ -185,7 +212,7 @@ fn new_nat_chain(name: &str, hook: InetHookNumber) -> Request {
     (
         NfTablesMessage::NewChain(ChainMessage {
             attributes: vec![
-                ChainAttribute::Table(TABLE.into()),
+                ChainAttribute::Table(PublishedTable::NAME.into()),
                 ChainAttribute::Name(name.into()),
                 ChainAttribute::Hook(vec![
                     Hook::Number(HookNumber::Inet(hook)),
@@ -198,11 +225,11 @@ fn new_nat_chain(name: &str, hook: InetHookNumber) -> Request {
     )
 }
 
-fn new_rule(chain: &str, exprs: Vec<ListAttribute<ExpressionAttribute>>) -> Request {
+fn new_rule(table: &str, chain: &str, exprs: Vec<ListAttribute<ExpressionAttribute>>) -> Request {
     (
         NfTablesMessage::NewRule(RuleMessage {
             attributes: vec![
-                RuleAttribute::Table(TABLE.into()),
+                RuleAttribute::Table(table.into()),
                 RuleAttribute::Chain(chain.into()),
                 RuleAttribute::Expressions(exprs),
             ],
@@ -211,15 +238,21 @@ fn new_rule(chain: &str, exprs: Vec<ListAttribute<ExpressionAttribute>>) -> Requ
     )
 }
 
-/// The whole table, empty maps included, as one transaction's messages. NLM_F_EXCL on the
-/// table: a table already there fails the batch rather than getting its rules twice.
-pub fn create_table() -> Vec<Request> {
-    let mut out = vec![(
+/// A new table; NLM_F_EXCL: a table already there fails the batch rather than getting its
+/// rules twice.
+fn new_table(name: &str) -> Request {
+    (
         NfTablesMessage::NewTable(TableMessage {
-            attributes: vec![TableAttribute::Name(TABLE.into())],
+            attributes: vec![TableAttribute::Name(name.into())],
         }),
         NLM_F_CREATE | NLM_F_EXCL,
-    )];
+    )
+}
+
+/// The whole table of published ports, empty maps included, as one transaction's messages.
+pub fn create_table() -> Vec<Request> {
+    let table = PublishedTable::NAME;
+    let mut out = vec![new_table(table)];
     out.push(new_map(MAP_ANY, SET_ID_ANY, false));
     out.push(new_map(MAP_IP, SET_ID_IP, true));
     for (chain, hook) in [
@@ -227,32 +260,151 @@ pub fn create_table() -> Vec<Request> {
         ("output", InetHookNumber::LocalOut),
     ] {
         out.push(new_nat_chain(chain, hook));
-        out.push(new_rule(chain, dnat_by_map(true)));
-        out.push(new_rule(chain, dnat_by_map(false)));
+        out.push(new_rule(table, chain, dnat_by_map(true)));
+        out.push(new_rule(table, chain, dnat_by_map(false)));
     }
     out
 }
 
-fn delete_table() -> Request {
+/// `udp dport . @th,96,24 [. ip saddr]` into registers 1, 1+1, 1+2 (32-bit ones): the key of
+/// the tunnel filter's sets.
+fn tunnel_key(with_source: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
+    let mut e = vec![
+        payload(TRANSPORT_HEADER, 2, 2, Register::Reg1),
+        payload(TRANSPORT_HEADER, 12, 3, Register::Reg32_01),
+    ];
+    if with_source {
+        e.push(payload(NETWORK_HEADER, 12, 4, Register::Reg32_02));
+    }
+    e
+}
+
+fn lookup(set: &str, id: u32, inverted: bool) -> ListAttribute<ExpressionAttribute> {
+    const NFT_LOOKUP_F_INV: u32 = 1;
+    let mut l = vec![
+        Lookup::SourceRegister(Register::Reg1),
+        Lookup::Set(set.into()),
+        Lookup::SetId(id),
+    ];
+    if inverted {
+        l.push(Lookup::Flags(NFT_LOOKUP_F_INV));
+    }
+    Expressions::Lookup(l).into()
+}
+
+/// `meta l4proto udp  udp dport . @th,96,24 @guarded
+///  udp dport . @th,96,24 . ip saddr != @peers  counter drop` (`tunnel::RULE_TEXT`).
+fn tunnel_filter_rule() -> Vec<ListAttribute<ExpressionAttribute>> {
+    const NF_DROP: u32 = 0;
+    let mut e = vec![
+        Expressions::Meta(vec![
+            Meta::Key(MetaKey::L4Proto),
+            Meta::DestinationRegister(Register::Reg1),
+        ])
+        .into(),
+        Expressions::Cmp(vec![
+            Cmp::SourceRegister(Register::Reg1),
+            Cmp::Op(Operator::Equal),
+            Cmp::Data(DataAttribute::Value(vec![libc::IPPROTO_UDP as u8])),
+        ])
+        .into(),
+    ];
+    e.extend(tunnel_key(false));
+    e.push(lookup(tunnel::SET_GUARDED, SET_ID_GUARDED, false));
+    e.extend(tunnel_key(true));
+    e.push(lookup(tunnel::SET_PEERS, SET_ID_PEERS, true));
+    e.push(other_expr("counter", &[]));
+    e.push(
+        Expressions::Immediate(vec![
+            Immediate::DestinationRegister(Register::Verdict),
+            Immediate::Data(DataAttribute::Verdict(vec![VerdictAttribute::Code(
+                Verdict::Other(NF_DROP),
+            )])),
+        ])
+        .into(),
+    );
+    e
+}
+
+fn new_tunnel_set(name: &str, id: u32, with_source: bool) -> Request {
+    let guarded = concat(TYPE_INET_SERVICE, TYPE_INTEGER);
+    let (key_type, key_len, userdata) = if with_source {
+        (concat(guarded, TYPE_IPV4_ADDR), 12, PEERS_USERDATA.to_vec())
+    } else {
+        (guarded, 8, GUARDED_USERDATA.to_vec())
+    };
+    (
+        NfTablesMessage::NewSet(SetMessage {
+            attributes: vec![
+                SetAttribute::Table(TunnelTable::NAME.into()),
+                SetAttribute::Name(name.into()),
+                SetAttribute::Flags(SetFlags::empty()),
+                SetAttribute::KeyType(key_type),
+                SetAttribute::KeyLen(key_len),
+                SetAttribute::Id(id),
+                SetAttribute::UserData(userdata),
+            ],
+        }),
+        NLM_F_CREATE,
+    )
+}
+
+/// The overlays' ingress filter (`tunnel`), empty sets included, as one transaction's
+/// messages: a filter chain at the raw priority, before conntrack and the VXLAN device.
+pub fn create_tunnel_table() -> Vec<Request> {
+    const NF_IP_PRI_RAW: i32 = -300;
+    let table = TunnelTable::NAME;
+    vec![
+        new_table(table),
+        new_tunnel_set(tunnel::SET_GUARDED, SET_ID_GUARDED, false),
+        new_tunnel_set(tunnel::SET_PEERS, SET_ID_PEERS, true),
+        (
+            NfTablesMessage::NewChain(ChainMessage {
+                attributes: vec![
+                    ChainAttribute::Table(table.into()),
+                    ChainAttribute::Name(tunnel::CHAIN.into()),
+                    ChainAttribute::Hook(vec![
+                        Hook::Number(HookNumber::Inet(InetHookNumber::PreRouting)),
+                        Hook::Priority(NF_IP_PRI_RAW as u32),
+                    ]),
+                    ChainAttribute::Type("filter".into()),
+                ],
+            }),
+            NLM_F_CREATE,
+        ),
+        new_rule(table, tunnel::CHAIN, tunnel_filter_rule()),
+    ]
+}
+
+fn delete_table(name: &str) -> Request {
     (
         NfTablesMessage::DeleteTable(TableMessage {
-            attributes: vec![TableAttribute::Name(TABLE.into())],
+            attributes: vec![TableAttribute::Name(name.into())],
         }),
         0,
     )
 }
 
-/// One message per map that has entries: add (`NewSetElement`) or delete them.
-pub fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
+/// One message per set that has entries: add (`NewSetElement`) or delete them. `data` gives
+/// a map element's data (`None` for a plain set's).
+fn set_elements<E>(
+    table: &str,
+    sets: &[&str],
+    add: bool,
+    entries: &[E],
+    set_of: impl Fn(&E) -> &'static str,
+    key: impl Fn(&E) -> Vec<u8>,
+    data: impl Fn(&E) -> Option<Vec<u8>>,
+) -> Vec<Request> {
     let mut out = Vec::new();
-    for map in [MAP_ANY, MAP_IP] {
+    for &set in sets {
         let list: Vec<ListAttribute<SetElementAttribute>> = entries
             .iter()
-            .filter(|e| e.map() == map)
+            .filter(|e| set_of(e) == set)
             .map(|e| {
-                let mut attrs = vec![SetElementAttribute::Key(DataAttribute::Value(e.key()))];
-                if add {
-                    attrs.push(SetElementAttribute::Data(DataAttribute::Value(e.data())));
+                let mut attrs = vec![SetElementAttribute::Key(DataAttribute::Value(key(e)))];
+                if add && let Some(d) = data(e) {
+                    attrs.push(SetElementAttribute::Data(DataAttribute::Value(d)));
                 }
                 ListAttribute::Element(attrs)
             })
@@ -262,8 +414,8 @@ pub fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
         }
         let msg = SetElementMessage {
             attributes: vec![
-                SetElementList::Table(TABLE.into()),
-                SetElementList::Set(map.into()),
+                SetElementList::Table(table.into()),
+                SetElementList::Set(set.into()),
                 SetElementList::Elements(list),
             ],
         };
@@ -274,6 +426,80 @@ pub fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
         });
     }
     out
+}
+
+/// One message per map that has entries: add (`NewSetElement`) or delete them.
+pub fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
+    set_elements(
+        PublishedTable::NAME,
+        &[MAP_ANY, MAP_IP],
+        add,
+        entries,
+        |e| e.map(),
+        |e| e.key(),
+        |e| Some(e.data()),
+    )
+}
+
+/// One message per set of the tunnel filter that has entries: add or delete them. Peers
+/// go first: a new overlay's peers are heard from the moment its VNI is guarded.
+pub fn tunnel_elements(add: bool, entries: &[TunnelEntry]) -> Vec<Request> {
+    set_elements(
+        TunnelTable::NAME,
+        &[tunnel::SET_PEERS, tunnel::SET_GUARDED],
+        add,
+        entries,
+        |e| e.set(),
+        |e| e.key(),
+        |_| None,
+    )
+}
+
+/// One of cnet's nftables tables: its name, what it holds (for errors), how it is made and
+/// how its elements go in and out.
+pub trait NftTable {
+    type Entry;
+    const NAME: &'static str;
+    const HOLDS: &'static str;
+    fn create() -> Vec<Request>;
+    fn elements(add: bool, entries: &[Self::Entry]) -> Vec<Request>;
+    fn entry_text(e: &Self::Entry) -> String;
+}
+
+/// `table ip cnet`: published ports.
+pub struct PublishedTable;
+
+impl NftTable for PublishedTable {
+    type Entry = PortEntry;
+    const NAME: &'static str = super::published::TABLE;
+    const HOLDS: &'static str = "published ports";
+    fn create() -> Vec<Request> {
+        create_table()
+    }
+    fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
+        elements(add, entries)
+    }
+    fn entry_text(e: &PortEntry) -> String {
+        e.element_text()
+    }
+}
+
+/// `table ip cnet-vxlan`: the overlays' ingress filter.
+pub struct TunnelTable;
+
+impl NftTable for TunnelTable {
+    type Entry = TunnelEntry;
+    const NAME: &'static str = tunnel::TABLE;
+    const HOLDS: &'static str = "VXLAN peers";
+    fn create() -> Vec<Request> {
+        create_tunnel_table()
+    }
+    fn elements(add: bool, entries: &[TunnelEntry]) -> Vec<Request> {
+        tunnel_elements(add, entries)
+    }
+    fn entry_text(e: &TunnelEntry) -> String {
+        e.element_text()
+    }
 }
 
 /// A kernel refusal (its errno): the whole batch was refused.
@@ -443,11 +669,11 @@ impl Nft {
         }
     }
 
-    /// Whether cnet's table is there.
-    pub fn table_exists(&mut self) -> Result<bool> {
+    /// Whether the table is there.
+    pub fn table_exists<T: NftTable>(&mut self) -> Result<bool> {
         let (seq, bytes) = self.message(
             NfTablesMessage::GetTable(TableMessage {
-                attributes: vec![TableAttribute::Name(TABLE.into())],
+                attributes: vec![TableAttribute::Name(T::NAME.into())],
             }),
             NetfilterProtoFamily::IPv4,
             0,
@@ -455,7 +681,8 @@ impl Nft {
         );
         let fail = |r: Refused| {
             Error::runtime(format!(
-                "nftables: cannot read table ip {TABLE}: {}",
+                "nftables: cannot read table ip {}: {}",
+                T::NAME,
                 r.text()
             ))
         };
@@ -487,53 +714,59 @@ impl Nft {
         }
     }
 
-    /// Create the table (maps and chains) unless it is there.
-    pub fn ensure_table(&mut self) -> Result<()> {
-        if self.table_exists()? {
+    /// Create the table (sets and chains) unless it is there.
+    pub fn ensure_table<T: NftTable>(&mut self) -> Result<()> {
+        if self.table_exists::<T>()? {
             return Ok(());
         }
-        match self.transact(create_table()) {
+        match self.transact(T::create()) {
             Ok(()) => Ok(()),
             // Made meanwhile by someone else: it is there.
             Err(r) if r.errno == libc::EEXIST => Ok(()),
             Err(r) => Err(Error::runtime(format!(
-                "nftables: cannot create table ip {TABLE} for published ports: {}",
+                "nftables: cannot create table ip {} for {}: {}",
+                T::NAME,
+                T::HOLDS,
                 r.text()
             ))),
         }
     }
 
-    /// Add entries; all or none of them are in the maps afterwards. The table is made by
+    /// Add entries; all or none of them are in the sets afterwards. The table is made by
     /// `net create` (`ensure_table`); should it be gone (an `nft flush ruleset`), it is made
     /// again here rather than looked for on every attach.
-    pub fn add(&mut self, entries: &[PortEntry]) -> Result<()> {
+    pub fn add<T: NftTable>(&mut self, entries: &[T::Entry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut result = self.transact(elements(true, entries));
+        let mut result = self.transact(T::elements(true, entries));
         if matches!(&result, Err(r) if r.errno == libc::ENOENT) {
-            self.ensure_table()?;
-            result = self.transact(elements(true, entries));
+            self.ensure_table::<T>()?;
+            result = self.transact(T::elements(true, entries));
         }
         result.map_err(|r| {
             Error::runtime(format!(
-                "nftables: cannot add published ports to table ip {TABLE}: {}",
+                "nftables: cannot add {} to table ip {}: {}",
+                T::HOLDS,
+                T::NAME,
                 r.text()
             ))
         })
     }
 
     /// Remove entries; those not there count as removed (so does a missing table).
-    pub fn remove(&mut self, entries: &[PortEntry]) -> Result<()> {
+    pub fn remove<T: NftTable>(&mut self, entries: &[T::Entry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
         self.deleted = true;
-        match self.transact(elements(false, entries)) {
+        match self.transact(T::elements(false, entries)) {
             Ok(()) => return Ok(()),
             Err(r) if r.errno != libc::ENOENT => {
                 return Err(Error::runtime(format!(
-                    "nftables: cannot remove published ports from table ip {TABLE}: {}",
+                    "nftables: cannot remove {} from table ip {}: {}",
+                    T::HOLDS,
+                    T::NAME,
                     r.text()
                 )));
             }
@@ -541,13 +774,14 @@ impl Nft {
         }
         // Some entry (or the table) is gone: the batch was refused whole; one by one.
         for e in entries {
-            match self.transact(elements(false, std::slice::from_ref(e))) {
+            match self.transact(T::elements(false, std::slice::from_ref(e))) {
                 Ok(()) => {}
                 Err(r) if r.errno == libc::ENOENT => {}
                 Err(r) => {
                     return Err(Error::runtime(format!(
-                        "nftables: cannot remove published port {} from table ip {TABLE}: {}",
-                        e.element_text(),
+                        "nftables: cannot remove {} from table ip {}: {}",
+                        T::entry_text(e),
+                        T::NAME,
                         r.text()
                     )));
                 }
@@ -557,30 +791,32 @@ impl Nft {
     }
 
     /// Make the table hold exactly `entries`, in one transaction (a reload).
-    pub fn replace(&mut self, entries: &[PortEntry]) -> Result<()> {
+    pub fn replace<T: NftTable>(&mut self, entries: &[T::Entry]) -> Result<()> {
         let mut requests = Vec::new();
-        if self.table_exists()? {
+        if self.table_exists::<T>()? {
             self.deleted = true;
-            requests.push(delete_table());
+            requests.push(delete_table(T::NAME));
         }
-        requests.extend(create_table());
-        requests.extend(elements(true, entries));
+        requests.extend(T::create());
+        requests.extend(T::elements(true, entries));
         self.transact(requests).map_err(|r| {
             Error::runtime(format!(
-                "nftables: cannot reload table ip {TABLE}: {}",
+                "nftables: cannot reload table ip {}: {}",
+                T::NAME,
                 r.text()
             ))
         })
     }
 
-    /// Delete the table (when no network can publish any more); a missing one is fine.
-    pub fn drop_table(&mut self) -> Result<()> {
+    /// Delete the table (when nothing needs it any more); a missing one is fine.
+    pub fn drop_table<T: NftTable>(&mut self) -> Result<()> {
         self.deleted = true;
-        match self.transact(vec![delete_table()]) {
+        match self.transact(vec![delete_table(T::NAME)]) {
             Ok(()) => Ok(()),
             Err(r) if r.errno == libc::ENOENT => Ok(()),
             Err(r) => Err(Error::runtime(format!(
-                "nftables: cannot delete table ip {TABLE}: {}",
+                "nftables: cannot delete table ip {}: {}",
+                T::NAME,
                 r.text()
             ))),
         }
@@ -680,5 +916,45 @@ mod tests {
         let text = format!("{:?}", del[1].0);
         assert!(text.contains(MAP_IP) && text.contains("Key(") && !text.contains("Data("));
         assert!(elements(true, &[]).is_empty());
+    }
+
+    #[test]
+    fn the_tunnel_filter_is_one_rule_over_two_sets_made_in_the_same_batch() {
+        let msgs = create_tunnel_table();
+        let kinds: Vec<&str> = msgs.iter().map(|(m, _)| kind(m)).collect();
+        assert_eq!(kinds, ["table", "set", "set", "chain", "rule"]);
+        assert_ne!(msgs[0].1 & NLM_F_EXCL, 0);
+        let rule = format!("{:?}", msgs[4].0);
+        // Both sets by name and id; only the peers' lookup is inverted; the verdict drops.
+        assert!(
+            rule.contains("Set(\"guarded\")") && rule.contains("SetId(1)"),
+            "{rule}"
+        );
+        assert!(
+            rule.contains("Set(\"peers\")") && rule.contains("SetId(2)"),
+            "{rule}"
+        );
+        assert_eq!(rule.matches("Flags(1)").count(), 1, "{rule}");
+        assert!(rule.contains("Code(Other(0))"), "{rule}");
+        // Key lengths: port . VNI, then port . VNI . address, as `TunnelEntry::key` lays out.
+        let sets = format!("{:?} {:?}", msgs[1].0, msgs[2].0);
+        assert!(
+            sets.contains("KeyLen(8)") && sets.contains("KeyLen(12)"),
+            "{sets}"
+        );
+    }
+
+    #[test]
+    fn tunnel_elements_put_peers_before_the_guard() {
+        let es = tunnel::entries(4789, 5000, &["192.0.2.2".parse().unwrap()]);
+        let add = tunnel_elements(true, &es);
+        let sets: Vec<String> = add.iter().map(|(m, _)| format!("{m:?}")).collect();
+        assert_eq!(add.len(), 2);
+        assert!(sets[0].contains("Set(\"peers\")") && sets[1].contains("Set(\"guarded\")"));
+        assert!(
+            !sets.iter().any(|s| s.contains("Data(")),
+            "plain sets carry keys only"
+        );
+        assert_eq!(kind(&tunnel_elements(false, &es)[0].0), "delete");
     }
 }

@@ -57,13 +57,6 @@ pub enum Match {
     NotCtState(Vec<String>),
     /// `-m addrtype --dst-type LOCAL`
     DstTypeLocal,
-    /// `-m iprange --src-range FROM-TO` (inclusive)
-    SrcRange {
-        from: Ipv4Addr,
-        to: Ipv4Addr,
-    },
-    /// `-m u32 --u32 EXPR`: bits of the packet (e.g. the VNI of a VXLAN header)
-    U32(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,15 +148,6 @@ impl Rule {
                     "--dst-type".into(),
                     "LOCAL".into(),
                 ]),
-                Match::SrcRange { from, to } => a.extend([
-                    "-m".into(),
-                    "iprange".into(),
-                    "--src-range".into(),
-                    format!("{from}-{to}"),
-                ]),
-                Match::U32(expr) => {
-                    a.extend(["-m".into(), "u32".into(), "--u32".into(), expr.clone()])
-                }
             }
         }
         a.extend([

@@ -59,6 +59,9 @@ fn exec_op(s: &mut Session, op: &Op, fw: &mut dyn Firewall) -> Result<()> {
         Op::EnsurePortMaps => fw.ensure_port_maps(),
         Op::PublishPorts(es) => fw.publish(es),
         Op::UnpublishPorts(es) => fw.unpublish(es),
+        Op::EnsureTunnelFilter => fw.ensure_tunnel_filter(),
+        Op::AllowTunnel(es) => fw.allow_tunnel(es),
+        Op::DisallowTunnel(es) => fw.disallow_tunnel(es),
         Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
         Op::CreateSublink { .. } => sublink::exec_create(s, op),
         Op::RetireVeth {
@@ -280,6 +283,18 @@ mod tests {
         }
         fn unpublish(&mut self, es: &[crate::firewall::published::PortEntry]) -> Result<()> {
             self.calls.push(format!("unpublish {}", es.len()));
+            Ok(())
+        }
+        fn ensure_tunnel_filter(&mut self) -> Result<()> {
+            self.calls.push("ensure tunnel filter".into());
+            Ok(())
+        }
+        fn allow_tunnel(&mut self, es: &[crate::firewall::tunnel::TunnelEntry]) -> Result<()> {
+            self.calls.push(format!("allow tunnel {}", es.len()));
+            Ok(())
+        }
+        fn disallow_tunnel(&mut self, es: &[crate::firewall::tunnel::TunnelEntry]) -> Result<()> {
+            self.calls.push(format!("disallow tunnel {}", es.len()));
             Ok(())
         }
     }
