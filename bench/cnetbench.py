@@ -76,6 +76,19 @@ def ratio_interval(num, den, level=0.95, rounds=2000):
     return rs[cut], rs[rounds - 1 - cut]
 
 
+def paired_ratio(num, den, level=0.95, rounds=2000):
+    """The median of num[i] ÷ den[i] over rounds run back to back, with a percentile-bootstrap
+    interval over the rounds: drift of the machine between rounds cancels out of each pair.
+    Seeded, so re-rendering gives the same table. None when fewer than 3 pairs."""
+    pairs = [a / b for a, b in zip(num, den) if b]
+    if len(pairs) < 3:
+        return None
+    rng = random.Random(0)
+    rs = sorted(median(rng.choices(pairs, k=len(pairs))) for _ in range(rounds))
+    cut = int(rounds * (1 - level) / 2)
+    return median(pairs), rs[cut], rs[rounds - 1 - cut]
+
+
 def ms(ns):
     return ns / 1e6
 
@@ -624,6 +637,12 @@ def sh(script):
     return p.stdout
 
 
+# iperf3's client and server each on a CPU of its own (when there are two), so that runs do not
+# differ by where the scheduler happened to put them; the first second (slow start) is left out.
+IPERF_PINNED = ["-A", "0,1"] if (os.cpu_count() or 1) >= 2 else []
+IPERF_OMIT = ["-O", "1"]
+
+
 def iperf(client_ns, server_ns, addr, seconds, enter=None):
     """One iperf3 TCP run from client_ns to addr (served in server_ns); Gbit/s, retransmits."""
     pre = lambda ns: ["ip", "netns", "exec", ns]
@@ -633,7 +652,7 @@ def iperf(client_ns, server_ns, addr, seconds, enter=None):
         last = None
         for attempt in range(50):
             p = subprocess.run(pre(client_ns) + ["iperf3", "-c", addr, "-p", "5201", "-t",
-                                                 str(seconds), "-J"],
+                                                 str(seconds), "-J"] + IPERF_PINNED + IPERF_OMIT,
                                capture_output=True, text=True)
             try:
                 j = json.loads(p.stdout)
@@ -748,12 +767,15 @@ for h in A B; do ip netns exec ch$h sysctl -qw net.bridge.bridge-nf-call-iptable
         else:
             res["cnet_vxlan_note"] = "n/a (not supported by this cnet build)"
 
-        # Interleave the runs so that drift in machine load hits every configuration alike.
+        # Interleave the runs so that drift in machine load hits every configuration alike;
+        # each round starts one configuration later, so none always follows the same one.
         for key, label, *_ in configs:
             res["configs"][key] = {"label": label, "gbps": [], "retr": []}
             res["order"].append(key)
+        res["iperf_flags"] = " ".join(IPERF_PINNED + IPERF_OMIT)
         for r in range(spec["reps"]):
-            for key, label, a, b, addr in configs:
+            k = r % len(configs)
+            for key, label, a, b, addr in configs[k:] + configs[:k]:
                 g, retr = iperf(a, b, addr, spec["seconds"])
                 res["configs"][key]["gbps"].append(g)
                 res["configs"][key]["retr"].append(retr)
@@ -1114,7 +1136,7 @@ def main():
     ap.add_argument("--ports", choices=["both", "off", "on"], default="both",
                     help="with/without a published port per namespace")
     ap.add_argument("--iperf-seconds", type=int, help="iperf3 -t (default 3; smoke 1)")
-    ap.add_argument("--iperf-reps", type=int, help="iperf3 runs per configuration (9; smoke 1)")
+    ap.add_argument("--iperf-reps", type=int, help="iperf3 runs per configuration (15; smoke 1)")
     ap.add_argument("--skip", default="",
                     help="comma-separated phases to skip: latency,growth,netcrud,datapath")
     ap.add_argument("--label", default=None,
@@ -1181,7 +1203,7 @@ def main():
     # Runs of one stream on 2 vCPUs vary by ±15% whatever the path: many short interleaved
     # runs pin a median down better than a few long ones.
     iperf_s = a.iperf_seconds or (1 if smoke else 3)
-    iperf_reps = a.iperf_reps or (1 if smoke else 9)
+    iperf_reps = a.iperf_reps or (1 if smoke else 15)
     tools = [t for t in a.tools.split(",") if t]
     for t in tools:
         if t not in TOOLS:
@@ -1504,9 +1526,11 @@ def report(R):
         w(f"**failed**: {dp.get('error')}\n")
     dp_conf = {k: v for k, v in dp.get("configs", {}).items() if v["gbps"]}
     if dp_conf:
-        w(f"iperf3 -t {params['iperf_seconds']}, {params['iperf_reps']} run(s) per "
-          "configuration, interleaved; Gbit/s received. Client and server are two namespaces "
-          "inside the sandbox.\n")
+        flags = dp.get("iperf_flags")
+        w(f"iperf3 -t {params['iperf_seconds']}{' ' + flags if flags else ''}, "
+          f"{params['iperf_reps']} run(s) per configuration, interleaved (each round one "
+          "configuration later); Gbit/s received. Client and server are two namespaces inside "
+          "the sandbox.\n")
         w("| path | MTU | Gbit/s median (min–max) | retransmits | ÷ bare veth |")
         w("|---|---|---|---|---|")
         med = {k: median(v["gbps"]) for k, v in dp_conf.items()}
@@ -1579,11 +1603,19 @@ def report(R):
         for c, h, lbl in [("cnet-bridge", "hand-bridge", "bridge"),
                           ("cnet-vxlan", "hand-vxlan", "VXLAN")]:
             if c in med and h in med:
-                v = med[c] / med[h]
-                ci = ratio_interval(dp_conf[c]["gbps"], dp_conf[h]["gbps"])
-                spread = f" (95% interval {ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
-                tgt(f"data path {lbl}: cnet ÷ hand-built", v, "≥ 0.97×", v >= 0.97,
-                    f"{med[c]:.2f} ÷ {med[h]:.2f} Gbit/s = {fmt_ratio(v)}{spread}")
+                # Paired by round (runs of the same round are seconds apart); the ratio of
+                # the medians, as older results have it, when the rounds cannot be paired.
+                pr = paired_ratio(dp_conf[c]["gbps"], dp_conf[h]["gbps"])
+                if pr and len(dp_conf[c]["gbps"]) == len(dp_conf[h]["gbps"]):
+                    v = pr[0]
+                    shown = (f"{med[c]:.2f} vs {med[h]:.2f} Gbit/s; per round: {fmt_ratio(v)} "
+                             f"(95% interval {pr[1]:.2f}–{pr[2]:.2f})")
+                else:
+                    v = med[c] / med[h]
+                    ci = ratio_interval(dp_conf[c]["gbps"], dp_conf[h]["gbps"])
+                    spread = f" (95% interval {ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
+                    shown = f"{med[c]:.2f} ÷ {med[h]:.2f} Gbit/s = {fmt_ratio(v)}{spread}"
+                tgt(f"data path {lbl}: cnet ÷ hand-built", v, "≥ 0.97×", v >= 0.97, shown)
             else:
                 tgt(f"data path {lbl}: cnet ÷ hand-built", None, "≥ 0.97×", None,
                     dp.get("cnet_vxlan_note", "not measured"))
