@@ -545,6 +545,35 @@ fn a_failure_mid_way_rolls_back_and_dry_run_changes_nothing() {
 }
 
 #[test]
+fn a_failed_first_overlay_leaves_no_filter_table_behind() {
+    let sb = single_host();
+    sb.cnet(&["net", "rm", "ov"]).ok();
+    sb.sh("ip link add foreign type vxlan id 7000 dstport 4789 local 192.0.2.1 dev up0")
+        .ok();
+    let before = sb.snapshot();
+    sb.cnet(&[
+        "net",
+        "create",
+        "seven",
+        "-d",
+        "vxlan",
+        "--vni",
+        "7000",
+        "--subnet",
+        "10.70.0.0/24",
+        "--local",
+        "192.0.2.1",
+        "--peer",
+        "192.0.2.2",
+    ])
+    .fails_with(1);
+    sb.snapshot()
+        .assert_same(&before, "after a failed first overlay");
+    let tables = sb.run(&["nft", "list", "tables"]).ok().stdout.clone();
+    assert!(!tables.contains("cnet-vxlan"), "{tables}");
+}
+
+#[test]
 fn an_overlay_is_isolated_and_egress_goes_through_a_local_bridge() {
     // One host: its uplink up0 (203.0.113.1) is also the underlay of a peerless overlay.
     let sb = Sandbox::with_outside();

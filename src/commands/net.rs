@@ -263,7 +263,13 @@ pub(crate) fn new_network(name: &str, driver: Driver) -> Network {
 
 /// Apply a new network's plan, then record it (the common tail of every create).
 pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
-    ctx.apply(&drivers::plan_create(net)?)?;
+    if let Err(e) = ctx.apply(&drivers::plan_create(net)?) {
+        // The plan was rolled back; a failed first network of its kind takes its table along.
+        if !ctx.dry_run() {
+            let _ = remove_unused_table(ctx, net.driver);
+        }
+        return Err(e);
+    }
     if !ctx.dry_run() {
         ctx.store.put_network(net)?;
         crate::outln!("{}", net.name);
@@ -353,24 +359,30 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
                     || ctx.firewall.borrow_mut().remove_base_if_empty(),
                 )?;
             }
-            // The nftables tables go with the last network that uses them.
-            if matches!(net.driver, Driver::Bridge | Driver::Vxlan)
-                && !ctx.store.networks()?.iter().any(|n| n.driver == net.driver)
-            {
-                let mut fw = ctx.firewall.borrow_mut();
-                if net.driver == Driver::Bridge {
-                    crate::timing::time(|| "nft delete table ip cnet", || fw.remove_published())?;
-                } else {
-                    crate::timing::time(
-                        || "nft delete table ip cnet-vxlan",
-                        || fw.remove_tunnel_filter(),
-                    )?;
-                }
-            }
+            remove_unused_table(ctx, net.driver)?;
             crate::outln!("{name}");
         }
         Ok(())
     })
+}
+
+/// The nftables table that only networks of this driver use (published ports for bridges,
+/// the ingress filter for overlays) goes when none of them is left.
+fn remove_unused_table(ctx: &Ctx, driver: Driver) -> Result<()> {
+    if !matches!(driver, Driver::Bridge | Driver::Vxlan)
+        || ctx.store.networks()?.iter().any(|n| n.driver == driver)
+    {
+        return Ok(());
+    }
+    let mut fw = ctx.firewall.borrow_mut();
+    if driver == Driver::Bridge {
+        crate::timing::time(|| "nft delete table ip cnet", || fw.remove_published())
+    } else {
+        crate::timing::time(
+            || "nft delete table ip cnet-vxlan",
+            || fw.remove_tunnel_filter(),
+        )
+    }
 }
 
 #[derive(Serialize)]

@@ -562,7 +562,7 @@ impl Sandbox {
             r#"dump() {{ [ -d "$1" ] || return 0; find "$1" -type f ! -path "$1/lock" | sort | while read -r f; do echo "== $f"; cat "$f"; done; }}
 echo '@@links'; ip -j link
 echo; echo '@@rules'; iptables-save
-echo '@@nft'; nft list table ip cnet 2>/dev/null || true
+echo '@@nft'; nft list table ip cnet 2>/dev/null || true; nft list table ip cnet-vxlan 2>/dev/null || true
 echo '@@state'; dump {state}
 echo '@@netns'; ls -1 /run/netns 2>/dev/null
 echo '@@etc'; dump /etc/netns
