@@ -1,0 +1,255 @@
+//! `table ip cnet`: the published ports' maps and DNAT chains as nf_tables messages
+//! (`firewall::published` has the layout).
+
+use super::{
+    NETWORK_HEADER, NftTable, Request, TRANSPORT_HEADER, TYPE_INET_PROTO, TYPE_INET_SERVICE,
+    TYPE_IPV4_ADDR, concat, new_rule, new_table, other_expr, payload, set_elements,
+};
+use crate::firewall::published::{MAP_ANY, MAP_IP, PortEntry};
+use netlink_packet_core::NLM_F_CREATE;
+use netlink_packet_netfilter::nftables::{
+    ChainAttribute, ChainMessage, Cmp, DataAttribute, ExpressionAttribute, Expressions, Hook,
+    HookNumber, InetHookNumber, ListAttribute, Lookup, Meta, MetaKey, NfTablesMessage, Operator,
+    Register, SetAttribute, SetFlags, SetMessage,
+};
+
+/// Transaction ids of the two maps inside the batch that creates them (rules refer to them).
+const SET_ID_ANY: u32 = 1;
+const SET_ID_IP: u32 = 2;
+
+/// What nft 1.0.6 attaches to a `type …` map (byte orders, merge hint), read only by nft when
+/// it prints the map.
+const SET_USERDATA: [u8; 38] = [
+    0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x03, 0x08, 0x00, 0x04,
+    0x0d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x08, 0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00,
+    0x06, 0x04, 0x00, 0x00, 0x00, 0x00,
+];
+
+/// `fib daddr type local`: the packet is for one of this host's addresses.
+fn is_local_destination() -> [ListAttribute<ExpressionAttribute>; 2] {
+    const NFTA_FIB_DREG: u16 = 1;
+    const NFTA_FIB_RESULT: u16 = 2;
+    const NFTA_FIB_FLAGS: u16 = 3;
+    const NFT_FIB_RESULT_ADDRTYPE: u32 = 3;
+    const NFTA_FIB_F_DADDR: u32 = 1 << 1;
+    const RTN_LOCAL: u32 = 2;
+    [
+        other_expr(
+            "fib",
+            &[
+                (NFTA_FIB_DREG, u32::from(Register::Reg1)),
+                (NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE),
+                (NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR),
+            ],
+        ),
+        Expressions::Cmp(vec![
+            Cmp::SourceRegister(Register::Reg1),
+            Cmp::Op(Operator::Equal),
+            // The fib expression stores the route type in host byte order.
+            Cmp::Data(DataAttribute::Value(RTN_LOCAL.to_ne_bytes().to_vec())),
+        ])
+        .into(),
+    ]
+}
+
+/// `[ip daddr .] meta l4proto . th dport` into registers 1.., then the lookup, then
+/// `dnat ip to` what the map gives (address in register 1, port in the next 32-bit one).
+fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
+    const NFTA_NAT_TYPE: u16 = 1;
+    const NFTA_NAT_FAMILY: u16 = 2;
+    const NFTA_NAT_REG_ADDR_MIN: u16 = 3;
+    const NFTA_NAT_REG_PROTO_MIN: u16 = 5;
+    const NFT_NAT_DNAT: u32 = 1;
+    let mut e: Vec<ListAttribute<ExpressionAttribute>> = is_local_destination().into();
+    let (proto_reg, port_reg) = if with_address {
+        e.push(payload(NETWORK_HEADER, 16, 4, Register::Reg1));
+        (Register::Reg32_01, Register::Reg32_02)
+    } else {
+        (Register::Reg1, Register::Reg32_01)
+    };
+    e.push(
+        Expressions::Meta(vec![
+            Meta::Key(MetaKey::L4Proto),
+            Meta::DestinationRegister(proto_reg),
+        ])
+        .into(),
+    );
+    e.push(payload(TRANSPORT_HEADER, 2, 2, port_reg));
+    let (set, id) = if with_address {
+        (MAP_IP, SET_ID_IP)
+    } else {
+        (MAP_ANY, SET_ID_ANY)
+    };
+    e.push(
+        Expressions::Lookup(vec![
+            Lookup::SourceRegister(Register::Reg1),
+            Lookup::Set(set.into()),
+            Lookup::SetId(id),
+            Lookup::DestinationRegister(Register::Reg1),
+        ])
+        .into(),
+    );
+    e.push(other_expr(
+        "nat",
+        &[
+            (NFTA_NAT_TYPE, NFT_NAT_DNAT),
+            (NFTA_NAT_FAMILY, libc::NFPROTO_IPV4 as u32),
+            (NFTA_NAT_REG_ADDR_MIN, u32::from(Register::Reg1)),
+            (NFTA_NAT_REG_PROTO_MIN, u32::from(Register::Reg32_01)),
+        ],
+    ));
+    e
+}
+
+fn new_map(name: &str, id: u32, with_address: bool) -> Request {
+    let (key_type, key_len) = if with_address {
+        (
+            concat(concat(TYPE_IPV4_ADDR, TYPE_INET_PROTO), TYPE_INET_SERVICE),
+            12,
+        )
+    } else {
+        (concat(TYPE_INET_PROTO, TYPE_INET_SERVICE), 8)
+    };
+    (
+        NfTablesMessage::NewSet(SetMessage {
+            attributes: vec![
+                SetAttribute::Table(PublishedTable::NAME.into()),
+                SetAttribute::Name(name.into()),
+                SetAttribute::Flags(SetFlags::Map),
+                SetAttribute::KeyType(key_type),
+                SetAttribute::KeyLen(key_len),
+                SetAttribute::DataType(concat(TYPE_IPV4_ADDR, TYPE_INET_SERVICE)),
+                SetAttribute::DataLen(8),
+                SetAttribute::Id(id),
+                SetAttribute::UserData(SET_USERDATA.to_vec()),
+            ],
+        }),
+        NLM_F_CREATE,
+    )
+}
+
+fn new_nat_chain(name: &str, hook: InetHookNumber) -> Request {
+    const NF_IP_PRI_NAT_DST: i32 = -100;
+    (
+        NfTablesMessage::NewChain(ChainMessage {
+            attributes: vec![
+                ChainAttribute::Table(PublishedTable::NAME.into()),
+                ChainAttribute::Name(name.into()),
+                ChainAttribute::Hook(vec![
+                    Hook::Number(HookNumber::Inet(hook)),
+                    Hook::Priority(NF_IP_PRI_NAT_DST as u32),
+                ]),
+                ChainAttribute::Type("nat".into()),
+            ],
+        }),
+        NLM_F_CREATE,
+    )
+}
+
+/// The whole table of published ports, empty maps included, as one transaction's messages.
+pub fn create_table() -> Vec<Request> {
+    let table = PublishedTable::NAME;
+    let mut out = vec![new_table(table)];
+    out.push(new_map(MAP_ANY, SET_ID_ANY, false));
+    out.push(new_map(MAP_IP, SET_ID_IP, true));
+    for (chain, hook) in [
+        ("prerouting", InetHookNumber::PreRouting),
+        ("output", InetHookNumber::LocalOut),
+    ] {
+        out.push(new_nat_chain(chain, hook));
+        out.push(new_rule(table, chain, dnat_by_map(true)));
+        out.push(new_rule(table, chain, dnat_by_map(false)));
+    }
+    out
+}
+
+/// One message per map that has entries: add (`NewSetElement`) or delete them.
+pub fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
+    set_elements(
+        PublishedTable::NAME,
+        &[MAP_ANY, MAP_IP],
+        add,
+        entries,
+        |e| e.map(),
+        |e| e.key(),
+        |e| Some(e.data()),
+    )
+}
+
+/// `table ip cnet`: published ports.
+pub struct PublishedTable;
+
+impl NftTable for PublishedTable {
+    type Entry = PortEntry;
+    const NAME: &'static str = crate::firewall::published::TABLE;
+    const HOLDS: &'static str = "published ports";
+    fn create() -> Vec<Request> {
+        create_table()
+    }
+    fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
+        elements(add, entries)
+    }
+    fn entry_text(e: &PortEntry) -> String {
+        e.element_text()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::kind;
+    use super::*;
+    use crate::firewall::published::entries;
+    use netlink_packet_core::NLM_F_EXCL;
+
+    #[test]
+    fn the_table_is_made_whole_in_one_batch_and_refuses_to_be_made_twice() {
+        let msgs = create_table();
+        let kinds: Vec<&str> = msgs.iter().map(|(m, _)| kind(m)).collect();
+        assert_eq!(
+            kinds,
+            [
+                "table", "set", "set", "chain", "rule", "rule", "chain", "rule", "rule"
+            ]
+        );
+        assert_ne!(
+            msgs[0].1 & NLM_F_EXCL,
+            0,
+            "an existing table fails the batch"
+        );
+        // Every rule's lookup names a map made in the same batch, by name and by its id.
+        for (m, _) in &msgs {
+            if let NfTablesMessage::NewRule(r) = m {
+                let text = format!("{r:?}");
+                let by_id = text.contains(&format!("SetId({SET_ID_ANY})"))
+                    && text.contains(&format!("Set(\"{MAP_ANY}\")"))
+                    || text.contains(&format!("SetId({SET_ID_IP})"))
+                        && text.contains(&format!("Set(\"{MAP_IP}\")"));
+                assert!(by_id, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn elements_go_one_message_per_map_with_data_only_when_added() {
+        let es = entries(
+            "10.1.0.2".parse().unwrap(),
+            &[
+                crate::ports::parse("8080:80").unwrap(),
+                crate::ports::parse("127.0.0.1:9090:90").unwrap(),
+                crate::ports::parse("53:53/udp").unwrap(),
+            ],
+        );
+        let add = elements(true, &es);
+        assert_eq!(
+            add.iter().map(|(m, _)| kind(m)).collect::<Vec<_>>(),
+            ["add", "add"]
+        );
+        let text = format!("{:?}", add[0].0);
+        assert_eq!(text.matches("Key(").count(), 2, "{text}");
+        assert_eq!(text.matches("Data(").count(), 2, "{text}");
+        let del = elements(false, &es);
+        let text = format!("{:?}", del[1].0);
+        assert!(text.contains(MAP_IP) && text.contains("Key(") && !text.contains("Data("));
+        assert!(elements(true, &[]).is_empty());
+    }
+}
