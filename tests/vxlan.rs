@@ -297,6 +297,48 @@ fn peer_rm_cuts_a_host_off_and_peer_add_brings_it_back() {
 }
 
 #[test]
+fn an_overlay_filtered_by_an_older_cnet_moves_to_nftables_on_its_next_peer_change() {
+    let lab = Lab::new(3);
+    create_on(&lab, &[0, 1, 2], "ov", "vxlan", "5000", SUBNET);
+    for h in &lab.hosts {
+        h.cnet(&["attach", "ov", "n1"]).ok();
+    }
+    let (a, c) = (lab.host(0), lab.host(2));
+    let addrs: Vec<String> = lab.hosts.iter().map(|h| addr_of(h, "n1")).collect();
+    // a as an older cnet left it: no nftables filter, iptables raw drops of VNI 5000 from
+    // everyone but b and c.
+    a.run(&["nft", "delete", "table", "ip", "cnet-vxlan"]).ok();
+    for range in ["0.0.0.0-192.0.2.1", "192.0.2.4-255.255.255.255"] {
+        a.sh(&format!(
+            "iptables -t raw -A CNET-RAW-PREROUTING -p udp --dport 4789 -m iprange \
+             --src-range {range} -m u32 --u32 '0>>22&0x3C@12>>8=5000' \
+             -m comment --comment cnet:ov -j DROP"
+        ))
+        .ok();
+    }
+    c.assert_ping("n1", &addrs[0]);
+
+    a.cnet(&["net", "peer", "rm", "ov", &c.addr]).ok();
+    assert!(
+        !a.rules().iter().any(|r| r.contains("-m u32")),
+        "{:#?}",
+        a.rules()
+    );
+    let peers = a
+        .run(&["nft", "list", "set", "ip", "cnet-vxlan", "peers"])
+        .ok()
+        .stdout
+        .clone();
+    assert!(
+        peers.contains("4789 . 0x1388 . 192.0.2.2") && !peers.contains(&c.addr),
+        "{peers}"
+    );
+    // c, still sending, is cut off: the VNI was never left unfiltered.
+    c.assert_no_ping("n1", &addrs[0]);
+    a.assert_ping("n1", &addrs[1]);
+}
+
+#[test]
 fn net_rm_on_one_host_leaves_the_others_working() {
     let lab = Lab::new(3);
     create_on(&lab, &[0, 1, 2], "ov", "vxlan", "5000", SUBNET);

@@ -61,8 +61,10 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
         fw.remove_published()?;
     }
     if overlays > 0 {
-        fw.replace_tunnel_filter(&tunnels)
+        fw.replace_tunnel_filter(&tunnels)?;
     } else {
-        fw.remove_tunnel_filter()
+        fw.remove_tunnel_filter()?;
     }
+    // An older cnet's iptables filter of an overlay, now that the nftables one is in place.
+    fw.remove_legacy_tunnel_rules()
 }

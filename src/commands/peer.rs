@@ -52,6 +52,11 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
         }
         vxlan::plan_peer_rm(&net, ip)?
     };
+    if !ctx.dry_run() {
+        ctx.firewall
+            .borrow_mut()
+            .migrate_tunnel_filter(&net.name, &vxlan::reload_tunnel_entries(&net)?)?;
+    }
     ctx.apply(&plan)?;
     if ctx.dry_run() {
         return Ok(());
