@@ -26,6 +26,15 @@ fn create_on(lab: &Lab, hosts: &[usize], name: &str, driver: &str, vni: &str, su
     }
 }
 
+/// The ingress filter's peers set on a host, as nft lists it (`port . VNI in hex . address`).
+#[track_caller]
+fn heard_peers(sb: &Sandbox) -> String {
+    sb.run(&["nft", "list", "set", "ip", "cnet-vxlan", "peers"])
+        .ok()
+        .stdout
+        .clone()
+}
+
 /// The address (without prefix) of `netns`'s `eth0` on a host.
 #[track_caller]
 fn addr_of(sb: &Sandbox, netns: &str) -> String {
@@ -260,11 +269,7 @@ fn peer_rm_cuts_a_host_off_and_peer_add_brings_it_back() {
         "{fdb}"
     );
     // c is no longer among the sources a hears on VNI 5000 (0x1388); b still is.
-    let peers = a
-        .run(&["nft", "list", "set", "ip", "cnet-vxlan", "peers"])
-        .ok()
-        .stdout
-        .clone();
+    let peers = heard_peers(a);
     assert!(
         peers.contains("4789 . 0x1388 . 192.0.2.2") && !peers.contains(&c.addr),
         "{peers}"
@@ -324,11 +329,7 @@ fn an_overlay_filtered_by_an_older_cnet_moves_to_nftables_on_its_next_peer_chang
         "{:#?}",
         a.rules()
     );
-    let peers = a
-        .run(&["nft", "list", "set", "ip", "cnet-vxlan", "peers"])
-        .ok()
-        .stdout
-        .clone();
+    let peers = heard_peers(a);
     assert!(
         peers.contains("4789 . 0x1388 . 192.0.2.2") && !peers.contains(&c.addr),
         "{peers}"
@@ -543,6 +544,24 @@ fn bad_overlay_input_is_refused_and_changes_nothing() {
     assert!(problems.is_empty(), "\n{}", problems.join("\n\n"));
 }
 
+/// An overlay on VNI 7000 from `single_host`'s underlay: refused by the kernel while someone
+/// else's VXLAN device holds that VNI on port 4789.
+const SEVEN: [&str; 13] = [
+    "net",
+    "create",
+    "seven",
+    "-d",
+    "vxlan",
+    "--vni",
+    "7000",
+    "--subnet",
+    "10.70.0.0/24",
+    "--local",
+    "192.0.2.1",
+    "--peer",
+    "192.0.2.2",
+];
+
 #[test]
 fn a_failure_mid_way_rolls_back_and_dry_run_changes_nothing() {
     let sb = single_host();
@@ -551,21 +570,7 @@ fn a_failure_mid_way_rolls_back_and_dry_run_changes_nothing() {
     sb.sh("ip link add foreign type vxlan id 7000 dstport 4789 local 192.0.2.1 dev up0")
         .ok();
     let before = sb.snapshot();
-    let args = [
-        "net",
-        "create",
-        "seven",
-        "-d",
-        "vxlan",
-        "--vni",
-        "7000",
-        "--subnet",
-        "10.70.0.0/24",
-        "--local",
-        "192.0.2.1",
-        "--peer",
-        "192.0.2.2",
-    ];
+    let args = SEVEN;
     let r = sb.cnet(&args);
     r.fails_with(1);
     assert!(r.stderr.contains("VNI 7000"), "{r}");
@@ -593,22 +598,7 @@ fn a_failed_first_overlay_leaves_no_filter_table_behind() {
     sb.sh("ip link add foreign type vxlan id 7000 dstport 4789 local 192.0.2.1 dev up0")
         .ok();
     let before = sb.snapshot();
-    sb.cnet(&[
-        "net",
-        "create",
-        "seven",
-        "-d",
-        "vxlan",
-        "--vni",
-        "7000",
-        "--subnet",
-        "10.70.0.0/24",
-        "--local",
-        "192.0.2.1",
-        "--peer",
-        "192.0.2.2",
-    ])
-    .fails_with(1);
+    sb.cnet(&SEVEN).fails_with(1);
     sb.snapshot()
         .assert_same(&before, "after a failed first overlay");
     let tables = sb.run(&["nft", "list", "tables"]).ok().stdout.clone();

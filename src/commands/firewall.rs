@@ -28,7 +28,7 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
         if net.driver == Driver::Vxlan {
             let rules = crate::drivers::vxlan::reload_rules(&net)?;
             plan.extend(rules.into_iter().map(Op::AppendRule));
-            tunnels.extend(crate::drivers::vxlan::reload_tunnel_entries(&net)?);
+            tunnels.extend(crate::drivers::vxlan::tunnel_filter_entries(&net)?);
             overlays += 1;
         }
     }

@@ -353,7 +353,7 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             // An older cnet's filter goes too (into nftables first, then out with the rest).
             ctx.firewall
                 .borrow_mut()
-                .migrate_tunnel_filter(&net.name, &drivers::vxlan::reload_tunnel_entries(&net)?)?;
+                .migrate_tunnel_filter(&net.name, &drivers::vxlan::tunnel_filter_entries(&net)?)?;
         }
         ctx.teardown(&drivers::plan_remove(&net))?;
         if !ctx.dry_run() {

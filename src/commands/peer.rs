@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
     if !ctx.dry_run() {
         ctx.firewall
             .borrow_mut()
-            .migrate_tunnel_filter(&net.name, &vxlan::reload_tunnel_entries(&net)?)?;
+            .migrate_tunnel_filter(&net.name, &vxlan::tunnel_filter_entries(&net)?)?;
     }
     ctx.apply(&plan)?;
     if ctx.dry_run() {

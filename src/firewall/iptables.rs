@@ -90,24 +90,22 @@ pub fn remove_base_if_empty() -> Result<()> {
     }
 }
 
-/// Delete the overlays' peers-only filter rules an older cnet wrote into iptables
-/// (`base::legacy_tunnel_removal`), of `network` or of every network; whether there were any.
-pub fn remove_legacy_tunnel_rules(network: Option<&str>) -> Result<bool> {
-    match base::legacy_tunnel_removal(&base::parse_save(&save()?), network) {
-        Some(input) => {
-            restore::run(
-                &input,
-                "iptables-restore --noflush (an older cnet's VXLAN filter)",
-            )?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+/// The overlays' peers-only filter rules an older cnet wrote into iptables, of `network` or
+/// of every network: the `iptables-restore` input that deletes them, if there are any
+/// (`base::legacy_tunnel_removal`).
+pub fn legacy_tunnel_rules(network: Option<&str>) -> Result<Option<String>> {
+    Ok(base::legacy_tunnel_removal(
+        &base::parse_save(&save()?),
+        network,
+    ))
 }
 
-/// Whether an older cnet's iptables filter of this overlay is there.
-pub fn has_legacy_tunnel_rules(network: &str) -> Result<bool> {
-    Ok(base::legacy_tunnel_removal(&base::parse_save(&save()?), Some(network)).is_some())
+/// Run what [`legacy_tunnel_rules`] gave.
+pub fn remove_legacy_tunnel_rules(removal: &str) -> Result<()> {
+    restore::run(
+        removal,
+        "iptables-restore --noflush (an older cnet's VXLAN filter)",
+    )
 }
 
 /// iptables' stderr as one line: without the "Try `iptables -h' ..." hint, lines joined by "; ".

@@ -21,6 +21,41 @@ use published::PortEntry;
 use rule::Rule;
 use tunnel::TunnelEntry;
 
+/// Register-aligned concatenation: every field of a set key takes a multiple of 4 bytes, as
+/// nft lays it out.
+pub(crate) fn push_key_field(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+}
+
+/// `nft VERB element ip TABLE SET '{ … }'` lines for a plan's printout: one line per set, in
+/// the order the sets first come among `elements` (set, element text).
+pub(crate) fn element_commands(
+    verb: &str,
+    table: &str,
+    elements: impl IntoIterator<Item = (&'static str, String)>,
+) -> String {
+    let mut by_set: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for (set, text) in elements {
+        match by_set.iter_mut().find(|(s, _)| *s == set) {
+            Some((_, list)) => list.push(text),
+            None => by_set.push((set, vec![text])),
+        }
+    }
+    by_set
+        .iter()
+        .map(|(set, list)| {
+            format!(
+                "nft {verb} element ip {table} {set} '{{ {} }}'",
+                list.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// What the executor needs from a firewall backend.
 pub trait Firewall {
     /// Create cnet's chains and the jumps from the built-in chains, if missing. Idempotent.
@@ -101,18 +136,21 @@ impl HostFirewall {
     /// it in the nftables filter (`entries`, the network's guard and peers), then delete the
     /// old rules, so that the VNI is never unfiltered. Nothing to do for a newer overlay.
     pub fn migrate_tunnel_filter(&mut self, network: &str, entries: &[TunnelEntry]) -> Result<()> {
-        if !iptables::has_legacy_tunnel_rules(network)? {
+        let Some(removal) = iptables::legacy_tunnel_rules(Some(network))? else {
             return Ok(());
-        }
+        };
         self.ensure_tunnel_filter()?;
         self.allow_tunnel(entries)?;
-        iptables::remove_legacy_tunnel_rules(Some(network)).map(|_| ())
+        iptables::remove_legacy_tunnel_rules(&removal)
     }
 
     /// Delete every older cnet's iptables filter of an overlay (`firewall reload`, after the
     /// nftables filter is rebuilt).
     pub fn remove_legacy_tunnel_rules(&mut self) -> Result<()> {
-        iptables::remove_legacy_tunnel_rules(None).map(|_| ())
+        match iptables::legacy_tunnel_rules(None)? {
+            Some(removal) => iptables::remove_legacy_tunnel_rules(&removal),
+            None => Ok(()),
+        }
     }
 
     /// Remove the overlays' ingress filter (no overlay is left).

@@ -19,6 +19,7 @@
 //! iptables, deleting a rule means fetching and comparing its whole chain). The maps are
 //! hashes, so a port range is one element per port: ranges stay short in practice.
 
+use super::push_key_field;
 use crate::model::PortMapping;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -90,14 +91,6 @@ pub fn entries(addr: Ipv4Addr, ports: &[PortMapping]) -> Vec<PortEntry> {
     out
 }
 
-/// Register-aligned concatenation: every field takes a multiple of 4 bytes, as nft lays it out.
-fn field(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(bytes);
-    while !out.len().is_multiple_of(4) {
-        out.push(0);
-    }
-}
-
 impl PortEntry {
     /// The map this entry belongs in.
     pub fn map(&self) -> &'static str {
@@ -112,18 +105,18 @@ impl PortEntry {
     pub fn key(&self) -> Vec<u8> {
         let mut k = Vec::with_capacity(12);
         if let Some(ip) = self.host_ip {
-            field(&mut k, &ip.octets());
+            push_key_field(&mut k, &ip.octets());
         }
-        field(&mut k, &[self.proto]);
-        field(&mut k, &self.host_port.to_be_bytes());
+        push_key_field(&mut k, &[self.proto]);
+        push_key_field(&mut k, &self.host_port.to_be_bytes());
         k
     }
 
     /// The element data: `address . port`, what the DNAT rewrites the destination to.
     pub fn data(&self) -> Vec<u8> {
         let mut d = Vec::with_capacity(8);
-        field(&mut d, &self.addr.octets());
-        field(&mut d, &self.port.to_be_bytes());
+        push_key_field(&mut d, &self.addr.octets());
+        push_key_field(&mut d, &self.port.to_be_bytes());
         d
     }
 
@@ -159,18 +152,6 @@ pub fn describe_table() -> String {
     )
 }
 
-/// Entries grouped by map, for one `nft` command line per map.
-fn by_map(entries: &[PortEntry]) -> Vec<(&'static str, Vec<&PortEntry>)> {
-    let mut out: Vec<(&'static str, Vec<&PortEntry>)> = Vec::new();
-    for e in entries {
-        match out.iter_mut().find(|(m, _)| *m == e.map()) {
-            Some((_, list)) => list.push(e),
-            None => out.push((e.map(), vec![e])),
-        }
-    }
-    out
-}
-
 /// `nft add element …` / `nft delete element …` lines for a plan's printout.
 pub struct ElementCommands<'a> {
     pub verb: &'a str,
@@ -179,19 +160,8 @@ pub struct ElementCommands<'a> {
 
 impl fmt::Display for ElementCommands<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (map, list)) in by_map(self.entries).into_iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            let elems: Vec<String> = list.iter().map(|e| e.element_text()).collect();
-            write!(
-                f,
-                "nft {} element ip {TABLE} {map} '{{ {} }}'",
-                self.verb,
-                elems.join(", ")
-            )?;
-        }
-        Ok(())
+        let elements = self.entries.iter().map(|e| (e.map(), e.element_text()));
+        f.write_str(&super::element_commands(self.verb, TABLE, elements))
     }
 }
 

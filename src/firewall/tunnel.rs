@@ -19,6 +19,7 @@
 //! Adding or removing a peer is one element. The table exists while some overlay does, so a
 //! host without one pays nothing.
 
+use super::push_key_field;
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -56,14 +57,6 @@ pub fn entries(dstport: u16, vni: u32, peers: &[Ipv4Addr]) -> Vec<TunnelEntry> {
     out
 }
 
-/// Register-aligned concatenation: every field takes a multiple of 4 bytes, as nft lays it out.
-fn field(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(bytes);
-    while !out.len().is_multiple_of(4) {
-        out.push(0);
-    }
-}
-
 impl TunnelEntry {
     /// The set this element belongs in.
     pub fn set(&self) -> &'static str {
@@ -81,10 +74,10 @@ impl TunnelEntry {
             TunnelEntry::Peer { dstport, vni, addr } => (dstport, vni, Some(addr)),
         };
         let mut k = Vec::with_capacity(12);
-        field(&mut k, &dstport.to_be_bytes());
-        field(&mut k, &vni.to_be_bytes()[1..]);
+        push_key_field(&mut k, &dstport.to_be_bytes());
+        push_key_field(&mut k, &vni.to_be_bytes()[1..]);
         if let Some(a) = addr {
-            field(&mut k, &a.octets());
+            push_key_field(&mut k, &a.octets());
         }
         k
     }
@@ -122,30 +115,12 @@ pub struct ElementCommands<'a> {
 }
 
 impl fmt::Display for ElementCommands<'_> {
+    /// Peers first, as they go to the kernel (`nft::TunnelTable`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for set in [SET_PEERS, SET_GUARDED] {
-            let elems: Vec<String> = self
-                .entries
-                .iter()
-                .filter(|e| e.set() == set)
-                .map(|e| e.element_text())
-                .collect();
-            if elems.is_empty() {
-                continue;
-            }
-            if !first {
-                writeln!(f)?;
-            }
-            first = false;
-            write!(
-                f,
-                "nft {} element ip {TABLE} {set} '{{ {} }}'",
-                self.verb,
-                elems.join(", ")
-            )?;
-        }
-        Ok(())
+        let peers = self.entries.iter().filter(|e| e.set() == SET_PEERS);
+        let guards = self.entries.iter().filter(|e| e.set() == SET_GUARDED);
+        let elements = peers.chain(guards).map(|e| (e.set(), e.element_text()));
+        f.write_str(&super::element_commands(self.verb, TABLE, elements))
     }
 }
 

@@ -146,36 +146,6 @@ fn new_nat_chain(name: &str, hook: InetHookNumber) -> Request {
     )
 }
 
-/// The whole table of published ports, empty maps included, as one transaction's messages.
-pub fn create_table() -> Vec<Request> {
-    let table = PublishedTable::NAME;
-    let mut out = vec![new_table(table)];
-    out.push(new_map(MAP_ANY, SET_ID_ANY, false));
-    out.push(new_map(MAP_IP, SET_ID_IP, true));
-    for (chain, hook) in [
-        ("prerouting", InetHookNumber::PreRouting),
-        ("output", InetHookNumber::LocalOut),
-    ] {
-        out.push(new_nat_chain(chain, hook));
-        out.push(new_rule(table, chain, dnat_by_map(true)));
-        out.push(new_rule(table, chain, dnat_by_map(false)));
-    }
-    out
-}
-
-/// One message per map that has entries: add (`NewSetElement`) or delete them.
-pub fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
-    set_elements(
-        PublishedTable::NAME,
-        &[MAP_ANY, MAP_IP],
-        add,
-        entries,
-        |e| e.map(),
-        |e| e.key(),
-        |e| Some(e.data()),
-    )
-}
-
 /// `table ip cnet`: published ports.
 pub struct PublishedTable;
 
@@ -183,12 +153,37 @@ impl NftTable for PublishedTable {
     type Entry = PortEntry;
     const NAME: &'static str = crate::firewall::published::TABLE;
     const HOLDS: &'static str = "published ports";
+
+    /// The whole table of published ports, empty maps included, as one transaction's messages.
     fn create() -> Vec<Request> {
-        create_table()
+        let table = PublishedTable::NAME;
+        let mut out = vec![new_table(table)];
+        out.push(new_map(MAP_ANY, SET_ID_ANY, false));
+        out.push(new_map(MAP_IP, SET_ID_IP, true));
+        for (chain, hook) in [
+            ("prerouting", InetHookNumber::PreRouting),
+            ("output", InetHookNumber::LocalOut),
+        ] {
+            out.push(new_nat_chain(chain, hook));
+            out.push(new_rule(table, chain, dnat_by_map(true)));
+            out.push(new_rule(table, chain, dnat_by_map(false)));
+        }
+        out
     }
+
+    /// One message per map that has entries: add (`NewSetElement`) or delete them.
     fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
-        elements(add, entries)
+        set_elements(
+            PublishedTable::NAME,
+            &[MAP_ANY, MAP_IP],
+            add,
+            entries,
+            |e| e.map(),
+            |e| e.key(),
+            |e| Some(e.data()),
+        )
     }
+
     fn entry_text(e: &PortEntry) -> String {
         e.element_text()
     }
@@ -203,7 +198,7 @@ mod tests {
 
     #[test]
     fn the_table_is_made_whole_in_one_batch_and_refuses_to_be_made_twice() {
-        let msgs = create_table();
+        let msgs = PublishedTable::create();
         let kinds: Vec<&str> = msgs.iter().map(|(m, _)| kind(m)).collect();
         assert_eq!(
             kinds,
@@ -239,7 +234,7 @@ mod tests {
                 crate::ports::parse("53:53/udp").unwrap(),
             ],
         );
-        let add = elements(true, &es);
+        let add = PublishedTable::elements(true, &es);
         assert_eq!(
             add.iter().map(|(m, _)| kind(m)).collect::<Vec<_>>(),
             ["add", "add"]
@@ -247,9 +242,9 @@ mod tests {
         let text = format!("{:?}", add[0].0);
         assert_eq!(text.matches("Key(").count(), 2, "{text}");
         assert_eq!(text.matches("Data(").count(), 2, "{text}");
-        let del = elements(false, &es);
+        let del = PublishedTable::elements(false, &es);
         let text = format!("{:?}", del[1].0);
         assert!(text.contains(MAP_IP) && text.contains("Key(") && !text.contains("Data("));
-        assert!(elements(true, &[]).is_empty());
+        assert!(PublishedTable::elements(true, &[]).is_empty());
     }
 }

@@ -106,47 +106,6 @@ fn new_tunnel_set(name: &str, id: u32, with_source: bool) -> Request {
     )
 }
 
-/// The overlays' ingress filter (`tunnel`), empty sets included, as one transaction's
-/// messages: a filter chain at the raw priority, before conntrack and the VXLAN device.
-pub fn create_tunnel_table() -> Vec<Request> {
-    const NF_IP_PRI_RAW: i32 = -300;
-    let table = TunnelTable::NAME;
-    vec![
-        new_table(table),
-        new_tunnel_set(tunnel::SET_GUARDED, SET_ID_GUARDED, false),
-        new_tunnel_set(tunnel::SET_PEERS, SET_ID_PEERS, true),
-        (
-            NfTablesMessage::NewChain(ChainMessage {
-                attributes: vec![
-                    ChainAttribute::Table(table.into()),
-                    ChainAttribute::Name(tunnel::CHAIN.into()),
-                    ChainAttribute::Hook(vec![
-                        Hook::Number(HookNumber::Inet(InetHookNumber::PreRouting)),
-                        Hook::Priority(NF_IP_PRI_RAW as u32),
-                    ]),
-                    ChainAttribute::Type("filter".into()),
-                ],
-            }),
-            NLM_F_CREATE,
-        ),
-        new_rule(table, tunnel::CHAIN, tunnel_filter_rule()),
-    ]
-}
-
-/// One message per set of the tunnel filter that has entries: add or delete them. Peers
-/// go first: a new overlay's peers are heard from the moment its VNI is guarded.
-pub fn tunnel_elements(add: bool, entries: &[TunnelEntry]) -> Vec<Request> {
-    set_elements(
-        TunnelTable::NAME,
-        &[tunnel::SET_PEERS, tunnel::SET_GUARDED],
-        add,
-        entries,
-        |e| e.set(),
-        |e| e.key(),
-        |_| None,
-    )
-}
-
 /// `table ip cnet-vxlan`: the overlays' ingress filter.
 pub struct TunnelTable;
 
@@ -154,12 +113,48 @@ impl NftTable for TunnelTable {
     type Entry = TunnelEntry;
     const NAME: &'static str = tunnel::TABLE;
     const HOLDS: &'static str = "VXLAN peers";
+
+    /// The overlays' ingress filter (`tunnel`), empty sets included, as one transaction's
+    /// messages: a filter chain at the raw priority, before conntrack and the VXLAN device.
     fn create() -> Vec<Request> {
-        create_tunnel_table()
+        const NF_IP_PRI_RAW: i32 = -300;
+        let table = TunnelTable::NAME;
+        vec![
+            new_table(table),
+            new_tunnel_set(tunnel::SET_GUARDED, SET_ID_GUARDED, false),
+            new_tunnel_set(tunnel::SET_PEERS, SET_ID_PEERS, true),
+            (
+                NfTablesMessage::NewChain(ChainMessage {
+                    attributes: vec![
+                        ChainAttribute::Table(table.into()),
+                        ChainAttribute::Name(tunnel::CHAIN.into()),
+                        ChainAttribute::Hook(vec![
+                            Hook::Number(HookNumber::Inet(InetHookNumber::PreRouting)),
+                            Hook::Priority(NF_IP_PRI_RAW as u32),
+                        ]),
+                        ChainAttribute::Type("filter".into()),
+                    ],
+                }),
+                NLM_F_CREATE,
+            ),
+            new_rule(table, tunnel::CHAIN, tunnel_filter_rule()),
+        ]
     }
+
+    /// One message per set of the tunnel filter that has entries: add or delete them. Peers
+    /// go first: a new overlay's peers are heard from the moment its VNI is guarded.
     fn elements(add: bool, entries: &[TunnelEntry]) -> Vec<Request> {
-        tunnel_elements(add, entries)
+        set_elements(
+            TunnelTable::NAME,
+            &[tunnel::SET_PEERS, tunnel::SET_GUARDED],
+            add,
+            entries,
+            |e| e.set(),
+            |e| e.key(),
+            |_| None,
+        )
     }
+
     fn entry_text(e: &TunnelEntry) -> String {
         e.element_text()
     }
@@ -173,7 +168,7 @@ mod tests {
 
     #[test]
     fn the_tunnel_filter_is_one_rule_over_two_sets_made_in_the_same_batch() {
-        let msgs = create_tunnel_table();
+        let msgs = TunnelTable::create();
         let kinds: Vec<&str> = msgs.iter().map(|(m, _)| kind(m)).collect();
         assert_eq!(kinds, ["table", "set", "set", "chain", "rule"]);
         assert_ne!(msgs[0].1 & NLM_F_EXCL, 0);
@@ -200,7 +195,7 @@ mod tests {
     #[test]
     fn tunnel_elements_put_peers_before_the_guard() {
         let es = tunnel::entries(4789, 5000, &["192.0.2.2".parse().unwrap()]);
-        let add = tunnel_elements(true, &es);
+        let add = TunnelTable::elements(true, &es);
         let sets: Vec<String> = add.iter().map(|(m, _)| format!("{m:?}")).collect();
         assert_eq!(add.len(), 2);
         assert!(sets[0].contains("Set(\"peers\")") && sets[1].contains("Set(\"guarded\")"));
@@ -208,6 +203,6 @@ mod tests {
             !sets.iter().any(|s| s.contains("Data(")),
             "plain sets carry keys only"
         );
-        assert_eq!(kind(&tunnel_elements(false, &es)[0].0), "delete");
+        assert_eq!(kind(&TunnelTable::elements(false, &es)[0].0), "delete");
     }
 }
