@@ -276,11 +276,12 @@ impl fmt::Display for Op {
             Op::DeleteNetns { name } => write!(f, "ip netns del {}", shell_quote(name)),
             Op::CreateBridge { name, mac, mtu } => {
                 let n = shell_quote(name);
+                let mtu = mtu.unwrap_or(1500);
                 write!(
                     f,
-                    "ip link add {n} type bridge mcast_snooping 0\nip link set {n} mtu {}\n\
-                     ip link set {n} address {}\nip link set {n} up",
-                    mtu.unwrap_or(1500),
+                    "ip link add {n} mtu {} type bridge mcast_snooping 0\n\
+                     ip link set {n} mtu {mtu}\nip link set {n} address {}\nip link set {n} up",
+                    provisional_bridge_mtu(mtu),
                     format_mac(mac)
                 )
             }
@@ -520,6 +521,14 @@ impl fmt::Display for Plan {
         }
         Ok(())
     }
+}
+
+/// The MTU a bridge is created with, one off the one it is meant to have: the kernel only
+/// marks a bridge's MTU as the user's when a later request changes it, and a request that
+/// sets the MTU it already has changes nothing.
+pub fn provisional_bridge_mtu(mtu: u32) -> u32 {
+    const MIN_MTU: u32 = 68;
+    if mtu > MIN_MTU { mtu - 1 } else { mtu + 1 }
 }
 
 #[cfg(test)]

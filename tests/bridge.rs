@@ -144,3 +144,59 @@ fn exec_in_ns_leaves_sigpipe_to_the_command_as_ip_netns_exec_does() {
     ]);
     assert_eq!(ignored(&ours), ignored(&iproute2), "{ours}\n{iproute2}");
 }
+
+/// The gateway's MTU and MAC, as the kernel has them.
+fn bridge_mtu_and_mac(sb: &Sandbox, bridge: &str) -> (u64, String) {
+    let v: serde_json::Value =
+        serde_json::from_str(&sb.run(&["ip", "-j", "link", "show", bridge]).ok().stdout).unwrap();
+    let mtu = v[0]["mtu"].as_u64().unwrap_or_default();
+    let mac = v[0]["address"].as_str().unwrap_or_default().to_string();
+    (mtu, mac)
+}
+
+#[test]
+fn the_gateway_keeps_its_mtu_and_mac_when_a_smaller_port_joins_by_hand() {
+    let sb = Sandbox::new();
+    // The default MTU and one asked for: the kernel treats both as the user's.
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&[
+        "net",
+        "create",
+        "thin",
+        "--subnet",
+        "10.2.0.0/24",
+        "--mtu",
+        "1400",
+    ])
+    .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    for (net, want) in [("lab", 1500), ("thin", 1400)] {
+        let bridge = format!("cn-{net}");
+        let (mtu, mac) = bridge_mtu_and_mac(&sb, &bridge);
+        assert_eq!(mtu, want, "{bridge}");
+        // A port with a smaller MTU and the lowest possible MAC: a bridge left to itself
+        // would take both, and its namespaces' cached gateway MAC would go stale.
+        let port = format!("x{net}");
+        sb.run(&[
+            "ip",
+            "link",
+            "add",
+            &port,
+            "mtu",
+            "1300",
+            "address",
+            "02:00:00:00:00:01",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &format!("y{net}"),
+        ])
+        .ok();
+        sb.run(&["ip", "link", "set", &port, "master", &bridge, "up"])
+            .ok();
+        assert_eq!(bridge_mtu_and_mac(&sb, &bridge), (want, mac), "{bridge}");
+    }
+    sb.assert_ping("ns1", "10.1.0.1");
+}

@@ -224,7 +224,7 @@ mod tests {
         let text = plan_create(&net(false)).unwrap().to_string();
         assert!(
             text.contains(
-                "ip link add cn-lab type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
+                "ip link add cn-lab mtu 1399 type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
             ),
             "{text}"
         );

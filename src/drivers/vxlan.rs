@@ -205,7 +205,7 @@ mod tests {
         let text = plan.to_string();
         assert!(
             text.contains(
-                "ip link add cn-ov type bridge mcast_snooping 0\nip link set cn-ov mtu 1450"
+                "ip link add cn-ov mtu 1449 type bridge mcast_snooping 0\nip link set cn-ov mtu 1450"
             ),
             "{text}"
         );

@@ -575,8 +575,10 @@ pub fn exec_op(c: &Conn, op: &Op) -> Result<()> {
             // Without multicast snooping: with it, every port joining or leaving re-arms query
             // timers on every port (a cost that grows with the network), and with no querier on
             // the bridge most multicast is flooded anyway.
+            let mtu = mtu.unwrap_or(DEFAULT_MTU);
             let b = LinkBridge::new(name)
                 .address(mac.to_vec())
+                .mtu(crate::plan::provisional_bridge_mtu(mtu))
                 .mcast_snooping(false);
             c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE)
                 .map_err(|e| {
@@ -587,9 +589,9 @@ pub fn exec_op(c: &Conn, op: &Op) -> Result<()> {
                         &describe(&e),
                     ))
                 })?;
-            // Set after creation, the MTU counts as chosen by the user: the bridge then stops
-            // recomputing it from every port each time one joins (a cost that grows).
-            let mtu = mtu.unwrap_or(DEFAULT_MTU);
+            // Changed after creation, the MTU counts as chosen by the user: the bridge then
+            // keeps it instead of recomputing it from every port each time one joins (a cost
+            // that grows, and a drop whenever a smaller port joins).
             c.ack(
                 RouteNetlinkMessage::NewLink(LinkUnspec::new_with_name(name).mtu(mtu).build()),
                 0,
@@ -726,7 +728,7 @@ mod tests {
         let e = kernel_error(&op, "link cn-lab already exists");
         assert_eq!(
             e.to_string(),
-            "ip link add cn-lab type bridge mcast_snooping 0: link cn-lab already exists"
+            "ip link add cn-lab mtu 1499 type bridge mcast_snooping 0: link cn-lab already exists"
         );
     }
 
