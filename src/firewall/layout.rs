@@ -37,9 +37,6 @@ pub const POSTROUTING_CHAIN: &str = "CNET-POSTROUTING";
 /// raw: drops before routing (packets addressed to 127/8 arriving on a bridge).
 pub const RAW_PREROUTING_CHAIN: &str = "CNET-RAW-PREROUTING";
 
-/// Comment of the jumps from the built-in chains.
-pub const BASE_COMMENT: &str = "cnet";
-
 /// The comment that tags every rule of a network.
 pub fn network_comment(network: &str) -> String {
     format!("cnet:{network}")
@@ -57,15 +54,18 @@ pub fn base_chains() -> Vec<(Table, &'static str)> {
     ]
 }
 
-/// The jumps from the built-in chains to cnet's chains, comment "cnet". Each belongs at the top
-/// of its built-in chain, in this order (see [`base_jump_inserts`] for the positions).
+/// The jumps from the built-in chains to cnet's chains. Each belongs at the top of its built-in
+/// chain, in this order (see [`base_jump_inserts`] for the positions). They carry no comment:
+/// their targets name them, and iptables-nft runs `-m comment` as a match of its own on every
+/// packet through the chain (FORWARD's three jumps see every forwarded packet). Jumps an older
+/// cnet made with a comment are found by their target all the same (`base::find_jump`).
 pub fn base_jumps() -> Vec<Rule> {
     let jump = |table, chain: &str, matches: Vec<Match>, to: &str| Rule {
         table,
         chain: chain.into(),
         matches,
         target: Target::Jump(to.into()),
-        comment: BASE_COMMENT.into(),
+        comment: String::new(),
     };
     vec![
         // FORWARD: the admin's rules first, then isolation (drops), then the accepts.
@@ -392,11 +392,11 @@ mod tests {
         assert_eq!(
             jumps,
             vec![
-                "iptables -t filter -I FORWARD 1 -m comment --comment cnet -j CNET-USER",
-                "iptables -t filter -I FORWARD 2 -m comment --comment cnet -j CNET-ISOLATION-1",
-                "iptables -t filter -I FORWARD 3 -m comment --comment cnet -j CNET-FORWARD",
-                "iptables -t nat -I POSTROUTING 1 -m comment --comment cnet -j CNET-POSTROUTING",
-                "iptables -t raw -I PREROUTING 1 -m comment --comment cnet -j CNET-RAW-PREROUTING",
+                "iptables -t filter -I FORWARD 1 -j CNET-USER",
+                "iptables -t filter -I FORWARD 2 -j CNET-ISOLATION-1",
+                "iptables -t filter -I FORWARD 3 -j CNET-FORWARD",
+                "iptables -t nat -I POSTROUTING 1 -j CNET-POSTROUTING",
+                "iptables -t raw -I PREROUTING 1 -j CNET-RAW-PREROUTING",
             ]
         );
         // Every jump targets one of cnet's chains in the same table.
@@ -418,7 +418,7 @@ mod tests {
         assert_eq!(lines[4], "iptables -t nat -N CNET-POSTROUTING");
         assert_eq!(
             lines[base_chains().len()],
-            "iptables -t filter -I FORWARD 1 -m comment --comment cnet -j CNET-USER"
+            "iptables -t filter -I FORWARD 1 -j CNET-USER"
         );
     }
 }

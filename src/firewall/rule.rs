@@ -82,7 +82,7 @@ pub enum Target {
 }
 
 /// A rule of one chain. `comment` is rendered as `-m comment --comment`, and names cnet and the
-/// network (and the namespace, for per-endpoint rules).
+/// network (and the namespace, for per-endpoint rules); an empty one is left out.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rule {
     pub table: Table,
@@ -150,12 +150,14 @@ impl Rule {
                 ]),
             }
         }
-        a.extend([
-            "-m".into(),
-            "comment".into(),
-            "--comment".into(),
-            self.comment.clone(),
-        ]);
+        if !self.comment.is_empty() {
+            a.extend([
+                "-m".into(),
+                "comment".into(),
+                "--comment".into(),
+                self.comment.clone(),
+            ]);
+        }
         a.push("-j".into());
         match &self.target {
             Target::Accept => a.push("ACCEPT".into()),
