@@ -323,6 +323,20 @@ fn an_overlay_filtered_by_an_older_cnet_moves_to_nftables_on_its_next_peer_chang
     }
     c.assert_ping("n1", &addrs[0]);
 
+    // A dry run tells of the move, and makes none.
+    let old_rules = a.rules();
+    for dry in [
+        vec!["--dry-run", "net", "peer", "rm", "ov", &c.addr],
+        vec!["--dry-run", "firewall", "reload"],
+    ] {
+        a.cnet(&dry)
+            .ok()
+            .stdout_has("iptables-restore --noflush <<'EOF'  # an older cnet's VXLAN filter")
+            .stdout_has("-D CNET-RAW-PREROUTING -p udp");
+    }
+    assert_eq!(a.rules(), old_rules);
+    a.run(&["nft", "list", "table", "ip", "cnet-vxlan"]).fails();
+
     a.cnet(&["net", "peer", "rm", "ov", &c.addr]).ok();
     assert!(
         !a.rules().iter().any(|r| r.contains("-m u32")),

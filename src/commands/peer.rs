@@ -52,11 +52,7 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
         }
         vxlan::plan_peer_rm(&net, ip)?
     };
-    if !ctx.dry_run() {
-        ctx.firewall
-            .borrow_mut()
-            .migrate_tunnel_filter(&net.name, &vxlan::tunnel_filter_entries(&net)?)?;
-    }
+    super::firewall::migrate_tunnel_filter(ctx, &net)?;
     ctx.apply(&plan)?;
     if ctx.dry_run() {
         return Ok(());

@@ -100,6 +100,11 @@ pub fn legacy_tunnel_rules(network: Option<&str>) -> Result<Option<String>> {
     ))
 }
 
+/// What [`legacy_tunnel_rules`] gave, as the command that runs it (for `--dry-run`).
+pub fn describe_legacy_tunnel_removal(removal: &str) -> String {
+    format!("iptables-restore --noflush <<'EOF'  # an older cnet's VXLAN filter\n{removal}EOF")
+}
+
 /// Run what [`legacy_tunnel_rules`] gave.
 pub fn remove_legacy_tunnel_rules(removal: &str) -> Result<()> {
     restore::run(
