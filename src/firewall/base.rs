@@ -86,8 +86,9 @@ impl Input {
     }
     fn render(self) -> String {
         let mut out = String::new();
-        // raw, nat, filter: the order restore::render adds in. Its only extension is comment,
-        // which the first block names: no revision check after a deletion (restore.rs).
+        // raw, nat, filter: the order restore::render adds in. Its jumps name no extension;
+        // an older cnet's, deleted here, name comment, in the first block that deletes any:
+        // no revision check after a deletion (restore.rs).
         for t in ["raw", "nat", "filter"] {
             if let Some(lines) = self.0.get(t) {
                 out.push_str(&format!("*{t}\n{}\nCOMMIT\n", lines.join("\n")));
