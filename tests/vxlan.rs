@@ -43,6 +43,18 @@ fn addr_of(sb: &Sandbox, netns: &str) -> String {
     a[0].split('/').next().unwrap().to_string()
 }
 
+/// Three hosts on overlay "ov" (VNI 5000), each with namespace n1 attached; the lab and the
+/// namespaces' addresses, by host.
+fn overlay_of_three_hosts() -> (Lab, Vec<String>) {
+    let lab = Lab::new(3);
+    create_on(&lab, &[0, 1, 2], "ov", "vxlan", "5000", SUBNET);
+    for h in &lab.hosts {
+        h.cnet(&["attach", "ov", "n1"]).ok();
+    }
+    let addrs = lab.hosts.iter().map(|h| addr_of(h, "n1")).collect();
+    (lab, addrs)
+}
+
 /// The MTU of a link in the sandbox host (`netns` None) or in a named namespace.
 #[track_caller]
 fn mtu(sb: &Sandbox, netns: Option<&str>, dev: &str) -> u64 {
@@ -247,13 +259,8 @@ fn a_second_vni_is_isolated_even_on_the_same_subnet_and_underlay() {
 
 #[test]
 fn peer_rm_cuts_a_host_off_and_peer_add_brings_it_back() {
-    let lab = Lab::new(3);
-    create_on(&lab, &[0, 1, 2], "ov", "vxlan", "5000", SUBNET);
-    for h in &lab.hosts {
-        h.cnet(&["attach", "ov", "n1"]).ok();
-    }
+    let (lab, addrs) = overlay_of_three_hosts();
     let (a, b, c) = (lab.host(0), lab.host(1), lab.host(2));
-    let addrs: Vec<String> = lab.hosts.iter().map(|h| addr_of(h, "n1")).collect();
     a.assert_ping("n1", &addrs[2]);
     c.assert_ping("n1", &addrs[1]);
     let links_c = c.links();
@@ -303,13 +310,8 @@ fn peer_rm_cuts_a_host_off_and_peer_add_brings_it_back() {
 
 #[test]
 fn an_overlay_filtered_by_an_older_cnet_moves_to_nftables_on_its_next_peer_change() {
-    let lab = Lab::new(3);
-    create_on(&lab, &[0, 1, 2], "ov", "vxlan", "5000", SUBNET);
-    for h in &lab.hosts {
-        h.cnet(&["attach", "ov", "n1"]).ok();
-    }
+    let (lab, addrs) = overlay_of_three_hosts();
     let (a, c) = (lab.host(0), lab.host(2));
-    let addrs: Vec<String> = lab.hosts.iter().map(|h| addr_of(h, "n1")).collect();
     // a as an older cnet left it: no nftables filter, iptables raw drops of VNI 5000 from
     // everyone but b and c.
     a.run(&["nft", "delete", "table", "ip", "cnet-vxlan"]).ok();
@@ -355,13 +357,8 @@ fn an_overlay_filtered_by_an_older_cnet_moves_to_nftables_on_its_next_peer_chang
 
 #[test]
 fn net_rm_on_one_host_leaves_the_others_working() {
-    let lab = Lab::new(3);
-    create_on(&lab, &[0, 1, 2], "ov", "vxlan", "5000", SUBNET);
-    for h in &lab.hosts {
-        h.cnet(&["attach", "ov", "n1"]).ok();
-    }
+    let (lab, addrs) = overlay_of_three_hosts();
     let (a, b, c) = (lab.host(0), lab.host(1), lab.host(2));
-    let addrs: Vec<String> = lab.hosts.iter().map(|h| addr_of(h, "n1")).collect();
     a.assert_ping("n1", &addrs[2]);
 
     c.cnet(&["net", "rm", "ov"])

@@ -350,13 +350,7 @@ impl Nft {
             0,
             NLM_F_REQUEST | NLM_F_ACK,
         );
-        let fail = |r: Refused| {
-            Error::runtime(format!(
-                "nftables: cannot read table ip {}: {}",
-                T::NAME,
-                r.text()
-            ))
-        };
+        let fail = |r: Refused| refused(format!("read table ip {}", T::NAME), &r);
         self.send(&bytes).map_err(fail)?;
         let mut found = false;
         let mut errno = 0;
@@ -394,12 +388,10 @@ impl Nft {
             Ok(()) => Ok(()),
             // Made meanwhile by someone else: it is there.
             Err(r) if r.errno == libc::EEXIST => Ok(()),
-            Err(r) => Err(Error::runtime(format!(
-                "nftables: cannot create table ip {} for {}: {}",
-                T::NAME,
-                T::HOLDS,
-                r.text()
-            ))),
+            Err(r) => Err(refused(
+                format!("create table ip {} for {}", T::NAME, T::HOLDS),
+                &r,
+            )),
         }
     }
 
@@ -415,14 +407,7 @@ impl Nft {
             self.ensure_table::<T>()?;
             result = self.transact(T::elements(true, entries));
         }
-        result.map_err(|r| {
-            Error::runtime(format!(
-                "nftables: cannot add {} to table ip {}: {}",
-                T::HOLDS,
-                T::NAME,
-                r.text()
-            ))
-        })
+        result.map_err(|r| refused(format!("add {} to table ip {}", T::HOLDS, T::NAME), &r))
     }
 
     /// Remove entries; those not there count as removed (so does a missing table).
@@ -434,12 +419,10 @@ impl Nft {
         match self.transact(T::elements(false, entries)) {
             Ok(()) => return Ok(()),
             Err(r) if r.errno != libc::ENOENT => {
-                return Err(Error::runtime(format!(
-                    "nftables: cannot remove {} from table ip {}: {}",
-                    T::HOLDS,
-                    T::NAME,
-                    r.text()
-                )));
+                return Err(refused(
+                    format!("remove {} from table ip {}", T::HOLDS, T::NAME),
+                    &r,
+                ));
             }
             Err(_) => {}
         }
@@ -449,12 +432,10 @@ impl Nft {
                 Ok(()) => {}
                 Err(r) if r.errno == libc::ENOENT => {}
                 Err(r) => {
-                    return Err(Error::runtime(format!(
-                        "nftables: cannot remove {} from table ip {}: {}",
-                        T::entry_text(e),
-                        T::NAME,
-                        r.text()
-                    )));
+                    return Err(refused(
+                        format!("remove {} from table ip {}", T::entry_text(e), T::NAME),
+                        &r,
+                    ));
                 }
             }
         }
@@ -470,13 +451,8 @@ impl Nft {
         }
         requests.extend(T::create());
         requests.extend(T::elements(true, entries));
-        self.transact(requests).map_err(|r| {
-            Error::runtime(format!(
-                "nftables: cannot reload table ip {}: {}",
-                T::NAME,
-                r.text()
-            ))
-        })
+        self.transact(requests)
+            .map_err(|r| refused(format!("reload table ip {}", T::NAME), &r))
     }
 
     /// Delete the table (when nothing needs it any more); a missing one is fine.
@@ -485,11 +461,7 @@ impl Nft {
         match self.transact(vec![delete_table(T::NAME)]) {
             Ok(()) => Ok(()),
             Err(r) if r.errno == libc::ENOENT => Ok(()),
-            Err(r) => Err(Error::runtime(format!(
-                "nftables: cannot delete table ip {}: {}",
-                T::NAME,
-                r.text()
-            ))),
+            Err(r) => Err(refused(format!("delete table ip {}", T::NAME), &r)),
         }
     }
 }
@@ -510,6 +482,11 @@ impl Drop for Nft {
             }
         }
     }
+}
+
+/// A refused transaction as cnet's error: "nftables: cannot WHAT: the kernel's reason".
+fn refused(what: String, r: &Refused) -> Error {
+    Error::runtime(format!("nftables: cannot {what}: {}", r.text()))
 }
 
 /// The errno of an NLMSG_ERROR payload (0 for an acknowledgement).
