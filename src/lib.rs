@@ -24,10 +24,12 @@ macro_rules! out {
     }};
 }
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod drivers;
 pub mod error;
+pub mod files;
 pub mod firewall;
 pub mod fsutil;
 pub mod hosts;

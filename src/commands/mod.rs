@@ -16,6 +16,7 @@ pub mod peer;
 pub mod publish;
 pub mod target;
 
+use crate::apply::Effects;
 use crate::cli::{Cli, Command, Global, LeaseCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
 use crate::firewall::HostFirewall;
@@ -79,17 +80,13 @@ impl Ctx {
         if self.global.verbose {
             eprint!("{plan}");
         }
-        crate::kernel::apply_detailed(
-            plan,
-            &mut self.session.borrow_mut(),
-            &mut *self.firewall.borrow_mut(),
-        )
-        .map_err(|f| {
-            for e in &f.rollback_errors {
-                self.say(format!("rollback: {e}"));
-            }
-            f.error
-        })
+        self.with_effects(|fx| crate::apply::apply_detailed(plan, fx))
+            .map_err(|f| {
+                for e in &f.rollback_errors {
+                    self.say(format!("rollback: {e}"));
+                }
+                f.error
+            })
     }
 
     /// Apply a teardown plan best-effort (every step is tried), or print it on a dry run.
@@ -101,11 +98,17 @@ impl Ctx {
         if self.global.verbose {
             eprint!("{plan}");
         }
-        crate::kernel::apply_teardown(
-            plan,
-            &mut self.session.borrow_mut(),
-            &mut *self.firewall.borrow_mut(),
-        )
+        self.with_effects(|fx| crate::apply::apply_teardown(plan, fx))
+    }
+
+    fn with_effects<T>(&self, f: impl FnOnce(&mut Effects) -> T) -> T {
+        let mut session = self.session.borrow_mut();
+        let mut firewall = self.firewall.borrow_mut();
+        f(&mut Effects {
+            session: &mut session,
+            firewall: &mut *firewall,
+            store: &*self.store,
+        })
     }
 
     /// Whether a link exists in a namespace (see [`crate::kernel::link_exists`]).

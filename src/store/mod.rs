@@ -2,12 +2,14 @@
 //! span hosts) can sit beside the file store.
 
 pub mod files;
+pub mod memory;
 
 use crate::error::Result;
 use crate::model::{Endpoint, Lease, NamespaceRecord, Network, PortClaim};
 use std::net::Ipv4Addr;
 
 pub use files::FileStore;
+pub use memory::MemStore;
 
 use crate::ipam::LeaseTable;
 

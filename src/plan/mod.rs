@@ -2,6 +2,12 @@
 //! `kernel` module applies it and, on the first failure, applies the undo of every step already
 //! done, in reverse. Each op prints itself as the equivalent `ip`/`bridge`/`iptables` command.
 
+pub mod file_op;
+pub mod record;
+
+pub use file_op::FileOp;
+pub use record::Record;
+
 use crate::firewall::published::{ElementCommands, PortEntry};
 use crate::firewall::rule::{Rule, shell_quote};
 use crate::firewall::tunnel::TunnelEntry;
@@ -177,6 +183,10 @@ pub enum Op {
         mtu: Option<u32>,
         mac: Option<[u8; 6]>,
     },
+    /// A change to cnet's state records (printed as a comment).
+    Record(Record),
+    /// A file written, appended to or removed (hosts files, resolv.conf).
+    File(FileOp),
 }
 
 impl Op {
@@ -218,6 +228,8 @@ impl Op {
                 dst: *dst,
             },
             Op::DelFdb { .. } => return None,
+            Op::Record(r) => Op::Record(r.undo()?),
+            Op::File(f) => Op::File(f.undo()?),
             Op::CreateSublink { ns, name, .. } => Op::DeleteLink {
                 ns: ns.clone(),
                 dev: name.clone(),
@@ -267,6 +279,8 @@ impl fmt::Display for Op {
     /// The equivalent shell command(s), one per line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Op::Record(r) => write!(f, "{r}"),
+            Op::File(op) => write!(f, "{op}"),
             Op::CreateNetns { name } => write!(f, "ip netns add {}", shell_quote(name)),
             Op::BindHostNetns { name } => write!(
                 f,

@@ -1,0 +1,135 @@
+//! State records as plan steps: what cnet writes under its state directory, each step with its
+//! precondition (a claim only if absent, a replacement only if unchanged) and its undo, so a
+//! failed command takes its records back with its kernel work. A dry run prints them as
+//! comments: they are cnet's memory, not something a shell script reproduces.
+
+use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
+use serde::Serialize;
+use std::fmt;
+
+/// One change to the store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Record {
+    /// Write a network's definition; `previous` is what it replaces (None: a new network).
+    PutNetwork {
+        net: Box<Network>,
+        previous: Option<Box<Network>>,
+    },
+    /// Forget a network's definition with its leases and endpoints (a removal: not undone).
+    DropNetwork {
+        name: String,
+    },
+    /// Write a lease. With no `previous` the address is claimed (only if nobody holds a lease
+    /// file for it); otherwise the stored lease must still be `previous` (else NAK).
+    PutLease {
+        lease: Lease,
+        previous: Option<Lease>,
+    },
+    /// Remove the lease file of an address (the undo of a claim).
+    DropLease {
+        lease: Lease,
+    },
+    PutEndpoint {
+        endpoint: Box<Endpoint>,
+        previous: Option<Box<Endpoint>>,
+    },
+    DropEndpoint {
+        endpoint: Box<Endpoint>,
+    },
+    /// Hold the host ports of a published port, each exclusively.
+    ClaimPorts(PortClaim),
+    ReleasePorts(PortClaim),
+    /// Remember that cnet created a namespace (so that `ns rm` may delete it).
+    PutNamespace(NamespaceRecord),
+    DropNamespace(NamespaceRecord),
+}
+
+impl Record {
+    pub fn undo(&self) -> Option<Record> {
+        Some(match self {
+            Record::PutNetwork { net, previous } => match previous {
+                Some(p) => Record::PutNetwork {
+                    net: p.clone(),
+                    previous: Some(net.clone()),
+                },
+                None => Record::DropNetwork {
+                    name: net.name.clone(),
+                },
+            },
+            Record::PutLease { lease, previous } => match previous {
+                Some(p) => Record::PutLease {
+                    lease: p.clone(),
+                    previous: Some(lease.clone()),
+                },
+                None => Record::DropLease {
+                    lease: lease.clone(),
+                },
+            },
+            Record::DropLease { lease } => Record::PutLease {
+                lease: lease.clone(),
+                previous: None,
+            },
+            Record::PutEndpoint { endpoint, previous } => match previous {
+                Some(p) => Record::PutEndpoint {
+                    endpoint: p.clone(),
+                    previous: Some(endpoint.clone()),
+                },
+                None => Record::DropEndpoint {
+                    endpoint: endpoint.clone(),
+                },
+            },
+            Record::DropEndpoint { endpoint } => Record::PutEndpoint {
+                endpoint: endpoint.clone(),
+                previous: None,
+            },
+            Record::ClaimPorts(c) => Record::ReleasePorts(c.clone()),
+            Record::ReleasePorts(c) => Record::ClaimPorts(c.clone()),
+            Record::PutNamespace(r) => Record::DropNamespace(r.clone()),
+            Record::DropNamespace(r) => Record::PutNamespace(r.clone()),
+            Record::DropNetwork { .. } => return None,
+        })
+    }
+}
+
+impl fmt::Display for Record {
+    /// A shell comment: what cnet records, and the DHCP step a lease change is.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Record::PutNetwork { net, .. } => write!(f, "# record network {}", net.name),
+            Record::DropNetwork { name } => write!(f, "# forget network {name}"),
+            Record::PutLease { lease, .. } => {
+                let step = match lease.state {
+                    LeaseState::Offered => "OFFER",
+                    LeaseState::Bound => "REQUEST -> ACK",
+                    LeaseState::Released => "RELEASE",
+                };
+                write!(
+                    f,
+                    "# {step} {} to {} (lease on network {})",
+                    lease.address, lease.client, lease.network
+                )
+            }
+            Record::DropLease { lease } => write!(
+                f,
+                "# forget the lease of {} on network {}",
+                lease.address, lease.network
+            ),
+            Record::PutEndpoint { endpoint, .. } => write!(
+                f,
+                "# record {} on network {}",
+                endpoint.netns, endpoint.network
+            ),
+            Record::DropEndpoint { endpoint } => write!(
+                f,
+                "# forget {} on network {}",
+                endpoint.netns, endpoint.network
+            ),
+            Record::ClaimPorts(c) => write!(f, "# claim host port {} for {}", c.mapping, c.netns),
+            Record::ReleasePorts(c) => {
+                write!(f, "# release host port {} of {}", c.mapping, c.netns)
+            }
+            Record::PutNamespace(r) => write!(f, "# record namespace {} as cnet's", r.name),
+            Record::DropNamespace(r) => write!(f, "# forget namespace {}", r.name),
+        }
+    }
+}

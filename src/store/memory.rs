@@ -1,0 +1,194 @@
+//! A store in memory, with the file store's semantics (exclusive claims of addresses and host
+//! ports): for tests of commands and of the executor, without root or a state directory.
+
+use super::{Guard, Store};
+use crate::error::{Error, Result};
+use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Contents {
+    pub networks: BTreeMap<String, Network>,
+    pub leases: BTreeMap<(String, Ipv4Addr), Lease>,
+    pub endpoints: BTreeMap<(String, String), Endpoint>,
+    pub namespaces: BTreeMap<String, NamespaceRecord>,
+    /// (protocol, host port, host address) -> holder.
+    pub ports: BTreeMap<(String, u16, Option<Ipv4Addr>), PortClaim>,
+    pub cursors: BTreeMap<String, Ipv4Addr>,
+}
+
+#[derive(Default)]
+pub struct MemStore {
+    pub contents: RefCell<Contents>,
+}
+
+impl MemStore {
+    /// Everything the store holds now (to compare before and after a command).
+    pub fn snapshot(&self) -> Contents {
+        self.contents.borrow().clone()
+    }
+}
+
+impl Store for MemStore {
+    fn lock(&self) -> Result<Guard> {
+        Ok(Box::new(()))
+    }
+    fn networks(&self) -> Result<Vec<Network>> {
+        Ok(self.contents.borrow().networks.values().cloned().collect())
+    }
+    fn network_names(&self) -> Result<Vec<String>> {
+        Ok(self.contents.borrow().networks.keys().cloned().collect())
+    }
+    fn network(&self, name: &str) -> Result<Option<Network>> {
+        Ok(self.contents.borrow().networks.get(name).cloned())
+    }
+    fn put_network(&self, net: &Network) -> Result<()> {
+        let mut c = self.contents.borrow_mut();
+        c.networks.insert(net.name.clone(), net.clone());
+        Ok(())
+    }
+    fn remove_network(&self, name: &str) -> Result<()> {
+        let mut c = self.contents.borrow_mut();
+        c.networks.remove(name);
+        c.leases.retain(|(n, _), _| n != name);
+        c.endpoints.retain(|(n, _), _| n != name);
+        c.cursors.remove(name);
+        Ok(())
+    }
+    fn leases(&self, network: &str) -> Result<Vec<Lease>> {
+        let c = self.contents.borrow();
+        Ok(c.leases
+            .iter()
+            .filter(|((n, _), _)| n == network)
+            .map(|(_, l)| l.clone())
+            .collect())
+    }
+    fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()> {
+        let mut c = self.contents.borrow_mut();
+        let key = (lease.network.clone(), lease.address);
+        if claim && c.leases.contains_key(&key) {
+            return Err(Error::runtime(format!(
+                "address {} of network {} was claimed by another process",
+                lease.address, lease.network
+            )));
+        }
+        if lease.state == LeaseState::Bound {
+            c.cursors.insert(lease.network.clone(), lease.address);
+        }
+        c.leases.insert(key, lease.clone());
+        Ok(())
+    }
+    fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()> {
+        self.contents
+            .borrow_mut()
+            .leases
+            .remove(&(network.to_string(), address));
+        Ok(())
+    }
+    fn lease(&self, network: &str, address: Ipv4Addr) -> Result<Option<Lease>> {
+        let c = self.contents.borrow();
+        Ok(c.leases.get(&(network.to_string(), address)).cloned())
+    }
+    fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>> {
+        Ok(self
+            .leases(network)?
+            .into_iter()
+            .filter(|l| l.client == client)
+            .max_by_key(|l| l.since))
+    }
+    fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>> {
+        Ok(self.contents.borrow().cursors.get(network).copied())
+    }
+    fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
+        let c = self.contents.borrow();
+        Ok(c.endpoints
+            .iter()
+            .filter(|((n, _), _)| n == network)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+    fn endpoint(&self, network: &str, key: &str) -> Result<Option<Endpoint>> {
+        let c = self.contents.borrow();
+        Ok(c.endpoints
+            .get(&(network.to_string(), key.to_string()))
+            .cloned())
+    }
+    fn put_endpoint(&self, key: &str, endpoint: &Endpoint) -> Result<()> {
+        self.contents.borrow_mut().endpoints.insert(
+            (endpoint.network.clone(), key.to_string()),
+            endpoint.clone(),
+        );
+        Ok(())
+    }
+    fn remove_endpoint(&self, network: &str, key: &str) -> Result<()> {
+        self.contents
+            .borrow_mut()
+            .endpoints
+            .remove(&(network.to_string(), key.to_string()));
+        Ok(())
+    }
+    fn endpoint_count(&self, network: &str) -> Result<usize> {
+        Ok(self.endpoints(network)?.len())
+    }
+    fn namespaces(&self) -> Result<Vec<NamespaceRecord>> {
+        Ok(self
+            .contents
+            .borrow()
+            .namespaces
+            .values()
+            .cloned()
+            .collect())
+    }
+    fn namespace(&self, name: &str) -> Result<Option<NamespaceRecord>> {
+        Ok(self.contents.borrow().namespaces.get(name).cloned())
+    }
+    fn put_namespace(&self, record: &NamespaceRecord) -> Result<()> {
+        self.contents
+            .borrow_mut()
+            .namespaces
+            .insert(record.name.clone(), record.clone());
+        Ok(())
+    }
+    fn remove_namespace(&self, name: &str) -> Result<()> {
+        self.contents.borrow_mut().namespaces.remove(name);
+        Ok(())
+    }
+    fn port_claims(&self, protocol: &str, port: u16) -> Result<Vec<PortClaim>> {
+        let c = self.contents.borrow();
+        Ok(c.ports
+            .iter()
+            .filter(|((p, n, _), _)| p == protocol && *n == port)
+            .map(|(_, c)| c.clone())
+            .collect())
+    }
+    fn claim_ports(&self, claim: &PortClaim) -> Result<()> {
+        let mut c = self.contents.borrow_mut();
+        let m = &claim.mapping;
+        let keys: Vec<_> = (m.host_port..=m.host_port_end)
+            .map(|p| (m.protocol.clone(), p, m.host_ip))
+            .collect();
+        if let Some(k) = keys.iter().find(|k| c.ports.contains_key(*k)) {
+            return Err(Error::runtime(format!(
+                "host port {}/{} was claimed by another process",
+                k.1, k.0
+            )));
+        }
+        for k in keys {
+            c.ports.insert(k, claim.clone());
+        }
+        Ok(())
+    }
+    fn release_ports(&self, claim: &PortClaim) -> Result<()> {
+        let m = &claim.mapping;
+        self.contents.borrow_mut().ports.retain(|(p, n, ip), c| {
+            !(*p == m.protocol
+                && (m.host_port..=m.host_port_end).contains(n)
+                && *ip == m.host_ip
+                && c.network == claim.network
+                && c.key == claim.key)
+        });
+        Ok(())
+    }
+}
