@@ -196,13 +196,22 @@ pub fn apply(plan: &Plan, fx: &mut Effects) -> Result<()> {
     apply_detailed(plan, fx).map_err(|f| f.error)
 }
 
-/// Apply teardown ops best-effort: every op is attempted even if an earlier one failed; "not
-/// found" counts as success; returns the first error (if any) after trying them all.
+/// Apply a teardown: every kernel and firewall removal is attempted even if an earlier one
+/// failed, and what is gone already counts as removed. State records and files, which come
+/// after, are written only when every removal succeeded, so that a failed teardown is still
+/// recorded (and can simply be run again); they stop at the first failure.
 pub fn apply_teardown(plan: &Plan, fx: &mut Effects) -> Result<()> {
     let mut first = None;
     for op in &plan.ops {
+        let bookkeeping = matches!(op, Op::Record(_) | Op::File(_));
+        if bookkeeping && first.is_some() {
+            break;
+        }
         let done = crate::timing::time(|| op.to_string(), || exec_removal(fx, op));
         if let Err(e) = done {
+            if bookkeeping {
+                return Err(e);
+            }
             first.get_or_insert(e);
         }
     }

@@ -8,12 +8,9 @@
 //! own merging theirs; such namespaces are listed beside each shared file (`NETWORK.multi/`)
 //! so that they can be kept in step. Like /run/netns, all of it is gone after a reboot.
 
-use crate::error::{Error, Result};
-use crate::names::etc_netns_dir;
 use std::fs;
-use std::io::ErrorKind;
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One line of a hosts file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,10 +105,11 @@ fn is_blank(line: &str) -> bool {
 }
 
 /// The same number of bytes as a line of `len`, as a comment that names nothing.
-fn blank(len: usize) -> Vec<u8> {
-    let mut b = vec![b' '; len];
-    if let Some(first) = b.first_mut() {
-        *first = b'#';
+pub fn blank(len: usize) -> String {
+    let mut b = String::with_capacity(len);
+    if len > 0 {
+        b.push('#');
+        b.push_str(&" ".repeat(len - 1));
     }
     b
 }
@@ -157,183 +155,31 @@ pub fn render_resolv_conf(host_resolv_conf: &str) -> String {
 }
 
 /// Where the shared per-network hosts files live.
-pub fn network_hosts_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from("/run/cnet/hosts")
+pub fn network_hosts_dir() -> PathBuf {
+    PathBuf::from("/run/cnet/hosts")
 }
 
-fn network_file(network: &str) -> std::path::PathBuf {
+/// A network's shared hosts file.
+pub fn network_file(network: &str) -> PathBuf {
     network_hosts_dir().join(network)
 }
 
-fn multi_dir(network: &str) -> std::path::PathBuf {
+/// Beside a network's shared file: one empty file per member that is on other networks too.
+pub fn multi_dir(network: &str) -> PathBuf {
     network_hosts_dir().join(format!("{network}.multi"))
 }
 
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::io(path.display().to_string(), e)
-}
-
-/// Whether a network's shared hosts file exists (without reading it).
-pub fn network_exists(network: &str) -> bool {
-    network_file(network).exists()
-}
-
-/// A network's shared hosts file, if it exists.
-pub fn read_network(network: &str) -> Result<Option<String>> {
-    let p = network_file(network);
-    match fs::read_to_string(&p) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(&p, e)),
-    }
-}
-
-/// Replace a network's shared hosts file.
-pub fn write_network(network: &str, text: &str) -> Result<()> {
-    write(&network_file(network), text)
-}
-
-/// Take the member with `addr` out of a network's shared file, in place ([`plan_removal`]).
-/// The file keeps its inode: a process that bind-mounted it as /etc/hosts before (`ip netns
-/// exec`, `cnet exec-in-ns`) goes on seeing members leave and join. Replacing the file would
-/// leave such a process with the old copy for good.
-pub fn remove_from_network(network: &str, addr: Ipv4Addr) -> Result<()> {
-    use std::io::{Read, Seek, SeekFrom, Write};
-    use std::os::unix::fs::FileExt;
-    let p = network_file(network);
-    let mut f = match fs::OpenOptions::new().read(true).write(true).open(&p) {
-        Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io(&p, e)),
-    };
-    let mut text = String::new();
-    f.read_to_string(&mut text).map_err(|e| io(&p, e))?;
-    match plan_removal(&text, addr) {
-        Removal::Absent => Ok(()),
-        Removal::Blank { offset, len } => f
-            .write_all_at(&blank(len), offset as u64)
-            .map_err(|e| io(&p, e)),
-        Removal::Compact(new) => f
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| f.write_all(new.as_bytes()))
-            .and_then(|_| f.set_len(new.len() as u64))
-            .map_err(|e| io(&p, e)),
-    }
-}
-
-/// Add one member's line to a network's shared file (which must exist).
-pub fn append_network(network: &str, entry: &HostEntry) -> Result<()> {
-    use std::io::Write;
-    let p = network_file(network);
-    fs::OpenOptions::new()
-        .append(true)
-        .open(&p)
-        .and_then(|mut f| f.write_all(render_entry(entry).as_bytes()))
-        .map_err(|e| io(&p, e))
-}
-
-/// Forget a network's shared file and its list of multi-network members.
-pub fn remove_network(network: &str) -> Result<()> {
-    let p = network_file(network);
-    match fs::remove_file(&p) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(io(&p, e)),
-    }
-    let _ = fs::remove_dir_all(multi_dir(network));
-    Ok(())
-}
-
-/// Record whether `netns` is on several networks, one of which is `network`.
-pub fn set_multi(network: &str, netns: &str, multi: bool) -> Result<()> {
-    let dir = multi_dir(network);
-    let p = dir.join(netns);
-    if multi {
-        fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        fs::write(&p, "").map_err(|e| io(&p, e))
-    } else {
-        match fs::remove_file(&p) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(&p, e)),
-        }
-    }
-}
-
-/// The members of `network` that are on other networks too.
-pub fn multi_members(network: &str) -> Vec<String> {
-    fs::read_dir(multi_dir(network))
+/// The names in a directory (none when it is missing).
+pub fn list_dir(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect()
         })
-        .unwrap_or_default()
-}
-
-/// Point a namespace's hosts file at its one network's shared file.
-pub fn link_hosts(netns: &str, network: &str) -> Result<()> {
-    let dir = etc_netns_dir().join(netns);
-    let tmp = dir.join(format!(".cnet.{}.lnk", std::process::id()));
-    let path = dir.join("hosts");
-    let link = || std::os::unix::fs::symlink(network_file(network), &tmp);
-    // A stale link of a crashed cnet is dealt with only when in the way.
-    let linked = match crate::fsutil::making_dir(&dir, link) {
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            let _ = fs::remove_file(&tmp);
-            link()
-        }
-        other => other,
-    };
-    linked
-        .and_then(|_| fs::rename(&tmp, &path))
-        .map_err(|e| io(&path, e))
-}
-
-/// Give a namespace a hosts file of its own with this text. A file of its own that is there
-/// already is rewritten in place, as Docker rewrites a container's: processes that bound it
-/// as /etc/hosts see the change. A link to a shared file is replaced.
-pub fn write_own_hosts(netns: &str, text: &str) -> Result<()> {
-    let path = etc_netns_dir().join(netns).join("hosts");
-    match path.symlink_metadata() {
-        Ok(m) if m.file_type().is_file() => {
-            fs::write(&path, text).map_err(|e| Error::io(path.display().to_string(), e))
-        }
-        _ => write(&path, text),
-    }
-}
-
-fn write(path: &Path, text: &str) -> Result<()> {
-    let dir = path.parent().expect("has a parent");
-    let tmp = dir.join(format!(".cnet.{}.tmp", std::process::id()));
-    crate::fsutil::making_dir(dir, || fs::write(&tmp, text))
-        .and_then(|_| fs::rename(&tmp, path))
-        .map_err(|e| Error::io(path.display().to_string(), e))
-}
-
-/// Provide a resolv.conf for a namespace, unless it already has one (an admin's is kept).
-pub fn ensure_resolv_conf(netns: &str) -> Result<()> {
-    let path = etc_netns_dir().join(netns).join("resolv.conf");
-    if path.exists() {
-        return Ok(());
-    }
-    let host = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    write(&path, &render_resolv_conf(&host))
-}
-
-/// Remove the files cnet wrote for a namespace, and the directory when nothing else is in it.
-pub fn remove_files(netns: &str) -> Result<()> {
-    let dir = etc_netns_dir().join(netns);
-    for f in ["hosts", "resolv.conf"] {
-        let p = dir.join(f);
-        match fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(p.display().to_string(), e)),
-        }
-    }
-    let _ = fs::remove_dir(&dir); // fails, harmlessly, if an admin put other files there
-    Ok(())
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 #[cfg(test)]
@@ -393,7 +239,7 @@ mod tests {
             Removal::Absent => text.to_string(),
             Removal::Blank { offset, len } => {
                 let mut b = text.as_bytes().to_vec();
-                b[*offset..offset + len].copy_from_slice(&blank(*len));
+                b[*offset..offset + len].copy_from_slice(blank(*len).as_bytes());
                 String::from_utf8(b).unwrap()
             }
             Removal::Compact(t) => t.clone(),

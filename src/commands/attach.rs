@@ -1,6 +1,7 @@
 //! `cnet attach NETWORK NETNS`: lease an address (DORA), plan, apply with rollback, then record.
 
-use super::{Ctx, hostsfile, net, target};
+use super::hostsfile::HostsPlan;
+use super::{Ctx, net, target};
 use crate::cli::{AttachArgs, Format};
 use crate::drivers::{self, AttachRequest, Target};
 use crate::error::{Error, Result};
@@ -9,7 +10,7 @@ use crate::kernel;
 use crate::model::{Driver, Endpoint, Lease, NamespaceRecord, Network};
 use crate::names;
 use crate::output;
-use crate::plan::{Op, format_mac};
+use crate::plan::{Op, Plan, Record, format_mac};
 use crate::store::StoreLeases;
 use ipnetwork::Ipv4Network;
 use std::net::Ipv4Addr;
@@ -61,21 +62,25 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     };
     let default_route = !net.internal && !others.iter().any(|(_, e)| e.default_route);
 
-    // DISCOVER -> OFFER: the address is held (claimed on disk) while the kernel work runs.
     let now = output::now();
     let leases = StoreLeases {
         store: &*ctx.store,
         network: &net.name,
     };
-    let offer = if net.driver.leases_addresses() {
-        Some(discover(&net, &leases, &target, ip, now)?)
-    } else {
-        None
+    // DISCOVER -> OFFER, and the REQUEST it will make once the kernel work is done.
+    let dora = match net.driver.leases_addresses() {
+        true => {
+            let offer = discover(&net, &leases, &target, ip, now)?;
+            let ack = ipam::request_in(&offer, &leases, now)?;
+            let previous = ctx.store.lease(&net.name, offer.address)?;
+            Some((offer, ack, previous))
+        }
+        false => None,
     };
     crate::timing::mark("offered");
-    let address = offer
+    let address = dora
         .as_ref()
-        .map(|o| {
+        .map(|(o, _, _)| {
             Ipv4Network::new(
                 o.address,
                 net.subnet.expect("leasing networks have a subnet").prefix(),
@@ -83,72 +88,6 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         })
         .transpose()
         .map_err(|e| Error::runtime(e.to_string()))?;
-    let mut plan = setup.clone().unwrap_or_default();
-    plan.extend(
-        drivers::plan_attach(&AttachRequest {
-            network: &net,
-            target: &target,
-            ifname: ifname.clone(),
-            address,
-            mac,
-            default_route,
-        })?
-        .ops,
-    );
-    plan.extend(drivers::bridge::plan_publish(address, &published)?);
-    if ctx.dry_run() {
-        if let Some(o) = &offer {
-            crate::outln!("# {}", ipam::dora_trace(&target.given, ip, o.address));
-        }
-        return ctx.apply(&plan);
-    }
-    let previous = match &offer {
-        Some(o) => ctx.store.lease(&net.name, o.address)?,
-        None => None,
-    };
-    if let Some(o) = &offer {
-        ctx.store.put_lease(o, previous.is_none())?;
-    }
-    let restore_lease = || -> Result<()> {
-        match (&offer, &previous) {
-            (Some(o), None) => ctx.store.remove_lease(&net.name, o.address),
-            (Some(_), Some(p)) => ctx.store.put_lease(p, false),
-            _ => Ok(()),
-        }
-    };
-    // REQUEST -> ACK (or NAK, if the address went to someone else meanwhile).
-    let ack = match &offer {
-        Some(o) => match ipam::request_in(o, &leases, now) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                restore_lease()?;
-                return Err(e);
-            }
-        },
-        None => None,
-    };
-    crate::timing::mark("acked");
-    let claimed = match super::publish::claim(ctx, &net, &target, &published) {
-        Ok(c) => c,
-        Err(e) => {
-            restore_lease()?;
-            return Err(e);
-        }
-    };
-    crate::timing::mark("claimed");
-    if let Err(e) = ctx.apply(&plan) {
-        super::publish::release(ctx, &claimed)?;
-        restore_lease()?;
-        return Err(e);
-    }
-    crate::timing::mark("applied");
-    if setup.is_some() {
-        ctx.store.put_network(&net)?;
-    }
-    if let Some(ack) = &ack {
-        ctx.say(ipam::dora_trace(&target.given, ip, ack.address));
-        ctx.store.put_lease(ack, false)?;
-    }
     let endpoint = Endpoint {
         network: net.name.clone(),
         key: target.key.clone(),
@@ -162,21 +101,71 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             .map(|addr| format_mac(&mac.unwrap_or_else(|| names::mac_from_ip(addr.ip())))),
         address,
         aliases: a.aliases.clone(),
-        ports: published,
+        ports: published.clone(),
         default_route: default_route
             && (net.gateway.is_some() || drivers::sublink::device_default_route(&net)),
         since: now,
     };
-    ctx.store.put_endpoint(&target.key, &endpoint)?;
+
+    let mut plan = Plan::default();
+    if let Some(setup) = setup {
+        plan.extend(setup.ops);
+        plan.push(Op::Record(Record::PutNetwork {
+            net: Box::new(net.clone()),
+            previous: None,
+        }));
+    }
+    // The offered address is held (claimed) while the kernel work runs.
+    if let Some((offer, _, previous)) = &dora {
+        plan.push(Op::Record(Record::PutLease {
+            lease: offer.clone(),
+            previous: previous.clone(),
+        }));
+    }
+    for claim in super::publish::claims(&net, &target.given, &target.key, &published) {
+        plan.push(Op::Record(Record::ClaimPorts(claim)));
+    }
+    plan.extend(
+        drivers::plan_attach(&AttachRequest {
+            network: &net,
+            target: &target,
+            ifname: ifname.clone(),
+            address,
+            mac,
+            default_route,
+        })?
+        .ops,
+    );
+    plan.extend(drivers::bridge::plan_publish(address, &published)?);
+    if let Some((offer, ack, _)) = &dora {
+        plan.push(Op::Record(Record::PutLease {
+            lease: ack.clone(),
+            previous: Some(offer.clone()),
+        }));
+    }
     if let Some(name) = created_namespace(&plan) {
-        ctx.store.put_namespace(&NamespaceRecord {
+        plan.push(Op::Record(Record::PutNamespace(NamespaceRecord {
             name,
             created: now,
             host: net.driver == Driver::Host,
-        })?;
+        })));
     }
-    crate::timing::mark("recorded");
-    hostsfile::joined(ctx, &endpoint, &others)?;
+    plan.push(Op::Record(Record::PutEndpoint {
+        endpoint: Box::new(endpoint.clone()),
+        previous: None,
+    }));
+    let mut hosts = HostsPlan::new(&*ctx.store);
+    hosts.joined(&endpoint)?;
+    plan.extend(hosts.into_ops().into_iter().map(Op::File));
+    crate::timing::mark("planned");
+    ctx.apply(&plan)?;
+    if ctx.dry_run() {
+        return Ok(());
+    }
+    crate::timing::mark("applied");
+    if let Some((_, ack, _)) = &dora {
+        ctx.say(ipam::dora_trace(&target.given, ip, ack.address));
+    }
     report(ctx, &endpoint);
     Ok(())
 }
@@ -236,9 +225,7 @@ fn check_exclusive(net: &Network, t: &Target, others: &[(String, Endpoint)]) -> 
 
 /// `--ifname`, or the first free ethN in the namespace.
 fn choose_ifname(ctx: &Ctx, t: &Target, wanted: Option<&str>) -> Result<String> {
-    let exists = |name: &str| -> Result<bool> {
-        Ok(t.exists && !ctx.dry_run() && ctx.link_exists(&t.ns, name)?)
-    };
+    let exists = |name: &str| -> Result<bool> { Ok(t.exists && ctx.link_exists(&t.ns, name)?) };
     if let Some(w) = wanted {
         if exists(w)? {
             return Err(Error::usage(format!(
@@ -260,7 +247,7 @@ fn choose_ifname(ctx: &Ctx, t: &Target, wanted: Option<&str>) -> Result<String> 
     )))
 }
 
-fn created_namespace(plan: &crate::plan::Plan) -> Option<String> {
+fn created_namespace(plan: &Plan) -> Option<String> {
     plan.ops.iter().find_map(|op| match op {
         Op::CreateNetns { name } | Op::BindHostNetns { name } => Some(name.clone()),
         _ => None,

@@ -1,13 +1,14 @@
 //! `cnet detach NETWORK NETNS`: undo an attach and RELEASE the lease.
 
-use super::{Ctx, hostsfile, target};
+use super::hostsfile::HostsPlan;
+use super::{Ctx, target};
 use crate::drivers;
 use crate::error::{Error, Result};
 use crate::ipam;
 use crate::model::{Driver, Endpoint, Network};
 use crate::names;
 use crate::output;
-use crate::plan::Op;
+use crate::plan::{Op, Plan, Record};
 
 pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     names::validate_network_name(network)?;
@@ -40,6 +41,13 @@ pub fn find_endpoint(ctx: &Ctx, network: &str, netns: &str) -> Result<Option<End
 
 /// Tear an endpoint down, release its lease and forget it. Tolerates a namespace that is gone.
 pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
+    let plan = plan_detach_endpoint(ctx, net, ep)?;
+    crate::timing::mark("planned");
+    ctx.teardown(&plan)
+}
+
+/// The whole of a detach: the kernel and firewall removals, then the records and files.
+pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<Plan> {
     // Retired links go first: once the namespace end is down nothing reaches it through its
     // published ports either, and renaming a link right after rules were deleted would wait
     // for the kernel to free them (an RCU grace period, ~25 ms). A detach that waits for the
@@ -52,8 +60,7 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
     } else {
         plan.extend(unpublish);
     }
-    // The namespace's endpoints on its other networks: who takes over the default route, and
-    // what its hosts file merges afterwards.
+    // The namespace's endpoints on its other networks: who takes over the default route.
     let others = super::attach::other_endpoints(ctx, &ep.network, &ep.key)?;
     let handover = if ep.default_route {
         default_route_handover(ctx, &others)?
@@ -68,34 +75,40 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
             dev: None,
         });
     }
-    crate::timing::mark("planned");
-    ctx.teardown(&plan)?;
-    if ctx.dry_run() {
-        return Ok(());
-    }
-    crate::timing::mark("torn down");
     if let Some(addr) = ep.address
-        && let Some(l) = ctx.store.lease(&net.name, addr.ip())?
+        && let Some(lease) = ctx.store.lease(&net.name, addr.ip())?
+        && lease.client == ep.netns
     {
-        ctx.store
-            .put_lease(&ipam::release(&l, output::now()), false)?;
-        ctx.say(format!("RELEASE {} {}", ep.netns, addr.ip()));
+        plan.push(Op::Record(Record::PutLease {
+            lease: ipam::release(&lease, output::now()),
+            previous: Some(lease),
+        }));
     }
-    if let Some((mut other, _)) = handover {
-        other.default_route = true;
-        ctx.store.put_endpoint(&other.key, &other)?;
+    if let Some((other, _)) = handover {
+        plan.push(Op::Record(Record::PutEndpoint {
+            endpoint: Box::new(Endpoint {
+                default_route: true,
+                ..other.clone()
+            }),
+            previous: Some(Box::new(other)),
+        }));
     }
-    crate::timing::mark("released");
-    ctx.store.remove_endpoint(&net.name, &ep.key)?;
+    plan.push(Op::Record(Record::DropEndpoint {
+        endpoint: Box::new(ep.clone()),
+    }));
     // After the endpoint: a claim whose endpoint is gone is stale, and the next check drops it.
-    super::publish::release_endpoint(ctx, net, ep)?;
-    if net.driver == Driver::Host {
-        ctx.store.remove_namespace(&ep.netns)?;
+    for claim in super::publish::claims(net, &ep.netns, &ep.key, &ep.ports) {
+        plan.push(Op::Record(Record::ReleasePorts(claim)));
     }
-    crate::timing::mark("forgotten");
-    hostsfile::left(ctx, ep, &others)?;
-    crate::timing::mark("hosts");
-    Ok(())
+    if net.driver == Driver::Host
+        && let Some(record) = ctx.store.namespace(&ep.netns)?
+    {
+        plan.push(Op::Record(Record::DropNamespace(record)));
+    }
+    let mut hosts = HostsPlan::new(&*ctx.store);
+    hosts.left(ep)?;
+    plan.extend(hosts.into_ops().into_iter().map(Op::File));
+    Ok(plan)
 }
 
 /// When the endpoint that gave a namespace its default route leaves, another of its networks

@@ -1,11 +1,17 @@
-//! Keeping every member's /etc/netns/NAME/hosts in step with the networks it is on (the file
-//! layout is described in `hosts`). An attach or detach touches a constant number of files for
-//! a namespace on one network, however many members the network has.
+//! Planning the hosts files of the namespaces a command changes (the layout is described in
+//! `hosts`): the file steps that keep every member's /etc/netns/NAME/hosts in step with the
+//! networks it is on. An attach or detach touches a constant number of files for a namespace
+//! on one network, however many members the network has. Planning only reads; the steps are
+//! carried out by the executor with the rest of the plan.
 
-use super::Ctx;
 use crate::error::Result;
-use crate::hosts::{self, HostEntry};
+use crate::files::{FileView, Node, make_dirs};
+use crate::hosts::{self, HostEntry, Removal};
 use crate::model::Endpoint;
+use crate::names::etc_netns_dir;
+use crate::plan::FileOp;
+use crate::store::Store;
+use std::path::{Path, PathBuf};
 
 /// The line other members resolve an endpoint by: its namespace name (when it has one) and
 /// its aliases. `None` for endpoints without an address or a name.
@@ -28,126 +34,294 @@ fn is_named(ep: &Endpoint) -> bool {
     !ep.netns.contains('/')
 }
 
-/// The networks with addresses a namespace is on, from state.
-fn networks_of(ctx: &Ctx, key: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for name in ctx.store.network_names()? {
-        if let Some(ep) = ctx.store.endpoint(&name, key)?
-            && ep.address.is_some()
+fn own_hosts(netns: &str) -> PathBuf {
+    etc_netns_dir().join(netns).join("hosts")
+}
+
+/// The file steps of one command, planned against the disk as the earlier steps leave it.
+pub struct HostsPlan<'a> {
+    store: &'a dyn Store,
+    view: FileView,
+    ops: Vec<FileOp>,
+    /// An endpoint the same plan records (an attach) or forgets (a detach), which the store
+    /// does not show yet.
+    joining: Option<&'a Endpoint>,
+    leaving: Option<&'a Endpoint>,
+}
+
+impl<'a> HostsPlan<'a> {
+    pub fn new(store: &'a dyn Store) -> Self {
+        HostsPlan {
+            store,
+            view: FileView::default(),
+            ops: Vec::new(),
+            joining: None,
+            leaving: None,
+        }
+    }
+
+    pub fn into_ops(self) -> Vec<FileOp> {
+        self.ops
+    }
+
+    fn push(&mut self, op: FileOp) -> Result<()> {
+        self.view.record(&op)?;
+        self.ops.push(op);
+        Ok(())
+    }
+
+    fn make_dir(&mut self, dir: &Path) -> Result<()> {
+        for op in make_dirs(&self.view, dir)? {
+            self.push(op)?;
+        }
+        Ok(())
+    }
+
+    /// A file with this text (nothing planned when it has it already).
+    fn write(&mut self, path: &Path, text: &str) -> Result<()> {
+        let now = self.view.node(path)?;
+        if now == Node::File(text.to_string()) {
+            return Ok(());
+        }
+        self.make_dir(path.parent().expect("files live in a directory"))?;
+        self.push(FileOp::Write {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            previous: now.previous(),
+        })
+    }
+
+    fn symlink(&mut self, path: &Path, target: &Path) -> Result<()> {
+        let now = self.view.node(path)?;
+        if now == Node::Link(target.to_path_buf()) {
+            return Ok(());
+        }
+        self.make_dir(path.parent().expect("files live in a directory"))?;
+        self.push(FileOp::Symlink {
+            path: path.to_path_buf(),
+            target: target.to_path_buf(),
+            previous: now.previous(),
+        })
+    }
+
+    fn remove(&mut self, path: &Path) -> Result<()> {
+        if let Some(previous) = self.view.node(path)?.previous() {
+            self.push(FileOp::Remove {
+                path: path.to_path_buf(),
+                previous,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn remove_dir(&mut self, path: &Path) -> Result<()> {
+        if self.view.node(path)? == Node::Dir {
+            self.push(FileOp::RemoveDir {
+                path: path.to_path_buf(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A network's endpoints as they will be once this plan has run.
+    fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
+        let mut eps = self.store.endpoints(network)?;
+        if let Some(l) = self.leaving.filter(|l| l.network == network) {
+            eps.retain(|e| e.key != l.key);
+        }
+        if let Some(j) = self.joining.filter(|j| j.network == network) {
+            eps.retain(|e| e.key != j.key);
+            eps.push(j.clone());
+        }
+        Ok(eps)
+    }
+
+    /// The networks with addresses a namespace is on once this plan has run, in name order.
+    fn networks_of(&self, key: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for name in self.store.network_names()? {
+            let ep = if self
+                .joining
+                .is_some_and(|j| j.network == name && j.key == key)
+            {
+                self.joining.cloned()
+            } else if self
+                .leaving
+                .is_some_and(|l| l.network == name && l.key == key)
+            {
+                None
+            } else {
+                self.store.endpoint(&name, key)?
+            };
+            if ep.is_some_and(|e| e.address.is_some()) {
+                out.push(name);
+            }
+        }
+        if let Some(j) = self.joining.filter(|j| j.key == key && j.address.is_some())
+            && !out.contains(&j.network)
         {
-            out.push(name);
+            out.push(j.network.clone());
+            out.sort_by_key(|n| format!("{n}.toml"));
+        }
+        Ok(out)
+    }
+
+    /// A network's shared hosts file, built from state when it is missing (e.g. after a
+    /// reboot).
+    fn network_text(&mut self, network: &str) -> Result<String> {
+        let path = hosts::network_file(network);
+        if let Some(text) = self.view.text(&path)? {
+            return Ok(text);
+        }
+        let entries: Vec<HostEntry> = self
+            .endpoints(network)?
+            .iter()
+            .filter_map(entry_of)
+            .collect();
+        let text = hosts::render_hosts(&entries);
+        self.write(&path, &text)?;
+        Ok(text)
+    }
+
+    /// Record whether `netns` is on several networks, one of which is `network`.
+    fn set_multi(&mut self, network: &str, netns: &str, multi: bool) -> Result<()> {
+        let path = hosts::multi_dir(network).join(netns);
+        if multi {
+            self.write(&path, "")
+        } else {
+            self.remove(&path)
         }
     }
-    Ok(out)
-}
 
-/// The networks of these endpoints that gave an address, in the order `networks_of` gives
-/// (that of the state files' names).
-fn networks_with_addresses<'a>(endpoints: impl Iterator<Item = &'a Endpoint>) -> Vec<String> {
-    let mut nets: Vec<String> = endpoints
-        .filter(|e| e.address.is_some())
-        .map(|e| e.network.clone())
-        .collect();
-    nets.sort_by_key(|n| format!("{n}.toml"));
-    nets
-}
-
-/// A network's shared hosts file, built from state when it is missing (e.g. after a reboot).
-fn ensure_network_file(ctx: &Ctx, network: &str) -> Result<String> {
-    if let Some(text) = hosts::read_network(network)? {
-        return Ok(text);
+    /// The members of `network` that are on other networks too.
+    fn multi_members(&self, network: &str) -> Result<Vec<String>> {
+        let dir = hosts::multi_dir(network);
+        let mut on_disk = hosts::list_dir(&dir);
+        on_disk.retain(|m| {
+            self.view
+                .node(&dir.join(m))
+                .is_ok_and(|n| n != Node::Absent)
+        });
+        Ok(on_disk)
     }
-    let entries: Vec<HostEntry> = ctx
-        .store
-        .endpoints(network)?
-        .iter()
-        .filter_map(entry_of)
-        .collect();
-    let text = hosts::render_hosts(&entries);
-    hosts::write_network(network, &text)?;
-    Ok(text)
-}
 
-/// Bring one named namespace's hosts file in line with the networks it is on now: a link to
-/// the shared file of its one network, or a merge of several.
-fn sync_namespace(ctx: &Ctx, netns: &str, left: Option<&str>) -> Result<()> {
-    let nets = networks_of(ctx, netns)?;
-    sync_namespace_on(ctx, netns, left, &nets)
-}
-
-/// [`sync_namespace`], given the networks with addresses the namespace is on, in name order.
-fn sync_namespace_on(ctx: &Ctx, netns: &str, left: Option<&str>, nets: &[String]) -> Result<()> {
-    if let Some(l) = left {
-        hosts::set_multi(l, netns, false)?;
-    }
-    match nets {
-        [] => hosts::write_own_hosts(netns, &hosts::render_hosts(&[]))?,
-        [one] => {
-            // The usual case: no file is read, whatever the network's size.
-            if !hosts::network_exists(one) {
-                ensure_network_file(ctx, one)?;
+    /// Bring one named namespace's hosts file in line with the networks it is on: a link to
+    /// the shared file of its one network, or a merge of several.
+    fn sync_namespace(&mut self, netns: &str, left: Option<&str>) -> Result<()> {
+        let nets = self.networks_of(netns)?;
+        if let Some(l) = left {
+            self.set_multi(l, netns, false)?;
+        }
+        let path = own_hosts(netns);
+        match nets.as_slice() {
+            [] => self.write(&path, &hosts::render_hosts(&[]))?,
+            [one] => {
+                self.network_text(one)?;
+                self.set_multi(one, netns, false)?;
+                self.symlink(&path, &hosts::network_file(one))?
             }
-            hosts::set_multi(one, netns, false)?;
-            hosts::link_hosts(netns, one)?
-        }
-        several => {
-            let mut texts = Vec::with_capacity(several.len());
-            for n in several {
-                texts.push(ensure_network_file(ctx, n)?);
-                hosts::set_multi(n, netns, true)?;
+            several => {
+                let mut texts = Vec::with_capacity(several.len());
+                for n in several {
+                    texts.push(self.network_text(n)?);
+                    self.set_multi(n, netns, true)?;
+                }
+                self.write(&path, &hosts::merge(&texts))?
             }
-            hosts::write_own_hosts(netns, &hosts::merge(&texts))?
         }
+        self.resolv_conf(netns)
     }
-    hosts::ensure_resolv_conf(netns)
-}
 
-/// After `ep` joined its network (and was recorded). `others`: the namespace's endpoints on
-/// its other networks, as the attach found them (so they are not looked up again).
-pub fn joined(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result<()> {
-    if ctx.dry_run() || ep.address.is_none() {
-        return Ok(());
-    }
-    if hosts::network_exists(&ep.network) {
-        if let Some(entry) = entry_of(ep) {
-            hosts::append_network(&ep.network, &entry)?;
+    /// A resolv.conf for a namespace, unless it has one (an admin's is kept).
+    fn resolv_conf(&mut self, netns: &str) -> Result<()> {
+        let path = etc_netns_dir().join(netns).join("resolv.conf");
+        if self.view.node(&path)? != Node::Absent {
+            return Ok(());
         }
-    } else {
-        ensure_network_file(ctx, &ep.network)?;
+        let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        self.write(&path, &hosts::render_resolv_conf(&host))
     }
-    if is_named(ep) {
-        let nets = networks_with_addresses(others.iter().map(|(_, e)| e).chain([ep]));
-        sync_namespace_on(ctx, &ep.netns, None, &nets)?;
-    }
-    for m in hosts::multi_members(&ep.network) {
-        if m != ep.netns {
-            sync_namespace(ctx, &m, None)?;
+
+    /// After `ep` joins its network (recorded by the same plan).
+    pub fn joined(&mut self, ep: &'a Endpoint) -> Result<()> {
+        if ep.address.is_none() {
+            return Ok(());
         }
+        self.joining = Some(ep);
+        let path = hosts::network_file(&ep.network);
+        match self.view.text(&path)? {
+            Some(text) => {
+                if let Some(entry) = entry_of(ep) {
+                    self.push(FileOp::Append {
+                        path,
+                        text: hosts::render_entry(&entry),
+                        at: text.len() as u64,
+                    })?;
+                }
+            }
+            None => {
+                self.network_text(&ep.network)?;
+            }
+        }
+        if is_named(ep) {
+            self.sync_namespace(&ep.netns, None)?;
+        }
+        for m in self.multi_members(&ep.network)? {
+            if m != ep.netns {
+                self.sync_namespace(&m, None)?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// After `ep` left `network` (and was forgotten). `others`: the namespace's endpoints on its
-/// other networks, as the detach found them.
-pub fn left(ctx: &Ctx, ep: &Endpoint, others: &[(String, Endpoint)]) -> Result<()> {
-    let Some(addr) = ep.address.filter(|_| !ctx.dry_run()) else {
-        return Ok(());
-    };
-    hosts::remove_from_network(&ep.network, addr.ip())?;
-    if is_named(ep) {
-        let nets = networks_with_addresses(others.iter().map(|(_, e)| e));
-        sync_namespace_on(ctx, &ep.netns, Some(&ep.network), &nets)?;
+    /// After `ep` leaves its network (forgotten by the same plan).
+    pub fn left(&mut self, ep: &'a Endpoint) -> Result<()> {
+        let Some(addr) = ep.address else {
+            return Ok(());
+        };
+        self.leaving = Some(ep);
+        let path = hosts::network_file(&ep.network);
+        if let Some(text) = self.view.text(&path)? {
+            match hosts::plan_removal(&text, addr.ip()) {
+                Removal::Absent => {}
+                Removal::Blank { offset, len } => {
+                    let old = text[offset..offset + len].to_string();
+                    self.push(FileOp::Overwrite {
+                        path,
+                        offset: offset as u64,
+                        text: hosts::blank(len),
+                        old,
+                    })?
+                }
+                Removal::Compact(new) => self.write(&path, &new)?,
+            }
+        }
+        if is_named(ep) {
+            self.sync_namespace(&ep.netns, Some(&ep.network))?;
+        }
+        for m in self.multi_members(&ep.network)? {
+            self.sync_namespace(&m, None)?;
+        }
+        Ok(())
     }
-    for m in hosts::multi_members(&ep.network) {
-        sync_namespace(ctx, &m, None)?;
-    }
-    Ok(())
-}
 
-/// After a network was removed (its members were detached one by one before).
-pub fn network_removed(ctx: &Ctx, network: &str) -> Result<()> {
-    if ctx.dry_run() {
-        return Ok(());
+    /// After a network is removed (its members were detached by earlier steps).
+    pub fn network_removed(&mut self, network: &str) -> Result<()> {
+        self.remove(&hosts::network_file(network))?;
+        let dir = hosts::multi_dir(network);
+        for m in hosts::list_dir(&dir) {
+            self.remove(&dir.join(m))?;
+        }
+        self.remove_dir(&dir)
     }
-    hosts::remove_network(network)
+
+    /// After a namespace cnet created is deleted: the files cnet wrote for it, and its
+    /// directory when nothing else is in it.
+    pub fn namespace_removed(&mut self, netns: &str) -> Result<()> {
+        let dir = etc_netns_dir().join(netns);
+        for f in ["hosts", "resolv.conf"] {
+            self.remove(&dir.join(f))?;
+        }
+        self.remove_dir(&dir)
+    }
 }

@@ -1,5 +1,6 @@
 //! `cnet net create|rm|ls|inspect`, and the predefined networks.
 
+use super::hostsfile::HostsPlan;
 use super::{Ctx, for_each_reporting};
 use crate::cli::CreateArgs;
 use crate::drivers;
@@ -9,7 +10,7 @@ use crate::kernel;
 use crate::model::{Driver, Network};
 use crate::names;
 use crate::output::{self, print_list};
-use crate::plan::{NsRef, Plan};
+use crate::plan::{NsRef, Op, Plan, Record};
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -263,7 +264,12 @@ pub(crate) fn new_network(name: &str, driver: Driver) -> Network {
 
 /// Apply a new network's plan, then record it (the common tail of every create).
 pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
-    if let Err(e) = ctx.apply(&drivers::plan_create(net)?) {
+    let mut plan = drivers::plan_create(net)?;
+    plan.push(Op::Record(Record::PutNetwork {
+        net: Box::new(net.clone()),
+        previous: None,
+    }));
+    if let Err(e) = ctx.apply(&plan) {
         // The plan was rolled back; a failed first network of its kind takes its table along.
         if !ctx.dry_run() {
             let _ = remove_unused_table(ctx, net.driver);
@@ -271,7 +277,6 @@ pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
         return Err(e);
     }
     if !ctx.dry_run() {
-        ctx.store.put_network(net)?;
         crate::outln!("{}", net.name);
     }
     Ok(())
@@ -353,10 +358,13 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             // An older cnet's filter goes too (into nftables first, then out with the rest).
             super::firewall::migrate_tunnel_filter(ctx, &net)?;
         }
-        ctx.teardown(&drivers::plan_remove(&net))?;
+        let mut plan = drivers::plan_remove(&net);
+        plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
+        let mut hosts = HostsPlan::new(&*ctx.store);
+        hosts.network_removed(name)?;
+        plan.extend(hosts.into_ops().into_iter().map(Op::File));
+        ctx.teardown(&plan)?;
         if !ctx.dry_run() {
-            ctx.store.remove_network(name)?;
-            super::hostsfile::network_removed(ctx, name)?;
             if matches!(net.driver, Driver::Bridge | Driver::Vxlan) {
                 crate::timing::time(
                     || "iptables-save; iptables-restore (cnet's base chains, when unused)",

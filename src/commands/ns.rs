@@ -1,12 +1,12 @@
 //! `cnet ns ls` and `cnet ns rm`.
 
+use super::hostsfile::HostsPlan;
 use super::{Ctx, for_each_reporting, target};
 use crate::error::{Error, Result};
-use crate::hosts;
 use crate::kernel::netns;
 use crate::model::Endpoint;
 use crate::output::print_list;
-use crate::plan::{Op, Plan};
+use crate::plan::{Op, Plan, Record};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -133,11 +133,11 @@ pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
             Some(rec) if !rec.host => {
                 let mut plan = Plan::default();
                 plan.push(Op::DeleteNetns { name: name.clone() });
+                plan.push(Op::Record(Record::DropNamespace(rec)));
+                let mut hosts = HostsPlan::new(&*ctx.store);
+                hosts.namespace_removed(&name)?;
+                plan.extend(hosts.into_ops().into_iter().map(Op::File));
                 ctx.teardown(&plan)?;
-                if !ctx.dry_run() {
-                    ctx.store.remove_namespace(&name)?;
-                    hosts::remove_files(&name)?;
-                }
             }
             Some(_) => {} // a host binding: detaching removed it
             None if found => {

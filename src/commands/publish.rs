@@ -3,9 +3,8 @@
 //! The check reads one small directory per host port, however many endpoints exist.
 
 use super::Ctx;
-use crate::drivers::Target;
 use crate::error::{Error, Result};
-use crate::model::{Driver, Endpoint, Network, PortClaim, PortMapping};
+use crate::model::{Driver, Network, PortClaim, PortMapping};
 use crate::ports;
 
 /// Refuse `-p` on a network that cannot publish: only bridge networks do, and not internal ones.
@@ -28,7 +27,8 @@ pub fn check_network(net: &Network, mappings: &[PortMapping]) -> Result<()> {
     Ok(())
 }
 
-fn claims(net: &Network, netns: &str, key: &str, mappings: &[PortMapping]) -> Vec<PortClaim> {
+/// The claims of one namespace's published ports, one per mapping.
+pub fn claims(net: &Network, netns: &str, key: &str, mappings: &[PortMapping]) -> Vec<PortClaim> {
     mappings
         .iter()
         .map(|m| PortClaim {
@@ -76,36 +76,6 @@ pub fn check(ctx: &Ctx, mappings: &[PortMapping]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Claim the host ports of an attach. On failure nothing stays claimed.
-pub fn claim(
-    ctx: &Ctx,
-    net: &Network,
-    target: &Target,
-    mappings: &[PortMapping],
-) -> Result<Vec<PortClaim>> {
-    let all = claims(net, &target.given, &target.key, mappings);
-    for (i, c) in all.iter().enumerate() {
-        if let Err(e) = ctx.store.claim_ports(c) {
-            release(ctx, &all[..i])?;
-            return Err(e);
-        }
-    }
-    Ok(all)
-}
-
-/// Give claimed host ports back.
-pub fn release(ctx: &Ctx, claimed: &[PortClaim]) -> Result<()> {
-    for c in claimed {
-        ctx.store.release_ports(c)?;
-    }
-    Ok(())
-}
-
-/// Give back the host ports of an endpoint that goes away.
-pub fn release_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
-    release(ctx, &claims(net, &ep.netns, &ep.key, &ep.ports))
 }
 
 #[cfg(test)]

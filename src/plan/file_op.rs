@@ -4,7 +4,7 @@
 use crate::firewall::rule::shell_quote;
 use serde::Serialize;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What a path held before a step changed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,9 +54,9 @@ pub enum FileOp {
 
 impl FileOp {
     pub fn undo(&self) -> Option<FileOp> {
-        let restore = |path: &PathBuf, previous: &Option<Previous>| match previous {
+        let restore = |path: &Path, previous: &Option<Previous>| match previous {
             None => FileOp::Remove {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 previous: Previous::Text(String::new()),
             },
             Some(p) => restore_previous(path, p),
@@ -102,15 +102,15 @@ impl FileOp {
     }
 }
 
-fn restore_previous(path: &PathBuf, previous: &Previous) -> FileOp {
+fn restore_previous(path: &Path, previous: &Previous) -> FileOp {
     match previous {
         Previous::Text(t) => FileOp::Write {
-            path: path.clone(),
+            path: path.to_path_buf(),
             text: t.clone(),
             previous: None,
         },
         Previous::Link(target) => FileOp::Symlink {
-            path: path.clone(),
+            path: path.to_path_buf(),
             target: target.clone(),
             previous: None,
         },
