@@ -8,7 +8,7 @@
 //! has to match the kernel's.
 
 use super::iptables::crate_rule_string;
-use super::layout::{RAW_PREROUTING_CHAIN, base_chains, base_jump_inserts, base_jumps};
+use super::layout::{base_chains, base_jump_inserts, base_jumps};
 use super::rule::{Rule, Table, Target};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -162,62 +162,9 @@ pub fn remove_input(saved: &Saved) -> Option<String> {
     Some(input.render())
 }
 
-/// The rules of the overlays' peers-only filter as cnet wrote them before it moved to nftables
-/// (`firewall::tunnel`): raw-table drops in CNET-RAW-PREROUTING with `-m u32`, tagged with a
-/// network's comment; `network`'s only, or every network's. The `iptables-restore --noflush`
-/// input that deletes them, `None` when there are none.
-pub fn legacy_tunnel_removal(saved: &Saved, network: Option<&str>) -> Option<String> {
-    let raw = saved.get(Table::Raw.as_str())?;
-    let tagged = |line: &str| match network {
-        Some(n) => {
-            line.contains(&format!("--comment \"cnet:{n}\""))
-                || line.contains(&format!("--comment cnet:{n} "))
-        }
-        None => line.contains("--comment \"cnet:") || line.contains("--comment cnet:"),
-    };
-    let lines: Vec<String> = raw
-        .rules
-        .iter()
-        .filter(|l| {
-            chain_of(l) == Some(RAW_PREROUTING_CHAIN) && l.contains(" -m u32 ") && tagged(l)
-        })
-        .map(|l| format!("-D{}", &l[2..]))
-        .collect();
-    if lines.is_empty() {
-        return None;
-    }
-    Some(format!("*raw\n{}\nCOMMIT\n", lines.join("\n")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_older_overlay_filter_is_found_by_network_and_deleted_verbatim() {
-        let save = "*raw\n:PREROUTING ACCEPT [0:0]\n:CNET-RAW-PREROUTING - [0:0]\n\
-            -A PREROUTING -m comment --comment cnet -j CNET-RAW-PREROUTING\n\
-            -A CNET-RAW-PREROUTING -p udp -m udp --dport 4789 -m iprange --src-range 0.0.0.0-192.0.2.1 -m u32 --u32 \"0x0>>0x16&0x3c@0xc>>0x8=0x1388\" -m comment --comment \"cnet:ov\" -j DROP\n\
-            -A CNET-RAW-PREROUTING -p udp -m udp --dport 4789 -m iprange --src-range 0.0.0.0-192.0.2.1 -m u32 --u32 \"0x0>>0x16&0x3c@0xc>>0x8=0x1389\" -m comment --comment \"cnet:ov2\" -j DROP\n\
-            -A CNET-RAW-PREROUTING -d 127.0.0.0/8 -i cn-lab -m comment --comment \"cnet:lab\" -j DROP\n\
-            COMMIT\n";
-        let saved = parse_save(save);
-        let ov = legacy_tunnel_removal(&saved, Some("ov")).unwrap();
-        assert_eq!(ov.lines().count(), 3, "{ov}");
-        assert!(
-            ov.starts_with("*raw\n-D CNET-RAW-PREROUTING -p udp"),
-            "{ov}"
-        );
-        assert!(ov.contains("=0x1388") && !ov.contains("cnet:ov2"), "{ov}");
-        let all = legacy_tunnel_removal(&saved, None).unwrap();
-        assert_eq!(
-            all.lines().count(),
-            4,
-            "both overlays, not the bridge's drop: {all}"
-        );
-        assert!(legacy_tunnel_removal(&saved, Some("lab")).is_none());
-        assert!(legacy_tunnel_removal(&parse_save(EMPTY), None).is_none());
-    }
 
     const EMPTY: &str =
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";

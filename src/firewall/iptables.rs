@@ -90,29 +90,6 @@ pub fn remove_base_if_empty() -> Result<()> {
     }
 }
 
-/// The overlays' peers-only filter rules an older cnet wrote into iptables, of `network` or
-/// of every network: the `iptables-restore` input that deletes them, if there are any
-/// (`base::legacy_tunnel_removal`).
-pub fn legacy_tunnel_rules(network: Option<&str>) -> Result<Option<String>> {
-    Ok(base::legacy_tunnel_removal(
-        &base::parse_save(&save()?),
-        network,
-    ))
-}
-
-/// What [`legacy_tunnel_rules`] gave, as the command that runs it (for `--dry-run`).
-pub fn describe_legacy_tunnel_removal(removal: &str) -> String {
-    format!("iptables-restore --noflush <<'EOF'  # an older cnet's VXLAN filter\n{removal}EOF")
-}
-
-/// Run what [`legacy_tunnel_rules`] gave.
-pub fn remove_legacy_tunnel_rules(removal: &str) -> Result<()> {
-    restore::run(
-        removal,
-        "iptables-restore --noflush (an older cnet's VXLAN filter)",
-    )
-}
-
 /// iptables' stderr as one line: without the "Try `iptables -h' ..." hint, lines joined by "; ".
 fn one_line(stderr: &str) -> String {
     stderr
