@@ -162,10 +162,6 @@ impl IptablesFirewall {
 
 /// The rule-at-a-time operations `HostFirewall` falls back on.
 impl IptablesFirewall {
-    pub fn ensure_chains(&mut self) -> Result<()> {
-        ensure_base()
-    }
-
     pub fn append(&mut self, rule: &Rule) -> Result<()> {
         if self.exists(rule)? {
             return Ok(());
@@ -280,19 +276,16 @@ mod tests {
         });
         rules.extend(base_jumps());
         rules.push(Rule {
-            table: Table::Nat,
-            chain: "CNET-PREROUTING".into(),
+            table: Table::Filter,
+            chain: "CNET-FORWARD".into(),
             matches: vec![
-                Match::Protocol("tcp".into()),
-                Match::DestPort {
-                    from: 8080,
-                    to: 8080,
+                Match::InIface {
+                    name: "cn-lab".into(),
+                    negate: true,
                 },
+                Match::CtState(vec!["RELATED".into(), "ESTABLISHED".into()]),
             ],
-            target: Target::Dnat {
-                addr: "10.1.0.2".parse().unwrap(),
-                port: Some((80, 80)),
-            },
+            target: Target::Accept,
             comment: "cnet lab with spaces".into(),
         });
         for rule in &rules {
