@@ -281,41 +281,6 @@ fn failed_attach_removes_the_namespace_it_created() {
 }
 
 #[test]
-fn the_commented_jumps_of_an_older_cnet_are_kept_then_removed_with_the_last_network() {
-    let sb = Sandbox::new();
-    let before = sb.snapshot();
-    // The base as an older cnet left it: each jump from a built-in chain with a comment.
-    sb.sh("printf '%s\\n' '*raw' ':CNET-RAW-PREROUTING - [0:0]' \
-         '-A PREROUTING -m comment --comment cnet -j CNET-RAW-PREROUTING' COMMIT \
-         '*nat' ':CNET-POSTROUTING - [0:0]' \
-         '-A POSTROUTING -m comment --comment cnet -j CNET-POSTROUTING' COMMIT \
-         '*filter' ':CNET-USER - [0:0]' ':CNET-ISOLATION-1 - [0:0]' \
-         ':CNET-ISOLATION-2 - [0:0]' ':CNET-FORWARD - [0:0]' \
-         '-A FORWARD -m comment --comment cnet -j CNET-USER' \
-         '-A FORWARD -m comment --comment cnet -j CNET-ISOLATION-1' \
-         '-A FORWARD -m comment --comment cnet -j CNET-FORWARD' COMMIT \
-         | iptables-restore --noflush")
-        .ok();
-    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
-        .ok();
-    // Found by their targets: not added a second time.
-    let forward = sb.run(&["iptables", "-S", "FORWARD"]);
-    let jumps: Vec<&str> = forward
-        .ok()
-        .stdout
-        .lines()
-        .filter(|l| l.contains("-j CNET-"))
-        .collect();
-    assert_eq!(jumps.len(), 3, "{jumps:#?}");
-    sb.cnet(&["attach", "lab", "ns1"]).ok();
-    sb.cnet(&["attach", "lab", "ns2"]).ok();
-    sb.assert_ping("ns1", "10.1.0.3");
-
-    sb.cnet(&["net", "rm", "lab", "--force"]).ok();
-    assert_eq!(sb.snapshot().rules, before.rules, "iptables rules differ");
-}
-
-#[test]
 fn the_base_jumps_carry_no_comment() {
     let sb = Sandbox::new();
     sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])

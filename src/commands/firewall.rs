@@ -3,7 +3,6 @@
 use super::Ctx;
 use crate::drivers::bridge;
 use crate::error::Result;
-use crate::firewall::iptables;
 use crate::firewall::published::TABLE;
 use crate::firewall::tunnel;
 use crate::model::Driver;
@@ -53,9 +52,6 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
             crate::outln!("{}", tunnel::describe_table());
             crate::outln!("{}", Op::AllowTunnel(tunnels));
         }
-        if let Some(removal) = iptables::legacy_tunnel_rules(None)? {
-            crate::outln!("{}", iptables::describe_legacy_tunnel_removal(&removal));
-        }
         return Ok(());
     }
     let mut fw = ctx.firewall.borrow_mut();
@@ -68,26 +64,6 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
         fw.replace_tunnel_filter(&tunnels)?;
     } else {
         fw.remove_tunnel_filter()?;
-    }
-    // An older cnet's iptables filter of an overlay, now that the nftables one is in place.
-    fw.remove_legacy_tunnel_rules()
-}
-
-/// Move an overlay an older cnet made from its iptables filter to the nftables one
-/// (`Firewall::migrate_tunnel_filter`), or with `--dry-run` print what that would do; nothing
-/// for an overlay of this cnet. Before a `net peer` change or a `net rm` of `net`.
-pub fn migrate_tunnel_filter(ctx: &Ctx, net: &crate::model::Network) -> Result<()> {
-    let entries = crate::drivers::vxlan::tunnel_filter_entries(net)?;
-    if !ctx.dry_run() {
-        return ctx
-            .firewall
-            .borrow_mut()
-            .migrate_tunnel_filter(&net.name, &entries);
-    }
-    if let Some(removal) = iptables::legacy_tunnel_rules(Some(&net.name))? {
-        crate::outln!("{}", tunnel::describe_table());
-        crate::outln!("{}", Op::AllowTunnel(entries));
-        crate::outln!("{}", iptables::describe_legacy_tunnel_removal(&removal));
     }
     Ok(())
 }

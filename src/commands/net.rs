@@ -354,10 +354,6 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
         for ep in &eps {
             super::detach::detach_endpoint(ctx, &net, ep)?;
         }
-        if net.driver == Driver::Vxlan {
-            // An older cnet's filter goes too (into nftables first, then out with the rest).
-            super::firewall::migrate_tunnel_filter(ctx, &net)?;
-        }
         let mut plan = drivers::plan_remove(&net);
         plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
         let mut hosts = HostsPlan::new(&*ctx.store);

@@ -52,7 +52,6 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
         }
         vxlan::plan_peer_rm(&net, ip)?
     };
-    super::firewall::migrate_tunnel_filter(ctx, &net)?;
     ctx.apply(&plan)?;
     if ctx.dry_run() {
         return Ok(());

@@ -56,8 +56,7 @@ fn tunnel_entries(net: &Network, peers: &[Ipv4Addr]) -> Result<Vec<TunnelEntry>>
     ))
 }
 
-/// The network's elements of the ingress filter, as its state has them (`firewall reload`, the
-/// move from an older cnet's iptables filter).
+/// The network's elements of the ingress filter, as its state has them (`firewall reload`).
 pub fn tunnel_filter_entries(net: &Network) -> Result<Vec<TunnelEntry>> {
     tunnel_entries(net, &net.peers)
 }

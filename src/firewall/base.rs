@@ -8,7 +8,7 @@
 //! has to match the kernel's.
 
 use super::iptables::crate_rule_string;
-use super::layout::{RAW_PREROUTING_CHAIN, base_chains, base_jump_inserts, base_jumps};
+use super::layout::{base_chains, base_jump_inserts, base_jumps};
 use super::rule::{Rule, Table, Target};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,9 +86,8 @@ impl Input {
     }
     fn render(self) -> String {
         let mut out = String::new();
-        // raw, nat, filter: the order restore::render adds in. Its jumps name no extension;
-        // an older cnet's, deleted here, name comment, in the first block that deletes any:
-        // no revision check after a deletion (restore.rs).
+        // raw, nat, filter: the order restore::render adds in. The jumps name no match
+        // extension, so no block waits on a revision check after a deletion (restore.rs).
         for t in ["raw", "nat", "filter"] {
             if let Some(lines) = self.0.get(t) {
                 out.push_str(&format!("*{t}\n{}\nCOMMIT\n", lines.join("\n")));
@@ -99,10 +98,9 @@ impl Input {
 }
 
 /// The restore input that creates the missing base chains and puts the jumps in place; empty
-/// when all is there. Per built-in chain, as `IptablesFirewall::ensure_chains` did: all jumps
-/// there → left alone; some missing (someone flushed or edited the chain) → the survivors are
-/// deleted and all are inserted again at the top, in order, so CNET-FORWARD's accepts never
-/// come before CNET-ISOLATION-1's drops.
+/// when all is there. Per built-in chain: all jumps there → left alone; some missing (someone
+/// flushed or edited the chain) → the survivors are deleted and all are inserted again at the
+/// top, in order, so CNET-FORWARD's accepts never come before CNET-ISOLATION-1's drops.
 pub fn ensure_input(saved: &Saved) -> Result<String> {
     let mut input = Input::default();
     for (table, chain) in base_chains() {
@@ -162,82 +160,27 @@ pub fn remove_input(saved: &Saved) -> Option<String> {
     Some(input.render())
 }
 
-/// The rules of the overlays' peers-only filter as cnet wrote them before it moved to nftables
-/// (`firewall::tunnel`): raw-table drops in CNET-RAW-PREROUTING with `-m u32`, tagged with a
-/// network's comment; `network`'s only, or every network's. The `iptables-restore --noflush`
-/// input that deletes them, `None` when there are none.
-pub fn legacy_tunnel_removal(saved: &Saved, network: Option<&str>) -> Option<String> {
-    let raw = saved.get(Table::Raw.as_str())?;
-    let tagged = |line: &str| match network {
-        Some(n) => {
-            line.contains(&format!("--comment \"cnet:{n}\""))
-                || line.contains(&format!("--comment cnet:{n} "))
-        }
-        None => line.contains("--comment \"cnet:") || line.contains("--comment cnet:"),
-    };
-    let lines: Vec<String> = raw
-        .rules
-        .iter()
-        .filter(|l| {
-            chain_of(l) == Some(RAW_PREROUTING_CHAIN) && l.contains(" -m u32 ") && tagged(l)
-        })
-        .map(|l| format!("-D{}", &l[2..]))
-        .collect();
-    if lines.is_empty() {
-        return None;
-    }
-    Some(format!("*raw\n{}\nCOMMIT\n", lines.join("\n")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_older_overlay_filter_is_found_by_network_and_deleted_verbatim() {
-        let save = "*raw\n:PREROUTING ACCEPT [0:0]\n:CNET-RAW-PREROUTING - [0:0]\n\
-            -A PREROUTING -m comment --comment cnet -j CNET-RAW-PREROUTING\n\
-            -A CNET-RAW-PREROUTING -p udp -m udp --dport 4789 -m iprange --src-range 0.0.0.0-192.0.2.1 -m u32 --u32 \"0x0>>0x16&0x3c@0xc>>0x8=0x1388\" -m comment --comment \"cnet:ov\" -j DROP\n\
-            -A CNET-RAW-PREROUTING -p udp -m udp --dport 4789 -m iprange --src-range 0.0.0.0-192.0.2.1 -m u32 --u32 \"0x0>>0x16&0x3c@0xc>>0x8=0x1389\" -m comment --comment \"cnet:ov2\" -j DROP\n\
-            -A CNET-RAW-PREROUTING -d 127.0.0.0/8 -i cn-lab -m comment --comment \"cnet:lab\" -j DROP\n\
-            COMMIT\n";
-        let saved = parse_save(save);
-        let ov = legacy_tunnel_removal(&saved, Some("ov")).unwrap();
-        assert_eq!(ov.lines().count(), 3, "{ov}");
-        assert!(
-            ov.starts_with("*raw\n-D CNET-RAW-PREROUTING -p udp"),
-            "{ov}"
-        );
-        assert!(ov.contains("=0x1388") && !ov.contains("cnet:ov2"), "{ov}");
-        let all = legacy_tunnel_removal(&saved, None).unwrap();
-        assert_eq!(
-            all.lines().count(),
-            4,
-            "both overlays, not the bridge's drop: {all}"
-        );
-        assert!(legacy_tunnel_removal(&saved, Some("lab")).is_none());
-        assert!(legacy_tunnel_removal(&parse_save(EMPTY), None).is_none());
-    }
-
     const EMPTY: &str =
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
 
-    /// What iptables-save prints once an older cnet put the base in place, its jumps with a
-    /// comment (with an admin rule in CNET-USER).
+    /// What iptables-save prints once cnet put the base in place (with an admin rule in
+    /// CNET-USER).
     fn full(admin: bool) -> String {
         let mut s = String::from(
             "# Generated by iptables-save\n*raw\n:PREROUTING ACCEPT [0:0]\n:CNET-RAW-PREROUTING - [0:0]\n\
-             -A PREROUTING -m comment --comment cnet -j CNET-RAW-PREROUTING\nCOMMIT\n\
+             -A PREROUTING -j CNET-RAW-PREROUTING\nCOMMIT\n\
              *nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
-             :CNET-OUTPUT - [0:0]\n:CNET-POSTROUTING - [0:0]\n:CNET-PREROUTING - [0:0]\n\
-             -A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment cnet -j CNET-PREROUTING\n\
-             -A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment cnet -j CNET-OUTPUT\n\
-             -A POSTROUTING -m comment --comment cnet -j CNET-POSTROUTING\nCOMMIT\n\
+             :CNET-POSTROUTING - [0:0]\n\
+             -A POSTROUTING -j CNET-POSTROUTING\nCOMMIT\n\
              *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
              :CNET-FORWARD - [0:0]\n:CNET-ISOLATION-1 - [0:0]\n:CNET-ISOLATION-2 - [0:0]\n:CNET-USER - [0:0]\n\
-             -A FORWARD -m comment --comment cnet -j CNET-USER\n\
-             -A FORWARD -m comment --comment cnet -j CNET-ISOLATION-1\n\
-             -A FORWARD -m comment --comment cnet -j CNET-FORWARD\n",
+             -A FORWARD -j CNET-USER\n\
+             -A FORWARD -j CNET-ISOLATION-1\n\
+             -A FORWARD -j CNET-FORWARD\n",
         );
         if admin {
             s.push_str("-A CNET-USER -s 10.9.9.9/32 -j DROP\n");
@@ -250,7 +193,7 @@ mod tests {
     fn parses_chains_and_rules_per_table() {
         let saved = parse_save(&full(true));
         assert!(saved["filter"].chains.contains("CNET-USER"));
-        assert!(saved["nat"].chains.contains("CNET-OUTPUT"));
+        assert!(saved["nat"].chains.contains("CNET-POSTROUTING"));
         assert_eq!(saved["filter"].rules.len(), 4);
         assert_eq!(saved["raw"].rules.len(), 1);
     }
@@ -283,13 +226,13 @@ mod tests {
     #[test]
     fn a_flushed_forward_gets_its_survivors_deleted_and_all_jumps_again() {
         // Someone deleted the USER jump: the other two are re-inserted after it, in order.
-        let text = full(true).replace("-A FORWARD -m comment --comment cnet -j CNET-USER\n", "");
+        let text = full(true).replace("-A FORWARD -j CNET-USER\n", "");
         let input = ensure_input(&parse_save(&text)).unwrap();
         assert_eq!(
             input,
             "*filter\n\
-             -D FORWARD -m comment --comment cnet -j CNET-FORWARD\n\
-             -D FORWARD -m comment --comment cnet -j CNET-ISOLATION-1\n\
+             -D FORWARD -j CNET-FORWARD\n\
+             -D FORWARD -j CNET-ISOLATION-1\n\
              -I FORWARD 1 -j CNET-USER\n\
              -I FORWARD 2 -j CNET-ISOLATION-1\n\
              -I FORWARD 3 -j CNET-FORWARD\nCOMMIT\n"
@@ -303,12 +246,17 @@ mod tests {
         let filter = input.split("*filter\n").nth(1).unwrap();
         assert_eq!(
             filter,
-            "-D FORWARD -m comment --comment cnet -j CNET-FORWARD\n\
-             -D FORWARD -m comment --comment cnet -j CNET-ISOLATION-1\n\
-             -D FORWARD -m comment --comment cnet -j CNET-USER\n\
+            "-D FORWARD -j CNET-FORWARD\n\
+             -D FORWARD -j CNET-ISOLATION-1\n\
+             -D FORWARD -j CNET-USER\n\
              -X CNET-FORWARD\n-X CNET-ISOLATION-2\n-X CNET-ISOLATION-1\n-X CNET-USER\nCOMMIT\n"
         );
-        assert!(input.contains("*raw\n-D PREROUTING -m comment --comment cnet -j CNET-RAW-PREROUTING\n-X CNET-RAW-PREROUTING\nCOMMIT\n"), "{input}");
+        assert!(
+            input.contains(
+                "*raw\n-D PREROUTING -j CNET-RAW-PREROUTING\n-X CNET-RAW-PREROUTING\nCOMMIT\n"
+            ),
+            "{input}"
+        );
         // Nothing of cnet's there: nothing to remove.
         assert_eq!(remove_input(&parse_save(EMPTY)), Some(String::new()));
     }

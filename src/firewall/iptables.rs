@@ -90,29 +90,6 @@ pub fn remove_base_if_empty() -> Result<()> {
     }
 }
 
-/// The overlays' peers-only filter rules an older cnet wrote into iptables, of `network` or
-/// of every network: the `iptables-restore` input that deletes them, if there are any
-/// (`base::legacy_tunnel_removal`).
-pub fn legacy_tunnel_rules(network: Option<&str>) -> Result<Option<String>> {
-    Ok(base::legacy_tunnel_removal(
-        &base::parse_save(&save()?),
-        network,
-    ))
-}
-
-/// What [`legacy_tunnel_rules`] gave, as the command that runs it (for `--dry-run`).
-pub fn describe_legacy_tunnel_removal(removal: &str) -> String {
-    format!("iptables-restore --noflush <<'EOF'  # an older cnet's VXLAN filter\n{removal}EOF")
-}
-
-/// Run what [`legacy_tunnel_rules`] gave.
-pub fn remove_legacy_tunnel_rules(removal: &str) -> Result<()> {
-    restore::run(
-        removal,
-        "iptables-restore --noflush (an older cnet's VXLAN filter)",
-    )
-}
-
 /// iptables' stderr as one line: without the "Try `iptables -h' ..." hint, lines joined by "; ".
 fn one_line(stderr: &str) -> String {
     stderr
@@ -185,10 +162,6 @@ impl IptablesFirewall {
 
 /// The rule-at-a-time operations `HostFirewall` falls back on.
 impl IptablesFirewall {
-    pub fn ensure_chains(&mut self) -> Result<()> {
-        ensure_base()
-    }
-
     pub fn append(&mut self, rule: &Rule) -> Result<()> {
         if self.exists(rule)? {
             return Ok(());
@@ -303,19 +276,16 @@ mod tests {
         });
         rules.extend(base_jumps());
         rules.push(Rule {
-            table: Table::Nat,
-            chain: "CNET-PREROUTING".into(),
+            table: Table::Filter,
+            chain: "CNET-FORWARD".into(),
             matches: vec![
-                Match::Protocol("tcp".into()),
-                Match::DestPort {
-                    from: 8080,
-                    to: 8080,
+                Match::InIface {
+                    name: "cn-lab".into(),
+                    negate: true,
                 },
+                Match::CtState(vec!["RELATED".into(), "ESTABLISHED".into()]),
             ],
-            target: Target::Dnat {
-                addr: "10.1.0.2".parse().unwrap(),
-                port: Some((80, 80)),
-            },
+            target: Target::Accept,
             comment: "cnet lab with spaces".into(),
         });
         for rule in &rules {

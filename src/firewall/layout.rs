@@ -57,8 +57,7 @@ pub fn base_chains() -> Vec<(Table, &'static str)> {
 /// The jumps from the built-in chains to cnet's chains. Each belongs at the top of its built-in
 /// chain, in this order (see [`base_jump_inserts`] for the positions). They carry no comment:
 /// their targets name them, and iptables-nft runs `-m comment` as a match of its own on every
-/// packet through the chain (FORWARD's three jumps see every forwarded packet). Jumps an older
-/// cnet made with a comment are found by their target all the same (`base::find_jump`).
+/// packet through the chain (FORWARD's three jumps see every forwarded packet).
 pub fn base_jumps() -> Vec<Rule> {
     let jump = |table, chain: &str, matches: Vec<Match>, to: &str| Rule {
         table,

@@ -132,27 +132,6 @@ impl HostFirewall {
         self.nft()?.replace::<PublishedTable>(entries)
     }
 
-    /// An overlay made by an older cnet has its peers-only filter as iptables raw rules: put
-    /// it in the nftables filter (`entries`, the network's guard and peers), then delete the
-    /// old rules, so that the VNI is never unfiltered. Nothing to do for a newer overlay.
-    pub fn migrate_tunnel_filter(&mut self, network: &str, entries: &[TunnelEntry]) -> Result<()> {
-        let Some(removal) = iptables::legacy_tunnel_rules(Some(network))? else {
-            return Ok(());
-        };
-        self.ensure_tunnel_filter()?;
-        self.allow_tunnel(entries)?;
-        iptables::remove_legacy_tunnel_rules(&removal)
-    }
-
-    /// Delete every older cnet's iptables filter of an overlay (`firewall reload`, after the
-    /// nftables filter is rebuilt).
-    pub fn remove_legacy_tunnel_rules(&mut self) -> Result<()> {
-        match iptables::legacy_tunnel_rules(None)? {
-            Some(removal) => iptables::remove_legacy_tunnel_rules(&removal),
-            None => Ok(()),
-        }
-    }
-
     /// Remove the overlays' ingress filter (no overlay is left).
     pub fn remove_tunnel_filter(&mut self) -> Result<()> {
         self.nft()?.drop_table::<TunnelTable>()

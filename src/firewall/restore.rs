@@ -35,11 +35,10 @@ pub fn render(command: &str, rules: &[Rule]) -> Result<String> {
 
 /// The order of the tables' transactions. Adding: raw first, so that the drop guarding
 /// 127.0.0.0/8 is in before nat's openings. Deleting: the reverse, nat first, whose rules name
-/// every match extension the others do (conntrack, comment). That matters for time:
-/// iptables-nft checks an extension's revision the first time a rule names it, on a netfilter
-/// socket of its own, and closing that socket waits for the freeing of what the transactions
-/// before it deleted (NETLINK_URELEASE, an RCU grace period): ~20 ms of a `net rm` when raw's
-/// block went first.
+/// every match extension the others do (conntrack, comment), so that every revision check
+/// comes before any deletion: iptables-nft checks an extension's revision the first time a
+/// rule names it, on a netfilter socket of its own, and closing that socket waits for the
+/// freeing of what the transactions before it deleted (NETLINK_URELEASE, an RCU grace period).
 fn table_order(command: &str) -> [Table; 3] {
     if command == "-D" {
         [Table::Nat, Table::Filter, Table::Raw]

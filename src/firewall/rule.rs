@@ -4,7 +4,6 @@
 use ipnetwork::Ipv4Network;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::net::Ipv4Addr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,41 +43,18 @@ pub enum Match {
         net: Ipv4Network,
         negate: bool,
     },
-    /// `-p tcp|udp|sctp|icmp`
-    Protocol(String),
-    /// `--dport N[:M]` (needs a Protocol match first)
-    DestPort {
-        from: u16,
-        to: u16,
-    },
     /// `-m conntrack --ctstate A,B`
     CtState(Vec<String>),
     /// `-m conntrack ! --ctstate A,B`
     NotCtState(Vec<String>),
-    /// `-m addrtype --dst-type LOCAL`
-    DstTypeLocal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Target {
     Accept,
     Drop,
-    Return,
     Masquerade,
     Jump(String),
-    /// `-j DNAT --to-destination ADDR[:PORT[-PORT]]`
-    Dnat {
-        addr: Ipv4Addr,
-        port: Option<(u16, u16)>,
-    },
-    /// `-j DNAT --to-destination ADDR:FROM-TO/BASE`: a port range shifted as a block, each
-    /// original port P going to FROM + (P - BASE) (the kernel's NF_NAT_RANGE_PROTO_OFFSET).
-    DnatShift {
-        addr: Ipv4Addr,
-        from: u16,
-        to: u16,
-        base: u16,
-    },
 }
 
 /// A rule of one chain. `comment` is rendered as `-m comment --comment`, and names cnet and the
@@ -120,15 +96,6 @@ impl Rule {
                     neg(&mut a, *negate);
                     a.extend(["-d".into(), net.to_string()]);
                 }
-                Match::Protocol(p) => a.extend(["-p".into(), p.clone()]),
-                Match::DestPort { from, to } => {
-                    let ports = if from == to {
-                        from.to_string()
-                    } else {
-                        format!("{from}:{to}")
-                    };
-                    a.extend(["--dport".into(), ports]);
-                }
                 Match::CtState(states) => a.extend([
                     "-m".into(),
                     "conntrack".into(),
@@ -141,12 +108,6 @@ impl Rule {
                     "!".into(),
                     "--ctstate".into(),
                     states.join(","),
-                ]),
-                Match::DstTypeLocal => a.extend([
-                    "-m".into(),
-                    "addrtype".into(),
-                    "--dst-type".into(),
-                    "LOCAL".into(),
                 ]),
             }
         }
@@ -162,28 +123,8 @@ impl Rule {
         match &self.target {
             Target::Accept => a.push("ACCEPT".into()),
             Target::Drop => a.push("DROP".into()),
-            Target::Return => a.push("RETURN".into()),
             Target::Masquerade => a.push("MASQUERADE".into()),
             Target::Jump(chain) => a.push(chain.clone()),
-            Target::Dnat { addr, port } => {
-                a.push("DNAT".into());
-                a.push("--to-destination".into());
-                a.push(match port {
-                    None => addr.to_string(),
-                    Some((p, q)) if p == q => format!("{addr}:{p}"),
-                    Some((p, q)) => format!("{addr}:{p}-{q}"),
-                });
-            }
-            Target::DnatShift {
-                addr,
-                from,
-                to,
-                base,
-            } => {
-                a.push("DNAT".into());
-                a.push("--to-destination".into());
-                a.push(format!("{addr}:{from}-{to}/{base}"));
-            }
         }
         a
     }

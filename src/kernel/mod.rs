@@ -34,11 +34,6 @@ pub fn link_exists(s: &mut Session, ns: &NsRef, name: &str) -> Result<bool> {
     })
 }
 
-/// MTU of a link in the host namespace (None if no such link).
-pub fn link_mtu(name: &str) -> Result<Option<u32>> {
-    Session::new().run(&NsRef::Host, |c| netlink::link_mtu(c, name))
-}
-
 /// The boot id (/proc/sys/kernel/random/boot_id), trimmed; empty string if unreadable.
 pub fn boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")

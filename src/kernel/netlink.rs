@@ -382,18 +382,6 @@ pub fn links(c: &Conn) -> NlResult<Vec<LinkMessage>> {
     )
 }
 
-/// MTU of a link (None if there is no such link).
-pub fn link_mtu(c: &Conn, name: &str) -> Result<Option<u32>> {
-    let m = get_link(c, name)
-        .map_err(|e| Error::runtime(format!("ip link show {name}: {}", describe(&e))))?;
-    Ok(m.and_then(|m| {
-        m.attributes.iter().find_map(|a| match a {
-            LinkAttribute::Mtu(v) => Some(*v),
-            _ => None,
-        })
-    }))
-}
-
 /// Destination prefixes of the IPv4 routes of the main table (default routes left out).
 pub fn main_routes_v4(c: &Conn) -> Result<Vec<Ipv4Network>> {
     let msg = RouteMessageBuilder::<Ipv4Addr>::new().build();
