@@ -224,8 +224,13 @@ pub struct DetachArgs {
 pub struct ExecArgs {
     /// Namespace name or path
     pub netns: String,
-    /// Command and its arguments (after --)
-    #[arg(required = true, last = true)]
+    /// Command and its arguments, as with ip netns exec (a -- before them is optional)
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }
 
