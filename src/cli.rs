@@ -239,7 +239,13 @@ pub struct ExecArgs {
 pub enum LeaseCommand {
     /// List leases, of one network or of all
     #[command(visible_alias = "list")]
-    Ls { network: Option<String> },
+    Ls {
+        /// Network whose leases to list (default: every network)
+        network: Option<String>,
+        /// Print addresses only, one per line
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,7 +253,11 @@ pub enum LeaseCommand {
 pub enum NsCommand {
     /// List network namespaces and the networks they are attached to
     #[command(visible_alias = "list")]
-    Ls,
+    Ls {
+        /// Print namespace names only
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Detach a namespace from every network, then delete it if cnet created it
     #[command(visible_alias = "remove")]
     Rm {
