@@ -298,7 +298,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__lease__subcmd__ls)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,7 +578,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__ls)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -152,12 +152,14 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcomm
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l format -d 'Output format of listings' -r -f -a "table\t''
@@ -174,12 +176,14 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print namespace names only'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print namespace names only'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l format -d 'Output format of listings' -r -f -a "table\t''

@@ -224,8 +224,13 @@ pub struct DetachArgs {
 pub struct ExecArgs {
     /// Namespace name or path
     pub netns: String,
-    /// Command and its arguments (after --)
-    #[arg(required = true, last = true)]
+    /// Command and its arguments, as with ip netns exec (a -- before them is optional)
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }
 
@@ -234,7 +239,13 @@ pub struct ExecArgs {
 pub enum LeaseCommand {
     /// List leases, of one network or of all
     #[command(visible_alias = "list")]
-    Ls { network: Option<String> },
+    Ls {
+        /// Network whose leases to list (default: every network)
+        network: Option<String>,
+        /// Print addresses only, one per line
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,7 +253,11 @@ pub enum LeaseCommand {
 pub enum NsCommand {
     /// List network namespaces and the networks they are attached to
     #[command(visible_alias = "list")]
-    Ls,
+    Ls {
+        /// Print namespace names only
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Detach a namespace from every network, then delete it if cnet created it
     #[command(visible_alias = "remove")]
     Rm {

@@ -4,24 +4,25 @@
 //! `firewall::layout`, `names`) apart from side effects (`kernel`, `firewall` backends, `store`,
 //! `hosts`). `commands` glue the two together; `cli` holds the clap types.
 
-/// `println!` that tolerates a closed standard output (`cnet net ls | head -1`): what nobody
-/// reads is dropped and the command still finishes its work (a panic half way through a
-/// detach would leave its links to the kernel undeleted).
+/// `println!` that does not panic when standard output fails: the command still finishes its
+/// work (a panic half way through a detach would leave its links to the kernel undeleted) and
+/// the first failure is kept for `main` to report (see [`output::write_error`]).
 #[macro_export]
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    () => {
+        $crate::output::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
-/// `print!` that tolerates a closed standard output, as [`outln!`].
+/// `print!` that does not panic when standard output fails, as [`outln!`].
 #[macro_export]
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::output::write_out(format_args!($($arg)*))
+    };
 }
 
 pub mod apply;

@@ -15,8 +15,8 @@ use std::os::unix::ffi::OsStringExt;
 
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // A write to a closed pipe is then an error cnet handles (output is best-effort, see
-    // `outln!`), not a kill half way through a command.
+    // A write to a closed pipe is then an error cnet handles (see `outln!`), not a kill half
+    // way through a command.
     // SAFETY: setting a signal's disposition to "ignore" has no other effect.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     ensure_std_fds_open();
@@ -25,8 +25,21 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes argc valid NUL-terminated strings in argv.
     let args = unsafe { args_of(argc, argv) };
     let code = std::panic::catch_unwind(|| run(args)).unwrap_or(101);
-    // Exits through Rust's runtime clean-up, which flushes standard output.
-    std::process::exit(code)
+    std::process::exit(with_output_checked(code))
+}
+
+/// The exit status once standard output is flushed: a command that could not print what it
+/// had to (`cnet net ls >/dev/full`) failed, even if its work is done.
+fn with_output_checked(code: c_int) -> c_int {
+    let Some(e) = cnet::output::write_error() else {
+        return code;
+    };
+    let why = e
+        .raw_os_error()
+        .map(cnet::kernel::netlink::errno_text)
+        .unwrap_or_else(|| e.to_string());
+    eprintln!("cnet: writing output: {why}");
+    if code == 0 { 1 } else { code }
 }
 
 /// The arguments as given to `main`. Not `std::env::args`: without Rust's own `main`, only

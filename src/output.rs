@@ -3,6 +3,36 @@
 use crate::cli::Format;
 use comfy_table::{ContentArrangement, Table, presets::NOTHING};
 use serde::Serialize;
+use std::io::{self, Write};
+use std::sync::OnceLock;
+
+/// The first failure to write standard output, if any.
+static WRITE_ERROR: OnceLock<io::Error> = OnceLock::new();
+
+/// Write to standard output, keeping the first failure for [`write_error`]. After one, the rest
+/// is dropped: what follows would be cut off anyway.
+pub fn write_out(args: std::fmt::Arguments) {
+    if WRITE_ERROR.get().is_some() {
+        return;
+    }
+    if let Err(e) = io::stdout().write_fmt(args) {
+        let _ = WRITE_ERROR.set(e);
+    }
+}
+
+/// Flush standard output and return its first write failure, if any. A reader that went away
+/// (`cnet net ls | head -1`) is no failure: cnet then stops printing and exits quietly, as `ip`
+/// does.
+pub fn write_error() -> Option<&'static io::Error> {
+    if WRITE_ERROR.get().is_none()
+        && let Err(e) = io::stdout().flush()
+    {
+        let _ = WRITE_ERROR.set(e);
+    }
+    WRITE_ERROR
+        .get()
+        .filter(|e| e.kind() != io::ErrorKind::BrokenPipe)
+}
 
 /// Print rows as an aligned table (table format) or the items as a JSON array (json format).
 pub fn print_list<T: Serialize>(

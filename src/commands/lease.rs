@@ -14,10 +14,13 @@ struct LeaseRow {
     lease: Lease,
     /// Why the lease may be stale: its namespace is gone, or it predates this boot.
     #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
+    note: Option<&'static str>,
+    /// The note as one word, for the table.
+    #[serde(skip)]
+    tag: &'static str,
 }
 
-pub fn ls(ctx: &Ctx, network: Option<&str>) -> Result<()> {
+pub fn ls(ctx: &Ctx, network: Option<&str>, quiet: bool) -> Result<()> {
     let networks: Vec<String> = match network {
         Some(n) => {
             if !net::all(ctx)?.iter().any(|x| x.name == n) {
@@ -33,9 +36,19 @@ pub fn ls(ctx: &Ctx, network: Option<&str>) -> Result<()> {
         let mut leases = ctx.store.leases(&n)?;
         leases.sort_by_key(|l| l.address);
         for lease in leases {
-            let note = stale_note(&lease, &boot);
-            rows.push(LeaseRow { lease, note });
+            let stale = staleness(&lease, &boot);
+            rows.push(LeaseRow {
+                lease,
+                note: stale.map(Stale::note),
+                tag: stale.map_or("-", Stale::tag),
+            });
         }
+    }
+    if quiet {
+        for r in &rows {
+            crate::outln!("{}", r.lease.address);
+        }
+        return Ok(());
     }
     print_list(
         ctx.global.format,
@@ -48,14 +61,39 @@ pub fn ls(ctx: &Ctx, network: Option<&str>) -> Result<()> {
                 r.lease.client.clone(),
                 r.lease.state.to_string(),
                 rfc3339(r.lease.since),
-                r.note.clone().unwrap_or_default(),
+                r.tag.into(),
             ]
         },
     );
     Ok(())
 }
 
-fn stale_note(l: &Lease, boot: &str) -> Option<String> {
+/// Why a bound lease may no longer be in use.
+#[derive(Clone, Copy)]
+enum Stale {
+    NamespaceGone,
+    EarlierBoot,
+}
+
+impl Stale {
+    /// As the JSON listing words it.
+    fn note(self) -> &'static str {
+        match self {
+            Stale::NamespaceGone => "namespace gone",
+            Stale::EarlierBoot => "from an earlier boot",
+        }
+    }
+
+    /// As one word: a table cell has no spaces, so `awk` can split the line.
+    fn tag(self) -> &'static str {
+        match self {
+            Stale::NamespaceGone => "namespace-gone",
+            Stale::EarlierBoot => "earlier-boot",
+        }
+    }
+}
+
+fn staleness(l: &Lease, boot: &str) -> Option<Stale> {
     if l.state != LeaseState::Bound || crate::drivers::sublink::is_shim_client(&l.client) {
         return None;
     }
@@ -65,10 +103,10 @@ fn stale_note(l: &Lease, boot: &str) -> Option<String> {
         netns_dir().join(&l.client)
     };
     if !target::alive(&path) {
-        return Some("namespace gone".into());
+        return Some(Stale::NamespaceGone);
     }
     if !l.boot_id.is_empty() && !boot.is_empty() && l.boot_id != boot {
-        return Some("from an earlier boot".into());
+        return Some(Stale::EarlierBoot);
     }
     None
 }

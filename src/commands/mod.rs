@@ -146,8 +146,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Attach(args) => attach::run(&ctx, &args),
         Command::Detach(args) => detach::run(&ctx, &args.network, &args.netns),
         Command::ExecInNs(args) => exec::run(&ctx, &args.netns, &args.command),
-        Command::Lease(LeaseCommand::Ls { network }) => lease::ls(&ctx, network.as_deref()),
-        Command::Ns(NsCommand::Ls) => ns::ls(&ctx),
+        Command::Lease(LeaseCommand::Ls { network, quiet }) => {
+            lease::ls(&ctx, network.as_deref(), quiet)
+        }
+        Command::Ns(NsCommand::Ls { quiet }) => ns::ls(&ctx, quiet),
         Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(&ctx, &names),
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(&ctx),
         Command::GenerateDocs { .. } => unreachable!("handled above"),

@@ -431,6 +431,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
             "NETWORK ID",
             "NAME",
             "DRIVER",
+            "INTERNAL",
             "SUBNET",
             "GATEWAY",
             "ENDPOINTS",
@@ -440,11 +441,8 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
             vec![
                 r.id.clone(),
                 r.name.clone(),
-                if r.internal {
-                    format!("{} (internal)", r.driver)
-                } else {
-                    r.driver.to_string()
-                },
+                r.driver.to_string(),
+                if r.internal { "yes" } else { "no" }.into(),
                 dash(r.subnet.map(|s| s.to_string())),
                 dash(r.gateway.map(|g| g.to_string())),
                 r.endpoints.to_string(),

@@ -27,7 +27,7 @@ struct NsNet {
     ports: Vec<String>,
 }
 
-pub fn ls(ctx: &Ctx) -> Result<()> {
+pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
     let mut by_ns: BTreeMap<String, Vec<Endpoint>> = BTreeMap::new();
     for name in netns::list()? {
         by_ns.entry(name).or_default();
@@ -63,9 +63,15 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
             name,
         })
         .collect();
+    if quiet {
+        for r in &rows {
+            crate::outln!("{}", r.name);
+        }
+        return Ok(());
+    }
     print_list(
         ctx.global.format,
-        &["NAMESPACE", "NETWORKS", "CREATED BY", "PORTS"],
+        &["NAMESPACE", "STATE", "NETWORKS", "CREATED BY", "PORTS"],
         &rows,
         |r| {
             let nets: Vec<String> = r
@@ -77,11 +83,8 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
                 })
                 .collect();
             vec![
-                if r.alive {
-                    r.name.clone()
-                } else {
-                    format!("{} (gone)", r.name)
-                },
+                r.name.clone(),
+                if r.alive { "alive" } else { "gone" }.into(),
                 if nets.is_empty() {
                     "-".into()
                 } else {

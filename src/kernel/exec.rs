@@ -129,11 +129,30 @@ pub fn exec_in_netns(ns_path: &Path, netns_name: Option<&str>, argv: &[String]) 
         Ok(never) => match never {},
         Err(e) => e,
     };
+    let (status, why) = exec_failure(e, exists_on_path(cmd));
+    eprintln!("cnet: exec-in-ns: {cmd}: {why}");
+    Error::Reported(status)
+}
+
+/// The exit status and text of a failed exec, as shells give them: 127 when there is no such
+/// command, 126 when there is one that cannot be run (not executable, a directory, a script
+/// whose interpreter is missing).
+fn exec_failure(e: Errno, command_exists: bool) -> (i32, String) {
     match e {
-        Errno::ENOENT => rt(format!("{cmd}: command not found")),
-        Errno::EACCES => rt(format!("{cmd}: permission denied")),
-        e => rt(format!("{cmd}: {}", nix_text(e))),
+        Errno::ENOENT if !command_exists => (127, "command not found".into()),
+        Errno::EACCES => (126, "permission denied".into()),
+        e => (126, nix_text(e)),
     }
+}
+
+/// Whether `cmd` names a file, looked up as execvp does: as a path if it has a slash, else
+/// in each directory of $PATH.
+fn exists_on_path(cmd: &str) -> bool {
+    if cmd.contains('/') {
+        return Path::new(cmd).exists();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    std::env::split_paths(&path).any(|dir| dir.join(cmd).is_file())
 }
 
 #[cfg(test)]
@@ -146,6 +165,23 @@ mod tests {
         assert!(matches!(e, Error::Usage(_)));
         let e = exec_in_netns(Path::new("/nonexistent"), None, &["a\0b".to_string()]);
         assert!(matches!(e, Error::Usage(_)));
+    }
+
+    #[test]
+    fn failed_exec_statuses_are_the_shells() {
+        assert_eq!(exec_failure(Errno::ENOENT, false).0, 127);
+        assert_eq!(exec_failure(Errno::ENOENT, false).1, "command not found");
+        assert_eq!(exec_failure(Errno::ENOENT, true).0, 126);
+        assert_eq!(exec_failure(Errno::EACCES, true).0, 126);
+        assert_eq!(exec_failure(Errno::ENOEXEC, true).0, 126);
+    }
+
+    #[test]
+    fn commands_are_looked_up_as_execvp_does() {
+        assert!(exists_on_path("/bin/sh"));
+        assert!(exists_on_path("sh"));
+        assert!(!exists_on_path("/nonexistent/cmd"));
+        assert!(!exists_on_path("cnet-no-such-command"));
     }
 
     #[test]
