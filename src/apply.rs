@@ -55,15 +55,18 @@ fn exec_op(fx: &mut Effects, op: &Op) -> Result<()> {
         Op::DisableIpv6 { dev } => {
             sysctl::disable_ipv6_here(dev).map_err(|msg| netlink::kernel_error(op, msg))
         }
-        Op::EnsureChains => fw.ensure_chains(),
+        Op::CreateBase { input } => fw.create_base(input),
+        Op::RemoveBase => fw.remove_base(),
+        Op::CreateTable(kind) => fw.create_table(*kind),
+        Op::DropTable(kind) => fw.drop_table(*kind),
+        Op::ReplacePublished(es) => fw.replace_published(es),
+        Op::ReplaceTunnelFilter(es) => fw.replace_tunnel_filter(es),
         Op::AppendRule(r) => fw.append(r),
         Op::DeleteRule(r) => fw.delete(r),
         Op::AppendRules(rs) => fw.append_new(rs),
         Op::DeleteRules(rs) => fw.delete_each(rs),
-        Op::EnsurePortMaps => fw.ensure_port_maps(),
         Op::PublishPorts(es) => fw.publish(es),
         Op::UnpublishPorts(es) => fw.unpublish(es),
-        Op::EnsureTunnelFilter => fw.ensure_tunnel_filter(),
         Op::AllowTunnel(es) => fw.allow_tunnel(es),
         Op::DisallowTunnel(es) => fw.disallow_tunnel(es),
         Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
@@ -255,6 +258,7 @@ fn record(store: &dyn Store, r: &Record) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::firewall::NftTableKind;
     use crate::firewall::rule::Rule;
     use crate::store::MemStore;
 
@@ -283,8 +287,35 @@ mod tests {
     }
 
     impl Firewall for FakeFw {
-        fn ensure_chains(&mut self) -> Result<()> {
+        fn create_base(&mut self, _input: &str) -> Result<()> {
             self.calls.push("ensure".into());
+            Ok(())
+        }
+        fn remove_base(&mut self) -> Result<()> {
+            self.calls.push("remove base".into());
+            Ok(())
+        }
+        fn create_table(&mut self, kind: NftTableKind) -> Result<()> {
+            self.calls.push(format!("create table {}", kind.name()));
+            Ok(())
+        }
+        fn drop_table(&mut self, kind: NftTableKind) -> Result<()> {
+            self.calls.push(format!("drop table {}", kind.name()));
+            Ok(())
+        }
+        fn replace_published(
+            &mut self,
+            es: &[crate::firewall::published::PortEntry],
+        ) -> Result<()> {
+            self.calls.push(format!("replace published {}", es.len()));
+            Ok(())
+        }
+        fn replace_tunnel_filter(
+            &mut self,
+            es: &[crate::firewall::tunnel::TunnelEntry],
+        ) -> Result<()> {
+            self.calls
+                .push(format!("replace tunnel filter {}", es.len()));
             Ok(())
         }
         fn append(&mut self, r: &Rule) -> Result<()> {
@@ -299,20 +330,12 @@ mod tests {
             self.calls.push(format!("delete {}", r.comment));
             Ok(())
         }
-        fn ensure_port_maps(&mut self) -> Result<()> {
-            self.calls.push("ensure port maps".into());
-            Ok(())
-        }
         fn publish(&mut self, es: &[crate::firewall::published::PortEntry]) -> Result<()> {
             self.calls.push(format!("publish {}", es.len()));
             Ok(())
         }
         fn unpublish(&mut self, es: &[crate::firewall::published::PortEntry]) -> Result<()> {
             self.calls.push(format!("unpublish {}", es.len()));
-            Ok(())
-        }
-        fn ensure_tunnel_filter(&mut self) -> Result<()> {
-            self.calls.push("ensure tunnel filter".into());
             Ok(())
         }
         fn allow_tunnel(&mut self, es: &[crate::firewall::tunnel::TunnelEntry]) -> Result<()> {
@@ -339,7 +362,9 @@ mod tests {
     fn failure_undoes_applied_ops_in_reverse_and_keeps_the_first_error() {
         let plan = Plan {
             ops: vec![
-                Op::EnsureChains,
+                Op::CreateBase {
+                    input: String::new(),
+                },
                 Op::AppendRule(rule("a")),
                 Op::AppendRule(rule("b")),
                 Op::AppendRule(rule("c")),
@@ -355,7 +380,13 @@ mod tests {
         assert_eq!(
             fw.calls,
             [
-                "ensure", "append a", "append b", "append c", "delete b", "delete a"
+                "ensure",
+                "append a",
+                "append b",
+                "append c",
+                "delete b",
+                "delete a",
+                "remove base"
             ]
         );
     }
@@ -374,7 +405,9 @@ mod tests {
                     via: Some("10.9.0.1".parse().unwrap()),
                     dev: None,
                 },
-                Op::EnsureChains,
+                Op::CreateBase {
+                    input: String::new(),
+                },
             ],
         };
         let mut fw = FakeFw::default();
@@ -390,7 +423,9 @@ mod tests {
     fn failing_op_in_a_missing_namespace_is_a_kernel_error_naming_the_command() {
         let plan = Plan {
             ops: vec![
-                Op::EnsureChains,
+                Op::CreateBase {
+                    input: String::new(),
+                },
                 Op::LinkUp {
                     ns: NsRef::Path("/nonexistent/netns/x".into()),
                     dev: "eth0".into(),

@@ -111,6 +111,23 @@ impl Ctx {
         })
     }
 
+    /// What of cnet's firewall is there now. A dry run that may not read it (not root)
+    /// plans as on a host where none of it is there yet.
+    pub fn firewall_facts(&self) -> Result<crate::firewall::FirewallFacts> {
+        match self.firewall.borrow_mut().facts() {
+            Err(_) if self.dry_run() && !nix::unistd::geteuid().is_root() => Ok(Default::default()),
+            other => other,
+        }
+    }
+
+    /// Whether a rule is in its chain now (false for a dry run that may not look).
+    pub fn has_rule(&self, rule: &crate::firewall::rule::Rule) -> Result<bool> {
+        match self.firewall.borrow_mut().has_rule(rule) {
+            Err(_) if self.dry_run() && !nix::unistd::geteuid().is_root() => Ok(false),
+            other => other,
+        }
+    }
+
     /// Whether a link exists in a namespace (see [`crate::kernel::link_exists`]).
     pub fn link_exists(&self, ns: &crate::plan::NsRef, name: &str) -> Result<bool> {
         crate::kernel::link_exists(&mut self.session.borrow_mut(), ns, name)

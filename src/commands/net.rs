@@ -5,6 +5,7 @@ use super::{Ctx, for_each_reporting};
 use crate::cli::CreateArgs;
 use crate::drivers;
 use crate::error::{Error, Result};
+use crate::firewall::NftTableKind;
 use crate::ipam::{self, Pool};
 use crate::kernel;
 use crate::model::{Driver, Network};
@@ -100,7 +101,11 @@ pub fn for_use(ctx: &Ctx, name: &str) -> Result<(Network, Option<Plan>)> {
         net.bridge_mac = Some(crate::plan::format_mac(&drivers::bridge::bridge_mac(&net)));
         ctx.say(format!("creating the default bridge network on {subnet}"));
     }
-    let setup = drivers::plan_create(&net)?;
+    let mut setup = drivers::plan_create(&net, &ctx.firewall_facts()?)?;
+    setup.push(Op::Record(Record::PutNetwork {
+        net: Box::new(net.clone()),
+        previous: None,
+    }));
     Ok((net, Some(setup)))
 }
 
@@ -264,18 +269,12 @@ pub(crate) fn new_network(name: &str, driver: Driver) -> Network {
 
 /// Apply a new network's plan, then record it (the common tail of every create).
 pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
-    let mut plan = drivers::plan_create(net)?;
+    let mut plan = drivers::plan_create(net, &ctx.firewall_facts()?)?;
     plan.push(Op::Record(Record::PutNetwork {
         net: Box::new(net.clone()),
         previous: None,
     }));
-    if let Err(e) = ctx.apply(&plan) {
-        // The plan was rolled back; a failed first network of its kind takes its table along.
-        if !ctx.dry_run() {
-            let _ = remove_unused_table(ctx, net.driver);
-        }
-        return Err(e);
-    }
+    ctx.apply(&plan)?;
     if !ctx.dry_run() {
         crate::outln!("{}", net.name);
     }
@@ -355,42 +354,42 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             super::detach::detach_endpoint(ctx, &net, ep)?;
         }
         let mut plan = drivers::plan_remove(&net);
+        plan.extend(plan_unused_firewall(ctx, &net)?.ops);
         plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
         let mut hosts = HostsPlan::new(&*ctx.store);
         hosts.network_removed(name)?;
         plan.extend(hosts.into_ops().into_iter().map(Op::File));
         ctx.teardown(&plan)?;
         if !ctx.dry_run() {
-            if matches!(net.driver, Driver::Bridge | Driver::Vxlan) {
-                crate::timing::time(
-                    || "iptables-save; iptables-restore (cnet's base chains, when unused)",
-                    || ctx.firewall.borrow_mut().remove_base_if_empty(),
-                )?;
-            }
-            remove_unused_table(ctx, net.driver)?;
             crate::outln!("{name}");
         }
         Ok(())
     })
 }
 
-/// The nftables table that only networks of this driver use (published ports for bridges,
-/// the ingress filter for overlays) goes when none of them is left.
-fn remove_unused_table(ctx: &Ctx, driver: Driver) -> Result<()> {
-    if !matches!(driver, Driver::Bridge | Driver::Vxlan)
-        || ctx.store.networks()?.iter().any(|n| n.driver == driver)
-    {
-        return Ok(());
+/// What of cnet's firewall goes with the last network that uses it: the nftables table of its
+/// driver (published ports for bridges, the ingress filter for overlays), and the base chains
+/// with the last bridge or overlay network.
+fn plan_unused_firewall(ctx: &Ctx, removed: &Network) -> Result<Plan> {
+    let mut plan = Plan::default();
+    let table = match removed.driver {
+        Driver::Bridge => NftTableKind::Published,
+        Driver::Vxlan => NftTableKind::Tunnel,
+        _ => return Ok(plan),
+    };
+    let others: Vec<Network> = ctx
+        .store
+        .networks()?
+        .into_iter()
+        .filter(|n| n.name != removed.name)
+        .collect();
+    if !others.iter().any(|n| n.driver.uses_bridge()) {
+        plan.push(Op::RemoveBase);
     }
-    let mut fw = ctx.firewall.borrow_mut();
-    if driver == Driver::Bridge {
-        crate::timing::time(|| "nft delete table ip cnet", || fw.remove_published())
-    } else {
-        crate::timing::time(
-            || "nft delete table ip cnet-vxlan",
-            || fw.remove_tunnel_filter(),
-        )
+    if !others.iter().any(|n| n.driver == removed.driver) {
+        plan.push(Op::DropTable(table));
     }
+    Ok(plan)
 }
 
 #[derive(Serialize)]

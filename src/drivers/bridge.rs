@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::ports as fwports;
 use crate::firewall::published::{self, PortEntry};
+use crate::firewall::{FirewallFacts, NftTableKind};
 use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
@@ -41,7 +42,7 @@ pub fn bridge_mac(net: &Network) -> [u8; 6] {
         .unwrap_or_else(|| names::derived_mac(&["cnet-bridge", &net.name, &net.id]))
 }
 
-pub fn plan_create(net: &Network) -> Result<Plan> {
+pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     let bridge = bridge_of(net)?.to_string();
     let (subnet, gateway) = match (net.subnet, net.gateway) {
         (Some(s), Some(g)) => (s, g),
@@ -53,8 +54,7 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
         }
     };
     let mut plan = Plan::default();
-    plan.push(Op::EnsureChains);
-    plan.push(Op::EnsurePortMaps);
+    super::plan_firewall_base(fw, NftTableKind::Published, &mut plan);
     plan.push(Op::CreateBridge {
         name: bridge.clone(),
         mac: bridge_mac(net),
@@ -221,7 +221,9 @@ mod tests {
 
     #[test]
     fn create_plan_builds_bridge_gateway_forwarding_and_nat() {
-        let text = plan_create(&net(false)).unwrap().to_string();
+        let text = plan_create(&net(false), &FirewallFacts::default())
+            .unwrap()
+            .to_string();
         assert!(
             text.contains(
                 "ip link add cn-lab mtu 1399 type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
@@ -238,7 +240,9 @@ mod tests {
 
     #[test]
     fn internal_network_has_no_nat_and_no_forwarding_sysctl() {
-        let text = plan_create(&net(true)).unwrap().to_string();
+        let text = plan_create(&net(true), &FirewallFacts::default())
+            .unwrap()
+            .to_string();
         assert!(!text.contains("MASQUERADE"), "{text}");
         assert!(!text.contains("ip_forward"), "{text}");
     }
@@ -250,7 +254,7 @@ mod tests {
         assert!(matches!(last, Op::DeleteLink { dev, .. } if dev == "cn-lab"));
         assert_eq!(plan.ops.len(), 2, "{plan}");
         // Exactly the rules create added, in reverse.
-        let created: Vec<_> = plan_create(&net(false))
+        let created: Vec<_> = plan_create(&net(false), &FirewallFacts::default())
             .unwrap()
             .ops
             .into_iter()
@@ -357,7 +361,7 @@ mod tests {
 
     #[test]
     fn create_sets_route_localnet_after_the_rules_that_guard_it() {
-        let plan = plan_create(&net(false)).unwrap();
+        let plan = plan_create(&net(false), &FirewallFacts::default()).unwrap();
         let last = plan.ops.last().unwrap();
         assert_eq!(
             last.to_string(),
@@ -367,7 +371,9 @@ mod tests {
             plan.to_string()
                 .contains("-A CNET-RAW-PREROUTING -d 127.0.0.0/8 -i cn-lab")
         );
-        let internal = plan_create(&net(true)).unwrap().to_string();
+        let internal = plan_create(&net(true), &FirewallFacts::default())
+            .unwrap()
+            .to_string();
         assert!(!internal.contains("route_localnet"), "{internal}");
         assert!(!internal.contains("127.0.0.0/8"), "{internal}");
     }

@@ -107,7 +107,11 @@ mod tests {
             text.ends_with("ip -n ns1 route add default via 192.168.50.1\n"),
             "{text}"
         );
-        assert!(plan_create(&n).unwrap().is_empty());
+        assert!(
+            plan_create(&n, &crate::firewall::FirewallFacts::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -145,12 +145,10 @@ mod tests {
             })
         );
         // No firewall rules at all.
-        assert!(
-            !plan
-                .ops
-                .iter()
-                .any(|o| matches!(o, Op::AppendRule(_) | Op::AppendRules(_) | Op::EnsureChains))
-        );
+        assert!(!plan.ops.iter().any(|o| matches!(
+            o,
+            Op::AppendRule(_) | Op::AppendRules(_) | Op::CreateBase { .. }
+        )));
     }
 
     #[test]
@@ -180,7 +178,11 @@ mod tests {
     #[test]
     fn plain_network_needs_nothing_in_the_kernel_and_detach_deletes_the_child() {
         let n = net(Driver::Macvlan, None);
-        assert!(plan_create(&n).unwrap().is_empty());
+        assert!(
+            plan_create(&n, &crate::firewall::FirewallFacts::default())
+                .unwrap()
+                .is_empty()
+        );
         assert!(plan_remove(&n).is_empty());
         let ep = Endpoint {
             network: "lan".into(),
@@ -220,7 +222,7 @@ mod tests {
         let mut n = net(Driver::Macvlan, None);
         n.ip_range = Some("192.168.50.128/25".parse().unwrap());
         n.options.insert("host_shim".into(), "true".into());
-        let plan = plan_create(&n).unwrap();
+        let plan = plan_create(&n, &crate::firewall::FirewallFacts::default()).unwrap();
         let shim = crate::drivers::sublink::shim_name("lan");
         assert_eq!(shim, "cns-lan");
         assert_eq!(

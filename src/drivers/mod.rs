@@ -9,6 +9,7 @@ pub mod sublink;
 pub mod vxlan;
 
 use crate::error::{Error, Result};
+use crate::firewall::{FirewallFacts, NftTableKind};
 use crate::model::{Driver, Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
 use ipnetwork::Ipv4Network;
@@ -41,13 +42,26 @@ pub struct AttachRequest<'a> {
     pub default_route: bool,
 }
 
-/// Kernel objects and rules a new network needs.
-pub fn plan_create(net: &Network) -> Result<Plan> {
+/// Kernel objects and rules a new network needs, given what of cnet's firewall is there.
+pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     match net.driver {
-        Driver::Bridge => bridge::plan_create(net),
-        Driver::Vxlan => vxlan::plan_create(net),
+        Driver::Bridge => bridge::plan_create(net, fw),
+        Driver::Vxlan => vxlan::plan_create(net, fw),
         Driver::Host | Driver::None => Ok(Plan::default()),
         Driver::Macvlan | Driver::Ipvlan => sublink::plan_create(net),
+    }
+}
+
+/// What a network of a driver that uses cnet's firewall needs of it first: the base chains
+/// and the driver's nftables table, each only when missing.
+pub fn plan_firewall_base(fw: &FirewallFacts, table: NftTableKind, plan: &mut Plan) {
+    if !fw.base_input.is_empty() {
+        plan.push(Op::CreateBase {
+            input: fw.base_input.clone(),
+        });
+    }
+    if !fw.has_table(table) {
+        plan.push(Op::CreateTable(table));
     }
 }
 

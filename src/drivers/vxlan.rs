@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::rule::Rule;
 use crate::firewall::tunnel::{self, TunnelEntry};
+use crate::firewall::{FirewallFacts, NftTableKind};
 use crate::model::Network;
 use crate::plan::{NsRef, Op, Plan};
 use std::net::Ipv4Addr;
@@ -79,19 +80,25 @@ pub fn reload_rules(net: &Network) -> Result<Vec<Rule>> {
 
 /// The bridge, isolated first; the tunnel guarded (peers only); then the tunnel port; then
 /// one flood entry per peer.
-pub fn plan_create(net: &Network) -> Result<Plan> {
+pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     let bridge = bridge_of(net)?.to_string();
     let dev = vxlan_dev(net)?;
     let local = net.local.ok_or_else(|| missing(net, "local address"))?;
     let mut plan = Plan::default();
-    plan.push(Op::EnsureChains);
+    if !fw.base_input.is_empty() {
+        plan.push(Op::CreateBase {
+            input: fw.base_input.clone(),
+        });
+    }
     plan.push(Op::CreateBridge {
         name: bridge.clone(),
         mac: super::bridge::bridge_mac(net),
         mtu: net.mtu,
     });
     plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
-    plan.push(Op::EnsureTunnelFilter);
+    if !fw.has_table(NftTableKind::Tunnel) {
+        plan.push(Op::CreateTable(NftTableKind::Tunnel));
+    }
     plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
     plan.push(Op::CreateVxlan {
         name: dev.clone(),
@@ -200,7 +207,7 @@ mod tests {
 
     #[test]
     fn create_builds_an_isolated_bridge_then_the_tunnel_then_one_flood_entry_per_peer() {
-        let plan = create_any(&ov()).unwrap();
+        let plan = create_any(&ov(), &FirewallFacts::default()).unwrap();
         let text = plan.to_string();
         assert!(
             text.contains(
@@ -242,10 +249,11 @@ mod tests {
 
     #[test]
     fn every_create_step_has_an_undo_that_removes_it() {
-        for op in create_any(&ov()).unwrap().ops {
+        for op in create_any(&ov(), &FirewallFacts::default()).unwrap().ops {
             match &op {
-                // Shared by every network: left in place, as cnet's chains are.
-                Op::EnsureChains | Op::EnsureTunnelFilter => assert_eq!(op.undo(), None),
+                // Made by the first network: taken out again by a rollback.
+                Op::CreateBase { .. } => assert_eq!(op.undo(), Some(Op::RemoveBase)),
+                Op::CreateTable(kind) => assert_eq!(op.undo(), Some(Op::DropTable(*kind))),
                 Op::AllowTunnel(es) => {
                     assert_eq!(op.undo(), Some(Op::DisallowTunnel(es.clone())))
                 }
@@ -273,7 +281,7 @@ mod tests {
         let plan = plan_remove(&ov());
         assert!(matches!(&plan.ops[0], Op::DeleteLink { dev, .. } if dev == "cnvx5000"));
         assert!(matches!(plan.ops.last(), Some(Op::DeleteLink { dev, .. }) if dev == "cn-ov"));
-        let mut created: Vec<Rule> = create_any(&ov())
+        let mut created: Vec<Rule> = create_any(&ov(), &FirewallFacts::default())
             .unwrap()
             .ops
             .into_iter()
@@ -304,7 +312,7 @@ mod tests {
 
     #[test]
     fn create_guards_the_vni_with_its_peers_before_the_tunnel_exists() {
-        let plan = create_any(&ov()).unwrap();
+        let plan = create_any(&ov(), &FirewallFacts::default()).unwrap();
         let allowed = plan
             .ops
             .iter()
@@ -324,7 +332,10 @@ mod tests {
                 peer("192.0.2.3")
             ]
         );
-        assert!(matches!(plan.ops[allowed - 1], Op::EnsureTunnelFilter));
+        assert!(matches!(
+            plan.ops[allowed - 1],
+            Op::CreateTable(NftTableKind::Tunnel)
+        ));
         let tunnel = plan
             .ops
             .iter()
@@ -418,7 +429,12 @@ mod tests {
     fn default_port_is_iana_4789_and_names_fit_ifnamsiz() {
         let mut n = ov();
         n.dstport = None;
-        assert!(create_any(&n).unwrap().to_string().contains("dstport 4789"));
+        assert!(
+            create_any(&n, &FirewallFacts::default())
+                .unwrap()
+                .to_string()
+                .contains("dstport 4789")
+        );
         assert!(vxlan_ifname(MAX_VNI).len() <= crate::names::IFNAMSIZ_MAX);
     }
 }

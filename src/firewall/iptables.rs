@@ -69,18 +69,8 @@ pub fn restore_batch(command: &str, rules: &[Rule]) -> Result<()> {
     restore::run(&restore::render(command, rules)?, &what)
 }
 
-/// Create cnet's base chains and jumps where missing: one `iptables-save` to look, and one
-/// `iptables-restore` only when something is missing (see `firewall::base`).
-pub fn ensure_base() -> Result<()> {
-    let input = base::ensure_input(&base::parse_save(&save()?))?;
-    if input.is_empty() {
-        return Ok(());
-    }
-    restore::run(&input, "iptables-restore --noflush (cnet's base chains)")
-}
-
 /// Remove cnet's base chains and jumps when no network uses them any more (every cnet chain,
-/// CNET-USER included, is empty): undoes exactly what [`ensure_base`] added.
+/// CNET-USER included, is empty): undoes exactly what `base::ensure_input` added.
 pub fn remove_base_if_empty() -> Result<()> {
     match base::remove_input(&base::parse_save(&save()?)) {
         Some(input) if !input.is_empty() => {
@@ -152,6 +142,10 @@ impl IptablesFirewall {
 
     /// Whether the rule is in its chain (`iptables -C`). A missing chain, or a jump to a missing
     /// chain, counts as "not there".
+    pub fn has(&self, rule: &Rule) -> Result<bool> {
+        self.exists(rule)
+    }
+
     fn exists(&self, rule: &Rule) -> Result<bool> {
         let spec = Self::spec(rule)?;
         self.ipt

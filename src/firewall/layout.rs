@@ -137,6 +137,25 @@ pub fn describe_base_chains() -> String {
     lines.join("\n")
 }
 
+/// What `Op::RemoveBase` does, as iptables commands: the jumps out, then the chains, once
+/// nothing is left in them.
+pub fn describe_base_removal() -> String {
+    let mut lines = vec!["# cnet's base chains, now that no rule is left in them:".to_string()];
+    lines.extend(
+        base_jumps()
+            .iter()
+            .rev()
+            .map(|r| command_line(&r.argv("-D"))),
+    );
+    lines.extend(
+        base_chains()
+            .into_iter()
+            .rev()
+            .map(|(t, c)| format!("iptables -t {} -X {c}", t.as_str())),
+    );
+    lines.join("\n")
+}
+
 /// What the firewall needs to know about a bridge network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BridgeFw<'a> {

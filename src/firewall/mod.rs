@@ -56,10 +56,69 @@ pub(crate) fn element_commands(
         .join("\n")
 }
 
+/// cnet's own nftables tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum NftTableKind {
+    /// `ip cnet`: published ports.
+    Published,
+    /// `ip cnet-vxlan`: the overlays' ingress filter.
+    Tunnel,
+}
+
+impl NftTableKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            NftTableKind::Published => published::TABLE,
+            NftTableKind::Tunnel => tunnel::TABLE,
+        }
+    }
+    /// The table as an `nft -f` script.
+    pub fn describe(self) -> String {
+        match self {
+            NftTableKind::Published => published::describe_table(),
+            NftTableKind::Tunnel => tunnel::describe_table(),
+        }
+    }
+}
+
+/// What of cnet's firewall is there before a plan, so the plan holds only what is missing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FirewallFacts {
+    /// The `iptables-restore --noflush` input that adds the missing base chains and jumps
+    /// (empty: all there).
+    pub base_input: String,
+    pub published_table: bool,
+    pub tunnel_table: bool,
+}
+
+impl FirewallFacts {
+    /// The base and both tables present.
+    pub fn complete() -> Self {
+        FirewallFacts {
+            base_input: String::new(),
+            published_table: true,
+            tunnel_table: true,
+        }
+    }
+    pub fn has_table(&self, kind: NftTableKind) -> bool {
+        match kind {
+            NftTableKind::Published => self.published_table,
+            NftTableKind::Tunnel => self.tunnel_table,
+        }
+    }
+}
+
 /// What the executor needs from a firewall backend.
 pub trait Firewall {
-    /// Create cnet's chains and the jumps from the built-in chains, if missing. Idempotent.
-    fn ensure_chains(&mut self) -> Result<()>;
+    /// Run the restore input that adds cnet's base chains and jumps.
+    fn create_base(&mut self, input: &str) -> Result<()>;
+    /// Remove the base chains and jumps if no cnet rule (and no admin rule) is left in them.
+    fn remove_base(&mut self) -> Result<()>;
+    fn create_table(&mut self, kind: NftTableKind) -> Result<()>;
+    fn drop_table(&mut self, kind: NftTableKind) -> Result<()>;
+    /// Make the table hold exactly these entries, in one transaction.
+    fn replace_published(&mut self, entries: &[PortEntry]) -> Result<()>;
+    fn replace_tunnel_filter(&mut self, entries: &[TunnelEntry]) -> Result<()>;
     /// Append a rule unless an identical one is already there.
     fn append(&mut self, rule: &Rule) -> Result<()>;
     /// Delete a rule; a rule that is not there counts as deleted.
@@ -80,13 +139,11 @@ pub trait Firewall {
         rules.iter().try_for_each(|r| self.delete(r))
     }
     /// Create the table of published ports, if missing. Idempotent.
-    fn ensure_port_maps(&mut self) -> Result<()>;
     /// Open published ports (DNAT from the host ports): all or none.
     fn publish(&mut self, entries: &[PortEntry]) -> Result<()>;
     /// Close published ports; those not open count as closed.
     fn unpublish(&mut self, entries: &[PortEntry]) -> Result<()>;
     /// Create the overlays' ingress filter, if missing. Idempotent.
-    fn ensure_tunnel_filter(&mut self) -> Result<()>;
     /// Guard tunnels and hear peers (`tunnel`): all or none.
     fn allow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()>;
     /// Take guards and peers out of the filter; those not there count as removed.
@@ -118,34 +175,47 @@ impl HostFirewall {
     }
 
     /// Remove cnet's base chains when no network uses them any more (and CNET-USER is empty).
-    pub fn remove_base_if_empty(&mut self) -> Result<()> {
-        iptables::remove_base_if_empty()
+    /// What is there of cnet's firewall now.
+    pub fn facts(&mut self) -> Result<FirewallFacts> {
+        let saved = base::parse_save(&iptables::save()?);
+        let nft = self.nft()?;
+        Ok(FirewallFacts {
+            base_input: base::ensure_input(&saved)?,
+            published_table: nft.table_exists::<PublishedTable>()?,
+            tunnel_table: nft.table_exists::<TunnelTable>()?,
+        })
     }
 
-    /// Remove the table of published ports (no bridge network is left to publish).
-    pub fn remove_published(&mut self) -> Result<()> {
-        self.nft()?.drop_table::<PublishedTable>()
-    }
-
-    /// Make the published ports exactly `entries` (`cnet firewall reload`).
-    pub fn replace_published(&mut self, entries: &[PortEntry]) -> Result<()> {
-        self.nft()?.replace::<PublishedTable>(entries)
-    }
-
-    /// Remove the overlays' ingress filter (no overlay is left).
-    pub fn remove_tunnel_filter(&mut self) -> Result<()> {
-        self.nft()?.drop_table::<TunnelTable>()
-    }
-
-    /// Make the ingress filter hold exactly `entries` (`cnet firewall reload`).
-    pub fn replace_tunnel_filter(&mut self, entries: &[TunnelEntry]) -> Result<()> {
-        self.nft()?.replace::<TunnelTable>(entries)
+    /// Whether a rule is in its chain (`iptables -C`).
+    pub fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
+        self.get()?.has(rule)
     }
 }
 
 impl Firewall for HostFirewall {
-    fn ensure_chains(&mut self) -> Result<()> {
-        iptables::ensure_base()
+    fn create_base(&mut self, input: &str) -> Result<()> {
+        restore::run(input, "iptables-restore --noflush (cnet's base chains)")
+    }
+    fn remove_base(&mut self) -> Result<()> {
+        iptables::remove_base_if_empty()
+    }
+    fn create_table(&mut self, kind: NftTableKind) -> Result<()> {
+        match kind {
+            NftTableKind::Published => self.nft()?.ensure_table::<PublishedTable>(),
+            NftTableKind::Tunnel => self.nft()?.ensure_table::<TunnelTable>(),
+        }
+    }
+    fn drop_table(&mut self, kind: NftTableKind) -> Result<()> {
+        match kind {
+            NftTableKind::Published => self.nft()?.drop_table::<PublishedTable>(),
+            NftTableKind::Tunnel => self.nft()?.drop_table::<TunnelTable>(),
+        }
+    }
+    fn replace_published(&mut self, entries: &[PortEntry]) -> Result<()> {
+        self.nft()?.replace::<PublishedTable>(entries)
+    }
+    fn replace_tunnel_filter(&mut self, entries: &[TunnelEntry]) -> Result<()> {
+        self.nft()?.replace::<TunnelTable>(entries)
     }
     fn append(&mut self, rule: &Rule) -> Result<()> {
         self.get()?.append(rule)
@@ -173,17 +243,11 @@ impl Firewall for HostFirewall {
         let ipt = self.get()?;
         rules.iter().try_for_each(|r| ipt.delete(r))
     }
-    fn ensure_port_maps(&mut self) -> Result<()> {
-        self.nft()?.ensure_table::<PublishedTable>()
-    }
     fn publish(&mut self, entries: &[PortEntry]) -> Result<()> {
         self.nft()?.add::<PublishedTable>(entries)
     }
     fn unpublish(&mut self, entries: &[PortEntry]) -> Result<()> {
         self.nft()?.remove::<PublishedTable>(entries)
-    }
-    fn ensure_tunnel_filter(&mut self) -> Result<()> {
-        self.nft()?.ensure_table::<TunnelTable>()
     }
     fn allow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()> {
         self.nft()?.add::<TunnelTable>(entries)

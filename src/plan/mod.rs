@@ -8,6 +8,7 @@ pub mod record;
 pub use file_op::FileOp;
 pub use record::Record;
 
+use crate::firewall::NftTableKind;
 use crate::firewall::published::{ElementCommands, PortEntry};
 use crate::firewall::rule::{Rule, shell_quote};
 use crate::firewall::tunnel::TunnelEntry;
@@ -130,8 +131,20 @@ pub enum Op {
     /// reason: in the host's own namespace this lookup stays cheap, where `addrgenmode` grows
     /// with the number of bridge ports. Nothing to do on a kernel without IPv6.
     DisableIpv6 { dev: String },
-    /// Create cnet's chains and the jumps to them from the built-in chains, if missing.
-    EnsureChains,
+    /// cnet's missing base chains and jumps, as planned against `iptables-save`:
+    /// `iptables-restore --noflush` of exactly this input.
+    CreateBase { input: String },
+    /// cnet's base chains and jumps out, once no rule is left in them (the last network).
+    RemoveBase,
+    /// One of cnet's nftables tables, with its sets and chains (it was not there).
+    CreateTable(NftTableKind),
+    /// `nft delete table ip NAME` (a table that is gone counts as deleted).
+    DropTable(NftTableKind),
+    /// The published-ports table made to hold exactly these (`firewall reload`), in one
+    /// transaction.
+    ReplacePublished(Vec<PortEntry>),
+    /// The overlays' filter made to hold exactly these (`firewall reload`).
+    ReplaceTunnelFilter(Vec<TunnelEntry>),
     /// `iptables -A` (skipped when the rule is already there).
     AppendRule(Rule),
     /// `iptables -D` (a rule that is already gone counts as deleted).
@@ -141,15 +154,11 @@ pub enum Op {
     AppendRules(Vec<Rule>),
     /// Rules deleted in one batch; those already gone count as deleted.
     DeleteRules(Vec<Rule>),
-    /// cnet's nftables table of published ports (`firewall::published`), if missing.
-    EnsurePortMaps,
     /// Published ports into cnet's nftables maps (`firewall::published`), the table created if
     /// missing: one transaction, all or none.
     PublishPorts(Vec<PortEntry>),
     /// Published ports out of the maps; those already gone count as removed.
     UnpublishPorts(Vec<PortEntry>),
-    /// cnet's nftables table of the overlays' ingress filter (`firewall::tunnel`), if missing.
-    EnsureTunnelFilter,
     /// Tunnels guarded and peers heard (`firewall::tunnel`): one transaction, all or none.
     AllowTunnel(Vec<TunnelEntry>),
     /// Guards and peers out of the filter; those already gone count as removed.
@@ -216,6 +225,8 @@ impl Op {
                 dev: dev.clone(),
             },
             Op::AppendRule(r) => Op::DeleteRule(r.clone()),
+            Op::CreateBase { .. } => Op::RemoveBase,
+            Op::CreateTable(kind) => Op::DropTable(*kind),
             Op::AppendRules(rs) => Op::DeleteRules(rs.iter().rev().cloned().collect()),
             Op::PublishPorts(es) => Op::UnpublishPorts(es.clone()),
             Op::AllowTunnel(es) => Op::DisallowTunnel(es.clone()),
@@ -243,9 +254,10 @@ impl Op {
             | Op::Sysctl { .. }
             | Op::NoIpv6Autoconf { .. }
             | Op::DisableIpv6 { .. }
-            | Op::EnsureChains
-            | Op::EnsurePortMaps
-            | Op::EnsureTunnelFilter
+            | Op::RemoveBase
+            | Op::DropTable(_)
+            | Op::ReplacePublished(_)
+            | Op::ReplaceTunnelFilter(_)
             | Op::DeleteRule(_)
             | Op::DeleteRules(_)
             | Op::UnpublishPorts(_)
@@ -367,7 +379,47 @@ impl fmt::Display for Op {
                 ns.ip(),
                 shell_quote(dev)
             ),
-            Op::EnsureChains => write!(f, "{}", crate::firewall::layout::describe_base_chains()),
+            Op::CreateBase { input } => {
+                write!(f, "iptables-restore --noflush <<'EOF'\n{input}EOF")
+            }
+            Op::RemoveBase => write!(f, "{}", crate::firewall::layout::describe_base_removal()),
+            Op::CreateTable(kind) => write!(f, "{}", kind.describe()),
+            Op::DropTable(kind) => write!(f, "nft delete table ip {}", kind.name()),
+            Op::ReplacePublished(es) => {
+                let t = NftTableKind::Published.name();
+                writeln!(
+                    f,
+                    "nft list table ip {t} >/dev/null 2>&1 && nft delete table ip {t}"
+                )?;
+                write!(f, "{}", NftTableKind::Published.describe())?;
+                if !es.is_empty() {
+                    write!(
+                        f,
+                        "\n{}",
+                        ElementCommands {
+                            verb: "add",
+                            entries: es
+                        }
+                    )?;
+                }
+                Ok(())
+            }
+            Op::ReplaceTunnelFilter(es) => {
+                let t = NftTableKind::Tunnel.name();
+                writeln!(
+                    f,
+                    "nft list table ip {t} >/dev/null 2>&1 && nft delete table ip {t}"
+                )?;
+                write!(f, "{}", NftTableKind::Tunnel.describe())?;
+                if !es.is_empty() {
+                    let add = crate::firewall::tunnel::ElementCommands {
+                        verb: "add",
+                        entries: es,
+                    };
+                    write!(f, "\n{add}")?;
+                }
+                Ok(())
+            }
             Op::AppendRule(r) => write!(f, "{r}"),
             Op::AppendRules(rs) => {
                 let lines: Vec<String> = rs.iter().map(|r| r.to_string()).collect();
@@ -384,12 +436,6 @@ impl fmt::Display for Op {
                     .collect();
                 write!(f, "{}", lines.join("\n"))
             }
-            Op::EnsurePortMaps => write!(
-                f,
-                "# unless table ip {} is there:\n{}",
-                crate::firewall::published::TABLE,
-                crate::firewall::published::describe_table()
-            ),
             Op::PublishPorts(es) => write!(
                 f,
                 "{}",
@@ -405,12 +451,6 @@ impl fmt::Display for Op {
                     verb: "delete",
                     entries: es
                 }
-            ),
-            Op::EnsureTunnelFilter => write!(
-                f,
-                "# unless table ip {} is there:\n{}",
-                crate::firewall::tunnel::TABLE,
-                crate::firewall::tunnel::describe_table()
             ),
             Op::AllowTunnel(es) => write!(
                 f,
