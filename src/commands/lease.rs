@@ -20,7 +20,9 @@ struct LeaseRow {
 pub fn ls(ctx: &Ctx, network: Option<&str>) -> Result<()> {
     let networks: Vec<String> = match network {
         Some(n) => {
-            if !net::all(ctx)?.iter().any(|x| x.name == n) {
+            // Only this network's definition is read: another's bad file does not matter here.
+            let predefined = net::PREDEFINED.iter().any(|(p, _)| *p == n);
+            if !predefined && ctx.store.network(n)?.is_none() {
                 return Err(Error::usage(format!("network {n} does not exist")));
             }
             vec![n.to_string()]
@@ -52,7 +54,7 @@ pub fn ls(ctx: &Ctx, network: Option<&str>) -> Result<()> {
             ]
         },
     );
-    Ok(())
+    super::listed_everything(ctx)
 }
 
 fn stale_note(l: &Lease, boot: &str) -> Option<String> {

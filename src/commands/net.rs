@@ -339,8 +339,13 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             .network(name)?
             .ok_or_else(|| Error::usage(format!("network {name} does not exist")))?;
         let eps = ctx.store.endpoints(name)?;
-        if !eps.is_empty() && !force {
-            let list: Vec<&str> = eps.iter().map(|e| e.netns.as_str()).collect();
+        // An endpoint file that cannot be read is still an attached namespace.
+        let unreadable = ctx.store.endpoint_count(name)?.saturating_sub(eps.len());
+        if (!eps.is_empty() || unreadable > 0) && !force {
+            let mut list: Vec<String> = eps.iter().map(|e| e.netns.clone()).collect();
+            if unreadable > 0 {
+                list.push(format!("{unreadable} whose state file cannot be read"));
+            }
             return Err(Error::usage(format!(
                 "network {name} has attached namespaces ({}): detach them or use --force",
                 list.join(", ")
@@ -373,9 +378,12 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
 /// The nftables table that only networks of this driver use (published ports for bridges,
 /// the ingress filter for overlays) goes when none of them is left.
 fn remove_unused_table(ctx: &Ctx, driver: Driver) -> Result<()> {
-    if !matches!(driver, Driver::Bridge | Driver::Vxlan)
-        || ctx.store.networks()?.iter().any(|n| n.driver == driver)
-    {
+    if !matches!(driver, Driver::Bridge | Driver::Vxlan) {
+        return Ok(());
+    }
+    let nets = ctx.store.networks()?;
+    // A definition that cannot be read may be of this driver: its table stays.
+    if nets.iter().any(|n| n.driver == driver) || ctx.store.network_names()?.len() > nets.len() {
         return Ok(());
     }
     let mut fw = ctx.firewall.borrow_mut();
@@ -406,7 +414,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
         for n in &nets {
             crate::outln!("{}", n.name);
         }
-        return Ok(());
+        return super::listed_everything(ctx);
     }
     let mut rows = Vec::with_capacity(nets.len());
     for n in nets {
@@ -447,7 +455,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
             ]
         },
     );
-    Ok(())
+    super::listed_everything(ctx)
 }
 
 /// `docker network inspect`'s shape, with cnet's names.
@@ -505,6 +513,10 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
     let mut out = Vec::new();
     for name in names_ {
         let Some(n) = nets.iter().find(|n| &n.name == name) else {
+            // A definition the listing skipped: say what is wrong with it.
+            if names::validate_network_name(name).is_ok() {
+                ctx.store.network(name)?;
+            }
             return Err(Error::usage(format!("network {name} does not exist")));
         };
         let mut namespaces = BTreeMap::new();

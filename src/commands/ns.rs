@@ -103,7 +103,7 @@ pub fn ls(ctx: &Ctx) -> Result<()> {
             ]
         },
     );
-    Ok(())
+    super::listed_everything(ctx)
 }
 
 /// Detach a namespace from every network, then delete it if cnet created it.

@@ -445,8 +445,14 @@ fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     load(path).map_err(Error::from)
 }
 
-fn read_hint(path: &Path) -> Option<String> {
-    read_text(path).ok().map(|s| s.trim().to_string())
+/// A hint's text; `None` if there is none. A hint that is a link or not a regular file is an
+/// error, met here while an attach is still choosing its address, before the kernel work.
+fn read_hint(path: &Path) -> Result<Option<String>> {
+    match read_text(path) {
+        Ok(s) => Ok(Some(s.trim().to_string())),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(refused(path, &e)),
+    }
 }
 
 /// A file name for a client id (names are safe as they are; paths are hashed).
@@ -543,7 +549,7 @@ impl Store for FileStore {
             .lease_dir(network)
             .join("clients")
             .join(client_file(client));
-        let Some(addr) = read_hint(&hint).and_then(|a| a.parse().ok()) else {
+        let Some(addr) = read_hint(&hint)?.and_then(|a| a.parse().ok()) else {
             return Ok(None);
         };
         // The address may have gone to someone else since: then the hint is stale.
@@ -551,7 +557,7 @@ impl Store for FileStore {
     }
 
     fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>> {
-        Ok(read_hint(&self.lease_dir(network).join(".cursor")).and_then(|a| a.parse().ok()))
+        Ok(read_hint(&self.lease_dir(network).join(".cursor"))?.and_then(|a| a.parse().ok()))
     }
 
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
@@ -861,6 +867,11 @@ mod tests {
                 "{err}"
             );
             assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+            let read = match link.file_name().unwrap().to_str() {
+                Some(".cursor") => s.lease_cursor("lab").map(|_| ()),
+                _ => s.client_lease("lab", "ns1").map(|_| ()),
+            };
+            assert!(read.unwrap_err().to_string().contains("symbolic link"));
             assert!(
                 s.lease("lab", "10.1.0.2".parse().unwrap())
                     .unwrap()
