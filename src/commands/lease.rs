@@ -23,7 +23,9 @@ struct LeaseRow {
 pub fn ls(ctx: &Ctx, network: Option<&str>, quiet: bool) -> Result<()> {
     let networks: Vec<String> = match network {
         Some(n) => {
-            if !net::all(ctx)?.iter().any(|x| x.name == n) {
+            // Only this network's definition is read: another's bad file does not matter here.
+            let predefined = net::PREDEFINED.iter().any(|(p, _)| *p == n);
+            if !predefined && ctx.store.network(n)?.is_none() {
                 return Err(Error::usage(format!("network {n} does not exist")));
             }
             vec![n.to_string()]
@@ -65,7 +67,7 @@ pub fn ls(ctx: &Ctx, network: Option<&str>, quiet: bool) -> Result<()> {
             ]
         },
     );
-    Ok(())
+    super::listed_everything(ctx)
 }
 
 /// Why a bound lease may no longer be in use.

@@ -146,6 +146,9 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Command::GenerateDocs { dir } = &cli.command {
         return docs::generate(dir);
     }
+    // Files cnet makes (state, hosts files) are readable by all and writable by root alone,
+    // whatever umask it was started with.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let ctx = Ctx::new(cli.global);
     // Only detach and ns rm may leave the kernel's freeing of links behind (kernel::reclaim).
     let wait = match &cli.command {
@@ -171,6 +174,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(&ctx),
         Command::GenerateDocs { .. } => unreachable!("handled above"),
     };
+    // A file the command's own error names already is not repeated as a warning.
+    let failed_on = match &result {
+        Err(Error::State { path, .. }) => Some(path.as_str()),
+        _ => None,
+    };
+    for bad in ctx.store.bad_files() {
+        if failed_on != Some(&*bad.path.to_string_lossy()) {
+            eprintln!("cnet: skipping {bad}");
+        }
+    }
     let dry_run = ctx.dry_run();
     // The firewall's sockets hand themselves over to the reclaimer as they close.
     drop(ctx);
@@ -183,6 +196,16 @@ pub fn run(cli: Cli) -> Result<()> {
         )
     };
     result.and(reclaimed)
+}
+
+/// The end of a listing: it printed what it could read, and fails (exit status 1) if it
+/// skipped a state file, so scripts notice; `run` names the files on stderr.
+pub fn listed_everything(ctx: &Ctx) -> Result<()> {
+    if ctx.store.bad_files().is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Reported(1))
+    }
 }
 
 /// Run `f` for each item, reporting each failure on stderr, and return the worst error.

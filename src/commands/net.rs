@@ -343,8 +343,13 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             .network(name)?
             .ok_or_else(|| Error::usage(format!("network {name} does not exist")))?;
         let eps = ctx.store.endpoints(name)?;
-        if !eps.is_empty() && !force {
-            let list: Vec<&str> = eps.iter().map(|e| e.netns.as_str()).collect();
+        // An endpoint file that cannot be read is still an attached namespace.
+        let unreadable = ctx.store.endpoint_count(name)?.saturating_sub(eps.len());
+        if (!eps.is_empty() || unreadable > 0) && !force {
+            let mut list: Vec<String> = eps.iter().map(|e| e.netns.clone()).collect();
+            if unreadable > 0 {
+                list.push(format!("{unreadable} whose state file cannot be read"));
+            }
             return Err(Error::usage(format!(
                 "network {name} has attached namespaces ({}): detach them or use --force",
                 list.join(", ")
@@ -383,6 +388,11 @@ fn plan_unused_firewall(ctx: &Ctx, removed: &Network) -> Result<Plan> {
         .into_iter()
         .filter(|n| n.name != removed.name)
         .collect();
+    // A definition that cannot be read may be of any driver: what it may use stays.
+    let unreadable = ctx.store.network_names()?.len() > others.len() + 1;
+    if unreadable {
+        return Ok(plan);
+    }
     if !others.iter().any(|n| n.driver.uses_bridge()) {
         plan.push(Op::RemoveBase);
     }
@@ -409,7 +419,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
         for n in &nets {
             crate::outln!("{}", n.name);
         }
-        return Ok(());
+        return super::listed_everything(ctx);
     }
     let mut rows = Vec::with_capacity(nets.len());
     for n in nets {
@@ -448,7 +458,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
             ]
         },
     );
-    Ok(())
+    super::listed_everything(ctx)
 }
 
 /// `docker network inspect`'s shape, with cnet's names.
@@ -506,6 +516,10 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
     let mut out = Vec::new();
     for name in names_ {
         let Some(n) = nets.iter().find(|n| &n.name == name) else {
+            // A definition the listing skipped: say what is wrong with it.
+            if names::validate_network_name(name).is_ok() {
+                ctx.store.network(name)?;
+            }
             return Err(Error::usage(format!("network {name} does not exist")));
         };
         let mut namespaces = BTreeMap::new();

@@ -106,7 +106,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
             ]
         },
     );
-    Ok(())
+    super::listed_everything(ctx)
 }
 
 /// Detach a namespace from every network, then delete it if cnet created it.

@@ -18,25 +18,43 @@
 //! and leases carry the boot id, so records of an earlier boot are stale anyway. Waiting for the
 //! disk on every attach (six fsyncs, ~4 ms on an ext4 virtual disk) would buy nothing. What a
 //! crash can leave of an unsynced new file is an empty file: read as absent.
+//!
+//! Nothing under the state directory is trusted to be what it should: every file is opened
+//! without following a symbolic link and without waiting (a FIFO), and must be a regular file;
+//! a write refuses a directory on its way that is a symbolic link. Files are made 0644 and
+//! directories 0755 whatever the umask. A listing skips a file it cannot read or parse (and a
+//! name cnet could not have written), remembers it for [`Store::bad_files`], and goes on: one
+//! bad file hides only its own object.
 
-use super::{Guard, Store};
+use super::{BadFile, Guard, Store};
 use crate::error::{Error, Result};
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::cell::RefCell;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::Ipv4Addr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+const FILE_MODE: u32 = 0o644;
+const DIR_MODE: u32 = 0o755;
+/// Every state file is opened with these: a planted link is not followed, a FIFO not waited on.
+const SAFE_FLAGS: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
 pub struct FileStore {
     root: PathBuf,
+    bad: RefCell<Vec<BadFile>>,
 }
 
 impl FileStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        FileStore { root: root.into() }
+        FileStore {
+            root: root.into(),
+            bad: RefCell::new(Vec::new()),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -55,18 +73,255 @@ impl FileStore {
     fn namespace_file(&self, name: &str) -> PathBuf {
         self.root.join("namespaces").join(format!("{name}.toml"))
     }
+
+    fn note_bad(&self, bad: BadFile) {
+        let mut list = self.bad.borrow_mut();
+        if !list.iter().any(|b| b.path == bad.path) {
+            list.push(bad);
+        }
+    }
+
+    /// Refuse to work below a directory of the state tree that is a symbolic link: a write or
+    /// removal there would land outside the state directory.
+    fn refuse_linked_dirs(&self, path: &Path) -> Result<()> {
+        let below_root = path
+            .ancestors()
+            .skip(1)
+            .take_while(|dir| *dir != self.root && dir.starts_with(&self.root));
+        for dir in below_root {
+            if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refused(dir, &symlink_error()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every `*.toml` of a directory, parsed, in name order (missing directory: empty). A file
+    /// that cannot be read or parsed, or whose name cnet could not have written, is skipped
+    /// and noted.
+    fn list<T: DeserializeOwned>(&self, dir: &Path, kind: Kind) -> Result<Vec<T>> {
+        let paths = self.state_files(dir, kind)?;
+        let mut out = Vec::with_capacity(paths.len());
+        for p in paths {
+            match load(&p) {
+                Ok(Some(v)) => out.push(v),
+                Ok(None) => {}
+                Err(bad) => self.note_bad(bad),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The state files of a directory with valid names, in name order (missing directory:
+    /// none); a `*.toml` with an invalid name is noted as bad.
+    fn state_files(&self, dir: &Path, kind: Kind) -> Result<Vec<PathBuf>> {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(dir, e)),
+        };
+        let mut paths = Vec::new();
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.extension().is_none_or(|x| x != "toml") {
+                continue; // temporary files, hints, `clients/`
+            }
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            if kind.valid(&stem) {
+                paths.push(path);
+            } else {
+                self.note_bad(BadFile {
+                    reason: format!("'{stem}' is not a valid {} name", kind.noun()),
+                    line: None,
+                    path,
+                });
+            }
+        }
+        paths.sort();
+        Ok(paths)
+    }
+
+    /// Replace `path` atomically with the TOML of `value`.
+    fn write_atomic<T: Serialize>(
+        &self,
+        path: &Path,
+        value: &T,
+        durable: Durability,
+    ) -> Result<()> {
+        self.refuse_linked_dirs(path)?;
+        let tmp = write_temp(path, &to_toml(value, path)?, durable)?;
+        // rename(2) replaces whatever `path` is (a planted link included) and never follows it.
+        fs::rename(&tmp, path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io_err(path, e)
+        })?;
+        if durable == Durability::Disk {
+            fsync_dir(path.parent().unwrap())?;
+        }
+        Ok(())
+    }
+
+    /// Create `path` with the TOML of `value`, failing with `AlreadyExists` if it is there:
+    /// link(2) of a complete temporary file is both atomic and exclusive.
+    fn write_exclusive<T: Serialize>(&self, path: &Path, value: &T) -> Result<bool> {
+        self.refuse_linked_dirs(path)?;
+        let tmp = write_temp(path, &to_toml(value, path)?, Durability::Boot)?;
+        let mut linked = fs::hard_link(&tmp, path);
+        if matches!(&linked, Err(e) if e.kind() == ErrorKind::AlreadyExists) {
+            match fs::symlink_metadata(path) {
+                Ok(m) if !m.is_file() => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(refused(path, &not_regular(&m)));
+                }
+                Ok(m) if m.len() == 0 => {
+                    // An empty file left by a crash holds nothing (load): take its place.
+                    let _ = fs::remove_file(path);
+                    linked = fs::hard_link(&tmp, path);
+                }
+                _ => {}
+            }
+        }
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_err(path, e)),
+        }
+    }
+
+    /// Rewrite a hint file in place. A hint is an index checked on every read (under the lock),
+    /// so it needs neither fsync nor an atomic replace: a torn one reads as no hint.
+    fn write_hint(&self, path: &Path, text: &str) -> Result<()> {
+        self.refuse_linked_dirs(path)?;
+        let mut f = open_for_rewrite(path)?;
+        f.write_all(text.as_bytes()).map_err(|e| io_err(path, e))
+    }
+
+    fn remove_file(&self, path: &Path) -> Result<()> {
+        self.refuse_linked_dirs(path)?;
+        match fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(path, e)),
+        }
+    }
+
+    /// Remove a directory tree (a link in its place is removed, not followed).
+    fn remove_dir_all(&self, path: &Path) -> Result<()> {
+        self.refuse_linked_dirs(path)?;
+        match fs::remove_dir_all(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(path, e)),
+        }
+    }
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> Error {
+/// What a listed directory holds, for checking the names of its files.
+#[derive(Clone, Copy)]
+enum Kind {
+    Network,
+    Endpoint,
+    Lease,
+    Namespace,
+    PortClaim,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Network => "network",
+            Kind::Endpoint => "endpoint",
+            Kind::Lease => "lease",
+            Kind::Namespace => "namespace",
+            Kind::PortClaim => "port claim",
+        }
+    }
+
+    /// Whether cnet could have written a file of this name (a leading '.' never: that is
+    /// how temporary files start).
+    fn valid(self, stem: &str) -> bool {
+        let word = |check: fn(&str) -> Result<()>| !stem.starts_with('.') && check(stem).is_ok();
+        match self {
+            Kind::Network => word(crate::names::validate_network_name),
+            Kind::Namespace => word(crate::names::validate_netns_name),
+            Kind::Endpoint => match stem.strip_prefix("@ino-") {
+                Some(ino) => ino.parse::<u64>().is_ok(),
+                None => word(crate::names::validate_netns_name),
+            },
+            Kind::Lease | Kind::PortClaim => stem.parse::<Ipv4Addr>().is_ok(),
+        }
+    }
+}
+
+fn io_err(path: &Path, e: io::Error) -> Error {
     Error::io(path.display().to_string(), e)
 }
 
+fn symlink_error() -> io::Error {
+    io::Error::from_raw_os_error(libc::ELOOP)
+}
+
+fn not_regular(m: &fs::Metadata) -> io::Error {
+    if m.file_type().is_symlink() {
+        symlink_error()
+    } else {
+        io::Error::new(ErrorKind::InvalidInput, "not a regular file")
+    }
+}
+
+/// Why a state file cannot be used, in words (O_NOFOLLOW's ELOOP says "too many levels").
+fn describe(e: &io::Error) -> String {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        "is a symbolic link: refused (cnet follows no links in its state directory)".into()
+    } else {
+        e.to_string()
+    }
+}
+
+fn refused(path: &Path, e: &io::Error) -> Error {
+    Error::State {
+        path: path.display().to_string(),
+        msg: describe(e),
+    }
+}
+
+fn ensure_regular(f: &File) -> io::Result<()> {
+    let m = f.metadata()?;
+    if m.is_file() {
+        Ok(())
+    } else {
+        Err(not_regular(&m))
+    }
+}
+
+/// Run `op`; should it find a directory on its way missing, create `dir` (0755) and run it
+/// once more. The directory nearly always exists: checking first would cost a syscall a write.
+fn making_dir<T>(dir: &Path, op: impl Fn() -> io::Result<T>) -> io::Result<T> {
+    match op() {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(DIR_MODE)
+                .create(dir)?;
+            op()
+        }
+        other => other,
+    }
+}
+
 fn create_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))
+    DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+        .map_err(|e| io_err(dir, e))
 }
 
 fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io_err(dir, e))
 }
@@ -80,17 +335,46 @@ enum Durability {
     Boot,
 }
 
-/// Open `path` for writing from the start, creating it (and its directory, if missing).
-fn create_truncate(path: &Path) -> Result<File> {
+/// Open a regular file for writing from the start, creating it (and its directory, if
+/// missing). Truncated only once known to be a regular file.
+fn open_for_rewrite(path: &Path) -> Result<File> {
     let dir = path.parent().expect("state files live in a directory");
-    crate::fsutil::making_dir(dir, || {
+    let f = making_dir(dir, || {
         OpenOptions::new()
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
+            .mode(FILE_MODE)
+            .custom_flags(SAFE_FLAGS)
             .open(path)
     })
-    .map_err(|e| io_err(path, e))
+    .map_err(|e| refused(path, &e))?;
+    ensure_regular(&f)
+        .and_then(|_| f.set_len(0))
+        .map_err(|e| refused(path, &e))?;
+    Ok(f)
+}
+
+/// Create a new file (never an existing one, never through a link), and its directory if
+/// missing.
+fn create_new(path: &Path) -> io::Result<File> {
+    let dir = path.parent().expect("state files live in a directory");
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .custom_flags(SAFE_FLAGS)
+            .open(path)
+    };
+    match making_dir(dir, open) {
+        // Left by a crashed process of the same id: ours to replace.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            fs::remove_file(path)?;
+            open()
+        }
+        other => other,
+    }
 }
 
 /// Write `text` to a temporary file beside `path` (fsynced if `durable`); returns its path.
@@ -98,7 +382,7 @@ fn write_temp(path: &Path, text: &str, durable: Durability) -> Result<PathBuf> {
     let dir = path.parent().expect("state files live in a directory");
     let name = path.file_name().unwrap().to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = create_truncate(&tmp)?;
+    let mut f = create_new(&tmp).map_err(|e| refused(&tmp, &e))?;
     f.write_all(text.as_bytes())
         .and_then(|_| {
             if durable == Durability::Disk {
@@ -118,43 +402,30 @@ fn to_toml<T: Serialize>(value: &T, path: &Path) -> Result<String> {
     })
 }
 
-/// Replace `path` atomically with the TOML of `value`.
-fn write_atomic<T: Serialize>(path: &Path, value: &T, durable: Durability) -> Result<()> {
-    let tmp = write_temp(path, &to_toml(value, path)?, durable)?;
-    fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-    if durable == Durability::Disk {
-        fsync_dir(path.parent().unwrap())?;
-    }
-    Ok(())
+/// The text of a state file: a regular file, opened without following a link or waiting.
+fn read_text(path: &Path) -> io::Result<String> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .custom_flags(SAFE_FLAGS)
+        .open(path)?;
+    ensure_regular(&f)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    Ok(text)
 }
 
-/// Create `path` with the TOML of `value`, failing with `AlreadyExists` if it is there:
-/// link(2) of a complete temporary file is both atomic and exclusive.
-fn write_exclusive<T: Serialize>(path: &Path, value: &T) -> Result<bool> {
-    let tmp = write_temp(path, &to_toml(value, path)?, Durability::Boot)?;
-    let mut linked = fs::hard_link(&tmp, path);
-    if matches!(&linked, Err(e) if e.kind() == ErrorKind::AlreadyExists)
-        && fs::metadata(path).is_ok_and(|m| m.len() == 0)
-    {
-        // An empty file left by a crash holds nothing (read_toml): take its place.
-        let _ = fs::remove_file(path);
-        linked = fs::hard_link(&tmp, path);
-    }
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(io_err(path, e)),
-    }
-}
-
-/// Read and parse one TOML file; `None` if it does not exist. A file that does not parse is an
-/// error naming the file and line, never silently replaced.
-fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    let text = match fs::read_to_string(path) {
+/// Read and parse one TOML file; `None` if it does not exist. A file that cannot be read or
+/// parsed is described with its path and line, never silently replaced.
+fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, BadFile> {
+    let bad = |line, reason| BadFile {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let text = match read_text(path) {
         Ok(t) => t,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(path, e)),
+        Err(e) => return Err(bad(None, describe(&e))),
     };
     if text.is_empty() {
         // What a crash leaves of a file written without fsync (see the module comment).
@@ -165,60 +436,23 @@ fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
             .span()
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let msg = e.message().replace('\n', " ");
-        Error::State {
-            path: match line {
-                Some(l) => format!("{}:{l}", path.display()),
-                None => path.display().to_string(),
-            },
-            msg: format!("cannot parse state file: {}", msg.trim()),
-        }
+        bad(line, format!("cannot parse state file: {}", msg.trim()))
     })
 }
 
-/// Every `*.toml` of a directory, parsed, in name order (missing directory: empty).
-fn read_dir_toml<T: DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
-    let paths = state_files(dir)?;
-    let mut out = Vec::with_capacity(paths.len());
-    for p in paths {
-        if let Some(v) = read_toml(&p)? {
-            out.push(v);
-        }
+/// [`load`] for a lookup of one object: a bad file is an error.
+fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    load(path).map_err(Error::from)
+}
+
+/// A hint's text; `None` if there is none. A hint that is a link or not a regular file is an
+/// error, met here while an attach is still choosing its address, before the kernel work.
+fn read_hint(path: &Path) -> Result<Option<String>> {
+    match read_text(path) {
+        Ok(s) => Ok(Some(s.trim().to_string())),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(refused(path, &e)),
     }
-    Ok(out)
-}
-
-/// The state files of a directory, in name order (missing directory: none).
-fn state_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(dir, e)),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| is_state_file(p))
-        .collect();
-    paths.sort();
-    Ok(paths)
-}
-
-fn is_state_file(p: &Path) -> bool {
-    p.extension().is_some_and(|x| x == "toml")
-        && !p
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-}
-
-/// Rewrite a hint file in place. A hint is an index checked on every read (under the lock),
-/// so it needs neither fsync nor an atomic replace: a torn one reads as no hint.
-fn write_hint(path: &Path, text: &str) -> Result<()> {
-    create_truncate(path)?
-        .write_all(text.as_bytes())
-        .map_err(|e| io_err(path, e))
-}
-
-fn read_hint(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
 /// A file name for a client id (names are safe as they are; paths are hashed).
@@ -230,44 +464,32 @@ fn client_file(client: &str) -> String {
     }
 }
 
-fn remove_file(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_err(path, e)),
-    }
-}
-
-fn remove_dir_all(path: &Path) -> Result<()> {
-    match fs::remove_dir_all(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_err(path, e)),
-    }
-}
-
 impl Store for FileStore {
     fn lock(&self) -> Result<Guard> {
         let path = self.root.join("lock");
-        let file = crate::fsutil::making_dir(&self.root, || {
+        let file = making_dir(&self.root, || {
             OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
+                .mode(FILE_MODE)
+                .custom_flags(SAFE_FLAGS)
                 .open(&path)
         })
-        .map_err(|e| io_err(&path, e))?;
+        .and_then(|f| ensure_regular(&f).map(|_| f))
+        .map_err(|e| refused(&path, &e))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, errno)| io_err(&path, errno.into()))?;
         Ok(Box::new(lock))
     }
 
     fn networks(&self) -> Result<Vec<Network>> {
-        read_dir_toml(&self.root.join("networks"))
+        self.list(&self.root.join("networks"), Kind::Network)
     }
 
     fn network_names(&self) -> Result<Vec<String>> {
-        Ok(state_files(&self.root.join("networks"))?
+        Ok(self
+            .state_files(&self.root.join("networks"), Kind::Network)?
             .iter()
             .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .collect())
@@ -278,17 +500,17 @@ impl Store for FileStore {
     }
 
     fn put_network(&self, net: &Network) -> Result<()> {
-        write_atomic(&self.network_file(&net.name), net, Durability::Disk)
+        self.write_atomic(&self.network_file(&net.name), net, Durability::Disk)
     }
 
     fn remove_network(&self, name: &str) -> Result<()> {
-        remove_dir_all(&self.endpoint_dir(name))?;
-        remove_dir_all(&self.lease_dir(name))?;
-        remove_file(&self.network_file(name))
+        self.remove_dir_all(&self.endpoint_dir(name))?;
+        self.remove_dir_all(&self.lease_dir(name))?;
+        self.remove_file(&self.network_file(name))
     }
 
     fn leases(&self, network: &str) -> Result<Vec<Lease>> {
-        read_dir_toml(&self.lease_dir(network))
+        self.list(&self.lease_dir(network), Kind::Lease)
     }
 
     fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()> {
@@ -298,13 +520,13 @@ impl Store for FileStore {
             // A bind (ACK) is where an address changes hands: keep the hints in step. Written
             // only then, so an attach that fails and rolls back leaves no trace.
             let addr = lease.address.to_string();
-            write_hint(&dir.join("clients").join(client_file(&lease.client)), &addr)?;
-            write_hint(&dir.join(".cursor"), &addr)?;
+            self.write_hint(&dir.join("clients").join(client_file(&lease.client)), &addr)?;
+            self.write_hint(&dir.join(".cursor"), &addr)?;
         }
         if !claim {
-            return write_atomic(&path, lease, Durability::Boot);
+            return self.write_atomic(&path, lease, Durability::Boot);
         }
-        if write_exclusive(&path, lease)? {
+        if self.write_exclusive(&path, lease)? {
             Ok(())
         } else {
             Err(Error::runtime(format!(
@@ -315,7 +537,7 @@ impl Store for FileStore {
     }
 
     fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()> {
-        remove_file(&self.lease_dir(network).join(format!("{address}.toml")))
+        self.remove_file(&self.lease_dir(network).join(format!("{address}.toml")))
     }
 
     fn lease(&self, network: &str, address: Ipv4Addr) -> Result<Option<Lease>> {
@@ -327,7 +549,7 @@ impl Store for FileStore {
             .lease_dir(network)
             .join("clients")
             .join(client_file(client));
-        let Some(addr) = read_hint(&hint).and_then(|a| a.parse().ok()) else {
+        let Some(addr) = read_hint(&hint)?.and_then(|a| a.parse().ok()) else {
             return Ok(None);
         };
         // The address may have gone to someone else since: then the hint is stale.
@@ -335,11 +557,11 @@ impl Store for FileStore {
     }
 
     fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>> {
-        Ok(read_hint(&self.lease_dir(network).join(".cursor")).and_then(|a| a.parse().ok()))
+        Ok(read_hint(&self.lease_dir(network).join(".cursor"))?.and_then(|a| a.parse().ok()))
     }
 
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
-        read_dir_toml(&self.endpoint_dir(network))
+        self.list(&self.endpoint_dir(network), Kind::Endpoint)
     }
 
     fn endpoint(&self, network: &str, key: &str) -> Result<Option<Endpoint>> {
@@ -350,27 +572,21 @@ impl Store for FileStore {
         let path = self
             .endpoint_dir(&endpoint.network)
             .join(format!("{key}.toml"));
-        write_atomic(&path, endpoint, Durability::Boot)
+        self.write_atomic(&path, endpoint, Durability::Boot)
     }
 
     fn remove_endpoint(&self, network: &str, key: &str) -> Result<()> {
-        remove_file(&self.endpoint_dir(network).join(format!("{key}.toml")))
+        self.remove_file(&self.endpoint_dir(network).join(format!("{key}.toml")))
     }
 
     fn endpoint_count(&self, network: &str) -> Result<usize> {
-        let dir = self.endpoint_dir(network);
-        match fs::read_dir(&dir) {
-            Ok(entries) => Ok(entries
-                .filter_map(|e| e.ok())
-                .filter(|e| is_state_file(&e.path()))
-                .count()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
-            Err(e) => Err(io_err(&dir, e)),
-        }
+        Ok(self
+            .state_files(&self.endpoint_dir(network), Kind::Endpoint)?
+            .len())
     }
 
     fn namespaces(&self) -> Result<Vec<NamespaceRecord>> {
-        read_dir_toml(&self.root.join("namespaces"))
+        self.list(&self.root.join("namespaces"), Kind::Namespace)
     }
 
     fn namespace(&self, name: &str) -> Result<Option<NamespaceRecord>> {
@@ -378,19 +594,20 @@ impl Store for FileStore {
     }
 
     fn put_namespace(&self, record: &NamespaceRecord) -> Result<()> {
-        write_atomic(&self.namespace_file(&record.name), record, Durability::Boot)
+        self.write_atomic(&self.namespace_file(&record.name), record, Durability::Boot)
     }
 
     fn remove_namespace(&self, name: &str) -> Result<()> {
-        remove_file(&self.namespace_file(name))
+        self.remove_file(&self.namespace_file(name))
     }
 
     fn port_claims(&self, protocol: &str, port: u16) -> Result<Vec<PortClaim>> {
-        read_dir_toml(&self.port_dir(protocol, port))
+        self.list(&self.port_dir(protocol, port), Kind::PortClaim)
     }
 
     fn claim_ports(&self, claim: &PortClaim) -> Result<()> {
         let m = &claim.mapping;
+        self.refuse_linked_dirs(&self.port_file(claim, m.host_port))?;
         // One complete file, hard-linked once per host port: each link is atomic and
         // exclusive, and a range costs one write however many ports it has.
         let tmp = write_temp(
@@ -438,7 +655,7 @@ impl Store for FileStore {
             let path = self.port_file(claim, port);
             match read_toml::<PortClaim>(&path)? {
                 Some(c) if c.network == claim.network && c.key == claim.key => {
-                    remove_file(&path)?;
+                    self.remove_file(&path)?;
                     // The port's directory goes when it is empty (another address may hold it).
                     let _ = fs::remove_dir(path.parent().expect("in a port directory"));
                 }
@@ -446,6 +663,10 @@ impl Store for FileStore {
             }
         }
         Ok(())
+    }
+
+    fn bad_files(&self) -> Vec<BadFile> {
+        self.bad.borrow().clone()
     }
 }
 
@@ -537,7 +758,187 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("bad.toml"), "name = \"bad\"\nid = = 3\n").unwrap();
         let err = s.network("bad").unwrap_err().to_string();
-        assert!(err.contains("bad.toml:2"), "{err}");
+        assert!(err.contains("bad.toml: line 2: cannot parse"), "{err}");
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    fn network(name: &str) -> Network {
+        Network {
+            name: name.into(),
+            id: "0123456789ab".into(),
+            driver: Driver::Bridge,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_unparsable_network_is_skipped_by_listings_and_reported_with_path_and_line() {
+        let s = tmp_store("skip");
+        s.put_network(&network("good")).unwrap();
+        let bad = s.root().join("networks/bad.toml");
+        fs::write(&bad, "name = \"bad\"\nid = \"x\"\ndriver = \n").unwrap();
+        let names: Vec<String> = s.networks().unwrap().into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["good"]);
+        // Its name is still taken.
+        assert_eq!(s.network_names().unwrap(), ["bad", "good"]);
+        let reported = s.bad_files();
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        assert_eq!(reported[0].path, bad);
+        assert_eq!(reported[0].line, Some(3));
+        let shown = reported[0].to_string();
+        assert!(
+            shown.starts_with(&format!("{}: line 3: ", bad.display())),
+            "{shown}"
+        );
+        // A second listing reports it once.
+        s.networks().unwrap();
+        assert_eq!(s.bad_files().len(), 1);
+        let err = s.network("bad").unwrap_err().to_string();
+        assert!(err.contains("bad.toml: line 3"), "{err}");
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn a_hidden_or_invalid_name_is_reported_not_hidden() {
+        let s = tmp_store("dotname");
+        s.put_network(&network("good")).unwrap();
+        fs::write(s.root().join("networks/.foo.toml"), "").unwrap();
+        assert_eq!(s.network_names().unwrap(), ["good"]);
+        let reported = s.bad_files();
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        assert!(
+            reported[0]
+                .to_string()
+                .contains(".foo.toml: '.foo' is not a valid network name"),
+            "{}",
+            reported[0]
+        );
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn a_fifo_among_the_networks_does_not_block_a_listing() {
+        let s = tmp_store("fifo");
+        s.put_network(&network("good")).unwrap();
+        let fifo = s.root().join("networks/stuck.toml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        // Run in a thread so a regression fails the test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let root = s.root().to_path_buf();
+        std::thread::spawn(move || {
+            let s = FileStore::new(root);
+            let names: Vec<String> = s.networks().unwrap().into_iter().map(|n| n.name).collect();
+            let _ = tx.send((names, s.bad_files()));
+        });
+        let (names, bad) = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("listing a FIFO blocked");
+        assert_eq!(names, ["good"]);
+        assert_eq!(bad.len(), 1);
+        assert!(
+            bad[0]
+                .to_string()
+                .contains("stuck.toml: not a regular file"),
+            "{}",
+            bad[0]
+        );
+        let err = s.network("stuck").unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn planted_links_to_hint_files_are_refused_and_their_targets_untouched() {
+        let s = tmp_store("links");
+        let victim = s.root().join("victim");
+        let dir = s.root().join("leases/lab");
+        fs::create_dir_all(dir.join("clients")).unwrap();
+        fs::write(&victim, "precious\n").unwrap();
+        for link in [dir.join(".cursor"), dir.join("clients/ns1")] {
+            // The other hint, written by the previous round, is a plain file.
+            let _ = fs::remove_file(&link);
+            std::os::unix::fs::symlink(&victim, &link).unwrap();
+            let err = s
+                .put_lease(&lease("10.1.0.2"), true)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&link.display().to_string()) && err.contains("symbolic link"),
+                "{err}"
+            );
+            assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+            let read = match link.file_name().unwrap().to_str() {
+                Some(".cursor") => s.lease_cursor("lab").map(|_| ()),
+                _ => s.client_lease("lab", "ns1").map(|_| ()),
+            };
+            assert!(read.unwrap_err().to_string().contains("symbolic link"));
+            assert!(
+                s.lease("lab", "10.1.0.2".parse().unwrap())
+                    .unwrap()
+                    .is_none()
+            );
+            fs::remove_file(&link).unwrap();
+        }
+        // A linked directory on the way is refused too.
+        let elsewhere = s.root().join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, s.root().join("namespaces")).unwrap();
+        let record = NamespaceRecord {
+            name: "ns1".into(),
+            created: 1,
+            host: false,
+        };
+        let err = s.put_namespace(&record).unwrap_err().to_string();
+        assert!(err.contains("namespaces: is a symbolic link"), "{err}");
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn a_linked_state_file_is_not_read_through() {
+        let s = tmp_store("readlink");
+        let dir = s.root().join("networks");
+        fs::create_dir_all(&dir).unwrap();
+        let real = s.root().join("real.toml");
+        s.put_network(&network("real")).unwrap();
+        fs::rename(dir.join("real.toml"), &real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.join("linked.toml")).unwrap();
+        assert!(s.networks().unwrap().is_empty());
+        assert!(
+            s.bad_files()[0]
+                .to_string()
+                .contains("linked.toml: is a symbolic link")
+        );
+        let _ = fs::remove_dir_all(s.root());
+    }
+
+    #[test]
+    fn files_are_0644_and_directories_0755_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let s = tmp_store("modes");
+        let mode = |p: &str| fs::metadata(s.root().join(p)).unwrap().permissions().mode() & 0o7777;
+        let old = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+        let made = (|| -> Result<()> {
+            drop(s.lock()?);
+            s.put_network(&network("lab"))?;
+            s.put_lease(&lease("10.1.0.2"), true)?;
+            s.put_lease(&lease("10.1.0.3"), false)
+        })();
+        nix::sys::stat::umask(old);
+        made.unwrap();
+        for dir in ["", "networks", "leases", "leases/lab", "leases/lab/clients"] {
+            assert_eq!(mode(dir), 0o755, "{dir}");
+        }
+        for file in [
+            "lock",
+            "networks/lab.toml",
+            "leases/lab/10.1.0.2.toml",
+            "leases/lab/10.1.0.3.toml",
+            "leases/lab/.cursor",
+            "leases/lab/clients/ns1",
+        ] {
+            assert_eq!(mode(file), 0o644, "{file}");
+        }
         let _ = fs::remove_dir_all(s.root());
     }
 

@@ -6,7 +6,9 @@ pub mod memory;
 
 use crate::error::Result;
 use crate::model::{Endpoint, Lease, NamespaceRecord, Network, PortClaim};
+use std::fmt;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 pub use files::FileStore;
 pub use memory::MemStore;
@@ -36,6 +38,41 @@ impl LeaseTable for StoreLeases<'_> {
     }
     fn cursor(&self) -> Result<Option<Ipv4Addr>> {
         self.store.lease_cursor(self.network)
+    }
+}
+
+/// A state file a listing skipped because it could not be read, parsed or trusted: it hides
+/// only its own object, and commands report it on stderr.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BadFile {
+    pub path: PathBuf,
+    /// Where a parse error is, when the parser says.
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl BadFile {
+    /// What is wrong, without the path: `line 3: ...`.
+    pub fn detail(&self) -> String {
+        match self.line {
+            Some(line) => format!("line {line}: {}", self.reason),
+            None => self.reason.clone(),
+        }
+    }
+}
+
+impl fmt::Display for BadFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.detail())
+    }
+}
+
+impl From<BadFile> for crate::error::Error {
+    fn from(b: BadFile) -> Self {
+        crate::error::Error::State {
+            path: b.path.display().to_string(),
+            msg: b.detail(),
+        }
     }
 }
 
@@ -87,4 +124,9 @@ pub trait Store {
     fn claim_ports(&self, claim: &PortClaim) -> Result<()>;
     /// Give back the host ports `claim` holds; claims of other holders are left alone.
     fn release_ports(&self, claim: &PortClaim) -> Result<()>;
+
+    /// The files the listings of this process skipped so far, each once, in the order met.
+    fn bad_files(&self) -> Vec<BadFile> {
+        Vec::new()
+    }
 }
