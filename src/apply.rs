@@ -3,15 +3,13 @@
 //! in reverse. No command changes the host beside it.
 
 use crate::error::{Error, Result};
-use crate::firewall::Firewall;
-use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
+use crate::host::Host;
 use crate::plan::{NsRef, Op, Plan, Record};
 use crate::store::Store;
 
-/// What a plan acts on: the netlink connections, the firewall and the store.
+/// What a plan acts on: the host (kernel, firewall, files) and the store.
 pub struct Effects<'a> {
-    pub session: &'a mut Session,
-    pub firewall: &'a mut dyn Firewall,
+    pub host: &'a mut dyn Host,
     pub store: &'a dyn Store,
 }
 
@@ -23,68 +21,11 @@ pub struct ApplyFailure {
     pub rollback_errors: Vec<Error>,
 }
 
-/// Execute one op. All netlink work of a namespace goes through the session's connection.
+/// Carry out one step: state records in the store, the rest on the host.
 fn exec_op(fx: &mut Effects, op: &Op) -> Result<()> {
-    let (s, fw) = (&mut *fx.session, &mut *fx.firewall);
     match op {
         Op::Record(r) => record(fx.store, r),
-        Op::File(f) => crate::files::exec(f),
-        Op::CreateNetns { name } => netns::create_named(s, name),
-        Op::BindHostNetns { name } => {
-            s.forget(&NsRef::Named(name.clone()));
-            netns::bind_host(name)
-        }
-        Op::DeleteNetns { name } => {
-            s.forget(&NsRef::Named(name.clone()));
-            netns::delete_named(name)
-        }
-        Op::Sysctl { ns, key, value } => match ns {
-            NsRef::Host => sysctl::set(ns, key, value),
-            _ => {
-                // Inside the namespace while the session runs the job there.
-                let (k, v) = (key.clone(), value.clone());
-                s.run(ns, move |_| {
-                    sysctl::write_here(&k, &v).map_err(Error::Runtime)
-                })
-                .map_err(|e| match e {
-                    Error::Runtime(msg) => netlink::kernel_error(op, msg),
-                    e => e,
-                })
-            }
-        },
-        Op::DisableIpv6 { dev } => {
-            sysctl::disable_ipv6_here(dev).map_err(|msg| netlink::kernel_error(op, msg))
-        }
-        Op::CreateBase { input } => fw.create_base(input),
-        Op::RemoveBase => fw.remove_base(),
-        Op::CreateTable(kind) => fw.create_table(*kind),
-        Op::DropTable(kind) => fw.drop_table(*kind),
-        Op::ReplacePublished(es) => fw.replace_published(es),
-        Op::ReplaceTunnelFilter(es) => fw.replace_tunnel_filter(es),
-        Op::AppendRule(r) => fw.append(r),
-        Op::DeleteRule(r) => fw.delete(r),
-        Op::AppendRules(rs) => fw.append_new(rs),
-        Op::DeleteRules(rs) => fw.delete_each(rs),
-        Op::PublishPorts(es) => fw.publish(es),
-        Op::UnpublishPorts(es) => fw.unpublish(es),
-        Op::AllowTunnel(es) => fw.allow_tunnel(es),
-        Op::DisallowTunnel(es) => fw.disallow_tunnel(es),
-        Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
-        Op::CreateSublink { .. } => sublink::exec_create(s, op),
-        Op::RetireVeth {
-            host,
-            peer_ns,
-            peer,
-        } => reclaim::retire_veth(s, host, peer_ns, peer),
-        Op::CreateBridge { .. }
-        | Op::CreateVeth { .. }
-        | Op::LinkUp { .. }
-        | Op::NoIpv6Autoconf { .. }
-        | Op::DeleteLink { .. }
-        | Op::AddAddress { .. }
-        | Op::DelAddress { .. }
-        | Op::AddRoute { .. }
-        | Op::DelRoute { .. } => s.exec(op),
+        _ => fx.host.exec(op),
     }
 }
 
@@ -150,10 +91,8 @@ pub fn apply_detailed(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), 
         let mut first_error = None;
         if run > 1 {
             let ns = pipelined(op).expect("a run starts with a pipelined op");
-            let results = crate::timing::time(
-                || describe_batch(batch),
-                || fx.session.exec_pipelined(ns, batch),
-            );
+            let results =
+                crate::timing::time(|| describe_batch(batch), || fx.host.exec_batch(ns, batch));
             for (o, r) in batch.iter().zip(results) {
                 match r {
                     Ok(()) => applied.push(o),
@@ -258,136 +197,101 @@ fn record(store: &dyn Store, r: &Record) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::firewall::NftTableKind;
-    use crate::firewall::rule::Rule;
+    use crate::firewall::rule::{Rule, Table, Target};
+    use crate::model::{Lease, LeaseState};
     use crate::store::MemStore;
+    use crate::testing::FakeHost;
 
-    fn effects<'a>(
-        session: &'a mut Session,
-        firewall: &'a mut dyn Firewall,
-        store: &'a dyn Store,
-    ) -> Effects<'a> {
-        Effects {
-            session,
-            firewall,
-            store,
-        }
-    }
-
-    fn run(plan: &Plan, fw: &mut FakeFw, store: &MemStore) -> Result<()> {
-        apply(plan, &mut effects(&mut Session::new(), fw, store))
-    }
-
-    /// A firewall that records calls and fails on demand.
-    #[derive(Default)]
-    struct FakeFw {
-        calls: Vec<String>,
-        /// Fail the append of this comment.
-        fail_comment: Option<String>,
-    }
-
-    impl Firewall for FakeFw {
-        fn create_base(&mut self, _input: &str) -> Result<()> {
-            self.calls.push("ensure".into());
-            Ok(())
-        }
-        fn remove_base(&mut self) -> Result<()> {
-            self.calls.push("remove base".into());
-            Ok(())
-        }
-        fn create_table(&mut self, kind: NftTableKind) -> Result<()> {
-            self.calls.push(format!("create table {}", kind.name()));
-            Ok(())
-        }
-        fn drop_table(&mut self, kind: NftTableKind) -> Result<()> {
-            self.calls.push(format!("drop table {}", kind.name()));
-            Ok(())
-        }
-        fn replace_published(
-            &mut self,
-            es: &[crate::firewall::published::PortEntry],
-        ) -> Result<()> {
-            self.calls.push(format!("replace published {}", es.len()));
-            Ok(())
-        }
-        fn replace_tunnel_filter(
-            &mut self,
-            es: &[crate::firewall::tunnel::TunnelEntry],
-        ) -> Result<()> {
-            self.calls
-                .push(format!("replace tunnel filter {}", es.len()));
-            Ok(())
-        }
-        fn append(&mut self, r: &Rule) -> Result<()> {
-            self.calls.push(format!("append {}", r.comment));
-            if self.fail_comment.as_deref() == Some(r.comment.as_str()) {
-                Err(Error::runtime("append failed"))
-            } else {
-                Ok(())
-            }
-        }
-        fn delete(&mut self, r: &Rule) -> Result<()> {
-            self.calls.push(format!("delete {}", r.comment));
-            Ok(())
-        }
-        fn publish(&mut self, es: &[crate::firewall::published::PortEntry]) -> Result<()> {
-            self.calls.push(format!("publish {}", es.len()));
-            Ok(())
-        }
-        fn unpublish(&mut self, es: &[crate::firewall::published::PortEntry]) -> Result<()> {
-            self.calls.push(format!("unpublish {}", es.len()));
-            Ok(())
-        }
-        fn allow_tunnel(&mut self, es: &[crate::firewall::tunnel::TunnelEntry]) -> Result<()> {
-            self.calls.push(format!("allow tunnel {}", es.len()));
-            Ok(())
-        }
-        fn disallow_tunnel(&mut self, es: &[crate::firewall::tunnel::TunnelEntry]) -> Result<()> {
-            self.calls.push(format!("disallow tunnel {}", es.len()));
-            Ok(())
-        }
+    fn run(plan: &Plan, host: &mut FakeHost, store: &MemStore) -> Result<()> {
+        apply(plan, &mut Effects { host, store })
     }
 
     fn rule(comment: &str) -> Rule {
         Rule {
-            table: crate::firewall::rule::Table::Filter,
+            table: Table::Filter,
             chain: "CNET-FORWARD".into(),
             matches: vec![],
-            target: crate::firewall::rule::Target::Accept,
+            target: Target::Accept,
             comment: comment.into(),
         }
     }
 
+    fn lease(addr: &str) -> Lease {
+        Lease {
+            network: "lab".into(),
+            address: addr.parse().unwrap(),
+            client: "ns1".into(),
+            state: LeaseState::Offered,
+            since: 1,
+            expires: Some(31),
+            boot_id: "b".into(),
+        }
+    }
+
     #[test]
-    fn failure_undoes_applied_ops_in_reverse_and_keeps_the_first_error() {
+    fn failure_undoes_applied_ops_in_reverse_state_included_and_keeps_the_first_error() {
         let plan = Plan {
             ops: vec![
                 Op::CreateBase {
-                    input: String::new(),
+                    input: "*filter\n:CNET-USER - [0:0]\nCOMMIT\n".into(),
                 },
+                Op::Record(Record::PutLease {
+                    lease: lease("10.1.0.2"),
+                    previous: None,
+                }),
                 Op::AppendRule(rule("a")),
                 Op::AppendRule(rule("b")),
                 Op::AppendRule(rule("c")),
                 Op::AppendRule(rule("d")),
             ],
         };
-        let mut fw = FakeFw {
-            fail_comment: Some("c".into()),
-            ..Default::default()
+        let store = MemStore::default();
+        let mut host = FakeHost::failing_at(3);
+        let e = run(&plan, &mut host, &store).unwrap_err();
+        let e = e.to_string();
+        assert!(e.starts_with("injected failure at step 3: iptables"), "{e}");
+        assert!(e.ends_with("--comment c -j ACCEPT"), "{e}");
+        assert_eq!(host.live, vec![], "left behind on the host: {:?}", host.log);
+        assert_eq!(store.snapshot(), MemStore::default().snapshot());
+        let undone: Vec<&str> = host.log[3..].iter().map(String::as_str).collect();
+        assert_eq!(undone.len(), 3, "{:?}", host.log);
+        assert!(
+            undone[0].contains("-D CNET-FORWARD -m comment --comment b"),
+            "{undone:?}"
+        );
+        assert!(undone[1].contains("--comment a"), "{undone:?}");
+        assert!(undone[2].starts_with("# cnet's base chains"), "{undone:?}");
+    }
+
+    #[test]
+    fn a_claim_of_a_held_address_fails_and_a_stale_replacement_is_a_nak() {
+        let store = MemStore::default();
+        store.put_lease(&lease("10.1.0.2"), true).unwrap();
+        let claim = Plan {
+            ops: vec![Op::Record(Record::PutLease {
+                lease: lease("10.1.0.2"),
+                previous: None,
+            })],
         };
-        let e = run(&plan, &mut fw, &MemStore::default()).unwrap_err();
-        assert_eq!(e.to_string(), "append failed");
+        let e = run(&claim, &mut FakeHost::default(), &store).unwrap_err();
+        assert!(e.to_string().contains("claimed by another process"), "{e}");
+        let stale = Plan {
+            ops: vec![Op::Record(Record::PutLease {
+                lease: Lease {
+                    state: LeaseState::Bound,
+                    ..lease("10.1.0.2")
+                },
+                previous: Some(Lease {
+                    client: "ns9".into(),
+                    ..lease("10.1.0.2")
+                }),
+            })],
+        };
+        let e = run(&stale, &mut FakeHost::default(), &store).unwrap_err();
+        assert!(e.to_string().starts_with("NAK"), "{e}");
         assert_eq!(
-            fw.calls,
-            [
-                "ensure",
-                "append a",
-                "append b",
-                "append c",
-                "delete b",
-                "delete a",
-                "remove base"
-            ]
+            store.lease("lab", "10.1.0.2".parse().unwrap()).unwrap(),
+            Some(lease("10.1.0.2"))
         );
     }
 
@@ -405,45 +309,58 @@ mod tests {
                     via: Some("10.9.0.1".parse().unwrap()),
                     dev: None,
                 },
-                Op::CreateBase {
-                    input: String::new(),
-                },
+                Op::RemoveBase,
             ],
         };
-        let mut fw = FakeFw::default();
+        let mut host = FakeHost::default();
+        let store = MemStore::default();
         apply_teardown(
             &plan,
-            &mut effects(&mut Session::new(), &mut fw, &MemStore::default()),
+            &mut Effects {
+                host: &mut host,
+                store: &store,
+            },
         )
         .unwrap();
-        assert_eq!(fw.calls, vec!["ensure".to_string()]);
+        assert_eq!(host.log.len(), 1, "{:?}", host.log);
     }
 
     #[test]
-    fn failing_op_in_a_missing_namespace_is_a_kernel_error_naming_the_command() {
+    fn a_failed_teardown_removes_what_it_can_and_records_nothing() {
+        let store = MemStore::default();
+        store.put_lease(&lease("10.1.0.2"), true).unwrap();
         let plan = Plan {
             ops: vec![
-                Op::CreateBase {
-                    input: String::new(),
+                Op::DeleteLink {
+                    ns: NsRef::Host,
+                    dev: "cnv1".into(),
                 },
-                Op::LinkUp {
-                    ns: NsRef::Path("/nonexistent/netns/x".into()),
-                    dev: "eth0".into(),
-                },
+                Op::DeleteRule(rule("a")),
+                Op::Record(Record::DropLease {
+                    lease: lease("10.1.0.2"),
+                }),
             ],
         };
-        let mut fw = FakeFw::default();
-        let f = apply_detailed(
+        let mut host = FakeHost::failing_at(0);
+        let e = apply_teardown(
             &plan,
-            &mut effects(&mut Session::new(), &mut fw, &MemStore::default()),
-        )
-        .unwrap_err();
-        let msg = f.error.to_string();
-        assert!(
-            msg.starts_with("nsenter --net=/nonexistent/netns/x ip link set eth0 up: "),
-            "{msg}"
+            &mut Effects {
+                host: &mut host,
+                store: &store,
+            },
         );
-        assert!(msg.contains("does not exist"), "{msg}");
-        assert!(f.rollback_errors.is_empty());
+        assert!(e.is_err());
+        assert_eq!(
+            host.log.len(),
+            1,
+            "the rule is still deleted: {:?}",
+            host.log
+        );
+        assert!(
+            store
+                .lease("lab", "10.1.0.2".parse().unwrap())
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -33,6 +33,7 @@ pub mod error;
 pub mod files;
 pub mod firewall;
 pub mod fsutil;
+pub mod host;
 pub mod hosts;
 pub mod ipam;
 pub mod kernel;
@@ -42,6 +43,8 @@ pub mod output;
 pub mod plan;
 pub mod ports;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 pub mod timing;
 
 pub use error::{Error, Result};

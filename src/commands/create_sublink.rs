@@ -194,7 +194,7 @@ fn check_shim(ctx: &Ctx, net: &Network, others: &[Network]) -> Result<()> {
         )));
     }
     let range = sublink::shim_route(net)?;
-    if kernel::host_routes_v4()?.contains(&range) {
+    if ctx.host_routes()?.contains(&range) {
         let parent = net.parent.as_deref().unwrap_or("the parent");
         return Err(Error::usage(format!(
             "{SHIM_OPTION}: the host already has a route to {range} (through {parent}?): give the \

@@ -19,20 +19,19 @@ pub mod target;
 use crate::apply::Effects;
 use crate::cli::{Cli, Command, Global, LeaseCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
-use crate::firewall::HostFirewall;
-use crate::kernel::Session;
+use crate::host::{Host, RealHost};
 use crate::plan::Plan;
 use crate::store::{FileStore, Guard, Store};
 use std::cell::RefCell;
 
-/// What every command gets: global options, the store, the firewall, and the netlink
-/// connections of the namespaces it works in (kept for the whole command, so a check before
-/// the plan and the plan itself share one thread and socket per namespace).
+/// What every command gets: global options, the store, and the host it plans against and
+/// acts on.
 pub struct Ctx {
     pub global: Global,
     pub store: Box<dyn Store>,
-    pub firewall: RefCell<HostFirewall>,
-    pub session: RefCell<Session>,
+    pub host: RefCell<Box<dyn Host>>,
+    /// Whether changing the host needs root (not for a fake host).
+    needs_root: bool,
 }
 
 impl Ctx {
@@ -41,8 +40,18 @@ impl Ctx {
         Ctx {
             global,
             store,
-            firewall: RefCell::new(HostFirewall::default()),
-            session: RefCell::new(Session::new()),
+            host: RefCell::new(Box::new(RealHost::default())),
+            needs_root: true,
+        }
+    }
+
+    /// A context over any store and host (tests: the in-memory store and a fake host).
+    pub fn with(global: Global, store: Box<dyn Store>, host: Box<dyn Host>) -> Self {
+        Ctx {
+            global,
+            store,
+            host: RefCell::new(host),
+            needs_root: false,
         }
     }
 
@@ -52,7 +61,7 @@ impl Ctx {
 
     /// Commands that change the kernel need root (a dry run does not).
     pub fn require_root(&self) -> Result<()> {
-        if self.dry_run() || nix::unistd::geteuid().is_root() {
+        if self.dry_run() || !self.needs_root || nix::unistd::geteuid().is_root() {
             Ok(())
         } else {
             Err(Error::usage(
@@ -102,35 +111,44 @@ impl Ctx {
     }
 
     fn with_effects<T>(&self, f: impl FnOnce(&mut Effects) -> T) -> T {
-        let mut session = self.session.borrow_mut();
-        let mut firewall = self.firewall.borrow_mut();
+        let mut host = self.host.borrow_mut();
         f(&mut Effects {
-            session: &mut session,
-            firewall: &mut *firewall,
+            host: &mut **host,
             store: &*self.store,
         })
+    }
+
+    /// Whether a read of the host may fail because a dry run is not root: then planning goes
+    /// on as on a host where none of cnet's objects are there yet.
+    fn unreadable_in_dry_run(&self) -> bool {
+        self.dry_run() && self.needs_root && !nix::unistd::geteuid().is_root()
     }
 
     /// What of cnet's firewall is there now. A dry run that may not read it (not root)
     /// plans as on a host where none of it is there yet.
     pub fn firewall_facts(&self) -> Result<crate::firewall::FirewallFacts> {
-        match self.firewall.borrow_mut().facts() {
-            Err(_) if self.dry_run() && !nix::unistd::geteuid().is_root() => Ok(Default::default()),
+        match self.host.borrow_mut().firewall_facts() {
+            Err(_) if self.unreadable_in_dry_run() => Ok(Default::default()),
             other => other,
         }
     }
 
     /// Whether a rule is in its chain now (false for a dry run that may not look).
     pub fn has_rule(&self, rule: &crate::firewall::rule::Rule) -> Result<bool> {
-        match self.firewall.borrow_mut().has_rule(rule) {
-            Err(_) if self.dry_run() && !nix::unistd::geteuid().is_root() => Ok(false),
+        match self.host.borrow_mut().has_rule(rule) {
+            Err(_) if self.unreadable_in_dry_run() => Ok(false),
             other => other,
         }
     }
 
     /// Whether a link exists in a namespace (see [`crate::kernel::link_exists`]).
     pub fn link_exists(&self, ns: &crate::plan::NsRef, name: &str) -> Result<bool> {
-        crate::kernel::link_exists(&mut self.session.borrow_mut(), ns, name)
+        self.host.borrow_mut().link_exists(ns, name)
+    }
+
+    /// The destinations the host routes (to choose and check subnets).
+    pub fn host_routes(&self) -> Result<Vec<ipnetwork::Ipv4Network>> {
+        self.host.borrow_mut().host_routes()
     }
 
     /// A -v line on stderr.

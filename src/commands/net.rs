@@ -7,7 +7,6 @@ use crate::drivers;
 use crate::error::{Error, Result};
 use crate::firewall::NftTableKind;
 use crate::ipam::{self, Pool};
-use crate::kernel;
 use crate::model::{Driver, Network};
 use crate::names;
 use crate::output::{self, print_list};
@@ -111,7 +110,7 @@ pub fn for_use(ctx: &Ctx, name: &str) -> Result<(Network, Option<Plan>)> {
 
 /// The first free default subnet: not routed on the host, not used by another network.
 pub(crate) fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
-    let mut in_use = kernel::host_routes_v4()?;
+    let mut in_use = ctx.host_routes()?;
     in_use.extend(ctx.store.networks()?.iter().filter_map(|n| n.subnet));
     ipam::choose_subnet(&in_use).ok_or_else(|| {
         Error::runtime("no free subnet left in the default pools: give one with --subnet")

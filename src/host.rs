@@ -1,0 +1,145 @@
+//! The machine a plan acts on — the kernel (netlink, namespaces, sysctls), the firewall and the
+//! files — and the facts planning reads from it, behind one trait: commands run against the
+//! real one, and their tests against a fake that records what it was asked.
+
+use crate::error::{Error, Result};
+use crate::firewall::rule::Rule;
+use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
+use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
+use crate::plan::{NsRef, Op};
+use ipnetwork::Ipv4Network;
+
+pub trait Host {
+    /// Carry out one step that is not a state record.
+    fn exec(&mut self, op: &Op) -> Result<()>;
+    /// Netlink requests inside one namespace, sent as one pipelined batch: a result per op.
+    fn exec_batch(&mut self, ns: &NsRef, ops: &[Op]) -> Vec<Result<()>> {
+        let _ = ns;
+        ops.iter().map(|op| self.exec(op)).collect()
+    }
+    /// Whether a link exists in a namespace (false when the namespace does not).
+    fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool>;
+    /// IPv4 destinations routed in the host namespace's main table (default routes left out).
+    fn host_routes(&mut self) -> Result<Vec<Ipv4Network>>;
+    /// What of cnet's firewall is there.
+    fn firewall_facts(&mut self) -> Result<FirewallFacts>;
+    /// Whether a rule is in its chain.
+    fn has_rule(&mut self, rule: &Rule) -> Result<bool>;
+}
+
+/// This machine: one netlink connection per namespace, kept for the whole command, so a check
+/// before the plan and the plan itself share one thread and socket per namespace.
+#[derive(Default)]
+pub struct RealHost {
+    pub session: Session,
+    pub firewall: HostFirewall,
+}
+
+impl Host for RealHost {
+    fn exec(&mut self, op: &Op) -> Result<()> {
+        exec_on(&mut self.session, &mut self.firewall, op)
+    }
+    fn exec_batch(&mut self, ns: &NsRef, ops: &[Op]) -> Vec<Result<()>> {
+        self.session.exec_pipelined(ns, ops)
+    }
+    fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool> {
+        crate::kernel::link_exists(&mut self.session, ns, name)
+    }
+    fn host_routes(&mut self) -> Result<Vec<Ipv4Network>> {
+        crate::kernel::host_routes_v4()
+    }
+    fn firewall_facts(&mut self) -> Result<FirewallFacts> {
+        self.firewall.facts()
+    }
+    fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
+        self.firewall.has_rule(rule)
+    }
+}
+
+/// Carry out one step. All netlink work of a namespace goes through the session's
+/// connection.
+fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
+    match op {
+        Op::Record(_) => Err(Error::runtime(format!(
+            "{op}: a state record, not a host step"
+        ))),
+        Op::File(f) => crate::files::exec(f),
+        Op::CreateNetns { name } => netns::create_named(s, name),
+        Op::BindHostNetns { name } => {
+            s.forget(&NsRef::Named(name.clone()));
+            netns::bind_host(name)
+        }
+        Op::DeleteNetns { name } => {
+            s.forget(&NsRef::Named(name.clone()));
+            netns::delete_named(name)
+        }
+        Op::Sysctl { ns, key, value } => match ns {
+            NsRef::Host => sysctl::set(ns, key, value),
+            _ => {
+                // Inside the namespace while the session runs the job there.
+                let (k, v) = (key.clone(), value.clone());
+                s.run(ns, move |_| {
+                    sysctl::write_here(&k, &v).map_err(Error::Runtime)
+                })
+                .map_err(|e| match e {
+                    Error::Runtime(msg) => netlink::kernel_error(op, msg),
+                    e => e,
+                })
+            }
+        },
+        Op::DisableIpv6 { dev } => {
+            sysctl::disable_ipv6_here(dev).map_err(|msg| netlink::kernel_error(op, msg))
+        }
+        Op::CreateBase { input } => fw.create_base(input),
+        Op::RemoveBase => fw.remove_base(),
+        Op::CreateTable(kind) => fw.create_table(*kind),
+        Op::DropTable(kind) => fw.drop_table(*kind),
+        Op::ReplacePublished(es) => fw.replace_published(es),
+        Op::ReplaceTunnelFilter(es) => fw.replace_tunnel_filter(es),
+        Op::AppendRule(r) => fw.append(r),
+        Op::DeleteRule(r) => fw.delete(r),
+        Op::AppendRules(rs) => fw.append_new(rs),
+        Op::DeleteRules(rs) => fw.delete_each(rs),
+        Op::PublishPorts(es) => fw.publish(es),
+        Op::UnpublishPorts(es) => fw.unpublish(es),
+        Op::AllowTunnel(es) => fw.allow_tunnel(es),
+        Op::DisallowTunnel(es) => fw.disallow_tunnel(es),
+        Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
+        Op::CreateSublink { .. } => sublink::exec_create(s, op),
+        Op::RetireVeth {
+            host,
+            peer_ns,
+            peer,
+        } => reclaim::retire_veth(s, host, peer_ns, peer),
+        Op::CreateBridge { .. }
+        | Op::CreateVeth { .. }
+        | Op::LinkUp { .. }
+        | Op::NoIpv6Autoconf { .. }
+        | Op::DeleteLink { .. }
+        | Op::AddAddress { .. }
+        | Op::DelAddress { .. }
+        | Op::AddRoute { .. }
+        | Op::DelRoute { .. } => s.exec(op),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_in_a_missing_namespace_is_a_kernel_error_naming_the_command() {
+        let e = RealHost::default()
+            .exec(&Op::LinkUp {
+                ns: NsRef::Path("/nonexistent/netns/x".into()),
+                dev: "eth0".into(),
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("nsenter --net=/nonexistent/netns/x ip link set eth0 up: "),
+            "{e}"
+        );
+        assert!(e.contains("does not exist"), "{e}");
+    }
+}
