@@ -33,6 +33,34 @@ impl FakeHost {
     }
 }
 
+/// A handle on a fake host shared with the context that owns it.
+#[derive(Clone, Default)]
+pub struct SharedHost(pub std::rc::Rc<std::cell::RefCell<FakeHost>>);
+
+impl SharedHost {
+    pub fn new(host: FakeHost) -> Self {
+        SharedHost(std::rc::Rc::new(std::cell::RefCell::new(host)))
+    }
+}
+
+impl Host for SharedHost {
+    fn exec(&mut self, op: &Op) -> Result<()> {
+        self.0.borrow_mut().exec(op)
+    }
+    fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool> {
+        self.0.borrow_mut().link_exists(ns, name)
+    }
+    fn host_routes(&mut self) -> Result<Vec<Ipv4Network>> {
+        self.0.borrow_mut().host_routes()
+    }
+    fn firewall_facts(&mut self) -> Result<FirewallFacts> {
+        self.0.borrow_mut().firewall_facts()
+    }
+    fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
+        self.0.borrow_mut().has_rule(rule)
+    }
+}
+
 impl Host for FakeHost {
     fn exec(&mut self, op: &Op) -> Result<()> {
         let index = self.asked;

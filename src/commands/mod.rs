@@ -175,23 +175,7 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => true,
     };
     crate::kernel::reclaim::set_waiting(wait);
-    let result = match cli.command {
-        Command::Net(NetCommand::Create(args)) => net::create(&ctx, &args),
-        Command::Net(NetCommand::Rm { names, force }) => net::rm(&ctx, &names, force),
-        Command::Net(NetCommand::Ls { quiet }) => net::ls(&ctx, quiet),
-        Command::Net(NetCommand::Inspect { names }) => net::inspect(&ctx, &names),
-        Command::Net(NetCommand::Peer(cmd)) => peer::run(&ctx, &cmd),
-        Command::Attach(args) => attach::run(&ctx, &args),
-        Command::Detach(args) => detach::run(&ctx, &args.network, &args.netns),
-        Command::ExecInNs(args) => exec::run(&ctx, &args.netns, &args.command),
-        Command::Lease(LeaseCommand::Ls { network, quiet }) => {
-            lease::ls(&ctx, network.as_deref(), quiet)
-        }
-        Command::Ns(NsCommand::Ls { quiet }) => ns::ls(&ctx, quiet),
-        Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(&ctx, &names),
-        Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(&ctx),
-        Command::GenerateDocs { .. } => unreachable!("handled above"),
-    };
+    let result = dispatch(&ctx, cli.command);
     // A file the command's own error names already is not repeated as a warning.
     let failed_on = match &result {
         Err(Error::State { path, .. }) => Some(path.as_str()),
@@ -223,6 +207,27 @@ pub fn listed_everything(ctx: &Ctx) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Reported(1))
+    }
+}
+
+/// Run one command in a context.
+pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Net(NetCommand::Create(args)) => net::create(ctx, &args),
+        Command::Net(NetCommand::Rm { names, force }) => net::rm(ctx, &names, force),
+        Command::Net(NetCommand::Ls { quiet }) => net::ls(ctx, quiet),
+        Command::Net(NetCommand::Inspect { names }) => net::inspect(ctx, &names),
+        Command::Net(NetCommand::Peer(cmd)) => peer::run(ctx, &cmd),
+        Command::Attach(args) => attach::run(ctx, &args),
+        Command::Detach(args) => detach::run(ctx, &args.network, &args.netns),
+        Command::ExecInNs(args) => exec::run(ctx, &args.netns, &args.command),
+        Command::Lease(LeaseCommand::Ls { network, quiet }) => {
+            lease::ls(ctx, network.as_deref(), quiet)
+        }
+        Command::Ns(NsCommand::Ls { quiet }) => ns::ls(ctx, quiet),
+        Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(ctx, &names),
+        Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(ctx),
+        Command::GenerateDocs { dir } => docs::generate(&dir),
     }
 }
 

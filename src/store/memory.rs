@@ -4,7 +4,8 @@
 use super::{Guard, Store};
 use crate::error::{Error, Result};
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -19,15 +20,37 @@ pub struct Contents {
     pub cursors: BTreeMap<String, Ipv4Addr>,
 }
 
-#[derive(Default)]
+/// Clones share one store: a test keeps a handle to look into what a command wrote.
+#[derive(Default, Clone)]
 pub struct MemStore {
-    pub contents: RefCell<Contents>,
+    pub contents: Rc<RefCell<Contents>>,
+    /// Fail the write with this index (0-based, counting every change asked for).
+    pub fail_write_at: Rc<Cell<Option<usize>>>,
+    /// How many changes were asked for.
+    pub writes: Rc<Cell<usize>>,
 }
 
 impl MemStore {
+    pub fn holding(contents: Contents) -> Self {
+        MemStore {
+            contents: Rc::new(RefCell::new(contents)),
+            ..Default::default()
+        }
+    }
+
     /// Everything the store holds now (to compare before and after a command).
     pub fn snapshot(&self) -> Contents {
         self.contents.borrow().clone()
+    }
+
+    /// Count a change, failing it when it is the one to fail.
+    fn write(&self) -> Result<()> {
+        let index = self.writes.get();
+        self.writes.set(index + 1);
+        if self.fail_write_at.get() == Some(index) {
+            return Err(Error::runtime(format!("injected failure at state write {index}")));
+        }
+        Ok(())
     }
 }
 
@@ -45,11 +68,13 @@ impl Store for MemStore {
         Ok(self.contents.borrow().networks.get(name).cloned())
     }
     fn put_network(&self, net: &Network) -> Result<()> {
+        self.write()?;
         let mut c = self.contents.borrow_mut();
         c.networks.insert(net.name.clone(), net.clone());
         Ok(())
     }
     fn remove_network(&self, name: &str) -> Result<()> {
+        self.write()?;
         let mut c = self.contents.borrow_mut();
         c.networks.remove(name);
         c.leases.retain(|(n, _), _| n != name);
@@ -66,6 +91,7 @@ impl Store for MemStore {
             .collect())
     }
     fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()> {
+        self.write()?;
         let mut c = self.contents.borrow_mut();
         let key = (lease.network.clone(), lease.address);
         if claim && c.leases.contains_key(&key) {
@@ -81,6 +107,7 @@ impl Store for MemStore {
         Ok(())
     }
     fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()> {
+        self.write()?;
         self.contents
             .borrow_mut()
             .leases
@@ -116,6 +143,7 @@ impl Store for MemStore {
             .cloned())
     }
     fn put_endpoint(&self, key: &str, endpoint: &Endpoint) -> Result<()> {
+        self.write()?;
         self.contents.borrow_mut().endpoints.insert(
             (endpoint.network.clone(), key.to_string()),
             endpoint.clone(),
@@ -123,6 +151,7 @@ impl Store for MemStore {
         Ok(())
     }
     fn remove_endpoint(&self, network: &str, key: &str) -> Result<()> {
+        self.write()?;
         self.contents
             .borrow_mut()
             .endpoints
@@ -145,6 +174,7 @@ impl Store for MemStore {
         Ok(self.contents.borrow().namespaces.get(name).cloned())
     }
     fn put_namespace(&self, record: &NamespaceRecord) -> Result<()> {
+        self.write()?;
         self.contents
             .borrow_mut()
             .namespaces
@@ -152,6 +182,7 @@ impl Store for MemStore {
         Ok(())
     }
     fn remove_namespace(&self, name: &str) -> Result<()> {
+        self.write()?;
         self.contents.borrow_mut().namespaces.remove(name);
         Ok(())
     }
@@ -164,6 +195,7 @@ impl Store for MemStore {
             .collect())
     }
     fn claim_ports(&self, claim: &PortClaim) -> Result<()> {
+        self.write()?;
         let mut c = self.contents.borrow_mut();
         let m = &claim.mapping;
         let keys: Vec<_> = (m.host_port..=m.host_port_end)
@@ -181,6 +213,7 @@ impl Store for MemStore {
         Ok(())
     }
     fn release_ports(&self, claim: &PortClaim) -> Result<()> {
+        self.write()?;
         let m = &claim.mapping;
         self.contents.borrow_mut().ports.retain(|(p, n, ip), c| {
             !(*p == m.protocol
