@@ -140,8 +140,33 @@ pub fn parse(spec: &str) -> Result<PortMapping> {
     })
 }
 
-/// Parse every `-p` of one attach and refuse two that claim a common host port.
+/// The most host ports one attach publishes: each is an element of cnet's nftables maps, and
+/// an attach adds them in one netlink message (`firewall::nft` sends at most this many
+/// elements per message, well within its 64 KiB attribute limit).
+pub const MAX_PORTS_PER_ATTACH: u32 = 1024;
+
+/// How many host ports the mappings publish.
+fn port_count(mappings: &[PortMapping]) -> u32 {
+    mappings
+        .iter()
+        .map(|m| u32::from(m.host_port_end - m.host_port) + 1)
+        .sum()
+}
+
+/// Parse every `-p` of one attach and refuse two that claim a common host port, or more host
+/// ports than one attach may publish.
 pub fn parse_all(specs: &[String]) -> Result<Vec<PortMapping>> {
+    let out = parse_each(specs)?;
+    let count = port_count(&out);
+    if count > MAX_PORTS_PER_ATTACH {
+        return Err(Error::usage(format!(
+            "-p publishes {count} ports: at most {MAX_PORTS_PER_ATTACH} per attach"
+        )));
+    }
+    Ok(out)
+}
+
+fn parse_each(specs: &[String]) -> Result<Vec<PortMapping>> {
     let mut out: Vec<PortMapping> = Vec::with_capacity(specs.len());
     for spec in specs {
         let m = parse(spec)?;
@@ -328,6 +353,25 @@ mod tests {
             e.to_string()
                 .contains("clashes with -p 0.0.0.0:8000-8010->8000-8010/tcp"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn one_attach_publishes_at_most_1024_ports() {
+        let ok = parse_all(&["1-1000:1-1000".into(), "2001-2024:1-24/udp".into()]).unwrap();
+        assert_eq!(port_count(&ok), 1024);
+        for specs in [
+            vec!["1-65535:1-65535".to_string()],
+            vec!["1-1000:1-1000".into(), "2001-2025:1-25/udp".into()],
+        ] {
+            let e = parse_all(&specs).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("at most 1024 per attach"), "{e}");
+        }
+        let e = parse_all(&["1-65535:1-65535".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-p publishes 65535 ports: at most 1024 per attach"
         );
     }
 
