@@ -46,14 +46,37 @@ fn check_word(kind: &str, name: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// A name that becomes a file name must not start with '.': such files are hidden from
+/// listings and `ls`-style tools, and `.`/`..` are not files of their own.
+fn check_not_hidden(kind: &str, name: &str) -> Result<()> {
+    if name.starts_with('.') {
+        return Err(Error::usage(format!(
+            "{kind} name '{name}' must not start with '.'"
+        )));
+    }
+    Ok(())
+}
+
 /// A network name: also used as a file name and, prefixed, as a bridge name.
 pub fn validate_network_name(name: &str) -> Result<()> {
-    check_word("network", name, 64)
+    check_word("network", name, 64)?;
+    check_not_hidden("network", name)
 }
 
 /// A namespace name under /run/netns.
 pub fn validate_netns_name(name: &str) -> Result<()> {
-    check_word("namespace", name, 64)
+    check_word("namespace", name, 64)?;
+    check_not_hidden("namespace", name)
+}
+
+/// The names given once each, in the order first given (`ns rm x x` removes x once).
+pub fn unique(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .iter()
+        .filter(|n| seen.insert(n.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// An interface name, as the kernel accepts it.
