@@ -113,6 +113,12 @@ pub(crate) fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
 }
 
 pub(crate) fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
+    // ipnetwork would read a bare address as a /32, which is never what was meant.
+    if !s.contains('/') && s.parse::<Ipv4Addr>().is_ok() {
+        return Err(Error::usage(format!(
+            "{what} {s} has no prefix: give one, e.g. {s}/24"
+        )));
+    }
     let net: Ipv4Network = s
         .parse()
         .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24")))?;
@@ -183,8 +189,9 @@ pub(crate) struct CommonArgs {
     pub mtu: Option<u32>,
 }
 
-pub(crate) fn parse_common(a: &CreateArgs, mtu_opt: Option<u32>) -> Result<CommonArgs> {
-    let mtu = a.mtu.or(mtu_opt);
+/// `mtu_opt` is the MTU given as an option, with the key it was given under.
+pub(crate) fn parse_common(a: &CreateArgs, mtu_opt: Option<(&str, u32)>) -> Result<CommonArgs> {
+    let mtu = super::options::flag_or_option("--mtu", a.mtu, mtu_opt)?;
     if let Some(m) = mtu
         && !(68..=65535).contains(&m)
     {
@@ -203,6 +210,10 @@ pub(crate) fn parse_common(a: &CreateArgs, mtu_opt: Option<u32>) -> Result<Commo
     };
     if c.subnet.is_none() && (c.gateway.is_some() || c.ip_range.is_some()) {
         return Err(Error::usage("--gateway and --ip-range need --subnet"));
+    }
+    if let Some(subnet) = c.subnet {
+        ipam::check_usable("subnet", subnet)?;
+        ipam::check_room(subnet)?;
     }
     Ok(c)
 }
@@ -250,6 +261,38 @@ pub(crate) fn check_subnet_free(others: &[Network], subnet: Ipv4Network) -> Resu
     Ok(())
 }
 
+/// Refuse a bridge name another network has, the predefined `bridge` network's `cnet0`
+/// included before that network is first used. Call with the lock held.
+pub(crate) fn check_bridge_free(ctx: &Ctx, bridge: &str) -> Result<()> {
+    match all(ctx)?
+        .into_iter()
+        .find(|o| o.bridge.as_deref() == Some(bridge))
+    {
+        Some(o) => Err(Error::usage(format!(
+            "bridge {bridge} is already used by network {}",
+            o.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuse a subnet the host already routes somewhere (a LAN, a VPN): a bridge or overlay
+/// routed on the host on top of it would take that traffic.
+pub(crate) fn check_not_routed(subnet: Ipv4Network) -> Result<()> {
+    refuse_routed(subnet, &kernel::host_routes_v4()?)
+}
+
+fn refuse_routed(subnet: Ipv4Network, routes: &[Ipv4Network]) -> Result<()> {
+    match routes.iter().find(|r| ipam::overlaps(**r, subnet)) {
+        Some(r) => Err(Error::usage(format!(
+            "subnet {subnet} overlaps the host's route {}/{}",
+            r.network(),
+            r.prefix()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A fresh definition with the common fields filled in.
 pub(crate) fn new_network(name: &str, driver: Driver) -> Network {
     Network {
@@ -280,7 +323,10 @@ pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
 fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     reject_flags(a, Driver::Bridge, &[])?;
     let opts = bridge_options(&a.opts)?;
-    let common = parse_common(a, opts.mtu)?;
+    let mtu_opt = opts
+        .mtu
+        .map(|m| (super::options::key_of(&opts.given, "mtu"), m));
+    let common = parse_common(a, mtu_opt)?;
     let bridge = opts
         .bridge_name
         .unwrap_or_else(|| names::bridge_name(&a.name));
@@ -295,14 +341,12 @@ fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
         None => free_subnet(ctx)?,
     };
     check_subnet_free(&others, subnet)?;
-    if let Some(o) = others.iter().find(|o| o.bridge.as_deref() == Some(&bridge)) {
-        return Err(Error::usage(format!(
-            "bridge {bridge} is already used by network {}",
-            o.name
-        )));
-    }
+    check_bridge_free(ctx, &bridge)?;
     let gateway = common.gateway.unwrap_or_else(|| ipam::first_host(subnet));
-    Pool::new(subnet, common.ip_range, Some(gateway))?;
+    Pool::new(subnet, common.ip_range, Some(gateway))?.check_leasable()?;
+    if common.subnet.is_some() {
+        check_not_routed(subnet)?;
+    }
     if !ctx.dry_run() && ctx.link_exists(&NsRef::Host, &bridge)? {
         return Err(Error::usage(format!(
             "link {bridge} already exists on this host"
@@ -328,7 +372,7 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
     }
     ctx.require_root()?;
     let _lock = ctx.lock()?;
-    for_each_reporting(names_, |name| {
+    for_each_reporting(&names::unique(names_), |name| {
         if is_predefined(name) {
             return Err(Error::usage(format!(
                 "network {name} is predefined and cannot be removed"
@@ -503,7 +547,7 @@ struct InspectEndpoint {
 pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
     let nets = all(ctx)?;
     let mut out = Vec::new();
-    for name in names_ {
+    for name in &names::unique(names_) {
         let Some(n) = nets.iter().find(|n| &n.name == name) else {
             return Err(Error::usage(format!("network {name} does not exist")));
         };

@@ -1,5 +1,6 @@
 //! Choosing a subnet for a network created without `--subnet`.
 
+use crate::error::{Error, Result};
 use ipnetwork::Ipv4Network;
 use std::net::Ipv4Addr;
 
@@ -57,6 +58,57 @@ fn first_free_in(pool: Ipv4Network, prefix: u8, in_use: &[Ipv4Network]) -> Optio
         }
     }
     None
+}
+
+/// Blocks that can never be a network's subnet, with why (RFC 6890's special-purpose blocks
+/// a host cannot route to a LAN of its own).
+const UNUSABLE: [(&str, &str); 5] = [
+    ("0.0.0.0/8", "\"this network\""),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved (and broadcast)"),
+];
+
+/// The largest subnet a network may have: anything shorter spans several of the address
+/// space's blocks (and /0 is the default route).
+pub const MIN_PREFIX: u8 = 8;
+/// The smallest subnet with room for a namespace beside its network, broadcast and gateway.
+pub const MAX_PREFIX: u8 = 30;
+
+/// Refuse a subnet no network can use: the default route or another too large block, a
+/// special-purpose block (loopback, link-local, multicast, ...), or one too small to lease
+/// from. `what` is how the user gave it (`subnet`, `ip-range`).
+pub fn check_usable(what: &str, net: Ipv4Network) -> Result<()> {
+    if net.prefix() == 0 {
+        return Err(Error::usage(format!(
+            "{what} {net} is the default route, not a subnet"
+        )));
+    }
+    if net.prefix() < MIN_PREFIX {
+        return Err(Error::usage(format!(
+            "{what} {net} is too large (at most a /{MIN_PREFIX})"
+        )));
+    }
+    for (block, why) in UNUSABLE {
+        let block: Ipv4Network = block.parse().expect("a valid block");
+        if overlaps(block, net) {
+            return Err(Error::usage(format!(
+                "{what} {net} overlaps {block}, the {why} block"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a subnet too small to hold a namespace (/31 and /32).
+pub fn check_room(net: Ipv4Network) -> Result<()> {
+    if net.prefix() > MAX_PREFIX {
+        return Err(Error::usage(format!(
+            "subnet {net} is too small: a network needs at least a /{MAX_PREFIX}"
+        )));
+    }
+    Ok(())
 }
 
 /// The first host address of a subnet (the default gateway): network+1, or for /31 and /32
