@@ -30,6 +30,8 @@ pub mod drivers;
 pub mod error;
 pub mod firewall;
 pub mod fsutil;
+#[cfg(test)]
+pub mod fuzz;
 pub mod hosts;
 pub mod ipam;
 pub mod kernel;

@@ -375,6 +375,82 @@ mod tests {
         );
     }
 
+    /// A mapping written back as a spec.
+    fn spec_of(m: &PortMapping) -> String {
+        format!(
+            "{}:{}:{}/{}",
+            host_ip_text(m),
+            range_text(m.host_port, m.host_port_end),
+            range_text(m.container_port, m.container_port_end),
+            m.protocol
+        )
+    }
+
+    /// Random specs never panic the parser; what it accepts is a sane mapping that reads
+    /// back the same from its own spec.
+    #[test]
+    fn fuzzed_specs_never_panic_and_accepted_ones_round_trip() {
+        use crate::fuzz::Rng;
+        let alphabet = [
+            "1",
+            "8",
+            "0",
+            "9",
+            "65535",
+            "65536",
+            "99999",
+            ":",
+            ":",
+            "-",
+            "-",
+            "/",
+            ".",
+            "tcp",
+            "udp",
+            "SCTP",
+            "icmp",
+            "127.0.0.1",
+            "0.0.0.0",
+            "[",
+            "]",
+            "::1",
+            "+",
+            " ",
+            "é",
+        ];
+        let mut rng = Rng::new(443);
+        let mut accepted = 0;
+        let valid = [
+            "8080:80",
+            "127.0.0.1:8000-8010:9000-9010/udp",
+            "1-2:3-4/SCTP",
+        ];
+        for i in 0..20_000 {
+            // Half made up, half near misses of valid specs.
+            let spec = if i % 2 == 0 {
+                rng.string(&alphabet, 8)
+            } else {
+                let v = *rng.pick(&valid);
+                rng.mutate(v, &alphabet)
+            };
+            let Ok(m) = parse(&spec) else { continue };
+            accepted += 1;
+            assert!(m.host_port >= 1 && m.host_port <= m.host_port_end, "{spec}");
+            assert!(m.container_port >= 1 && m.container_port <= m.container_port_end);
+            assert_eq!(
+                m.host_port_end - m.host_port,
+                m.container_port_end - m.container_port,
+                "{spec}"
+            );
+            assert!(PROTOCOLS.contains(&m.protocol.as_str()), "{spec}");
+            assert_eq!(parse(&spec_of(&m)).unwrap(), m, "{spec}");
+            if let Ok(all) = parse_all(&[spec.clone(), spec_of(&m)]) {
+                panic!("{spec} given twice was accepted: {all:?}");
+            }
+        }
+        assert!(accepted > 300, "only {accepted} specs parsed");
+    }
+
     #[test]
     fn host_ports_cover_the_range() {
         let p = parse("65534-65535:1-2").unwrap();

@@ -214,17 +214,11 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
     )?;
     let kind = match driver {
         Driver::Macvlan => SublinkKind::Macvlan(
-            mode.as_deref()
-                .map(MacvlanMode::parse)
+            mode.map(MacvlanMode::parse)
                 .transpose()?
                 .unwrap_or_default(),
         ),
-        _ => SublinkKind::Ipvlan(
-            mode.as_deref()
-                .map(IpvlanMode::parse)
-                .transpose()?
-                .unwrap_or_default(),
-        ),
+        _ => SublinkKind::Ipvlan(mode.map(IpvlanMode::parse).transpose()?.unwrap_or_default()),
     };
     let mode = match kind {
         SublinkKind::Macvlan(m) => m.as_str(),

@@ -597,3 +597,124 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> CreateArgs {
+        let mut argv = vec!["cnet", "net", "create", "n1"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Net(crate::cli::NetCommand::Create(a)) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The usage error of `net create n1 EXTRA...` as far as the shared parsing goes.
+    fn refused(extra: &[&str], mtu_opt: Option<(&str, u32)>) -> String {
+        let e = parse_common(&args(extra), mtu_opt).err().expect("refused");
+        assert_eq!(e.exit_code(), 2, "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn a_cidr_needs_a_prefix() {
+        assert_eq!(
+            refused(&["--subnet", "10.2.0.0"], None),
+            "subnet 10.2.0.0 has no prefix: give one, e.g. 10.2.0.0/24"
+        );
+        let e = refused(&["--subnet", "10.2.0.0/16", "--ip-range", "10.2.1.0"], None);
+        assert!(e.starts_with("ip-range 10.2.1.0 has no prefix"), "{e}");
+        assert!(refused(&["--subnet", "banana"], None).contains("not an IPv4 CIDR"));
+        let c = parse_common(&args(&["--subnet", "10.2.0.0/16"]), None).unwrap();
+        assert_eq!(c.subnet, Some("10.2.0.0/16".parse().unwrap()));
+    }
+
+    #[test]
+    fn unusable_and_tiny_subnets_are_refused() {
+        for (subnet, needle) in [
+            ("0.0.0.0/0", "default route"),
+            ("127.0.0.0/8", "loopback"),
+            ("169.254.0.0/16", "link-local"),
+            ("224.0.0.0/4", "multicast"),
+            ("10.1.0.0/31", "too small"),
+            ("10.1.0.7/32", "too small"),
+        ] {
+            let e = refused(&["--subnet", subnet], None);
+            assert!(e.contains(needle), "{subnet}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_mtu_flag_and_option_must_agree() {
+        let e = refused(&["--mtu", "9000"], Some(("mtu", 1500)));
+        assert_eq!(e, "--mtu 9000 and -o mtu=1500 disagree: give one of them");
+        let c = parse_common(&args(&["--mtu", "1500"]), Some(("mtu", 1500))).unwrap();
+        assert_eq!(c.mtu, Some(1500));
+        let opts = bridge_options(&["com.docker.network.driver.mtu=1400".into()]).unwrap();
+        assert_eq!(
+            super::super::options::key_of(&opts.given, "mtu"),
+            "com.docker.network.driver.mtu"
+        );
+        let e = bridge_options(&[
+            "bridge_name=br0".into(),
+            "com.docker.network.bridge.name=br1".into(),
+        ])
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("disagree"), "{e}");
+    }
+
+    #[test]
+    fn a_subnet_over_a_host_route_is_refused_naming_the_route() {
+        let routes: Vec<Ipv4Network> = ["192.168.1.0/24", "10.0.0.0/8"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let e = refuse_routed("192.168.1.128/25".parse().unwrap(), &routes).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "subnet 192.168.1.128/25 overlaps the host's route 192.168.1.0/24"
+        );
+        assert!(refuse_routed("10.7.0.0/16".parse().unwrap(), &routes).is_err());
+        refuse_routed("172.20.0.0/16".parse().unwrap(), &routes).unwrap();
+    }
+
+    /// Random text never panics the CIDR and address parsers; an accepted subnet is aligned
+    /// and usable or refused with a usage error, never anything else.
+    #[test]
+    fn fuzzed_cidrs_never_panic() {
+        use crate::fuzz::Rng;
+        let alphabet = [
+            "1", "0", "2", "5", "9", "255", "256", "10", "127", "169", "224", ".", ".", "/", "/",
+            "8", "24", "31", "32", "33", "-", " ", "x", "é", ":",
+        ];
+        let valid = ["10.1.0.0/24", "192.168.0.0/16", "10.2.0.0", "255.255.0.0"];
+        let mut rng = Rng::new(16);
+        let mut accepted = 0;
+        for i in 0..20_000 {
+            let s = if i % 2 == 0 {
+                rng.string(&alphabet, 10)
+            } else {
+                let v = *rng.pick(&valid);
+                rng.mutate(v, &alphabet)
+            };
+            let _ = parse_ip("gateway", &s);
+            let Ok(net) = parse_cidr("subnet", &s) else {
+                continue;
+            };
+            accepted += 1;
+            assert!(s.contains('/'), "{s}");
+            assert_eq!(net.ip(), net.network(), "{s}");
+            for check in [ipam::check_usable("subnet", net), ipam::check_room(net)] {
+                if let Err(e) = check {
+                    assert_eq!(e.exit_code(), 2, "{s}: {e}");
+                }
+            }
+        }
+        assert!(accepted > 200, "{accepted}");
+    }
+}

@@ -128,6 +128,43 @@ mod tests {
         }
     }
 
+    /// Random option lists never panic the splitter; what it accepts splits back into the
+    /// words given, with every setting at one value.
+    #[test]
+    fn fuzzed_options_never_panic_and_split_faithfully() {
+        use crate::fuzz::Rng;
+        let alphabet = [
+            "=",
+            "=",
+            "mtu",
+            "com.docker.network.driver.mtu",
+            "parent",
+            "eth0",
+            "1500",
+            "9000",
+            "",
+            " ",
+            ".",
+            "é",
+            "\0",
+        ];
+        let mut rng = Rng::new(1500);
+        for _ in 0..20_000 {
+            let opts: Vec<String> = (0..rng.below(5))
+                .map(|_| rng.string(&alphabet, 4))
+                .collect();
+            let Ok(pairs) = split(&opts) else { continue };
+            assert_eq!(pairs.len(), opts.len());
+            for ((k, v), o) in pairs.iter().zip(&opts) {
+                assert!(!k.contains('='), "{o}");
+                assert_eq!(&format!("{k}={v}"), o);
+                for (k2, v2) in &pairs {
+                    assert!(setting(k) != setting(k2) || v == v2, "{opts:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn flag_and_option_must_agree() {
         assert_eq!(

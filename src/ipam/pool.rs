@@ -85,11 +85,6 @@ pub fn check_usable(what: &str, net: Ipv4Network) -> Result<()> {
             "{what} {net} is the default route, not a subnet"
         )));
     }
-    if net.prefix() < MIN_PREFIX {
-        return Err(Error::usage(format!(
-            "{what} {net} is too large (at most a /{MIN_PREFIX})"
-        )));
-    }
     for (block, why) in UNUSABLE {
         let block: Ipv4Network = block.parse().expect("a valid block");
         if overlaps(block, net) {
@@ -97,6 +92,11 @@ pub fn check_usable(what: &str, net: Ipv4Network) -> Result<()> {
                 "{what} {net} overlaps {block}, the {why} block"
             )));
         }
+    }
+    if net.prefix() < MIN_PREFIX {
+        return Err(Error::usage(format!(
+            "{what} {net} is too large (at most a /{MIN_PREFIX})"
+        )));
     }
     Ok(())
 }
@@ -270,6 +270,43 @@ mod tests {
         let mut in_use = vec![net("172.16.0.0/12"), net("192.168.0.0/16")];
         in_use.extend(cover_except(net("10.0.0.0/8"), net("10.255.255.0/24")));
         assert_eq!(choose_subnet(&in_use), Some(net("10.255.255.0/24")));
+    }
+
+    #[test]
+    fn unusable_subnets_are_refused_naming_why() {
+        for (s, needle) in [
+            ("0.0.0.0/0", "subnet 0.0.0.0/0 is the default route"),
+            ("10.0.0.0/7", "too large (at most a /8)"),
+            (
+                "0.0.0.0/8",
+                "overlaps 0.0.0.0/8, the \"this network\" block",
+            ),
+            ("127.0.0.0/24", "overlaps 127.0.0.0/8, the loopback block"),
+            ("169.254.1.0/24", "the link-local block"),
+            ("224.0.0.0/24", "the multicast block"),
+            ("239.255.0.0/16", "the multicast block"),
+            ("240.0.0.0/8", "reserved"),
+            ("255.255.255.0/24", "reserved (and broadcast)"),
+        ] {
+            let e = check_usable("subnet", net(s)).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(needle), "{s}: {e}");
+        }
+        for s in [
+            "10.0.0.0/8",
+            "172.17.0.0/16",
+            "192.168.1.0/24",
+            "223.255.255.0/24",
+        ] {
+            check_usable("subnet", net(s)).unwrap();
+        }
+        let e = check_room(net("10.1.0.0/31")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "subnet 10.1.0.0/31 is too small: a network needs at least a /30"
+        );
+        assert!(check_room(net("10.1.0.1/32")).is_err());
+        check_room(net("10.1.0.0/30")).unwrap();
     }
 
     #[test]
