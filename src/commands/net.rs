@@ -114,9 +114,12 @@ pub(crate) fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
 
 pub(crate) fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
     // ipnetwork would read a bare address as a /32, which is never what was meant.
-    if !s.contains('/') && s.parse::<Ipv4Addr>().is_ok() {
+    if !s.contains('/')
+        && let Ok(ip) = s.parse::<Ipv4Addr>()
+    {
+        let example = Ipv4Network::new(ip, 24).map_or(ip, |n| n.network());
         return Err(Error::usage(format!(
-            "{what} {s} has no prefix: give one, e.g. {s}/24"
+            "{what} {s} has no prefix: give one, e.g. {example}/24"
         )));
     }
     let net: Ipv4Network = s
@@ -625,8 +628,11 @@ mod tests {
             refused(&["--subnet", "10.2.0.0"], None),
             "subnet 10.2.0.0 has no prefix: give one, e.g. 10.2.0.0/24"
         );
-        let e = refused(&["--subnet", "10.2.0.0/16", "--ip-range", "10.2.1.0"], None);
-        assert!(e.starts_with("ip-range 10.2.1.0 has no prefix"), "{e}");
+        let e = refused(&["--subnet", "10.2.0.0/16", "--ip-range", "10.2.1.9"], None);
+        assert_eq!(
+            e,
+            "ip-range 10.2.1.9 has no prefix: give one, e.g. 10.2.1.0/24"
+        );
         assert!(refused(&["--subnet", "banana"], None).contains("not an IPv4 CIDR"));
         let c = parse_common(&args(&["--subnet", "10.2.0.0/16"]), None).unwrap();
         assert_eq!(c.subnet, Some("10.2.0.0/16".parse().unwrap()));
