@@ -33,6 +33,8 @@ pub mod error;
 pub mod files;
 pub mod firewall;
 pub mod fsutil;
+#[cfg(test)]
+pub mod fuzz;
 pub mod host;
 pub mod hosts;
 pub mod ipam;

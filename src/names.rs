@@ -46,14 +46,37 @@ fn check_word(kind: &str, name: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// A name that becomes a file name must not start with '.': such files are hidden from
+/// listings and `ls`-style tools, and `.`/`..` are not files of their own.
+fn check_not_hidden(kind: &str, name: &str) -> Result<()> {
+    if name.starts_with('.') {
+        return Err(Error::usage(format!(
+            "{kind} name '{name}' must not start with '.'"
+        )));
+    }
+    Ok(())
+}
+
 /// A network name: also used as a file name and, prefixed, as a bridge name.
 pub fn validate_network_name(name: &str) -> Result<()> {
-    check_word("network", name, 64)
+    check_word("network", name, 64)?;
+    check_not_hidden("network", name)
 }
 
 /// A namespace name under /run/netns.
 pub fn validate_netns_name(name: &str) -> Result<()> {
-    check_word("namespace", name, 64)
+    check_word("namespace", name, 64)?;
+    check_not_hidden("namespace", name)
+}
+
+/// The names given once each, in the order first given (`ns rm x x` removes x once).
+pub fn unique(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .iter()
+        .filter(|n| seen.insert(n.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// An interface name, as the kernel accepts it.
@@ -163,6 +186,80 @@ mod tests {
         assert!(validate_network_name("lab-1_x.y").is_ok());
         let e = validate_network_name("a/b").unwrap_err().to_string();
         assert!(e.contains("'a/b'") && e.contains("'/'"), "{e}");
+    }
+
+    #[test]
+    fn names_starting_with_a_dot_are_refused() {
+        for (check, kind) in [
+            (validate_network_name as fn(&str) -> Result<()>, "network"),
+            (validate_netns_name, "namespace"),
+        ] {
+            let e = check(".hidden").unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert_eq!(
+                e.to_string(),
+                format!("{kind} name '.hidden' must not start with '.'")
+            );
+            check("not.hidden").unwrap();
+        }
+        assert!(validate_alias(".web").is_err());
+        validate_alias("web.lab").unwrap();
+    }
+
+    #[test]
+    fn unique_keeps_the_first_of_each_name_in_order() {
+        let given: Vec<String> = ["b", "a", "b", "c", "a"].map(String::from).into();
+        assert_eq!(unique(&given), ["b", "a", "c"]);
+    }
+
+    /// Random strings never panic a validator, and whatever is accepted is safe as a file
+    /// name and an interface name.
+    #[test]
+    fn fuzzed_names_never_panic_and_accepted_ones_are_safe() {
+        use crate::fuzz::{ANY_TEXT, Rng};
+        let mut rng = Rng::new(20);
+        let alphabet: Vec<&str> = ANY_TEXT.iter().copied().chain(["..", "cnet0"]).collect();
+        let mut macs = 0;
+        for _ in 0..20_000 {
+            let s = rng.string(&alphabet, 20);
+            for (ok, max) in [
+                (validate_network_name(&s).is_ok(), 64),
+                (validate_netns_name(&s).is_ok(), 64),
+                (validate_ifname(&s).is_ok(), IFNAMSIZ_MAX),
+                (validate_alias(&s).is_ok(), 253),
+            ] {
+                if ok {
+                    assert!(!s.is_empty() && s.len() <= max, "{s:?}");
+                    assert!(s != "." && s != ".." && !s.starts_with('-'), "{s:?}");
+                    assert!(
+                        s.bytes().all(|b| b.is_ascii_graphic() && b != b'/'),
+                        "{s:?}"
+                    );
+                }
+            }
+            if validate_network_name(&s).is_ok() || validate_netns_name(&s).is_ok() {
+                assert!(!s.starts_with(['.', '-']), "{s:?}");
+            }
+            // Mostly six groups of two characters, mostly hex digits: near misses of a MAC.
+            let count = if rng.below(2) == 0 { 6 } else { rng.below(8) };
+            let groups: Vec<String> = (0..count)
+                .map(|_| {
+                    let len = if rng.below(4) == 0 { rng.below(4) } else { 2 };
+                    (0..len)
+                        .map(|_| *rng.pick(&["0", "2", "a", "F", "e", "1", "g", "é"]))
+                        .collect()
+                })
+                .collect();
+            let mac = groups.join(*rng.pick(&[":", ":", "-", "::"]));
+            for text in [s.as_str(), mac.as_str()] {
+                if let Ok(m) = parse_mac(text) {
+                    assert_eq!(crate::plan::format_mac(&m), text.to_ascii_lowercase());
+                    assert_eq!(m[0] & 1, 0, "{text}");
+                    macs += 1;
+                }
+            }
+        }
+        assert!(macs > 0, "no valid MAC was generated");
     }
 
     #[test]

@@ -140,8 +140,33 @@ pub fn parse(spec: &str) -> Result<PortMapping> {
     })
 }
 
-/// Parse every `-p` of one attach and refuse two that claim a common host port.
+/// The most host ports one attach publishes: each is an element of cnet's nftables maps, and
+/// an attach adds them in one netlink message (`firewall::nft` sends at most this many
+/// elements per message, well within its 64 KiB attribute limit).
+pub const MAX_PORTS_PER_ATTACH: u32 = 1024;
+
+/// How many host ports the mappings publish.
+fn port_count(mappings: &[PortMapping]) -> u32 {
+    mappings
+        .iter()
+        .map(|m| u32::from(m.host_port_end - m.host_port) + 1)
+        .sum()
+}
+
+/// Parse every `-p` of one attach and refuse two that claim a common host port, or more host
+/// ports than one attach may publish.
 pub fn parse_all(specs: &[String]) -> Result<Vec<PortMapping>> {
+    let out = parse_each(specs)?;
+    let count = port_count(&out);
+    if count > MAX_PORTS_PER_ATTACH {
+        return Err(Error::usage(format!(
+            "-p publishes {count} ports: at most {MAX_PORTS_PER_ATTACH} per attach"
+        )));
+    }
+    Ok(out)
+}
+
+fn parse_each(specs: &[String]) -> Result<Vec<PortMapping>> {
     let mut out: Vec<PortMapping> = Vec::with_capacity(specs.len());
     for spec in specs {
         let m = parse(spec)?;
@@ -329,6 +354,101 @@ mod tests {
                 .contains("clashes with -p 0.0.0.0:8000-8010->8000-8010/tcp"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn one_attach_publishes_at_most_1024_ports() {
+        let ok = parse_all(&["1-1000:1-1000".into(), "2001-2024:1-24/udp".into()]).unwrap();
+        assert_eq!(port_count(&ok), 1024);
+        for specs in [
+            vec!["1-65535:1-65535".to_string()],
+            vec!["1-1000:1-1000".into(), "2001-2025:1-25/udp".into()],
+        ] {
+            let e = parse_all(&specs).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("at most 1024 per attach"), "{e}");
+        }
+        let e = parse_all(&["1-65535:1-65535".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-p publishes 65535 ports: at most 1024 per attach"
+        );
+    }
+
+    /// A mapping written back as a spec.
+    fn spec_of(m: &PortMapping) -> String {
+        format!(
+            "{}:{}:{}/{}",
+            host_ip_text(m),
+            range_text(m.host_port, m.host_port_end),
+            range_text(m.container_port, m.container_port_end),
+            m.protocol
+        )
+    }
+
+    /// Random specs never panic the parser; what it accepts is a sane mapping that reads
+    /// back the same from its own spec.
+    #[test]
+    fn fuzzed_specs_never_panic_and_accepted_ones_round_trip() {
+        use crate::fuzz::Rng;
+        let alphabet = [
+            "1",
+            "8",
+            "0",
+            "9",
+            "65535",
+            "65536",
+            "99999",
+            ":",
+            ":",
+            "-",
+            "-",
+            "/",
+            ".",
+            "tcp",
+            "udp",
+            "SCTP",
+            "icmp",
+            "127.0.0.1",
+            "0.0.0.0",
+            "[",
+            "]",
+            "::1",
+            "+",
+            " ",
+            "é",
+        ];
+        let mut rng = Rng::new(443);
+        let mut accepted = 0;
+        let valid = [
+            "8080:80",
+            "127.0.0.1:8000-8010:9000-9010/udp",
+            "1-2:3-4/SCTP",
+        ];
+        for i in 0..20_000 {
+            // Half made up, half near misses of valid specs.
+            let spec = if i % 2 == 0 {
+                rng.string(&alphabet, 8)
+            } else {
+                let v = *rng.pick(&valid);
+                rng.mutate(v, &alphabet)
+            };
+            let Ok(m) = parse(&spec) else { continue };
+            accepted += 1;
+            assert!(m.host_port >= 1 && m.host_port <= m.host_port_end, "{spec}");
+            assert!(m.container_port >= 1 && m.container_port <= m.container_port_end);
+            assert_eq!(
+                m.host_port_end - m.host_port,
+                m.container_port_end - m.container_port,
+                "{spec}"
+            );
+            assert!(PROTOCOLS.contains(&m.protocol.as_str()), "{spec}");
+            assert_eq!(parse(&spec_of(&m)).unwrap(), m, "{spec}");
+            if let Ok(all) = parse_all(&[spec.clone(), spec_of(&m)]) {
+                panic!("{spec} given twice was accepted: {all:?}");
+            }
+        }
+        assert!(accepted > 300, "only {accepted} specs parsed");
     }
 
     #[test]

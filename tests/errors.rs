@@ -54,8 +54,451 @@ fn invalid_names_are_refused() {
             ),
             (&["attach", "lab", "ns1", "--ip", "banana"], &["banana"]),
             (&["attach", "lab", "ns1", "--alias=-bad"], &["-bad"]),
+            (
+                &["net", "create", ".lab", "--subnet", "10.5.0.0/24"],
+                &["'.lab'", "must not start with '.'"],
+            ),
+            (
+                &["attach", "lab", ".ns1"],
+                &["'.ns1'", "must not start with '.'"],
+            ),
+            (&["attach", "lab", "ns1", "--alias", ".web"], &["'.web'"]),
         ],
     );
+}
+
+/// Subnets no network can use, and pools with nothing to lease, whatever the driver.
+#[test]
+fn unusable_subnets_and_ranges_are_refused() {
+    let sb = Sandbox::new();
+    let create = |extra: &'static [&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["net", "create", "n1"];
+        v.extend_from_slice(extra);
+        v
+    };
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            create(&["--subnet", "0.0.0.0/0"]),
+            &["0.0.0.0/0", "default route"],
+        ),
+        (
+            create(&["--subnet", "8.0.0.0/6"]),
+            &["8.0.0.0/6", "too large"],
+        ),
+        (
+            create(&["--subnet", "127.0.0.0/8"]),
+            &["127.0.0.0/8", "loopback"],
+        ),
+        (
+            create(&["--subnet", "169.254.10.0/24"]),
+            &["169.254.10.0/24", "link-local"],
+        ),
+        (
+            create(&["--subnet", "224.1.0.0/16"]),
+            &["224.1.0.0/16", "multicast"],
+        ),
+        (
+            create(&["--subnet", "240.0.0.0/4"]),
+            &["240.0.0.0/4", "reserved"],
+        ),
+        (
+            create(&["--subnet", "255.255.255.0/24"]),
+            &["255.255.255.0/24", "broadcast"],
+        ),
+        (
+            create(&["--subnet", "0.1.0.0/16"]),
+            &["0.1.0.0/16", "this network"],
+        ),
+        (
+            create(&["--subnet", "10.1.0.0/31"]),
+            &["10.1.0.0/31", "too small"],
+        ),
+        (
+            create(&["--subnet", "10.1.0.1/32"]),
+            &["10.1.0.1/32", "too small"],
+        ),
+        (
+            create(&["--subnet", "10.2.0.0"]),
+            &["10.2.0.0 has no prefix", "e.g. 10.2.0.0/24"],
+        ),
+        (
+            create(&["--subnet", "10.2.0.0/16", "--ip-range", "10.2.1.0"]),
+            &["ip-range 10.2.1.0 has no prefix"],
+        ),
+        (
+            create(&["--subnet", "10.2.0.0/16", "--ip-range", "10.2.0.0/31"]),
+            &["ip-range 10.2.0.0/31", "no address to lease"],
+        ),
+        (
+            create(&["--subnet", "10.2.0.0/16", "--ip-range", "10.2.0.1/32"]),
+            &["ip-range 10.2.0.1/32", "no address to lease"],
+        ),
+        (
+            create(&["-d", "vxlan", "--vni", "5", "--subnet", "127.0.0.0/24"]),
+            &["127.0.0.0/24", "loopback"],
+        ),
+        (
+            create(&[
+                "-d",
+                "macvlan",
+                "--parent",
+                "eth0",
+                "--subnet",
+                "169.254.0.0/16",
+            ]),
+            &["169.254.0.0/16", "link-local"],
+        ),
+        (
+            create(&[
+                "-d",
+                "macvlan",
+                "--parent",
+                "eth0",
+                "--subnet",
+                "10.9.0.0/32",
+            ]),
+            &["10.9.0.0/32", "too small"],
+        ),
+    ];
+    let cases: Vec<(&[&str], &[&str])> = cases.iter().map(|(a, n)| (a.as_slice(), *n)).collect();
+    each_refused(&sb, &cases);
+}
+
+/// A bridge or overlay routes its subnet on the host: one the host already routes is
+/// refused, naming the route. Macvlan networks sit on the LAN's own subnet and may.
+#[test]
+fn subnets_the_host_already_routes_are_refused_for_bridges_and_overlays() {
+    let sb = Sandbox::new();
+    sb.sh(
+        "ip link add lan0 type veth peer name lan1 && ip link set lan1 up && ip link set lan0 up \
+         && ip addr add 192.168.77.1/24 dev lan0 && ip route add 10.99.0.0/16 via 192.168.77.254",
+    )
+    .ok();
+    each_refused(
+        &sb,
+        &[
+            (
+                &["net", "create", "b1", "--subnet", "192.168.77.0/24"],
+                &["subnet 192.168.77.0/24 overlaps the host's route 192.168.77.0/24"],
+            ),
+            (
+                &["net", "create", "b1", "--subnet", "10.99.5.0/24"],
+                &["subnet 10.99.5.0/24 overlaps the host's route 10.99.0.0/16"],
+            ),
+            (
+                &["net", "create", "b1", "--subnet", "10.0.0.0/8"],
+                &["subnet 10.0.0.0/8 overlaps the host's route 10.99.0.0/16"],
+            ),
+            (
+                &[
+                    "net",
+                    "create",
+                    "ov",
+                    "-d",
+                    "vxlan",
+                    "--vni",
+                    "5",
+                    "--local",
+                    "192.168.77.1",
+                    "--subnet",
+                    "192.168.77.0/25",
+                ],
+                &["192.168.77.0/25", "the host's route 192.168.77.0/24"],
+            ),
+        ],
+    );
+    sb.cnet(&[
+        "net",
+        "create",
+        "lan",
+        "-d",
+        "macvlan",
+        "--parent",
+        "lan0",
+        "--subnet",
+        "192.168.77.0/24",
+    ])
+    .ok();
+    sb.cnet(&["net", "create", "b2", "--subnet", "10.98.0.0/16"])
+        .ok();
+}
+
+/// A setting given twice (flag and option, or two spellings of the option) must agree.
+#[test]
+fn a_setting_given_twice_with_different_values_is_refused() {
+    let sb = Sandbox::new();
+    sb.sh(
+        "ip link add lan0 type veth peer name lan1 && ip link set lan1 up && ip link set lan0 up",
+    )
+    .ok();
+    let ov = [
+        "net",
+        "create",
+        "ov",
+        "-d",
+        "vxlan",
+        "--subnet",
+        "10.20.0.0/24",
+    ];
+    let with = |base: &[&'static str], extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().chain(extra).copied().collect()
+    };
+    let mv = [
+        "net",
+        "create",
+        "mv",
+        "-d",
+        "macvlan",
+        "--subnet",
+        "10.30.0.0/24",
+    ];
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            with(&ov, &["--vni", "5", "-o", "vni=6"]),
+            &["--vni 5 and -o vni=6 disagree"],
+        ),
+        (
+            with(
+                &ov,
+                &[
+                    "--vni",
+                    "5",
+                    "-o",
+                    "com.docker.network.driver.overlay.vxlanid_list=6",
+                ],
+            ),
+            &["--vni 5 and -o com.docker.network.driver.overlay.vxlanid_list=6 disagree"],
+        ),
+        (
+            with(&ov, &["-o", "vni=5", "-o", "vni=7"]),
+            &["-o vni=5 and -o vni=7 disagree"],
+        ),
+        (
+            vec![
+                "net",
+                "create",
+                "b",
+                "--subnet",
+                "10.5.0.0/24",
+                "--mtu",
+                "9000",
+                "-o",
+                "mtu=1500",
+            ],
+            &["--mtu 9000 and -o mtu=1500 disagree"],
+        ),
+        (
+            vec![
+                "net",
+                "create",
+                "b",
+                "--subnet",
+                "10.5.0.0/24",
+                "-o",
+                "mtu=1400",
+                "-o",
+                "com.docker.network.driver.mtu=1500",
+            ],
+            &["-o mtu=1400 and -o com.docker.network.driver.mtu=1500 disagree"],
+        ),
+        (
+            vec![
+                "net",
+                "create",
+                "b",
+                "--subnet",
+                "10.5.0.0/24",
+                "-o",
+                "bridge_name=br0",
+                "-o",
+                "com.docker.network.bridge.name=br1",
+            ],
+            &["bridge_name=br0", "bridge.name=br1", "disagree"],
+        ),
+        (
+            with(&mv, &["--parent", "lan0", "-o", "parent=lan1"]),
+            &["--parent lan0 and -o parent=lan1 disagree"],
+        ),
+        (
+            with(&mv, &["-o", "parent=lan0", "-o", "parent=lan1"]),
+            &["-o parent=lan0 and -o parent=lan1 disagree"],
+        ),
+        (
+            with(
+                &mv,
+                &[
+                    "--parent",
+                    "lan0",
+                    "--mode",
+                    "private",
+                    "-o",
+                    "macvlan_mode=vepa",
+                ],
+            ),
+            &["--mode private and -o macvlan_mode=vepa disagree"],
+        ),
+    ];
+    let cases: Vec<(&[&str], &[&str])> = cases.iter().map(|(a, n)| (a.as_slice(), *n)).collect();
+    each_refused(&sb, &cases);
+    // The same value twice is fine.
+    sb.cnet(&[
+        "net",
+        "create",
+        "b",
+        "--subnet",
+        "10.5.0.0/24",
+        "--mtu",
+        "1400",
+        "-o",
+        "mtu=1400",
+    ])
+    .ok();
+    sb.cnet(&[
+        "net",
+        "create",
+        "mv",
+        "-d",
+        "macvlan",
+        "--subnet",
+        "10.30.0.0/24",
+        "--parent",
+        "lan0",
+        "-o",
+        "parent=lan0",
+    ])
+    .ok();
+}
+
+/// A bridge name belongs to one network, the predefined `bridge` network's `cnet0` included
+/// before that network is first used.
+#[test]
+fn a_bridge_name_another_network_has_is_refused() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    each_refused(
+        &sb,
+        &[
+            (
+                &[
+                    "net",
+                    "create",
+                    "x",
+                    "--subnet",
+                    "10.5.0.0/24",
+                    "-o",
+                    "bridge_name=cnet0",
+                ],
+                &["bridge cnet0 is already used by network bridge"],
+            ),
+            (
+                &[
+                    "net",
+                    "create",
+                    "x",
+                    "--subnet",
+                    "10.5.0.0/24",
+                    "-o",
+                    "com.docker.network.bridge.name=cn-lab",
+                ],
+                &["bridge cn-lab is already used by network lab"],
+            ),
+            (
+                &[
+                    "net",
+                    "create",
+                    "ov",
+                    "-d",
+                    "vxlan",
+                    "--vni",
+                    "5",
+                    "--local",
+                    "192.0.2.1",
+                    "--subnet",
+                    "10.20.0.0/24",
+                    "-o",
+                    "bridge_name=cnet0",
+                ],
+                &["bridge cnet0 is already used by network bridge"],
+            ),
+        ],
+    );
+}
+
+/// A name given twice in one command is handled once: no second attempt that fails.
+#[test]
+fn a_name_given_twice_is_handled_once() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["net", "create", "gone", "--subnet", "10.2.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    sb.cnet(&["attach", "gone", "ns2"]).ok();
+    let r = sb.cnet(&["net", "inspect", "lab", "lab"]);
+    let nets = r.json();
+    assert_eq!(nets.as_array().map(Vec::len), Some(1), "{r}");
+    let r = sb.cnet(&["ns", "rm", "ns1", "ns1"]);
+    r.ok();
+    assert!(r.stderr.trim().is_empty(), "{r}");
+    assert!(!sb.netns_list().contains(&"ns1".to_string()));
+    let r = sb.cnet(&["net", "rm", "gone", "gone", "--force"]);
+    r.ok();
+    assert_eq!(r.stdout.trim(), "gone", "{r}");
+    assert!(r.stderr.trim().is_empty(), "{r}");
+    sb.cnet(&["net", "ls", "-q"]).ok();
+    assert!(!sb.links().contains(&"cn-gone".to_string()));
+}
+
+/// More host ports than one attach may publish are refused before anything is made.
+#[test]
+fn publishing_more_than_1024_ports_in_one_attach_is_refused() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    each_refused(
+        &sb,
+        &[
+            (
+                &["attach", "lab", "ns1", "-p", "1-65535:1-65535"],
+                &["-p publishes 65535 ports: at most 1024 per attach"],
+            ),
+            (
+                &[
+                    "attach",
+                    "lab",
+                    "ns1",
+                    "-p",
+                    "1-1000:1-1000",
+                    "-p",
+                    "2001-2025:1-25/udp",
+                ],
+                &["-p publishes 1025 ports: at most 1024 per attach"],
+            ),
+        ],
+    );
+}
+
+/// Thousands of published ports in all: a reload rebuilds the table in one transaction, over
+/// several messages, and every port is back.
+#[test]
+fn a_reload_puts_back_thousands_of_published_ports() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    for i in 0..6u32 {
+        let spec = format!("{}-{}:1-1024", 10_000 + i * 1024, 10_000 + i * 1024 + 1023);
+        sb.cnet(&["attach", "lab", &format!("ns{i}"), "-p", &spec])
+            .ok();
+    }
+    let count =
+        "nft list map ip cnet published | grep -oE ': 10\\.1\\.0\\.[0-9]+ \\. [0-9]+' | wc -l";
+    sb.sh(count).ok().stdout_has("6144");
+    sb.sh("nft flush ruleset").ok();
+    sb.cnet(&["firewall", "reload"]).ok();
+    sb.sh(count).ok().stdout_has("6144");
+    sb.cnet(&["firewall", "reload"]).ok();
+    sb.sh(count).ok().stdout_has("6144");
 }
 
 #[test]

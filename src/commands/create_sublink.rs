@@ -2,6 +2,7 @@
 //! network whose namespaces hang off a host interface (see `drivers::sublink`). The network
 //! itself needs no kernel object, except the optional host shim of a macvlan network.
 
+use super::options::{flag_or_option, key_of};
 use super::{Ctx, net};
 use crate::cli::CreateArgs;
 use crate::drivers::ipvlan::IpvlanMode;
@@ -64,21 +65,6 @@ fn parse_options(driver: Driver, opts: &[String]) -> Result<Options> {
         parsed.given.insert(k.to_string(), v.to_string());
     }
     Ok(parsed)
-}
-
-/// The value of a setting given as a flag, as an option, or both (then they must agree).
-fn flag_or_option(
-    flag: &str,
-    flag_value: Option<&str>,
-    key: &str,
-    opt_value: Option<&str>,
-) -> Result<Option<String>> {
-    match (flag_value, opt_value) {
-        (Some(f), Some(o)) if f != o => Err(Error::usage(format!(
-            "{flag} {f} and -o {key}={o} disagree: give one of them"
-        ))),
-        (f, o) => Ok(f.or(o).map(String::from)),
-    }
 }
 
 /// Refuse a subnet overlapping another network's. Macvlan/ipvlan networks on different
@@ -210,9 +196,9 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
     let parent = flag_or_option(
         "--parent",
         a.parent.as_deref(),
-        "parent",
-        opts.parent.as_deref(),
+        opts.parent.as_deref().map(|p| ("parent", p)),
     )?
+    .map(String::from)
     .ok_or_else(|| {
         Error::usage(format!(
             "a {driver} network needs a parent interface: --parent IFACE (or -o parent=IFACE), \
@@ -221,26 +207,25 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
     })?;
     names::validate_ifname(&parent)?;
     let key = mode_key(driver);
-    let mode = flag_or_option("--mode", a.mode.as_deref(), key, opts.mode.as_deref())?;
+    let mode = flag_or_option(
+        "--mode",
+        a.mode.as_deref(),
+        opts.mode.as_deref().map(|m| (key, m)),
+    )?;
     let kind = match driver {
         Driver::Macvlan => SublinkKind::Macvlan(
-            mode.as_deref()
-                .map(MacvlanMode::parse)
+            mode.map(MacvlanMode::parse)
                 .transpose()?
                 .unwrap_or_default(),
         ),
-        _ => SublinkKind::Ipvlan(
-            mode.as_deref()
-                .map(IpvlanMode::parse)
-                .transpose()?
-                .unwrap_or_default(),
-        ),
+        _ => SublinkKind::Ipvlan(mode.map(IpvlanMode::parse).transpose()?.unwrap_or_default()),
     };
     let mode = match kind {
         SublinkKind::Macvlan(m) => m.as_str(),
         SublinkKind::Ipvlan(m) => m.as_str(),
     };
-    let common = net::parse_common(a, opts.mtu)?;
+    let mtu_opt = opts.mtu.map(|m| (key_of(&opts.given, "mtu"), m));
+    let common = net::parse_common(a, mtu_opt)?;
     let subnet = common.subnet.ok_or_else(|| {
         Error::usage(format!(
             "a {driver} network needs --subnet: the subnet of the LAN {parent} is on \
@@ -258,7 +243,7 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
     } else {
         Some(common.gateway.unwrap_or_else(|| ipam::first_host(subnet)))
     };
-    Pool::new(subnet, common.ip_range, gateway)?;
+    Pool::new(subnet, common.ip_range, gateway)?.check_leasable()?;
     if opts.host_shim && kind != SublinkKind::Macvlan(MacvlanMode::Bridge) {
         return Err(Error::usage(format!(
             "{SHIM_OPTION}=true needs macvlan mode bridge: in {mode} mode the namespaces could \
@@ -374,20 +359,6 @@ mod tests {
             assert_eq!(e.exit_code(), 2);
             assert!(e.to_string().contains(needle), "{o}: {e}");
         }
-    }
-
-    #[test]
-    fn flag_and_option_must_agree() {
-        assert_eq!(
-            flag_or_option("--parent", Some("eth0"), "parent", Some("eth0")).unwrap(),
-            Some("eth0".into())
-        );
-        assert_eq!(
-            flag_or_option("--parent", None, "parent", Some("eth1")).unwrap(),
-            Some("eth1".into())
-        );
-        let e = flag_or_option("--parent", Some("eth0"), "parent", Some("eth1")).unwrap_err();
-        assert!(e.to_string().contains("disagree"), "{e}");
     }
 
     fn other(name: &str, driver: Driver, subnet: &str, parent: Option<&str>) -> Network {

@@ -4,8 +4,10 @@
 
 use super::Ctx;
 use super::net::{
-    apply_and_record, check_name_free, check_subnet_free, new_network, parse_common, reject_flags,
+    apply_and_record, check_bridge_free, check_name_free, check_not_routed, check_subnet_free,
+    new_network, parse_common, reject_flags,
 };
+use super::options::{flag_or_option, key_of};
 use crate::cli::CreateArgs;
 use crate::drivers::vxlan::{DEFAULT_DSTPORT, MAX_VNI, OVERHEAD, vxlan_ifname};
 use crate::error::{Error, Result};
@@ -88,12 +90,14 @@ fn parse(a: &CreateArgs) -> Result<Request> {
         &["--vni", "--local", "--peer", "--dstport", "--underlay"],
     )?;
     let opts = options(&a.opts)?;
-    let vni = check_vni(a.vni.or(opts.vni).ok_or_else(|| {
+    let vni_opt = opts.vni.map(|v| (key_of(&opts.given, "vni"), v));
+    let vni = check_vni(flag_or_option("--vni", a.vni, vni_opt)?.ok_or_else(|| {
         Error::usage(format!(
             "a vxlan network needs --vni N (1-{MAX_VNI}), the same on every host"
         ))
     })?)?;
-    let common = parse_common(a, opts.mtu)?;
+    let mtu_opt = opts.mtu.map(|m| (key_of(&opts.given, "mtu"), m));
+    let common = parse_common(a, mtu_opt)?;
     if common.gateway.is_some() {
         return Err(Error::usage(
             "a vxlan network has no gateway (it is an L2 segment): drop --gateway, and attach \
@@ -130,7 +134,7 @@ fn parse(a: &CreateArgs) -> Result<Request> {
         .unwrap_or_else(|| names::bridge_name(&a.name));
     names::validate_ifname(&bridge)?;
     // The range must be inside the subnet (the slice is, by construction).
-    Pool::new(subnet, common.ip_range, None)?;
+    Pool::new(subnet, common.ip_range, None)?.check_leasable()?;
     Ok(Request {
         vni,
         dstport,
@@ -156,15 +160,8 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
             r.vni, o.name
         )));
     }
-    if let Some(o) = others
-        .iter()
-        .find(|o| o.bridge.as_deref() == Some(&r.bridge))
-    {
-        return Err(Error::usage(format!(
-            "bridge {} is already used by network {}",
-            r.bridge, o.name
-        )));
-    }
+    check_bridge_free(ctx, &r.bridge)?;
+    check_not_routed(ctx, r.subnet)?;
     let vtep = kernel::vxlan::find_vtep(a.local, a.underlay.clone())?;
     if a.peer.contains(&vtep.local) {
         return Err(Error::usage(format!(

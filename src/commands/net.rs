@@ -118,6 +118,15 @@ pub(crate) fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
 }
 
 pub(crate) fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
+    // ipnetwork would read a bare address as a /32, which is never what was meant.
+    if !s.contains('/')
+        && let Ok(ip) = s.parse::<Ipv4Addr>()
+    {
+        let example = Ipv4Network::new(ip, 24).map_or(ip, |n| n.network());
+        return Err(Error::usage(format!(
+            "{what} {s} has no prefix: give one, e.g. {example}/24"
+        )));
+    }
     let net: Ipv4Network = s
         .parse()
         .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24")))?;
@@ -188,8 +197,9 @@ pub(crate) struct CommonArgs {
     pub mtu: Option<u32>,
 }
 
-pub(crate) fn parse_common(a: &CreateArgs, mtu_opt: Option<u32>) -> Result<CommonArgs> {
-    let mtu = a.mtu.or(mtu_opt);
+/// `mtu_opt` is the MTU given as an option, with the key it was given under.
+pub(crate) fn parse_common(a: &CreateArgs, mtu_opt: Option<(&str, u32)>) -> Result<CommonArgs> {
+    let mtu = super::options::flag_or_option("--mtu", a.mtu, mtu_opt)?;
     if let Some(m) = mtu
         && !(68..=65535).contains(&m)
     {
@@ -208,6 +218,10 @@ pub(crate) fn parse_common(a: &CreateArgs, mtu_opt: Option<u32>) -> Result<Commo
     };
     if c.subnet.is_none() && (c.gateway.is_some() || c.ip_range.is_some()) {
         return Err(Error::usage("--gateway and --ip-range need --subnet"));
+    }
+    if let Some(subnet) = c.subnet {
+        ipam::check_usable("subnet", subnet)?;
+        ipam::check_room(subnet)?;
     }
     Ok(c)
 }
@@ -255,6 +269,38 @@ pub(crate) fn check_subnet_free(others: &[Network], subnet: Ipv4Network) -> Resu
     Ok(())
 }
 
+/// Refuse a bridge name another network has, the predefined `bridge` network's `cnet0`
+/// included before that network is first used. Call with the lock held.
+pub(crate) fn check_bridge_free(ctx: &Ctx, bridge: &str) -> Result<()> {
+    match all(ctx)?
+        .into_iter()
+        .find(|o| o.bridge.as_deref() == Some(bridge))
+    {
+        Some(o) => Err(Error::usage(format!(
+            "bridge {bridge} is already used by network {}",
+            o.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuse a subnet the host already routes somewhere (a LAN, a VPN): a bridge or overlay
+/// routed on the host on top of it would take that traffic.
+pub(crate) fn check_not_routed(ctx: &Ctx, subnet: Ipv4Network) -> Result<()> {
+    refuse_routed(subnet, &ctx.host_routes()?)
+}
+
+fn refuse_routed(subnet: Ipv4Network, routes: &[Ipv4Network]) -> Result<()> {
+    match routes.iter().find(|r| ipam::overlaps(**r, subnet)) {
+        Some(r) => Err(Error::usage(format!(
+            "subnet {subnet} overlaps the host's route {}/{}",
+            r.network(),
+            r.prefix()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A fresh definition with the common fields filled in.
 pub(crate) fn new_network(name: &str, driver: Driver) -> Network {
     Network {
@@ -283,7 +329,10 @@ pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
 fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     reject_flags(a, Driver::Bridge, &[])?;
     let opts = bridge_options(&a.opts)?;
-    let common = parse_common(a, opts.mtu)?;
+    let mtu_opt = opts
+        .mtu
+        .map(|m| (super::options::key_of(&opts.given, "mtu"), m));
+    let common = parse_common(a, mtu_opt)?;
     let bridge = opts
         .bridge_name
         .unwrap_or_else(|| names::bridge_name(&a.name));
@@ -298,14 +347,12 @@ fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
         None => free_subnet(ctx)?,
     };
     check_subnet_free(&others, subnet)?;
-    if let Some(o) = others.iter().find(|o| o.bridge.as_deref() == Some(&bridge)) {
-        return Err(Error::usage(format!(
-            "bridge {bridge} is already used by network {}",
-            o.name
-        )));
-    }
+    check_bridge_free(ctx, &bridge)?;
     let gateway = common.gateway.unwrap_or_else(|| ipam::first_host(subnet));
-    Pool::new(subnet, common.ip_range, Some(gateway))?;
+    Pool::new(subnet, common.ip_range, Some(gateway))?.check_leasable()?;
+    if common.subnet.is_some() {
+        check_not_routed(ctx, subnet)?;
+    }
     if !ctx.dry_run() && ctx.link_exists(&NsRef::Host, &bridge)? {
         return Err(Error::usage(format!(
             "link {bridge} already exists on this host"
@@ -331,7 +378,7 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
     }
     ctx.require_root()?;
     let _lock = ctx.lock()?;
-    for_each_reporting(names_, |name| {
+    for_each_reporting(&names::unique(names_), |name| {
         if is_predefined(name) {
             return Err(Error::usage(format!(
                 "network {name} is predefined and cannot be removed"
@@ -513,7 +560,7 @@ struct InspectEndpoint {
 pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
     let nets = all(ctx)?;
     let mut out = Vec::new();
-    for name in names_ {
+    for name in &names::unique(names_) {
         let Some(n) = nets.iter().find(|n| &n.name == name) else {
             // A definition the listing skipped: say what is wrong with it.
             if names::validate_network_name(name).is_ok() {
@@ -566,4 +613,128 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
         serde_json::to_string_pretty(&out).expect("serializes")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> CreateArgs {
+        let mut argv = vec!["cnet", "net", "create", "n1"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Net(crate::cli::NetCommand::Create(a)) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The usage error of `net create n1 EXTRA...` as far as the shared parsing goes.
+    fn refused(extra: &[&str], mtu_opt: Option<(&str, u32)>) -> String {
+        let e = parse_common(&args(extra), mtu_opt).err().expect("refused");
+        assert_eq!(e.exit_code(), 2, "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn a_cidr_needs_a_prefix() {
+        assert_eq!(
+            refused(&["--subnet", "10.2.0.0"], None),
+            "subnet 10.2.0.0 has no prefix: give one, e.g. 10.2.0.0/24"
+        );
+        let e = refused(&["--subnet", "10.2.0.0/16", "--ip-range", "10.2.1.9"], None);
+        assert_eq!(
+            e,
+            "ip-range 10.2.1.9 has no prefix: give one, e.g. 10.2.1.0/24"
+        );
+        assert!(refused(&["--subnet", "banana"], None).contains("not an IPv4 CIDR"));
+        let c = parse_common(&args(&["--subnet", "10.2.0.0/16"]), None).unwrap();
+        assert_eq!(c.subnet, Some("10.2.0.0/16".parse().unwrap()));
+    }
+
+    #[test]
+    fn unusable_and_tiny_subnets_are_refused() {
+        for (subnet, needle) in [
+            ("0.0.0.0/0", "default route"),
+            ("127.0.0.0/8", "loopback"),
+            ("169.254.0.0/16", "link-local"),
+            ("224.0.0.0/4", "multicast"),
+            ("10.1.0.0/31", "too small"),
+            ("10.1.0.7/32", "too small"),
+        ] {
+            let e = refused(&["--subnet", subnet], None);
+            assert!(e.contains(needle), "{subnet}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_mtu_flag_and_option_must_agree() {
+        let e = refused(&["--mtu", "9000"], Some(("mtu", 1500)));
+        assert_eq!(e, "--mtu 9000 and -o mtu=1500 disagree: give one of them");
+        let c = parse_common(&args(&["--mtu", "1500"]), Some(("mtu", 1500))).unwrap();
+        assert_eq!(c.mtu, Some(1500));
+        let opts = bridge_options(&["com.docker.network.driver.mtu=1400".into()]).unwrap();
+        assert_eq!(
+            super::super::options::key_of(&opts.given, "mtu"),
+            "com.docker.network.driver.mtu"
+        );
+        let e = bridge_options(&[
+            "bridge_name=br0".into(),
+            "com.docker.network.bridge.name=br1".into(),
+        ])
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("disagree"), "{e}");
+    }
+
+    #[test]
+    fn a_subnet_over_a_host_route_is_refused_naming_the_route() {
+        let routes: Vec<Ipv4Network> = ["192.168.1.0/24", "10.0.0.0/8"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let e = refuse_routed("192.168.1.128/25".parse().unwrap(), &routes).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "subnet 192.168.1.128/25 overlaps the host's route 192.168.1.0/24"
+        );
+        assert!(refuse_routed("10.7.0.0/16".parse().unwrap(), &routes).is_err());
+        refuse_routed("172.20.0.0/16".parse().unwrap(), &routes).unwrap();
+    }
+
+    /// Random text never panics the CIDR and address parsers; an accepted subnet is aligned
+    /// and usable or refused with a usage error, never anything else.
+    #[test]
+    fn fuzzed_cidrs_never_panic() {
+        use crate::fuzz::Rng;
+        let alphabet = [
+            "1", "0", "2", "5", "9", "255", "256", "10", "127", "169", "224", ".", ".", "/", "/",
+            "8", "24", "31", "32", "33", "-", " ", "x", "é", ":",
+        ];
+        let valid = ["10.1.0.0/24", "192.168.0.0/16", "10.2.0.0", "255.255.0.0"];
+        let mut rng = Rng::new(16);
+        let mut accepted = 0;
+        for i in 0..20_000 {
+            let s = if i % 2 == 0 {
+                rng.string(&alphabet, 10)
+            } else {
+                let v = *rng.pick(&valid);
+                rng.mutate(v, &alphabet)
+            };
+            let _ = parse_ip("gateway", &s);
+            let Ok(net) = parse_cidr("subnet", &s) else {
+                continue;
+            };
+            accepted += 1;
+            assert!(s.contains('/'), "{s}");
+            assert_eq!(net.ip(), net.network(), "{s}");
+            for check in [ipam::check_usable("subnet", net), ipam::check_room(net)] {
+                if let Err(e) = check {
+                    assert_eq!(e.exit_code(), 2, "{s}: {e}");
+                }
+            }
+        }
+        assert!(accepted > 200, "{accepted}");
+    }
 }

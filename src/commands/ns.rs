@@ -113,7 +113,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
 pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
-    for_each_reporting(names_, |given| {
+    for_each_reporting(&crate::names::unique(names_), |given| {
         let mut found = false;
         for net in ctx.store.networks()? {
             if let Some(ep) = super::detach::find_endpoint(ctx, &net.name, given)? {

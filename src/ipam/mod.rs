@@ -8,7 +8,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use pool::{DEFAULT_POOLS, choose_subnet, first_host, overlaps};
+pub use pool::{DEFAULT_POOLS, check_room, check_usable, choose_subnet, first_host, overlaps};
 pub use slice::{VtepSlice, sorted_vteps, vtep_slice};
 pub use table::{LeaseTable, MemTable};
 
@@ -70,6 +70,38 @@ impl Pool {
             range,
             gateway,
         })
+    }
+
+    /// How many addresses may ever be offered: the range, less the subnet's network and
+    /// broadcast addresses and the gateway where they fall inside it.
+    pub fn leasable(&self) -> u64 {
+        let excluded = [
+            (self.subnet.prefix() <= 30).then(|| self.subnet.network()),
+            (self.subnet.prefix() <= 30).then(|| self.subnet.broadcast()),
+            self.gateway,
+        ];
+        let taken = excluded
+            .into_iter()
+            .flatten()
+            .filter(|a| self.range.contains(*a))
+            .count();
+        u64::from(self.range.size()) - taken as u64
+    }
+
+    /// Refuse a pool with nothing to lease (an ip-range holding only the gateway, say).
+    pub fn check_leasable(&self) -> Result<()> {
+        if self.leasable() == 0 {
+            let what = if self.range == self.subnet {
+                format!("subnet {}", self.subnet)
+            } else {
+                format!("ip-range {}", self.range)
+            };
+            return Err(Error::usage(format!(
+                "{what} leaves no address to lease (the network, broadcast and gateway \
+                 addresses are never leased)"
+            )));
+        }
+        Ok(())
     }
 
     /// Whether `addr` may ever be offered: inside the range and the subnet, not the subnet's

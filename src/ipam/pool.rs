@@ -1,5 +1,6 @@
 //! Choosing a subnet for a network created without `--subnet`.
 
+use crate::error::{Error, Result};
 use ipnetwork::Ipv4Network;
 use std::net::Ipv4Addr;
 
@@ -57,6 +58,57 @@ fn first_free_in(pool: Ipv4Network, prefix: u8, in_use: &[Ipv4Network]) -> Optio
         }
     }
     None
+}
+
+/// Blocks that can never be a network's subnet, with why (RFC 6890's special-purpose blocks
+/// a host cannot route to a LAN of its own).
+const UNUSABLE: [(&str, &str); 5] = [
+    ("0.0.0.0/8", "\"this network\""),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved (and broadcast)"),
+];
+
+/// The largest subnet a network may have: anything shorter spans several of the address
+/// space's blocks (and /0 is the default route).
+pub const MIN_PREFIX: u8 = 8;
+/// The smallest subnet with room for a namespace beside its network, broadcast and gateway.
+pub const MAX_PREFIX: u8 = 30;
+
+/// Refuse a subnet no network can use: the default route or another too large block, a
+/// special-purpose block (loopback, link-local, multicast, ...), or one too small to lease
+/// from. `what` is how the user gave it (`subnet`, `ip-range`).
+pub fn check_usable(what: &str, net: Ipv4Network) -> Result<()> {
+    if net.prefix() == 0 {
+        return Err(Error::usage(format!(
+            "{what} {net} is the default route, not a subnet"
+        )));
+    }
+    for (block, why) in UNUSABLE {
+        let block: Ipv4Network = block.parse().expect("a valid block");
+        if overlaps(block, net) {
+            return Err(Error::usage(format!(
+                "{what} {net} overlaps {block}, the {why} block"
+            )));
+        }
+    }
+    if net.prefix() < MIN_PREFIX {
+        return Err(Error::usage(format!(
+            "{what} {net} is too large (at most a /{MIN_PREFIX})"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse a subnet too small to hold a namespace (/31 and /32).
+pub fn check_room(net: Ipv4Network) -> Result<()> {
+    if net.prefix() > MAX_PREFIX {
+        return Err(Error::usage(format!(
+            "subnet {net} is too small: a network needs at least a /{MAX_PREFIX}"
+        )));
+    }
+    Ok(())
 }
 
 /// The first host address of a subnet (the default gateway): network+1, or for /31 and /32
@@ -218,6 +270,43 @@ mod tests {
         let mut in_use = vec![net("172.16.0.0/12"), net("192.168.0.0/16")];
         in_use.extend(cover_except(net("10.0.0.0/8"), net("10.255.255.0/24")));
         assert_eq!(choose_subnet(&in_use), Some(net("10.255.255.0/24")));
+    }
+
+    #[test]
+    fn unusable_subnets_are_refused_naming_why() {
+        for (s, needle) in [
+            ("0.0.0.0/0", "subnet 0.0.0.0/0 is the default route"),
+            ("10.0.0.0/7", "too large (at most a /8)"),
+            (
+                "0.0.0.0/8",
+                "overlaps 0.0.0.0/8, the \"this network\" block",
+            ),
+            ("127.0.0.0/24", "overlaps 127.0.0.0/8, the loopback block"),
+            ("169.254.1.0/24", "the link-local block"),
+            ("224.0.0.0/24", "the multicast block"),
+            ("239.255.0.0/16", "the multicast block"),
+            ("240.0.0.0/8", "reserved"),
+            ("255.255.255.0/24", "reserved (and broadcast)"),
+        ] {
+            let e = check_usable("subnet", net(s)).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(needle), "{s}: {e}");
+        }
+        for s in [
+            "10.0.0.0/8",
+            "172.17.0.0/16",
+            "192.168.1.0/24",
+            "223.255.255.0/24",
+        ] {
+            check_usable("subnet", net(s)).unwrap();
+        }
+        let e = check_room(net("10.1.0.0/31")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "subnet 10.1.0.0/31 is too small: a network needs at least a /30"
+        );
+        assert!(check_room(net("10.1.0.1/32")).is_err());
+        check_room(net("10.1.0.0/30")).unwrap();
     }
 
     #[test]

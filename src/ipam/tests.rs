@@ -656,3 +656,57 @@ fn scale_a_slash_8_range_is_walked_lazily() {
         ["10.255.255.252", "10.255.255.253", "10.255.255.254"].map(ip)
     );
 }
+
+#[test]
+fn leasable_leaves_out_network_broadcast_and_gateway_inside_the_range() {
+    assert_eq!(lan().leasable(), 253);
+    assert_eq!(pool("10.1.0.0/30", None, Some("10.1.0.1")).leasable(), 1);
+    assert_eq!(pool("10.1.0.0/30", None, None).leasable(), 2);
+    assert_eq!(
+        pool("10.1.0.0/24", Some("10.1.0.64/26"), Some("10.1.0.1")).leasable(),
+        64
+    );
+    assert_eq!(pool("10.1.0.4/31", None, Some("10.1.0.4")).leasable(), 1);
+    // Nothing left: a range holding only the gateway, or only the network address.
+    for (range, gateway) in [("10.1.0.1/32", "10.1.0.1"), ("10.1.0.0/31", "10.1.0.1")] {
+        let p = pool("10.1.0.0/24", Some(range), Some(gateway));
+        assert_eq!(p.leasable(), 0, "{range}");
+        let e = p.check_leasable().unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string()
+                .starts_with(&format!("ip-range {range} leaves no address to lease")),
+            "{e}"
+        );
+    }
+    lan().check_leasable().unwrap();
+}
+
+/// Random subnets, ranges and gateways: whenever the pool is accepted as leasable, DISCOVER
+/// finds an address in it, and whenever it is refused, no address of the range is offerable.
+#[test]
+fn fuzzed_pools_are_leasable_exactly_when_an_address_can_be_offered() {
+    let mut rng = crate::fuzz::Rng::new(24);
+    let mut leasable = 0;
+    for _ in 0..20_000 {
+        let base = 0x0a01_0000u32;
+        let prefix = 22 + rng.below(11) as u8;
+        let subnet = Ipv4Network::new(Ipv4Addr::from(base), prefix).unwrap();
+        let range_prefix = prefix + rng.below(usize::from(33 - prefix)) as u8;
+        let offset = rng.below(1 << (32 - prefix)) as u32;
+        let range = Ipv4Network::new(Ipv4Addr::from(base + offset), range_prefix).unwrap();
+        let gateway =
+            (rng.below(3) > 0).then(|| Ipv4Addr::from(base + rng.below(1 << (32 - prefix)) as u32));
+        let Ok(p) = Pool::new(subnet, Some(range), gateway) else {
+            continue;
+        };
+        let any_offerable = (u32::from(p.range.network())..=u32::from(p.range.broadcast()))
+            .any(|a| p.offerable(Ipv4Addr::from(a)));
+        assert_eq!(p.check_leasable().is_ok(), any_offerable, "{p:?}");
+        if any_offerable {
+            leasable += 1;
+            discover(&p, "n1", &[], "c", None, NOW, BOOT).unwrap();
+        }
+    }
+    assert!(leasable > 1000, "{leasable}");
+}

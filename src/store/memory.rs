@@ -5,9 +5,9 @@ use super::{Guard, Store};
 use crate::error::{Error, Result};
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::rc::Rc;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Contents {
@@ -48,7 +48,9 @@ impl MemStore {
         let index = self.writes.get();
         self.writes.set(index + 1);
         if self.fail_write_at.get() == Some(index) {
-            return Err(Error::runtime(format!("injected failure at state write {index}")));
+            return Err(Error::runtime(format!(
+                "injected failure at state write {index}"
+            )));
         }
         Ok(())
     }

@@ -119,8 +119,13 @@ fn delete_table(name: &str) -> Request {
     )
 }
 
-/// One message per set that has entries: add (`NewSetElement`) or delete them. `data` gives
-/// a map element's data (`None` for a plain set's).
+/// The most elements one message carries: a message's element list is one netlink attribute,
+/// whose length must fit in 16 bits (at most ~40 bytes an element here, so 1024 take ~41 KiB).
+pub const MAX_ELEMENTS_PER_MESSAGE: usize = crate::ports::MAX_PORTS_PER_ATTACH as usize;
+
+/// One message per set that has entries, and per `MAX_ELEMENTS_PER_MESSAGE` of them: add
+/// (`NewSetElement`) or delete them. `data` gives a map element's data (`None` for a plain
+/// set's).
 fn set_elements<E>(
     table: &str,
     sets: &[&str],
@@ -143,21 +148,20 @@ fn set_elements<E>(
                 ListAttribute::Element(attrs)
             })
             .collect();
-        if list.is_empty() {
-            continue;
+        for chunk in list.chunks(MAX_ELEMENTS_PER_MESSAGE) {
+            let msg = SetElementMessage {
+                attributes: vec![
+                    SetElementList::Table(table.into()),
+                    SetElementList::Set(set.into()),
+                    SetElementList::Elements(chunk.to_vec()),
+                ],
+            };
+            out.push(if add {
+                (NfTablesMessage::NewSetElement(msg), NLM_F_CREATE)
+            } else {
+                (NfTablesMessage::DeleteSetElement(msg), 0)
+            });
         }
-        let msg = SetElementMessage {
-            attributes: vec![
-                SetElementList::Table(table.into()),
-                SetElementList::Set(set.into()),
-                SetElementList::Elements(list),
-            ],
-        };
-        out.push(if add {
-            (NfTablesMessage::NewSetElement(msg), NLM_F_CREATE)
-        } else {
-            (NfTablesMessage::DeleteSetElement(msg), 0)
-        });
     }
     out
 }
@@ -281,6 +285,7 @@ impl Nft {
             NLM_F_REQUEST,
         );
         batch.extend(end);
+        self.fit_buffers(batch.len(), waiting.len());
         self.send(&batch)?;
         let mut refused = None;
         self.receive(|seq, kind, payload| {
@@ -303,6 +308,43 @@ impl Nft {
             !waiting.is_empty()
         })?;
         refused.map_or(Ok(()), Err)
+    }
+
+    /// Make the socket's buffers big enough for a large batch (a reload of many published
+    /// ports), as nft does: the kernel refuses a batch bigger than the send buffer, and drops
+    /// acknowledgements that do not fit the receive buffer. Small batches (every attach and
+    /// detach) keep the default buffers and pay no system call.
+    fn fit_buffers(&mut self, batch_len: usize, acks: usize) {
+        const DEFAULT_FITS: usize = 128 * 1024;
+        // Room for one small acknowledgement, with the kernel's bookkeeping.
+        const ACK_TRUESIZE: usize = 2048;
+        for (size, force, plain) in [
+            (batch_len + 4096, libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+            (acks * ACK_TRUESIZE, libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+        ] {
+            if size > DEFAULT_FITS {
+                // Without CAP_NET_ADMIN only up to the system's maximum; then the batch is
+                // refused with a clear errno rather than half taken.
+                if !self.set_buffer(force, size) {
+                    self.set_buffer(plain, size);
+                }
+            }
+        }
+    }
+
+    fn set_buffer(&self, option: libc::c_int, size: usize) -> bool {
+        let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+        // SAFETY: setsockopt on a socket we own, with a pointer to a live int of its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        rc == 0
     }
 
     fn send(&mut self, bytes: &[u8]) -> std::result::Result<(), Refused> {

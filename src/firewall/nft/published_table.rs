@@ -247,4 +247,50 @@ mod tests {
         assert!(text.contains(MAP_IP) && text.contains("Key(") && !text.contains("Data("));
         assert!(PublishedTable::elements(true, &[]).is_empty());
     }
+
+    /// A reload of thousands of ports: no message may outgrow a netlink attribute.
+    #[test]
+    fn many_elements_are_split_into_messages_that_can_be_emitted() {
+        use netlink_packet_core::{Emitable, NetlinkMessage};
+        use netlink_packet_netfilter::nftables::SetElementList;
+        use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
+        let es = entries(
+            "10.1.0.2".parse().unwrap(),
+            &[
+                crate::ports::parse("1-3000:1-3000").unwrap(),
+                crate::ports::parse("127.0.0.1:1-1500:1-1500/udp").unwrap(),
+            ],
+        );
+        for add in [true, false] {
+            let msgs = PublishedTable::elements(add, &es);
+            // 3000 in one map (3 messages), 1500 in the other (2).
+            assert_eq!(msgs.len(), 3 + 2);
+            let mut total = 0;
+            for (m, _) in msgs {
+                let (NfTablesMessage::NewSetElement(e) | NfTablesMessage::DeleteSetElement(e)) = &m
+                else {
+                    panic!("{m:?}");
+                };
+                let n = e
+                    .attributes
+                    .iter()
+                    .map(|a| match a {
+                        SetElementList::Elements(l) => l.len(),
+                        _ => 0,
+                    })
+                    .sum::<usize>();
+                assert!(n <= super::super::MAX_ELEMENTS_PER_MESSAGE, "{n}");
+                total += n;
+                let mut nl = NetlinkMessage::from(NetfilterMessage::new(
+                    NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0),
+                    m,
+                ));
+                nl.finalize();
+                let mut buf = vec![0; nl.buffer_len()];
+                nl.emit(&mut buf);
+                assert!(buf.len() < 65535, "{}", buf.len());
+            }
+            assert_eq!(total, 4500);
+        }
+    }
 }
