@@ -63,8 +63,7 @@ fn pipelined(op: &Op) -> Option<&NsRef> {
 /// when the namespace it lived in is gone.
 fn exec_removal(fx: &mut Effects, op: &Op) -> Result<()> {
     if let Some(ns) = op_netns(op)
-        && let Some(path) = ns.path()
-        && path.symlink_metadata().is_err()
+        && !fx.host.netns_exists(ns)
     {
         return Ok(());
     }
@@ -140,21 +139,31 @@ pub fn apply(plan: &Plan, fx: &mut Effects) -> Result<()> {
 
 /// Apply a teardown: every kernel and firewall removal is attempted even if an earlier one
 /// failed, and what is gone already counts as removed. State records and files, which come
-/// after, are written only when every removal succeeded, so that a failed teardown is still
-/// recorded (and can simply be run again); they stop at the first failure.
+/// after, are written only when every removal succeeded, and all or none of them: a failed
+/// teardown stays recorded, so it can simply be run again.
 pub fn apply_teardown(plan: &Plan, fx: &mut Effects) -> Result<()> {
     let mut first = None;
+    let mut booked: Vec<&Op> = Vec::new();
     for op in &plan.ops {
         let bookkeeping = matches!(op, Op::Record(_) | Op::File(_));
         if bookkeeping && first.is_some() {
             break;
         }
         let done = crate::timing::time(|| op.to_string(), || exec_removal(fx, op));
-        if let Err(e) = done {
-            if bookkeeping {
+        match done {
+            Ok(()) if bookkeeping => booked.push(op),
+            Ok(()) => {}
+            Err(e) if bookkeeping => {
+                for done in booked.iter().rev() {
+                    if let Some(undo) = done.undo() {
+                        let _ = exec_op(fx, &undo);
+                    }
+                }
                 return Err(e);
             }
-            first.get_or_insert(e);
+            Err(e) => {
+                first.get_or_insert(e);
+            }
         }
     }
     match first {

@@ -98,40 +98,99 @@ impl Node {
     }
 }
 
-/// The disk as a plan will have left it so far.
-#[derive(Default)]
-pub struct FileView {
+/// Where planning reads files from: the disk, or a test's fake.
+pub trait FileSource {
+    /// What `path` holds, without following a final link.
+    fn node(&self, path: &Path) -> Result<Node>;
+    /// The names in a directory, sorted (none when it is missing).
+    fn list(&self, dir: &Path) -> Vec<String>;
+}
+
+/// This machine's files.
+pub struct Disk;
+
+impl FileSource for Disk {
+    fn node(&self, path: &Path) -> Result<Node> {
+        read_node(path)
+    }
+    fn list(&self, dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+/// What `path` holds on disk, without following a final link. A file that is not valid text,
+/// or that is not a regular file (a FIFO, a device), is an error naming it.
+pub fn read_node(path: &Path) -> Result<Node> {
+    let meta = match path.symlink_metadata() {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Node::Absent),
+        Err(e) => return Err(io(path, e)),
+    };
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return fs::read_link(path).map(Node::Link).map_err(|e| io(path, e));
+    }
+    if kind.is_dir() {
+        return Ok(Node::Dir);
+    }
+    if !kind.is_file() {
+        return Err(Error::runtime(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    fs::read_to_string(path)
+        .map(Node::File)
+        .map_err(|e| io(path, e))
+}
+
+/// The files as a plan will have left them so far: a source, overlaid with what earlier
+/// steps of the same plan write.
+pub struct FileView<'a> {
+    source: &'a dyn FileSource,
     planned: HashMap<PathBuf, Node>,
 }
 
-impl FileView {
-    /// What `path` holds, without following a final link. A file that is not valid text, or
-    /// that is not a regular file (a FIFO, a device), is an error naming it.
+impl<'a> FileView<'a> {
+    pub fn new(source: &'a dyn FileSource) -> Self {
+        FileView {
+            source,
+            planned: HashMap::new(),
+        }
+    }
+
+    /// What `path` holds, without following a final link.
     pub fn node(&self, path: &Path) -> Result<Node> {
-        if let Some(n) = self.planned.get(path) {
-            return Ok(n.clone());
+        match self.planned.get(path) {
+            Some(n) => Ok(n.clone()),
+            None => self.source.node(path),
         }
-        let meta = match path.symlink_metadata() {
-            Ok(m) => m,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Node::Absent),
-            Err(e) => return Err(io(path, e)),
-        };
-        let kind = meta.file_type();
-        if kind.is_symlink() {
-            return fs::read_link(path).map(Node::Link).map_err(|e| io(path, e));
+    }
+
+    /// The names in a directory once the plan so far has run.
+    pub fn list(&self, dir: &Path) -> Vec<String> {
+        let mut names = self.source.list(dir);
+        for (path, node) in &self.planned {
+            if path.parent() == Some(dir)
+                && let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned())
+            {
+                match node {
+                    Node::Absent => names.retain(|n| *n != name),
+                    _ if !names.contains(&name) => names.push(name),
+                    _ => {}
+                }
+            }
         }
-        if kind.is_dir() {
-            return Ok(Node::Dir);
-        }
-        if !kind.is_file() {
-            return Err(Error::runtime(format!(
-                "{}: not a regular file",
-                path.display()
-            )));
-        }
-        fs::read_to_string(path)
-            .map(Node::File)
-            .map_err(|e| io(path, e))
+        names.sort();
+        names
     }
 
     /// The text of a file, following a link to a file (as a bind mount would).
@@ -269,7 +328,7 @@ mod tests {
     #[test]
     fn the_view_sees_what_earlier_steps_planned() {
         let d = temp_dir("view");
-        let mut view = FileView::default();
+        let mut view = FileView::new(&Disk);
         let f = d.join("sub/hosts");
         let dirs = make_dirs(&view, &d.join("sub")).unwrap();
         assert_eq!(dirs.len(), 1);

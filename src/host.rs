@@ -3,6 +3,7 @@
 //! real one, and their tests against a fake that records what it was asked.
 
 use crate::error::{Error, Result};
+use crate::files::{Disk, FileSource};
 use crate::firewall::rule::Rule;
 use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
 use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
@@ -25,6 +26,12 @@ pub trait Host {
     fn firewall_facts(&mut self) -> Result<FirewallFacts>;
     /// Whether a rule is in its chain.
     fn has_rule(&mut self, rule: &Rule) -> Result<bool>;
+    /// Where planning reads files (hosts files, resolv.conf).
+    fn files(&self) -> &dyn FileSource;
+    /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
+    fn netns_exists(&mut self, ns: &NsRef) -> bool {
+        ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
+    }
 }
 
 /// This machine: one netlink connection per namespace, kept for the whole command, so a check
@@ -53,6 +60,9 @@ impl Host for RealHost {
     }
     fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
         self.firewall.has_rule(rule)
+    }
+    fn files(&self) -> &dyn FileSource {
+        &Disk
     }
 }
 

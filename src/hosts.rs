@@ -8,9 +8,8 @@
 //! own merging theirs; such namespaces are listed beside each shared file (`NETWORK.multi/`)
 //! so that they can be kept in step. Like /run/netns, all of it is gone after a reboot.
 
-use std::fs;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One line of a hosts file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,19 +166,6 @@ pub fn network_file(network: &str) -> PathBuf {
 /// Beside a network's shared file: one empty file per member that is on other networks too.
 pub fn multi_dir(network: &str) -> PathBuf {
     network_hosts_dir().join(format!("{network}.multi"))
-}
-
-/// The names in a directory (none when it is missing).
-pub fn list_dir(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 #[cfg(test)]

@@ -2,13 +2,15 @@
 //! they built, and fails on demand. With the in-memory store, commands run whole without root.
 
 use crate::error::{Error, Result};
+use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
 use crate::firewall::rule::Rule;
 use crate::host::Host;
-use crate::plan::{NsRef, Op};
+use crate::plan::{FileOp, NsRef, Op};
 use ipnetwork::Ipv4Network;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-#[derive(Default)]
 pub struct FakeHost {
     /// Every step carried out, as its shell line.
     pub log: Vec<String>,
@@ -22,6 +24,32 @@ pub struct FakeHost {
     pub links: Vec<(NsRef, String)>,
     pub routes: Vec<Ipv4Network>,
     pub facts: FirewallFacts,
+    /// The files the host has, as file steps left them.
+    pub files: BTreeMap<PathBuf, Node>,
+}
+
+impl Default for FakeHost {
+    /// A host with the directories every machine has, and no cnet object.
+    fn default() -> Self {
+        let files = ["/", "/etc", "/run"]
+            .into_iter()
+            .map(|d| (PathBuf::from(d), Node::Dir))
+            .chain([(
+                PathBuf::from("/etc/resolv.conf"),
+                Node::File("nameserver 192.0.2.53\n".into()),
+            )])
+            .collect();
+        FakeHost {
+            log: Vec::new(),
+            fail_at: None,
+            asked: 0,
+            live: Vec::new(),
+            links: Vec::new(),
+            routes: Vec::new(),
+            facts: FirewallFacts::default(),
+            files,
+        }
+    }
 }
 
 impl FakeHost {
@@ -59,6 +87,77 @@ impl Host for SharedHost {
     fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
         self.0.borrow_mut().has_rule(rule)
     }
+    fn files(&self) -> &dyn FileSource {
+        self
+    }
+    fn netns_exists(&mut self, ns: &NsRef) -> bool {
+        self.0.borrow_mut().netns_exists(ns)
+    }
+}
+
+impl FileSource for SharedHost {
+    fn node(&self, path: &Path) -> Result<Node> {
+        self.0.borrow().node(path)
+    }
+    fn list(&self, dir: &Path) -> Vec<String> {
+        self.0.borrow().list(dir)
+    }
+}
+
+impl FileSource for FakeHost {
+    fn node(&self, path: &Path) -> Result<Node> {
+        Ok(self.files.get(path).cloned().unwrap_or(Node::Absent))
+    }
+    fn list(&self, dir: &Path) -> Vec<String> {
+        self.files
+            .iter()
+            .filter(|(p, n)| p.parent() == Some(dir) && **n != Node::Absent)
+            .filter_map(|(p, _)| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+            .collect()
+    }
+}
+
+impl FakeHost {
+    /// Carry out a file step on the fake's files.
+    fn write_file(&mut self, op: &FileOp) {
+        let text = |files: &BTreeMap<PathBuf, Node>, p: &Path| match files.get(p) {
+            Some(Node::File(t)) => t.clone(),
+            _ => String::new(),
+        };
+        let path = op.path().clone();
+        let after = match op {
+            FileOp::MakeDir { .. } => Node::Dir,
+            FileOp::RemoveDir { .. } | FileOp::Remove { .. } => Node::Absent,
+            FileOp::Write { text, .. } => Node::File(text.clone()),
+            FileOp::Symlink { target, .. } => Node::Link(target.clone()),
+            FileOp::Append { text: more, .. } => Node::File(text(&self.files, &path) + more),
+            FileOp::Truncate { len, .. } => {
+                let mut t = text(&self.files, &path);
+                t.truncate(*len as usize);
+                Node::File(t)
+            }
+            FileOp::Overwrite {
+                offset, text: new, ..
+            } => {
+                let mut t = text(&self.files, &path).into_bytes();
+                let at = *offset as usize;
+                t[at..at + new.len()].copy_from_slice(new.as_bytes());
+                Node::File(String::from_utf8_lossy(&t).into_owned())
+            }
+        };
+        self.files.insert(path, after);
+    }
+
+    fn netns_exists(&self, ns: &NsRef) -> bool {
+        match ns {
+            NsRef::Named(n) => self
+                .live
+                .iter()
+                .any(|op| matches!(op, Op::CreateNetns { name } if name == n)),
+            NsRef::Path(p) => p.symlink_metadata().is_ok(),
+            NsRef::Host => true,
+        }
+    }
 }
 
 impl Host for FakeHost {
@@ -71,14 +170,20 @@ impl Host for FakeHost {
             )));
         }
         self.log.push(op.to_string());
-        if op.undo().is_some() {
-            self.live.push(op.clone());
-        } else if let Some(i) = self
+        if let Op::File(f) = op {
+            self.write_file(f);
+        }
+        // An undo takes back what it undoes; anything else that can be undone built something.
+        match self
             .live
             .iter()
             .rposition(|l| l.undo().as_ref() == Some(op))
         {
-            self.live.remove(i);
+            Some(i) => {
+                self.live.remove(i);
+            }
+            None if op.undo().is_some() => self.live.push(op.clone()),
+            None => {}
         }
         Ok(())
     }
@@ -93,5 +198,11 @@ impl Host for FakeHost {
     }
     fn has_rule(&mut self, _rule: &Rule) -> Result<bool> {
         Ok(false)
+    }
+    fn files(&self) -> &dyn FileSource {
+        self
+    }
+    fn netns_exists(&mut self, ns: &NsRef) -> bool {
+        FakeHost::netns_exists(self, ns)
     }
 }

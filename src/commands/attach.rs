@@ -1,6 +1,5 @@
 //! `cnet attach NETWORK NETNS`: lease an address (DORA), plan, apply with rollback, then record.
 
-use super::hostsfile::HostsPlan;
 use super::{Ctx, net, target};
 use crate::cli::{AttachArgs, Format};
 use crate::drivers::{self, AttachRequest, Target};
@@ -46,7 +45,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     let others = other_endpoints(ctx, &net.name, &target.key)?;
     check_exclusive(&net, &target, &others)?;
     super::publish::check_network(&net, &published)?;
-    super::publish::check(ctx, &published)?;
+    let stale_claims = super::publish::check(ctx, &published)?;
     if !net.driver.leases_addresses() && (ip.is_some() || mac.is_some() || a.ifname.is_some()) {
         return Err(Error::usage(format!(
             "--ip, --mac and --ifname do not apply to the {} network",
@@ -122,6 +121,9 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             previous: previous.clone(),
         }));
     }
+    for claim in stale_claims {
+        plan.push(Op::Record(Record::ReleasePorts(claim)));
+    }
     for claim in super::publish::claims(&net, &target.given, &target.key, &published) {
         plan.push(Op::Record(Record::ClaimPorts(claim)));
     }
@@ -154,9 +156,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         endpoint: Box::new(endpoint.clone()),
         previous: None,
     }));
-    let mut hosts = HostsPlan::new(&*ctx.store);
-    hosts.joined(&endpoint)?;
-    plan.extend(hosts.into_ops().into_iter().map(Op::File));
+    plan.extend(ctx.plan_files(|hosts| hosts.joined(&endpoint))?);
     crate::timing::mark("planned");
     ctx.apply(&plan)?;
     if ctx.dry_run() {

@@ -14,6 +14,7 @@ use crate::kernel;
 use crate::model::{Driver, Lease, LeaseState, Network};
 use crate::names;
 use crate::plan::NsRef;
+use crate::plan::Record;
 use ipnetwork::Ipv4Network;
 use std::collections::BTreeMap;
 
@@ -284,24 +285,23 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
     if opts.host_shim {
         check_shim(ctx, &net, &others)?;
     }
-    net::apply_and_record(ctx, &net)?;
-    if opts.host_shim && !ctx.dry_run() {
-        // The shim's address is leased to it, so no namespace is ever offered it.
-        let now = crate::output::now();
-        ctx.store.put_lease(
-            &Lease {
+    // The shim's address is leased to it, so no namespace is ever offered it.
+    let mut records = Vec::new();
+    if opts.host_shim {
+        records.push(Record::PutLease {
+            lease: Lease {
                 network: net.name.clone(),
                 address: sublink::shim_address(&net)?,
                 client: sublink::shim_client(&net),
                 state: LeaseState::Bound,
-                since: now,
+                since: crate::output::now(),
                 expires: None,
                 boot_id: kernel::boot_id(),
             },
-            true,
-        )?;
+            previous: None,
+        });
     }
-    Ok(())
+    net::apply_and_record(ctx, &net, records)
 }
 
 #[cfg(test)]

@@ -228,7 +228,7 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     net.bridge_mac = Some(crate::plan::format_mac(
         &crate::drivers::bridge::bridge_mac(&net),
     ));
-    apply_and_record(ctx, &net)
+    apply_and_record(ctx, &net, Vec::new())
 }
 
 fn join(ips: &[Ipv4Addr]) -> String {

@@ -1,6 +1,5 @@
 //! `cnet detach NETWORK NETNS`: undo an attach and RELEASE the lease.
 
-use super::hostsfile::HostsPlan;
 use super::{Ctx, target};
 use crate::drivers;
 use crate::error::{Error, Result};
@@ -105,9 +104,7 @@ pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<P
     {
         plan.push(Op::Record(Record::DropNamespace(record)));
     }
-    let mut hosts = HostsPlan::new(&*ctx.store);
-    hosts.left(ep)?;
-    plan.extend(hosts.into_ops().into_iter().map(Op::File));
+    plan.extend(ctx.plan_files(|hosts| hosts.left(ep))?);
     Ok(plan)
 }
 

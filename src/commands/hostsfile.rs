@@ -5,7 +5,7 @@
 //! carried out by the executor with the rest of the plan.
 
 use crate::error::Result;
-use crate::files::{FileView, Node, make_dirs};
+use crate::files::{FileSource, FileView, Node, make_dirs};
 use crate::hosts::{self, HostEntry, Removal};
 use crate::model::Endpoint;
 use crate::names::etc_netns_dir;
@@ -41,19 +41,19 @@ fn own_hosts(netns: &str) -> PathBuf {
 /// The file steps of one command, planned against the disk as the earlier steps leave it.
 pub struct HostsPlan<'a> {
     store: &'a dyn Store,
-    view: FileView,
+    view: FileView<'a>,
     ops: Vec<FileOp>,
     /// An endpoint the same plan records (an attach) or forgets (a detach), which the store
     /// does not show yet.
-    joining: Option<&'a Endpoint>,
-    leaving: Option<&'a Endpoint>,
+    joining: Option<Endpoint>,
+    leaving: Option<Endpoint>,
 }
 
 impl<'a> HostsPlan<'a> {
-    pub fn new(store: &'a dyn Store) -> Self {
+    pub fn new(store: &'a dyn Store, files: &'a dyn FileSource) -> Self {
         HostsPlan {
             store,
-            view: FileView::default(),
+            view: FileView::new(files),
             ops: Vec::new(),
             joining: None,
             leaving: None,
@@ -126,10 +126,10 @@ impl<'a> HostsPlan<'a> {
     /// A network's endpoints as they will be once this plan has run.
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
         let mut eps = self.store.endpoints(network)?;
-        if let Some(l) = self.leaving.filter(|l| l.network == network) {
+        if let Some(l) = self.leaving.as_ref().filter(|l| l.network == network) {
             eps.retain(|e| e.key != l.key);
         }
-        if let Some(j) = self.joining.filter(|j| j.network == network) {
+        if let Some(j) = self.joining.as_ref().filter(|j| j.network == network) {
             eps.retain(|e| e.key != j.key);
             eps.push(j.clone());
         }
@@ -140,15 +140,13 @@ impl<'a> HostsPlan<'a> {
     fn networks_of(&self, key: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for name in self.store.network_names()? {
-            let ep = if self
-                .joining
-                .is_some_and(|j| j.network == name && j.key == key)
-            {
-                self.joining.cloned()
-            } else if self
-                .leaving
-                .is_some_and(|l| l.network == name && l.key == key)
-            {
+            let this = |e: &Option<Endpoint>| {
+                e.as_ref()
+                    .is_some_and(|e| e.network == name && e.key == key)
+            };
+            let ep = if this(&self.joining) {
+                self.joining.clone()
+            } else if this(&self.leaving) {
                 None
             } else {
                 self.store.endpoint(&name, key)?
@@ -157,7 +155,10 @@ impl<'a> HostsPlan<'a> {
                 out.push(name);
             }
         }
-        if let Some(j) = self.joining.filter(|j| j.key == key && j.address.is_some())
+        if let Some(j) = self
+            .joining
+            .as_ref()
+            .filter(|j| j.key == key && j.address.is_some())
             && !out.contains(&j.network)
         {
             out.push(j.network.clone());
@@ -195,14 +196,7 @@ impl<'a> HostsPlan<'a> {
 
     /// The members of `network` that are on other networks too.
     fn multi_members(&self, network: &str) -> Result<Vec<String>> {
-        let dir = hosts::multi_dir(network);
-        let mut on_disk = hosts::list_dir(&dir);
-        on_disk.retain(|m| {
-            self.view
-                .node(&dir.join(m))
-                .is_ok_and(|n| n != Node::Absent)
-        });
-        Ok(on_disk)
+        Ok(self.view.list(&hosts::multi_dir(network)))
     }
 
     /// Bring one named namespace's hosts file in line with the networks it is on: a link to
@@ -238,16 +232,21 @@ impl<'a> HostsPlan<'a> {
         if self.view.node(&path)? != Node::Absent {
             return Ok(());
         }
-        let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let host = self
+            .view
+            .text(Path::new("/etc/resolv.conf"))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         self.write(&path, &hosts::render_resolv_conf(&host))
     }
 
     /// After `ep` joins its network (recorded by the same plan).
-    pub fn joined(&mut self, ep: &'a Endpoint) -> Result<()> {
+    pub fn joined(&mut self, ep: &Endpoint) -> Result<()> {
         if ep.address.is_none() {
             return Ok(());
         }
-        self.joining = Some(ep);
+        self.joining = Some(ep.clone());
         let path = hosts::network_file(&ep.network);
         match self.view.text(&path)? {
             Some(text) => {
@@ -275,11 +274,11 @@ impl<'a> HostsPlan<'a> {
     }
 
     /// After `ep` leaves its network (forgotten by the same plan).
-    pub fn left(&mut self, ep: &'a Endpoint) -> Result<()> {
+    pub fn left(&mut self, ep: &Endpoint) -> Result<()> {
         let Some(addr) = ep.address else {
             return Ok(());
         };
-        self.leaving = Some(ep);
+        self.leaving = Some(ep.clone());
         let path = hosts::network_file(&ep.network);
         if let Some(text) = self.view.text(&path)? {
             match hosts::plan_removal(&text, addr.ip()) {
@@ -309,7 +308,7 @@ impl<'a> HostsPlan<'a> {
     pub fn network_removed(&mut self, network: &str) -> Result<()> {
         self.remove(&hosts::network_file(network))?;
         let dir = hosts::multi_dir(network);
-        for m in hosts::list_dir(&dir) {
+        for m in self.view.list(&dir) {
             self.remove(&dir.join(m))?;
         }
         self.remove_dir(&dir)

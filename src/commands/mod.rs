@@ -151,6 +151,22 @@ impl Ctx {
         self.host.borrow_mut().host_routes()
     }
 
+    /// The file steps that keep hosts files in step with a change, planned against the files
+    /// as they are.
+    pub fn plan_files(
+        &self,
+        change: impl FnOnce(&mut hostsfile::HostsPlan) -> Result<()>,
+    ) -> Result<Vec<crate::plan::Op>> {
+        let host = self.host.borrow();
+        let mut plan = hostsfile::HostsPlan::new(&*self.store, host.files());
+        change(&mut plan)?;
+        Ok(plan
+            .into_ops()
+            .into_iter()
+            .map(crate::plan::Op::File)
+            .collect())
+    }
+
     /// A -v line on stderr.
     pub fn say(&self, msg: impl AsRef<str>) {
         if self.global.verbose {
@@ -252,3 +268,6 @@ pub fn for_each_reporting<T>(items: &[T], mut f: impl FnMut(&T) -> Result<()>) -
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,5 @@
 //! `cnet net create|rm|ls|inspect`, and the predefined networks.
 
-use super::hostsfile::HostsPlan;
 use super::{Ctx, for_each_reporting};
 use crate::cli::CreateArgs;
 use crate::drivers;
@@ -313,12 +312,14 @@ pub(crate) fn new_network(name: &str, driver: Driver) -> Network {
 }
 
 /// Apply a new network's plan, then record it (the common tail of every create).
-pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network) -> Result<()> {
+/// `records`: what else the new network holds from the start (e.g. the lease of a shim).
+pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network, records: Vec<Record>) -> Result<()> {
     let mut plan = drivers::plan_create(net, &ctx.firewall_facts()?)?;
     plan.push(Op::Record(Record::PutNetwork {
         net: Box::new(net.clone()),
         previous: None,
     }));
+    plan.extend(records.into_iter().map(Op::Record));
     ctx.apply(&plan)?;
     if !ctx.dry_run() {
         crate::outln!("{}", net.name);
@@ -369,7 +370,7 @@ fn create_bridge(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
         ..new_network(&a.name, Driver::Bridge)
     };
     net.bridge_mac = Some(crate::plan::format_mac(&drivers::bridge::bridge_mac(&net)));
-    apply_and_record(ctx, &net)
+    apply_and_record(ctx, &net, Vec::new())
 }
 
 pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
@@ -407,9 +408,7 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
         let mut plan = drivers::plan_remove(&net);
         plan.extend(plan_unused_firewall(ctx, &net)?.ops);
         plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
-        let mut hosts = HostsPlan::new(&*ctx.store);
-        hosts.network_removed(name)?;
-        plan.extend(hosts.into_ops().into_iter().map(Op::File));
+        plan.extend(ctx.plan_files(|hosts| hosts.network_removed(name))?);
         ctx.teardown(&plan)?;
         if !ctx.dry_run() {
             crate::outln!("{name}");

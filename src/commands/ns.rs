@@ -1,6 +1,5 @@
 //! `cnet ns ls` and `cnet ns rm`.
 
-use super::hostsfile::HostsPlan;
 use super::{Ctx, for_each_reporting, target};
 use crate::error::{Error, Result};
 use crate::kernel::netns;
@@ -137,9 +136,7 @@ pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
                 let mut plan = Plan::default();
                 plan.push(Op::DeleteNetns { name: name.clone() });
                 plan.push(Op::Record(Record::DropNamespace(rec)));
-                let mut hosts = HostsPlan::new(&*ctx.store);
-                hosts.namespace_removed(&name)?;
-                plan.extend(hosts.into_ops().into_iter().map(Op::File));
+                plan.extend(ctx.plan_files(|hosts| hosts.namespace_removed(&name))?);
                 ctx.teardown(&plan)?;
             }
             Some(_) => {} // a host binding: detaching removed it

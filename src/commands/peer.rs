@@ -7,6 +7,7 @@ use crate::drivers::vxlan;
 use crate::error::{Error, Result};
 use crate::model::Driver;
 use crate::names;
+use crate::plan::{Op, Record};
 
 pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
     let (name, ip, add) = match cmd {
@@ -37,7 +38,7 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
         )));
     }
     let known = net.peers.contains(&ip);
-    let plan = if add {
+    let mut plan = if add {
         if known {
             return Err(Error::usage(format!(
                 "{ip} is already a peer of network {name}"
@@ -52,21 +53,24 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
         }
         vxlan::plan_peer_rm(&net, ip)?
     };
-    ctx.apply(&plan)?;
-    if ctx.dry_run() {
-        return Ok(());
-    }
+    let previous = net.clone();
     if add {
         net.peers.push(ip);
-        if !net.slice_vteps.is_empty() && !net.slice_vteps.contains(&ip) {
-            eprintln!(
-                "cnet: note: {ip} was not among the VTEPs this host's lease slice ({}) was \
-                 computed over: give that host an --ip-range that no other host leases from",
-                net.ip_range.map(|r| r.to_string()).unwrap_or_default()
-            );
-        }
     } else {
         net.peers.retain(|p| *p != ip);
     }
-    ctx.store.put_network(&net)
+
+    plan.push(Op::Record(Record::PutNetwork {
+        net: Box::new(net.clone()),
+        previous: Some(Box::new(previous)),
+    }));
+    ctx.apply(&plan)?;
+    if add && !ctx.dry_run() && !net.slice_vteps.is_empty() && !net.slice_vteps.contains(&ip) {
+        eprintln!(
+            "cnet: note: {ip} was not among the VTEPs this host's lease slice ({}) was \
+             computed over: give that host an --ip-range that no other host leases from",
+            net.ip_range.map(|r| r.to_string()).unwrap_or_default()
+        );
+    }
+    Ok(())
 }

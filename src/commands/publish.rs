@@ -49,9 +49,10 @@ fn live(ctx: &Ctx, c: &PortClaim) -> Result<bool> {
         .is_some_and(|ep| ep.ports.contains(&c.mapping)))
 }
 
-/// Refuse host ports another namespace publishes (usage error naming it). Stale claims are
-/// dropped (except on a dry run, which changes nothing). Call with the lock held.
-pub fn check(ctx: &Ctx, mappings: &[PortMapping]) -> Result<()> {
+/// Refuse host ports another namespace publishes (usage error naming it). Returns the stale
+/// claims in the way (their holder is gone), for the plan to release. Call with the lock held.
+pub fn check(ctx: &Ctx, mappings: &[PortMapping]) -> Result<Vec<PortClaim>> {
+    let mut stale: Vec<PortClaim> = Vec::new();
     for m in mappings {
         for port in ports::host_ports(m) {
             for c in ctx.store.port_claims(&m.protocol, port)? {
@@ -59,8 +60,8 @@ pub fn check(ctx: &Ctx, mappings: &[PortMapping]) -> Result<()> {
                     continue;
                 }
                 if !live(ctx, &c)? {
-                    if !ctx.dry_run() {
-                        ctx.store.release_ports(&c)?;
+                    if !stale.contains(&c) {
+                        stale.push(c);
                     }
                     continue;
                 }
@@ -75,7 +76,7 @@ pub fn check(ctx: &Ctx, mappings: &[PortMapping]) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(stale)
 }
 
 #[cfg(test)]
