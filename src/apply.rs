@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::plan::{NsRef, Op, Plan, Record};
+use crate::plan::{Op, Plan, Record};
 use crate::store::Store;
 
 /// What a plan acts on: the host (kernel, firewall, files) and the store.
@@ -29,40 +29,10 @@ fn exec_op(fx: &mut Effects, op: &Op) -> Result<()> {
     }
 }
 
-/// The namespace an op works in, when that is not the host's.
-fn op_netns(op: &Op) -> Option<&NsRef> {
-    match op {
-        Op::LinkUp { ns, .. }
-        | Op::DeleteLink { ns, .. }
-        | Op::AddAddress { ns, .. }
-        | Op::DelAddress { ns, .. }
-        | Op::AddRoute { ns, .. }
-        | Op::DelRoute { ns, .. }
-        | Op::Sysctl { ns, .. }
-        | Op::NoIpv6Autoconf { ns, .. } => match ns {
-            NsRef::Host => None,
-            other => Some(other),
-        },
-        _ => None,
-    }
-}
-
-/// Whether an op is one `Session::exec_pipelined` may batch: a netlink request of an attach
-/// inside a namespace other than cnet's own.
-fn pipelined(op: &Op) -> Option<&NsRef> {
-    match op {
-        Op::LinkUp { .. }
-        | Op::NoIpv6Autoconf { .. }
-        | Op::AddAddress { .. }
-        | Op::AddRoute { .. } => op_netns(op),
-        _ => None,
-    }
-}
-
 /// Execute a removal op: whatever it removes being already gone counts as success, including
 /// when the namespace it lived in is gone.
 fn exec_removal(fx: &mut Effects, op: &Op) -> Result<()> {
-    if let Some(ns) = op_netns(op)
+    if let Some(ns) = op.inside()
         && !fx.host.netns_exists(ns)
     {
         return Ok(());
@@ -79,17 +49,17 @@ pub fn apply_detailed(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), 
     while i < plan.ops.len() {
         let op = &plan.ops[i];
         // A run of requests inside one namespace goes as one pipelined batch.
-        let run = match pipelined(op) {
+        let run = match op.pipelined_in() {
             Some(ns) => plan.ops[i..]
                 .iter()
-                .take_while(|o| pipelined(o) == Some(ns))
+                .take_while(|o| o.pipelined_in() == Some(ns))
                 .count(),
             None => 1,
         };
         let batch = &plan.ops[i..i + run];
         let mut first_error = None;
         if run > 1 {
-            let ns = pipelined(op).expect("a run starts with a pipelined op");
+            let ns = op.pipelined_in().expect("a run starts with a pipelined op");
             let results =
                 crate::timing::time(|| describe_batch(batch), || fx.host.exec_batch(ns, batch));
             for (o, r) in batch.iter().zip(results) {
@@ -208,6 +178,7 @@ mod tests {
     use super::*;
     use crate::firewall::rule::{Rule, Table, Target};
     use crate::model::{Lease, LeaseState};
+    use crate::plan::NsRef;
     use crate::store::MemStore;
     use crate::testing::FakeHost;
 

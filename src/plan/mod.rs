@@ -4,6 +4,7 @@
 
 pub mod file_op;
 pub mod record;
+mod scope;
 
 pub use file_op::FileOp;
 pub use record::Record;
