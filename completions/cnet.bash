@@ -120,7 +120,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ifname --mac --alias --publish --help"
+            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --no-default-route --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +155,10 @@ _cnet() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gw-priority)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

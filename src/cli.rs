@@ -207,6 +207,18 @@ pub struct AttachArgs {
     /// Publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp], repeatable (bridge networks)
     #[arg(short = 'p', long = "publish", value_name = "SPEC")]
     pub publish: Vec<String>,
+    /// Priority of this network for the namespace's default route: the highest wins, ties go
+    /// to the earliest attach
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub gw_priority: i32,
+    /// Never give the namespace its default route through this network
+    #[arg(long, conflicts_with = "gw_priority")]
+    pub no_default_route: bool,
 }
 
 #[derive(Debug, Args)]

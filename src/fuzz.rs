@@ -155,6 +155,8 @@ mod tests {
                 protocol: "tcp".into(),
             }],
             default_route: true,
+            gw_priority: 3,
+            no_default_route: false,
             since: 1_700_000_000,
         }
     }

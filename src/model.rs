@@ -177,11 +177,21 @@ pub struct Endpoint {
     pub aliases: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortMapping>,
-    /// Whether this endpoint gave the namespace its default route.
+    /// Whether this endpoint gives the namespace its default route now.
     #[serde(default)]
     pub default_route: bool,
+    /// `--gw-priority`: among a namespace's networks, the highest carries the default route.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gw_priority: i32,
+    /// `--no-default-route`: this endpoint never carries the namespace's default route.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_default_route: bool,
     /// Unix seconds.
     pub since: u64,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 impl Endpoint {

@@ -26,6 +26,8 @@ pub struct FakeHost {
     pub facts: FirewallFacts,
     /// The files the host has, as file steps left them.
     pub files: BTreeMap<PathBuf, Node>,
+    /// The named namespaces the host has.
+    pub netns: std::collections::BTreeSet<String>,
 }
 
 impl Default for FakeHost {
@@ -48,6 +50,7 @@ impl Default for FakeHost {
             routes: Vec::new(),
             facts: FirewallFacts::default(),
             files,
+            netns: Default::default(),
         }
     }
 }
@@ -150,10 +153,7 @@ impl FakeHost {
 
     fn netns_exists(&self, ns: &NsRef) -> bool {
         match ns {
-            NsRef::Named(n) => self
-                .live
-                .iter()
-                .any(|op| matches!(op, Op::CreateNetns { name } if name == n)),
+            NsRef::Named(n) => self.netns.contains(n),
             NsRef::Path(p) => p.symlink_metadata().is_ok(),
             NsRef::Host => true,
         }
@@ -170,8 +170,15 @@ impl Host for FakeHost {
             )));
         }
         self.log.push(op.to_string());
-        if let Op::File(f) = op {
-            self.write_file(f);
+        match op {
+            Op::File(f) => self.write_file(f),
+            Op::CreateNetns { name } => {
+                self.netns.insert(name.clone());
+            }
+            Op::DeleteNetns { name } => {
+                self.netns.remove(name);
+            }
+            _ => {}
         }
         // An undo takes back what it undoes; anything else that can be undone built something.
         match self

@@ -200,3 +200,37 @@ fn the_gateway_keeps_its_mtu_and_mac_when_a_smaller_port_joins_by_hand() {
     }
     sb.assert_ping("ns1", "10.1.0.1");
 }
+
+/// The route to the outside world from a namespace: `via GATEWAY dev IF src ADDRESS`.
+fn route_out(sb: &Sandbox, ns: &str) -> String {
+    let r = sb.run(&["ip", "-n", ns, "-o", "route", "get", OUTSIDE]);
+    r.ok();
+    r.stdout.trim().to_string()
+}
+
+#[test]
+fn the_network_with_the_highest_gateway_priority_carries_the_default_route() {
+    let sb = Sandbox::with_outside();
+    sb.cnet(&["net", "create", "front", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["net", "create", "back", "--subnet", "10.2.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "front", "ns1"]).ok();
+    sb.cnet(&["attach", "back", "ns1", "--gw-priority", "10"])
+        .ok();
+    let out = route_out(&sb, "ns1");
+    assert!(out.contains("via 10.2.0.1 dev eth1 src 10.2.0.2"), "{out}");
+    sb.assert_ping("ns1", OUTSIDE);
+
+    // The carrier leaves: the route goes back to the other network, and out it still goes.
+    sb.cnet(&["detach", "back", "ns1"]).ok();
+    let out = route_out(&sb, "ns1");
+    assert!(out.contains("via 10.1.0.1 dev eth0 src 10.1.0.2"), "{out}");
+    sb.assert_ping("ns1", OUTSIDE);
+
+    // --no-default-route: a namespace on that network alone has no way out.
+    sb.cnet(&["attach", "back", "ns2", "--no-default-route"])
+        .ok();
+    let r = sb.run(&["ip", "-n", "ns2", "route", "show", "default"]);
+    assert_eq!(r.ok().stdout.trim(), "", "{r}");
+}

@@ -1,6 +1,6 @@
 //! `cnet attach NETWORK NETNS`: lease an address (DORA), plan, apply with rollback, then record.
 
-use super::{Ctx, net, target};
+use super::{Ctx, gateway, net, target};
 use crate::cli::{AttachArgs, Format};
 use crate::drivers::{self, AttachRequest, Target};
 use crate::error::{Error, Result};
@@ -34,7 +34,8 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     crate::timing::mark("locked");
-    let target = target::resolve(&a.netns)?;
+    let mut target = target::resolve(&a.netns)?;
+    target.exists = ctx.host.borrow_mut().netns_exists(&target.ns);
     let (net, setup) = net::for_use(ctx, &a.network)?;
     if ctx.store.endpoint(&net.name, &target.key)?.is_some() {
         return Err(Error::usage(format!(
@@ -59,7 +60,20 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     } else {
         String::new()
     };
-    let default_route = !net.internal && !others.iter().any(|(_, e)| e.default_route);
+    // The default route: this network's if it outranks the namespace's current carrier.
+    let carrier = others.iter().map(|(_, e)| e).find(|e| e.default_route);
+    let route = gateway::default_route(&net).filter(|_| !a.no_default_route);
+    let default_route = route.is_some() && gateway::takes_over(a.gw_priority, carrier);
+    let displaced = match carrier.filter(|_| default_route) {
+        Some(c) => {
+            let carrier_net = ctx.store.network(&c.network)?;
+            carrier_net
+                .as_ref()
+                .and_then(gateway::default_route)
+                .map(|r| (c.clone(), r))
+        }
+        None => None,
+    };
 
     let now = output::now();
     let leases = StoreLeases {
@@ -101,8 +115,9 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         address,
         aliases: a.aliases.clone(),
         ports: published.clone(),
-        default_route: default_route
-            && (net.gateway.is_some() || drivers::sublink::device_default_route(&net)),
+        default_route,
+        gw_priority: a.gw_priority,
+        no_default_route: a.no_default_route,
         since: now,
     };
 
@@ -126,6 +141,17 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     }
     for claim in super::publish::claims(&net, &target.given, &target.key, &published) {
         plan.push(Op::Record(Record::ClaimPorts(claim)));
+    }
+    // The route this attach takes over goes first: a namespace has one default route.
+    if let Some((previous, route)) = &displaced {
+        plan.push(route.deleting(previous));
+        plan.push(Op::Record(Record::PutEndpoint {
+            endpoint: Box::new(Endpoint {
+                default_route: false,
+                ..previous.clone()
+            }),
+            previous: Some(Box::new(previous.clone())),
+        }));
     }
     plan.extend(
         drivers::plan_attach(&AttachRequest {

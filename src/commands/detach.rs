@@ -1,6 +1,6 @@
 //! `cnet detach NETWORK NETNS`: undo an attach and RELEASE the lease.
 
-use super::{Ctx, target};
+use super::{Ctx, gateway, target};
 use crate::drivers;
 use crate::error::{Error, Result};
 use crate::ipam;
@@ -60,19 +60,13 @@ pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<P
         plan.extend(unpublish);
     }
     // The namespace's endpoints on its other networks: who takes over the default route.
-    let others = super::attach::other_endpoints(ctx, &ep.network, &ep.key)?;
     let handover = if ep.default_route {
-        default_route_handover(ctx, &others)?
+        default_route_handover(ctx, &ep.network, &ep.key)?
     } else {
         None
     };
-    if let Some((other, gw)) = &handover {
-        plan.push(Op::AddRoute {
-            ns: other.ns_ref(),
-            dest: None,
-            via: Some(*gw),
-            dev: None,
-        });
+    if let Some((other, route)) = &handover {
+        plan.push(route.adding(other));
     }
     if let Some(addr) = ep.address
         && let Some(lease) = ctx.store.lease(&net.name, addr.ip())?
@@ -108,20 +102,18 @@ pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<P
     Ok(plan)
 }
 
-/// When the endpoint that gave a namespace its default route leaves, another of its networks
-/// with a gateway takes over (as Docker re-elects the gateway endpoint).
+/// When the endpoint that gave a namespace its default route leaves, the next of its networks
+/// in rank takes over (`commands::gateway`), as Docker re-elects the gateway endpoint.
 fn default_route_handover(
     ctx: &Ctx,
-    others: &[(String, Endpoint)],
-) -> Result<Option<(Endpoint, std::net::Ipv4Addr)>> {
-    for (name, other) in others {
-        if let Some(n) = ctx.store.network(name)?
-            && !n.internal
-            && n.driver.leases_addresses()
-            && let Some(gw) = n.gateway
-        {
-            return Ok(Some((other.clone(), gw)));
+    network: &str,
+    key: &str,
+) -> Result<Option<(Endpoint, gateway::Route)>> {
+    let mut others = Vec::new();
+    for (name, ep) in super::attach::other_endpoints(ctx, network, key)? {
+        if let Some(net) = ctx.store.network(&name)? {
+            others.push((net, ep));
         }
     }
-    Ok(None)
+    Ok(gateway::next_carrier(&others).map(|(ep, route)| (ep.clone(), route)))
 }

@@ -7,6 +7,7 @@ pub mod detach;
 pub mod docs;
 pub mod exec;
 pub mod firewall;
+pub mod gateway;
 pub mod hostsfile;
 pub mod lease;
 pub mod net;

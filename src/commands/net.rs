@@ -554,6 +554,10 @@ struct InspectEndpoint {
     ports: Vec<String>,
     /// False when the namespace no longer exists (a stale endpoint).
     alive: bool,
+    /// Whether this network carries the namespace's default route.
+    default_route: bool,
+    /// Its rank for the default route (`attach --gw-priority`).
+    gw_priority: i32,
 }
 
 pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
@@ -573,6 +577,8 @@ pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
                 ep.netns.clone(),
                 InspectEndpoint {
                     alive: super::target::alive(&ep.netns_path),
+                    default_route: ep.default_route,
+                    gw_priority: ep.gw_priority,
                     interface: ep.ifname,
                     host_interface: ep.host_ifname,
                     mac_address: ep.mac,

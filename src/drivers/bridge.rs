@@ -350,6 +350,8 @@ mod tests {
             aliases: vec![],
             ports,
             default_route: true,
+            gw_priority: 0,
+            no_default_route: false,
             since: 0,
         };
         match plan_unpublish(&ep).ops.as_slice() {

@@ -196,6 +196,8 @@ mod tests {
             aliases: vec![],
             ports: vec![],
             default_route: true,
+            gw_priority: 0,
+            no_default_route: false,
             since: 0,
         };
         let plan = plan_detach(&n, &ep);

@@ -225,6 +225,13 @@ impl Op {
                 via: *via,
                 dev: dev.clone(),
             },
+            // A route taken away in an apply (a default route taken over) comes back.
+            Op::DelRoute { ns, dest, via, dev } => Op::AddRoute {
+                ns: ns.clone(),
+                dest: *dest,
+                via: *via,
+                dev: dev.clone(),
+            },
             Op::AppendRule(r) => Op::DeleteRule(r.clone()),
             Op::CreateBase { .. } => Op::RemoveBase,
             Op::CreateTable(kind) => Op::DropTable(*kind),
@@ -250,7 +257,6 @@ impl Op {
             | Op::DeleteLink { .. }
             | Op::RetireVeth { .. }
             | Op::DelAddress { .. }
-            | Op::DelRoute { .. }
             | Op::DeleteNetns { .. }
             | Op::Sysctl { .. }
             | Op::NoIpv6Autoconf { .. }
