@@ -17,7 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// What both sandboxes start with, with fixed MACs (they are the test's, not the kernel's
 /// choice): `lan0` (192.168.50.10/24, MTU 1400), the macvlan parent, and `up0` (192.0.2.1/24),
-/// the overlay's underlay. Their far ends stay in the host: nobody needs to answer.
+/// the overlay's underlay. Their far ends stay in the host: nobody needs to answer. And a
+/// namespace `other` made by another tool, attached by path.
 const SETUP: &str = "set -e
 ip link add lan0 mtu 1400 address 02:00:00:00:50:0a type veth peer name lan0-far address 02:00:00:00:50:01
 ip addr add 192.168.50.10/24 dev lan0
@@ -27,39 +28,54 @@ ip link add up0 address 02:00:00:00:02:01 type veth peer name up0-far address 02
 ip addr add 192.0.2.1/24 dev up0
 ip link set up0 up
 ip link set up0-far up
+ip netns add other
 ";
 
 /// The lab: every driver this kernel has, then detaches and removals.
 const STEPS: &[&str] = &[
     "net create lab --subnet 10.1.0.0/24",
-    "net create lab2 --subnet 10.2.0.0/24",
+    "net create lab2 --subnet 10.2.0.0/24 --mtu 1400",
     "net create vault --internal --subnet 10.3.0.0/24",
     "net create lan -d macvlan --parent lan0 --subnet 192.168.50.0/24 --ip-range 192.168.50.128/25 -o host_shim=true",
     "net create ov -d vxlan --vni 5000 --subnet 10.20.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
+    "net create ov2 -d overlay --vni 5001 --subnet 10.21.0.0/24 --underlay up0 --peer 192.0.2.2 --mtu 1400",
     "attach lab web -p 8080:80 --alias www",
     "attach lab2 web",
-    "attach lab ns2",
+    "attach lab ns2 -p 127.0.0.1:9090:9090 -p 8000-8001:9000-9001/udp",
     "attach vault ns2 --alias safe",
-    "attach lan ns3",
+    "attach lan ns3 --ip 192.168.50.140 --mac 02:aa:bb:cc:dd:ee",
+    "attach lan ns4",
     "attach ov ns3",
     "attach ov web",
+    "attach ov2 ns4",
+    "attach lab2 /run/netns/other",
+    "attach bridge ns5",
+    "attach host hostns",
+    "attach none lonely",
+    "firewall reload",
     "net peer add ov 192.0.2.3",
     "net peer rm ov 192.0.2.2",
     "detach lab ns2",
     "detach lab2 web",
+    "detach lab2 /run/netns/other",
     "net rm lab2",
     "detach lan ns3",
-    "net rm lan",
+    "net rm --force lan",
     "net rm --force vault",
-    "ns rm ns2",
-    "net rm --force ov",
+    "ns rm ns2 ns3",
+    "attach ov ns6",
+    "net rm --force ov ov2",
+    "detach bridge ns5",
+    "detach host hostns",
+    "detach none lonely",
+    "ns rm ns4 ns5 ns6 lonely",
     "detach lab web",
     "net rm lab",
 ];
 
 /// Everything a user can see of a sandbox, printed in sections `@@NAME`.
 const DUMP: &str = r#"MACS='for d in /sys/class/net/*; do echo "${d##*/} $(cat $d/addr_assign_type) $(cat $d/address)"; done'
-SYSCTLS='sysctl -a 2>/dev/null | grep -E "^net\.ipv4\.ip_forward |\.route_localnet |\.disable_ipv6 |\.addr_gen_mode " | sort'
+SYSCTLS='cd /proc/sys/net && grep -r . ipv4/ip_forward ipv4/conf/*/route_localnet ipv6/conf/*/disable_ipv6 ipv6/conf/*/addr_gen_mode | sort'
 dump_ns() {
     if [ -z "$1" ]; then label=host; ipn=; else label="ns:$1"; ipn="-n $1"; fi
     echo "@@$label macs"

@@ -642,6 +642,23 @@ mod tests {
     }
 
     #[test]
+    fn an_address_prints_the_broadcast_cnet_gives_it_and_none_on_a_31_or_32() {
+        let add = |addr: &str| Op::AddAddress {
+            ns: NsRef::Host,
+            dev: "cn-lab".into(),
+            addr: addr.parse().unwrap(),
+        };
+        assert_eq!(
+            add("10.1.0.1/24").to_string(),
+            "ip addr add 10.1.0.1/24 broadcast 10.1.0.255 dev cn-lab"
+        );
+        assert_eq!(
+            add("10.1.0.1/31").to_string(),
+            "ip addr add 10.1.0.1/31 dev cn-lab"
+        );
+    }
+
+    #[test]
     fn default_route_in_path_namespace() {
         let op = Op::AddRoute {
             ns: NsRef::Path("/proc/42/ns/net".into()),
