@@ -288,7 +288,7 @@ mod tests {
         assert!(matches!(&plan.ops[0], Op::CreateNetns { name } if name == "ns1"));
         let text = plan.to_string();
         assert!(
-            text.contains("type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns ns1 address 02:42:0a:01:00:02"),
+            text.contains("peer name eth0 mtu 1400 numtxqueues 1 numrxqueues 1 netns ns1 address 02:42:0a:01:00:02"),
             "{text}"
         );
         assert!(
