@@ -379,6 +379,8 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
     }
     ctx.require_root()?;
     let _lock = ctx.lock()?;
+    // Removed by this command already: a dry run still finds them in the store.
+    let mut removed: Vec<String> = Vec::new();
     for_each_reporting(&names::unique(names_), |name| {
         if is_predefined(name) {
             return Err(Error::usage(format!(
@@ -406,10 +408,11 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
             super::detach::detach_endpoint(ctx, &net, ep)?;
         }
         let mut plan = drivers::plan_remove(&net);
-        plan.extend(plan_unused_firewall(ctx, &net)?.ops);
+        plan.extend(plan_unused_firewall(ctx, &net, &removed)?.ops);
         plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
         plan.extend(ctx.plan_files(|hosts| hosts.network_removed(name))?);
         ctx.teardown(&plan)?;
+        removed.push(name.clone());
         if !ctx.dry_run() {
             crate::outln!("{name}");
         }
@@ -420,21 +423,21 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
 /// What of cnet's firewall goes with the last network that uses it: the nftables table of its
 /// driver (published ports for bridges, the ingress filter for overlays), and the base chains
 /// with the last bridge or overlay network.
-fn plan_unused_firewall(ctx: &Ctx, removed: &Network) -> Result<Plan> {
+fn plan_unused_firewall(ctx: &Ctx, removed: &Network, gone: &[String]) -> Result<Plan> {
     let mut plan = Plan::default();
     let table = match removed.driver {
         Driver::Bridge => NftTableKind::Published,
         Driver::Vxlan => NftTableKind::Tunnel,
         _ => return Ok(plan),
     };
-    let others: Vec<Network> = ctx
-        .store
-        .networks()?
+    let all = ctx.store.networks()?;
+    let listed = all.len();
+    let others: Vec<Network> = all
         .into_iter()
-        .filter(|n| n.name != removed.name)
+        .filter(|n| n.name != removed.name && !gone.contains(&n.name))
         .collect();
     // A definition that cannot be read may be of any driver: what it may use stays.
-    let unreadable = ctx.store.network_names()?.len() > others.len() + 1;
+    let unreadable = ctx.store.network_names()?.len() > listed;
     if unreadable {
         return Ok(plan);
     }

@@ -131,7 +131,9 @@ fn an_attach_records_its_lease_endpoint_and_namespace_after_the_kernel_work() {
     let log = host.0.borrow().log.join("\n");
     assert!(log.contains(&format!("ip netns add {NS1}")), "{log}");
     assert!(
-        log.contains(&format!("type veth peer name eth0 netns {NS1}")),
+        log.contains(&format!(
+            "type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns {NS1}"
+        )),
         "{log}"
     );
     assert!(log.contains("10.1.0.2\tcnet-unit-ns1 web\n"), "{log}");

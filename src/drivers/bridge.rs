@@ -231,7 +231,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("ip addr add 10.1.0.1/24 dev cn-lab"),
+            text.contains("ip addr add 10.1.0.1/24 broadcast 10.1.0.255 dev cn-lab"),
             "{text}"
         );
         assert!(text.contains("sysctl -w net.ipv4.ip_forward=1"), "{text}");
@@ -288,11 +288,11 @@ mod tests {
         assert!(matches!(&plan.ops[0], Op::CreateNetns { name } if name == "ns1"));
         let text = plan.to_string();
         assert!(
-            text.contains("type veth peer name eth0 netns ns1 address 02:42:0a:01:00:02"),
+            text.contains("peer name eth0 mtu 1400 numtxqueues 1 numrxqueues 1 netns ns1 address 02:42:0a:01:00:02"),
             "{text}"
         );
         assert!(
-            text.contains("ip -n ns1 addr add 10.1.0.2/24 dev eth0"),
+            text.contains("ip -n ns1 addr add 10.1.0.2/24 broadcast 10.1.0.255 dev eth0"),
             "{text}"
         );
         assert!(

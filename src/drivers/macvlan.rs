@@ -129,7 +129,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("ip -n ns1 addr add 192.168.50.130/24 dev eth0"),
+            text.contains("ip -n ns1 addr add 192.168.50.130/24 broadcast 192.168.50.255 dev eth0"),
             "{text}"
         );
         assert!(

@@ -415,7 +415,7 @@ mod tests {
         .unwrap();
         let text = plan.to_string();
         assert!(
-            text.contains("mtu 1450 type veth peer name eth0 netns ns1"),
+            text.contains("mtu 1450 numtxqueues 1 numrxqueues 1 type veth peer name eth0 mtu 1450"),
             "{text}"
         );
         assert!(text.contains("master cn-ov"), "{text}");

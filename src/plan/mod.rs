@@ -280,6 +280,15 @@ pub fn format_mac(mac: &[u8; 6]) -> String {
         .join(":")
 }
 
+/// The queues of each end of a veth pair cnet creates.
+const ONE_QUEUE: &str = "numtxqueues 1 numrxqueues 1";
+
+/// The broadcast address cnet gives an IPv4 address it adds (as rtnetlink's address builder
+/// does): the subnet's last address, except on /31 and /32 which have none.
+fn broadcast_of(addr: &Ipv4Network) -> Option<Ipv4Addr> {
+    (addr.prefix() < 31).then(|| addr.broadcast())
+}
+
 fn route_words(dest: &Option<Ipv4Network>, via: &Option<Ipv4Addr>, dev: &Option<String>) -> String {
     let mut s = match dest {
         Some(d) => d.to_string(),
@@ -326,12 +335,15 @@ impl fmt::Display for Op {
                 peer_mac,
                 master,
             } => {
+                // Each end with one queue pair, as cnet makes them (iproute2's default is one
+                // per CPU), and the MTU given to both.
                 let h = shell_quote(host);
-                write!(f, "ip link add {h}")?;
-                if let Some(m) = mtu {
-                    write!(f, " mtu {m}")?;
-                }
-                write!(f, " type veth peer name {}", shell_quote(peer))?;
+                let mtu = mtu.map(|m| format!(" mtu {m}")).unwrap_or_default();
+                write!(
+                    f,
+                    "ip link add {h}{mtu} {ONE_QUEUE} type veth peer name {}{mtu} {ONE_QUEUE}",
+                    shell_quote(peer)
+                )?;
                 match peer_ns {
                     NsRef::Host => {}
                     NsRef::Named(n) => write!(f, " netns {}", shell_quote(n))?,
@@ -351,7 +363,11 @@ impl fmt::Display for Op {
             Op::DeleteLink { ns, dev } => write!(f, "{} link del {}", ns.ip(), shell_quote(dev)),
             Op::RetireVeth { host, .. } => write!(f, "ip link del {}", shell_quote(host)),
             Op::AddAddress { ns, dev, addr } => {
-                write!(f, "{} addr add {addr} dev {}", ns.ip(), shell_quote(dev))
+                write!(f, "{} addr add {addr}", ns.ip())?;
+                if let Some(brd) = broadcast_of(addr) {
+                    write!(f, " broadcast {brd}")?;
+                }
+                write!(f, " dev {}", shell_quote(dev))
             }
             Op::DelAddress { ns, dev, addr } => {
                 write!(f, "{} addr del {addr} dev {}", ns.ip(), shell_quote(dev))
@@ -608,7 +624,8 @@ mod tests {
         };
         assert_eq!(
             op.to_string(),
-            "ip link add cnv1a2b3c4d mtu 1400 type veth peer name eth0 netns ns1 address 02:42:0a:01:00:02\n\
+            "ip link add cnv1a2b3c4d mtu 1400 numtxqueues 1 numrxqueues 1 type veth \
+             peer name eth0 mtu 1400 numtxqueues 1 numrxqueues 1 netns ns1 address 02:42:0a:01:00:02\n\
              ip link set cnv1a2b3c4d master cn-lab"
         );
     }
@@ -628,6 +645,23 @@ mod tests {
             }
             .undo(),
             None
+        );
+    }
+
+    #[test]
+    fn an_address_prints_the_broadcast_cnet_gives_it_and_none_on_a_31_or_32() {
+        let add = |addr: &str| Op::AddAddress {
+            ns: NsRef::Host,
+            dev: "cn-lab".into(),
+            addr: addr.parse().unwrap(),
+        };
+        assert_eq!(
+            add("10.1.0.1/24").to_string(),
+            "ip addr add 10.1.0.1/24 broadcast 10.1.0.255 dev cn-lab"
+        );
+        assert_eq!(
+            add("10.1.0.1/31").to_string(),
+            "ip addr add 10.1.0.1/31 dev cn-lab"
         );
     }
 

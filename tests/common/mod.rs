@@ -381,6 +381,13 @@ impl Sandbox {
         }
     }
 
+    /// The sandbox's file system as the test process sees it: `/proc/HOLDER/root`, the root of
+    /// the holder's mount namespace (its private /run, /etc/netns and state directory).
+    pub fn root(&self) -> std::path::PathBuf {
+        let holder = self.holder.expect("the sandbox is running");
+        std::path::PathBuf::from(format!("/proc/{holder}/root"))
+    }
+
     /// The state directory cnet uses in this sandbox.
     pub fn state_dir(&self) -> &'static str {
         self.state_env.unwrap_or(DEFAULT_STATE_DIR)
