@@ -38,6 +38,16 @@ fn own_hosts(netns: &str) -> PathBuf {
     etc_netns_dir().join(netns).join("hosts")
 }
 
+/// Where an admin's own hosts file of a namespace waits while cnet's is in its place.
+fn saved_hosts(netns: &str) -> PathBuf {
+    etc_netns_dir().join(netns).join("hosts.before-cnet")
+}
+
+/// Whether a file is one cnet wrote (its first line says so).
+fn written_by_cnet(text: &str) -> bool {
+    text.starts_with("# written by cnet")
+}
+
 /// The file steps of one command, planned against the disk as the earlier steps leave it.
 pub struct HostsPlan<'a> {
     store: &'a dyn Store,
@@ -207,8 +217,11 @@ impl<'a> HostsPlan<'a> {
             self.set_multi(l, netns, false)?;
         }
         let path = own_hosts(netns);
+        if !nets.is_empty() {
+            self.save_admin_hosts(netns)?;
+        }
         match nets.as_slice() {
-            [] => self.write(&path, &hosts::render_hosts(&[]))?,
+            [] => self.restore_admin_hosts(netns)?,
             [one] => {
                 self.network_text(one)?;
                 self.set_multi(one, netns, false)?;
@@ -224,6 +237,32 @@ impl<'a> HostsPlan<'a> {
             }
         }
         self.resolv_conf(netns)
+    }
+
+    /// Before cnet puts its hosts file in place: an admin's own file is kept aside, to come
+    /// back when the namespace leaves its last network.
+    fn save_admin_hosts(&mut self, netns: &str) -> Result<()> {
+        let saved = saved_hosts(netns);
+        if let Node::File(text) = self.view.node(&own_hosts(netns))?
+            && !written_by_cnet(&text)
+            && self.view.node(&saved)? == Node::Absent
+        {
+            self.write(&saved, &text)?;
+        }
+        Ok(())
+    }
+
+    /// On no network any more: the admin's own hosts file back, or a file of cnet's naming
+    /// no member.
+    fn restore_admin_hosts(&mut self, netns: &str) -> Result<()> {
+        let saved = saved_hosts(netns);
+        match self.view.node(&saved)? {
+            Node::File(text) => {
+                self.write(&own_hosts(netns), &text)?;
+                self.remove(&saved)
+            }
+            _ => self.write(&own_hosts(netns), &hosts::render_hosts(&[])),
+        }
     }
 
     /// A resolv.conf for a namespace, unless it has one (an admin's is kept).
@@ -314,12 +353,23 @@ impl<'a> HostsPlan<'a> {
         self.remove_dir(&dir)
     }
 
-    /// After a namespace cnet created is deleted: the files cnet wrote for it, and its
-    /// directory when nothing else is in it.
+    /// After a namespace cnet created is deleted: the files cnet wrote for it go (an admin's
+    /// own hosts file comes back), and the directory when nothing else is in it.
     pub fn namespace_removed(&mut self, netns: &str) -> Result<()> {
         let dir = etc_netns_dir().join(netns);
+        if self.view.node(&saved_hosts(netns))? != Node::Absent {
+            self.restore_admin_hosts(netns)?;
+        }
         for f in ["hosts", "resolv.conf"] {
-            self.remove(&dir.join(f))?;
+            let path = dir.join(f);
+            let ours = match self.view.node(&path)? {
+                Node::File(text) => written_by_cnet(&text),
+                Node::Link(target) => target.starts_with(hosts::network_hosts_dir()),
+                Node::Absent | Node::Dir => false,
+            };
+            if ours {
+                self.remove(&path)?;
+            }
         }
         self.remove_dir(&dir)
     }

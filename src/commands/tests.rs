@@ -393,3 +393,36 @@ fn a_takeover_failing_at_any_step_leaves_the_route_where_it_was() {
         );
     }
 }
+
+#[test]
+fn an_admins_own_hosts_file_is_kept_aside_and_comes_back_on_detach() {
+    use crate::files::Node;
+    let dir = std::path::PathBuf::from(format!("/etc/netns/{NS1}"));
+    let mine = "10.9.9.9\tbackup-server\n".to_string();
+    let mut fake = built_host();
+    fake.files.insert("/etc/netns".into(), Node::Dir);
+    fake.files.insert(dir.clone(), Node::Dir);
+    fake.files
+        .insert(dir.join("hosts"), Node::File(mine.clone()));
+    let store = MemStore::holding(with_lab());
+    let host = SharedHost::new(fake);
+    cnet(&store, &host, false, &["attach", "lab", NS1]).unwrap();
+    {
+        let h = host.0.borrow();
+        assert_eq!(
+            h.files.get(&dir.join("hosts.before-cnet")),
+            Some(&Node::File(mine.clone()))
+        );
+        assert_eq!(
+            h.files.get(&dir.join("hosts")),
+            Some(&Node::Link("/run/cnet/hosts/lab".into()))
+        );
+    }
+    cnet(&store, &host, false, &["detach", "lab", NS1]).unwrap();
+    let h = host.0.borrow();
+    assert_eq!(h.files.get(&dir.join("hosts")), Some(&Node::File(mine)));
+    assert_eq!(
+        h.files.get(&dir.join("hosts.before-cnet")),
+        Some(&Node::Absent)
+    );
+}
