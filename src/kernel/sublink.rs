@@ -14,10 +14,8 @@ use super::netlink::{
     CREATE, Conn, Session, create_link_message, describe, errno_of, errno_text, get_link,
     link_index, open_ns,
 };
-use crate::drivers::ipvlan::IpvlanMode;
-use crate::drivers::macvlan::MacvlanMode;
-use crate::drivers::sublink::SublinkKind;
 use crate::error::{Error, Result};
+use crate::model::{IpvlanMode, MacvlanMode, SublinkKind};
 use crate::plan::{NsRef, Op};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
