@@ -5,6 +5,9 @@
 
 pub use crate::model::IpvlanMode;
 
+/// The ipvlan driver, as [`super::of`] hands it out.
+pub static DRIVER: super::sublink::Sublink = super::sublink::Sublink(crate::model::Driver::Ipvlan);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,9 @@
 
 pub use crate::model::MacvlanMode;
 
+/// The macvlan driver, as [`super::of`] hands it out.
+pub static DRIVER: super::sublink::Sublink = super::sublink::Sublink(crate::model::Driver::Macvlan);
+
 #[cfg(test)]
 mod tests {
     use super::*;

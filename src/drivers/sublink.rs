@@ -9,8 +9,13 @@
 //! `-o host_shim=true` gets the usual fix: one more macvlan child, in bridge mode, on the host
 //! side ("the shim"), with an address of the network and a route to the namespaces' range.
 
-use super::AttachRequest;
+mod define;
+mod options;
+
+use super::{AttachRequest, Definition, Facts, NetworkDriver};
+use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
+use crate::firewall::FirewallFacts;
 use crate::ipam::Pool;
 pub use crate::model::SublinkKind;
 use crate::model::{Driver, Endpoint, MacvlanMode, Network};
@@ -18,6 +23,40 @@ use crate::names;
 use crate::plan::{NsRef, Op, Plan};
 use ipnetwork::Ipv4Network;
 use std::net::Ipv4Addr;
+
+/// The macvlan or ipvlan driver (the driver says which), as [`super::of`] hands it out.
+pub struct Sublink(pub Driver);
+
+impl NetworkDriver for Sublink {
+    fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition> {
+        define::define(facts, args, self.0)
+    }
+    fn plan_create(&self, net: &Network, _: &FirewallFacts) -> Result<Plan> {
+        plan_create(net)
+    }
+    fn plan_remove(&self, net: &Network) -> Plan {
+        plan_remove(net)
+    }
+    fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
+        plan_attach(req, plan)
+    }
+    fn plan_detach(&self, ep: &Endpoint) -> Plan {
+        plan_detach(ep)
+    }
+    fn inspect_notes(&self, net: &Network) -> Vec<String> {
+        notes(net)
+    }
+}
+
+/// What a parent interface is like, as far as carrying children goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentInfo {
+    pub index: u32,
+    pub up: bool,
+    pub mtu: Option<u32>,
+    /// An Ethernet device that is not a loopback: the only kind that can carry children.
+    pub ethernet: bool,
+}
 
 /// The `-o` key that asks for a host shim.
 pub const SHIM_OPTION: &str = "host_shim";

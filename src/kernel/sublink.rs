@@ -25,28 +25,19 @@ use netlink_packet_route::link::{
 use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 use std::os::fd::{AsRawFd, RawFd};
 
-/// What a parent interface is like, as far as carrying children goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParentInfo {
-    pub index: u32,
-    pub up: bool,
-    pub mtu: Option<u32>,
-    /// An Ethernet device that is not a loopback: the only kind that can carry children.
-    pub ethernet: bool,
-}
+pub use crate::drivers::ParentInfo;
 
-impl ParentInfo {
-    fn of(m: &LinkMessage) -> ParentInfo {
-        ParentInfo {
-            index: m.header.index,
-            up: m.header.flags.contains(LinkFlags::Up),
-            mtu: m.attributes.iter().find_map(|a| match a {
-                LinkAttribute::Mtu(v) => Some(*v),
-                _ => None,
-            }),
-            ethernet: m.header.link_layer_type == LinkLayerType::Ether
-                && !m.header.flags.contains(LinkFlags::Loopback),
-        }
+/// What a link is like as a parent.
+fn parent_of(m: &LinkMessage) -> ParentInfo {
+    ParentInfo {
+        index: m.header.index,
+        up: m.header.flags.contains(LinkFlags::Up),
+        mtu: m.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Mtu(v) => Some(*v),
+            _ => None,
+        }),
+        ethernet: m.header.link_layer_type == LinkLayerType::Ether
+            && !m.header.flags.contains(LinkFlags::Loopback),
     }
 }
 
@@ -54,7 +45,7 @@ impl ParentInfo {
 pub fn parent_info(name: &str) -> Result<Option<ParentInfo>> {
     Session::new().run(&NsRef::Host, |c| {
         get_link(c, name)
-            .map(|m| m.as_ref().map(ParentInfo::of))
+            .map(|m| m.as_ref().map(parent_of))
             .map_err(|e| Error::runtime(format!("ip link show {name}: {}", describe(&e))))
     })
 }
@@ -193,7 +184,7 @@ fn create_in_host(
         mac,
     } = child;
     let p = match get_link(c, &parent) {
-        Ok(Some(m)) => ParentInfo::of(&m),
+        Ok(Some(m)) => parent_of(&m),
         Ok(None) => return Err(format!("parent interface {parent} does not exist")),
         Err(e) => return Err(format!("parent interface {parent}: {}", describe(&e))),
     };

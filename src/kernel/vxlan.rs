@@ -215,13 +215,7 @@ fn del_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
     Ok(())
 }
 
-/// The local end of a tunnel: the host's underlay address, its interface and that MTU.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vtep {
-    pub local: Ipv4Addr,
-    pub underlay: String,
-    pub mtu: u32,
-}
+pub use crate::drivers::Vtep;
 
 /// Find the local VTEP from `--local` and/or `--underlay`, in the host namespace. A wrong value
 /// is a usage error naming it.
