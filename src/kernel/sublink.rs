@@ -161,13 +161,13 @@ fn kernel_error_line(op: &Op, i: usize, msg: impl Into<String>) -> Error {
 }
 
 /// A child to create: what `Op::CreateSublink` says, with the name it is created under.
-struct Child {
-    kind: SublinkKind,
-    parent: String,
-    first: String,
-    ns: NsRef,
-    mtu: Option<u32>,
-    mac: Option<[u8; 6]>,
+pub struct Child {
+    pub kind: SublinkKind,
+    pub parent: String,
+    pub first: String,
+    pub ns: NsRef,
+    pub mtu: Option<u32>,
+    pub mac: Option<[u8; 6]>,
 }
 
 fn create_in_host(
@@ -247,34 +247,14 @@ fn rename_in_ns(c: &Conn, from: &str, to: &str) -> std::result::Result<(), Strin
     })
 }
 
-/// Execute `Op::CreateSublink`.
-pub fn exec_create(s: &mut Session, op: &Op) -> Result<()> {
-    let Op::CreateSublink {
-        kind,
-        parent,
-        temp,
-        name,
-        ns,
-        mtu,
-        mac,
-    } = op
-    else {
-        return Err(Error::runtime(format!(
-            "internal error: not a child link op: {op}"
-        )));
-    };
-    let ns_file = match ns.path() {
+/// Carry out `op` (an `Op::CreateSublink`): create the child from the host, then, when it was
+/// created under a temporary name, rename it inside its namespace (`rename`: from, to).
+pub fn create(s: &mut Session, op: &Op, child: Child, rename: Option<(&str, &str)>) -> Result<()> {
+    let ns_file = match child.ns.path() {
         None => None,
         Some(p) => Some(open_ns(&p).map_err(|e| kernel_error_line(op, 0, e.to_string()))?),
     };
-    let child = Child {
-        kind: *kind,
-        parent: parent.clone(),
-        first: temp.clone().unwrap_or_else(|| name.clone()),
-        ns: ns.clone(),
-        mtu: *mtu,
-        mac: *mac,
-    };
+    let ns = child.ns.clone();
     s.run(&NsRef::Host, |c| {
         create_in_host(c, child, ns_file).map_err(Error::Runtime)
     })
@@ -282,8 +262,10 @@ pub fn exec_create(s: &mut Session, op: &Op) -> Result<()> {
         Error::Runtime(msg) => kernel_error_line(op, 0, msg),
         e => e,
     })?;
-    let Some(temp) = temp else { return Ok(()) };
-    s.run(ns, |c| rename_in_ns(c, temp, name).map_err(Error::Runtime))
+    let Some((temp, name)) = rename else {
+        return Ok(());
+    };
+    s.run(&ns, |c| rename_in_ns(c, temp, name).map_err(Error::Runtime))
         .map_err(|e| match e {
             Error::Runtime(msg) => kernel_error_line(op, 1, msg),
             e => e,
