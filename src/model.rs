@@ -8,7 +8,9 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+mod host;
 mod sublink;
+pub use host::{ParentInfo, Vtep};
 pub use sublink::{IpvlanMode, MacvlanMode, SublinkKind};
 
 /// The network drivers, named as `docker network create -d` names them.

@@ -48,15 +48,7 @@ impl NetworkDriver for Sublink {
     }
 }
 
-/// What a parent interface is like, as far as carrying children goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParentInfo {
-    pub index: u32,
-    pub up: bool,
-    pub mtu: Option<u32>,
-    /// An Ethernet device that is not a loopback: the only kind that can carry children.
-    pub ethernet: bool,
-}
+pub use crate::model::ParentInfo;
 
 /// The `-o` key that asks for a host shim.
 pub const SHIM_OPTION: &str = "host_shim";

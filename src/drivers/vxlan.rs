@@ -59,13 +59,7 @@ impl NetworkDriver for Vxlan {
     }
 }
 
-/// The local end of a tunnel: the host's underlay address, its interface and that MTU.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vtep {
-    pub local: Ipv4Addr,
-    pub underlay: String,
-    pub mtu: u32,
-}
+pub use crate::model::Vtep;
 
 /// The VXLAN device of a VNI: `cnvxVNI` (at most 12 characters).
 pub fn vxlan_ifname(vni: u32) -> String {

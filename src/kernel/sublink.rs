@@ -25,7 +25,7 @@ use netlink_packet_route::link::{
 use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 use std::os::fd::{AsRawFd, RawFd};
 
-pub use crate::drivers::ParentInfo;
+pub use crate::model::ParentInfo;
 
 /// What a link is like as a parent.
 fn parent_of(m: &LinkMessage) -> ParentInfo {

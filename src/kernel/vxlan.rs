@@ -181,7 +181,7 @@ pub fn del_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
     Ok(())
 }
 
-pub use crate::drivers::Vtep;
+pub use crate::model::Vtep;
 
 /// Find the local VTEP from `--local` and/or `--underlay`, in the host namespace. A wrong value
 /// is a usage error naming it.
