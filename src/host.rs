@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::files::{Disk, FileSource};
 use crate::firewall::rule::Rule;
 use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
+use crate::kernel::netlink::{NewLink, OneRequest};
 use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
 use crate::plan::{NsRef, Op};
 use ipnetwork::Ipv4Network;
@@ -114,22 +115,88 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         Op::UnpublishPorts(es) => fw.unpublish(es),
         Op::AllowTunnel(es) => fw.allow_tunnel(es),
         Op::DisallowTunnel(es) => fw.disallow_tunnel(es),
-        Op::CreateVxlan { .. } | Op::AppendFdb { .. } | Op::DelFdb { .. } => vxlan::exec(s, op),
-        Op::CreateSublink { .. } => sublink::exec_create(s, op),
+        Op::CreateVxlan {
+            name,
+            vni,
+            local,
+            underlay,
+            dstport,
+            mtu,
+            master,
+        } => s.run_op(op, &NsRef::Host, |c| {
+            vxlan::create(
+                c,
+                name,
+                *vni,
+                *local,
+                underlay.as_deref(),
+                *dstport,
+                *mtu,
+                master.as_deref(),
+            )
+        }),
+        Op::AppendFdb { dev, dst } => {
+            s.run_op(op, &NsRef::Host, |c| vxlan::append_fdb(c, dev, *dst))
+        }
+        Op::DelFdb { dev, dst } => s.run_op(op, &NsRef::Host, |c| vxlan::del_fdb(c, dev, *dst)),
+        Op::CreateSublink {
+            kind,
+            parent,
+            temp,
+            name,
+            ns,
+            mtu,
+            mac,
+        } => sublink::create(
+            s,
+            op,
+            sublink::Child {
+                kind: *kind,
+                parent: parent.clone(),
+                first: temp.clone().unwrap_or_else(|| name.clone()),
+                ns: ns.clone(),
+                mtu: *mtu,
+                mac: *mac,
+            },
+            temp.as_ref().map(|t| (t.as_str(), name.as_str())),
+        ),
         Op::RetireVeth {
             host,
             peer_ns,
             peer,
         } => reclaim::retire_veth(s, host, peer_ns, peer),
-        Op::CreateBridge { .. }
-        | Op::CreateVeth { .. }
-        | Op::LinkUp { .. }
-        | Op::NoIpv6Autoconf { .. }
-        | Op::DeleteLink { .. }
-        | Op::AddAddress { .. }
-        | Op::DelAddress { .. }
-        | Op::AddRoute { .. }
-        | Op::DelRoute { .. } => s.exec(op),
+        Op::CreateBridge { name, mac, mtu } => {
+            s.create_link(op, NewLink::Bridge { name, mac, mtu })
+        }
+        Op::CreateVeth {
+            host,
+            peer,
+            peer_ns,
+            mtu,
+            peer_mac,
+            master,
+        } => s.create_link(
+            op,
+            NewLink::Veth {
+                host,
+                peer,
+                peer_ns,
+                mtu,
+                peer_mac,
+                master,
+            },
+        ),
+        Op::LinkUp { ns, dev } => s.request(op, ns, OneRequest::LinkUp { dev }),
+        Op::NoIpv6Autoconf { ns, dev } => s.request(op, ns, OneRequest::NoIpv6Autoconf { dev }),
+        Op::DeleteLink { ns, dev } => s.request(op, ns, OneRequest::DeleteLink { dev }),
+        Op::AddAddress { ns, dev, addr } => s.request(op, ns, OneRequest::AddAddress { dev, addr }),
+        Op::DelAddress { ns, dev, addr } => s.request(op, ns, OneRequest::DelAddress { dev, addr }),
+        Op::AddRoute { ns, dest, via, dev } => {
+            s.request(op, ns, OneRequest::AddRoute { dest, via, dev })
+        }
+        Op::DelRoute { ns, dest, via, dev } => {
+            s.request(op, ns, OneRequest::DelRoute { dest, via, dev })
+        }
     }
 }
 

@@ -8,6 +8,11 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+mod host;
+mod sublink;
+pub use host::{ParentInfo, Vtep};
+pub use sublink::{IpvlanMode, MacvlanMode, SublinkKind};
+
 /// The network drivers, named as `docker network create -d` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Default)]
 #[serde(rename_all = "lowercase")]
@@ -192,17 +197,6 @@ pub struct Endpoint {
 
 fn is_zero(n: &i32) -> bool {
     *n == 0
-}
-
-impl Endpoint {
-    /// The namespace the endpoint lives in, as the executor opens it.
-    pub fn ns_ref(&self) -> crate::plan::NsRef {
-        if self.netns.contains('/') {
-            crate::plan::NsRef::Path(self.netns_path.clone())
-        } else {
-            crate::plan::NsRef::Named(self.netns.clone())
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,18 +1,16 @@
 //! One module per subcommand: glue between the CLI, the store, the planners and the kernel.
 
 pub mod attach;
-pub mod create_sublink;
-pub mod create_vxlan;
 pub mod detach;
 pub mod docs;
 pub mod exec;
+mod facts;
 pub mod firewall;
 pub mod gateway;
 pub mod hostsfile;
 pub mod lease;
 pub mod net;
 pub mod ns;
-pub mod options;
 pub mod peer;
 pub mod publish;
 pub mod target;

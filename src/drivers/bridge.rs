@@ -1,7 +1,10 @@
 //! The bridge driver: a Linux bridge holding the gateway address, one veth pair per namespace,
 //! NAT and isolation rules.
 
-use super::AttachRequest;
+mod define;
+
+use super::{AttachRequest, Definition, Facts, NetworkDriver};
+use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::ports as fwports;
@@ -11,6 +14,28 @@ use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
 use ipnetwork::Ipv4Network;
+
+/// The bridge driver, as [`super::of`] hands it out.
+pub struct Bridge;
+pub static DRIVER: Bridge = Bridge;
+
+impl NetworkDriver for Bridge {
+    fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition> {
+        define::define(facts, args)
+    }
+    fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
+        plan_create(net, fw)
+    }
+    fn plan_remove(&self, net: &Network) -> Plan {
+        plan_remove(net)
+    }
+    fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
+        plan_attach(req, plan)
+    }
+    fn plan_detach(&self, ep: &Endpoint) -> Plan {
+        plan_detach(ep)
+    }
+}
 
 fn bridge_of(net: &Network) -> Result<&str> {
     net.bridge

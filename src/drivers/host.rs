@@ -1,10 +1,41 @@
 //! The host driver: the namespace *is* the host's own network namespace. Attaching binds the
 //! name to it (so `exec-in-ns` runs in the host's network stack); nothing else is created.
 
-use super::AttachRequest;
+use super::{AttachRequest, Definition, Facts, NetworkDriver};
+use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
-use crate::model::Endpoint;
+use crate::firewall::FirewallFacts;
+use crate::model::{Driver, Endpoint, Network};
 use crate::plan::{Op, Plan};
+
+/// The host driver, as [`super::of`] hands it out.
+pub struct HostDriver;
+pub static DRIVER: HostDriver = HostDriver;
+
+impl NetworkDriver for HostDriver {
+    fn define(&self, _: &dyn Facts, _: &CreateArgs) -> Result<Definition> {
+        Err(only_predefined(Driver::Host))
+    }
+    fn plan_create(&self, _: &Network, _: &FirewallFacts) -> Result<Plan> {
+        Ok(Plan::default())
+    }
+    fn plan_remove(&self, _: &Network) -> Plan {
+        Plan::default()
+    }
+    fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
+        plan_attach(req, plan)
+    }
+    fn plan_detach(&self, ep: &Endpoint) -> Plan {
+        plan_detach(ep)
+    }
+}
+
+/// The refusal of `net create -d host|none`: there is one network of each, predefined.
+pub fn only_predefined(driver: Driver) -> Error {
+    Error::usage(format!(
+        "only one {driver} network may exist: use the predefined '{driver}' network"
+    ))
+}
 
 pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
     let t = req.target;

@@ -3,54 +3,10 @@
 //! l3 and l3s mode the parent routes for them, so they have no gateway: their default route is
 //! a device route. The planning is shared with macvlan (see [`super::sublink`]).
 
-use crate::error::{Error, Result};
-use serde::Serialize;
-use std::fmt;
+pub use crate::model::IpvlanMode;
 
-/// `ip link add ... type ipvlan mode MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum IpvlanMode {
-    /// Children are on the parent's layer-2 segment (Docker's default).
-    #[default]
-    L2,
-    /// The parent routes for the children; no broadcast, no ARP from them.
-    L3,
-    /// l3, with the host's netfilter seeing the children's traffic.
-    L3s,
-}
-
-impl IpvlanMode {
-    pub const ALL: [IpvlanMode; 3] = [IpvlanMode::L2, IpvlanMode::L3, IpvlanMode::L3s];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IpvlanMode::L2 => "l2",
-            IpvlanMode::L3 => "l3",
-            IpvlanMode::L3s => "l3s",
-        }
-    }
-
-    /// A mode as the user spelled it (`--mode` or `-o ipvlan_mode=`).
-    pub fn parse(s: &str) -> Result<IpvlanMode> {
-        IpvlanMode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| Error::usage(format!("ipvlan mode '{s}' is not one of l2, l3, l3s")))
-    }
-
-    /// Whether children in this mode route through a gateway (l2) or through their device
-    /// (l3, l3s: the kernel routes for them, and a gateway would be unreachable by ARP).
-    pub fn has_gateway(self) -> bool {
-        self == IpvlanMode::L2
-    }
-}
-
-impl fmt::Display for IpvlanMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The ipvlan driver, as [`super::of`] hands it out.
+pub static DRIVER: super::sublink::Sublink = super::sublink::Sublink(crate::model::Driver::Ipvlan);
 
 #[cfg(test)]
 mod tests {

@@ -3,61 +3,10 @@
 //! NAT, no firewall rules: traffic goes straight to the segment. The planning itself is shared
 //! with ipvlan (see [`super::sublink`]); this file holds what is macvlan's own.
 
-use crate::error::{Error, Result};
-use serde::Serialize;
-use std::fmt;
+pub use crate::model::MacvlanMode;
 
-/// `ip link add ... type macvlan mode MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum MacvlanMode {
-    /// Children reach each other directly, inside the kernel (Docker's default).
-    #[default]
-    Bridge,
-    /// Children cannot reach each other at all, even through the external switch.
-    Private,
-    /// Traffic between children goes out to the external switch and back (needs a switch
-    /// that does hairpin / reflective relay).
-    Vepa,
-    /// One child only, which takes the parent over.
-    Passthru,
-}
-
-impl MacvlanMode {
-    pub const ALL: [MacvlanMode; 4] = [
-        MacvlanMode::Bridge,
-        MacvlanMode::Private,
-        MacvlanMode::Vepa,
-        MacvlanMode::Passthru,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MacvlanMode::Bridge => "bridge",
-            MacvlanMode::Private => "private",
-            MacvlanMode::Vepa => "vepa",
-            MacvlanMode::Passthru => "passthru",
-        }
-    }
-
-    /// A mode as the user spelled it (`--mode` or `-o macvlan_mode=`).
-    pub fn parse(s: &str) -> Result<MacvlanMode> {
-        MacvlanMode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "macvlan mode '{s}' is not one of bridge, private, vepa, passthru"
-                ))
-            })
-    }
-}
-
-impl fmt::Display for MacvlanMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The macvlan driver, as [`super::of`] hands it out.
+pub static DRIVER: super::sublink::Sublink = super::sublink::Sublink(crate::model::Driver::Macvlan);
 
 #[cfg(test)]
 mod tests {

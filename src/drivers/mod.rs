@@ -1,19 +1,110 @@
-//! Drivers: pure functions from (network, endpoint request) to a plan. One file per driver.
+//! Drivers: one module per driver, each implementing [`NetworkDriver`]: its options (parsed
+//! and checked from `net create`'s arguments), the network it defines, and its plans for
+//! create, remove, attach and detach. Pure: what a driver reads of the host and the state
+//! comes through [`Facts`], and what it changes goes into a plan.
+//!
+//! Adding a driver: a module implementing [`NetworkDriver`], and its line in [`of`].
 
 pub mod bridge;
+pub mod create;
 pub mod host;
 pub mod ipvlan;
 pub mod macvlan;
 pub mod none;
+pub mod options;
 pub mod sublink;
 pub mod vxlan;
 
+use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
 use crate::firewall::{FirewallFacts, NftTableKind};
-use crate::model::{Driver, Endpoint, Network};
-use crate::plan::{NsRef, Op, Plan};
+use crate::model::{Driver, Endpoint, Network, SublinkKind};
+use crate::plan::{NsRef, Op, Plan, Record};
+use crate::store::Guard;
 use ipnetwork::Ipv4Network;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
+
+pub use sublink::ParentInfo;
+pub use vxlan::Vtep;
+
+/// One network driver.
+pub trait NetworkDriver: Sync {
+    /// A new network from `net create`'s arguments: options parsed (Docker's spellings too)
+    /// and checked against what exists. Refusals are usage errors and change nothing.
+    fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition>;
+    /// Kernel objects and rules a new network needs, given what of cnet's firewall is there.
+    fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan>;
+    /// Undo of `plan_create`: rules before links.
+    fn plan_remove(&self, net: &Network) -> Plan;
+    /// Connect a namespace that exists (or is created earlier in `plan`).
+    fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()>;
+    /// Disconnect a namespace: only what `plan_attach` added to it.
+    fn plan_detach(&self, ep: &Endpoint) -> Plan;
+    /// What `net inspect` says that the definition does not (e.g. that the host cannot reach
+    /// macvlan children).
+    fn inspect_notes(&self, net: &Network) -> Vec<String> {
+        let _ = net;
+        Vec::new()
+    }
+    /// The VXLAN section of `net inspect`, for the drivers that have one.
+    fn inspect_vxlan(&self, net: &Network) -> Option<vxlan::InspectVxlan> {
+        let _ = net;
+        None
+    }
+}
+
+/// The driver of a network: the one place drivers are registered.
+pub fn of(driver: Driver) -> &'static dyn NetworkDriver {
+    match driver {
+        Driver::Bridge => &bridge::DRIVER,
+        Driver::Vxlan => &vxlan::DRIVER,
+        Driver::Macvlan => &macvlan::DRIVER,
+        Driver::Ipvlan => &ipvlan::DRIVER,
+        Driver::Host => &host::DRIVER,
+        Driver::None => &none::DRIVER,
+    }
+}
+
+/// A network a driver defined, with what it holds from the start.
+pub struct Definition {
+    pub net: Network,
+    /// State records created with the network (e.g. the lease of a macvlan host shim).
+    pub records: Vec<Record>,
+    /// The state lock the checks were made under: keep it until the network is recorded.
+    pub lock: Option<Guard>,
+}
+
+/// What drivers read of the state and the host to define a network (`commands::Ctx` is the
+/// real one).
+pub trait Facts {
+    fn dry_run(&self) -> bool;
+    /// A -v line on stderr.
+    fn say(&self, msg: &str);
+    /// Changing the host needs root (a dry run does not).
+    fn require_root(&self) -> Result<()>;
+    /// The state lock, unless this is a dry run.
+    fn lock(&self) -> Result<Option<Guard>>;
+    /// The stored networks.
+    fn networks(&self) -> Result<Vec<Network>>;
+    /// Whether a network of this name exists, the predefined ones included.
+    fn network_exists(&self, name: &str) -> Result<bool>;
+    /// The network whose bridge this is, predefined networks not used yet included.
+    fn bridge_user(&self, bridge: &str) -> Result<Option<String>>;
+    /// The destinations the host routes.
+    fn host_routes(&self) -> Result<Vec<Ipv4Network>>;
+    fn link_exists(&self, ns: &NsRef, name: &str) -> Result<bool>;
+    /// A host interface, as a parent of macvlan/ipvlan children; `None` if there is none.
+    fn parent_info(&self, name: &str) -> Result<Option<ParentInfo>>;
+    /// This host's end of a tunnel, from `--local` and/or `--underlay`.
+    fn find_vtep(&self, local: Option<Ipv4Addr>, underlay: Option<String>) -> Result<Vtep>;
+    /// Whether the kernel can make children of this kind (ipvlan is a module of its own).
+    fn probe_sublink(&self, kind: SublinkKind) -> Result<()>;
+    /// The first free default subnet.
+    fn free_subnet(&self) -> Result<Ipv4Network>;
+    /// The kernel's boot id (leases record it).
+    fn boot_id(&self) -> String;
+}
 
 /// The namespace an attach/detach is about, resolved from what the user typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,12 +135,7 @@ pub struct AttachRequest<'a> {
 
 /// Kernel objects and rules a new network needs, given what of cnet's firewall is there.
 pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
-    match net.driver {
-        Driver::Bridge => bridge::plan_create(net, fw),
-        Driver::Vxlan => vxlan::plan_create(net, fw),
-        Driver::Host | Driver::None => Ok(Plan::default()),
-        Driver::Macvlan | Driver::Ipvlan => sublink::plan_create(net),
-    }
+    of(net.driver).plan_create(net, fw)
 }
 
 /// What a network of a driver that uses cnet's firewall needs of it first: the base chains
@@ -67,12 +153,7 @@ pub fn plan_firewall_base(fw: &FirewallFacts, table: NftTableKind, plan: &mut Pl
 
 /// Undo of `plan_create`: rules before links.
 pub fn plan_remove(net: &Network) -> Plan {
-    match net.driver {
-        Driver::Bridge => bridge::plan_remove(net),
-        Driver::Vxlan => vxlan::plan_remove(net),
-        Driver::Macvlan | Driver::Ipvlan => sublink::plan_remove(net),
-        _ => Plan::default(),
-    }
+    of(net.driver).plan_remove(net)
 }
 
 /// Connect a namespace; creates a named namespace first when it does not exist yet.
@@ -86,26 +167,14 @@ pub fn plan_attach(req: &AttachRequest) -> Result<Plan> {
             .ok_or_else(|| Error::usage(format!("namespace {} does not exist", t.given)))?;
         plan.push(Op::CreateNetns { name });
     }
-    match req.network.driver {
-        Driver::Bridge => bridge::plan_attach(req, &mut plan)?,
-        Driver::Vxlan => bridge::plan_attach(req, &mut plan)?,
-        Driver::Host => host::plan_attach(req, &mut plan)?,
-        Driver::None => none::plan_attach(req, &mut plan),
-        Driver::Macvlan | Driver::Ipvlan => sublink::plan_attach(req, &mut plan)?,
-    }
+    of(req.network.driver).plan_attach(req, &mut plan)?;
     Ok(plan)
 }
 
 /// Disconnect a namespace: only what `plan_attach` added to it (never the namespace itself,
 /// except the `host` binding, which is all a host attachment is).
 pub fn plan_detach(net: &Network, ep: &Endpoint) -> Plan {
-    match net.driver {
-        Driver::Bridge => bridge::plan_detach(ep),
-        Driver::Vxlan => bridge::plan_detach(ep),
-        Driver::Host => host::plan_detach(ep),
-        Driver::Macvlan | Driver::Ipvlan => sublink::plan_detach(ep),
-        _ => Plan::default(),
-    }
+    of(net.driver).plan_detach(ep)
 }
 
 /// What every endpoint with an interface gets once its link is in the namespace: loopback up,

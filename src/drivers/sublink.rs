@@ -9,69 +9,46 @@
 //! `-o host_shim=true` gets the usual fix: one more macvlan child, in bridge mode, on the host
 //! side ("the shim"), with an address of the network and a route to the namespaces' range.
 
-use super::AttachRequest;
-use super::ipvlan::IpvlanMode;
-use super::macvlan::MacvlanMode;
+mod define;
+mod options;
+
+use super::{AttachRequest, Definition, Facts, NetworkDriver};
+use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
+use crate::firewall::FirewallFacts;
 use crate::ipam::Pool;
-use crate::model::{Driver, Endpoint, Network};
+pub use crate::model::SublinkKind;
+use crate::model::{Driver, Endpoint, MacvlanMode, Network};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
 use ipnetwork::Ipv4Network;
-use serde::Serialize;
-use std::fmt;
 use std::net::Ipv4Addr;
 
-/// The kind of child link, with its mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SublinkKind {
-    Macvlan(MacvlanMode),
-    Ipvlan(IpvlanMode),
-}
+/// The macvlan or ipvlan driver (the driver says which), as [`super::of`] hands it out.
+pub struct Sublink(pub Driver);
 
-impl SublinkKind {
-    /// The kind of a network's children (its recorded mode, or the driver's default).
-    pub fn of(net: &Network) -> Result<SublinkKind> {
-        let mode = net.mode.as_deref();
-        match net.driver {
-            Driver::Macvlan => Ok(SublinkKind::Macvlan(
-                mode.map(MacvlanMode::parse)
-                    .transpose()?
-                    .unwrap_or_default(),
-            )),
-            Driver::Ipvlan => Ok(SublinkKind::Ipvlan(
-                mode.map(IpvlanMode::parse).transpose()?.unwrap_or_default(),
-            )),
-            other => Err(Error::runtime(format!(
-                "internal error: {other} networks have no child links"
-            ))),
-        }
+impl NetworkDriver for Sublink {
+    fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition> {
+        define::define(facts, args, self.0)
     }
-
-    /// The link kind, as `ip link add ... type KIND` and the kernel name it.
-    pub fn kind_name(self) -> &'static str {
-        match self {
-            SublinkKind::Macvlan(_) => "macvlan",
-            SublinkKind::Ipvlan(_) => "ipvlan",
-        }
+    fn plan_create(&self, net: &Network, _: &FirewallFacts) -> Result<Plan> {
+        plan_create(net)
     }
-
-    /// Whether the namespaces' default route is a device route (ipvlan l3/l3s: no gateway).
-    pub fn device_default_route(self) -> bool {
-        matches!(self, SublinkKind::Ipvlan(m) if !m.has_gateway())
+    fn plan_remove(&self, net: &Network) -> Plan {
+        plan_remove(net)
+    }
+    fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
+        plan_attach(req, plan)
+    }
+    fn plan_detach(&self, ep: &Endpoint) -> Plan {
+        plan_detach(ep)
+    }
+    fn inspect_notes(&self, net: &Network) -> Vec<String> {
+        notes(net)
     }
 }
 
-impl fmt::Display for SublinkKind {
-    /// The tail of the equivalent `ip link add` command: `type macvlan mode bridge`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SublinkKind::Macvlan(m) => write!(f, "type macvlan mode {m}"),
-            SublinkKind::Ipvlan(m) => write!(f, "type ipvlan mode {m}"),
-        }
-    }
-}
+pub use crate::model::ParentInfo;
 
 /// The `-o` key that asks for a host shim.
 pub const SHIM_OPTION: &str = "host_shim";
@@ -304,6 +281,7 @@ pub fn notes(net: &Network) -> Vec<String> {
 pub(crate) mod tests {
     use super::*;
     use crate::drivers::Target;
+    use crate::model::IpvlanMode;
 
     /// A network on parent lan0, 192.168.50.0/24, gateway .1.
     pub(crate) fn net(driver: Driver, mode: Option<&str>) -> Network {

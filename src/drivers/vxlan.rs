@@ -8,12 +8,20 @@
 //! gateway, no NAT, no forwarding sysctl, and the internal-network rules isolate it from every
 //! other network of the host.
 
+mod define;
+mod inspect;
+mod options;
+
+pub use inspect::{InspectSlice, InspectVxlan, inspect};
+
+use super::{AttachRequest, Definition, Facts, NetworkDriver};
+use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::rule::Rule;
 use crate::firewall::tunnel::{self, TunnelEntry};
 use crate::firewall::{FirewallFacts, NftTableKind};
-use crate::model::Network;
+use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
 use std::net::Ipv4Addr;
 
@@ -24,6 +32,34 @@ pub const DEFAULT_DSTPORT: u16 = 4789;
 pub const OVERHEAD: u32 = 50;
 /// The largest VNI (24 bits).
 pub const MAX_VNI: u32 = 0xff_ffff;
+
+/// The vxlan driver, as [`super::of`] hands it out. Namespaces attach to its bridge as to a
+/// bridge network's.
+pub struct Vxlan;
+pub static DRIVER: Vxlan = Vxlan;
+
+impl NetworkDriver for Vxlan {
+    fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition> {
+        define::define(facts, args)
+    }
+    fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
+        plan_create(net, fw)
+    }
+    fn plan_remove(&self, net: &Network) -> Plan {
+        plan_remove(net)
+    }
+    fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
+        super::bridge::plan_attach(req, plan)
+    }
+    fn plan_detach(&self, ep: &Endpoint) -> Plan {
+        super::bridge::plan_detach(ep)
+    }
+    fn inspect_vxlan(&self, net: &Network) -> Option<InspectVxlan> {
+        inspect(net)
+    }
+}
+
+pub use crate::model::Vtep;
 
 /// The VXLAN device of a VNI: `cnvxVNI` (at most 12 characters).
 pub fn vxlan_ifname(vni: u32) -> String {

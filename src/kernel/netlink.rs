@@ -10,22 +10,20 @@ use crate::error::{Error, Result};
 use crate::plan::{NsRef, Op};
 use ipnetwork::Ipv4Network;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
-    LinkMessage,
-};
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
-};
-use rtnetlink::{
-    AddressMessageBuilder, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth,
-    RouteMessageBuilder,
-};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader};
+use rtnetlink::{LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use std::collections::HashMap;
 use std::fs::File;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+
+mod request;
+pub use request::OneRequest;
+#[cfg(test)]
+use request::route_message;
+use request::{Request, outcome, request, send_one};
 
 // ---------------------------------------------------------------------------------------------
 // errno helpers
@@ -252,27 +250,35 @@ impl Session {
         }
     }
 
-    /// Execute one link/address/route op. Other ops are refused with a runtime error.
-    pub fn exec(&mut self, op: &Op) -> Result<()> {
-        let ns = match op {
-            Op::CreateBridge { .. } | Op::CreateVeth { .. } => NsRef::Host,
-            Op::LinkUp { ns, .. }
-            | Op::NoIpv6Autoconf { ns, .. }
-            | Op::DeleteLink { ns, .. }
-            | Op::AddAddress { ns, .. }
-            | Op::DelAddress { ns, .. }
-            | Op::AddRoute { ns, .. }
-            | Op::DelRoute { ns, .. } => ns.clone(),
-            _ => {
-                return Err(Error::runtime(format!(
-                    "internal error: not a netlink op: {op}"
-                )));
-            }
-        };
-        self.run(&ns, |c| exec_op(c, op)).map_err(|e| match e {
+    /// Run `f` in a namespace for `op`: a runtime error names the op's command.
+    pub fn run_op<T>(
+        &mut self,
+        op: &Op,
+        ns: &NsRef,
+        f: impl FnOnce(&Conn) -> Result<T>,
+    ) -> Result<T> {
+        self.run(ns, f).map_err(|e| match e {
             Error::Runtime(msg) => kernel_error(op, msg),
             e => e,
         })
+    }
+
+    /// Execute the one request of `op` in `ns`.
+    pub fn request(&mut self, op: &Op, ns: &NsRef, r: OneRequest) -> Result<()> {
+        self.run_op(op, ns, |c| send_one(c, op, &r))
+    }
+
+    /// Create a link from the host namespace.
+    pub fn create_link(&mut self, op: &Op, link: NewLink) -> Result<()> {
+        self.run_op(op, &NsRef::Host, |c| create_link(c, op, link))
+    }
+
+    /// Execute an op of one request (what [`OneRequest::of`] knows).
+    pub fn exec(&mut self, op: &Op) -> Result<()> {
+        match OneRequest::of(op) {
+            Some((ns, r)) => self.request(op, ns, r),
+            None => Err(kernel_error(op, "internal error: not a request of its own")),
+        }
     }
 
     /// Execute consecutive netlink ops of one namespace (`pipelined`) in one visit to the
@@ -299,21 +305,26 @@ fn exec_in_order(c: &Conn, ops: &[Op]) -> Vec<Result<()>> {
     let mut pending: Vec<(usize, u32)> = Vec::new();
     let drain = |pending: &mut Vec<(usize, u32)>, out: &mut [Option<Result<()>>]| {
         for (i, seq) in pending.drain(..) {
-            out[i] = Some(outcome(&ops[i], c.wait_ack(seq)));
+            let r = OneRequest::of(&ops[i]).map(|(_, r)| r);
+            let r = r.expect("only requests of their own are pending");
+            out[i] = Some(outcome(&ops[i], &r, c.wait_ack(seq)));
         }
     };
     for (i, op) in ops.iter().enumerate() {
-        match request(c, op) {
-            Some(Ok(Request::Send(msg, flags))) => match c.send_acked(msg, flags) {
+        let Some((_, r)) = OneRequest::of(op) else {
+            out[i] = Some(Err(kernel_error(
+                op,
+                "internal error: not a request of its own",
+            )));
+            continue;
+        };
+        match request(c, op, &r) {
+            Ok(Request::Send(msg, flags)) => match c.send_acked(msg, flags) {
                 Ok(seq) => pending.push((i, seq)),
-                Err(e) => out[i] = Some(outcome(op, Err(e))),
+                Err(e) => out[i] = Some(outcome(op, &r, Err(e))),
             },
-            Some(Ok(Request::Nothing)) => out[i] = Some(Ok(())),
-            Some(Err(e)) => out[i] = Some(Err(e)),
-            None => {
-                drain(&mut pending, &mut out);
-                out[i] = Some(exec_op(c, op));
-            }
+            Ok(Request::Nothing) => out[i] = Some(Ok(())),
+            Err(e) => out[i] = Some(Err(e)),
         }
     }
     drain(&mut pending, &mut out);
@@ -417,38 +428,6 @@ pub fn main_routes_v4(c: &Conn) -> Result<Vec<Ipv4Network>> {
     Ok(out)
 }
 
-fn route_message(
-    add: bool,
-    dest: &Option<Ipv4Network>,
-    via: &Option<Ipv4Addr>,
-    oif: Option<u32>,
-) -> RouteMessage {
-    let mut b = RouteMessageBuilder::<Ipv4Addr>::new();
-    if let Some(d) = dest {
-        b = b.destination_prefix(d.network(), d.prefix());
-    }
-    if let Some(gw) = via {
-        b = b.gateway(*gw);
-    }
-    if let Some(i) = oif {
-        b = b.output_interface(i);
-    }
-    if add {
-        // Like iproute2: a route with neither gateway nor anything else is on-link.
-        if via.is_none() {
-            b = b.scope(RouteScope::Link);
-        }
-        b = b.protocol(RouteProtocol::Boot);
-    } else {
-        // Like `ip route del`: match whatever protocol, scope and type the route has.
-        b = b
-            .protocol(RouteProtocol::Unspec)
-            .scope(RouteScope::NoWhere)
-            .kind(RouteType::Unspec);
-    }
-    b.build()
-}
-
 /// One transmit and one receive queue. A veth gets one per possible CPU by default and then
 /// drops to one in use, which waits for an RCU grace period per end; the extra queues serve
 /// only XDP, which cnet does not set up.
@@ -457,109 +436,28 @@ fn one_queue<T>(b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
         .append_extra_attribute(LinkAttribute::NumRxQueues(1))
 }
 
-/// What an op of one request sends.
-enum Request {
-    /// This message, with these flags on top of NLM_F_REQUEST | NLM_F_ACK.
-    Send(RouteNetlinkMessage, u16),
-    /// Nothing: what the op removes is gone already.
-    Nothing,
+/// A link the host namespace's connection creates, with the fields of its op.
+pub enum NewLink<'a> {
+    Bridge {
+        name: &'a String,
+        mac: &'a [u8; 6],
+        mtu: &'a Option<u32>,
+    },
+    Veth {
+        host: &'a String,
+        peer: &'a String,
+        peer_ns: &'a NsRef,
+        mtu: &'a Option<u32>,
+        peer_mac: &'a Option<[u8; 6]>,
+        master: &'a Option<String>,
+    },
 }
 
-/// The one request an op makes, with its link names looked up; `None` for an op that makes
-/// several (link creation), which [`exec_op`] runs on its own.
-fn request(c: &Conn, op: &Op) -> Option<Result<Request>> {
+/// Create a link on a connection in the host namespace; errors name `op`'s command.
+pub fn create_link(c: &Conn, op: &Op, link: NewLink) -> Result<()> {
     let err = |msg: String| kernel_error(op, msg);
-    // The index of a link an op names. A missing link fails an op that adds, and leaves
-    // nothing to do for one that removes (what it removes went with the link).
-    let index = |dev: &str, removing: bool| match link_index(c, dev) {
-        Ok(Some(i)) => Ok(i),
-        Ok(None) if removing => Err(Ok(Request::Nothing)),
-        Ok(None) => Err(Err(err(format!("no such link: {dev}")))),
-        Err(e) => Err(Err(err(describe(&e)))),
-    };
-    let send = |msg, flags| Some(Ok(Request::Send(msg, flags)));
-    match op {
-        Op::LinkUp { dev, .. } => send(
-            RouteNetlinkMessage::NewLink(LinkUnspec::new_with_name(dev).up().build()),
-            0,
-        ),
-        Op::NoIpv6Autoconf { dev, .. } => {
-            let spec = AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]);
-            let msg = LinkUnspec::new_with_name(dev)
-                .append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![spec]))
-                .build();
-            send(RouteNetlinkMessage::SetLink(msg), 0)
-        }
-        Op::DeleteLink { dev, .. } => send(
-            RouteNetlinkMessage::DelLink(LinkUnspec::new_with_name(dev).build()),
-            0,
-        ),
-        Op::AddAddress { dev, addr, .. } | Op::DelAddress { dev, addr, .. } => {
-            let adding = matches!(op, Op::AddAddress { .. });
-            let idx = match index(dev, !adding) {
-                Ok(i) => i,
-                Err(r) => return Some(r),
-            };
-            let msg = AddressMessageBuilder::<Ipv4Addr>::new()
-                .index(idx)
-                .address(addr.ip(), addr.prefix())
-                .build();
-            if adding {
-                send(RouteNetlinkMessage::NewAddress(msg), CREATE)
-            } else {
-                send(RouteNetlinkMessage::DelAddress(msg), 0)
-            }
-        }
-        Op::AddRoute { dest, via, dev, .. } | Op::DelRoute { dest, via, dev, .. } => {
-            let adding = matches!(op, Op::AddRoute { .. });
-            let oif = match dev.as_deref().map(|d| index(d, !adding)).transpose() {
-                Ok(i) => i,
-                Err(r) => return Some(r),
-            };
-            let msg = route_message(adding, dest, via, oif);
-            if adding {
-                send(RouteNetlinkMessage::NewRoute(msg), CREATE)
-            } else {
-                send(RouteNetlinkMessage::DelRoute(msg), 0)
-            }
-        }
-        _ => None,
-    }
-}
-
-/// What the kernel's answer to an op's one request means for the op.
-fn outcome(op: &Op, answer: NlResult<()>) -> Result<()> {
-    let Err(e) = answer else {
-        return Ok(());
-    };
-    let err = |msg: String| Err(kernel_error(op, msg));
-    let errno = errno_of(&e);
-    match (op, errno) {
-        (Op::LinkUp { dev, .. }, Some(libc::ENODEV)) => err(format!("no such link: {dev}")),
-        // A kernel without IPv6 has nothing to configure.
-        (Op::NoIpv6Autoconf { .. }, Some(libc::EAFNOSUPPORT)) => Ok(()),
-        (Op::NoIpv6Autoconf { dev, .. }, Some(libc::ENODEV)) => err(format!("no such link: {dev}")),
-        (Op::DeleteLink { .. }, Some(libc::ENODEV)) => Ok(()),
-        (Op::AddAddress { dev, addr, .. }, Some(libc::EEXIST)) => {
-            err(format!("address {addr} is already on {dev}"))
-        }
-        (Op::DelAddress { .. }, Some(libc::EADDRNOTAVAIL | libc::ENODEV | libc::ESRCH)) => Ok(()),
-        (Op::AddRoute { .. }, Some(libc::EEXIST)) => {
-            err("the route already exists (File exists)".into())
-        }
-        (Op::AddRoute { via: Some(gw), .. }, Some(libc::ENETUNREACH)) => err(format!(
-            "gateway {gw} is not on a directly connected network (Network is unreachable)"
-        )),
-        (Op::DelRoute { .. }, Some(libc::ESRCH | libc::ENODEV)) => Ok(()),
-        _ => err(describe(&e)),
-    }
-}
-
-/// Execute one netlink op on a connection in the op's namespace (the host's for link creation).
-pub fn exec_op(c: &Conn, op: &Op) -> Result<()> {
-    let err = |msg: String| kernel_error(op, msg);
-    match op {
-        Op::CreateBridge { name, mac, mtu } => {
+    match link {
+        NewLink::Bridge { name, mac, mtu } => {
             // Without multicast snooping: with it, every port joining or leaving re-arms query
             // timers on every port (a cost that grows with the network), and with no querier on
             // the bridge most multicast is flooded anyway.
@@ -586,7 +484,7 @@ pub fn exec_op(c: &Conn, op: &Op) -> Result<()> {
             )
             .map_err(|e| err(format!("setting mtu {mtu} on {name}: {}", describe(&e))))
         }
-        Op::CreateVeth {
+        NewLink::Veth {
             host,
             peer,
             peer_ns,
@@ -661,12 +559,6 @@ pub fn exec_op(c: &Conn, op: &Op) -> Result<()> {
                 ))),
             }
         }
-        _ => match request(c, op) {
-            Some(Ok(Request::Send(msg, flags))) => outcome(op, c.ack(msg, flags)),
-            Some(Ok(Request::Nothing)) => Ok(()),
-            Some(Err(e)) => Err(e),
-            None => Err(err("internal error: not a netlink op".into())),
-        },
     }
 }
 
@@ -681,6 +573,7 @@ fn ns_label(ns: &NsRef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_route::route::{RouteProtocol, RouteScope};
 
     #[test]
     fn errno_text_has_no_rust_suffix() {

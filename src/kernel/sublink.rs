@@ -14,10 +14,8 @@ use super::netlink::{
     CREATE, Conn, Session, create_link_message, describe, errno_of, errno_text, get_link,
     link_index, open_ns,
 };
-use crate::drivers::ipvlan::IpvlanMode;
-use crate::drivers::macvlan::MacvlanMode;
-use crate::drivers::sublink::SublinkKind;
 use crate::error::{Error, Result};
+use crate::model::{IpvlanMode, MacvlanMode, SublinkKind};
 use crate::plan::{NsRef, Op};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
@@ -27,28 +25,19 @@ use netlink_packet_route::link::{
 use rtnetlink::{LinkMessageBuilder, LinkUnspec};
 use std::os::fd::{AsRawFd, RawFd};
 
-/// What a parent interface is like, as far as carrying children goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParentInfo {
-    pub index: u32,
-    pub up: bool,
-    pub mtu: Option<u32>,
-    /// An Ethernet device that is not a loopback: the only kind that can carry children.
-    pub ethernet: bool,
-}
+pub use crate::model::ParentInfo;
 
-impl ParentInfo {
-    fn of(m: &LinkMessage) -> ParentInfo {
-        ParentInfo {
-            index: m.header.index,
-            up: m.header.flags.contains(LinkFlags::Up),
-            mtu: m.attributes.iter().find_map(|a| match a {
-                LinkAttribute::Mtu(v) => Some(*v),
-                _ => None,
-            }),
-            ethernet: m.header.link_layer_type == LinkLayerType::Ether
-                && !m.header.flags.contains(LinkFlags::Loopback),
-        }
+/// What a link is like as a parent.
+fn parent_of(m: &LinkMessage) -> ParentInfo {
+    ParentInfo {
+        index: m.header.index,
+        up: m.header.flags.contains(LinkFlags::Up),
+        mtu: m.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Mtu(v) => Some(*v),
+            _ => None,
+        }),
+        ethernet: m.header.link_layer_type == LinkLayerType::Ether
+            && !m.header.flags.contains(LinkFlags::Loopback),
     }
 }
 
@@ -56,7 +45,7 @@ impl ParentInfo {
 pub fn parent_info(name: &str) -> Result<Option<ParentInfo>> {
     Session::new().run(&NsRef::Host, |c| {
         get_link(c, name)
-            .map(|m| m.as_ref().map(ParentInfo::of))
+            .map(|m| m.as_ref().map(parent_of))
             .map_err(|e| Error::runtime(format!("ip link show {name}: {}", describe(&e))))
     })
 }
@@ -172,13 +161,13 @@ fn kernel_error_line(op: &Op, i: usize, msg: impl Into<String>) -> Error {
 }
 
 /// A child to create: what `Op::CreateSublink` says, with the name it is created under.
-struct Child {
-    kind: SublinkKind,
-    parent: String,
-    first: String,
-    ns: NsRef,
-    mtu: Option<u32>,
-    mac: Option<[u8; 6]>,
+pub struct Child {
+    pub kind: SublinkKind,
+    pub parent: String,
+    pub first: String,
+    pub ns: NsRef,
+    pub mtu: Option<u32>,
+    pub mac: Option<[u8; 6]>,
 }
 
 fn create_in_host(
@@ -195,7 +184,7 @@ fn create_in_host(
         mac,
     } = child;
     let p = match get_link(c, &parent) {
-        Ok(Some(m)) => ParentInfo::of(&m),
+        Ok(Some(m)) => parent_of(&m),
         Ok(None) => return Err(format!("parent interface {parent} does not exist")),
         Err(e) => return Err(format!("parent interface {parent}: {}", describe(&e))),
     };
@@ -258,34 +247,14 @@ fn rename_in_ns(c: &Conn, from: &str, to: &str) -> std::result::Result<(), Strin
     })
 }
 
-/// Execute `Op::CreateSublink`.
-pub fn exec_create(s: &mut Session, op: &Op) -> Result<()> {
-    let Op::CreateSublink {
-        kind,
-        parent,
-        temp,
-        name,
-        ns,
-        mtu,
-        mac,
-    } = op
-    else {
-        return Err(Error::runtime(format!(
-            "internal error: not a child link op: {op}"
-        )));
-    };
-    let ns_file = match ns.path() {
+/// Carry out `op` (an `Op::CreateSublink`): create the child from the host, then, when it was
+/// created under a temporary name, rename it inside its namespace (`rename`: from, to).
+pub fn create(s: &mut Session, op: &Op, child: Child, rename: Option<(&str, &str)>) -> Result<()> {
+    let ns_file = match child.ns.path() {
         None => None,
         Some(p) => Some(open_ns(&p).map_err(|e| kernel_error_line(op, 0, e.to_string()))?),
     };
-    let child = Child {
-        kind: *kind,
-        parent: parent.clone(),
-        first: temp.clone().unwrap_or_else(|| name.clone()),
-        ns: ns.clone(),
-        mtu: *mtu,
-        mac: *mac,
-    };
+    let ns = child.ns.clone();
     s.run(&NsRef::Host, |c| {
         create_in_host(c, child, ns_file).map_err(Error::Runtime)
     })
@@ -293,8 +262,10 @@ pub fn exec_create(s: &mut Session, op: &Op) -> Result<()> {
         Error::Runtime(msg) => kernel_error_line(op, 0, msg),
         e => e,
     })?;
-    let Some(temp) = temp else { return Ok(()) };
-    s.run(ns, |c| rename_in_ns(c, temp, name).map_err(Error::Runtime))
+    let Some((temp, name)) = rename else {
+        return Ok(());
+    };
+    s.run(&ns, |c| rename_in_ns(c, temp, name).map_err(Error::Runtime))
         .map_err(|e| match e {
             Error::Runtime(msg) => kernel_error_line(op, 1, msg),
             e => e,

@@ -5,11 +5,11 @@
 //! one device (`bridge fdb append`).
 
 use super::netlink::{
-    CREATE, Conn, NlError, NlResult, Session, create_link_message, describe, errno_of,
-    kernel_error, link_index, links,
+    CREATE, Conn, NlError, NlResult, Session, create_link_message, describe, errno_of, link_index,
+    links,
 };
 use crate::error::{Error, Result};
-use crate::plan::{NsRef, Op};
+use crate::plan::NsRef;
 use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::LinkAttribute;
@@ -25,41 +25,6 @@ use std::net::{IpAddr, Ipv4Addr};
 /// The all-zero MAC address: the FDB entry used for broadcast, unknown unicast and multicast.
 pub const ALL_ZERO_MAC: [u8; 6] = [0; 6];
 
-/// Execute a VXLAN op (`CreateVxlan`, `AppendFdb`, `DelFdb`) in the host namespace.
-pub fn exec(s: &mut Session, op: &Op) -> Result<()> {
-    s.run(&NsRef::Host, |c| exec_in(c, op))
-        .map_err(|e| match e {
-            Error::Runtime(msg) => kernel_error(op, msg),
-            e => e,
-        })
-}
-
-fn exec_in(c: &Conn, op: &Op) -> Result<()> {
-    match op {
-        Op::CreateVxlan {
-            name,
-            vni,
-            local,
-            underlay,
-            dstport,
-            mtu,
-            master,
-        } => create(
-            c,
-            name,
-            *vni,
-            *local,
-            underlay.as_deref(),
-            *dstport,
-            *mtu,
-            master.as_deref(),
-        ),
-        Op::AppendFdb { dev, dst } => append_fdb(c, dev, *dst),
-        Op::DelFdb { dev, dst } => del_fdb(c, dev, *dst),
-        _ => Err(Error::runtime("internal error: not a vxlan op")),
-    }
-}
-
 fn index_of(c: &Conn, what: &str, name: &str) -> Result<u32> {
     match link_index(c, name) {
         Ok(Some(i)) => Ok(i),
@@ -68,8 +33,9 @@ fn index_of(c: &Conn, what: &str, name: &str) -> Result<u32> {
     }
 }
 
+/// `Op::CreateVxlan`, on a connection in the host namespace.
 #[allow(clippy::too_many_arguments)]
-fn create(
+pub fn create(
     c: &Conn,
     name: &str,
     vni: u32,
@@ -144,7 +110,7 @@ pub fn fdb_del_request(ifindex: u32, mac: [u8; 6], dst: Ipv4Addr) -> RouteNetlin
     RouteNetlinkMessage::DelNeighbour(fdb_message(ifindex, mac, dst))
 }
 
-fn append_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
+pub fn append_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
     let idx = index_of(c, "vxlan device", dev)?;
     match c.ack(fdb_append_request(idx, dst), FDB_APPEND) {
         Ok(()) => Ok(()),
@@ -189,7 +155,7 @@ pub fn fdb_macs_to(c: &Conn, ifindex: u32, dst: Ipv4Addr) -> NlResult<Vec<[u8; 6
     Ok(out)
 }
 
-fn del_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
+pub fn del_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
     let idx = match link_index(c, dev) {
         Ok(Some(i)) => i,
         // The device is gone, and its entries with it.
@@ -215,13 +181,7 @@ fn del_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
     Ok(())
 }
 
-/// The local end of a tunnel: the host's underlay address, its interface and that MTU.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vtep {
-    pub local: Ipv4Addr,
-    pub underlay: String,
-    pub mtu: u32,
-}
+pub use crate::model::Vtep;
 
 /// Find the local VTEP from `--local` and/or `--underlay`, in the host namespace. A wrong value
 /// is a usage error naming it.

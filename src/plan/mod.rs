@@ -185,7 +185,7 @@ pub enum Op {
     /// inside `ns` (IFLA_NET_NS_FD) under the name `temp` and renamed there to `name` (with no
     /// `temp`, created as `name`); left down. `mtu: None` inherits the parent's.
     CreateSublink {
-        kind: crate::drivers::sublink::SublinkKind,
+        kind: crate::model::SublinkKind,
         parent: String,
         temp: Option<String>,
         name: String,

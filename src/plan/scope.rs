@@ -62,3 +62,14 @@ impl Op {
         self.inside().filter(|_| batchable)
     }
 }
+
+impl crate::model::Endpoint {
+    /// The namespace the endpoint lives in, as the executor opens it.
+    pub fn ns_ref(&self) -> NsRef {
+        if self.netns.contains('/') {
+            NsRef::Path(self.netns_path.clone())
+        } else {
+            NsRef::Named(self.netns.clone())
+        }
+    }
+}

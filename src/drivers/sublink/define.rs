@@ -1,72 +1,18 @@
-//! `cnet net create NAME -d macvlan|ipvlan --parent IFACE --subnet CIDR [--mode MODE]`: a
-//! network whose namespaces hang off a host interface (see `drivers::sublink`). The network
-//! itself needs no kernel object, except the optional host shim of a macvlan network.
+//! `cnet net create NAME -d macvlan|ipvlan --parent IFACE --subnet CIDR [--mode MODE]`: a new
+//! network checked against the others on its parent, the parent itself and the host shim.
 
-use super::options::{flag_or_option, key_of};
-use super::{Ctx, net};
+use super::options::{mode_key, parse_options};
+use super::{SHIM_OPTION, SublinkKind};
 use crate::cli::CreateArgs;
-use crate::drivers::ipvlan::IpvlanMode;
-use crate::drivers::macvlan::MacvlanMode;
-use crate::drivers::sublink::{self, SHIM_OPTION, SublinkKind};
+use crate::drivers::create::{check_name_free, new_network, parse_common, reject_flags};
+use crate::drivers::options::{flag_or_option, key_of};
+use crate::drivers::{Definition, Facts};
 use crate::error::{Error, Result};
 use crate::ipam::{self, Pool};
-use crate::kernel;
-use crate::model::{Driver, Lease, LeaseState, Network};
+use crate::model::{Driver, IpvlanMode, Lease, LeaseState, MacvlanMode, Network};
 use crate::names;
-use crate::plan::NsRef;
-use crate::plan::Record;
+use crate::plan::{NsRef, Record};
 use ipnetwork::Ipv4Network;
-use std::collections::BTreeMap;
-
-/// `-o` options of a macvlan/ipvlan network, parsed.
-#[derive(Debug, Default, PartialEq)]
-struct Options {
-    /// As given, for `inspect`.
-    given: BTreeMap<String, String>,
-    parent: Option<String>,
-    mode: Option<String>,
-    host_shim: bool,
-    mtu: Option<u32>,
-}
-
-fn mode_key(driver: Driver) -> &'static str {
-    match driver {
-        Driver::Ipvlan => "ipvlan_mode",
-        _ => "macvlan_mode",
-    }
-}
-
-/// Our option names and Docker's.
-fn parse_options(driver: Driver, opts: &[String]) -> Result<Options> {
-    let mut parsed = Options::default();
-    let known = match driver {
-        Driver::Macvlan => "parent, macvlan_mode, host_shim, mtu",
-        _ => "parent, ipvlan_mode, mtu",
-    };
-    for (k, v) in super::options::split(opts)? {
-        match k {
-            "parent" => parsed.parent = Some(v.to_string()),
-            "macvlan_mode" | "ipvlan_mode" if k == mode_key(driver) => {
-                parsed.mode = Some(v.to_string())
-            }
-            SHIM_OPTION if driver == Driver::Macvlan => {
-                parsed.host_shim = match v {
-                    "true" | "1" | "yes" | "on" => true,
-                    "false" | "0" | "no" | "off" => false,
-                    _ => {
-                        return Err(Error::usage(format!(
-                            "option {SHIM_OPTION}: '{v}' is not true or false"
-                        )));
-                    }
-                }
-            }
-            k if super::options::is_mtu(k) => parsed.mtu = Some(super::options::number(k, v)?),
-            _ => return Err(super::options::unknown(k, driver, known)),
-        }
-        parsed.given.insert(k.to_string(), v.to_string());
-    }
-    Ok(parsed)
-}
 
 /// Refuse a subnet overlapping another network's. Macvlan/ipvlan networks on different
 /// parents are different segments and may overlap; on the same parent they may not.
@@ -133,8 +79,8 @@ fn check_parent_shared(others: &[Network], kind: SublinkKind, parent: &str) -> R
 }
 
 /// The parent must exist, be up, be able to carry children and have room for the MTU.
-fn check_parent(parent: &str, driver: Driver, mtu: Option<u32>) -> Result<()> {
-    let Some(p) = kernel::sublink::parent_info(parent)? else {
+fn check_parent(facts: &dyn Facts, parent: &str, driver: Driver, mtu: Option<u32>) -> Result<()> {
+    let Some(p) = facts.parent_info(parent)? else {
         return Err(Error::usage(format!(
             "parent interface {parent} does not exist"
         )));
@@ -161,27 +107,27 @@ fn check_parent(parent: &str, driver: Driver, mtu: Option<u32>) -> Result<()> {
 
 /// The shim's name must be free, and the host must not route the shim's range already (the
 /// usual case being the parent's own connected route to the whole subnet).
-fn check_shim(ctx: &Ctx, net: &Network, others: &[Network]) -> Result<()> {
-    let shim = sublink::shim_name(&net.name);
+fn check_shim(facts: &dyn Facts, net: &Network, others: &[Network]) -> Result<()> {
+    let shim = super::shim_name(&net.name);
     if let Some(o) = others
         .iter()
-        .find(|o| sublink::has_shim(o) && sublink::shim_name(&o.name) == shim)
+        .find(|o| super::has_shim(o) && super::shim_name(&o.name) == shim)
     {
         return Err(Error::usage(format!(
             "host shim {shim} is already used by network {}",
             o.name
         )));
     }
-    if ctx.dry_run() {
+    if facts.dry_run() {
         return Ok(());
     }
-    if ctx.link_exists(&NsRef::Host, &shim)? {
+    if facts.link_exists(&NsRef::Host, &shim)? {
         return Err(Error::usage(format!(
             "link {shim} (the host shim) already exists on this host"
         )));
     }
-    let range = sublink::shim_route(net)?;
-    if ctx.host_routes()?.contains(&range) {
+    let range = super::shim_route(net)?;
+    if facts.host_routes()?.contains(&range) {
         let parent = net.parent.as_deref().unwrap_or("the parent");
         return Err(Error::usage(format!(
             "{SHIM_OPTION}: the host already has a route to {range} (through {parent}?): give the \
@@ -191,8 +137,8 @@ fn check_shim(ctx: &Ctx, net: &Network, others: &[Network]) -> Result<()> {
     Ok(())
 }
 
-pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
-    net::reject_flags(a, driver, &["--parent", "--mode"])?;
+pub fn define(facts: &dyn Facts, a: &CreateArgs, driver: Driver) -> Result<Definition> {
+    reject_flags(a, driver, &["--parent", "--mode"])?;
     let opts = parse_options(driver, &a.opts)?;
     let parent = flag_or_option(
         "--parent",
@@ -226,7 +172,7 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
         SublinkKind::Ipvlan(m) => m.as_str(),
     };
     let mtu_opt = opts.mtu.map(|m| (key_of(&opts.given, "mtu"), m));
-    let common = net::parse_common(a, mtu_opt)?;
+    let common = parse_common(a, mtu_opt)?;
     let subnet = common.subnet.ok_or_else(|| {
         Error::usage(format!(
             "a {driver} network needs --subnet: the subnet of the LAN {parent} is on \
@@ -251,17 +197,17 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
              not reach the shim"
         )));
     }
-    ctx.require_root()?;
-    if !ctx.dry_run() {
-        kernel::sublink::probe(kind)?;
+    facts.require_root()?;
+    if !facts.dry_run() {
+        facts.probe_sublink(kind)?;
     }
 
-    let _lock = ctx.lock()?;
-    net::check_name_free(ctx, &a.name)?;
-    let others = ctx.store.networks()?;
+    let lock = facts.lock()?;
+    check_name_free(facts, &a.name)?;
+    let others = facts.networks()?;
     check_subnet_free(&others, subnet, &parent)?;
     check_parent_shared(&others, kind, &parent)?;
-    check_parent(&parent, driver, common.mtu)?;
+    check_parent(facts, &parent, driver, common.mtu)?;
     // Recorded the way `docker network inspect` shows them, however they were given.
     let mut options = opts.given;
     options.insert("parent".into(), parent.clone());
@@ -280,10 +226,10 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
         parent: Some(parent),
         mode: Some(mode.into()),
         options,
-        ..net::new_network(&a.name, driver)
+        ..new_network(&a.name, driver)
     };
     if opts.host_shim {
-        check_shim(ctx, &net, &others)?;
+        check_shim(facts, &net, &others)?;
     }
     // The shim's address is leased to it, so no namespace is ever offered it.
     let mut records = Vec::new();
@@ -291,75 +237,23 @@ pub fn create(ctx: &Ctx, a: &CreateArgs, driver: Driver) -> Result<()> {
         records.push(Record::PutLease {
             lease: Lease {
                 network: net.name.clone(),
-                address: sublink::shim_address(&net)?,
-                client: sublink::shim_client(&net),
+                address: super::shim_address(&net)?,
+                client: super::shim_client(&net),
                 state: LeaseState::Bound,
                 since: crate::output::now(),
                 expires: None,
-                boot_id: kernel::boot_id(),
+                boot_id: facts.boot_id(),
             },
             previous: None,
         });
     }
-    net::apply_and_record(ctx, &net, records)
+    Ok(Definition { net, records, lock })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn opts(driver: Driver, o: &[&str]) -> Result<Options> {
-        let v: Vec<String> = o.iter().map(|s| s.to_string()).collect();
-        parse_options(driver, &v)
-    }
-
-    #[test]
-    fn docker_spellings_are_accepted() {
-        let o = opts(
-            Driver::Macvlan,
-            &[
-                "parent=eth0",
-                "macvlan_mode=private",
-                "host_shim=yes",
-                "mtu=1400",
-            ],
-        )
-        .unwrap();
-        assert_eq!(o.parent.as_deref(), Some("eth0"));
-        assert_eq!(o.mode.as_deref(), Some("private"));
-        assert!(o.host_shim);
-        assert_eq!(o.mtu, Some(1400));
-        let o = opts(Driver::Ipvlan, &["parent=eth0", "ipvlan_mode=l3"]).unwrap();
-        assert_eq!(o.mode.as_deref(), Some("l3"));
-    }
-
-    #[test]
-    fn options_of_the_other_driver_and_bad_values_are_refused() {
-        for (d, o, needle) in [
-            (
-                Driver::Ipvlan,
-                "macvlan_mode=bridge",
-                "unknown option 'macvlan_mode'",
-            ),
-            (
-                Driver::Macvlan,
-                "ipvlan_mode=l2",
-                "unknown option 'ipvlan_mode'",
-            ),
-            (
-                Driver::Ipvlan,
-                "host_shim=true",
-                "unknown option 'host_shim'",
-            ),
-            (Driver::Macvlan, "host_shim=maybe", "not true or false"),
-            (Driver::Macvlan, "parent", "not KEY=VALUE"),
-            (Driver::Macvlan, "mtu=big", "not a number"),
-        ] {
-            let e = opts(d, &[o]).unwrap_err();
-            assert_eq!(e.exit_code(), 2);
-            assert!(e.to_string().contains(needle), "{o}: {e}");
-        }
-    }
+    use crate::model::IpvlanMode;
 
     fn other(name: &str, driver: Driver, subnet: &str, parent: Option<&str>) -> Network {
         Network {
