@@ -71,13 +71,37 @@ impl Ctx {
         }
     }
 
-    /// The state lock, unless this is a dry run (which changes nothing).
+    /// The state lock, unless this is a dry run (which changes nothing). Taken, it first
+    /// finishes the plans of commands that were killed mid-way (their intents).
     pub fn lock(&self) -> Result<Option<Guard>> {
         if self.dry_run() {
-            Ok(None)
-        } else {
-            self.store.lock().map(Some)
+            return Ok(None);
         }
+        let guard = self.store.lock()?;
+        self.recover_interrupted()?;
+        Ok(Some(guard))
+    }
+
+    /// Undo or complete every interrupted plan (`apply::recover`); what fails of it is left to
+    /// `cnet gc`, which checks kernel and state one against the other.
+    fn recover_interrupted(&self) -> Result<()> {
+        let recovered = self.with_effects(crate::apply::recover)?;
+        for r in recovered {
+            let verb = if r.intent.teardown {
+                "completed"
+            } else {
+                "undid"
+            };
+            self.say(format!(
+                "{verb} the interrupted plan of process {} ({} steps)",
+                r.intent.pid,
+                r.plan.ops.len()
+            ));
+            for e in r.errors {
+                self.say(format!("  {e}"));
+            }
+        }
+        Ok(())
     }
 
     /// Apply a plan with rollback, or print it on a dry run.

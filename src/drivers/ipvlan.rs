@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// `ip link add ... type ipvlan mode MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum IpvlanMode {
     /// Children are on the parent's layer-2 segment (Docker's default).

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// `ip link add ... type macvlan mode MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum MacvlanMode {
     /// Children reach each other directly, inside the kernel (Docker's default).

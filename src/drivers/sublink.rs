@@ -23,7 +23,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 /// The kind of child link, with its mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SublinkKind {
     Macvlan(MacvlanMode),

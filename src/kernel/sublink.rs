@@ -293,6 +293,17 @@ pub fn exec_create(s: &mut Session, op: &Op) -> Result<()> {
         Error::Runtime(msg) => kernel_error_line(op, 0, msg),
         e => e,
     })?;
+    if *ns == NsRef::Host {
+        // Only the host's links need the mark: deletion checks it there.
+        s.run(&NsRef::Host, |c| {
+            super::netlink::mark_link(c, temp.as_deref().unwrap_or(name))
+                .map_err(|e| Error::runtime(super::netlink::describe(&e)))
+        })
+        .map_err(|e| match e {
+            Error::Runtime(msg) => kernel_error_line(op, 0, msg),
+            e => e,
+        })?;
+    }
     let Some(temp) = temp else { return Ok(()) };
     s.run(ns, |c| rename_in_ns(c, temp, name).map_err(Error::Runtime))
         .map_err(|e| match e {

@@ -44,16 +44,20 @@ fn exec_in(c: &Conn, op: &Op) -> Result<()> {
             dstport,
             mtu,
             master,
-        } => create(
-            c,
-            name,
-            *vni,
-            *local,
-            underlay.as_deref(),
-            *dstport,
-            *mtu,
-            master.as_deref(),
-        ),
+        } => {
+            create(
+                c,
+                name,
+                *vni,
+                *local,
+                underlay.as_deref(),
+                *dstport,
+                *mtu,
+                master.as_deref(),
+            )?;
+            super::netlink::mark_link(c, name)
+                .map_err(|e| Error::runtime(format!("marking {name}: {}", describe(&e))))
+        }
         Op::AppendFdb { dev, dst } => append_fdb(c, dev, *dst),
         Op::DelFdb { dev, dst } => del_fdb(c, dev, *dst),
         _ => Err(Error::runtime("internal error: not a vxlan op")),
