@@ -7,6 +7,7 @@ pub mod detach;
 pub mod docs;
 pub mod exec;
 pub mod firewall;
+pub mod gc;
 pub mod hostsfile;
 pub mod lease;
 pub mod net;
@@ -14,6 +15,7 @@ pub mod ns;
 pub mod options;
 pub mod peer;
 pub mod publish;
+pub mod restore;
 pub mod target;
 
 use crate::apply::Effects;
@@ -79,7 +81,23 @@ impl Ctx {
         }
         let guard = self.store.lock()?;
         self.recover_interrupted()?;
+        self.restore_after_boot()?;
         Ok(Some(guard))
+    }
+
+    /// The first command after a boot re-creates what the boot took (`cnet restore`).
+    fn restore_after_boot(&self) -> Result<()> {
+        let boot = crate::kernel::boot_id();
+        if self.store.recorded_boot()?.as_deref() == Some(boot.as_str()) {
+            return Ok(());
+        }
+        for r in restore::after_boot(self)? {
+            self.say(format!(
+                "after boot: {}: {}: {}",
+                r.object, r.problem, r.action
+            ));
+        }
+        Ok(())
     }
 
     /// Undo or complete every interrupted plan (`apply::recover`); what fails of it is left to
@@ -267,6 +285,8 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Ns(NsCommand::Ls { quiet }) => ns::ls(ctx, quiet),
         Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(ctx, &names),
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(ctx),
+        Command::Gc => gc::run(ctx),
+        Command::Restore => restore::run(ctx),
         Command::GenerateDocs { dir } => docs::generate(&dir),
     }
 }

@@ -719,6 +719,14 @@ impl Store for FileStore {
         self.remove_file(&self.intent_file(intent))
     }
 
+    fn recorded_boot(&self) -> Result<Option<String>> {
+        read_hint(&self.root.join("boot_id"))
+    }
+
+    fn record_boot(&self, boot_id: &str) -> Result<()> {
+        self.write_hint(&self.root.join("boot_id"), boot_id)
+    }
+
     fn bad_files(&self) -> Vec<BadFile> {
         self.bad.borrow().clone()
     }

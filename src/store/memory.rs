@@ -30,6 +30,8 @@ pub struct MemStore {
     pub fail_write_at: Rc<Cell<Option<usize>>>,
     /// How many changes were asked for.
     pub writes: Rc<Cell<usize>>,
+    /// The boot recorded; `None` stands for this one (tests start from a store in step).
+    pub boot: Rc<RefCell<Option<String>>>,
 }
 
 impl MemStore {
@@ -242,6 +244,18 @@ impl Store for MemStore {
     }
     fn drop_intent(&self, intent: &Intent) -> Result<()> {
         self.contents.borrow_mut().intents.remove(&intent.id());
+        Ok(())
+    }
+    fn recorded_boot(&self) -> Result<Option<String>> {
+        Ok(Some(
+            self.boot
+                .borrow()
+                .clone()
+                .unwrap_or_else(crate::kernel::boot_id),
+        ))
+    }
+    fn record_boot(&self, boot_id: &str) -> Result<()> {
+        *self.boot.borrow_mut() = Some(boot_id.to_string());
         Ok(())
     }
 }

@@ -155,6 +155,10 @@ pub trait Store {
     fn intents(&self) -> Result<Vec<Intent>>;
     fn drop_intent(&self, intent: &Intent) -> Result<()>;
 
+    /// The boot the kernel objects were last brought up for (`None`: never recorded).
+    fn recorded_boot(&self) -> Result<Option<String>>;
+    fn record_boot(&self, boot_id: &str) -> Result<()>;
+
     /// The files the listings of this process skipped so far, each once, in the order met.
     fn bad_files(&self) -> Vec<BadFile> {
         Vec::new()
