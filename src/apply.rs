@@ -621,4 +621,99 @@ mod tests {
                 .is_some()
         );
     }
+
+    fn interrupted_intent(plan: Plan) -> Intent {
+        Intent {
+            pid: u32::MAX,
+            start: 1,
+            boot_id: "an earlier boot".into(),
+            teardown: false,
+            plan,
+        }
+    }
+
+    #[test]
+    fn an_interrupted_plan_is_undone_and_its_intent_dropped() {
+        let store = MemStore::default();
+        let mut host = FakeHost::default();
+        let plan = Plan {
+            ops: vec![
+                Op::AppendRule(rule("a")),
+                Op::Record(Record::PutLease {
+                    lease: lease("10.1.0.2"),
+                    previous: None,
+                }),
+                Op::AppendRule(rule("b")),
+            ],
+        };
+        // Killed after its second step.
+        host.exec(&plan.ops[0]).unwrap();
+        store.put_lease(&lease("10.1.0.2"), true).unwrap();
+        store.put_intent(&interrupted_intent(plan)).unwrap();
+        let done = recover(&mut Effects {
+            host: &mut host,
+            store: &store,
+        })
+        .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(host.live, vec![], "{:?}", host.log);
+        assert_eq!(store.snapshot(), MemStore::default().snapshot());
+    }
+
+    #[test]
+    fn recovery_leaves_a_record_the_plan_did_not_write() {
+        let store = MemStore::default();
+        let theirs = Lease {
+            client: "ns9".into(),
+            ..lease("10.1.0.2")
+        };
+        store.put_lease(&theirs, true).unwrap();
+        let plan = Plan {
+            ops: vec![Op::Record(Record::PutLease {
+                lease: lease("10.1.0.2"),
+                previous: None,
+            })],
+        };
+        let intent = interrupted_intent(plan);
+        assert!(recovery_plan(&intent, &store).unwrap().is_empty());
+        store.put_intent(&intent).unwrap();
+        let mut host = FakeHost::default();
+        recover(&mut Effects {
+            host: &mut host,
+            store: &store,
+        })
+        .unwrap();
+        assert_eq!(
+            store.lease("lab", "10.1.0.2".parse().unwrap()).unwrap(),
+            Some(theirs)
+        );
+        assert!(store.intents().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_interrupted_teardown_is_completed() {
+        let store = MemStore::default();
+        store.put_lease(&lease("10.1.0.2"), true).unwrap();
+        let plan = Plan {
+            ops: vec![
+                Op::DeleteRule(rule("a")),
+                Op::Record(Record::DropLease {
+                    lease: lease("10.1.0.2"),
+                }),
+            ],
+        };
+        let intent = Intent {
+            teardown: true,
+            ..interrupted_intent(plan)
+        };
+        store.put_intent(&intent).unwrap();
+        let mut host = FakeHost::default();
+        recover(&mut Effects {
+            host: &mut host,
+            store: &store,
+        })
+        .unwrap();
+        assert!(host.log[0].contains("-D CNET-FORWARD"), "{:?}", host.log);
+        assert_eq!(store.snapshot(), MemStore::default().snapshot());
+    }
 }
