@@ -724,7 +724,7 @@ impl Store for FileStore {
     }
 
     fn record_boot(&self, boot_id: &str) -> Result<()> {
-        self.write_hint(&self.root.join("boot_id"), boot_id)
+        self.write_hint(&self.root.join("boot_id"), &format!("{boot_id}\n"))
     }
 
     fn bad_files(&self) -> Vec<BadFile> {
