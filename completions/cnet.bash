@@ -28,6 +28,9 @@ _cnet() {
             cnet,firewall)
                 cmd="cnet__subcmd__firewall"
                 ;;
+            cnet,gc)
+                cmd="cnet__subcmd__gc"
+                ;;
             cnet,generate-docs)
                 cmd="cnet__subcmd__generate__subcmd__docs"
                 ;;
@@ -39,6 +42,9 @@ _cnet() {
                 ;;
             cnet,ns)
                 cmd="cnet__subcmd__ns"
+                ;;
+            cnet,restore)
+                cmd="cnet__subcmd__restore"
                 ;;
             cnet__subcmd__firewall,reload)
                 cmd="cnet__subcmd__firewall__subcmd__reload"
@@ -98,7 +104,7 @@ _cnet() {
 
     case "${cmd}" in
         cnet)
-            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall generate-docs"
+            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore generate-docs"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +244,28 @@ _cnet() {
         cnet__subcmd__firewall__subcmd__reload)
             opts="-v -h --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__gc)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -606,6 +634,28 @@ _cnet() {
         cnet__subcmd__ns__subcmd__rm)
             opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__restore)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -38,6 +38,8 @@ complete -c cnet -n "__fish_cnet_needs_command" -f -a "exec-in-ns" -d 'Run a com
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "lease" -d 'Show address leases'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "ns" -d 'List and remove network namespaces'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "firewall" -d 'Manage cnet\'s firewall rules'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "gc" -d 'Repair where state and kernel disagree: interrupted commands, released namespaces, missing bridges and rules, unrecorded links (--dry-run: print the repairs\' plans)'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "restore" -d 'Re-create every network\'s links and firewall after a boot, and release what the boot took (run by examples/cnet-restore.service)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "generate-docs" -d 'Write the man pages and shell completions (for packagers)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -l format -d 'Output format of listings' -r -f -a "table\t''
@@ -214,6 +216,18 @@ json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -l format -d 'Output format of listings' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l format -d 'Output format of listings' -r -f -a "table\t''
 json\t''"

@@ -5,7 +5,9 @@
 use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::plan::{Op, Plan, Record};
-use crate::store::Store;
+use crate::store::{Intent, Store};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a plan acts on: the host (kernel, firewall, files) and the store.
 pub struct Effects<'a> {
@@ -40,16 +42,117 @@ fn exec_removal(fx: &mut Effects, op: &Op) -> Result<()> {
     exec_op(fx, op)
 }
 
+/// The fault hook, for crash tests: `CNET_FAULT=kill@N` makes the process SIGKILL itself right
+/// before the executor's step N (counted from 0 over every plan this process applies, rollbacks
+/// and recoveries left out), `CNET_FAULT=fail@N` fails that step as if the host had refused it.
+/// Always compiled in: reading one environment variable once costs nothing, and a release
+/// binary is what the crash tests exercise.
+#[derive(Clone, Copy)]
+enum Fault {
+    Kill(usize),
+    Fail(usize),
+}
+
+fn fault() -> Option<Fault> {
+    static FAULT: OnceLock<Option<Fault>> = OnceLock::new();
+    *FAULT.get_or_init(|| {
+        let spec = std::env::var("CNET_FAULT").ok()?;
+        let (what, at) = spec.split_once('@')?;
+        let at = at.parse().ok()?;
+        match what {
+            "kill" => Some(Fault::Kill(at)),
+            "fail" => Some(Fault::Fail(at)),
+            _ => None,
+        }
+    })
+}
+
+/// Count a step about to be carried out, and inject the configured fault when it is its turn.
+fn before_step(op: &Op) -> Result<()> {
+    static STEP: AtomicUsize = AtomicUsize::new(0);
+    let Some(f) = fault() else {
+        return Ok(());
+    };
+    let step = STEP.fetch_add(1, Ordering::SeqCst);
+    match f {
+        Fault::Kill(at) if at == step => {
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+            unreachable!("SIGKILL cannot be caught")
+        }
+        Fault::Fail(at) if at == step => Err(Error::runtime(format!(
+            "injected failure at step {step}: {}",
+            op.to_string().lines().next().unwrap_or_default()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Record a plan that changes something as an intent before its first step.
+fn begin(fx: &mut Effects, plan: &Plan, teardown: bool) -> Result<Option<Intent>> {
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    let intent = Intent {
+        pid: std::process::id(),
+        start: crate::kernel::own_start(),
+        boot_id: crate::kernel::boot_id(),
+        teardown,
+        plan: plan.clone(),
+    };
+    fx.store.put_intent(&intent)?;
+    Ok(Some(intent))
+}
+
+/// The plan is over (done, or rolled back completely): its intent goes.
+fn end(fx: &mut Effects, intent: Option<Intent>) {
+    if let Some(i) = intent {
+        // An intent left behind is recovered as a no-op by the next command.
+        let _ = fx.store.drop_intent(&i);
+    }
+}
+
 /// Apply a plan in order. On the first failure, apply the undo of each op already applied, in
 /// reverse order, and return the original error with the errors of the rollback (if any).
+/// The plan is recorded as an intent while it runs; a rollback that left something behind
+/// keeps it, for the next command or `cnet gc` to finish undoing.
 pub fn apply_detailed(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFailure> {
+    let intent = begin(fx, plan, false).map_err(|error| ApplyFailure {
+        error,
+        rollback_errors: Vec::new(),
+    })?;
+    crate::kernel::netlink::set_link_mark(&link_mark(plan));
+    let result = apply_steps(plan, fx);
+    match &result {
+        Err(f) if !f.rollback_errors.is_empty() => {}
+        _ => end(fx, intent),
+    }
+    result
+}
+
+/// The mark the links a plan creates carry (IFLA_IFALIAS): `cnet:NETWORK`, the network named
+/// by the plan's records.
+pub fn link_mark(plan: &Plan) -> String {
+    let network = plan.ops.iter().find_map(|op| match op {
+        Op::Record(Record::PutNetwork { net, .. }) => Some(net.name.as_str()),
+        Op::Record(Record::PutEndpoint { endpoint, .. }) => Some(endpoint.network.as_str()),
+        Op::Record(Record::PutLease { lease, .. }) => Some(lease.network.as_str()),
+        _ => None,
+    });
+    match network {
+        Some(n) => format!("{}{n}", crate::plan::MARK_PREFIX),
+        None => crate::plan::MARK_PREFIX.trim_end_matches(':').to_string(),
+    }
+}
+
+fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFailure> {
     // What went in, in order: what a rollback undoes.
     let mut applied: Vec<&Op> = Vec::with_capacity(plan.ops.len());
     let mut i = 0;
     while i < plan.ops.len() {
         let op = &plan.ops[i];
-        // A run of requests inside one namespace goes as one pipelined batch.
-        let run = match op.pipelined_in() {
+        // A run of requests inside one namespace goes as one pipelined batch (one at a time
+        // when faults are injected, so that each step can be the one).
+        let run = match op.pipelined_in().filter(|_| fault().is_none()) {
             Some(ns) => plan.ops[i..]
                 .iter()
                 .take_while(|o| o.pipelined_in() == Some(ns))
@@ -71,7 +174,9 @@ pub fn apply_detailed(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), 
                 }
             }
         } else {
-            match crate::timing::time(|| op.to_string(), || exec_op(fx, op)) {
+            let done = before_step(op)
+                .and_then(|()| crate::timing::time(|| op.to_string(), || exec_op(fx, op)));
+            match done {
                 Ok(()) => applied.push(op),
                 Err(e) => first_error = Some(e),
             }
@@ -112,6 +217,14 @@ pub fn apply(plan: &Plan, fx: &mut Effects) -> Result<()> {
 /// after, are written only when every removal succeeded, and all or none of them: a failed
 /// teardown stays recorded, so it can simply be run again.
 pub fn apply_teardown(plan: &Plan, fx: &mut Effects) -> Result<()> {
+    let intent = begin(fx, plan, true)?;
+    let result = teardown_steps(plan, fx);
+    // Failed or not, what is recorded matches what is left: a failed teardown is run again.
+    end(fx, intent);
+    result
+}
+
+fn teardown_steps(plan: &Plan, fx: &mut Effects) -> Result<()> {
     let mut first = None;
     let mut booked: Vec<&Op> = Vec::new();
     for op in &plan.ops {
@@ -119,7 +232,8 @@ pub fn apply_teardown(plan: &Plan, fx: &mut Effects) -> Result<()> {
         if bookkeeping && first.is_some() {
             break;
         }
-        let done = crate::timing::time(|| op.to_string(), || exec_removal(fx, op));
+        let done = before_step(op)
+            .and_then(|()| crate::timing::time(|| op.to_string(), || exec_removal(fx, op)));
         match done {
             Ok(()) if bookkeeping => booked.push(op),
             Ok(()) => {}
@@ -140,6 +254,141 @@ pub fn apply_teardown(plan: &Plan, fx: &mut Effects) -> Result<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// An interrupted plan found and dealt with: what was done, and what of it failed.
+pub struct Recovered {
+    pub intent: Intent,
+    pub plan: Plan,
+    pub errors: Vec<Error>,
+}
+
+/// The intents whose process is gone: plans a kill, a crash or a reboot interrupted.
+pub fn interrupted(store: &dyn Store) -> Result<Vec<Intent>> {
+    Ok(store
+        .intents()?
+        .into_iter()
+        .filter(|i| !crate::kernel::process_alive(i.pid, i.start, &i.boot_id))
+        .collect())
+}
+
+/// Finish every interrupted plan (see [`recovery_plan`]) and drop its intent. Called under the
+/// state lock, before a command plans, so no later change can be mistaken for the plan's.
+pub fn recover(fx: &mut Effects) -> Result<Vec<Recovered>> {
+    let mut out = Vec::new();
+    for intent in interrupted(fx.store)? {
+        let plan = recovery_plan(&intent, fx.store)?;
+        let errors = run_recovery(&plan, fx);
+        fx.store.drop_intent(&intent)?;
+        out.push(Recovered {
+            intent,
+            plan,
+            errors,
+        });
+    }
+    Ok(out)
+}
+
+/// What finishes an interrupted plan, planned against the store as it is now. A teardown is
+/// completed: its removals are idempotent, and its records are brought to what it meant to
+/// write. Anything else is undone, last step first: the undo of every step, whether it ran or
+/// not (undoing what never happened is a no-op: a removal of what is absent), and of a record
+/// only when the store holds what the plan wrote.
+pub fn recovery_plan(intent: &Intent, store: &dyn Store) -> Result<Plan> {
+    let mut plan = Plan::default();
+    if intent.teardown {
+        for op in &intent.plan.ops {
+            match op {
+                Op::Record(r) => {
+                    if let Some(r) = settle(store, r)? {
+                        plan.push(Op::Record(r));
+                    }
+                }
+                other => plan.push(other.clone()),
+            }
+        }
+        return Ok(plan);
+    }
+    for op in intent.plan.ops.iter().rev() {
+        match (op, op.undo()) {
+            (Op::Record(r), Some(Op::Record(undo))) => {
+                if recorded(store, r)?
+                    && let Some(u) = settle(store, &undo)?
+                {
+                    plan.push(Op::Record(u));
+                }
+            }
+            (_, Some(undo)) => plan.push(undo),
+            (_, None) => {}
+        }
+    }
+    Ok(plan)
+}
+
+/// Carry out a recovery plan: every step is tried, what is gone counts as removed.
+pub fn run_recovery(plan: &Plan, fx: &mut Effects) -> Vec<Error> {
+    plan.ops
+        .iter()
+        .filter_map(|op| exec_removal(fx, op).err())
+        .collect()
+}
+
+/// Whether the store holds what a record wrote (or lacks what it removed).
+fn recorded(store: &dyn Store, r: &Record) -> Result<bool> {
+    Ok(match r {
+        Record::PutNetwork { net, .. } => store.network(&net.name)?.as_ref() == Some(&**net),
+        Record::DropNetwork { name } => store.network(name)?.is_none(),
+        Record::PutLease { lease, .. } => {
+            store.lease(&lease.network, lease.address)?.as_ref() == Some(lease)
+        }
+        Record::DropLease { lease } => store.lease(&lease.network, lease.address)?.is_none(),
+        Record::PutEndpoint { endpoint: e, .. } => {
+            store.endpoint(&e.network, &e.key)?.as_ref() == Some(&**e)
+        }
+        Record::DropEndpoint { endpoint: e } => store.endpoint(&e.network, &e.key)?.is_none(),
+        Record::ClaimPorts(c) => holds_ports(store, c)?,
+        Record::ReleasePorts(c) => !holds_ports(store, c)?,
+        Record::PutNamespace(n) => store.namespace(&n.name)?.as_ref() == Some(n),
+        Record::DropNamespace(n) => store.namespace(&n.name)?.is_none(),
+    })
+}
+
+fn holds_ports(store: &dyn Store, c: &crate::model::PortClaim) -> Result<bool> {
+    Ok(store
+        .port_claims(&c.mapping.protocol, c.mapping.host_port)?
+        .iter()
+        .any(|held| held == c))
+}
+
+/// The record that brings the store to what `r` means to leave, with its precondition taken
+/// from the store as it is; `None` when the store is there already.
+fn settle(store: &dyn Store, r: &Record) -> Result<Option<Record>> {
+    if recorded(store, r)? {
+        return Ok(None);
+    }
+    Ok(Some(match r {
+        Record::PutNetwork { net, .. } => Record::PutNetwork {
+            net: net.clone(),
+            previous: store.network(&net.name)?.map(Box::new),
+        },
+        Record::PutLease { lease, .. } => Record::PutLease {
+            lease: lease.clone(),
+            previous: store.lease(&lease.network, lease.address)?,
+        },
+        Record::PutEndpoint { endpoint: e, .. } => Record::PutEndpoint {
+            endpoint: e.clone(),
+            previous: store.endpoint(&e.network, &e.key)?.map(Box::new),
+        },
+        Record::DropLease { lease } => {
+            // Only the lease the plan knew: another client's took its place meanwhile.
+            let now = store.lease(&lease.network, lease.address)?;
+            if now.as_ref() != Some(lease) {
+                return Ok(None);
+            }
+            r.clone()
+        }
+        other => other.clone(),
+    }))
 }
 
 /// Carry out one state record, with its precondition.
@@ -342,5 +591,100 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    fn interrupted_intent(plan: Plan) -> Intent {
+        Intent {
+            pid: u32::MAX,
+            start: 1,
+            boot_id: "an earlier boot".into(),
+            teardown: false,
+            plan,
+        }
+    }
+
+    #[test]
+    fn an_interrupted_plan_is_undone_and_its_intent_dropped() {
+        let store = MemStore::default();
+        let mut host = FakeHost::default();
+        let plan = Plan {
+            ops: vec![
+                Op::AppendRule(rule("a")),
+                Op::Record(Record::PutLease {
+                    lease: lease("10.1.0.2"),
+                    previous: None,
+                }),
+                Op::AppendRule(rule("b")),
+            ],
+        };
+        // Killed after its second step.
+        host.exec(&plan.ops[0]).unwrap();
+        store.put_lease(&lease("10.1.0.2"), true).unwrap();
+        store.put_intent(&interrupted_intent(plan)).unwrap();
+        let done = recover(&mut Effects {
+            host: &mut host,
+            store: &store,
+        })
+        .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(host.live, vec![], "{:?}", host.log);
+        assert_eq!(store.snapshot(), MemStore::default().snapshot());
+    }
+
+    #[test]
+    fn recovery_leaves_a_record_the_plan_did_not_write() {
+        let store = MemStore::default();
+        let theirs = Lease {
+            client: "ns9".into(),
+            ..lease("10.1.0.2")
+        };
+        store.put_lease(&theirs, true).unwrap();
+        let plan = Plan {
+            ops: vec![Op::Record(Record::PutLease {
+                lease: lease("10.1.0.2"),
+                previous: None,
+            })],
+        };
+        let intent = interrupted_intent(plan);
+        assert!(recovery_plan(&intent, &store).unwrap().is_empty());
+        store.put_intent(&intent).unwrap();
+        let mut host = FakeHost::default();
+        recover(&mut Effects {
+            host: &mut host,
+            store: &store,
+        })
+        .unwrap();
+        assert_eq!(
+            store.lease("lab", "10.1.0.2".parse().unwrap()).unwrap(),
+            Some(theirs)
+        );
+        assert!(store.intents().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_interrupted_teardown_is_completed() {
+        let store = MemStore::default();
+        store.put_lease(&lease("10.1.0.2"), true).unwrap();
+        let plan = Plan {
+            ops: vec![
+                Op::DeleteRule(rule("a")),
+                Op::Record(Record::DropLease {
+                    lease: lease("10.1.0.2"),
+                }),
+            ],
+        };
+        let intent = Intent {
+            teardown: true,
+            ..interrupted_intent(plan)
+        };
+        store.put_intent(&intent).unwrap();
+        let mut host = FakeHost::default();
+        recover(&mut Effects {
+            host: &mut host,
+            store: &store,
+        })
+        .unwrap();
+        assert!(host.log[0].contains("-D CNET-FORWARD"), "{:?}", host.log);
+        assert_eq!(store.snapshot(), MemStore::default().snapshot());
     }
 }

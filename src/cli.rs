@@ -75,6 +75,20 @@ pub enum Command {
     /// Manage cnet's firewall rules
     #[command(subcommand)]
     Firewall(FirewallCommand),
+    /// Repair where state and kernel disagree: interrupted commands, released namespaces,
+    /// missing bridges and rules, unrecorded links (--dry-run: print the repairs' plans)
+    #[command(
+        long_about = "Repair where cnet's state and the kernel disagree, one line per repair: \
+plans of commands killed mid-way (undone, or completed for a removal), endpoints and leases whose \
+namespace is gone (detached, released), records of namespaces that are gone (forgotten), \
+networks whose bridge, VXLAN device or firewall entries are missing (re-created), and links \
+carrying cnet's mark (ifalias cnet:NETWORK) that no record names (deleted). Exit status 0 when \
+everything is consistent or was repaired."
+    )]
+    Gc,
+    /// Re-create every network's links and firewall after a boot, and release what the boot
+    /// took (run by examples/cnet-restore.service)
+    Restore,
     /// Write the man pages and shell completions (for packagers)
     #[command(hide = true)]
     GenerateDocs {

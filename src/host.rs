@@ -29,6 +29,8 @@ pub trait Host {
     fn has_rule(&mut self, rule: &Rule) -> Result<bool>;
     /// Where planning reads files (hosts files, resolv.conf).
     fn files(&self) -> &dyn FileSource;
+    /// The links of the host's namespace, each with its ifalias (cnet's mark, or another).
+    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
@@ -64,6 +66,19 @@ impl Host for RealHost {
     }
     fn files(&self) -> &dyn FileSource {
         &Disk
+    }
+    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
+        self.session.run(&NsRef::Host, |c| {
+            let links = netlink::links(c)
+                .map_err(|e| Error::runtime(format!("ip link show: {}", netlink::describe(&e))))?;
+            Ok(links
+                .iter()
+                .filter_map(|m| {
+                    let name = netlink::name_of(m)?.to_string();
+                    Some((name, netlink::alias_of(m).map(str::to_string)))
+                })
+                .collect())
+        })
     }
 }
 

@@ -96,6 +96,9 @@ impl Host for SharedHost {
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         self.0.borrow_mut().netns_exists(ns)
     }
+    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
+        self.0.borrow_mut().host_links()
+    }
 }
 
 impl FileSource for SharedHost {
@@ -195,7 +198,8 @@ impl Host for FakeHost {
         Ok(())
     }
     fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool> {
-        Ok(self.links.iter().any(|(n, l)| n == ns && l == name))
+        let built = *ns == NsRef::Host && self.live.iter().any(|o| o.marked_link() == Some(name));
+        Ok(built || self.links.iter().any(|(n, l)| n == ns && l == name))
     }
     fn host_routes(&mut self) -> Result<Vec<Ipv4Network>> {
         Ok(self.routes.clone())
@@ -211,5 +215,20 @@ impl Host for FakeHost {
     }
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         FakeHost::netns_exists(self, ns)
+    }
+    /// The links steps built (marked, as the executor marks them), then `links` of the host's
+    /// namespace (unmarked: the host's own).
+    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
+        let built = self
+            .live
+            .iter()
+            .filter_map(|op| op.marked_link())
+            .map(|l| (l.to_string(), Some("cnet:?".to_string())));
+        let own = self
+            .links
+            .iter()
+            .filter(|(ns, _)| *ns == NsRef::Host)
+            .map(|(_, l)| (l.clone(), None));
+        Ok(built.chain(own).collect())
     }
 }

@@ -7,12 +7,14 @@ pub mod exec;
 mod facts;
 pub mod firewall;
 pub mod gateway;
+pub mod gc;
 pub mod hostsfile;
 pub mod lease;
 pub mod net;
 pub mod ns;
 pub mod peer;
 pub mod publish;
+pub mod restore;
 pub mod target;
 
 use crate::apply::Effects;
@@ -70,13 +72,53 @@ impl Ctx {
         }
     }
 
-    /// The state lock, unless this is a dry run (which changes nothing).
+    /// The state lock, unless this is a dry run (which changes nothing). Taken, it first
+    /// finishes the plans of commands that were killed mid-way (their intents).
     pub fn lock(&self) -> Result<Option<Guard>> {
         if self.dry_run() {
-            Ok(None)
-        } else {
-            self.store.lock().map(Some)
+            return Ok(None);
         }
+        let guard = self.store.lock()?;
+        self.recover_interrupted()?;
+        self.restore_after_boot()?;
+        Ok(Some(guard))
+    }
+
+    /// The first command after a boot re-creates what the boot took (`cnet restore`).
+    fn restore_after_boot(&self) -> Result<()> {
+        let boot = crate::kernel::boot_id();
+        if self.store.recorded_boot()?.as_deref() == Some(boot.as_str()) {
+            return Ok(());
+        }
+        for r in restore::after_boot(self)? {
+            self.say(format!(
+                "after boot: {}: {}: {}",
+                r.object, r.problem, r.action
+            ));
+        }
+        Ok(())
+    }
+
+    /// Undo or complete every interrupted plan (`apply::recover`); what fails of it is left to
+    /// `cnet gc`, which checks kernel and state one against the other.
+    fn recover_interrupted(&self) -> Result<()> {
+        let recovered = self.with_effects(crate::apply::recover)?;
+        for r in recovered {
+            let verb = if r.intent.teardown {
+                "completed"
+            } else {
+                "undid"
+            };
+            self.say(format!(
+                "{verb} the interrupted plan of process {} ({} steps)",
+                r.intent.pid,
+                r.plan.ops.len()
+            ));
+            for e in r.errors {
+                self.say(format!("  {e}"));
+            }
+        }
+        Ok(())
     }
 
     /// Apply a plan with rollback, or print it on a dry run.
@@ -242,6 +284,8 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Ns(NsCommand::Ls { quiet }) => ns::ls(ctx, quiet),
         Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(ctx, &names),
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(ctx),
+        Command::Gc => gc::run(ctx),
+        Command::Restore => restore::run(ctx),
         Command::GenerateDocs { dir } => docs::generate(&dir),
     }
 }

@@ -57,7 +57,7 @@ pub(crate) fn element_commands(
 }
 
 /// cnet's own nftables tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NftTableKind {
     /// `ip cnet`: published ports.
     Published,

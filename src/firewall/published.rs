@@ -32,7 +32,7 @@ pub const MAP_ANY: &str = "published";
 pub const MAP_IP: &str = "published-ip";
 
 /// One published host port: where it is reached, where it leads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PortEntry {
     /// The host address it is bound to; `None` for every local address.
     pub host_ip: Option<Ipv4Addr>,

@@ -33,7 +33,7 @@ pub const SET_PEERS: &str = "peers";
 pub const CHAIN: &str = "ingress";
 
 /// One element of the filter's sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TunnelEntry {
     /// This port and VNI are filtered: only their peers are heard.
     Guarded { dstport: u16, vni: u32 },

@@ -132,14 +132,20 @@ fn is_network_or_broadcast(subnet: Ipv4Network, addr: Ipv4Addr) -> bool {
     subnet.prefix() <= 30 && (addr == subnet.network() || addr == subnet.broadcast())
 }
 
-/// Whether a lease keeps its address from everyone else right now: bound, or offered and the
-/// offer not yet expired. An offer without an expiry is treated as expired.
-fn holds(lease: &Lease, now: u64) -> bool {
+/// Whether a lease keeps its address from everyone else right now: bound in this boot (`boot`),
+/// or offered and the offer not yet expired. An offer without an expiry is treated as expired.
+/// A lease bound in an earlier boot holds nothing: a reboot took its namespace with it.
+fn holds(lease: &Lease, now: u64, boot: &str) -> bool {
     match lease.state {
-        LeaseState::Bound => true,
+        LeaseState::Bound => !of_earlier_boot(lease, boot),
         LeaseState::Offered => lease.expires.is_some_and(|e| e > now),
         LeaseState::Released => false,
     }
+}
+
+/// Whether a lease was bound in a boot before `boot` (unknown boots count as this one).
+pub fn of_earlier_boot(lease: &Lease, boot: &str) -> bool {
+    !lease.boot_id.is_empty() && !boot.is_empty() && lease.boot_id != boot
 }
 
 /// DISCOVER: choose an address for `client` and return the lease in state Offered (since=now,
@@ -181,14 +187,14 @@ pub fn discover_in(
     boot_id: &str,
 ) -> Result<Lease> {
     let own = table.of_client(client)?;
-    refuse_if_bound(&own, client, None, network)?;
+    refuse_if_bound(&own, client, None, network, boot_id)?;
     let address = match requested {
-        Some(addr) => grant_exactly(pool, network, table, client, addr, now)?,
-        None => match sticky(pool, &own, table, client, now)? {
+        Some(addr) => grant_exactly(pool, network, table, client, addr, (now, boot_id))?,
+        None => match sticky(pool, &own, table, client, (now, boot_id))? {
             Some(a) => a,
             None => match never_leased(pool, table)? {
                 Some(a) => a,
-                None => least_recently_used(pool, &table.all()?, client, now)
+                None => least_recently_used(pool, &table.all()?, client, (now, boot_id))
                     .ok_or_else(|| Error::usage(format!("no free address in {}", pool.range)))?,
             },
         },
@@ -210,11 +216,14 @@ fn refuse_if_bound(
     client: &str,
     except: Option<Ipv4Addr>,
     network: &str,
+    boot: &str,
 ) -> Result<()> {
-    match leases
-        .iter()
-        .find(|l| l.client == client && l.state == LeaseState::Bound && Some(l.address) != except)
-    {
+    match leases.iter().find(|l| {
+        l.client == client
+            && l.state == LeaseState::Bound
+            && !of_earlier_boot(l, boot)
+            && Some(l.address) != except
+    }) {
         Some(bound) => Err(Error::usage(format!(
             "{client} already holds address {} in network {network}",
             bound.address
@@ -228,11 +237,11 @@ fn other_holder(
     table: &dyn LeaseTable,
     addr: Ipv4Addr,
     client: &str,
-    now: u64,
+    (now, boot): (u64, &str),
 ) -> Result<Option<String>> {
     Ok(table
         .at(addr)?
-        .filter(|l| l.client != client && holds(l, now))
+        .filter(|l| l.client != client && holds(l, now, boot))
         .map(|l| l.client))
 }
 
@@ -242,7 +251,7 @@ fn grant_exactly(
     table: &dyn LeaseTable,
     client: &str,
     addr: Ipv4Addr,
-    now: u64,
+    now: (u64, &str),
 ) -> Result<Ipv4Addr> {
     let refusal = match pool.check(addr) {
         Ok(()) => match other_holder(table, addr, client, now)? {
@@ -268,7 +277,7 @@ fn sticky(
     own: &[Lease],
     table: &dyn LeaseTable,
     client: &str,
-    now: u64,
+    now: (u64, &str),
 ) -> Result<Option<Ipv4Addr>> {
     let mut candidates: Vec<&Lease> = own
         .iter()
@@ -302,15 +311,20 @@ fn never_leased(pool: &Pool, table: &dyn LeaseTable) -> Result<Option<Ipv4Addr>>
 }
 
 /// The address given back longest ago (ties: the lowest address), as DHCP servers reuse.
-fn least_recently_used(pool: &Pool, leases: &[Lease], client: &str, now: u64) -> Option<Ipv4Addr> {
+fn least_recently_used(
+    pool: &Pool,
+    leases: &[Lease],
+    client: &str,
+    (now, boot): (u64, &str),
+) -> Option<Ipv4Addr> {
     let holders: HashMap<Ipv4Addr, &str> = leases
         .iter()
-        .filter(|l| holds(l, now))
+        .filter(|l| holds(l, now, boot))
         .map(|l| (l.address, l.client.as_str()))
         .collect();
     leases
         .iter()
-        .filter(|l| !holds(l, now))
+        .filter(|l| !holds(l, now, boot))
         .filter(|l| pool.offerable(l.address))
         .filter(|l| holders.get(&l.address).is_none_or(|h| *h == client))
         .min_by_key(|l| (l.since, l.address))
@@ -330,7 +344,9 @@ pub fn request_in(offer: &Lease, table: &dyn LeaseTable, now: u64) -> Result<Lea
             offer.address, offer.client, offer.state
         )));
     }
-    if let Some(other) = other_holder(table, offer.address, &offer.client, now)? {
+    // The offer was made in this boot.
+    let boot = offer.boot_id.as_str();
+    if let Some(other) = other_holder(table, offer.address, &offer.client, (now, boot))? {
         return Err(Error::usage(format!(
             "address {} is already leased to {other}",
             offer.address
@@ -341,6 +357,7 @@ pub fn request_in(offer: &Lease, table: &dyn LeaseTable, now: u64) -> Result<Lea
         &offer.client,
         Some(offer.address),
         &offer.network,
+        boot,
     )?;
     Ok(Lease {
         state: LeaseState::Bound,

@@ -334,6 +334,72 @@ fn exec_in_order(c: &Conn, ops: &[Op]) -> Vec<Result<()>> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ownership marks
+// ---------------------------------------------------------------------------------------------
+
+static LINK_MARK: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// The mark (IFLA_IFALIAS) the links the executor creates from now on carry: `cnet:NETWORK`.
+pub fn set_link_mark(mark: &str) {
+    *LINK_MARK.lock().unwrap_or_else(|e| e.into_inner()) = mark.to_string();
+}
+
+fn link_mark() -> String {
+    let mark = LINK_MARK.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if mark.is_empty() {
+        crate::plan::MARK_PREFIX.trim_end_matches(':').to_string()
+    } else {
+        mark
+    }
+}
+
+/// The ifalias of a link message, if it has one.
+pub fn alias_of(m: &LinkMessage) -> Option<&str> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfAlias(s) => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+/// The name of a link message.
+pub fn name_of(m: &LinkMessage) -> Option<&str> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfName(s) => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+/// Whether an alias is cnet's mark.
+pub fn is_cnet_mark(alias: Option<&str>) -> bool {
+    alias.is_some_and(|a| a == "cnet" || a.starts_with(crate::plan::MARK_PREFIX))
+}
+
+/// `ip link set DEV alias cnet:NETWORK`: the link is cnet's to delete.
+pub fn mark_link(c: &Conn, dev: &str) -> NlResult<()> {
+    c.ack(
+        RouteNetlinkMessage::NewLink(
+            LinkUnspec::new_with_name(dev)
+                .append_extra_attribute(LinkAttribute::IfAlias(link_mark()))
+                .build(),
+        ),
+        0,
+    )
+}
+
+/// A link of the connection's namespace, if there is one, and whether it carries cnet's mark.
+pub fn owned_link(c: &Conn, dev: &str) -> NlResult<Option<(u32, bool)>> {
+    Ok(get_link(c, dev)?.map(|m| (m.header.index, is_cnet_mark(alias_of(&m)))))
+}
+
+/// Say that a link is left alone: cnet deletes only the links it marked.
+pub fn warn_unmarked(dev: &str) {
+    eprintln!(
+        "cnet: leaving link {dev} alone: it does not carry cnet's mark (ifalias {}NETWORK)",
+        crate::plan::MARK_PREFIX
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // requests
 // ---------------------------------------------------------------------------------------------
 
@@ -368,6 +434,31 @@ pub fn down_and_rename(c: &Conn, dev: &str, new_name: &str) -> NlResult<bool> {
         0,
     )?;
     Ok(true)
+}
+
+/// [`down_and_rename`] for a link that carries cnet's mark; one that does not is left alone
+/// (and `false`, as if gone).
+pub fn down_and_rename_owned(c: &Conn, dev: &str, new_name: &str) -> NlResult<bool> {
+    match owned_link(c, dev)? {
+        None => Ok(false),
+        Some((_, false)) => {
+            warn_unmarked(dev);
+            Ok(false)
+        }
+        Some((idx, true)) => {
+            c.ack(
+                RouteNetlinkMessage::SetLink(LinkUnspec::new_with_index(idx).down().build()),
+                0,
+            )?;
+            c.ack(
+                RouteNetlinkMessage::SetLink(
+                    LinkUnspec::new_with_index(idx).name(new_name).build(),
+                ),
+                0,
+            )?;
+            Ok(true)
+        }
+    }
 }
 
 /// The link message of a link, by name; `None` if there is no such link.
@@ -478,11 +569,12 @@ pub fn create_link(c: &Conn, op: &Op, link: NewLink) -> Result<()> {
             // Changed after creation, the MTU counts as chosen by the user: the bridge then
             // keeps it instead of recomputing it from every port each time one joins (a cost
             // that grows, and a drop whenever a smaller port joins).
-            c.ack(
-                RouteNetlinkMessage::NewLink(LinkUnspec::new_with_name(name).mtu(mtu).build()),
-                0,
-            )
-            .map_err(|e| err(format!("setting mtu {mtu} on {name}: {}", describe(&e))))
+            // The same request marks it as cnet's.
+            let set = LinkUnspec::new_with_name(name)
+                .mtu(mtu)
+                .append_extra_attribute(LinkAttribute::IfAlias(link_mark()));
+            c.ack(RouteNetlinkMessage::NewLink(set.build()), 0)
+                .map_err(|e| err(format!("setting mtu {mtu} on {name}: {}", describe(&e))))
         }
         NewLink::Veth {
             host,
@@ -529,7 +621,10 @@ pub fn create_link(c: &Conn, op: &Op, link: NewLink) -> Result<()> {
             let res = c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE);
             drop(ns_file);
             match res {
-                Ok(()) => Ok(()),
+                // The kernel takes no alias with a new link: it is set right after.
+                Ok(()) => {
+                    mark_link(c, host).map_err(|e| err(format!("marking {host}: {}", describe(&e))))
+                }
                 Err(e) if errno_of(&e) == Some(libc::EEXIST) => {
                     // Say which end clashed.
                     let host_exists = matches!(link_index(c, host), Ok(Some(_)));

@@ -202,7 +202,7 @@ pub fn retire_veth(
     }
     let retired = retired_name();
     let host_done = s.run(&crate::plan::NsRef::Host, |c| {
-        super::netlink::down_and_rename(c, host, &retired)
+        super::netlink::down_and_rename_owned(c, host, &retired)
             .map_err(|e| Error::runtime(super::netlink::describe(&e)))
     });
     match host_done {

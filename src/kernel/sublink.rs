@@ -255,6 +255,7 @@ pub fn create(s: &mut Session, op: &Op, child: Child, rename: Option<(&str, &str
         Some(p) => Some(open_ns(&p).map_err(|e| kernel_error_line(op, 0, e.to_string()))?),
     };
     let ns = child.ns.clone();
+    let created = child.first.clone();
     s.run(&NsRef::Host, |c| {
         create_in_host(c, child, ns_file).map_err(Error::Runtime)
     })
@@ -262,6 +263,17 @@ pub fn create(s: &mut Session, op: &Op, child: Child, rename: Option<(&str, &str
         Error::Runtime(msg) => kernel_error_line(op, 0, msg),
         e => e,
     })?;
+    if ns == NsRef::Host {
+        // Only the host's links need the mark: deletion checks it there.
+        s.run(&NsRef::Host, |c| {
+            super::netlink::mark_link(c, &created)
+                .map_err(|e| Error::runtime(super::netlink::describe(&e)))
+        })
+        .map_err(|e| match e {
+            Error::Runtime(msg) => kernel_error_line(op, 0, msg),
+            e => e,
+        })?;
+    }
     let Some((temp, name)) = rename else {
         return Ok(());
     };

@@ -59,7 +59,9 @@ pub fn create(
         b = b.controller(index_of(c, "master", m)?);
     }
     match c.ack(RouteNetlinkMessage::NewLink(b.up().build()), CREATE) {
-        Ok(()) => Ok(()),
+        // The kernel takes no alias with a new link: cnet's mark is set right after.
+        Ok(()) => super::netlink::mark_link(c, name)
+            .map_err(|e| Error::runtime(format!("marking {name}: {}", describe(&e)))),
         // EEXIST also means "a VXLAN device with this VNI and port already exists".
         Err(e) if errno_of(&e) == Some(libc::EEXIST) => {
             if matches!(link_index(c, name), Ok(Some(_))) {

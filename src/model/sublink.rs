@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// The kind of child link, with its mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SublinkKind {
     Macvlan(MacvlanMode),
@@ -58,7 +58,7 @@ impl fmt::Display for SublinkKind {
 }
 
 /// `ip link add ... type macvlan mode MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum MacvlanMode {
     /// Children reach each other directly, inside the kernel (Docker's default).
@@ -110,7 +110,7 @@ impl fmt::Display for MacvlanMode {
 }
 
 /// `ip link add ... type ipvlan mode MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum IpvlanMode {
     /// Children are on the parent's layer-2 segment (Docker's default).

@@ -2,18 +2,18 @@
 //! the same thing, byte for byte, and knows its undo from what the file held when planned.
 
 use crate::firewall::rule::shell_quote;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// What a path held before a step changed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Previous {
     Text(String),
     Link(PathBuf),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FileOp {
     /// `mkdir -m 0755 PATH` (its parent exists).
     MakeDir { path: PathBuf },

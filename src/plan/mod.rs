@@ -14,13 +14,17 @@ use crate::firewall::published::{ElementCommands, PortEntry};
 use crate::firewall::rule::{Rule, shell_quote};
 use crate::firewall::tunnel::TunnelEntry;
 use ipnetwork::Ipv4Network;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+/// What every link cnet creates in the host's namespace carries as its ifalias, followed by
+/// its network's name: cnet deletes no link there without it.
+pub const MARK_PREFIX: &str = "cnet:";
+
 /// Which network namespace an operation runs in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum NsRef {
     /// The namespace cnet itself runs in ("the host").
     Host,
@@ -51,7 +55,7 @@ impl NsRef {
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Op {
     /// `ip netns add NAME`
     CreateNetns { name: String },
@@ -574,7 +578,7 @@ impl fmt::Display for Op {
 }
 
 /// A plan: the ops to apply, in order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub ops: Vec<Op>,
 }
@@ -593,10 +597,38 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A plan that names its network (a command's, with its records) shows the marks.
+        let mark = crate::apply::link_mark(self);
+        let mark = mark.starts_with(MARK_PREFIX).then_some(mark);
         for op in &self.ops {
             writeln!(f, "{op}")?;
+            if let (Some(dev), Some(m)) = (op.marked_link(), &mark) {
+                writeln!(
+                    f,
+                    "ip link set {} alias {}",
+                    shell_quote(dev),
+                    shell_quote(m)
+                )?;
+            }
         }
         Ok(())
+    }
+}
+
+impl Op {
+    /// The host link an op creates, which the executor marks as cnet's.
+    pub fn marked_link(&self) -> Option<&str> {
+        match self {
+            Op::CreateBridge { name, .. } | Op::CreateVxlan { name, .. } => Some(name),
+            Op::CreateVeth { host, .. } => Some(host),
+            Op::CreateSublink {
+                ns: NsRef::Host,
+                temp,
+                name,
+                ..
+            } => Some(temp.as_deref().unwrap_or(name)),
+            _ => None,
+        }
     }
 }
 

@@ -4,11 +4,11 @@
 //! comments: they are cnet's memory, not something a shell script reproduces.
 
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One change to the store.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Record {
     /// Write a network's definition; `previous` is what it replaces (None: a new network).
     PutNetwork {

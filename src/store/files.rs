@@ -9,6 +9,8 @@
 //! STATE/endpoints/NETWORK/KEY.toml    one file per attached namespace
 //! STATE/namespaces/NAME.toml          namespaces cnet created (and so may delete)
 //! STATE/ports/PROTO/PORT/HOSTIP.toml  host ports held by published ports, claimed with link(2)
+//! STATE/intents/PID-START.json        the plan of a command under way (see `Intent`)
+//! STATE/boot_id                       the boot the kernel objects were last brought up for
 //! ```
 //! An attach writes a constant number of small files however many endpoints the network has.
 //! Every write is write-temp + rename (or link), so a reader sees the old file or the new one.
@@ -19,6 +21,11 @@
 //! disk on every attach (six fsyncs, ~4 ms on an ext4 virtual disk) would buy nothing. What a
 //! crash can leave of an unsynced new file is an empty file: read as absent.
 //!
+//! Intents are not fsynced either: one written in place and unlinked per command is all they
+//! cost. A power loss that drops an intent also drops the kernel objects its plan made (they
+//! live in memory), and the boot check (`commands::restore`) rebuilds from the records then; a
+//! torn intent was cut short before its plan started, and is dropped.
+//!
 //! Nothing under the state directory is trusted to be what it should: every file is opened
 //! without following a symbolic link and without waiting (a FIFO), and must be a regular file;
 //! a write refuses a directory on its way that is a symbolic link. Files are made 0644 and
@@ -26,7 +33,7 @@
 //! name cnet could not have written), remembers it for [`Store::bad_files`], and goes on: one
 //! bad file hides only its own object.
 
-use super::{BadFile, Guard, Store};
+use super::{BadFile, Guard, Intent, Store};
 use crate::error::{Error, Result};
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
 use nix::fcntl::{Flock, FlockArg};
@@ -69,6 +76,11 @@ impl FileStore {
     }
     fn endpoint_dir(&self, network: &str) -> PathBuf {
         self.root.join("endpoints").join(network)
+    }
+    fn intent_file(&self, intent: &Intent) -> PathBuf {
+        self.root
+            .join("intents")
+            .join(format!("{}.json", intent.id()))
     }
     fn namespace_file(&self, name: &str) -> PathBuf {
         self.root.join("namespaces").join(format!("{name}.toml"))
@@ -663,6 +675,56 @@ impl Store for FileStore {
             }
         }
         Ok(())
+    }
+
+    fn put_intent(&self, intent: &Intent) -> Result<()> {
+        let path = self.intent_file(intent);
+        self.refuse_linked_dirs(&path)?;
+        let text = serde_json::to_vec(intent).map_err(|e| Error::State {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        let mut f = open_for_rewrite(&path)?;
+        f.write_all(&text).map_err(|e| io_err(&path, e))
+    }
+
+    fn intents(&self) -> Result<Vec<Intent>> {
+        let dir = self.root.join("intents");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            match read_text(&path).map(|t| serde_json::from_str::<Intent>(&t)) {
+                Ok(Ok(intent)) => out.push(intent),
+                // Cut short while being written: its plan had not started.
+                Ok(Err(_)) => self.remove_file(&path)?,
+                Err(e) => self.note_bad(BadFile {
+                    path,
+                    line: None,
+                    reason: describe(&e),
+                }),
+            }
+        }
+        out.sort_by_key(|i| (i.pid, i.start));
+        Ok(out)
+    }
+
+    fn drop_intent(&self, intent: &Intent) -> Result<()> {
+        self.remove_file(&self.intent_file(intent))
+    }
+
+    fn recorded_boot(&self) -> Result<Option<String>> {
+        read_hint(&self.root.join("boot_id"))
+    }
+
+    fn record_boot(&self, boot_id: &str) -> Result<()> {
+        self.write_hint(&self.root.join("boot_id"), &format!("{boot_id}\n"))
     }
 
     fn bad_files(&self) -> Vec<BadFile> {

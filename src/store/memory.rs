@@ -1,7 +1,7 @@
 //! A store in memory, with the file store's semantics (exclusive claims of addresses and host
 //! ports): for tests of commands and of the executor, without root or a state directory.
 
-use super::{Guard, Store};
+use super::{Guard, Intent, Store};
 use crate::error::{Error, Result};
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
 use std::cell::{Cell, RefCell};
@@ -18,6 +18,8 @@ pub struct Contents {
     /// (protocol, host port, host address) -> holder.
     pub ports: BTreeMap<(String, u16, Option<Ipv4Addr>), PortClaim>,
     pub cursors: BTreeMap<String, Ipv4Addr>,
+    /// Plans under way, by intent id.
+    pub intents: BTreeMap<String, Intent>,
 }
 
 /// Clones share one store: a test keeps a handle to look into what a command wrote.
@@ -28,6 +30,8 @@ pub struct MemStore {
     pub fail_write_at: Rc<Cell<Option<usize>>>,
     /// How many changes were asked for.
     pub writes: Rc<Cell<usize>>,
+    /// The boot recorded; `None` stands for this one (tests start from a store in step).
+    pub boot: Rc<RefCell<Option<String>>>,
 }
 
 impl MemStore {
@@ -224,6 +228,34 @@ impl Store for MemStore {
                 && c.network == claim.network
                 && c.key == claim.key)
         });
+        Ok(())
+    }
+    // Not counted as writes: a test failing each state write in turn fails the records a
+    // plan makes, not the bookkeeping around it.
+    fn put_intent(&self, intent: &Intent) -> Result<()> {
+        self.contents
+            .borrow_mut()
+            .intents
+            .insert(intent.id(), intent.clone());
+        Ok(())
+    }
+    fn intents(&self) -> Result<Vec<Intent>> {
+        Ok(self.contents.borrow().intents.values().cloned().collect())
+    }
+    fn drop_intent(&self, intent: &Intent) -> Result<()> {
+        self.contents.borrow_mut().intents.remove(&intent.id());
+        Ok(())
+    }
+    fn recorded_boot(&self) -> Result<Option<String>> {
+        Ok(Some(
+            self.boot
+                .borrow()
+                .clone()
+                .unwrap_or_else(crate::kernel::boot_id),
+        ))
+    }
+    fn record_boot(&self, boot_id: &str) -> Result<()> {
+        *self.boot.borrow_mut() = Some(boot_id.to_string());
         Ok(())
     }
 }

@@ -76,6 +76,29 @@ impl From<BadFile> for crate::error::Error {
     }
 }
 
+/// A plan a command is carrying out, written before its first change and removed when it
+/// completed or was rolled back: one left behind names a command that was killed mid-way, and
+/// the next command (or `cnet gc`) undoes or completes it (`apply::recover`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Intent {
+    /// The process carrying it out, with its start time (clock ticks after boot, from
+    /// /proc/PID/stat) and the boot: a pid alone may be reused.
+    pub pid: u32,
+    pub start: u64,
+    pub boot_id: String,
+    /// A teardown is completed on recovery (its removals are idempotent); anything else is
+    /// undone.
+    pub teardown: bool,
+    pub plan: crate::plan::Plan,
+}
+
+impl Intent {
+    /// The intent's name in the store: `PID-START`.
+    pub fn id(&self) -> String {
+        format!("{}-{}", self.pid, self.start)
+    }
+}
+
 /// Held while a command mutates state; dropping it releases the lock.
 pub type Guard = Box<dyn std::any::Any>;
 
@@ -124,6 +147,17 @@ pub trait Store {
     fn claim_ports(&self, claim: &PortClaim) -> Result<()>;
     /// Give back the host ports `claim` holds; claims of other holders are left alone.
     fn release_ports(&self, claim: &PortClaim) -> Result<()>;
+
+    /// Record a plan before it runs (replacing an intent of the same process).
+    fn put_intent(&self, intent: &Intent) -> Result<()>;
+    /// Every intent recorded and not yet dropped (unreadable ones are dropped: a torn intent
+    /// was written before its plan started).
+    fn intents(&self) -> Result<Vec<Intent>>;
+    fn drop_intent(&self, intent: &Intent) -> Result<()>;
+
+    /// The boot the kernel objects were last brought up for (`None`: never recorded).
+    fn recorded_boot(&self) -> Result<Option<String>>;
+    fn record_boot(&self, boot_id: &str) -> Result<()>;
 
     /// The files the listings of this process skipped so far, each once, in the order met.
     fn bad_files(&self) -> Vec<BadFile> {

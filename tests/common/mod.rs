@@ -566,7 +566,7 @@ impl Sandbox {
     pub fn snapshot(&self) -> Snapshot {
         self.settle();
         let script = format!(
-            r#"dump() {{ [ -d "$1" ] || return 0; find "$1" -type f ! -path "$1/lock" | sort | while read -r f; do echo "== $f"; cat "$f"; done; }}
+            r#"dump() {{ [ -d "$1" ] || return 0; find "$1" -type f ! -path "$1/lock" ! -path "$1/boot_id" | sort | while read -r f; do echo "== $f"; cat "$f"; done; }}
 echo '@@links'; ip -j link
 echo; echo '@@rules'; iptables-save
 echo '@@nft'; nft list table ip cnet 2>/dev/null || true; nft list table ip cnet-vxlan 2>/dev/null || true

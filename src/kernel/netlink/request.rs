@@ -119,6 +119,30 @@ pub(super) fn request(c: &Conn, op: &Op, r: &OneRequest) -> Result<Request> {
                 .build();
             send(RouteNetlinkMessage::SetLink(msg), 0)
         }
+        // In the host's namespace only what carries cnet's mark goes, whatever the state
+        // files name: the host's own interfaces live there.
+        OneRequest::DeleteLink { dev }
+            if matches!(
+                op,
+                Op::DeleteLink {
+                    ns: NsRef::Host,
+                    ..
+                }
+            ) =>
+        {
+            match super::owned_link(c, dev) {
+                Ok(None) => Ok(Request::Nothing),
+                Ok(Some((_, false))) => {
+                    super::warn_unmarked(dev);
+                    Ok(Request::Nothing)
+                }
+                Ok(Some((_, true))) => send(
+                    RouteNetlinkMessage::DelLink(LinkUnspec::new_with_name(dev).build()),
+                    0,
+                ),
+                Err(e) => Err(err(describe(&e))),
+            }
+        }
         OneRequest::DeleteLink { dev } => send(
             RouteNetlinkMessage::DelLink(LinkUnspec::new_with_name(dev).build()),
             0,

@@ -1,0 +1,267 @@
+//! Crashes and reboots: a command SIGKILLed before each step of its plan in turn (the fault hook
+//! `CNET_FAULT=kill@N`), then `cnet gc`, leaves kernel and state consistent, and the command
+//! retried succeeds; a state directory moved to a fresh machine (another boot) works again.
+//! Ownership marks: a link without cnet's mark is never deleted, whatever the state says.
+
+mod common;
+
+use common::{Sandbox, require_root};
+
+/// A LAN for macvlan networks: `lan0` in the sandbox's host namespace.
+const LAN: &str = "ip link add lan0 type veth peer name lan0p && ip link set lan0 up && \
+                   ip link set lan0p up";
+
+/// Run `command` killed before step 0, 1, 2... until it runs to its end; after each kill
+/// `cnet gc` repairs, a second `cnet gc` finds nothing, the command retried succeeds (a removal
+/// may have been completed by gc already: then the retry says it is gone), and `undo` takes it
+/// back for the next round. Returns how many kills there were.
+#[track_caller]
+fn kill_at_each_step(sb: &Sandbox, command: &str, undo: &str) -> usize {
+    for step in 0..100 {
+        let r = sb.sh(&format!("CNET_FAULT=kill@{step} cnet {command}"));
+        if r.succeeded() {
+            assert!(step > 0, "{command} never killed\n{r}");
+            return step;
+        }
+        assert_eq!(r.code, Some(137), "{command} killed at step {step}:\n{r}");
+        let gc = sb.cnet(&["gc"]);
+        gc.ok();
+        let again = sb.cnet(&["gc"]);
+        again.ok();
+        assert_eq!(
+            again.stdout, "",
+            "after killing {command} at step {step} and one gc:\nfirst gc:\n{gc}\n{again}"
+        );
+        assert_consistent(sb, &format!("{command} killed at step {step}"));
+        let retry = sb.sh(&format!("cnet {command}"));
+        let gone = ["is not attached", "does not exist"];
+        if !retry.succeeded() {
+            retry.fails_with(2);
+            assert!(gone.iter().any(|g| retry.stderr.contains(g)), "{retry}");
+        }
+        assert_consistent(sb, &format!("{command} retried after step {step}"));
+        sb.sh(&format!("cnet {undo}")).ok();
+    }
+    panic!("{command} has more than 100 steps?");
+}
+
+/// No plan left under way, no address held twice, and every link carrying cnet's mark is one
+/// a network or endpoint records.
+#[track_caller]
+fn assert_consistent(sb: &Sandbox, context: &str) {
+    let intents = sb.sh(&format!(
+        "ls {}/intents 2>/dev/null | wc -l",
+        sb.state_dir()
+    ));
+    assert_eq!(
+        intents.stdout.trim(),
+        "0",
+        "{context}: intents left\n{intents}"
+    );
+    let addrs = sb.sh(
+        "for n in $(ls /run/netns); do ip -n $n -4 -o addr show | awk '$2 != \"lo\" {print $4}'; \
+         done | sort | uniq -d",
+    );
+    assert_eq!(addrs.stdout, "", "{context}: an address held twice");
+    let dry = sb.cnet(&["gc", "--dry-run"]);
+    dry.ok();
+    assert_eq!(dry.stdout, "", "{context}: gc still finds something\n{dry}");
+}
+
+#[test]
+fn bridge_attach_detach_create_rm_killed_at_every_step() {
+    require_root();
+    let sb = Sandbox::new();
+    let kills = kill_at_each_step(&sb, "net create lab --subnet 10.91.0.0/24", "net rm lab");
+    assert!(kills >= 3, "{kills}");
+    kill_at_each_step(&sb, "attach lab ns1", "detach lab ns1");
+    kill_at_each_step(&sb, "detach lab ns1", "attach lab ns1");
+    kill_at_each_step(
+        &sb,
+        "net rm lab --force",
+        "net create lab --subnet 10.91.0.0/24",
+    );
+    let ls = sb.cnet(&["lease", "ls", "--format", "json"]);
+    ls.ok();
+}
+
+#[test]
+fn macvlan_attach_killed_at_every_step() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.sh(LAN).ok();
+    kill_at_each_step(
+        &sb,
+        "net create lan -d macvlan --subnet 192.168.77.0/24 -o parent=lan0",
+        "net rm lan",
+    );
+    kill_at_each_step(&sb, "attach lan ns1", "detach lan ns1");
+    kill_at_each_step(&sb, "detach lan ns1", "attach lan ns1");
+}
+
+#[test]
+fn vxlan_create_and_attach_killed_at_every_step() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.sh("ip link add under0 type veth peer name under0p && \
+           ip addr add 192.0.2.10/24 dev under0 && ip link set under0 up")
+        .ok();
+    let create = "net create ov -d vxlan --subnet 10.92.0.0/24 --vni 42 --local 192.0.2.10";
+    kill_at_each_step(&sb, create, "net rm ov");
+    kill_at_each_step(&sb, "attach ov ns1", "detach ov ns1");
+    kill_at_each_step(&sb, "net rm ov --force", create);
+}
+
+#[test]
+fn a_failed_step_rolls_back_and_leaves_nothing_for_gc() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.93.0.0/24"])
+        .ok();
+    for step in 0..30 {
+        let r = sb.sh(&format!("CNET_FAULT=fail@{step} cnet attach lab ns1"));
+        if r.succeeded() {
+            break;
+        }
+        assert!(r.stderr.contains("injected failure"), "{r}");
+        assert_consistent(&sb, &format!("attach failed at step {step}"));
+    }
+}
+
+#[test]
+fn an_unmarked_link_named_in_a_state_file_is_not_deleted() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.94.0.0/24"])
+        .ok();
+    sb.sh("ip link add up0 type veth peer name up0p").ok();
+    let file = format!("{}/networks/lab.toml", sb.state_dir());
+    sb.sh(&format!("sed -i 's/^bridge = .*/bridge = \"up0\"/' {file}"))
+        .ok();
+    let r = sb.cnet(&["net", "rm", "lab", "--force"]);
+    r.ok();
+    assert!(r.stderr.contains("leaving link up0 alone"), "{r}");
+    assert!(sb.links().contains(&"up0".to_string()), "{:?}", sb.links());
+    // The real bridge carries the mark but no record names it now: gc deletes it.
+    let gc = sb.cnet(&["gc"]);
+    gc.ok()
+        .stdout_has("link cn-lab: marked cnet:lab but recorded nowhere: deleted");
+    assert!(!sb.links().contains(&"cn-lab".to_string()));
+}
+
+#[test]
+fn links_carry_the_mark_and_dry_run_shows_it() {
+    require_root();
+    let sb = Sandbox::new();
+    let dry = sb.cnet(&[
+        "--dry-run",
+        "net",
+        "create",
+        "lab",
+        "--subnet",
+        "10.95.0.0/24",
+    ]);
+    dry.ok().stdout_has("ip link set cn-lab alias cnet:lab");
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.95.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    let r = sb.sh("ip -o link show | grep -c 'alias cnet:lab'");
+    assert_eq!(r.stdout.trim(), "2", "bridge and veth\n{r}");
+}
+
+#[test]
+fn gc_releases_what_a_deleted_namespace_held() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.96.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    sb.sh("ip netns del ns1").ok();
+    let dry = sb.cnet(&["gc", "--dry-run"]);
+    dry.ok();
+    assert!(dry.stdout.contains("# forget ns1 on network lab"), "{dry}");
+    let gc = sb.cnet(&["gc", "--format", "json"]);
+    gc.ok();
+    let v = gc.json();
+    let objects: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["object"].as_str().unwrap())
+        .collect();
+    assert!(objects.contains(&"endpoint ns1 on lab"), "{v:#}");
+    assert!(objects.contains(&"namespace ns1"), "{v:#}");
+    sb.cnet(&["gc"]).ok();
+    assert_eq!(sb.cnet(&["gc"]).stdout, "");
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+}
+
+#[test]
+fn a_state_dir_moved_to_another_boot_works_again() {
+    require_root();
+    let a = Sandbox::new();
+    a.cnet(&["net", "create", "lab", "--subnet", "10.97.0.0/24"])
+        .ok();
+    a.cnet(&["net", "create", "tiny", "--subnet", "10.98.0.0/29"])
+        .ok();
+    a.sh(LAN).ok();
+    a.cnet(&[
+        "net",
+        "create",
+        "lan",
+        "-d",
+        "macvlan",
+        "--subnet",
+        "192.168.78.0/24",
+        "-o",
+        "parent=lan0",
+    ])
+    .ok();
+    a.cnet(&["attach", "lab", "ns1"]).ok();
+    a.cnet(&["attach", "lan", "ns1"]).ok();
+    for i in 0..5 {
+        a.cnet(&["attach", "tiny", &format!("t{i}")]).ok();
+    }
+    a.cnet(&["attach", "tiny", "t9"]).fails();
+    let state = a.sh(&format!("tar -C {} -cf - . | base64 -w0", a.state_dir()));
+    state.ok();
+
+    let b = Sandbox::new();
+    b.sh(LAN).ok();
+    b.sh(&format!(
+        "echo {} | base64 -d | tar -C {} -xf -",
+        state.stdout.trim(),
+        b.state_dir()
+    ))
+    .ok();
+    let boot = "CNET_BOOT_ID=00000000-0000-0000-0000-000000000002";
+    b.sh(&format!("{boot} cnet attach lab ns2")).ok();
+    b.sh(&format!("{boot} cnet attach lan ns2")).ok();
+    b.sh(&format!("{boot} cnet attach tiny t9")).ok();
+    b.sh(&format!("{boot} cnet attach lab ns1")).ok();
+    let leases = b.sh(&format!("{boot} cnet lease ls"));
+    leases.ok();
+    assert!(!leases.stdout.contains("namespace-gone"), "{leases}");
+    assert!(!leases.stdout.contains("earlier-boot"), "{leases}");
+    assert_eq!(b.sh(&format!("{boot} cnet gc")).stdout, "");
+}
+
+#[test]
+fn the_allocator_reuses_leases_of_an_earlier_boot() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "tiny", "--subnet", "10.99.0.0/29"])
+        .ok();
+    for i in 0..5 {
+        sb.cnet(&["attach", "tiny", &format!("t{i}")]).ok();
+    }
+    // Leases bound in another boot, their namespaces gone with it; the boot check is told
+    // this is the same boot, so only the allocator can free them.
+    sb.sh(&format!(
+        "sed -i 's/^boot_id = .*/boot_id = \"old\"/' {}/leases/tiny/*.toml",
+        sb.state_dir()
+    ))
+    .ok();
+    sb.sh("for i in 0 1 2 3 4; do ip netns del t$i; done").ok();
+    sb.cnet(&["attach", "tiny", "t9"]).ok();
+}
