@@ -234,3 +234,19 @@ fn the_network_with_the_highest_gateway_priority_carries_the_default_route() {
     let r = sb.run(&["ip", "-n", "ns2", "route", "show", "default"]);
     assert_eq!(r.ok().stdout.trim(), "", "{r}");
 }
+
+#[test]
+fn a_detach_run_again_after_its_route_handover_succeeds() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "front", "--subnet", "10.1.0.0/24"]).ok();
+    sb.cnet(&["net", "create", "back", "--subnet", "10.2.0.0/24"]).ok();
+    sb.cnet(&["attach", "front", "ns1"]).ok();
+    sb.cnet(&["attach", "back", "ns1"]).ok();
+    // As a detach killed after handing the route over leaves it: the carrier's link gone,
+    // the other network's default route in place, the records still there.
+    sb.sh("ip -n ns1 link del eth0 && ip -n ns1 route add default via 10.2.0.1")
+        .ok();
+    sb.cnet(&["detach", "front", "ns1"]).ok();
+    let out = route_out(&sb, "ns1");
+    assert!(out.contains("via 10.2.0.1 dev eth1"), "{out}");
+}

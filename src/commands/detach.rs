@@ -66,6 +66,14 @@ pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<P
         None
     };
     if let Some((other, route)) = &handover {
+        // Whatever default route is left goes first (none, unless a detach was interrupted
+        // after the handover): a detach run again then ends as one run once.
+        plan.push(Op::DelRoute {
+            ns: other.ns_ref(),
+            dest: None,
+            via: None,
+            dev: None,
+        });
         plan.push(route.adding(other));
     }
     if let Some(addr) = ep.address
