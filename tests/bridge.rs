@@ -238,8 +238,10 @@ fn the_network_with_the_highest_gateway_priority_carries_the_default_route() {
 #[test]
 fn a_detach_run_again_after_its_route_handover_succeeds() {
     let sb = Sandbox::new();
-    sb.cnet(&["net", "create", "front", "--subnet", "10.1.0.0/24"]).ok();
-    sb.cnet(&["net", "create", "back", "--subnet", "10.2.0.0/24"]).ok();
+    sb.cnet(&["net", "create", "front", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["net", "create", "back", "--subnet", "10.2.0.0/24"])
+        .ok();
     sb.cnet(&["attach", "front", "ns1"]).ok();
     sb.cnet(&["attach", "back", "ns1"]).ok();
     // As a detach killed after handing the route over leaves it: the carrier's link gone,
@@ -249,4 +251,16 @@ fn a_detach_run_again_after_its_route_handover_succeeds() {
     sb.cnet(&["detach", "front", "ns1"]).ok();
     let out = route_out(&sb, "ns1");
     assert!(out.contains("via 10.2.0.1 dev eth1"), "{out}");
+}
+
+#[test]
+fn an_ipv4_network_puts_no_ipv6_address_on_its_bridge() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    let r = sb.run(&["ip", "-6", "-o", "addr", "show", "dev", "cn-lab"]);
+    assert_eq!(r.ok().stdout.trim(), "", "{r}");
+    let r = sb.run(&["ip", "-n", "ns1", "-6", "-o", "addr", "show", "dev", "eth0"]);
+    assert_eq!(r.ok().stdout.trim(), "", "{r}");
 }

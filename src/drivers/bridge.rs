@@ -85,6 +85,11 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         mac: bridge_mac(net),
         mtu: net.mtu,
     });
+    // An IPv4 network: no IPv6 link-local address on the bridge, so the host sends no
+    // router or neighbour solicitations and MLD reports into it.
+    plan.push(Op::DisableIpv6 {
+        dev: bridge.clone(),
+    });
     plan.push(Op::AddAddress {
         ns: NsRef::Host,
         dev: bridge,

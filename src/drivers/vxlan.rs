@@ -131,6 +131,9 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         mac: super::bridge::bridge_mac(net),
         mtu: net.mtu,
     });
+    plan.push(Op::DisableIpv6 {
+        dev: bridge.clone(),
+    });
     plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
     if !fw.has_table(NftTableKind::Tunnel) {
         plan.push(Op::CreateTable(NftTableKind::Tunnel));
@@ -145,6 +148,8 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         mtu: net.mtu,
         master: Some(bridge),
     });
+    // Nor on the tunnel device: no IPv6 chatter is replicated to every peer.
+    plan.push(Op::DisableIpv6 { dev: dev.clone() });
     for p in &net.peers {
         plan.push(Op::AppendFdb {
             dev: dev.clone(),
@@ -307,6 +312,8 @@ mod tests {
                         dst: *dst
                     })
                 ),
+                // A setting of a device the rollback deletes.
+                Op::DisableIpv6 { .. } => assert_eq!(op.undo(), None),
                 other => assert!(other.undo().is_some(), "{other}"),
             }
         }

@@ -379,6 +379,13 @@ impl fmt::Display for Op {
             Op::AddRoute { ns, dest, via, dev } => {
                 write!(f, "{} route add {}", ns.ip(), route_words(dest, via, dev))
             }
+            // Any default route, if there is one (`route del` would fail on none).
+            Op::DelRoute {
+                ns,
+                dest: None,
+                via: None,
+                dev: None,
+            } => write!(f, "{} route flush exact 0.0.0.0/0", ns.ip()),
             Op::DelRoute { ns, dest, via, dev } => {
                 write!(f, "{} route del {}", ns.ip(), route_words(dest, via, dev))
             }
