@@ -19,7 +19,14 @@ use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+mod link;
+mod marks;
 mod request;
+
+pub use link::{NewLink, create_link};
+pub use marks::{
+    alias_of, is_cnet_mark, mark_link, name_of, owned_link, set_link_mark, warn_unmarked,
+};
 pub use request::OneRequest;
 #[cfg(test)]
 use request::route_message;
@@ -334,72 +341,6 @@ fn exec_in_order(c: &Conn, ops: &[Op]) -> Vec<Result<()>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ownership marks
-// ---------------------------------------------------------------------------------------------
-
-static LINK_MARK: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
-
-/// The mark (IFLA_IFALIAS) the links the executor creates from now on carry: `cnet:NETWORK`.
-pub fn set_link_mark(mark: &str) {
-    *LINK_MARK.lock().unwrap_or_else(|e| e.into_inner()) = mark.to_string();
-}
-
-fn link_mark() -> String {
-    let mark = LINK_MARK.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if mark.is_empty() {
-        crate::plan::MARK_PREFIX.trim_end_matches(':').to_string()
-    } else {
-        mark
-    }
-}
-
-/// The ifalias of a link message, if it has one.
-pub fn alias_of(m: &LinkMessage) -> Option<&str> {
-    m.attributes.iter().find_map(|a| match a {
-        LinkAttribute::IfAlias(s) => Some(s.as_str()),
-        _ => None,
-    })
-}
-
-/// The name of a link message.
-pub fn name_of(m: &LinkMessage) -> Option<&str> {
-    m.attributes.iter().find_map(|a| match a {
-        LinkAttribute::IfName(s) => Some(s.as_str()),
-        _ => None,
-    })
-}
-
-/// Whether an alias is cnet's mark.
-pub fn is_cnet_mark(alias: Option<&str>) -> bool {
-    alias.is_some_and(|a| a == "cnet" || a.starts_with(crate::plan::MARK_PREFIX))
-}
-
-/// `ip link set DEV alias cnet:NETWORK`: the link is cnet's to delete.
-pub fn mark_link(c: &Conn, dev: &str) -> NlResult<()> {
-    c.ack(
-        RouteNetlinkMessage::NewLink(
-            LinkUnspec::new_with_name(dev)
-                .append_extra_attribute(LinkAttribute::IfAlias(link_mark()))
-                .build(),
-        ),
-        0,
-    )
-}
-
-/// A link of the connection's namespace, if there is one, and whether it carries cnet's mark.
-pub fn owned_link(c: &Conn, dev: &str) -> NlResult<Option<(u32, bool)>> {
-    Ok(get_link(c, dev)?.map(|m| (m.header.index, is_cnet_mark(alias_of(&m)))))
-}
-
-/// Say that a link is left alone: cnet deletes only the links it marked.
-pub fn warn_unmarked(dev: &str) {
-    eprintln!(
-        "cnet: leaving link {dev} alone: it does not carry cnet's mark (ifalias {}NETWORK)",
-        crate::plan::MARK_PREFIX
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
 // requests
 // ---------------------------------------------------------------------------------------------
 
@@ -522,149 +463,6 @@ pub fn main_routes_v4(c: &Conn) -> Result<Vec<Ipv4Network>> {
 /// One transmit and one receive queue. A veth gets one per possible CPU by default and then
 /// drops to one in use, which waits for an RCU grace period per end; the extra queues serve
 /// only XDP, which cnet does not set up.
-fn one_queue<T>(b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
-    b.append_extra_attribute(LinkAttribute::NumTxQueues(1))
-        .append_extra_attribute(LinkAttribute::NumRxQueues(1))
-}
-
-/// A link the host namespace's connection creates, with the fields of its op.
-pub enum NewLink<'a> {
-    Bridge {
-        name: &'a String,
-        mac: &'a [u8; 6],
-        mtu: &'a Option<u32>,
-    },
-    Veth {
-        host: &'a String,
-        peer: &'a String,
-        peer_ns: &'a NsRef,
-        mtu: &'a Option<u32>,
-        peer_mac: &'a Option<[u8; 6]>,
-        master: &'a Option<String>,
-    },
-}
-
-/// Create a link on a connection in the host namespace; errors name `op`'s command.
-pub fn create_link(c: &Conn, op: &Op, link: NewLink) -> Result<()> {
-    let err = |msg: String| kernel_error(op, msg);
-    match link {
-        NewLink::Bridge { name, mac, mtu } => {
-            // Without multicast snooping: with it, every port joining or leaving re-arms query
-            // timers on every port (a cost that grows with the network), and with no querier on
-            // the bridge most multicast is flooded anyway.
-            let mtu = mtu.unwrap_or(DEFAULT_MTU);
-            let b = LinkBridge::new(name)
-                .address(mac.to_vec())
-                .mtu(crate::plan::provisional_bridge_mtu(mtu))
-                .mcast_snooping(false);
-            c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE)
-                .map_err(|e| {
-                    err(create_link_message(
-                        "bridge",
-                        name,
-                        errno_of(&e),
-                        &describe(&e),
-                    ))
-                })?;
-            // Changed after creation, the MTU counts as chosen by the user: the bridge then
-            // keeps it instead of recomputing it from every port each time one joins (a cost
-            // that grows, and a drop whenever a smaller port joins).
-            // The same request marks it as cnet's.
-            let set = LinkUnspec::new_with_name(name)
-                .mtu(mtu)
-                .append_extra_attribute(LinkAttribute::IfAlias(link_mark()));
-            c.ack(RouteNetlinkMessage::NewLink(set.build()), 0)
-                .map_err(|e| err(format!("setting mtu {mtu} on {name}: {}", describe(&e))))
-        }
-        NewLink::Veth {
-            host,
-            peer,
-            peer_ns,
-            mtu,
-            peer_mac,
-            master,
-        } => {
-            let master_index = match master {
-                None => None,
-                Some(m) => match link_index(c, m) {
-                    Ok(Some(i)) => Some(i),
-                    Ok(None) => return Err(err(format!("master {m}: no such link"))),
-                    Err(e) => return Err(err(format!("master {m}: {}", describe(&e)))),
-                },
-            };
-            // Kept open until the request has completed.
-            let ns_file = match peer_ns.path() {
-                None => None,
-                Some(p) => Some(open_ns(&p).map_err(|e| err(e.to_string()))?),
-            };
-            let mut pb = one_queue(LinkMessageBuilder::<LinkUnspec>::new().name(peer.clone()));
-            if let Some(f) = &ns_file {
-                pb = pb.setns_by_fd(f.as_raw_fd());
-            }
-            if let Some(m) = mtu {
-                pb = pb.mtu(*m);
-            }
-            if let Some(mac) = peer_mac {
-                pb = pb.address(mac.to_vec());
-            }
-            let mut b = one_queue(LinkMessageBuilder::<LinkVeth>::new_with_info_kind(
-                InfoKind::Veth,
-            ))
-            .name(host.clone())
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(pb.build())));
-            if let Some(m) = mtu {
-                b = b.mtu(*m);
-            }
-            if let Some(i) = master_index {
-                b = b.controller(i);
-            }
-            let res = c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE);
-            drop(ns_file);
-            match res {
-                // The kernel takes no alias with a new link: it is set right after.
-                Ok(()) => {
-                    mark_link(c, host).map_err(|e| err(format!("marking {host}: {}", describe(&e))))
-                }
-                Err(e) if errno_of(&e) == Some(libc::EEXIST) => {
-                    // Say which end clashed.
-                    let host_exists = matches!(link_index(c, host), Ok(Some(_)));
-                    if host_exists || matches!(peer_ns, NsRef::Host) {
-                        let name = if host_exists { host } else { peer };
-                        Err(err(format!("link {name} already exists")))
-                    } else {
-                        Err(err(format!(
-                            "link {peer} already exists in namespace {}",
-                            ns_label(peer_ns)
-                        )))
-                    }
-                }
-                // The bridge's port numbers are 10 bits: port 1024 cannot be.
-                Err(e) if errno_of(&e) == Some(libc::EXFULL) && master.is_some() => {
-                    Err(err(format!(
-                        "bridge {} is full: a Linux bridge takes at most 1023 ports \
-                         (spread the namespaces over several networks)",
-                        master.as_deref().unwrap_or_default()
-                    )))
-                }
-                Err(e) => Err(err(create_link_message(
-                    "veth",
-                    host,
-                    errno_of(&e),
-                    &describe(&e),
-                ))),
-            }
-        }
-    }
-}
-
-fn ns_label(ns: &NsRef) -> String {
-    match ns {
-        NsRef::Host => "host".into(),
-        NsRef::Named(n) => n.clone(),
-        NsRef::Path(p) => p.display().to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

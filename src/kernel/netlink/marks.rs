@@ -1,0 +1,66 @@
+//! Ownership marks: every link cnet creates in the host's namespace carries `cnet:NETWORK` as
+//! its ifalias, and cnet deletes no link there without it.
+
+use super::*;
+
+static LINK_MARK: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// The mark (IFLA_IFALIAS) the links the executor creates from now on carry: `cnet:NETWORK`.
+pub fn set_link_mark(mark: &str) {
+    *LINK_MARK.lock().unwrap_or_else(|e| e.into_inner()) = mark.to_string();
+}
+
+pub(super) fn link_mark() -> String {
+    let mark = LINK_MARK.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if mark.is_empty() {
+        crate::plan::MARK_PREFIX.trim_end_matches(':').to_string()
+    } else {
+        mark
+    }
+}
+
+/// The ifalias of a link message, if it has one.
+pub fn alias_of(m: &LinkMessage) -> Option<&str> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfAlias(s) => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+/// The name of a link message.
+pub fn name_of(m: &LinkMessage) -> Option<&str> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfName(s) => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+/// Whether an alias is cnet's mark.
+pub fn is_cnet_mark(alias: Option<&str>) -> bool {
+    alias.is_some_and(|a| a == "cnet" || a.starts_with(crate::plan::MARK_PREFIX))
+}
+
+/// `ip link set DEV alias cnet:NETWORK`: the link is cnet's to delete.
+pub fn mark_link(c: &Conn, dev: &str) -> NlResult<()> {
+    c.ack(
+        RouteNetlinkMessage::NewLink(
+            LinkUnspec::new_with_name(dev)
+                .append_extra_attribute(LinkAttribute::IfAlias(link_mark()))
+                .build(),
+        ),
+        0,
+    )
+}
+
+/// A link of the connection's namespace, if there is one, and whether it carries cnet's mark.
+pub fn owned_link(c: &Conn, dev: &str) -> NlResult<Option<(u32, bool)>> {
+    Ok(get_link(c, dev)?.map(|m| (m.header.index, is_cnet_mark(alias_of(&m)))))
+}
+
+/// Say that a link is left alone: cnet deletes only the links it marked.
+pub fn warn_unmarked(dev: &str) {
+    eprintln!(
+        "cnet: leaving link {dev} alone: it does not carry cnet's mark (ifalias {}NETWORK)",
+        crate::plan::MARK_PREFIX
+    );
+}
