@@ -29,7 +29,7 @@ pub struct ApplyFailure {
 /// Carry out one step: state records in the store, the rest on the host.
 fn exec_op(fx: &mut Effects, op: &Op) -> Result<()> {
     match op {
-        Op::Record(r) => record(fx.store, r),
+        Op::Record(r) => fx.store.commit(std::slice::from_ref(r)),
         _ => fx.host.exec(op),
     }
 }
@@ -256,37 +256,6 @@ fn teardown_steps(plan: &Plan, fx: &mut Effects) -> Result<()> {
     match first {
         Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-/// Carry out one state record, with its precondition.
-fn record(store: &dyn Store, r: &Record) -> Result<()> {
-    match r {
-        Record::PutNetwork { net, .. } => store.put_network(net),
-        Record::DropNetwork { name } => store.remove_network(name),
-        Record::PutLease { lease, previous } => match previous {
-            None => store.put_lease(lease, true),
-            Some(p) => {
-                // Only if unchanged: a lease that moved on since planning is a NAK.
-                let now = store.lease(&lease.network, lease.address)?;
-                if now.as_ref() != Some(p) {
-                    return Err(Error::runtime(format!(
-                        "NAK: the lease of {} on network {} changed meanwhile",
-                        lease.address, lease.network
-                    )));
-                }
-                store.put_lease(lease, false)
-            }
-        },
-        Record::DropLease { lease } => store.remove_lease(&lease.network, lease.address),
-        Record::PutEndpoint { endpoint, .. } => store.put_endpoint(&endpoint.key, endpoint),
-        Record::DropEndpoint { endpoint } => {
-            store.remove_endpoint(&endpoint.network, &endpoint.key)
-        }
-        Record::ClaimPorts(c) => store.claim_ports(c),
-        Record::ReleasePorts(c) => store.release_ports(c),
-        Record::PutNamespace(n) => store.put_namespace(n),
-        Record::DropNamespace(n) => store.remove_namespace(&n.name),
     }
 }
 

@@ -61,6 +61,9 @@ impl MemStore {
 }
 
 impl Store for MemStore {
+    fn commit(&self, records: &[crate::plan::Record]) -> Result<()> {
+        super::txn::commit_each(self, records)
+    }
     fn lock(&self) -> Result<Guard> {
         Ok(Box::new(()))
     }

@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod memory;
+pub mod txn;
 
 use crate::error::Result;
 use crate::model::{Endpoint, Lease, NamespaceRecord, Network, PortClaim};
@@ -103,6 +104,9 @@ impl Intent {
 pub type Guard = Box<dyn std::any::Any>;
 
 pub trait Store {
+    /// Apply a batch of records, each with its precondition, all or none (see `txn`).
+    fn commit(&self, records: &[crate::plan::Record]) -> Result<()>;
+
     /// Take the exclusive lock every mutation runs under.
     fn lock(&self) -> Result<Guard>;
 

@@ -270,6 +270,9 @@ impl Kind {
 }
 
 impl Store for FileStore {
+    fn commit(&self, records: &[crate::plan::Record]) -> Result<()> {
+        super::txn::commit_each(self, records)
+    }
     fn lock(&self) -> Result<Guard> {
         let path = self.root.join("lock");
         let file = making_dir(&self.root, || {
