@@ -87,11 +87,16 @@ fn every_man_page_has_every_section_and_no_hidden_command() {
     }
     assert!(pages >= 21, "only {pages} man pages");
     let completions = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
-    for f in ["cnet.bash", "_cnet", "cnet.fish"] {
+    // Each shell asks `cnet __complete` for network names.
+    for (f, networks) in [
+        ("cnet.bash", "echo networks"),
+        ("_cnet", "_cnet_complete networks"),
+        ("cnet.fish", "cnet __complete networks"),
+    ] {
         let text = std::fs::read_to_string(completions.join(f)).unwrap();
         assert!(!text.contains("generate-docs"), "{f} offers generate-docs");
         assert!(
-            text.contains("__complete networks"),
+            text.contains(" __complete ") && text.contains(networks),
             "{f} completes no network names"
         );
     }
