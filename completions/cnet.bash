@@ -1,4 +1,4 @@
-_cnet() {
+_cnet_clap() {
     local i cur prev opts cmd
     COMPREPLY=()
     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -31,9 +31,6 @@ _cnet() {
             cnet,gc)
                 cmd="cnet__subcmd__gc"
                 ;;
-            cnet,generate-docs)
-                cmd="cnet__subcmd__generate__subcmd__docs"
-                ;;
             cnet,lease)
                 cmd="cnet__subcmd__lease"
                 ;;
@@ -42,6 +39,9 @@ _cnet() {
                 ;;
             cnet,ns)
                 cmd="cnet__subcmd__ns"
+                ;;
+            cnet,reset)
+                cmd="cnet__subcmd__reset"
                 ;;
             cnet,restore)
                 cmd="cnet__subcmd__restore"
@@ -69,6 +69,9 @@ _cnet() {
                 ;;
             cnet__subcmd__net,peer)
                 cmd="cnet__subcmd__net__subcmd__peer"
+                ;;
+            cnet__subcmd__net,prune)
+                cmd="cnet__subcmd__net__subcmd__prune"
                 ;;
             cnet__subcmd__net,remove)
                 cmd="cnet__subcmd__net__subcmd__rm"
@@ -104,7 +107,7 @@ _cnet() {
 
     case "${cmd}" in
         cnet)
-            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore generate-docs"
+            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,28 +288,6 @@ _cnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        cnet__subcmd__generate__subcmd__docs)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         cnet__subcmd__lease)
             opts="-v -h --state-dir --format --dry-run --verbose --help ls list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -352,7 +333,7 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__net)
-            opts="-v -h --state-dir --format --dry-run --verbose --help create rm remove ls list inspect peer"
+            opts="-v -h --state-dir --format --dry-run --verbose --help create rm remove ls list inspect prune peer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -389,11 +370,17 @@ _cnet() {
                     return 0
                     ;;
                 --driver)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 -d)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --subnet)
@@ -413,11 +400,17 @@ _cnet() {
                     return 0
                     ;;
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --vni)
@@ -437,7 +430,10 @@ _cnet() {
                     return 0
                     ;;
                 --underlay)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --opt)
@@ -565,6 +561,28 @@ _cnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cnet__subcmd__net__subcmd__prune)
+            opts="-v -f -h --state-dir --format --dry-run --verbose --force --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cnet__subcmd__net__subcmd__rm)
             opts="-v -f -h --state-dir --format --dry-run --verbose --force --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -610,7 +628,37 @@ _cnet() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__ls)
-            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
+            opts="-v -q -o -h --state-dir --format --dry-run --verbose --quiet --output --wide --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "wide" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "wide" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__ns__subcmd__rm)
+            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -631,9 +679,9 @@ _cnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        cnet__subcmd__ns__subcmd__rm)
-            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+        cnet__subcmd__reset)
+            opts="-v -y -h --state-dir --format --dry-run --verbose --yes --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -676,6 +724,62 @@ _cnet() {
             return 0
             ;;
     esac
+}
+
+
+# Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`); the rest
+# from the clap-generated _cnet_clap above.
+_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --opt --output --parent --peer --publish --state-dir --subnet --underlay --vni -d -o -p "
+
+# The kinds of candidates for the positional argument under the cursor, if it is one cnet knows.
+_cnet_positional_kinds() {
+    local i word skip=0
+    local -a words=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word="${COMP_WORDS[i]}"
+        if ((skip)); then
+            skip=0
+        elif [[ $word == -* ]]; then
+            [[ $_cnet_value_opts == *" $word "* ]] && skip=1
+        else
+            words+=("$word")
+        fi
+    done
+    local n=${#words[@]}
+    case "${words[0]}" in
+        attach) ((n == 1)) && echo "networks namespaces"; ((n == 2)) && echo namespaces ;;
+        detach) ((n == 1)) && echo networks; ((n == 2)) && echo namespaces ;;
+        exec-in-ns) ((n == 1)) && echo namespaces ;;
+        net)
+            case "${words[1]}" in
+                rm | remove | inspect) ((n >= 2)) && echo networks ;;
+                peer) ((n == 3)) && echo networks ;;
+            esac
+            ;;
+        lease) [[ ${words[1]} == ls || ${words[1]} == list ]] && ((n == 2)) && echo networks ;;
+        ns) [[ ${words[1]} == rm || ${words[1]} == remove ]] && ((n >= 2)) && echo namespaces ;;
+    esac
+}
+
+_cnet() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
+    local kinds="" kind candidates=""
+    case "$prev" in
+        -d | --driver) kinds=drivers ;;
+        --mode) kinds=modes ;;
+        --parent | --underlay) kinds=parents ;;
+    esac
+    if [[ -z $kinds && $cur != -* && $_cnet_value_opts != *" $prev "* ]]; then
+        kinds=$(_cnet_positional_kinds)
+    fi
+    if [[ -z $kinds ]]; then
+        _cnet_clap "$@"
+        return
+    fi
+    for kind in $kinds; do
+        candidates+=" $("${COMP_WORDS[0]}" __complete "$kind" 2>/dev/null)"
+    done
+    COMPREPLY=($(compgen -W "$candidates" -- "$cur"))
 }
 
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then

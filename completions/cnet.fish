@@ -25,7 +25,7 @@ function __fish_cnet_using_subcommand
 end
 
 complete -c cnet -n "__fish_cnet_needs_command" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_needs_command" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_needs_command" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_needs_command" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_needs_command" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
@@ -40,76 +40,84 @@ complete -c cnet -n "__fish_cnet_needs_command" -f -a "ns" -d 'List and remove n
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "firewall" -d 'Manage cnet\'s firewall rules'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "gc" -d 'Repair where state and kernel disagree: interrupted commands, released namespaces, missing bridges and rules, unrecorded links (--dry-run: print the repairs\' plans)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "restore" -d 'Re-create every network\'s links and firewall after a boot, and release what the boot took (run by examples/cnet-restore.service)'
-complete -c cnet -n "__fish_cnet_needs_command" -f -a "generate-docs" -d 'Write the man pages and shell completions (for packagers)'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "reset" -d 'Remove everything cnet made: endpoints, networks (the default one\'s too), their rules and tables, the namespaces it created, its hosts files'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "create" -d 'Create a network'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "rm" -d 'Remove networks'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "remove" -d 'Remove networks'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "ls" -d 'List networks'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "list" -d 'List networks'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "inspect" -d 'Show networks in detail, with their endpoints (JSON)'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect peer" -f -a "peer" -d 'Add or remove a peer VTEP of a vxlan network, leaving attached namespaces alone'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "create" -d 'Create a network'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "rm" -d 'Remove networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "remove" -d 'Remove networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "ls" -d 'List networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "list" -d 'List networks'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "inspect" -d 'Show networks in detail, with their endpoints (JSON, or the endpoint table with --format table)'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "prune" -d 'Remove every network with no namespace attached (never a predefined one)'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "peer" -d 'Add or remove a peer VTEP of a vxlan network, leaving attached namespaces alone'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s d -l driver -d 'Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s d -l driver -d 'Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet -d 'Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway -d 'Gateway address (default: the subnet\'s first host address)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ip-range -d 'Lease addresses only from this sub-range (CIDR)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mtu -d 'MTU of the bridge and every veth' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -d 'Parent interface (macvlan, ipvlan)' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -d 'Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -d 'Parent interface (macvlan, ipvlan)' -r -f
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -d 'Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l vni -d 'VXLAN network identifier' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l local -d 'Local underlay address (vxlan)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l peer -d 'Peer VTEP address (vxlan), repeatable' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dstport -d 'VXLAN UDP destination port' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -d 'Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -d 'Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s o -l opt -d 'Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker\'s com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan: parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=; vxlan: bridge_name=, mtu=, vni= (and com.docker.network.driver.overlay.vxlanid_list=)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -s f -l force -d 'Do not ask (required when standard input is not a terminal)'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
@@ -118,7 +126,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "rm" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "remove" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip -d 'Static address (must be free and inside the network\'s range)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ifname -d 'Interface name inside the namespace (default: the first free ethN)' -r
@@ -131,20 +139,20 @@ complete -c cnet -n "__fish_cnet_using_subcommand attach" -s v -l verbose -d 'Sa
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l no-default-route -d 'Never give the namespace its default route through this network'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand detach" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l wait -d 'Return only when the kernel has freed everything: the veth pair deleted at once and the deleted rules freed (by default the namespace is cut off at once and that ~25 ms of kernel work finishes in the background)'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
@@ -152,21 +160,21 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_sub
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "ls" -d 'List leases, of one network or of all'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "list" -d 'List leases, of one network or of all'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
@@ -176,61 +184,79 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcom
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "rm" -d 'Detach a namespace from every network, then delete it if cnet created it'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "remove" -d 'Detach a namespace from every network, then delete it if cnet created it'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s o -l output -d '`wide`: one row per endpoint, with its MAC, host veth, bridge, default route, ports' -r -f -a "wide\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print namespace names only'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l wide -d 'As -o wide'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s o -l output -d '`wide`: one row per endpoint, with its MAC, host veth, bridge, default route, ports' -r -f -a "wide\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print namespace names only'
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l wide -d 'As -o wide'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays\' peers are rebuilt whole'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand gc" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand restore" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l format -d 'Output format of listings' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
-complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
-complete -c cnet -n "__fish_cnet_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -s y -l yes -d 'Do not ask (required when standard input is not a terminal)'
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -s h -l help -d 'Print help'
+
+# Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`).
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -f -a "(cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm remove inspect" -f -a "(cnet __complete networks)"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from add rm remove; and __fish_seen_subcommand_from peer" -f -a "(cnet __complete networks)"
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls list" -f -a "(cnet __complete networks)"
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm remove" -f -a "(cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s d -l driver -x -a "(cnet __complete drivers)"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -x -a "(cnet __complete modes)"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -x -a "(cnet __complete parents)"
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -x -a "(cnet __complete parents)"

@@ -8,11 +8,13 @@ set -e
 # Stand-in for another machine: namespace `outside`, to which the host is 203.0.113.1.
 make_outside
 
+# A closed port drops the connection's SYNs (isolation, or no DNAT any more): without a connect
+# timeout, socat would wait for TCP to give up (about two minutes) in silence.
 fetch() { # NETNS|- ADDRESS PORT: one line from a TCP server, from a namespace or the host
     if [ "$1" = - ]; then
-        socat -T2 - "TCP:$2:$3" </dev/null
+        socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null
     else
-        ip netns exec "$1" socat -T2 - "TCP:$2:$3" </dev/null
+        ip netns exec "$1" socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null
     fi
 }
 

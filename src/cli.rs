@@ -1,6 +1,6 @@
 //! The command line, as clap types. Names follow `docker network` where a user expects them.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -35,15 +35,22 @@ pub struct Global {
         default_value = "/var/lib/cnet"
     )]
     pub state_dir: PathBuf,
-    /// Output format of listings
-    #[arg(long, global = true, display_order = 901, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: table (default) or json; `net inspect` prints json unless given table
+    #[arg(long, global = true, display_order = 901, value_enum)]
+    pub format: Option<Format>,
     /// Print the equivalent ip/iptables commands and change nothing
     #[arg(long, global = true, display_order = 902)]
     pub dry_run: bool,
     /// Say more: the DHCP-style lease steps, the commands applied, error causes
     #[arg(short, long, global = true, display_order = 903)]
     pub verbose: bool,
+}
+
+impl Global {
+    /// The output format asked for, table when none was.
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or(Format::Table)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,11 +96,12 @@ everything is consistent or was repaired."
     /// Re-create every network's links and firewall after a boot, and release what the boot
     /// took (run by examples/cnet-restore.service)
     Restore,
-    /// Write the man pages and shell completions (for packagers)
-    #[command(hide = true)]
-    GenerateDocs {
-        /// Directory to write man/ and completions/ into
-        dir: PathBuf,
+    /// Remove everything cnet made: endpoints, networks (the default one's too), their rules
+    /// and tables, the namespaces it created, its hosts files
+    Reset {
+        /// Do not ask (required when standard input is not a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
 }
 
@@ -105,8 +113,8 @@ pub enum NetCommand {
     /// Remove networks
     #[command(visible_alias = "remove")]
     Rm {
-        /// Networks to remove
-        #[arg(required = true)]
+        /// Networks to remove, by name, ID or unique ID prefix
+        #[arg(required = true, id = "networks", value_name = "NETWORK", value_hint = ValueHint::Other)]
         names: Vec<String>,
         /// Detach every attached namespace first
         #[arg(short, long)]
@@ -119,10 +127,18 @@ pub enum NetCommand {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Show networks in detail, with their endpoints (JSON)
+    /// Show networks in detail, with their endpoints (JSON, or the endpoint table with
+    /// --format table)
     Inspect {
-        #[arg(required = true)]
+        /// Networks to show, by name, ID or unique ID prefix
+        #[arg(required = true, id = "networks", value_name = "NETWORK", value_hint = ValueHint::Other)]
         names: Vec<String>,
+    },
+    /// Remove every network with no namespace attached (never a predefined one)
+    Prune {
+        /// Do not ask (required when standard input is not a terminal)
+        #[arg(short, long)]
+        force: bool,
     },
     /// Add or remove a peer VTEP of a vxlan network, leaving attached namespaces alone
     #[command(subcommand)]
@@ -135,6 +151,7 @@ pub enum PeerCommand {
     /// Flood broadcast and unknown unicast to one more host (bridge fdb append)
     Add {
         /// The vxlan network
+        #[arg(id = "network", value_name = "NETWORK", value_hint = ValueHint::Other)]
         name: String,
         /// The peer's underlay address
         ip: Ipv4Addr,
@@ -143,6 +160,7 @@ pub enum PeerCommand {
     #[command(visible_alias = "remove")]
     Rm {
         /// The vxlan network
+        #[arg(id = "network", value_name = "NETWORK", value_hint = ValueHint::Other)]
         name: String,
         /// The peer's underlay address
         ip: Ipv4Addr,
@@ -154,7 +172,7 @@ pub struct CreateArgs {
     /// Network name
     pub name: String,
     /// Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)
-    #[arg(short, long, default_value = "bridge")]
+    #[arg(short, long, default_value = "bridge", value_hint = ValueHint::Other)]
     pub driver: String,
     /// Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)
     #[arg(long)]
@@ -172,10 +190,10 @@ pub struct CreateArgs {
     #[arg(long)]
     pub mtu: Option<u32>,
     /// Parent interface (macvlan, ipvlan)
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Other)]
     pub parent: Option<String>,
     /// Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Other)]
     pub mode: Option<String>,
     /// VXLAN network identifier
     #[arg(long)]
@@ -190,7 +208,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub dstport: Option<u16>,
     /// Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU
-    #[arg(long)]
+    #[arg(long, value_hint = ValueHint::Other)]
     pub underlay: Option<String>,
     /// Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker's
     /// com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan:
@@ -201,10 +219,18 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(override_usage = "cnet attach [OPTIONS] [NETWORK] NETNS")]
 pub struct AttachArgs {
-    /// Network to attach to
+    /// Network to attach to (default: bridge, when only NETNS is given)
+    #[arg(value_name = "NETWORK", value_hint = ValueHint::Other)]
     pub network: String,
     /// Namespace: a name under /run/netns (created if missing) or a path like /proc/PID/ns/net
+    #[arg(
+        value_name = "NETNS",
+        default_value = "",
+        hide_default_value = true,
+        value_hint = ValueHint::Other
+    )]
     pub netns: String,
     /// Static address (must be free and inside the network's range)
     #[arg(long)]
@@ -235,9 +261,23 @@ pub struct AttachArgs {
     pub no_default_route: bool,
 }
 
+impl AttachArgs {
+    /// `attach NETNS` alone joins the default `bridge` network, as `docker run` does.
+    pub fn with_default_network(mut self) -> Self {
+        if self.netns.is_empty() {
+            self.netns = std::mem::replace(&mut self.network, "bridge".into());
+        }
+        self
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DetachArgs {
+    /// Network to detach from (name or ID)
+    #[arg(value_name = "NETWORK", value_hint = ValueHint::Other)]
     pub network: String,
+    /// Namespace: a name under /run/netns or the path it was attached with
+    #[arg(value_name = "NETNS", value_hint = ValueHint::Other)]
     pub netns: String,
     /// Return only when the kernel has freed everything: the veth pair deleted at once and the
     /// deleted rules freed (by default the namespace is cut off at once and that ~25 ms of
@@ -249,6 +289,7 @@ pub struct DetachArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Namespace name or path
+    #[arg(value_name = "NETNS", value_hint = ValueHint::Other)]
     pub netns: String,
     /// Command and its arguments, as with ip netns exec (a -- before them is optional)
     #[arg(
@@ -267,6 +308,7 @@ pub enum LeaseCommand {
     #[command(visible_alias = "list")]
     Ls {
         /// Network whose leases to list (default: every network)
+        #[arg(value_name = "NETWORK", value_hint = ValueHint::Other)]
         network: Option<String>,
         /// Print addresses only, one per line
         #[arg(short, long)]
@@ -281,18 +323,30 @@ pub enum NsCommand {
     #[command(visible_alias = "list")]
     Ls {
         /// Print namespace names only
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with_all = ["output", "wide"])]
         quiet: bool,
+        /// `wide`: one row per endpoint, with its MAC, host veth, bridge, default route, ports
+        #[arg(short, long, value_enum)]
+        output: Option<NsOutput>,
+        /// As -o wide
+        #[arg(long)]
+        wide: bool,
     },
     /// Detach a namespace from every network, then delete it if cnet created it
     #[command(visible_alias = "remove")]
     Rm {
-        #[arg(required = true)]
+        /// Namespaces to remove: names under /run/netns or the paths they were attached with
+        #[arg(required = true, id = "namespaces", value_name = "NETNS", value_hint = ValueHint::Other)]
         names: Vec<String>,
         /// Return only when the kernel has deleted the links too (see detach --wait)
         #[arg(long)]
         wait: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NsOutput {
+    Wide,
 }
 
 #[derive(Debug, Subcommand)]

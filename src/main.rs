@@ -58,6 +58,9 @@ unsafe fn args_of(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
 }
 
 fn run(args: Vec<OsString>) -> c_int {
+    if let Some(code) = cnet::commands::complete::intercept(&args) {
+        return code;
+    }
     cnet::timing::mark("start");
     let cli = cnet::cli::Cli::parse_from(args);
     cnet::timing::mark("parsed");

@@ -66,6 +66,49 @@ pub fn print_list<T: Serialize>(
     }
 }
 
+/// An endpoint as `attach` and `detach` print it with --format json.
+#[derive(Serialize)]
+pub struct EndpointJson {
+    pub network: String,
+    pub namespace: String,
+    pub interface: String,
+    pub address: Option<String>,
+    pub mac: Option<String>,
+    pub host_veth: Option<String>,
+    pub aliases: Vec<String>,
+    /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
+    pub ports: Vec<String>,
+    /// Whether the namespace's default route goes through this endpoint.
+    pub default_route: bool,
+    /// RFC 3339: when it was attached.
+    pub since: String,
+}
+
+impl From<&crate::model::Endpoint> for EndpointJson {
+    fn from(ep: &crate::model::Endpoint) -> Self {
+        EndpointJson {
+            network: ep.network.clone(),
+            namespace: ep.netns.clone(),
+            interface: ep.ifname.clone(),
+            address: ep.address.map(|a| a.to_string()),
+            mac: ep.mac.clone(),
+            host_veth: ep.host_ifname.clone(),
+            aliases: ep.aliases.clone(),
+            ports: ep.ports.iter().map(|p| p.to_string()).collect(),
+            default_route: ep.default_route,
+            since: rfc3339(ep.since),
+        }
+    }
+}
+
+/// Print a value as pretty JSON on standard output.
+pub fn print_json<T: Serialize>(value: &T) {
+    crate::outln!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("output serializes")
+    );
+}
+
 /// Seconds since the epoch, now.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

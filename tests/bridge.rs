@@ -40,16 +40,16 @@ fn two_namespaces_on_one_network_reach_each_other_by_ip_and_name() {
     assert_eq!(eps.len(), 2, "{eps:#?}");
     for (ns, addr) in [("ns1", "10.1.0.2/24"), ("ns2", "10.1.0.3/24")] {
         let ep = &eps[ns];
-        assert_eq!(ep["Interface"], "eth0", "{ns}: {ep:#}");
-        assert_eq!(ep["IPv4Address"], addr, "{ns}: {ep:#}");
-        let mac = ep["MacAddress"].as_str().unwrap_or_default();
+        assert_eq!(ep["interface"], "eth0", "{ns}: {ep:#}");
+        assert_eq!(ep["ipv4_address"], addr, "{ns}: {ep:#}");
+        let mac = ep["mac_address"].as_str().unwrap_or_default();
         assert_eq!(mac.len(), 17, "{ns}: MacAddress {ep:#}");
         // The MAC inspect reports is the one the kernel has.
         sb.run(&["ip", "-n", ns, "link", "show", "eth0"])
             .ok()
             .stdout_has(mac);
     }
-    let aliases = eps["ns2"]["Aliases"]
+    let aliases = eps["ns2"]["aliases"]
         .as_array()
         .cloned()
         .unwrap_or_default();

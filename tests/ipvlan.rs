@@ -69,8 +69,8 @@ fn l3_mode_has_no_gateway_and_routes_through_the_device() {
     let sb = lan();
     create(&sb, Kind::Ipvlan, "lan", &["-o", "ipvlan_mode=l3"]);
     let v = sb.cnet(&["net", "inspect", "lan"]).json();
-    assert!(v[0]["IPAM"]["Gateway"].is_null(), "{v:#}");
-    assert!(v[0]["Notes"].to_string().contains("no gateway"), "{v:#}");
+    assert!(v[0]["ipam"]["gateway"].is_null(), "{v:#}");
+    assert!(v[0]["notes"].to_string().contains("no gateway"), "{v:#}");
     sb.cnet(&["attach", "lan", "ns1"]).ok();
     sb.cnet(&["attach", "lan", "ns2"]).ok();
     assert!(sublink::link_details(&sb, "ns1", "eth0").contains("mode l3"));
@@ -81,7 +81,7 @@ fn l3_mode_has_no_gateway_and_routes_through_the_device() {
     sb.assert_ping("ns2", "ns1");
     // The endpoint gave the namespace its default route: a second network does not add one.
     let ep = &common::inspect_namespaces(&sb, "lan")["ns1"];
-    assert_eq!(ep["Interface"], "eth0", "{ep:#}");
+    assert_eq!(ep["interface"], "eth0", "{ep:#}");
     sb.cnet(&["net", "create", "br", "--subnet", "10.7.0.0/24"])
         .ok();
     sb.cnet(&["attach", "br", "ns1"]).ok();

@@ -55,8 +55,8 @@ fn private_mode_keeps_namespaces_apart_but_not_from_the_lan() {
     sb.assert_ping("ns2", LANPC);
     assert_lanpc_pings(&sb, "192.168.50.128");
     let v = sb.cnet(&["net", "inspect", "lan"]).json();
-    assert_eq!(v[0]["Options"]["macvlan_mode"], "private", "{v:#}");
-    assert!(v[0]["Notes"].to_string().contains("private mode"), "{v:#}");
+    assert_eq!(v[0]["options"]["macvlan_mode"], "private", "{v:#}");
+    assert!(v[0]["notes"].to_string().contains("private mode"), "{v:#}");
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn host_shim_lets_the_host_reach_the_namespaces() {
         .usage_error(&["192.168.50.254", "host-shim:cns-lan"]);
     let v = sb.cnet(&["net", "inspect", "lan"]).json();
     assert!(
-        v[0]["Notes"]
+        v[0]["notes"]
             .to_string()
             .contains("through its shim cns-lan"),
         "{v:#}"

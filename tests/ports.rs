@@ -217,7 +217,7 @@ fn a_published_port_is_reachable_wherever_docker_would_reach_it() {
     );
     let eps = common::inspect_namespaces(&sb, "lab");
     assert_eq!(
-        eps["ns1"]["Ports"],
+        eps["ns1"]["ports"],
         serde_json::json!([
             "0.0.0.0:8080->80/tcp",
             "0.0.0.0:8000-8002->7000-7002/tcp",
@@ -227,7 +227,7 @@ fn a_published_port_is_reachable_wherever_docker_would_reach_it() {
         "{:#}",
         eps["ns1"]
     );
-    assert_eq!(eps["ns2"]["Ports"], serde_json::json!([]));
+    assert_eq!(eps["ns2"]["ports"], serde_json::json!([]));
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn default_bridge_network_works_on_first_use() {
 
     let eps = inspect_namespaces(&sb, "bridge");
     let addr = |ns: &str| -> String {
-        let a = eps[ns]["IPv4Address"]
+        let a = eps[ns]["ipv4_address"]
             .as_str()
             .unwrap_or_default()
             .to_string();

@@ -122,16 +122,16 @@ fn three_hosts_reach_each_other_over_udp_4789_with_their_vni_at_full_mtu() {
     assert_eq!(addrs, ["10.20.0.1", "10.20.0.64", "10.20.0.128"]);
     let b = lab.host(1);
     let v = b.cnet(&["net", "inspect", "ov"]).json();
-    assert_eq!(v[0]["Driver"], "vxlan", "{v:#}");
-    assert_eq!(v[0]["IPAM"]["Gateway"], serde_json::Value::Null, "{v:#}");
-    assert_eq!(v[0]["IPAM"]["IPRange"], "10.20.0.64/26", "{v:#}");
-    let slice = &v[0]["VXLAN"]["LeaseSlice"];
-    assert_eq!(slice["Range"], "10.20.0.64/26", "{v:#}");
+    assert_eq!(v[0]["driver"], "vxlan", "{v:#}");
+    assert_eq!(v[0]["ipam"]["gateway"], serde_json::Value::Null, "{v:#}");
+    assert_eq!(v[0]["ipam"]["ip_range"], "10.20.0.64/26", "{v:#}");
+    let slice = &v[0]["vxlan"]["lease_slice"];
+    assert_eq!(slice["range"], "10.20.0.64/26", "{v:#}");
     assert_eq!(
-        (slice["Part"].as_u64(), slice["Parts"].as_u64()),
+        (slice["part"].as_u64(), slice["parts"].as_u64()),
         (Some(2), Some(4))
     );
-    assert_eq!(v[0]["VXLAN"]["VNI"], 5000, "{v:#}");
+    assert_eq!(v[0]["vxlan"]["vni"], 5000, "{v:#}");
 
     // The kernel's view on host a: VNI, local address, underlay, IANA port, learning on.
     let a = lab.host(0);
@@ -168,7 +168,7 @@ fn three_hosts_reach_each_other_over_udp_4789_with_their_vni_at_full_mtu() {
         );
     }
     // MTU: the underlay's 1500 minus 50 on the bridge, the VXLAN device and both veth ends.
-    let host_if = a.cnet(&["net", "inspect", "ov"]).json()[0]["Namespaces"]["n1"]["HostInterface"]
+    let host_if = a.cnet(&["net", "inspect", "ov"]).json()[0]["namespaces"]["n1"]["host_interface"]
         .as_str()
         .unwrap()
         .to_string();
@@ -282,7 +282,7 @@ fn peer_rm_cuts_a_host_off_and_peer_add_brings_it_back() {
         "{peers}"
     );
     let v = a.cnet(&["net", "inspect", "ov"]).json();
-    assert_eq!(v[0]["VXLAN"]["Peers"], serde_json::json!(["192.0.2.2"]));
+    assert_eq!(v[0]["vxlan"]["peers"], serde_json::json!(["192.0.2.2"]));
     a.assert_no_ping("n1", &addrs[2]);
     b.assert_no_ping("n1", &addrs[2]);
     c.assert_no_ping("n1", &addrs[0]);
@@ -303,7 +303,7 @@ fn peer_rm_cuts_a_host_off_and_peer_add_brings_it_back() {
     c.assert_ping("n1", &addrs[1]);
     let v = a.cnet(&["net", "inspect", "ov"]).json();
     assert_eq!(
-        v[0]["VXLAN"]["Peers"],
+        v[0]["vxlan"]["peers"],
         serde_json::json!(["192.0.2.2", "192.0.2.3"])
     );
 }
@@ -597,8 +597,8 @@ fn an_overlay_is_isolated_and_egress_goes_through_a_local_bridge() {
     sb.cnet(&["attach", "ov", "n2"]).ok();
     sb.cnet(&["attach", "lab", "x1"]).ok();
     let v = sb.cnet(&["net", "inspect", "ov"]).json();
-    assert_eq!(v[0]["VXLAN"]["Local"], "203.0.113.1", "{v:#}");
-    assert_eq!(v[0]["MTU"], 1450, "{v:#}");
+    assert_eq!(v[0]["vxlan"]["local"], "203.0.113.1", "{v:#}");
+    assert_eq!(v[0]["mtu"], 1450, "{v:#}");
     sb.run(&["ip", "-n", "n1", "route", "show", "default"])
         .ok()
         .stdout_has("default via 10.1.0.1 dev eth1");

@@ -281,8 +281,8 @@ fn created_namespace(plan: &Plan) -> Option<String> {
 }
 
 fn report(ctx: &Ctx, ep: &Endpoint) {
-    match ctx.global.format {
-        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(ep).expect("serializes")),
+    match ctx.global.format() {
+        Format::Json => output::print_json(&output::EndpointJson::from(ep)),
         Format::Table => match &ep.address {
             Some(addr) => crate::outln!("{} {} {} {}", ep.network, ep.netns, ep.ifname, addr),
             None => crate::outln!("{} {}", ep.network, ep.netns),

@@ -13,13 +13,18 @@ pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     names::validate_network_name(network)?;
     ctx.require_root()?;
     let _lock = ctx.lock()?;
+    let network = &super::net::name_of(ctx, network)?;
     let net = ctx
         .store
         .network(network)?
         .ok_or_else(|| Error::usage(format!("network {network} does not exist")))?;
     let ep = find_endpoint(ctx, &net.name, netns)?
         .ok_or_else(|| Error::usage(format!("{netns} is not attached to network {network}")))?;
-    detach_endpoint(ctx, &net, &ep)
+    detach_endpoint(ctx, &net, &ep)?;
+    if ctx.global.format() == crate::cli::Format::Json && !ctx.dry_run() {
+        output::print_json(&output::EndpointJson::from(&ep));
+    }
+    Ok(())
 }
 
 /// The endpoint of a namespace on a network. A namespace given by a path that no longer exists

@@ -61,7 +61,7 @@ pub fn lock_without_recovery(ctx: &Ctx) -> Result<Option<crate::store::Guard>> {
 
 /// Print the repairs: one line each, or a JSON list; on a dry run, their plans too.
 pub fn report(ctx: &Ctx, repairs: &[Repair]) {
-    if ctx.global.format == Format::Json {
+    if ctx.global.format() == Format::Json {
         crate::outln!(
             "{}",
             serde_json::to_string_pretty(repairs).unwrap_or_default()

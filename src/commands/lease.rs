@@ -1,7 +1,7 @@
 //! `cnet lease ls [NETWORK]`.
 
 use super::{Ctx, net, target};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kernel;
 use crate::model::{Lease, LeaseState};
 use crate::names::netns_dir;
@@ -10,8 +10,15 @@ use serde::Serialize;
 
 #[derive(Serialize)]
 struct LeaseRow {
-    #[serde(flatten)]
-    lease: Lease,
+    network: String,
+    address: std::net::Ipv4Addr,
+    client: String,
+    state: LeaseState,
+    /// RFC 3339: when the lease entered its state.
+    since: String,
+    /// RFC 3339, for an offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
     /// Why the lease may be stale: its namespace is gone, or it predates this boot.
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'static str>,
@@ -20,15 +27,31 @@ struct LeaseRow {
     tag: &'static str,
 }
 
+impl LeaseRow {
+    fn new(lease: Lease, stale: Option<Stale>) -> Self {
+        LeaseRow {
+            since: rfc3339(lease.since),
+            expires: lease.expires.map(rfc3339),
+            network: lease.network,
+            address: lease.address,
+            client: lease.client,
+            state: lease.state,
+            note: stale.map(Stale::note),
+            tag: stale.map_or("-", Stale::tag),
+        }
+    }
+}
+
 pub fn ls(ctx: &Ctx, network: Option<&str>, quiet: bool) -> Result<()> {
     let networks: Vec<String> = match network {
         Some(n) => {
             // Only this network's definition is read: another's bad file does not matter here.
             let predefined = net::PREDEFINED.iter().any(|(p, _)| *p == n);
-            if !predefined && ctx.store.network(n)?.is_none() {
-                return Err(Error::usage(format!("network {n} does not exist")));
+            if predefined || ctx.store.network(n)?.is_some() {
+                vec![n.to_string()]
+            } else {
+                vec![net::resolve(&net::all(ctx)?, n)?.name.clone()]
             }
-            vec![n.to_string()]
         }
         None => ctx.store.network_names()?,
     };
@@ -39,30 +62,26 @@ pub fn ls(ctx: &Ctx, network: Option<&str>, quiet: bool) -> Result<()> {
         leases.sort_by_key(|l| l.address);
         for lease in leases {
             let stale = staleness(&lease, &boot);
-            rows.push(LeaseRow {
-                lease,
-                note: stale.map(Stale::note),
-                tag: stale.map_or("-", Stale::tag),
-            });
+            rows.push(LeaseRow::new(lease, stale));
         }
     }
     if quiet {
         for r in &rows {
-            crate::outln!("{}", r.lease.address);
+            crate::outln!("{}", r.address);
         }
         return Ok(());
     }
     print_list(
-        ctx.global.format,
+        ctx.global.format(),
         &["NETWORK", "ADDRESS", "CLIENT", "STATE", "SINCE", "NOTE"],
         &rows,
         |r| {
             vec![
-                r.lease.network.clone(),
-                r.lease.address.to_string(),
-                r.lease.client.clone(),
-                r.lease.state.to_string(),
-                rfc3339(r.lease.since),
+                r.network.clone(),
+                r.address.to_string(),
+                r.client.clone(),
+                r.state.to_string(),
+                r.since.clone(),
                 r.tag.into(),
             ]
         },

@@ -1,8 +1,8 @@
 //! One module per subcommand: glue between the CLI, the store, the planners and the kernel.
 
 pub mod attach;
+pub mod complete;
 pub mod detach;
-pub mod docs;
 pub mod exec;
 mod facts;
 pub mod firewall;
@@ -13,12 +13,14 @@ pub mod lease;
 pub mod net;
 pub mod ns;
 pub mod peer;
+pub mod prune;
 pub mod publish;
+pub mod reset;
 pub mod restore;
 pub mod target;
 
 use crate::apply::Effects;
-use crate::cli::{Cli, Command, Global, LeaseCommand, NetCommand, NsCommand};
+use crate::cli::{Cli, Command, Format, Global, LeaseCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
 use crate::host::{Host, RealHost};
 use crate::plan::Plan;
@@ -218,9 +220,7 @@ impl Ctx {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    if let Command::GenerateDocs { dir } = &cli.command {
-        return docs::generate(dir);
-    }
+    check_format(&cli)?;
     // Files cnet makes (state, hosts files) are readable by all and writable by root alone,
     // whatever umask it was started with.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
@@ -267,6 +267,48 @@ pub fn listed_everything(ctx: &Ctx) -> Result<()> {
     }
 }
 
+/// `--format json` where a command prints nothing a script could read is refused (exit 2),
+/// not ignored: the plan of a dry run is shell text, exec-in-ns prints its command's output.
+fn check_format(cli: &Cli) -> Result<()> {
+    if cli.global.format != Some(Format::Json) {
+        return Ok(());
+    }
+    let what = match &cli.command {
+        _ if cli.global.dry_run => "--dry-run (it prints shell commands)",
+        Command::ExecInNs(_) => "exec-in-ns (it prints the command's own output)",
+        Command::Net(NetCommand::Peer(_)) => "net peer (it prints nothing)",
+        Command::Firewall(_) => "firewall reload (it prints nothing)",
+        _ => return Ok(()),
+    };
+    Err(Error::usage(format!(
+        "--format json does not apply to {what}"
+    )))
+}
+
+pub use crate::output::print_json;
+
+/// Whether to ask before a sweeping change: on a terminal, unless told not to. Refused when
+/// there is no one to ask.
+pub fn confirm(question: &str, yes: bool, flag: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(format!(
+            "standard input is not a terminal: give {flag} to go ahead"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("standard input", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 /// Run one command in a context.
 pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
     match command {
@@ -274,19 +316,24 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Net(NetCommand::Rm { names, force }) => net::rm(ctx, &names, force),
         Command::Net(NetCommand::Ls { quiet }) => net::ls(ctx, quiet),
         Command::Net(NetCommand::Inspect { names }) => net::inspect(ctx, &names),
+        Command::Net(NetCommand::Prune { force }) => prune::run(ctx, force),
         Command::Net(NetCommand::Peer(cmd)) => peer::run(ctx, &cmd),
-        Command::Attach(args) => attach::run(ctx, &args),
+        Command::Attach(args) => attach::run(ctx, &args.with_default_network()),
         Command::Detach(args) => detach::run(ctx, &args.network, &args.netns),
         Command::ExecInNs(args) => exec::run(ctx, &args.netns, &args.command),
         Command::Lease(LeaseCommand::Ls { network, quiet }) => {
             lease::ls(ctx, network.as_deref(), quiet)
         }
-        Command::Ns(NsCommand::Ls { quiet }) => ns::ls(ctx, quiet),
+        Command::Ns(NsCommand::Ls {
+            quiet,
+            output,
+            wide,
+        }) => ns::ls(ctx, quiet, wide || output.is_some()),
         Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(ctx, &names),
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(ctx),
         Command::Gc => gc::run(ctx),
         Command::Restore => restore::run(ctx),
-        Command::GenerateDocs { dir } => docs::generate(&dir),
+        Command::Reset { yes } => reset::run(ctx, yes),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `cnet net create|rm|ls|inspect`, and the predefined networks.
 
 use super::{Ctx, for_each_reporting};
-use crate::cli::CreateArgs;
+use crate::cli::{CreateArgs, Format};
 use crate::drivers::{self, Definition};
 use crate::error::{Error, Result};
 use crate::firewall::NftTableKind;
@@ -61,12 +61,55 @@ pub fn all(ctx: &Ctx) -> Result<Vec<Network>> {
     Ok(nets)
 }
 
+/// The network a user means by NAME, an ID or a unique ID prefix (as `docker network` takes
+/// them). A name wins over an ID prefix.
+pub fn resolve<'a>(nets: &'a [Network], given: &str) -> Result<&'a Network> {
+    if let Some(n) = nets.iter().find(|n| n.name == given) {
+        return Ok(n);
+    }
+    let hex = !given.is_empty() && given.chars().all(|c| c.is_ascii_hexdigit());
+    let mut by_id = nets.iter().filter(|n| hex && n.id.starts_with(given));
+    match (by_id.next(), by_id.next()) {
+        (Some(n), None) => Ok(n),
+        (Some(a), Some(b)) => Err(Error::usage(format!(
+            "network ID prefix {given} is ambiguous: {} and {} (at least)",
+            a.name, b.name
+        ))),
+        _ => Err(Error::usage(format!("network {given} does not exist"))),
+    }
+}
+
+/// The name of the network a user means (see [`resolve`]), for commands that read one network.
+pub fn name_of(ctx: &Ctx, given: &str) -> Result<String> {
+    names::validate_network_name(given)?;
+    if ctx.store.network(given)?.is_some() || is_predefined(given) {
+        return Ok(given.to_string());
+    }
+    Ok(resolve(&all(ctx)?, given)?.name.clone())
+}
+
+/// Every network, with the subnet and gateway the default `bridge` network will get on first
+/// use when it has none yet (computed as first use does; nothing is recorded).
+pub fn all_prospective(ctx: &Ctx) -> Result<Vec<Network>> {
+    let mut nets = all(ctx)?;
+    for n in nets.iter_mut() {
+        if n.predefined && n.driver == Driver::Bridge && n.subnet.is_none() {
+            // A host whose routes cannot be read (e.g. not root) shows none.
+            if let Ok(subnet) = free_subnet(ctx) {
+                n.subnet = Some(subnet);
+                n.gateway = Some(ipam::first_host(subnet));
+            }
+        }
+    }
+    Ok(nets)
+}
+
 /// A network to attach to. A predefined network not used yet is returned with the plan that
 /// makes it real (the default `bridge` gets its bridge, subnet and rules then): the caller
 /// applies it together with its own plan, so a refused or failed attach leaves nothing, and
 /// records the network after success. Call with the lock held.
-pub fn for_use(ctx: &Ctx, name: &str) -> Result<(Network, Option<Plan>)> {
-    names::validate_network_name(name)?;
+pub fn for_use(ctx: &Ctx, given: &str) -> Result<(Network, Option<Plan>)> {
+    let name = &name_of(ctx, given)?;
     if let Some(n) = ctx.store.network(name)? {
         return Ok((n, None));
     }
@@ -109,8 +152,12 @@ pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network, records: Vec<Record>) -
     }));
     plan.extend(records.into_iter().map(Op::Record));
     ctx.apply(&plan)?;
-    if !ctx.dry_run() {
-        crate::outln!("{}", net.name);
+    if ctx.dry_run() {
+        return Ok(());
+    }
+    match ctx.global.format() {
+        Format::Json => super::print_json(&inspect_one(ctx, net)?),
+        Format::Table => crate::outln!("{}", net.name),
     }
     Ok(())
 }
@@ -126,51 +173,91 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     apply_and_record(ctx, &net, records)
 }
 
+/// What `net rm`/`net prune` removed, for --format json.
+#[derive(Serialize)]
+pub struct Removed {
+    pub name: String,
+    pub id: String,
+    /// The namespaces detached first (--force).
+    pub detached: Vec<String>,
+}
+
 pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
     for n in names_ {
         names::validate_network_name(n)?;
     }
     ctx.require_root()?;
     let _lock = ctx.lock()?;
+    let removed = std::cell::RefCell::new(Vec::new());
     // Removed by this command already: a dry run still finds them in the store.
-    let mut removed: Vec<String> = Vec::new();
-    for_each_reporting(&names::unique(names_), |name| {
+    let gone = std::cell::RefCell::new(Vec::new());
+    let result = for_each_reporting(&names::unique(names_), |given| {
+        let name = &name_of(ctx, given)?;
+        let stored = ctx.store.network(name)?;
         if is_predefined(name) {
-            return Err(Error::usage(format!(
-                "network {name} is predefined and cannot be removed"
-            )));
-        }
-        let net = ctx
-            .store
-            .network(name)?
-            .ok_or_else(|| Error::usage(format!("network {name} does not exist")))?;
-        let eps = ctx.store.endpoints(name)?;
-        // An endpoint file that cannot be read is still an attached namespace.
-        let unreadable = ctx.store.endpoint_count(name)?.saturating_sub(eps.len());
-        if (!eps.is_empty() || unreadable > 0) && !force {
-            let mut list: Vec<String> = eps.iter().map(|e| e.netns.clone()).collect();
-            if unreadable > 0 {
-                list.push(format!("{unreadable} whose state file cannot be read"));
+            match (&stored, force) {
+                (_, false) => {
+                    return Err(Error::usage(format!(
+                        "network {name} is predefined and cannot be removed (--force removes \
+                         what the default bridge network made; it is made again on next use)"
+                    )));
+                }
+                (None, true) => {
+                    eprintln!("cnet: network {name} is predefined and holds nothing: left alone");
+                    return Ok(());
+                }
+                // The default network's bridge, rules and record go; it stays predefined.
+                (Some(_), true) => {}
             }
-            return Err(Error::usage(format!(
-                "network {name} has attached namespaces ({}): detach them or use --force",
-                list.join(", ")
-            )));
         }
-        for ep in &eps {
-            super::detach::detach_endpoint(ctx, &net, ep)?;
-        }
-        let mut plan = drivers::plan_remove(&net);
-        plan.extend(plan_unused_firewall(ctx, &net, &removed)?.ops);
-        plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
-        plan.extend(ctx.plan_files(|hosts| hosts.network_removed(name))?);
-        ctx.teardown(&plan)?;
-        removed.push(name.clone());
-        if !ctx.dry_run() {
-            crate::outln!("{name}");
+        let net = stored.ok_or_else(|| Error::usage(format!("network {name} does not exist")))?;
+        let r = remove(ctx, &net, force, &gone.borrow())?;
+        gone.borrow_mut().push(name.clone());
+        if let Some(r) = r {
+            match ctx.global.format() {
+                Format::Json => removed.borrow_mut().push(r),
+                Format::Table => crate::outln!("{name}"),
+            }
         }
         Ok(())
-    })
+    });
+    if ctx.global.format() == Format::Json && !ctx.dry_run() {
+        super::print_json(&removed.into_inner());
+    }
+    result
+}
+
+/// Remove one network (detaching its namespaces first when `force`). Call with the lock held.
+/// None on a dry run, which only prints the plan.
+/// `gone`: networks this command removed before (a dry run still finds them in the store).
+pub fn remove(ctx: &Ctx, net: &Network, force: bool, gone: &[String]) -> Result<Option<Removed>> {
+    let name = &net.name;
+    let eps = ctx.store.endpoints(name)?;
+    // An endpoint file that cannot be read is still an attached namespace.
+    let unreadable = ctx.store.endpoint_count(name)?.saturating_sub(eps.len());
+    if (!eps.is_empty() || unreadable > 0) && !force {
+        let mut list: Vec<String> = eps.iter().map(|e| e.netns.clone()).collect();
+        if unreadable > 0 {
+            list.push(format!("{unreadable} whose state file cannot be read"));
+        }
+        return Err(Error::usage(format!(
+            "network {name} has attached namespaces ({}): detach them or use --force",
+            list.join(", ")
+        )));
+    }
+    for ep in &eps {
+        super::detach::detach_endpoint(ctx, net, ep)?;
+    }
+    let mut plan = drivers::plan_remove(net);
+    plan.extend(plan_unused_firewall(ctx, net, gone)?.ops);
+    plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
+    plan.extend(ctx.plan_files(|hosts| hosts.network_removed(name))?);
+    ctx.teardown(&plan)?;
+    Ok((!ctx.dry_run()).then(|| Removed {
+        name: name.clone(),
+        id: net.id.clone(),
+        detached: eps.into_iter().map(|e| e.netns).collect(),
+    }))
 }
 
 /// What of cnet's firewall goes with the last network that uses it: the nftables table of its
@@ -211,32 +298,37 @@ struct NetRow {
     subnet: Option<Ipv4Network>,
     gateway: Option<Ipv4Addr>,
     internal: bool,
+    predefined: bool,
+    /// RFC 3339; null for a predefined network not used yet.
+    created: Option<String>,
     endpoints: usize,
 }
 
 pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
-    let nets = all(ctx)?;
     if quiet {
-        for n in &nets {
+        for n in &all(ctx)? {
             crate::outln!("{}", n.name);
         }
         return super::listed_everything(ctx);
     }
+    let nets = all_prospective(ctx)?;
     let mut rows = Vec::with_capacity(nets.len());
     for n in nets {
         rows.push(NetRow {
             endpoints: ctx.store.endpoint_count(&n.name)?,
+            created: created(&n),
             id: n.id,
             name: n.name,
             driver: n.driver,
             subnet: n.subnet,
             gateway: n.gateway,
             internal: n.internal,
+            predefined: n.predefined,
         });
     }
     let dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
     print_list(
-        ctx.global.format,
+        ctx.global.format(),
         &[
             "NETWORK ID",
             "NAME",
@@ -262,25 +354,29 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
     super::listed_everything(ctx)
 }
 
-/// `docker network inspect`'s shape, with cnet's names.
+/// When a network was made (RFC 3339), if it was.
+fn created(n: &Network) -> Option<String> {
+    (n.created != 0).then(|| output::rfc3339(n.created))
+}
+
+/// `docker network inspect`'s content, in cnet's one key style (snake_case).
 #[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Inspect {
+pub struct Inspect {
     name: String,
     id: String,
-    created: String,
+    /// RFC 3339; null for a predefined network not used yet.
+    created: Option<String>,
     driver: Driver,
     internal: bool,
     predefined: bool,
-    #[serde(rename = "IPAM")]
     ipam: InspectIpam,
     #[serde(skip_serializing_if = "Option::is_none")]
     bridge: Option<String>,
-    #[serde(rename = "MTU", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     mtu: Option<u32>,
     options: BTreeMap<String, String>,
     namespaces: BTreeMap<String, InspectEndpoint>,
-    #[serde(rename = "VXLAN", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     vxlan: Option<drivers::vxlan::InspectVxlan>,
     /// What the definition does not say (e.g. that the host cannot reach macvlan children).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -288,22 +384,18 @@ struct Inspect {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct InspectIpam {
     subnet: Option<Ipv4Network>,
     gateway: Option<Ipv4Addr>,
-    #[serde(rename = "IPRange")]
     ip_range: Option<Ipv4Network>,
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct InspectEndpoint {
     interface: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     host_interface: Option<String>,
     mac_address: Option<String>,
-    #[serde(rename = "IPv4Address")]
     ipv4_address: Option<Ipv4Network>,
     aliases: Vec<String>,
     /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
@@ -316,62 +408,74 @@ struct InspectEndpoint {
     gw_priority: i32,
 }
 
-pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
-    let nets = all(ctx)?;
-    let mut out = Vec::new();
-    for name in &names::unique(names_) {
-        let Some(n) = nets.iter().find(|n| &n.name == name) else {
-            // A definition the listing skipped: say what is wrong with it.
-            if names::validate_network_name(name).is_ok() {
-                ctx.store.network(name)?;
-            }
-            return Err(Error::usage(format!("network {name} does not exist")));
-        };
-        let mut namespaces = BTreeMap::new();
-        for ep in ctx.store.endpoints(name)? {
-            namespaces.insert(
-                ep.netns.clone(),
-                InspectEndpoint {
-                    alive: super::target::alive(&ep.netns_path),
-                    default_route: ep.default_route,
-                    gw_priority: ep.gw_priority,
-                    interface: ep.ifname,
-                    host_interface: ep.host_ifname,
-                    mac_address: ep.mac,
-                    ipv4_address: ep.address,
-                    aliases: ep.aliases,
-                    ports: ep.ports.iter().map(|p| p.to_string()).collect(),
-                },
-            );
-        }
-        out.push(Inspect {
-            name: n.name.clone(),
-            id: n.id.clone(),
-            created: if n.created == 0 {
-                "-".into()
-            } else {
-                output::rfc3339(n.created)
+/// One network as `net inspect` shows it.
+pub fn inspect_one(ctx: &Ctx, n: &Network) -> Result<Inspect> {
+    let mut namespaces = BTreeMap::new();
+    for ep in ctx.store.endpoints(&n.name)? {
+        namespaces.insert(
+            ep.netns.clone(),
+            InspectEndpoint {
+                alive: super::target::alive(&ep.netns_path),
+                default_route: ep.default_route,
+                gw_priority: ep.gw_priority,
+                interface: ep.ifname,
+                host_interface: ep.host_ifname,
+                mac_address: ep.mac,
+                ipv4_address: ep.address,
+                aliases: ep.aliases,
+                ports: ep.ports.iter().map(|p| p.to_string()).collect(),
             },
-            driver: n.driver,
-            internal: n.internal,
-            predefined: n.predefined,
-            ipam: InspectIpam {
-                subnet: n.subnet,
-                gateway: n.gateway,
-                ip_range: n.ip_range,
-            },
-            bridge: n.bridge.clone(),
-            mtu: n.mtu,
-            options: n.options.clone(),
-            namespaces,
-            vxlan: drivers::of(n.driver).inspect_vxlan(n),
-            notes: drivers::of(n.driver).inspect_notes(n),
-        });
+        );
     }
-    // Inspect is JSON whatever --format says, as with `docker network inspect`.
-    crate::outln!(
-        "{}",
-        serde_json::to_string_pretty(&out).expect("serializes")
-    );
+    Ok(Inspect {
+        name: n.name.clone(),
+        id: n.id.clone(),
+        created: created(n),
+        driver: n.driver,
+        internal: n.internal,
+        predefined: n.predefined,
+        ipam: InspectIpam {
+            subnet: n.subnet,
+            gateway: n.gateway,
+            ip_range: n.ip_range,
+        },
+        bridge: n.bridge.clone(),
+        mtu: n.mtu,
+        options: n.options.clone(),
+        namespaces,
+        vxlan: drivers::of(n.driver).inspect_vxlan(n),
+        notes: drivers::of(n.driver).inspect_notes(n),
+    })
+}
+
+/// JSON unless `--format table` is given, as `docker network inspect` prints JSON; the table
+/// is the wide endpoint table of `ns ls -o wide`, for these networks.
+pub fn inspect(ctx: &Ctx, names_: &[String]) -> Result<()> {
+    let nets = all_prospective(ctx)?;
+    let mut chosen: Vec<&Network> = Vec::new();
+    for given in &names::unique(names_) {
+        let n = match resolve(&nets, given) {
+            Ok(n) => n,
+            Err(e) => {
+                // A definition the listing skipped: say what is wrong with it.
+                if names::validate_network_name(given).is_ok() {
+                    ctx.store.network(given)?;
+                }
+                return Err(e);
+            }
+        };
+        if !chosen.iter().any(|c| c.name == n.name) {
+            chosen.push(n);
+        }
+    }
+    if ctx.global.format == Some(Format::Table) {
+        let names: Vec<&str> = chosen.iter().map(|n| n.name.as_str()).collect();
+        return super::ns::print_wide(ctx, Format::Table, Some(&names));
+    }
+    let mut out = Vec::with_capacity(chosen.len());
+    for n in chosen {
+        out.push(inspect_one(ctx, n)?);
+    }
+    super::print_json(&out);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `cnet ns ls` and `cnet ns rm`.
 
 use super::{Ctx, for_each_reporting, target};
+use crate::cli::Format;
 use crate::error::{Error, Result};
 use crate::kernel::netns;
 use crate::model::Endpoint;
@@ -26,7 +27,89 @@ struct NsNet {
     ports: Vec<String>,
 }
 
-pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
+/// One endpoint, as the wide table shows it (`ns ls -o wide`, `net inspect --format table`).
+#[derive(Serialize)]
+struct WideRow {
+    namespace: String,
+    network: String,
+    interface: String,
+    address: Option<String>,
+    mac: Option<String>,
+    host_veth: Option<String>,
+    bridge: Option<String>,
+    /// Whether the namespace's default route goes through this endpoint.
+    default_route: bool,
+    ports: Vec<String>,
+    alive: bool,
+}
+
+/// The wide endpoint table: every endpoint, or those of the networks named.
+pub fn print_wide(ctx: &Ctx, format: Format, networks: Option<&[&str]>) -> Result<()> {
+    let mut rows = Vec::new();
+    for net in ctx.store.networks()? {
+        if networks.is_some_and(|only| !only.contains(&net.name.as_str())) {
+            continue;
+        }
+        for ep in ctx.store.endpoints(&net.name)? {
+            rows.push(WideRow {
+                alive: target::alive(&ep.netns_path),
+                namespace: ep.netns,
+                network: ep.network,
+                interface: ep.ifname,
+                address: ep.address.map(|a| a.to_string()),
+                mac: ep.mac,
+                host_veth: ep.host_ifname,
+                bridge: net.bridge.clone(),
+                default_route: ep.default_route,
+                ports: ep.ports.iter().map(|p| p.to_string()).collect(),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.namespace, &a.network).cmp(&(&b.namespace, &b.network)));
+    let cell = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    print_list(
+        format,
+        &[
+            "NAMESPACE",
+            "NETWORK",
+            "INTERFACE",
+            "ADDRESS",
+            "MAC",
+            "HOST-VETH",
+            "BRIDGE",
+            "DEFAULT-ROUTE",
+            "PORTS",
+        ],
+        &rows,
+        |r| {
+            vec![
+                r.namespace.clone(),
+                r.network.clone(),
+                if r.interface.is_empty() {
+                    "-".into()
+                } else {
+                    r.interface.clone()
+                },
+                cell(&r.address),
+                cell(&r.mac),
+                cell(&r.host_veth),
+                cell(&r.bridge),
+                if r.default_route { "yes" } else { "no" }.into(),
+                if r.ports.is_empty() {
+                    "-".into()
+                } else {
+                    r.ports.join(",")
+                },
+            ]
+        },
+    );
+    super::listed_everything(ctx)
+}
+
+pub fn ls(ctx: &Ctx, quiet: bool, wide: bool) -> Result<()> {
+    if wide {
+        return print_wide(ctx, ctx.global.format(), None);
+    }
     let mut by_ns: BTreeMap<String, Vec<Endpoint>> = BTreeMap::new();
     for name in netns::list()? {
         by_ns.entry(name).or_default();
@@ -69,7 +152,7 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
         return Ok(());
     }
     print_list(
-        ctx.global.format,
+        ctx.global.format(),
         &["NAMESPACE", "STATE", "NETWORKS", "CREATED BY", "PORTS"],
         &rows,
         |r| {
@@ -112,46 +195,78 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
 pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
-    for_each_reporting(&crate::names::unique(names_), |given| {
-        let mut found = false;
-        for net in ctx.store.networks()? {
-            if let Some(ep) = super::detach::find_endpoint(ctx, &net.name, given)? {
-                super::detach::detach_endpoint(ctx, &net, &ep)?;
-                found = true;
-            }
-        }
-        let t = target::resolve(given).ok();
-        let name = t.as_ref().and_then(|t| t.name.clone());
-        let Some(name) = name else {
-            return if found {
-                Ok(())
-            } else {
-                Err(Error::usage(format!(
-                    "namespace {given} is not known to cnet"
-                )))
-            };
-        };
-        match ctx.store.namespace(&name)? {
-            Some(rec) if !rec.host => {
-                let mut plan = Plan::default();
-                plan.push(Op::DeleteNetns { name: name.clone() });
-                plan.push(Op::Record(Record::DropNamespace(rec)));
-                plan.extend(ctx.plan_files(|hosts| hosts.namespace_removed(&name))?);
-                ctx.teardown(&plan)?;
-            }
-            Some(_) => {} // a host binding: detaching removed it
-            None if found => {
-                eprintln!(
-                    "cnet: namespace {name} was not created by cnet: detached it, left it in place"
-                );
-            }
-            None if netns::exists(&name) => {
-                return Err(Error::usage(format!(
-                    "namespace {name} was not created by cnet and is on no cnet network: left in place"
-                )));
-            }
-            None => return Err(Error::usage(format!("namespace {name} does not exist"))),
+    let done = std::cell::RefCell::new(Vec::new());
+    let result = for_each_reporting(&crate::names::unique(names_), |given| {
+        let removed = remove(ctx, given)?;
+        if !ctx.dry_run() {
+            done.borrow_mut().push(removed);
         }
         Ok(())
-    })
+    });
+    if ctx.global.format() == Format::Json && !ctx.dry_run() {
+        super::print_json(&done.into_inner());
+    }
+    result
+}
+
+/// What `ns rm` did to one namespace, for --format json.
+#[derive(Serialize)]
+pub struct NsRemoved {
+    pub name: String,
+    /// The networks it was detached from.
+    pub detached_from: Vec<String>,
+    /// Whether the namespace itself was deleted (only one cnet created is).
+    pub deleted: bool,
+}
+
+/// Detach a namespace from every network, then delete it if cnet created it. Call with the
+/// lock held.
+pub fn remove(ctx: &Ctx, given: &str) -> Result<NsRemoved> {
+    let mut out = NsRemoved {
+        name: given.to_string(),
+        detached_from: Vec::new(),
+        deleted: false,
+    };
+    let mut found = false;
+    for net in ctx.store.networks()? {
+        if let Some(ep) = super::detach::find_endpoint(ctx, &net.name, given)? {
+            super::detach::detach_endpoint(ctx, &net, &ep)?;
+            out.detached_from.push(net.name.clone());
+            found = true;
+        }
+    }
+    let t = target::resolve(given).ok();
+    let name = t.as_ref().and_then(|t| t.name.clone());
+    let Some(name) = name else {
+        return if found {
+            Ok(out)
+        } else {
+            Err(Error::usage(format!(
+                "namespace {given} is not known to cnet"
+            )))
+        };
+    };
+    match ctx.store.namespace(&name)? {
+        Some(rec) if !rec.host => {
+            let mut plan = Plan::default();
+            plan.push(Op::DeleteNetns { name: name.clone() });
+            plan.push(Op::Record(Record::DropNamespace(rec)));
+            plan.extend(ctx.plan_files(|hosts| hosts.namespace_removed(&name))?);
+            ctx.teardown(&plan)?;
+            out.deleted = true;
+        }
+        Some(_) => {} // a host binding: detaching removed it
+        None if found => {
+            eprintln!(
+                "cnet: namespace {name} was not created by cnet: detached it, left it in place"
+            );
+        }
+        None if netns::exists(&name) => {
+            return Err(Error::usage(format!(
+                "namespace {name} was not created by cnet and is on no cnet network: left in place"
+            )));
+        }
+        None => return Err(Error::usage(format!("namespace {name} does not exist"))),
+    }
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! and that a failure at any step — on the host or in the store — leaves both as they were.
 
 use super::{Ctx, dispatch};
-use crate::cli::{Cli, Format, Global};
+use crate::cli::{Cli, Global};
 use crate::error::Result;
 use crate::model::{Driver, LeaseState, Network};
 use crate::store::memory::Contents;
@@ -13,7 +13,7 @@ use clap::Parser;
 fn global(dry_run: bool) -> Global {
     Global {
         state_dir: "/nonexistent/cnet-unit".into(),
-        format: Format::Table,
+        format: None,
         dry_run,
         verbose: false,
     }

@@ -658,7 +658,7 @@ pub fn inspect_namespaces(
     network: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
     let v = sb.cnet(&["net", "inspect", network]).json();
-    v[0]["Namespaces"]
+    v[0]["namespaces"]
         .as_object()
         .unwrap_or_else(|| panic!("inspect {network}: no Namespaces object: {v:#}"))
         .clone()

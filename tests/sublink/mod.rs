@@ -149,9 +149,9 @@ pub fn namespaces_reach_each_other_and_the_lan(kind: Kind) {
         kind.name()
     );
     let v = sb.cnet(&["net", "inspect", "lan"]).json();
-    let notes = v[0]["Notes"].to_string();
+    let notes = v[0]["notes"].to_string();
     assert!(notes.contains("the host cannot reach"), "{v:#}");
-    assert_eq!(v[0]["Options"]["parent"], "lan0", "{v:#}");
+    assert_eq!(v[0]["options"]["parent"], "lan0", "{v:#}");
 }
 
 /// `--ip`, `--mac` (macvlan; refused for ipvlan), detach and coming back.
@@ -193,8 +193,8 @@ pub fn static_ip_mac_and_detach(kind: Kind) {
     assert!(neigh.contains(&expected), "expected {expected}: {neigh}");
     let ep = &crate::common::inspect_namespaces(&sb, "lan")["ns1"];
     match kind {
-        Kind::Macvlan => assert_eq!(ep["MacAddress"], mac, "{ep:#}"),
-        Kind::Ipvlan => assert!(ep["MacAddress"].is_null(), "{ep:#}"),
+        Kind::Macvlan => assert_eq!(ep["mac_address"], mac, "{ep:#}"),
+        Kind::Ipvlan => assert!(ep["mac_address"].is_null(), "{ep:#}"),
     }
 
     sb.cnet(&["detach", "lan", "ns1"]).ok();

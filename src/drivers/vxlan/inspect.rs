@@ -8,9 +8,7 @@ use std::net::Ipv4Addr;
 
 /// The VXLAN part of `net inspect`.
 #[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
 pub struct InspectVxlan {
-    #[serde(rename = "VNI")]
     vni: Option<u32>,
     /// The VXLAN device on this host.
     device: Option<String>,
@@ -24,13 +22,11 @@ pub struct InspectVxlan {
 }
 
 #[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
 pub struct InspectSlice {
     range: Option<Ipv4Network>,
     /// 1-based position of this host among the VTEPs.
     part: usize,
     parts: usize,
-    #[serde(rename = "VTEPs")]
     vteps: Vec<Ipv4Addr>,
 }
 
@@ -75,11 +71,11 @@ mod tests {
             ..Default::default()
         };
         let v = serde_json::to_value(inspect(&net).unwrap()).unwrap();
-        assert_eq!(v["VNI"], 5000);
-        assert_eq!(v["Device"], "cnvx5000");
-        assert_eq!(v["LeaseSlice"]["Range"], "10.20.0.64/26");
-        assert_eq!(v["LeaseSlice"]["Part"], 2);
-        assert_eq!(v["LeaseSlice"]["Parts"], 4);
+        assert_eq!(v["vni"], 5000);
+        assert_eq!(v["device"], "cnvx5000");
+        assert_eq!(v["lease_slice"]["range"], "10.20.0.64/26");
+        assert_eq!(v["lease_slice"]["part"], 2);
+        assert_eq!(v["lease_slice"]["parts"], 4);
         let bridge = Network {
             driver: Driver::Bridge,
             ..Default::default()
