@@ -349,3 +349,40 @@ fn gc_deletes_an_unrecorded_interface_in_a_namespace_cnet_made() {
     );
     assert_eq!(sb.cnet(&["gc"]).stdout, "");
 }
+
+#[test]
+fn listings_after_a_reboot_say_so_and_change_nothing() {
+    require_root();
+    let a = Sandbox::new();
+    a.cnet(&["net", "create", "lab", "--subnet", "10.105.0.0/24"])
+        .ok();
+    a.cnet(&["attach", "lab", "ns1"]).ok();
+    let state = a.sh(&format!("tar -C {} -cf - . | base64 -w0", a.state_dir()));
+    state.ok();
+    let b = Sandbox::new();
+    b.sh(&format!(
+        "echo {} | base64 -d | tar -C {} -xf -",
+        state.stdout.trim(),
+        b.state_dir()
+    ))
+    .ok();
+    let sums = format!("find {} -type f | sort | xargs md5sum", b.state_dir());
+    let before = b.sh(&sums).stdout;
+    let boot = "CNET_BOOT_ID=00000000-0000-0000-0000-000000000003";
+    let leases = b.sh(&format!("{boot} cnet lease ls"));
+    leases.ok().stdout_has("earlier-boot");
+    assert!(
+        leases.stderr.contains("state is of an earlier boot"),
+        "{leases}"
+    );
+    for ls in ["net ls", "ns ls"] {
+        let r = b.sh(&format!("{boot} cnet {ls}"));
+        assert!(r.ok().stderr.contains("`cnet restore`"), "{r}");
+    }
+    assert_eq!(b.sh(&sums).stdout, before, "a listing rewrote state");
+    assert!(!b.links().contains(&"cn-lab".to_string()));
+    b.sh(&format!("{boot} cnet restore")).ok();
+    let after = b.sh(&format!("{boot} cnet lease ls"));
+    assert!(!after.stderr.contains("earlier boot"), "{after}");
+    assert!(!after.stdout.contains("earlier-boot"), "{after}");
+}
