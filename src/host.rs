@@ -31,6 +31,10 @@ pub trait Host {
     fn files(&self) -> &dyn FileSource;
     /// The links of the host's namespace, each with its ifalias (cnet's mark, or another).
     fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>>;
+    /// The rules of the firewall that carry cnet's comment (`cnet:NETWORK`).
+    fn cnet_rules(&mut self) -> Result<Vec<Rule>>;
+    /// The names of the links inside a namespace (none when it is gone).
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
@@ -66,6 +70,24 @@ impl Host for RealHost {
     }
     fn files(&self) -> &dyn FileSource {
         &Disk
+    }
+    fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
+        Ok(crate::firewall::listing::cnet_rules(
+            &crate::firewall::iptables::save()?,
+        ))
+    }
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
+        if !self.netns_exists(ns) {
+            return Ok(Vec::new());
+        }
+        self.session.run(ns, |c| {
+            let links = netlink::links(c)
+                .map_err(|e| Error::runtime(format!("ip link show: {}", netlink::describe(&e))))?;
+            Ok(links
+                .iter()
+                .filter_map(|m| netlink::name_of(m).map(str::to_string))
+                .collect())
+        })
     }
     fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
         self.session.run(&NsRef::Host, |c| {

@@ -28,6 +28,8 @@ pub struct FakeHost {
     pub files: BTreeMap<PathBuf, Node>,
     /// The named namespaces the host has.
     pub netns: std::collections::BTreeSet<String>,
+    /// Rules carrying cnet's comment that `cnet_rules` finds (besides none built by steps).
+    pub rules: Vec<Rule>,
 }
 
 impl Default for FakeHost {
@@ -51,6 +53,7 @@ impl Default for FakeHost {
             facts: FirewallFacts::default(),
             files,
             netns: Default::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -98,6 +101,12 @@ impl Host for SharedHost {
     }
     fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
         self.0.borrow_mut().host_links()
+    }
+    fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
+        self.0.borrow_mut().cnet_rules()
+    }
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
+        self.0.borrow_mut().links_in(ns)
     }
 }
 
@@ -181,6 +190,9 @@ impl Host for FakeHost {
             Op::DeleteNetns { name } => {
                 self.netns.remove(name);
             }
+            Op::DeleteRules(rs) => self.rules.retain(|r| !rs.contains(r)),
+            Op::DeleteRule(r) => self.rules.retain(|held| held != r),
+            Op::DeleteLink { ns, dev } => self.links.retain(|(n, l)| (n, l) != (ns, dev)),
             _ => {}
         }
         // An undo takes back what it undoes; anything else that can be undone built something.
@@ -215,6 +227,18 @@ impl Host for FakeHost {
     }
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         FakeHost::netns_exists(self, ns)
+    }
+    fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
+        Ok(self.rules.clone())
+    }
+    /// `links` of that namespace.
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
+        Ok(self
+            .links
+            .iter()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, l)| l.clone())
+            .collect())
     }
     /// The links steps built (marked, as the executor marks them), then `links` of the host's
     /// namespace (unmarked: the host's own).

@@ -265,3 +265,124 @@ fn the_allocator_reuses_leases_of_an_earlier_boot() {
     sb.sh("for i in 0 1 2 3 4; do ip netns del t$i; done").ok();
     sb.cnet(&["attach", "tiny", "t9"]).ok();
 }
+
+#[test]
+fn gc_deletes_rules_of_a_network_whose_record_is_gone() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.101.0.0/24"])
+        .ok();
+    sb.cnet(&["net", "create", "gone", "--subnet", "10.102.0.0/24"])
+        .ok();
+    sb.sh(&format!("rm {}/networks/gone.toml", sb.state_dir()))
+        .ok();
+    let dry = sb.cnet(&["gc", "--dry-run"]);
+    dry.ok()
+        .stdout_has("firewall rules of gone: no such network: deleted");
+    assert!(dry.stdout.contains("-D CNET-FORWARD"), "{dry}");
+    let rules = || sb.sh("iptables-save | grep -c 'cnet:gone' || true").stdout;
+    assert_ne!(rules().trim(), "0", "a dry run deletes nothing");
+    sb.cnet(&["gc"]).ok();
+    assert_eq!(rules().trim(), "0");
+    let lab = sb.sh("iptables-save | grep -c 'cnet:lab'");
+    assert_ne!(lab.stdout.trim(), "0", "another network's rules are kept");
+    assert_eq!(sb.cnet(&["gc"]).stdout, "");
+}
+
+#[test]
+fn gc_removes_hosts_files_and_lines_with_no_member() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.103.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    sb.cnet(&["attach", "lab", "ns2"]).ok();
+    // A line of an address nobody holds, the file of a network that does not exist, and the
+    // files cnet wrote for a namespace on no network; an admin's own namespace files stay.
+    sb.sh("printf '10.103.0.99\\tghost\\n' >> /run/cnet/hosts/lab && \
+           cp /run/cnet/hosts/lab /run/cnet/hosts/old && \
+           mkdir /etc/netns/left /etc/netns/admin && \
+           cp /run/cnet/hosts/lab /etc/netns/left/hosts && \
+           echo '10.0.0.1 mine' > /etc/netns/admin/hosts")
+        .ok();
+    let gc = sb.cnet(&["gc"]);
+    gc.ok()
+        .stdout_has("hosts file of lab: lines of addresses no member holds: 1 removed")
+        .stdout_has("hosts file of old: no such network: removed")
+        .stdout_has("/etc/netns/left: namespace unknown: cnet's files removed");
+    let lab = sb.sh("cat /run/cnet/hosts/lab").stdout;
+    assert!(
+        !lab.contains("ghost") && lab.contains("ns1") && lab.contains("ns2"),
+        "{lab}"
+    );
+    sb.sh("test ! -e /run/cnet/hosts/old && test ! -e /etc/netns/left")
+        .ok();
+    sb.sh("grep -q mine /etc/netns/admin/hosts").ok();
+    assert_eq!(sb.cnet(&["gc"]).stdout, "");
+    sb.cnet(&["detach", "lab", "ns2"]).ok();
+    assert_eq!(
+        sb.cnet(&["gc"]).stdout,
+        "",
+        "a detach leaves nothing for gc"
+    );
+}
+
+#[test]
+fn gc_deletes_an_unrecorded_interface_in_a_namespace_cnet_made() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.104.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    sb.sh("ip -n ns1 link add eth5 type veth peer name left5 && \
+           ip -n ns1 addr add 10.104.0.2/24 dev eth5 && \
+           ip -n ns1 link add mine type veth peer name minep")
+        .ok();
+    let gc = sb.cnet(&["gc"]);
+    gc.ok()
+        .stdout_has("interface eth5 in ns1: recorded by no endpoint: deleted");
+    let links = sb.sh("ip -n ns1 -o link show | awk '{print $2}'").stdout;
+    assert!(!links.contains("eth5:"), "{links}");
+    assert!(
+        links.contains("eth0@") && links.contains("mine@"),
+        "{links}"
+    );
+    assert_eq!(sb.cnet(&["gc"]).stdout, "");
+}
+
+#[test]
+fn listings_after_a_reboot_say_so_and_change_nothing() {
+    require_root();
+    let a = Sandbox::new();
+    a.cnet(&["net", "create", "lab", "--subnet", "10.105.0.0/24"])
+        .ok();
+    a.cnet(&["attach", "lab", "ns1"]).ok();
+    let state = a.sh(&format!("tar -C {} -cf - . | base64 -w0", a.state_dir()));
+    state.ok();
+    let b = Sandbox::new();
+    b.sh(&format!(
+        "echo {} | base64 -d | tar -C {} -xf -",
+        state.stdout.trim(),
+        b.state_dir()
+    ))
+    .ok();
+    let sums = format!("find {} -type f | sort | xargs md5sum", b.state_dir());
+    let before = b.sh(&sums).stdout;
+    let boot = "CNET_BOOT_ID=00000000-0000-0000-0000-000000000003";
+    let leases = b.sh(&format!("{boot} cnet lease ls"));
+    leases.ok().stdout_has("earlier-boot");
+    assert!(
+        leases.stderr.contains("state is of an earlier boot"),
+        "{leases}"
+    );
+    for ls in ["net ls", "ns ls"] {
+        let r = b.sh(&format!("{boot} cnet {ls}"));
+        assert!(r.ok().stderr.contains("`cnet restore`"), "{r}");
+    }
+    assert_eq!(b.sh(&sums).stdout, before, "a listing rewrote state");
+    assert!(!b.links().contains(&"cn-lab".to_string()));
+    b.sh(&format!("{boot} cnet restore")).ok();
+    let after = b.sh(&format!("{boot} cnet lease ls"));
+    assert!(!after.stderr.contains("earlier boot"), "{after}");
+    assert!(!after.stdout.contains("earlier-boot"), "{after}");
+}

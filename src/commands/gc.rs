@@ -2,7 +2,10 @@
 //! are finished first (`apply::recover`); then, network by network, missing kernel objects and
 //! firewall entries are re-created, endpoints and leases whose namespace is gone are released,
 //! records of namespaces that are gone forgotten, and links carrying cnet's mark that no record
-//! names deleted. Each repair is a plan that goes through the executor; a dry run prints them.
+//! names deleted; then firewall rules, hosts files and namespace interfaces no record accounts
+//! for (`leftovers`). Each repair is a plan that goes through the executor; a dry run prints them.
+
+mod leftovers;
 
 use super::{Ctx, target};
 use crate::cli::Format;
@@ -90,6 +93,10 @@ pub fn repair_all(ctx: &Ctx, orphans: bool) -> Result<Vec<Repair>> {
         for repair in orphan_links(ctx, &networks)? {
             done.push(carry_out(ctx, repair)?);
         }
+    }
+    // After a boot too: /etc/netns outlives the namespaces it was written for.
+    for repair in leftovers::repairs(ctx)? {
+        done.push(carry_out(ctx, repair)?);
     }
     Ok(done)
 }

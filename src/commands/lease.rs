@@ -118,16 +118,15 @@ fn staleness(l: &Lease, boot: &str) -> Option<Stale> {
     if l.state != LeaseState::Bound || crate::drivers::sublink::is_shim_client(&l.client) {
         return None;
     }
+    // An earlier boot's lease is named so first: the allocator reclaims it once its
+    // namespace is gone, which after a boot it usually is.
+    if !l.boot_id.is_empty() && !boot.is_empty() && l.boot_id != boot {
+        return Some(Stale::EarlierBoot);
+    }
     let path = if l.client.contains('/') {
         l.client.clone().into()
     } else {
         netns_dir().join(&l.client)
     };
-    if !target::alive(&path) {
-        return Some(Stale::NamespaceGone);
-    }
-    if !l.boot_id.is_empty() && !boot.is_empty() && l.boot_id != boot {
-        return Some(Stale::EarlierBoot);
-    }
-    None
+    (!target::alive(&path)).then_some(Stale::NamespaceGone)
 }

@@ -260,6 +260,7 @@ pub fn run(cli: Cli) -> Result<()> {
 /// The end of a listing: it printed what it could read, and fails (exit status 1) if it
 /// skipped a state file, so scripts notice; `run` names the files on stderr.
 pub fn listed_everything(ctx: &Ctx) -> Result<()> {
+    restore::note_if_not_restored(ctx);
     if ctx.store.bad_files().is_empty() {
         Ok(())
     } else {

@@ -27,3 +27,19 @@ pub fn after_boot(ctx: &Ctx) -> Result<Vec<gc::Repair>> {
     }
     Ok(repairs)
 }
+
+/// Said by the listings, which change nothing: whether the kernel was brought up to date since
+/// this boot. Until then the networks they list have no links or rules, and their leases are
+/// of an earlier boot.
+pub fn note_if_not_restored(ctx: &Ctx) {
+    let boot = crate::kernel::boot_id();
+    if let Ok(Some(recorded)) = ctx.store.recorded_boot()
+        && !boot.is_empty()
+        && recorded.trim() != boot
+    {
+        eprintln!(
+            "cnet: the state is of an earlier boot: its networks are not in the kernel until \
+             `cnet restore` (or any command that changes something) re-creates them"
+        );
+    }
+}

@@ -8,6 +8,7 @@ pub mod base;
 pub mod commit_watch;
 pub mod iptables;
 pub mod layout;
+pub mod listing;
 pub mod nft;
 pub mod ports;
 pub mod published;
