@@ -160,15 +160,15 @@ fn recorded(sb: &Sandbox, context: &str) -> BTreeMap<String, (String, Endpoints)
     for n in v.as_array().expect("a list") {
         let s = |v: &serde_json::Value| v.as_str().map(String::from);
         let mut eps = Endpoints::new();
-        for (ns, e) in n["Namespaces"].as_object().expect("namespaces") {
-            let ifname = s(&e["Interface"]).unwrap_or_default();
+        for (ns, e) in n["namespaces"].as_object().expect("namespaces") {
+            let ifname = s(&e["interface"]).unwrap_or_default();
             eps.insert(
                 ns.clone(),
-                (ifname, s(&e["HostInterface"]), s(&e["IPv4Address"])),
+                (ifname, s(&e["host_interface"]), s(&e["ipv4_address"])),
             );
         }
-        let driver = s(&n["Driver"]).unwrap_or_default();
-        out.insert(s(&n["Name"]).expect("a name"), (driver, eps));
+        let driver = s(&n["driver"]).unwrap_or_default();
+        out.insert(s(&n["name"]).expect("a name"), (driver, eps));
     }
     out
 }
