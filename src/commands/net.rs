@@ -10,10 +10,10 @@ use crate::model::{Driver, Network};
 use crate::names;
 use crate::output::{self, print_list};
 use crate::plan::{Op, Plan, Record};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// Docker's predefined networks.
 pub const PREDEFINED: [(&str, Driver); 3] = [
@@ -91,7 +91,7 @@ pub fn for_use(ctx: &Ctx, name: &str) -> Result<(Network, Option<Plan>)> {
 }
 
 /// The first free default subnet: not routed on the host, not used by another network.
-pub(crate) fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
+pub(crate) fn free_subnet(ctx: &Ctx) -> Result<IpNetwork> {
     let mut in_use = ctx.host_routes()?;
     in_use.extend(ctx.store.networks()?.iter().filter_map(|n| n.subnet));
     ipam::choose_subnet(&in_use).ok_or_else(|| {
@@ -208,8 +208,8 @@ struct NetRow {
     id: String,
     name: String,
     driver: Driver,
-    subnet: Option<Ipv4Network>,
-    gateway: Option<Ipv4Addr>,
+    subnet: Option<IpNetwork>,
+    gateway: Option<IpAddr>,
     internal: bool,
     endpoints: usize,
 }
@@ -290,10 +290,10 @@ struct Inspect {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct InspectIpam {
-    subnet: Option<Ipv4Network>,
-    gateway: Option<Ipv4Addr>,
+    subnet: Option<IpNetwork>,
+    gateway: Option<IpAddr>,
     #[serde(rename = "IPRange")]
-    ip_range: Option<Ipv4Network>,
+    ip_range: Option<IpNetwork>,
 }
 
 #[derive(Serialize)]
@@ -304,7 +304,7 @@ struct InspectEndpoint {
     host_interface: Option<String>,
     mac_address: Option<String>,
     #[serde(rename = "IPv4Address")]
-    ipv4_address: Option<Ipv4Network>,
+    ipv4_address: Option<IpNetwork>,
     aliases: Vec<String>,
     /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
     ports: Vec<String>,
