@@ -410,4 +410,23 @@ mod tests {
         assert!(!internal.contains("route_localnet"), "{internal}");
         assert!(!internal.contains("127.0.0.0/8"), "{internal}");
     }
+
+    /// The firewall speaks IPv4 only: an IPv6 network in the state is a runtime error, not a
+    /// panic or a rule for the wrong family.
+    #[test]
+    fn ipv6_rules_and_ports_are_refused_until_supported() {
+        let v6 = Network {
+            subnet: Some("fd00:1::/64".parse().unwrap()),
+            gateway: Some("fd00:1::1".parse().unwrap()),
+            ..net(false)
+        };
+        let e = plan_create(&v6, &FirewallFacts::default()).unwrap_err();
+        assert_eq!(
+            (e.exit_code(), e.to_string()),
+            (1, "IPv6 is not supported yet".into())
+        );
+        let ports = vec![crate::ports::parse("8080:80").unwrap()];
+        let e = plan_publish(Some("fd00:1::2/64".parse().unwrap()), &ports).unwrap_err();
+        assert_eq!(e.to_string(), "IPv6 is not supported yet");
+    }
 }
