@@ -8,8 +8,9 @@ use crate::firewall::rule::Rule;
 use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
 use crate::kernel::netlink::{NewLink, OneRequest};
 use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
+use crate::model::family;
 use crate::plan::{NsRef, Op};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 
 pub trait Host {
     /// Carry out one step that is not a state record.
@@ -22,7 +23,7 @@ pub trait Host {
     /// Whether a link exists in a namespace (false when the namespace does not).
     fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool>;
     /// IPv4 destinations routed in the host namespace's main table (default routes left out).
-    fn host_routes(&mut self) -> Result<Vec<Ipv4Network>>;
+    fn host_routes(&mut self) -> Result<Vec<IpNetwork>>;
     /// What of cnet's firewall is there.
     fn firewall_facts(&mut self) -> Result<FirewallFacts>;
     /// Whether a rule is in its chain.
@@ -59,8 +60,9 @@ impl Host for RealHost {
     fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool> {
         crate::kernel::link_exists(&mut self.session, ns, name)
     }
-    fn host_routes(&mut self) -> Result<Vec<Ipv4Network>> {
-        crate::kernel::host_routes_v4()
+    fn host_routes(&mut self) -> Result<Vec<IpNetwork>> {
+        let routes = crate::kernel::host_routes_v4()?;
+        Ok(routes.into_iter().map(IpNetwork::V4).collect())
     }
     fn firewall_facts(&mut self) -> Result<FirewallFacts> {
         self.firewall.facts()
@@ -165,17 +167,19 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
                 c,
                 name,
                 *vni,
-                *local,
+                family::v4(*local)?,
                 underlay.as_deref(),
                 *dstport,
                 *mtu,
                 master.as_deref(),
             )
         }),
-        Op::AppendFdb { dev, dst } => {
-            s.run_op(op, &NsRef::Host, |c| vxlan::append_fdb(c, dev, *dst))
-        }
-        Op::DelFdb { dev, dst } => s.run_op(op, &NsRef::Host, |c| vxlan::del_fdb(c, dev, *dst)),
+        Op::AppendFdb { dev, dst } => s.run_op(op, &NsRef::Host, |c| {
+            vxlan::append_fdb(c, dev, family::v4(*dst)?)
+        }),
+        Op::DelFdb { dev, dst } => s.run_op(op, &NsRef::Host, |c| {
+            vxlan::del_fdb(c, dev, family::v4(*dst)?)
+        }),
         Op::CreateSublink {
             kind,
             parent,

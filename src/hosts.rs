@@ -8,13 +8,13 @@
 //! own merging theirs; such namespaces are listed beside each shared file (`NETWORK.multi/`)
 //! so that they can be kept in step. Like /run/netns, all of it is gone after a reboot.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// One line of a hosts file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostEntry {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub names: Vec<String>,
 }
 
@@ -47,7 +47,7 @@ pub fn member_lines(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A hosts file without the member whose address is `addr` (and without blanked lines).
-pub fn without_address(text: &str, addr: Ipv4Addr) -> String {
+pub fn without_address(text: &str, addr: IpAddr) -> String {
     let prefix = format!("{addr}\t");
     let mut s = String::from(HEADER);
     for l in member_lines(text).filter(|l| !l.starts_with(&prefix)) {
@@ -75,7 +75,7 @@ pub enum Removal {
 /// removed line becomes a comment of the same length, so no other line moves; the blanks are
 /// squeezed out once they outweigh the members, which keeps the cost per removal constant on
 /// average however long the file is.
-pub fn plan_removal(text: &str, addr: Ipv4Addr) -> Removal {
+pub fn plan_removal(text: &str, addr: IpAddr) -> Removal {
     let prefix = format!("{addr}\t");
     let (mut found, mut blank_bytes, mut offset) = (None, 0, 0);
     for line in text.split_inclusive('\n') {
@@ -214,7 +214,7 @@ mod tests {
 
     fn member(last: u8, name: &str) -> HostEntry {
         HostEntry {
-            address: Ipv4Addr::new(10, 1, 0, last),
+            address: IpAddr::from([10, 1, 0, last]),
             names: vec![name.into()],
         }
     }
@@ -256,7 +256,7 @@ mod tests {
         let start = text.len();
         let mut compactions = 0;
         for i in 2..=200u8 {
-            let r = plan_removal(&text, Ipv4Addr::new(10, 1, 0, i));
+            let r = plan_removal(&text, IpAddr::from([10, 1, 0, i]));
             compactions += matches!(r, Removal::Compact(_)) as usize;
             text = apply(&text, &r);
         }

@@ -1,15 +1,18 @@
 //! The serde types kept in the state directory: networks, endpoints, leases, namespaces.
 
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+pub mod family;
 mod host;
 mod sublink;
+#[cfg(test)]
+mod tests;
 pub use host::{ParentInfo, Vtep};
 pub use sublink::{IpvlanMode, MacvlanMode, SublinkKind};
 
@@ -82,11 +85,11 @@ pub struct Network {
     /// Unix seconds.
     pub created: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet: Option<Ipv4Network>,
+    pub subnet: Option<IpNetwork>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_range: Option<Ipv4Network>,
+    pub ip_range: Option<IpNetwork>,
     #[serde(default)]
     pub internal: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,10 +111,10 @@ pub struct Network {
     pub vni: Option<u32>,
     /// Local VTEP (underlay) address (vxlan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local: Option<Ipv4Addr>,
+    pub local: Option<IpAddr>,
     /// Remote VTEP addresses (vxlan head-end replication).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub peers: Vec<Ipv4Addr>,
+    pub peers: Vec<IpAddr>,
     /// VXLAN UDP destination port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dstport: Option<u16>,
@@ -124,12 +127,12 @@ pub struct Network {
     /// vxlan without `--ip-range`: the VTEPs (local and peers, sorted) the subnet was split
     /// over when the network was created; this host leases only from its part (`ip_range`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub slice_vteps: Vec<Ipv4Addr>,
+    pub slice_vteps: Vec<IpAddr>,
 }
 
 impl Network {
     /// The range leases are taken from: `--ip-range` if given, else the subnet.
-    pub fn lease_range(&self) -> Option<Ipv4Network> {
+    pub fn lease_range(&self) -> Option<IpNetwork> {
         self.ip_range.or(self.subnet)
     }
 }
@@ -138,7 +141,7 @@ impl Network {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host_ip: Option<Ipv4Addr>,
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
     pub host_port_end: u16,
     pub container_port: u16,
@@ -177,7 +180,7 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<Ipv4Network>,
+    pub address: Option<IpNetwork>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -224,7 +227,7 @@ impl fmt::Display for LeaseState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
     pub network: String,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     /// The client id: the namespace's name or path.
     pub client: String,
     pub state: LeaseState,

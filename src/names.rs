@@ -168,9 +168,16 @@ pub fn derived_mac(parts: &[&str]) -> [u8; 6] {
     [(h[0] & 0xfe) | 0x02, h[1], h[2], h[3], h[4], h[5]]
 }
 
-/// Docker's scheme for container MACs: 02:42 followed by the IPv4 address.
-pub fn mac_from_ip(ip: std::net::Ipv4Addr) -> [u8; 6] {
-    let o = ip.octets();
+/// Docker's scheme for container MACs: 02:42 followed by the IPv4 address (an IPv6 address's
+/// last four bytes).
+pub fn mac_from_ip(ip: std::net::IpAddr) -> [u8; 6] {
+    let o = match ip {
+        std::net::IpAddr::V4(a) => a.octets(),
+        std::net::IpAddr::V6(a) => {
+            let b = a.octets();
+            [b[12], b[13], b[14], b[15]]
+        }
+    };
     [0x02, 0x42, o[0], o[1], o[2], o[3]]
 }
 

@@ -13,7 +13,7 @@
 use crate::error::{Error, Result};
 use crate::model::PortMapping;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The protocols a port can be published for.
 pub const PROTOCOLS: [&str; 3] = ["tcp", "udp", "sctp"];
@@ -60,7 +60,7 @@ fn parse_range(spec: &str, what: &str, s: &str) -> Result<(u16, u16)> {
     }
 }
 
-fn parse_host_ip(spec: &str, s: &str) -> Result<Option<Ipv4Addr>> {
+fn parse_host_ip(spec: &str, s: &str) -> Result<Option<IpAddr>> {
     let ip: Ipv4Addr = s.parse().map_err(|_| {
         bad(
             spec,
@@ -76,7 +76,7 @@ fn parse_host_ip(spec: &str, s: &str) -> Result<Option<Ipv4Addr>> {
             format!("{ip} cannot be a host address to publish on"),
         ));
     }
-    Ok(Some(ip))
+    Ok(Some(IpAddr::V4(ip)))
 }
 
 /// Parse one `-p` spec. Errors are usage errors (exit 2) quoting the spec.
@@ -198,7 +198,9 @@ pub fn host_ports(m: &PortMapping) -> std::ops::RangeInclusive<u16> {
 
 /// The host address as shown: `0.0.0.0` for every address.
 pub fn host_ip_text(m: &PortMapping) -> String {
-    m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string()
+    m.host_ip
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .to_string()
 }
 
 fn range_text(a: u16, b: u16) -> String {

@@ -7,7 +7,7 @@ use crate::firewall::FirewallFacts;
 use crate::firewall::rule::Rule;
 use crate::host::Host;
 use crate::plan::{FileOp, NsRef, Op};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,7 @@ pub struct FakeHost {
     pub live: Vec<Op>,
     /// Links `link_exists` finds, as (namespace, name).
     pub links: Vec<(NsRef, String)>,
-    pub routes: Vec<Ipv4Network>,
+    pub routes: Vec<IpNetwork>,
     pub facts: FirewallFacts,
     /// The files the host has, as file steps left them.
     pub files: BTreeMap<PathBuf, Node>,
@@ -84,7 +84,7 @@ impl Host for SharedHost {
     fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool> {
         self.0.borrow_mut().link_exists(ns, name)
     }
-    fn host_routes(&mut self) -> Result<Vec<Ipv4Network>> {
+    fn host_routes(&mut self) -> Result<Vec<IpNetwork>> {
         self.0.borrow_mut().host_routes()
     }
     fn firewall_facts(&mut self) -> Result<FirewallFacts> {
@@ -213,7 +213,7 @@ impl Host for FakeHost {
         let built = *ns == NsRef::Host && self.live.iter().any(|o| o.marked_link() == Some(name));
         Ok(built || self.links.iter().any(|(n, l)| n == ns && l == name))
     }
-    fn host_routes(&mut self) -> Result<Vec<Ipv4Network>> {
+    fn host_routes(&mut self) -> Result<Vec<IpNetwork>> {
         Ok(self.routes.clone())
     }
     fn firewall_facts(&mut self) -> Result<FirewallFacts> {

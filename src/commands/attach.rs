@@ -11,8 +11,8 @@ use crate::names;
 use crate::output;
 use crate::plan::{Op, Plan, Record, format_mac};
 use crate::store::StoreLeases;
-use ipnetwork::Ipv4Network;
-use std::net::Ipv4Addr;
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 
 pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     names::validate_network_name(&a.network)?;
@@ -20,12 +20,9 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         names::validate_ifname(i)?;
     }
     let mac = a.mac.as_deref().map(names::parse_mac).transpose()?;
-    let ip: Option<Ipv4Addr> =
+    let ip: Option<IpAddr> =
         a.ip.as_deref()
-            .map(|s| {
-                s.parse()
-                    .map_err(|_| Error::usage(format!("--ip '{s}' is not an IPv4 address")))
-            })
+            .map(|s| crate::drivers::create::parse_ip("--ip", s))
             .transpose()?;
     for alias in &a.aliases {
         names::validate_alias(alias)?;
@@ -94,7 +91,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     let address = dora
         .as_ref()
         .map(|(o, _, _)| {
-            Ipv4Network::new(
+            IpNetwork::new(
                 o.address,
                 net.subnet.expect("leasing networks have a subnet").prefix(),
             )
@@ -200,7 +197,7 @@ fn discover(
     net: &Network,
     leases: &StoreLeases,
     target: &Target,
-    ip: Option<Ipv4Addr>,
+    ip: Option<IpAddr>,
     now: u64,
 ) -> Result<Lease> {
     let subnet = net

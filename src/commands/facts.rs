@@ -7,8 +7,8 @@ use crate::kernel;
 use crate::model::{Network, SublinkKind};
 use crate::plan::NsRef;
 use crate::store::Guard;
-use ipnetwork::Ipv4Network;
-use std::net::Ipv4Addr;
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 
 impl Facts for Ctx {
     fn dry_run(&self) -> bool {
@@ -35,7 +35,7 @@ impl Facts for Ctx {
             .find(|o| o.bridge.as_deref() == Some(bridge))
             .map(|o| o.name))
     }
-    fn host_routes(&self) -> Result<Vec<Ipv4Network>> {
+    fn host_routes(&self) -> Result<Vec<IpNetwork>> {
         Ctx::host_routes(self)
     }
     fn link_exists(&self, ns: &NsRef, name: &str) -> Result<bool> {
@@ -44,13 +44,13 @@ impl Facts for Ctx {
     fn parent_info(&self, name: &str) -> Result<Option<ParentInfo>> {
         kernel::sublink::parent_info(name)
     }
-    fn find_vtep(&self, local: Option<Ipv4Addr>, underlay: Option<String>) -> Result<Vtep> {
+    fn find_vtep(&self, local: Option<IpAddr>, underlay: Option<String>) -> Result<Vtep> {
         kernel::vxlan::find_vtep(local, underlay)
     }
     fn probe_sublink(&self, kind: SublinkKind) -> Result<()> {
         kernel::sublink::probe(kind)
     }
-    fn free_subnet(&self) -> Result<Ipv4Network> {
+    fn free_subnet(&self) -> Result<IpNetwork> {
         net::free_subnet(self)
     }
     fn boot_id(&self) -> String {

@@ -7,7 +7,7 @@ use crate::drivers::sublink::device_default_route;
 use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op};
 use std::cmp::Reverse;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// How a network's endpoint routes by default: via its gateway, or through its own device
 /// (ipvlan l3, which has no gateway). `None` when the network cannot carry a default route.
@@ -24,7 +24,7 @@ pub fn default_route(net: &Network) -> Option<Route> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    Via(Ipv4Addr),
+    Via(IpAddr),
     Device,
 }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct LeaseRow {
     network: String,
-    address: std::net::Ipv4Addr,
+    address: std::net::IpAddr,
     client: String,
     state: LeaseState,
     /// RFC 3339: when the lease entered its state.

@@ -190,7 +190,7 @@ impl Ctx {
     }
 
     /// The destinations the host routes (to choose and check subnets).
-    pub fn host_routes(&self) -> Result<Vec<ipnetwork::Ipv4Network>> {
+    pub fn host_routes(&self) -> Result<Vec<ipnetwork::IpNetwork>> {
         self.host.borrow_mut().host_routes()
     }
 

@@ -10,10 +10,10 @@ use crate::model::{Driver, Network};
 use crate::names;
 use crate::output::{self, print_list};
 use crate::plan::{Op, Plan, Record};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// Docker's predefined networks.
 pub const PREDEFINED: [(&str, Driver); 3] = [
@@ -134,7 +134,7 @@ pub fn for_use(ctx: &Ctx, given: &str) -> Result<(Network, Option<Plan>)> {
 }
 
 /// The first free default subnet: not routed on the host, not used by another network.
-pub(crate) fn free_subnet(ctx: &Ctx) -> Result<Ipv4Network> {
+pub(crate) fn free_subnet(ctx: &Ctx) -> Result<IpNetwork> {
     let mut in_use = ctx.host_routes()?;
     in_use.extend(ctx.store.networks()?.iter().filter_map(|n| n.subnet));
     ipam::choose_subnet(&in_use).ok_or_else(|| {
@@ -295,8 +295,8 @@ struct NetRow {
     id: String,
     name: String,
     driver: Driver,
-    subnet: Option<Ipv4Network>,
-    gateway: Option<Ipv4Addr>,
+    subnet: Option<IpNetwork>,
+    gateway: Option<IpAddr>,
     internal: bool,
     predefined: bool,
     /// RFC 3339; null for a predefined network not used yet.
@@ -385,9 +385,9 @@ pub struct Inspect {
 
 #[derive(Serialize)]
 struct InspectIpam {
-    subnet: Option<Ipv4Network>,
-    gateway: Option<Ipv4Addr>,
-    ip_range: Option<Ipv4Network>,
+    subnet: Option<IpNetwork>,
+    gateway: Option<IpAddr>,
+    ip_range: Option<IpNetwork>,
 }
 
 #[derive(Serialize)]
@@ -396,7 +396,7 @@ struct InspectEndpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     host_interface: Option<String>,
     mac_address: Option<String>,
-    ipv4_address: Option<Ipv4Network>,
+    ipv4_address: Option<IpNetwork>,
     aliases: Vec<String>,
     /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
     ports: Vec<String>,

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::Driver;
 use crate::names;
 use crate::plan::{Op, Record};
+use std::net::IpAddr;
 
 pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
     let (name, ip, add) = match cmd {
@@ -20,6 +21,7 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
             "peer {ip} is not a unicast address of another host"
         )));
     }
+    let ip = IpAddr::V4(ip);
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     let mut net = ctx

@@ -10,10 +10,11 @@ use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::ports as fwports;
 use crate::firewall::published::{self, PortEntry};
 use crate::firewall::{FirewallFacts, NftTableKind};
+use crate::model::family;
 use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 
 /// The bridge driver, as [`super::of`] hands it out.
 pub struct Bridge;
@@ -50,7 +51,7 @@ fn firewall_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
     let fw = BridgeFw {
         network: &net.name,
         bridge: bridge_of(net)?,
-        subnet,
+        subnet: family::v4_net(subnet)?,
         internal: net.internal,
     };
     let mut rules = bridge_network_rules(&fw);
@@ -93,7 +94,7 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     plan.push(Op::AddAddress {
         ns: NsRef::Host,
         dev: bridge,
-        addr: Ipv4Network::new(gateway, subnet.prefix()).expect("prefix from a subnet"),
+        addr: IpNetwork::new(gateway, subnet.prefix()).expect("prefix from a subnet"),
     });
     if !net.internal {
         plan.push(Op::Sysctl {
@@ -167,19 +168,19 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
 
 /// The map entries of a namespace's published ports on a bridge network.
 pub fn publish_entries(
-    address: Option<Ipv4Network>,
+    address: Option<IpNetwork>,
     ports: &[PortMapping],
 ) -> Result<Vec<PortEntry>> {
     if ports.is_empty() {
         return Ok(Vec::new());
     }
     let addr = address.ok_or_else(|| Error::runtime("published ports need an address"))?;
-    Ok(published::entries(addr.ip(), ports))
+    published::entries(addr.ip(), ports)
 }
 
 /// Open published ports: appended to the attach plan, after the namespace's links (so rollback
 /// closes the ports first).
-pub fn plan_publish(address: Option<Ipv4Network>, ports: &[PortMapping]) -> Result<Vec<Op>> {
+pub fn plan_publish(address: Option<IpNetwork>, ports: &[PortMapping]) -> Result<Vec<Op>> {
     let entries = publish_entries(address, ports)?;
     Ok(if entries.is_empty() {
         Vec::new()
@@ -408,5 +409,24 @@ mod tests {
             .to_string();
         assert!(!internal.contains("route_localnet"), "{internal}");
         assert!(!internal.contains("127.0.0.0/8"), "{internal}");
+    }
+
+    /// The firewall speaks IPv4 only: an IPv6 network in the state is a runtime error, not a
+    /// panic or a rule for the wrong family.
+    #[test]
+    fn ipv6_rules_and_ports_are_refused_until_supported() {
+        let v6 = Network {
+            subnet: Some("fd00:1::/64".parse().unwrap()),
+            gateway: Some("fd00:1::1".parse().unwrap()),
+            ..net(false)
+        };
+        let e = plan_create(&v6, &FirewallFacts::default()).unwrap_err();
+        assert_eq!(
+            (e.exit_code(), e.to_string()),
+            (1, "IPv6 is not supported yet".into())
+        );
+        let ports = vec![crate::ports::parse("8080:80").unwrap()];
+        let e = plan_publish(Some("fd00:1::2/64".parse().unwrap()), &ports).unwrap_err();
+        assert_eq!(e.to_string(), "IPv6 is not supported yet");
     }
 }

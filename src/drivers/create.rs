@@ -7,22 +7,34 @@ use crate::error::{Error, Result};
 use crate::ipam;
 use crate::model::{Driver, Network};
 use crate::output;
-use ipnetwork::Ipv4Network;
-use std::net::Ipv4Addr;
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 
-pub fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
+/// The types carry either family, but cnet builds IPv4 networks only for now.
+fn refuse_v6(what: &str, s: &str, ip: IpAddr) -> Result<()> {
+    if ip.is_ipv6() {
+        return Err(Error::usage(format!(
+            "{what} {s}: IPv6 subnets are not supported yet (issue #23)"
+        )));
+    }
+    Ok(())
+}
+
+pub fn parse_cidr(what: &str, s: &str) -> Result<IpNetwork> {
     // ipnetwork would read a bare address as a /32, which is never what was meant.
     if !s.contains('/')
-        && let Ok(ip) = s.parse::<Ipv4Addr>()
+        && let Ok(ip) = s.parse::<IpAddr>()
     {
-        let example = Ipv4Network::new(ip, 24).map_or(ip, |n| n.network());
+        refuse_v6(what, s, ip)?;
+        let example = IpNetwork::new(ip, 24).map_or(ip, |n| n.network());
         return Err(Error::usage(format!(
             "{what} {s} has no prefix: give one, e.g. {example}/24"
         )));
     }
-    let net: Ipv4Network = s
+    let net: IpNetwork = s
         .parse()
         .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24")))?;
+    refuse_v6(what, s, net.ip())?;
     if net.network() != net.ip() {
         return Err(Error::usage(format!(
             "{what} {s} has host bits set (did you mean {}/{}?)",
@@ -33,16 +45,19 @@ pub fn parse_cidr(what: &str, s: &str) -> Result<Ipv4Network> {
     Ok(net)
 }
 
-pub fn parse_ip(what: &str, s: &str) -> Result<Ipv4Addr> {
-    s.parse()
-        .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 address")))
+pub fn parse_ip(what: &str, s: &str) -> Result<IpAddr> {
+    let ip = s
+        .parse()
+        .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 address")))?;
+    refuse_v6(what, s, ip)?;
+    Ok(ip)
 }
 
 /// The options every driver with addresses shares, parsed and checked (no I/O).
 pub struct CommonArgs {
-    pub subnet: Option<Ipv4Network>,
-    pub ip_range: Option<Ipv4Network>,
-    pub gateway: Option<Ipv4Addr>,
+    pub subnet: Option<IpNetwork>,
+    pub ip_range: Option<IpNetwork>,
+    pub gateway: Option<IpAddr>,
     pub mtu: Option<u32>,
 }
 
@@ -104,7 +119,7 @@ pub fn check_name_free(facts: &dyn Facts, name: &str) -> Result<()> {
 }
 
 /// Refuse a subnet that overlaps another network's.
-pub fn check_subnet_free(others: &[Network], subnet: Ipv4Network) -> Result<()> {
+pub fn check_subnet_free(others: &[Network], subnet: IpNetwork) -> Result<()> {
     for o in others {
         if let Some(os) = o.subnet
             && ipam::overlaps(os, subnet)
@@ -131,11 +146,11 @@ pub fn check_bridge_free(facts: &dyn Facts, bridge: &str) -> Result<()> {
 
 /// Refuse a subnet the host already routes somewhere (a LAN, a VPN): a bridge or overlay
 /// routed on the host on top of it would take that traffic.
-pub fn check_not_routed(facts: &dyn Facts, subnet: Ipv4Network) -> Result<()> {
+pub fn check_not_routed(facts: &dyn Facts, subnet: IpNetwork) -> Result<()> {
     refuse_routed(subnet, &facts.host_routes()?)
 }
 
-fn refuse_routed(subnet: Ipv4Network, routes: &[Ipv4Network]) -> Result<()> {
+fn refuse_routed(subnet: IpNetwork, routes: &[IpNetwork]) -> Result<()> {
     match routes.iter().find(|r| ipam::overlaps(**r, subnet)) {
         Some(r) => Err(Error::usage(format!(
             "subnet {subnet} overlaps the host's route {}/{}",
@@ -212,6 +227,33 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_is_refused_as_bad_input_until_it_is_supported() {
+        for (extra, what) in [
+            (&["--subnet", "fd00:1::/64"][..], "subnet fd00:1::/64"),
+            (&["--subnet", "fd00:1::"][..], "subnet fd00:1::"),
+            (
+                &["--subnet", "10.2.0.0/16", "--ip-range", "fd00::/120"],
+                "ip-range fd00::/120",
+            ),
+            (
+                &["--subnet", "10.2.0.0/16", "--gateway", "fd00::1"],
+                "gateway fd00::1",
+            ),
+        ] {
+            assert_eq!(
+                refused(extra, None),
+                format!("{what}: IPv6 subnets are not supported yet (issue #23)")
+            );
+        }
+        let e = parse_ip("--ip", "fd00::5").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "--ip fd00::5: IPv6 subnets are not supported yet (issue #23)"
+        );
+    }
+
+    #[test]
     fn unusable_and_tiny_subnets_are_refused() {
         for (subnet, needle) in [
             ("0.0.0.0/0", "default route"),
@@ -236,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_subnet_over_a_host_route_is_refused_naming_the_route() {
-        let routes: Vec<Ipv4Network> = ["192.168.1.0/24", "10.0.0.0/8"]
+        let routes: Vec<IpNetwork> = ["192.168.1.0/24", "10.0.0.0/8"]
             .iter()
             .map(|r| r.parse().unwrap())
             .collect();

@@ -21,8 +21,8 @@ use crate::firewall::{FirewallFacts, NftTableKind};
 use crate::model::{Driver, Endpoint, Network, SublinkKind};
 use crate::plan::{NsRef, Op, Plan, Record};
 use crate::store::Guard;
-use ipnetwork::Ipv4Network;
-use std::net::Ipv4Addr;
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use sublink::ParentInfo;
@@ -92,16 +92,16 @@ pub trait Facts {
     /// The network whose bridge this is, predefined networks not used yet included.
     fn bridge_user(&self, bridge: &str) -> Result<Option<String>>;
     /// The destinations the host routes.
-    fn host_routes(&self) -> Result<Vec<Ipv4Network>>;
+    fn host_routes(&self) -> Result<Vec<IpNetwork>>;
     fn link_exists(&self, ns: &NsRef, name: &str) -> Result<bool>;
     /// A host interface, as a parent of macvlan/ipvlan children; `None` if there is none.
     fn parent_info(&self, name: &str) -> Result<Option<ParentInfo>>;
     /// This host's end of a tunnel, from `--local` and/or `--underlay`.
-    fn find_vtep(&self, local: Option<Ipv4Addr>, underlay: Option<String>) -> Result<Vtep>;
+    fn find_vtep(&self, local: Option<IpAddr>, underlay: Option<String>) -> Result<Vtep>;
     /// Whether the kernel can make children of this kind (ipvlan is a module of its own).
     fn probe_sublink(&self, kind: SublinkKind) -> Result<()>;
     /// The first free default subnet.
-    fn free_subnet(&self) -> Result<Ipv4Network>;
+    fn free_subnet(&self) -> Result<IpNetwork>;
     /// The kernel's boot id (leases record it).
     fn boot_id(&self) -> String;
 }
@@ -127,7 +127,7 @@ pub struct AttachRequest<'a> {
     pub network: &'a Network,
     pub target: &'a Target,
     pub ifname: String,
-    pub address: Option<Ipv4Network>,
+    pub address: Option<IpNetwork>,
     pub mac: Option<[u8; 6]>,
     /// Whether this endpoint provides the namespace's default route.
     pub default_route: bool,
@@ -182,8 +182,8 @@ pub fn plan_detach(net: &Network, ep: &Endpoint) -> Plan {
 /// `via`, or through the device itself when there is no gateway (ipvlan l3).
 pub fn configure_interface(
     req: &AttachRequest,
-    address: Ipv4Network,
-    default_via: Option<std::net::Ipv4Addr>,
+    address: IpNetwork,
+    default_via: Option<std::net::IpAddr>,
     device_route: bool,
     plan: &mut Plan,
 ) {

@@ -18,11 +18,12 @@ use crate::error::{Error, Result};
 use crate::firewall::FirewallFacts;
 use crate::ipam::Pool;
 pub use crate::model::SublinkKind;
+use crate::model::family::{self, Family};
 use crate::model::{Driver, Endpoint, MacvlanMode, Network};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
-use ipnetwork::Ipv4Network;
-use std::net::Ipv4Addr;
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 
 /// The macvlan or ipvlan driver (the driver says which), as [`super::of`] hands it out.
 pub struct Sublink(pub Driver);
@@ -86,25 +87,23 @@ pub fn is_shim_client(client: &str) -> bool {
 }
 
 /// The range the namespaces get their addresses from, which the shim routes.
-pub fn shim_route(net: &Network) -> Result<Ipv4Network> {
+pub fn shim_route(net: &Network) -> Result<IpNetwork> {
     net.lease_range()
         .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))
 }
 
 /// The shim's address: the highest address of the network's range that may be leased (it is
 /// leased to the shim when the network is created, so no namespace ever gets it).
-pub fn shim_address(net: &Network) -> Result<Ipv4Addr> {
+pub fn shim_address(net: &Network) -> Result<IpAddr> {
     let subnet = net
         .subnet
         .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
     let pool = Pool::new(subnet, net.ip_range, net.gateway)?;
-    let (lo, hi) = (
-        u32::from(pool.range.network()),
-        u32::from(pool.range.broadcast()),
-    );
+    let family = Family::of_net(pool.range);
+    let (lo, hi) = (family::first(pool.range), family::last(pool.range));
     (lo..=hi)
         .rev()
-        .map(Ipv4Addr::from)
+        .filter_map(|n| family.addr(n))
         .find(|a| pool.offerable(*a))
         .ok_or_else(|| {
             Error::usage(format!(
@@ -149,7 +148,7 @@ pub fn plan_create(net: &Network) -> Result<Plan> {
     plan.push(Op::AddAddress {
         ns: NsRef::Host,
         dev: shim.clone(),
-        addr: Ipv4Network::new(shim_address(net)?, 32).expect("/32 is a valid prefix"),
+        addr: IpNetwork::new(shim_address(net)?, 32).expect("/32 is a valid prefix"),
     });
     plan.push(Op::LinkUp {
         ns: NsRef::Host,
@@ -373,12 +372,12 @@ pub(crate) mod tests {
     #[test]
     fn shim_takes_the_highest_leasable_address_of_the_range() {
         let mut n = net(Driver::Macvlan, None);
-        assert_eq!(shim_address(&n).unwrap(), Ipv4Addr::new(192, 168, 50, 254));
+        assert_eq!(shim_address(&n).unwrap(), IpAddr::from([192, 168, 50, 254]));
         n.ip_range = Some("192.168.50.0/25".parse().unwrap());
-        assert_eq!(shim_address(&n).unwrap(), Ipv4Addr::new(192, 168, 50, 127));
+        assert_eq!(shim_address(&n).unwrap(), IpAddr::from([192, 168, 50, 127]));
         // Never the gateway.
         n.gateway = Some("192.168.50.127".parse().unwrap());
-        assert_eq!(shim_address(&n).unwrap(), Ipv4Addr::new(192, 168, 50, 126));
+        assert_eq!(shim_address(&n).unwrap(), IpAddr::from([192, 168, 50, 126]));
     }
 
     #[test]

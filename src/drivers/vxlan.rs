@@ -21,9 +21,10 @@ use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::rule::Rule;
 use crate::firewall::tunnel::{self, TunnelEntry};
 use crate::firewall::{FirewallFacts, NftTableKind};
+use crate::model::family;
 use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// IANA's VXLAN port (the kernel's own default, 8472, is Linux's pre-standard one).
 pub const DEFAULT_DSTPORT: u16 = 4789;
@@ -85,11 +86,15 @@ pub fn vxlan_dev(net: &Network) -> Result<String> {
 
 /// The ingress filter's elements for these peers: VXLAN packets of the network's VNI are
 /// heard from them only.
-fn tunnel_entries(net: &Network, peers: &[Ipv4Addr]) -> Result<Vec<TunnelEntry>> {
+fn tunnel_entries(net: &Network, peers: &[IpAddr]) -> Result<Vec<TunnelEntry>> {
+    let peers = peers
+        .iter()
+        .map(|p| family::v4(*p))
+        .collect::<Result<Vec<_>>>()?;
     Ok(tunnel::entries(
         net.dstport.unwrap_or(DEFAULT_DSTPORT),
         vni_of(net)?,
-        peers,
+        &peers,
     ))
 }
 
@@ -104,7 +109,7 @@ fn firewall_rules(net: &Network) -> Result<Vec<Rule>> {
     Ok(bridge_network_rules(&BridgeFw {
         network: &net.name,
         bridge: bridge_of(net)?,
-        subnet: net.subnet.ok_or_else(|| missing(net, "subnet"))?,
+        subnet: family::v4_net(net.subnet.ok_or_else(|| missing(net, "subnet"))?)?,
         internal: true,
     }))
 }
@@ -185,17 +190,17 @@ pub fn plan_remove(net: &Network) -> Plan {
 }
 
 /// The filter element of one peer of the network.
-fn peer_entry(net: &Network, peer: Ipv4Addr) -> Result<TunnelEntry> {
+fn peer_entry(net: &Network, peer: IpAddr) -> Result<TunnelEntry> {
     Ok(TunnelEntry::Peer {
         dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
         vni: vni_of(net)?,
-        addr: peer,
+        addr: family::v4(peer)?,
     })
 }
 
 /// `net peer add`: hear the VTEP, then flood to it. The filter is made again if it went
 /// (an `nft flush ruleset`): its other elements come back with `firewall reload`.
-pub fn plan_peer_add(net: &Network, peer: Ipv4Addr) -> Result<Plan> {
+pub fn plan_peer_add(net: &Network, peer: IpAddr) -> Result<Plan> {
     let mut plan = Plan::default();
     plan.push(Op::AllowTunnel(vec![peer_entry(net, peer)?]));
     plan.push(Op::AppendFdb {
@@ -207,7 +212,7 @@ pub fn plan_peer_add(net: &Network, peer: Ipv4Addr) -> Result<Plan> {
 
 /// `net peer rm`: drop the VTEP's packets, stop flooding to it and forget the MACs learned
 /// behind it. Attached namespaces are left alone.
-pub fn plan_peer_rm(net: &Network, peer: Ipv4Addr) -> Result<Plan> {
+pub fn plan_peer_rm(net: &Network, peer: IpAddr) -> Result<Plan> {
     let mut plan = Plan::default();
     plan.push(Op::DisallowTunnel(vec![peer_entry(net, peer)?]));
     plan.push(Op::DelFdb {
@@ -223,7 +228,7 @@ mod tests {
     use crate::drivers::{AttachRequest, Target, plan_attach, plan_create as create_any};
     use crate::model::Driver;
 
-    fn ip(s: &str) -> Ipv4Addr {
+    fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
 
@@ -349,7 +354,7 @@ mod tests {
         TunnelEntry::Peer {
             dstport: 4789,
             vni: 5000,
-            addr: ip(addr),
+            addr: addr.parse().unwrap(),
         }
     }
 

@@ -20,9 +20,11 @@
 //! hashes, so a port range is one element per port: ranges stay short in practice.
 
 use super::push_key_field;
+use crate::error::Result;
 use crate::model::PortMapping;
+use crate::model::family;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The nftables table (family ip) that holds cnet's published ports.
 pub const TABLE: &str = "cnet";
@@ -65,8 +67,9 @@ fn proto_name(n: u8) -> String {
 
 /// The entries of a namespace's published ports at `addr`, one per host port; a range keeps
 /// each port's offset in the container's range. Two mappings that give the same entry yield
-/// it once.
-pub fn entries(addr: Ipv4Addr, ports: &[PortMapping]) -> Vec<PortEntry> {
+/// it once. The table is of family ip: an IPv6 address is refused.
+pub fn entries(addr: IpAddr, ports: &[PortMapping]) -> Result<Vec<PortEntry>> {
+    let addr = family::v4(addr)?;
     let mut out: Vec<PortEntry> = Vec::new();
     for m in ports {
         // `ports::parse` accepts only protocols that have a number.
@@ -77,7 +80,7 @@ pub fn entries(addr: Ipv4Addr, ports: &[PortMapping]) -> Vec<PortEntry> {
             // `ports::parse` makes both ranges the same length.
             let port = m.container_port + (host_port - m.host_port);
             let e = PortEntry {
-                host_ip: m.host_ip,
+                host_ip: m.host_ip.map(family::v4).transpose()?,
                 proto,
                 host_port,
                 addr,
@@ -88,7 +91,7 @@ pub fn entries(addr: Ipv4Addr, ports: &[PortMapping]) -> Vec<PortEntry> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 impl PortEntry {
@@ -173,13 +176,13 @@ mod tests {
         crate::ports::parse(s).unwrap()
     }
 
-    fn addr() -> Ipv4Addr {
+    fn addr() -> IpAddr {
         "10.1.0.2".parse().unwrap()
     }
 
     #[test]
     fn one_port_is_one_element_in_the_any_address_map() {
-        let e = entries(addr(), &[spec("8080:80")]);
+        let e = entries(addr(), &[spec("8080:80")]).unwrap();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].map(), MAP_ANY);
         assert_eq!(e[0].element_text(), "tcp . 8080 : 10.1.0.2 . 80");
@@ -190,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_port_bound_to_one_address_goes_in_the_address_map() {
-        let e = entries(addr(), &[spec("127.0.0.1:9090:80/udp")]);
+        let e = entries(addr(), &[spec("127.0.0.1:9090:80/udp")]).unwrap();
         assert_eq!(e[0].map(), MAP_IP);
         assert_eq!(
             e[0].element_text(),
@@ -204,10 +207,10 @@ mod tests {
 
     #[test]
     fn ranges_are_one_element_per_port_keeping_or_shifting_the_offset() {
-        let same = entries(addr(), &[spec("8000-8002:8000-8002")]);
+        let same = entries(addr(), &[spec("8000-8002:8000-8002")]).unwrap();
         let ports: Vec<(u16, u16)> = same.iter().map(|e| (e.host_port, e.port)).collect();
         assert_eq!(ports, vec![(8000, 8000), (8001, 8001), (8002, 8002)]);
-        let shifted = entries(addr(), &[spec("8000-8002:9000-9002/sctp")]);
+        let shifted = entries(addr(), &[spec("8000-8002:9000-9002/sctp")]).unwrap();
         let ports: Vec<(u16, u16)> = shifted.iter().map(|e| (e.host_port, e.port)).collect();
         assert_eq!(ports, vec![(8000, 9000), (8001, 9001), (8002, 9002)]);
         assert!(shifted.iter().all(|e| e.proto == 132));
@@ -216,7 +219,9 @@ mod tests {
     #[test]
     fn the_same_entry_twice_is_kept_once() {
         assert_eq!(
-            entries(addr(), &[spec("8080:80"), spec("8080:80")]).len(),
+            entries(addr(), &[spec("8080:80"), spec("8080:80")])
+                .unwrap()
+                .len(),
             1
         );
     }
@@ -230,7 +235,8 @@ mod tests {
                 spec("127.0.0.1:9090:90"),
                 spec("53:53/udp"),
             ],
-        );
+        )
+        .unwrap();
         assert_eq!(
             ElementCommands {
                 verb: "add",

@@ -13,11 +13,12 @@ pub use slice::{VtepSlice, sorted_vteps, vtep_slice};
 pub use table::{LeaseTable, MemTable};
 
 use crate::error::{Error, Result};
+use crate::model::family::{self, Family};
 use crate::model::{Lease, LeaseState};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// How long an OFFER holds an address (seconds).
 pub const OFFER_HOLD_SECS: u64 = 30;
@@ -25,9 +26,9 @@ pub const OFFER_HOLD_SECS: u64 = 30;
 /// What may be leased in a network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pool {
-    pub subnet: Ipv4Network,
-    pub range: Ipv4Network,
-    pub gateway: Option<Ipv4Addr>,
+    pub subnet: IpNetwork,
+    pub range: IpNetwork,
+    pub gateway: Option<IpAddr>,
 }
 
 /// Why an address may never be offered.
@@ -42,9 +43,9 @@ impl Pool {
     /// or broadcast address. Subnet and range are normalised (`10.1.0.5/24` -> `10.1.0.0/24`);
     /// a missing range is the whole subnet.
     pub fn new(
-        subnet: Ipv4Network,
-        range: Option<Ipv4Network>,
-        gateway: Option<Ipv4Addr>,
+        subnet: IpNetwork,
+        range: Option<IpNetwork>,
+        gateway: Option<IpAddr>,
     ) -> Result<Pool> {
         let subnet = normalize(subnet);
         let range = range.map_or(subnet, normalize);
@@ -73,19 +74,16 @@ impl Pool {
     }
 
     /// How many addresses may ever be offered: the range, less the subnet's network and
-    /// broadcast addresses and the gateway where they fall inside it.
-    pub fn leasable(&self) -> u64 {
-        let excluded = [
-            (self.subnet.prefix() <= 30).then(|| self.subnet.network()),
-            (self.subnet.prefix() <= 30).then(|| self.subnet.broadcast()),
-            self.gateway,
-        ];
-        let taken = excluded
+    /// broadcast addresses (v6: its subnet-router anycast address) and the gateway where they
+    /// fall inside it.
+    pub fn leasable(&self) -> u128 {
+        let excluded = reserved(self.subnet)
             .into_iter()
             .flatten()
+            .chain(self.gateway)
             .filter(|a| self.range.contains(*a))
             .count();
-        u64::from(self.range.size()) - taken as u64
+        family::size(self.range) - excluded as u128
     }
 
     /// Refuse a pool with nothing to lease (an ip-range holding only the gateway, say).
@@ -106,11 +104,11 @@ impl Pool {
 
     /// Whether `addr` may ever be offered: inside the range and the subnet, not the subnet's
     /// network or broadcast address (/31 and /32 have none), not the gateway.
-    pub fn offerable(&self, addr: Ipv4Addr) -> bool {
+    pub fn offerable(&self, addr: IpAddr) -> bool {
         self.check(addr).is_ok()
     }
 
-    fn check(&self, addr: Ipv4Addr) -> Result<(), Unofferable> {
+    fn check(&self, addr: IpAddr) -> Result<(), Unofferable> {
         if !self.range.contains(addr) || !self.subnet.contains(addr) {
             Err(Unofferable::OutsideRange)
         } else if is_network_or_broadcast(self.subnet, addr) {
@@ -123,13 +121,26 @@ impl Pool {
     }
 }
 
-fn normalize(net: Ipv4Network) -> Ipv4Network {
-    Ipv4Network::new(net.network(), net.prefix()).unwrap_or(net)
+fn normalize(net: IpNetwork) -> IpNetwork {
+    family::normalize(net)
 }
 
-/// /31 (RFC 3021) and /32 subnets have no network or broadcast address: all are hosts.
-fn is_network_or_broadcast(subnet: Ipv4Network, addr: Ipv4Addr) -> bool {
-    subnet.prefix() <= 30 && (addr == subnet.network() || addr == subnet.broadcast())
+/// The addresses of a subnet that are not hosts': v4 its network and broadcast addresses, v6
+/// (no broadcast) its subnet-router anycast address, the prefix with zero host bits. The two
+/// smallest subnets of each family have none: v4 /31 (RFC 3021) and /32, v6 /127 (RFC 6164)
+/// and /128.
+fn reserved(subnet: IpNetwork) -> [Option<IpAddr>; 2] {
+    if subnet.prefix() + 1 >= Family::of_net(subnet).bits() {
+        return [None, None];
+    }
+    match subnet {
+        IpNetwork::V4(_) => [Some(subnet.network()), Some(subnet.broadcast())],
+        IpNetwork::V6(_) => [Some(subnet.network()), None],
+    }
+}
+
+fn is_network_or_broadcast(subnet: IpNetwork, addr: IpAddr) -> bool {
+    reserved(subnet).contains(&Some(addr))
 }
 
 /// Whether a lease keeps its address from everyone else right now: bound in this boot (`boot`),
@@ -159,7 +170,7 @@ pub fn discover(
     network: &str,
     leases: &[Lease],
     client: &str,
-    requested: Option<Ipv4Addr>,
+    requested: Option<IpAddr>,
     now: u64,
     boot_id: &str,
 ) -> Result<Lease> {
@@ -182,7 +193,7 @@ pub fn discover_in(
     network: &str,
     table: &dyn LeaseTable,
     client: &str,
-    requested: Option<Ipv4Addr>,
+    requested: Option<IpAddr>,
     now: u64,
     boot_id: &str,
 ) -> Result<Lease> {
@@ -214,7 +225,7 @@ pub fn discover_in(
 fn refuse_if_bound(
     leases: &[Lease],
     client: &str,
-    except: Option<Ipv4Addr>,
+    except: Option<IpAddr>,
     network: &str,
     boot: &str,
 ) -> Result<()> {
@@ -235,7 +246,7 @@ fn refuse_if_bound(
 /// The client other than `client` holding `addr` right now, if any.
 fn other_holder(
     table: &dyn LeaseTable,
-    addr: Ipv4Addr,
+    addr: IpAddr,
     client: &str,
     (now, boot): (u64, &str),
 ) -> Result<Option<String>> {
@@ -250,9 +261,9 @@ fn grant_exactly(
     network: &str,
     table: &dyn LeaseTable,
     client: &str,
-    addr: Ipv4Addr,
+    addr: IpAddr,
     now: (u64, &str),
-) -> Result<Ipv4Addr> {
+) -> Result<IpAddr> {
     let refusal = match pool.check(addr) {
         Ok(()) => match other_holder(table, addr, client, now)? {
             None => return Ok(addr),
@@ -278,7 +289,7 @@ fn sticky(
     table: &dyn LeaseTable,
     client: &str,
     now: (u64, &str),
-) -> Result<Option<Ipv4Addr>> {
+) -> Result<Option<IpAddr>> {
     let mut candidates: Vec<&Lease> = own
         .iter()
         .filter(|l| l.client == client && l.state != LeaseState::Bound)
@@ -295,14 +306,18 @@ fn sticky(
 
 /// The first offerable address without any lease, walking the range from just after the
 /// table's cursor (where the previous search stopped, as CNI's host-local does) and wrapping.
-fn never_leased(pool: &Pool, table: &dyn LeaseTable) -> Result<Option<Ipv4Addr>> {
-    let first = u32::from(pool.range.network());
-    let last = u32::from(pool.range.broadcast());
+fn never_leased(pool: &Pool, table: &dyn LeaseTable) -> Result<Option<IpAddr>> {
+    let family = Family::of_net(pool.range);
+    let first = family::first(pool.range);
+    let last = family::last(pool.range);
     let start = match table.cursor()? {
-        Some(c) if pool.range.contains(c) && u32::from(c) < last => u32::from(c) + 1,
+        Some(c) if pool.range.contains(c) && family::to_int(c) < last => family::to_int(c) + 1,
         _ => first,
     };
-    for a in (start..=last).chain(first..start).map(Ipv4Addr::from) {
+    for a in (start..=last)
+        .chain(first..start)
+        .filter_map(|n| family.addr(n))
+    {
         if pool.offerable(a) && table.at(a)?.is_none() {
             return Ok(Some(a));
         }
@@ -316,8 +331,8 @@ fn least_recently_used(
     leases: &[Lease],
     client: &str,
     (now, boot): (u64, &str),
-) -> Option<Ipv4Addr> {
-    let holders: HashMap<Ipv4Addr, &str> = leases
+) -> Option<IpAddr> {
+    let holders: HashMap<IpAddr, &str> = leases
         .iter()
         .filter(|l| holds(l, now, boot))
         .map(|l| (l.address, l.client.as_str()))
@@ -380,7 +395,7 @@ pub fn release(lease: &Lease, now: u64) -> Lease {
 
 /// One line for `-v`: `DISCOVER ns1 -> OFFER 10.88.0.2 -> REQUEST -> ACK`, or with a requested
 /// address `DISCOVER ns1 (requested 10.88.0.9) -> OFFER 10.88.0.9 -> REQUEST -> ACK`.
-pub fn dora_trace(client: &str, requested: Option<Ipv4Addr>, address: Ipv4Addr) -> String {
+pub fn dora_trace(client: &str, requested: Option<IpAddr>, address: IpAddr) -> String {
     let discover = match requested {
         Some(r) => format!("DISCOVER {client} (requested {r})"),
         None => format!("DISCOVER {client}"),

@@ -1,8 +1,9 @@
 //! Choosing a subnet for a network created without `--subnet`.
 
 use crate::error::{Error, Result};
-use ipnetwork::Ipv4Network;
-use std::net::Ipv4Addr;
+use crate::model::family::{self, Family};
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 
 /// Address pools default subnets are carved from, in order of preference (Docker's order):
 /// 172.17.0.0/16 .. 172.31.0.0/16 as aligned blocks, then 192.168.0.0/16, then 10.0.0.0/8.
@@ -21,9 +22,9 @@ const PREFIXES: [u8; 3] = [16, 20, 24];
 /// The first free /16 in the pools (pools in order, subnets in address order), then if none the
 /// first free /20, then /24. Free means overlapping nothing in `in_use`; a default route
 /// (`0.0.0.0/0`) is ignored because it overlaps everything. `None` when nothing is free.
-pub fn choose_subnet(in_use: &[Ipv4Network]) -> Option<Ipv4Network> {
-    let in_use: Vec<Ipv4Network> = in_use.iter().copied().filter(|n| n.prefix() > 0).collect();
-    let pools: Vec<Ipv4Network> = DEFAULT_POOLS
+pub fn choose_subnet(in_use: &[IpNetwork]) -> Option<IpNetwork> {
+    let in_use: Vec<IpNetwork> = in_use.iter().copied().filter(|n| n.prefix() > 0).collect();
+    let pools: Vec<IpNetwork> = DEFAULT_POOLS
         .iter()
         .filter_map(|p| p.parse().ok())
         .collect();
@@ -36,25 +37,25 @@ pub fn choose_subnet(in_use: &[Ipv4Network]) -> Option<Ipv4Network> {
 
 /// The first `/prefix` of `pool` overlapping nothing in `in_use`. Instead of testing every
 /// candidate (65,536 /24s in 10.0.0.0/8), jump past whatever network blocks the current one.
-fn first_free_in(pool: Ipv4Network, prefix: u8, in_use: &[Ipv4Network]) -> Option<Ipv4Network> {
-    if prefix < pool.prefix() || prefix > 32 {
+fn first_free_in(pool: IpNetwork, prefix: u8, in_use: &[IpNetwork]) -> Option<IpNetwork> {
+    let family = Family::of_net(pool);
+    if prefix < pool.prefix() {
         return None;
     }
-    let size = 1u64 << (32 - prefix);
-    let end = u64::from(u32::from(pool.broadcast()));
-    let mut start = u64::from(u32::from(pool.network()));
-    while start + size - 1 <= end {
-        let candidate =
-            Ipv4Network::new(Ipv4Addr::from(u32::try_from(start).ok()?), prefix).ok()?;
+    let size = family.block_size(prefix)?;
+    let end = family::last(pool);
+    let mut start = family::first(pool);
+    while start.checked_add(size - 1)? <= end {
+        let candidate = IpNetwork::new(family.addr(start)?, prefix).ok()?;
         let blocker = in_use
             .iter()
             .filter(|n| overlaps(candidate, **n))
-            .map(|n| u64::from(u32::from(n.broadcast())))
+            .map(|n| family::last(*n))
             .max();
         match blocker {
             None => return Some(candidate),
             // The next aligned candidate after the blocking network's last address.
-            Some(last) => start = (last + 1).div_ceil(size) * size,
+            Some(last) => start = last.checked_add(1)?.div_ceil(size).checked_mul(size)?,
         }
     }
     None
@@ -79,14 +80,14 @@ pub const MAX_PREFIX: u8 = 30;
 /// Refuse a subnet no network can use: the default route or another too large block, a
 /// special-purpose block (loopback, link-local, multicast, ...), or one too small to lease
 /// from. `what` is how the user gave it (`subnet`, `ip-range`).
-pub fn check_usable(what: &str, net: Ipv4Network) -> Result<()> {
+pub fn check_usable(what: &str, net: IpNetwork) -> Result<()> {
     if net.prefix() == 0 {
         return Err(Error::usage(format!(
             "{what} {net} is the default route, not a subnet"
         )));
     }
     for (block, why) in UNUSABLE {
-        let block: Ipv4Network = block.parse().expect("a valid block");
+        let block: IpNetwork = block.parse().expect("a valid block");
         if overlaps(block, net) {
             return Err(Error::usage(format!(
                 "{what} {net} overlaps {block}, the {why} block"
@@ -101,11 +102,13 @@ pub fn check_usable(what: &str, net: Ipv4Network) -> Result<()> {
     Ok(())
 }
 
-/// Refuse a subnet too small to hold a namespace (/31 and /32).
-pub fn check_room(net: Ipv4Network) -> Result<()> {
-    if net.prefix() > MAX_PREFIX {
+/// Refuse a subnet too small to hold a namespace (v4 /31 and /32, v6 /127 and /128).
+pub fn check_room(net: IpNetwork) -> Result<()> {
+    // As many host bits as a v4 /MAX_PREFIX, whatever the family.
+    let max_prefix = Family::of_net(net).bits() - (32 - MAX_PREFIX);
+    if net.prefix() > max_prefix {
         return Err(Error::usage(format!(
-            "subnet {net} is too small: a network needs at least a /{MAX_PREFIX}"
+            "subnet {net} is too small: a network needs at least a /{max_prefix}"
         )));
     }
     Ok(())
@@ -113,38 +116,43 @@ pub fn check_room(net: Ipv4Network) -> Result<()> {
 
 /// The first host address of a subnet (the default gateway): network+1, or for /31 and /32
 /// (no network/broadcast addresses there) the network address itself.
-pub fn first_host(subnet: Ipv4Network) -> Ipv4Addr {
+pub fn first_host(subnet: IpNetwork) -> IpAddr {
     let network = subnet.network();
-    if subnet.prefix() >= 31 {
+    if subnet.prefix() + 1 >= Family::of_net(subnet).bits() {
         network
     } else {
-        Ipv4Addr::from(u32::from(network) + 1)
+        family::offset(network, 1).expect("a subnet with host bits has a second address")
     }
 }
 
 /// Whether two networks share at least one address. Host bits are ignored (`10.1.0.5/24` is
-/// `10.1.0.0/24`), unlike `Ipv4Network::overlaps` which looks at `ip()`.
-pub fn overlaps(a: Ipv4Network, b: Ipv4Network) -> bool {
-    a.network() <= b.broadcast() && b.network() <= a.broadcast()
+/// `10.1.0.0/24`), unlike `Ipv4Network::overlaps` which looks at `ip()`. Networks of two
+/// families never overlap.
+pub fn overlaps(a: IpNetwork, b: IpNetwork) -> bool {
+    a.is_ipv4() == b.is_ipv4() && a.network() <= b.broadcast() && b.network() <= a.broadcast()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn net(s: &str) -> Ipv4Network {
+    fn net(s: &str) -> IpNetwork {
         s.parse().unwrap()
     }
 
     /// Networks covering `outer` except `hole` (the buddy blocks on the way down to `hole`).
-    fn cover_except(outer: Ipv4Network, hole: Ipv4Network) -> Vec<Ipv4Network> {
-        let hole_start = u32::from(hole.network());
+    fn cover_except(outer: IpNetwork, hole: IpNetwork) -> Vec<IpNetwork> {
+        let hole_start = family::first(hole) as u32;
         (outer.prefix() + 1..=hole.prefix())
             .map(|prefix| {
                 // The block of this size containing the hole, with its last bit flipped.
                 let size_bit = 1u32 << (32 - prefix);
                 let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                Ipv4Network::new(Ipv4Addr::from((hole_start & mask) ^ size_bit), prefix).unwrap()
+                IpNetwork::new(
+                    IpAddr::from(((hole_start & mask) ^ size_bit).to_be_bytes()),
+                    prefix,
+                )
+                .unwrap()
             })
             .collect()
     }
@@ -156,15 +164,12 @@ mod tests {
             assert_eq!(n.ip(), n.network(), "{p} is not aligned");
         }
         // The 172 blocks cover exactly 172.17.0.0 .. 172.31.255.255 without gaps.
-        let blocks: Vec<Ipv4Network> = DEFAULT_POOLS[..4].iter().map(|p| net(p)).collect();
-        assert_eq!(blocks[0].network(), Ipv4Addr::new(172, 17, 0, 0));
+        let blocks: Vec<IpNetwork> = DEFAULT_POOLS[..4].iter().map(|p| net(p)).collect();
+        assert_eq!(blocks[0].network(), IpAddr::from([172, 17, 0, 0]));
         for pair in blocks.windows(2) {
-            assert_eq!(
-                u32::from(pair[0].broadcast()) + 1,
-                u32::from(pair[1].network())
-            );
+            assert_eq!(family::last(pair[0]) + 1, family::first(pair[1]));
         }
-        assert_eq!(blocks[3].broadcast(), Ipv4Addr::new(172, 31, 255, 255));
+        assert_eq!(blocks[3].broadcast(), IpAddr::from([172, 31, 255, 255]));
     }
 
     #[test]
@@ -172,7 +177,7 @@ mod tests {
         let cover = cover_except(net("10.0.0.0/8"), net("10.0.0.0/20"));
         assert_eq!(cover.len(), 12);
         assert!(cover.iter().all(|c| !overlaps(*c, net("10.0.0.0/20"))));
-        let covered: u64 = cover.iter().map(|c| u64::from(c.size())).sum();
+        let covered: u128 = cover.iter().map(|c| family::size(*c)).sum();
         assert_eq!(covered + 4096, 1 << 24);
     }
 
@@ -311,11 +316,11 @@ mod tests {
 
     #[test]
     fn first_host_of_subnets() {
-        assert_eq!(first_host(net("10.1.0.0/24")), Ipv4Addr::new(10, 1, 0, 1));
-        assert_eq!(first_host(net("10.1.0.77/24")), Ipv4Addr::new(10, 1, 0, 1));
-        assert_eq!(first_host(net("10.1.0.0/30")), Ipv4Addr::new(10, 1, 0, 1));
-        assert_eq!(first_host(net("10.1.0.4/31")), Ipv4Addr::new(10, 1, 0, 4));
-        assert_eq!(first_host(net("10.1.0.9/32")), Ipv4Addr::new(10, 1, 0, 9));
+        assert_eq!(first_host(net("10.1.0.0/24")), IpAddr::from([10, 1, 0, 1]));
+        assert_eq!(first_host(net("10.1.0.77/24")), IpAddr::from([10, 1, 0, 1]));
+        assert_eq!(first_host(net("10.1.0.0/30")), IpAddr::from([10, 1, 0, 1]));
+        assert_eq!(first_host(net("10.1.0.4/31")), IpAddr::from([10, 1, 0, 4]));
+        assert_eq!(first_host(net("10.1.0.9/32")), IpAddr::from([10, 1, 0, 9]));
     }
 
     #[test]

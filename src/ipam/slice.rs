@@ -10,25 +10,26 @@
 
 use super::Pool;
 use crate::error::{Error, Result};
-use ipnetwork::Ipv4Network;
-use std::net::Ipv4Addr;
+use crate::model::family::{self, Family};
+use ipnetwork::IpNetwork;
+use std::net::IpAddr;
 
 /// One host's part of an overlay's subnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VtepSlice {
     /// The part this host leases from.
-    pub range: Ipv4Network,
+    pub range: IpNetwork,
     /// Its position (0-based) in `vteps`, which is also the index of the part.
     pub index: usize,
     /// How many parts the subnet is split into (a power of two, >= `vteps.len()`).
     pub parts: usize,
     /// Every VTEP address (local and peers), sorted, without duplicates.
-    pub vteps: Vec<Ipv4Addr>,
+    pub vteps: Vec<IpAddr>,
 }
 
 /// The sorted, de-duplicated VTEP list: the local address and the peers.
-pub fn sorted_vteps(local: Ipv4Addr, peers: &[Ipv4Addr]) -> Vec<Ipv4Addr> {
-    let mut v: Vec<Ipv4Addr> = peers.to_vec();
+pub fn sorted_vteps(local: IpAddr, peers: &[IpAddr]) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = peers.to_vec();
     v.push(local);
     v.sort();
     v.dedup();
@@ -37,9 +38,9 @@ pub fn sorted_vteps(local: Ipv4Addr, peers: &[Ipv4Addr]) -> Vec<Ipv4Addr> {
 
 /// The part of `subnet` that the VTEP `local` leases from, among `local` and `peers`.
 /// Fails (as bad input) when the subnet is too small to give every VTEP an address.
-pub fn vtep_slice(subnet: Ipv4Network, local: Ipv4Addr, peers: &[Ipv4Addr]) -> Result<VtepSlice> {
-    let subnet = Ipv4Network::new(subnet.network(), subnet.prefix())
-        .map_err(|e| Error::usage(e.to_string()))?;
+pub fn vtep_slice(subnet: IpNetwork, local: IpAddr, peers: &[IpAddr]) -> Result<VtepSlice> {
+    let subnet = family::normalize(subnet);
+    let family = Family::of_net(subnet);
     let vteps = sorted_vteps(local, peers);
     let index = vteps
         .iter()
@@ -55,19 +56,17 @@ pub fn vtep_slice(subnet: Ipv4Network, local: Ipv4Addr, peers: &[Ipv4Addr]) -> R
         ))
     };
     let prefix = subnet.prefix() + bits;
-    if prefix > 32 {
-        return Err(too_small());
-    }
-    let size = 1u64 << (32 - prefix);
-    let start = u64::from(u32::from(subnet.network())) + size * index as u64;
-    let start = u32::try_from(start).map_err(|_| too_small())?;
-    let range = Ipv4Network::new(Ipv4Addr::from(start), prefix).map_err(|_| too_small())?;
+    let size = family.block_size(prefix).ok_or_else(too_small)?;
+    let part_start = |i: usize| family::first(subnet) + size * i as u128;
+    let start = family.addr(part_start(index)).ok_or_else(too_small)?;
+    let range = IpNetwork::new(start, prefix).map_err(|_| too_small())?;
     // Every part must hold at least one address that can be leased (the subnet's network and
     // broadcast addresses never are).
     let pool = Pool::new(subnet, None, None)?;
     for i in 0..vteps.len() {
-        let first = u64::from(u32::from(subnet.network())) + size * i as u64;
-        if !(first..first + size).any(|a| pool.offerable(Ipv4Addr::from(a as u32))) {
+        let first = part_start(i);
+        let mut part = (first..=first + (size - 1)).filter_map(|a| family.addr(a));
+        if !part.any(|a| pool.offerable(a)) {
             return Err(too_small());
         }
     }
@@ -84,22 +83,22 @@ mod tests {
     use super::*;
     use crate::ipam::overlaps;
 
-    fn ip(s: &str) -> Ipv4Addr {
+    fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
-    fn net(s: &str) -> Ipv4Network {
+    fn net(s: &str) -> IpNetwork {
         s.parse().unwrap()
     }
-    fn hosts() -> [Ipv4Addr; 3] {
+    fn hosts() -> [IpAddr; 3] {
         [ip("192.0.2.1"), ip("192.0.2.2"), ip("192.0.2.3")]
     }
 
     /// The slice of each of `vteps`, computed as that host would (itself local, others peers).
-    fn slices(subnet: &str, vteps: &[Ipv4Addr]) -> Vec<VtepSlice> {
+    fn slices(subnet: &str, vteps: &[IpAddr]) -> Vec<VtepSlice> {
         vteps
             .iter()
             .map(|l| {
-                let peers: Vec<Ipv4Addr> = vteps.iter().copied().filter(|p| p != l).collect();
+                let peers: Vec<IpAddr> = vteps.iter().copied().filter(|p| p != l).collect();
                 vtep_slice(net(subnet), *l, &peers).unwrap()
             })
             .collect()
@@ -173,7 +172,7 @@ mod tests {
 
     #[test]
     fn five_vteps_split_into_eight_parts_and_hosts_sorting_last_can_join_later() {
-        let five: Vec<Ipv4Addr> = (1..=5).map(|i| ip(&format!("192.0.2.{i}"))).collect();
+        let five: Vec<IpAddr> = (1..=5).map(|i| ip(&format!("192.0.2.{i}"))).collect();
         let s = slices("10.20.0.0/16", &five);
         assert!(s.iter().all(|x| x.parts == 8 && x.range.prefix() == 19));
         // A sixth host sorting last takes the sixth part; the first five keep theirs.
@@ -198,7 +197,7 @@ mod tests {
         assert!(e.to_string().contains("too small"), "{e}");
         // A /30 over 4 VTEPs gives /32s: the first is the network address, the last the
         // broadcast address, so two hosts would have nothing to lease.
-        let four: Vec<Ipv4Addr> = (2..=4).map(|i| ip(&format!("192.0.2.{i}"))).collect();
+        let four: Vec<IpAddr> = (2..=4).map(|i| ip(&format!("192.0.2.{i}"))).collect();
         assert!(vtep_slice(net("10.20.0.0/30"), ip("192.0.2.1"), &four).is_err());
         // A /29 over 4 VTEPs: /31 parts, each with at least one leasable address.
         assert!(vtep_slice(net("10.20.0.0/29"), ip("192.0.2.1"), &four).is_ok());

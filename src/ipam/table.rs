@@ -5,23 +5,23 @@
 use crate::error::Result;
 use crate::model::Lease;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 pub trait LeaseTable {
     /// The lease of one address, if it has one.
-    fn at(&self, addr: Ipv4Addr) -> Result<Option<Lease>>;
+    fn at(&self, addr: IpAddr) -> Result<Option<Lease>>;
     /// The client's leases (at least its most recent one, which is all stickiness needs).
     fn of_client(&self, client: &str) -> Result<Vec<Lease>>;
     /// Every lease: read only when the range has no never-leased address left.
     fn all(&self) -> Result<Vec<Lease>>;
     /// The last address handed out, where the next search starts; `None`: from the start.
-    fn cursor(&self) -> Result<Option<Ipv4Addr>>;
+    fn cursor(&self) -> Result<Option<IpAddr>>;
 }
 
 /// A lease table held in memory, indexed once.
 pub struct MemTable<'a> {
     leases: &'a [Lease],
-    by_addr: HashMap<Ipv4Addr, &'a Lease>,
+    by_addr: HashMap<IpAddr, &'a Lease>,
 }
 
 impl<'a> MemTable<'a> {
@@ -34,7 +34,7 @@ impl<'a> MemTable<'a> {
 }
 
 impl LeaseTable for MemTable<'_> {
-    fn at(&self, addr: Ipv4Addr) -> Result<Option<Lease>> {
+    fn at(&self, addr: IpAddr) -> Result<Option<Lease>> {
         Ok(self.by_addr.get(&addr).map(|l| (*l).clone()))
     }
     fn of_client(&self, client: &str) -> Result<Vec<Lease>> {
@@ -49,7 +49,7 @@ impl LeaseTable for MemTable<'_> {
         Ok(self.leases.to_vec())
     }
     /// No cursor: the lowest never-leased address comes first.
-    fn cursor(&self) -> Result<Option<Ipv4Addr>> {
+    fn cursor(&self) -> Result<Option<IpAddr>> {
         Ok(None)
     }
 }
@@ -61,10 +61,10 @@ mod tests {
     use crate::model::LeaseState;
 
     /// A MemTable with a cursor, as the file store keeps one.
-    struct WithCursor<'a>(MemTable<'a>, Ipv4Addr);
+    struct WithCursor<'a>(MemTable<'a>, IpAddr);
 
     impl LeaseTable for WithCursor<'_> {
-        fn at(&self, addr: Ipv4Addr) -> Result<Option<Lease>> {
+        fn at(&self, addr: IpAddr) -> Result<Option<Lease>> {
             self.0.at(addr)
         }
         fn of_client(&self, client: &str) -> Result<Vec<Lease>> {
@@ -73,7 +73,7 @@ mod tests {
         fn all(&self) -> Result<Vec<Lease>> {
             self.0.all()
         }
-        fn cursor(&self) -> Result<Option<Ipv4Addr>> {
+        fn cursor(&self) -> Result<Option<IpAddr>> {
             Ok(Some(self.1))
         }
     }

@@ -3,12 +3,22 @@ use super::*;
 const NOW: u64 = 1_000_000;
 const BOOT: &str = "boot-1";
 
-fn net(s: &str) -> Ipv4Network {
+fn net(s: &str) -> IpNetwork {
     s.parse().unwrap()
 }
 
-fn ip(s: &str) -> Ipv4Addr {
+fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
+}
+
+/// The IPv4 address numbered `n`.
+fn v4(n: u32) -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::from(n))
+}
+
+/// The number of an IPv4 address.
+fn num(a: IpAddr) -> u32 {
+    u32::try_from(family::to_int(a)).expect("an IPv4 address")
 }
 
 fn pool(subnet: &str, range: Option<&str>, gateway: Option<&str>) -> Pool {
@@ -56,7 +66,7 @@ fn offer(pool: &Pool, leases: &[Lease], client: &str) -> Result<Lease> {
     discover(pool, "n1", leases, client, None, NOW, BOOT)
 }
 
-fn offer_ip(pool: &Pool, leases: &[Lease], client: &str) -> Ipv4Addr {
+fn offer_ip(pool: &Pool, leases: &[Lease], client: &str) -> IpAddr {
     offer(pool, leases, client).unwrap().address
 }
 
@@ -77,7 +87,7 @@ fn usage_msg<T: std::fmt::Debug>(r: Result<T>) -> String {
 
 /// Runs DISCOVER + REQUEST for clients c0, c1, ... until the pool refuses; returns the
 /// addresses in order and the refusal.
-fn fill(pool: &Pool) -> (Vec<Ipv4Addr>, String) {
+fn fill(pool: &Pool) -> (Vec<IpAddr>, String) {
     let mut leases = Vec::new();
     for i in 0.. {
         match offer(pool, &leases, &format!("c{i}")) {
@@ -199,7 +209,7 @@ fn offer_fields() {
 #[test]
 fn never_offers_gateway_network_or_broadcast() {
     let (addrs, err) = fill(&pool("10.1.0.0/29", None, Some("10.1.0.1")));
-    let expected: Vec<Ipv4Addr> = (2..=6).map(|i| Ipv4Addr::new(10, 1, 0, i)).collect();
+    let expected: Vec<IpAddr> = (2..=6).map(|i| IpAddr::from([10, 1, 0, i])).collect();
     assert_eq!(addrs, expected);
     assert_eq!(err, "no free address in 10.1.0.0/29");
     // A gateway in the middle is skipped too.
@@ -578,7 +588,7 @@ fn trace_lines() {
 fn ten_thousand_bound() -> Vec<Lease> {
     (0..10_000u32)
         .map(|i| Lease {
-            address: Ipv4Addr::from(u32::from(ip("10.1.0.2")) + i),
+            address: v4(num(ip("10.1.0.2")) + i),
             client: format!("c{i}"),
             ..bound("10.1.0.2", "x")
         })
@@ -589,7 +599,7 @@ fn ten_thousand_bound() -> Vec<Lease> {
 fn scale_next_free_after_ten_thousand_bound() {
     let p = pool("10.1.0.0/16", None, Some("10.1.0.1"));
     let leases = ten_thousand_bound();
-    let expected = Ipv4Addr::from(u32::from(ip("10.1.0.2")) + 10_000);
+    let expected = v4(num(ip("10.1.0.2")) + 10_000);
     assert_eq!(offer_ip(&p, &leases, "new"), expected);
     assert_eq!(
         static_offer(&p, &leases, "new", "10.1.200.1")
@@ -606,10 +616,10 @@ fn scale_lru_among_ten_thousand_released() {
     // A /18 range (16,382 hosts) with 10,000 bound and the rest released: LRU must be found.
     let p = pool("10.1.0.0/18", None, Some("10.1.0.1"));
     let mut leases = ten_thousand_bound();
-    let first_released = u32::from(ip("10.1.0.2")) + 10_000;
-    let last = u32::from(ip("10.1.63.254"));
+    let first_released = num(ip("10.1.0.2")) + 10_000;
+    let last = num(ip("10.1.63.254"));
     leases.extend((first_released..=last).map(|a| Lease {
-        address: Ipv4Addr::from(a),
+        address: v4(a),
         client: format!("r{a}"),
         ..released("10.1.0.2", "x", NOW - u64::from(a % 5000))
     }));
@@ -621,19 +631,16 @@ fn scale_lru_among_ten_thousand_released() {
         .unwrap();
     assert_eq!(got, oldest.address);
     // And a returning client still gets its own address back.
-    assert_eq!(
-        offer_ip(&p, &leases, &format!("r{last}")),
-        Ipv4Addr::from(last)
-    );
+    assert_eq!(offer_ip(&p, &leases, &format!("r{last}")), v4(last));
 }
 
 #[test]
 fn scale_exhausted_range_is_reported() {
     // A /18 where every host is bound: the walk covers the range once and stops.
     let p = pool("10.1.0.0/18", None, Some("10.1.0.1"));
-    let leases: Vec<Lease> = (u32::from(ip("10.1.0.2"))..=u32::from(ip("10.1.63.254")))
+    let leases: Vec<Lease> = (num(ip("10.1.0.2"))..=num(ip("10.1.63.254")))
         .map(|a| Lease {
-            address: Ipv4Addr::from(a),
+            address: v4(a),
             client: format!("c{a}"),
             ..bound("10.1.0.2", "x")
         })
@@ -691,17 +698,16 @@ fn fuzzed_pools_are_leasable_exactly_when_an_address_can_be_offered() {
     for _ in 0..20_000 {
         let base = 0x0a01_0000u32;
         let prefix = 22 + rng.below(11) as u8;
-        let subnet = Ipv4Network::new(Ipv4Addr::from(base), prefix).unwrap();
+        let subnet = IpNetwork::new(v4(base), prefix).unwrap();
         let range_prefix = prefix + rng.below(usize::from(33 - prefix)) as u8;
         let offset = rng.below(1 << (32 - prefix)) as u32;
-        let range = Ipv4Network::new(Ipv4Addr::from(base + offset), range_prefix).unwrap();
-        let gateway =
-            (rng.below(3) > 0).then(|| Ipv4Addr::from(base + rng.below(1 << (32 - prefix)) as u32));
+        let range = IpNetwork::new(v4(base + offset), range_prefix).unwrap();
+        let gateway = (rng.below(3) > 0).then(|| v4(base + rng.below(1 << (32 - prefix)) as u32));
         let Ok(p) = Pool::new(subnet, Some(range), gateway) else {
             continue;
         };
-        let any_offerable = (u32::from(p.range.network())..=u32::from(p.range.broadcast()))
-            .any(|a| p.offerable(Ipv4Addr::from(a)));
+        let any_offerable =
+            (num(p.range.network())..=num(p.range.broadcast())).any(|a| p.offerable(v4(a)));
         assert_eq!(p.check_leasable().is_ok(), any_offerable, "{p:?}");
         if any_offerable {
             leasable += 1;
@@ -709,4 +715,58 @@ fn fuzzed_pools_are_leasable_exactly_when_an_address_can_be_offered() {
         }
     }
     assert!(leasable > 1000, "{leasable}");
+}
+
+// --- IPv6 pools (the allocator is family-generic; cnet refuses IPv6 input for now) ---
+
+#[test]
+fn v6_pool_offers_all_but_the_subnet_router_anycast_address_and_the_gateway() {
+    let p = pool("fd00:1::/120", None, Some("fd00:1::1"));
+    assert!(!p.offerable(ip("fd00:1::")), "subnet-router anycast");
+    assert!(!p.offerable(ip("fd00:1::1")), "gateway");
+    assert!(p.offerable(ip("fd00:1::2")));
+    // No broadcast in IPv6: the last address is a host's.
+    assert!(p.offerable(ip("fd00:1::ff")));
+    assert!(!p.offerable(ip("fd00:1::100")));
+    assert!(!p.offerable(ip("10.1.0.2")), "another family");
+    assert_eq!(p.leasable(), 256 - 2);
+    // /127 and /128 have no anycast address to leave out (RFC 6164).
+    assert_eq!(pool("fd00:1::/127", None, None).leasable(), 2);
+    let e = Pool::new(net("fd00:1::/64"), None, Some(ip("fd00:1::"))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "gateway fd00:1:: is the network or broadcast address of fd00:1::/64"
+    );
+}
+
+#[test]
+fn v6_dora_walks_a_slash_64_lazily_and_keeps_addresses_sticky() {
+    let p = pool("fd00:1::/64", None, Some("fd00:1::1"));
+    assert_eq!(p.leasable(), (1u128 << 64) - 2);
+    let (addrs, err) = fill(&pool(
+        "fd00:1::/64",
+        Some("fd00:1::fc/126"),
+        Some("fd00:1::fd"),
+    ));
+    assert_eq!(addrs, ["fd00:1::fc", "fd00:1::fe", "fd00:1::ff"].map(ip));
+    assert_eq!(err, "no free address in fd00:1::fc/126");
+    let o = offer(&p, &[], "ns1").unwrap();
+    assert_eq!(o.address, ip("fd00:1::2"));
+    let ack = request(&o, &[], NOW).unwrap();
+    let rel = release(&ack, NOW + 1);
+    assert_eq!(offer_ip(&p, &[rel], "ns1"), ip("fd00:1::2"));
+}
+
+#[test]
+fn v6_subnets_have_a_first_host_room_and_vtep_slices() {
+    assert_eq!(first_host(net("fd00:1::/64")), ip("fd00:1::1"));
+    assert_eq!(first_host(net("fd00:1::4/127")), ip("fd00:1::4"));
+    check_room(net("fd00:1::/126")).unwrap();
+    assert_eq!(
+        check_room(net("fd00:1::/127")).unwrap_err().to_string(),
+        "subnet fd00:1::/127 is too small: a network needs at least a /126"
+    );
+    let s = vtep_slice(net("fd00:1::/64"), ip("2001:db8::2"), &[ip("2001:db8::1")]).unwrap();
+    assert_eq!(s.range, net("fd00:1::8000:0:0:0/65"));
+    assert!(!overlaps(net("fd00::/8"), net("10.0.0.0/8")));
 }

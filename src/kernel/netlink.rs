@@ -466,6 +466,7 @@ pub fn main_routes_v4(c: &Conn) -> Result<Vec<Ipv4Network>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipnetwork::IpNetwork;
     use netlink_packet_route::route::{RouteProtocol, RouteScope};
 
     #[test]
@@ -508,8 +509,8 @@ mod tests {
 
     #[test]
     fn route_messages_match_iproute2() {
-        let dest: Option<Ipv4Network> = Some("10.1.0.5/24".parse().unwrap());
-        let add = route_message(true, &dest, &None, Some(3));
+        let dest: Option<IpNetwork> = Some("10.1.0.5/24".parse().unwrap());
+        let add = route_message(true, &dest, &None, Some(3)).unwrap();
         assert_eq!(add.header.scope, RouteScope::Link);
         assert_eq!(add.header.destination_prefix_length, 24);
         assert!(
@@ -520,11 +521,25 @@ mod tests {
         );
         assert!(add.attributes.contains(&RouteAttribute::Oif(3)));
         let via = Some("10.1.0.1".parse().unwrap());
-        let add = route_message(true, &None, &via, None);
+        let add = route_message(true, &None, &via, None).unwrap();
         assert_eq!(add.header.scope, RouteScope::Universe);
         assert_eq!(add.header.destination_prefix_length, 0);
-        let del = route_message(false, &None, &via, None);
+        let del = route_message(false, &None, &via, None).unwrap();
         assert_eq!(del.header.scope, RouteScope::NoWhere);
         assert_eq!(del.header.protocol, RouteProtocol::Unspec);
+    }
+
+    #[test]
+    fn v6_routes_are_refused_and_v6_addresses_get_a_v6_message() {
+        let dest: Option<IpNetwork> = Some("fd00::/64".parse().unwrap());
+        let e = route_message(true, &dest, &None, Some(3)).unwrap_err();
+        assert_eq!(e.to_string(), "IPv6 is not supported yet");
+        let via = Some("fd00::1".parse().unwrap());
+        assert!(route_message(false, &None, &via, None).is_err());
+        let m = request::address_message(3, &"fd00::2/64".parse().unwrap());
+        assert_eq!(m.header.family, netlink_packet_route::AddressFamily::Inet6);
+        assert_eq!(m.header.prefix_len, 64);
+        let m = request::address_message(3, &"10.1.0.2/24".parse().unwrap());
+        assert_eq!(m.header.family, netlink_packet_route::AddressFamily::Inet);
     }
 }

@@ -9,6 +9,7 @@ use super::netlink::{
     links,
 };
 use crate::error::{Error, Result};
+use crate::model::family;
 use crate::plan::NsRef;
 use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
@@ -186,8 +187,9 @@ pub fn del_fdb(c: &Conn, dev: &str, dst: Ipv4Addr) -> Result<()> {
 pub use crate::model::Vtep;
 
 /// Find the local VTEP from `--local` and/or `--underlay`, in the host namespace. A wrong value
-/// is a usage error naming it.
-pub fn find_vtep(local: Option<Ipv4Addr>, underlay: Option<String>) -> Result<Vtep> {
+/// is a usage error naming it. The underlay speaks IPv4 only for now.
+pub fn find_vtep(local: Option<IpAddr>, underlay: Option<String>) -> Result<Vtep> {
+    let local = local.map(family::v4).transpose()?;
     if local.is_none() && underlay.is_none() {
         return Err(Error::usage(
             "a vxlan network needs --local IP or --underlay IFACE (this host's underlay address)",
@@ -230,7 +232,7 @@ pub fn find_vtep(local: Option<Ipv4Addr>, underlay: Option<String>) -> Result<Vt
     let (underlay, mtu) = name_of(idx)
         .ok_or_else(|| Error::runtime(format!("no link with index {idx} on this host")))?;
     Ok(Vtep {
-        local,
+        local: IpAddr::V4(local),
         underlay,
         mtu,
     })

@@ -1,6 +1,6 @@
 //! What of the host a network definition builds on, as drivers read it.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// What a parent interface is like, as far as carrying children goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct ParentInfo {
 /// The local end of a tunnel: the host's underlay address, its interface and that MTU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vtep {
-    pub local: Ipv4Addr,
+    pub local: IpAddr,
     pub underlay: String,
     pub mtu: u32,
 }

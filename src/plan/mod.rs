@@ -14,10 +14,10 @@ use crate::firewall::NftTableKind;
 use crate::firewall::published::PortEntry;
 use crate::firewall::rule::{Rule, shell_quote};
 use crate::firewall::tunnel::TunnelEntry;
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// What every link cnet creates in the host's namespace carries as its ifalias, followed by
@@ -97,26 +97,26 @@ pub enum Op {
     AddAddress {
         ns: NsRef,
         dev: String,
-        addr: Ipv4Network,
+        addr: IpNetwork,
     },
     /// `ip addr del ADDR/PREFIX dev DEV`
     DelAddress {
         ns: NsRef,
         dev: String,
-        addr: Ipv4Network,
+        addr: IpNetwork,
     },
     /// `ip route add DEST|default [via GW] [dev DEV]`
     AddRoute {
         ns: NsRef,
-        dest: Option<Ipv4Network>,
-        via: Option<Ipv4Addr>,
+        dest: Option<IpNetwork>,
+        via: Option<IpAddr>,
         dev: Option<String>,
     },
     /// `ip route del ...`
     DelRoute {
         ns: NsRef,
-        dest: Option<Ipv4Network>,
-        via: Option<Ipv4Addr>,
+        dest: Option<IpNetwork>,
+        via: Option<IpAddr>,
         dev: Option<String>,
     },
     /// `sysctl -w KEY=VALUE` in a namespace (e.g. `net.ipv4.ip_forward=1`). Not undone: other
@@ -174,7 +174,7 @@ pub enum Op {
     CreateVxlan {
         name: String,
         vni: u32,
-        local: Ipv4Addr,
+        local: IpAddr,
         underlay: Option<String>,
         dstport: u16,
         mtu: Option<u32>,
@@ -182,10 +182,10 @@ pub enum Op {
     },
     /// Head-end replication to one more VTEP: an all-zero FDB entry appended to a VXLAN device
     /// (`bridge fdb append 00:00:00:00:00:00 dev DEV dst DST`).
-    AppendFdb { dev: String, dst: Ipv4Addr },
+    AppendFdb { dev: String, dst: IpAddr },
     /// Stop sending to a VTEP: delete the all-zero entry to `dst` and every MAC address the
     /// device learned behind it. What is already gone counts as deleted.
-    DelFdb { dev: String, dst: Ipv4Addr },
+    DelFdb { dev: String, dst: IpAddr },
     /// A macvlan/ipvlan child of `parent` (a link of the host namespace), created directly
     /// inside `ns` (IFLA_NET_NS_FD) under the name `temp` and renamed there to `name` (with no
     /// `temp`, created as `name`); left down. `mtu: None` inherits the parent's.
@@ -402,6 +402,11 @@ mod tests {
         assert_eq!(
             add("10.1.0.1/31").to_string(),
             "ip addr add 10.1.0.1/31 dev cn-lab"
+        );
+        // IPv6 has no broadcast address.
+        assert_eq!(
+            add("fd00::2/64").to_string(),
+            "ip addr add fd00::2/64 dev cn-lab"
         );
     }
 

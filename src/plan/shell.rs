@@ -5,20 +5,20 @@ use super::{NsRef, Op, format_mac, provisional_bridge_mtu};
 use crate::firewall::NftTableKind;
 use crate::firewall::published::ElementCommands;
 use crate::firewall::rule::shell_quote;
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// The queues of each end of a veth pair cnet creates.
 const ONE_QUEUE: &str = "numtxqueues 1 numrxqueues 1";
 
 /// The broadcast address cnet gives an IPv4 address it adds (as rtnetlink's address builder
-/// does): the subnet's last address, except on /31 and /32 which have none.
-fn broadcast_of(addr: &Ipv4Network) -> Option<Ipv4Addr> {
-    (addr.prefix() < 31).then(|| addr.broadcast())
+/// does): the subnet's last address, except on /31 and /32 which have none. IPv6 has none.
+fn broadcast_of(addr: &IpNetwork) -> Option<IpAddr> {
+    (addr.is_ipv4() && addr.prefix() < 31).then(|| addr.broadcast())
 }
 
-fn route_words(dest: &Option<Ipv4Network>, via: &Option<Ipv4Addr>, dev: &Option<String>) -> String {
+fn route_words(dest: &Option<IpNetwork>, via: &Option<IpAddr>, dev: &Option<String>) -> String {
     let mut s = match dest {
         Some(d) => d.to_string(),
         None => "default".into(),

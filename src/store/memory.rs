@@ -6,18 +6,18 @@ use crate::error::{Error, Result};
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::rc::Rc;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Contents {
     pub networks: BTreeMap<String, Network>,
-    pub leases: BTreeMap<(String, Ipv4Addr), Lease>,
+    pub leases: BTreeMap<(String, IpAddr), Lease>,
     pub endpoints: BTreeMap<(String, String), Endpoint>,
     pub namespaces: BTreeMap<String, NamespaceRecord>,
     /// (protocol, host port, host address) -> holder.
-    pub ports: BTreeMap<(String, u16, Option<Ipv4Addr>), PortClaim>,
-    pub cursors: BTreeMap<String, Ipv4Addr>,
+    pub ports: BTreeMap<(String, u16, Option<IpAddr>), PortClaim>,
+    pub cursors: BTreeMap<String, IpAddr>,
     /// Plans under way, by intent id.
     pub intents: BTreeMap<String, Intent>,
 }
@@ -115,7 +115,7 @@ impl Store for MemStore {
         c.leases.insert(key, lease.clone());
         Ok(())
     }
-    fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()> {
+    fn remove_lease(&self, network: &str, address: IpAddr) -> Result<()> {
         self.write()?;
         self.contents
             .borrow_mut()
@@ -123,7 +123,7 @@ impl Store for MemStore {
             .remove(&(network.to_string(), address));
         Ok(())
     }
-    fn lease(&self, network: &str, address: Ipv4Addr) -> Result<Option<Lease>> {
+    fn lease(&self, network: &str, address: IpAddr) -> Result<Option<Lease>> {
         let c = self.contents.borrow();
         Ok(c.leases.get(&(network.to_string(), address)).cloned())
     }
@@ -134,7 +134,7 @@ impl Store for MemStore {
             .filter(|l| l.client == client)
             .max_by_key(|l| l.since))
     }
-    fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>> {
+    fn lease_cursor(&self, network: &str) -> Result<Option<IpAddr>> {
         Ok(self.contents.borrow().cursors.get(network).copied())
     }
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {

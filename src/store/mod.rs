@@ -8,7 +8,7 @@ pub mod txn;
 use crate::error::Result;
 use crate::model::{Endpoint, Lease, NamespaceRecord, Network, PortClaim};
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use files::FileStore;
@@ -24,7 +24,7 @@ pub struct StoreLeases<'a> {
 }
 
 impl LeaseTable for StoreLeases<'_> {
-    fn at(&self, addr: Ipv4Addr) -> Result<Option<Lease>> {
+    fn at(&self, addr: IpAddr) -> Result<Option<Lease>> {
         self.store.lease(self.network, addr)
     }
     fn of_client(&self, client: &str) -> Result<Vec<Lease>> {
@@ -37,7 +37,7 @@ impl LeaseTable for StoreLeases<'_> {
     fn all(&self) -> Result<Vec<Lease>> {
         self.store.leases(self.network)
     }
-    fn cursor(&self) -> Result<Option<Ipv4Addr>> {
+    fn cursor(&self) -> Result<Option<IpAddr>> {
         self.store.lease_cursor(self.network)
     }
 }
@@ -122,13 +122,13 @@ pub trait Store {
     /// Write a lease. With `claim`, the address must not have a lease file yet: two processes
     /// can never both claim one address, even without the lock.
     fn put_lease(&self, lease: &Lease, claim: bool) -> Result<()>;
-    fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()>;
+    fn remove_lease(&self, network: &str, address: IpAddr) -> Result<()>;
     /// The lease of one address.
-    fn lease(&self, network: &str, address: Ipv4Addr) -> Result<Option<Lease>>;
+    fn lease(&self, network: &str, address: IpAddr) -> Result<Option<Lease>>;
     /// The client's most recent lease (from an index kept by `put_lease`).
     fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>>;
     /// The address most recently bound in the network (where the next search starts).
-    fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>>;
+    fn lease_cursor(&self, network: &str) -> Result<Option<IpAddr>>;
 
     /// Endpoints are keyed by the namespace key (`names` of endpoints: see `commands::target`).
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>>;

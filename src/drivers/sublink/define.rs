@@ -12,11 +12,11 @@ use crate::ipam::{self, Pool};
 use crate::model::{Driver, IpvlanMode, Lease, LeaseState, MacvlanMode, Network};
 use crate::names;
 use crate::plan::{NsRef, Record};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 
 /// Refuse a subnet overlapping another network's. Macvlan/ipvlan networks on different
 /// parents are different segments and may overlap; on the same parent they may not.
-fn check_subnet_free(others: &[Network], subnet: Ipv4Network, parent: &str) -> Result<()> {
+fn check_subnet_free(others: &[Network], subnet: IpNetwork, parent: &str) -> Result<()> {
     for o in others {
         let Some(os) = o.subnet else { continue };
         if !ipam::overlaps(os, subnet) {
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn overlap_is_refused_on_the_same_parent_and_with_other_drivers() {
-        let s: Ipv4Network = "192.168.50.0/24".parse().unwrap();
+        let s: IpNetwork = "192.168.50.0/24".parse().unwrap();
         let same = [other("a", Driver::Macvlan, "192.168.50.0/25", Some("lan0"))];
         let e = check_subnet_free(&same, s, "lan0").unwrap_err();
         assert!(e.to_string().contains("on the same parent lan0"), "{e}");

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ipam;
 use crate::model::{Driver, Network};
 use crate::plan::NsRef;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     let r = parse(a)?;
@@ -30,8 +30,9 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     }
     check_bridge_free(facts, &r.bridge)?;
     check_not_routed(facts, r.subnet)?;
-    let vtep = facts.find_vtep(a.local, a.underlay.clone())?;
-    if a.peer.contains(&vtep.local) {
+    let vtep = facts.find_vtep(a.local.map(IpAddr::V4), a.underlay.clone())?;
+    let peers: Vec<IpAddr> = a.peer.iter().copied().map(IpAddr::V4).collect();
+    if peers.contains(&vtep.local) {
         return Err(Error::usage(format!(
             "--peer {} is this host's own address on {}",
             vtep.local, vtep.underlay
@@ -65,7 +66,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     let (ip_range, slice_vteps) = match r.ip_range {
         Some(range) => (range, Vec::new()),
         None => {
-            let s = ipam::vtep_slice(r.subnet, vtep.local, &a.peer)?;
+            let s = ipam::vtep_slice(r.subnet, vtep.local, &peers)?;
             facts.say(&format!(
                 "lease slice {} (part {} of {} of {}, over VTEPs {})",
                 s.range,
@@ -87,7 +88,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
         parent: Some(vtep.underlay),
         vni: Some(r.vni),
         local: Some(vtep.local),
-        peers: a.peer.clone(),
+        peers,
         dstport: Some(r.dstport),
         options: r.opts.given,
         slice_vteps,
@@ -103,7 +104,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     })
 }
 
-fn join(ips: &[Ipv4Addr]) -> String {
+fn join(ips: &[IpAddr]) -> String {
     ips.iter()
         .map(|i| i.to_string())
         .collect::<Vec<_>>()

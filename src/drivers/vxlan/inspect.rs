@@ -2,9 +2,9 @@
 
 use super::vxlan_ifname;
 use crate::model::{Driver, Network};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use serde::Serialize;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// The VXLAN part of `net inspect`.
 #[derive(Debug, Serialize, PartialEq)]
@@ -12,9 +12,9 @@ pub struct InspectVxlan {
     vni: Option<u32>,
     /// The VXLAN device on this host.
     device: Option<String>,
-    local: Option<Ipv4Addr>,
+    local: Option<IpAddr>,
     underlay: Option<String>,
-    peers: Vec<Ipv4Addr>,
+    peers: Vec<IpAddr>,
     dst_port: Option<u16>,
     /// This host's part of the subnet, when it was computed rather than given (--ip-range).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -23,11 +23,11 @@ pub struct InspectVxlan {
 
 #[derive(Debug, Serialize, PartialEq)]
 pub struct InspectSlice {
-    range: Option<Ipv4Network>,
+    range: Option<IpNetwork>,
     /// 1-based position of this host among the VTEPs.
     part: usize,
     parts: usize,
-    vteps: Vec<Ipv4Addr>,
+    vteps: Vec<IpAddr>,
 }
 
 /// `None` for networks of other drivers.

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ipam::Pool;
 use crate::model::Driver;
 use crate::names;
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -55,8 +55,8 @@ fn check_unicast(what: &str, ip: Ipv4Addr) -> Result<()> {
 pub struct Request {
     pub vni: u32,
     pub dstport: u16,
-    pub subnet: Ipv4Network,
-    pub ip_range: Option<Ipv4Network>,
+    pub subnet: IpNetwork,
+    pub ip_range: Option<IpNetwork>,
     pub mtu: Option<u32>,
     pub bridge: String,
     pub opts: VxlanOptions,

@@ -233,7 +233,8 @@ mod tests {
                 crate::ports::parse("127.0.0.1:9090:90").unwrap(),
                 crate::ports::parse("53:53/udp").unwrap(),
             ],
-        );
+        )
+        .unwrap();
         let add = PublishedTable::elements(true, &es);
         assert_eq!(
             add.iter().map(|(m, _)| kind(m)).collect::<Vec<_>>(),
@@ -260,7 +261,8 @@ mod tests {
                 crate::ports::parse("1-3000:1-3000").unwrap(),
                 crate::ports::parse("127.0.0.1:1-1500:1-1500/udp").unwrap(),
             ],
-        );
+        )
+        .unwrap();
         for add in [true, false] {
             let msgs = PublishedTable::elements(add, &es);
             // 3000 in one map (3 messages), 1500 in the other (2).

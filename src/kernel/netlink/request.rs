@@ -4,13 +4,15 @@
 use super::{CREATE, Conn, NlResult};
 use super::{describe, errno_of, kernel_error, link_index};
 use crate::error::Result;
+use crate::model::family;
 use crate::plan::{NsRef, Op};
-use ipnetwork::Ipv4Network;
+use ipnetwork::IpNetwork;
 use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{AfSpecInet6, AfSpecUnspec, In6AddrGenMode, LinkAttribute};
 use netlink_packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
 use rtnetlink::{AddressMessageBuilder, LinkUnspec, RouteMessageBuilder};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What an op of one request sends.
 pub(super) enum Request {
@@ -33,20 +35,20 @@ pub enum OneRequest<'a> {
     },
     AddAddress {
         dev: &'a String,
-        addr: &'a Ipv4Network,
+        addr: &'a IpNetwork,
     },
     DelAddress {
         dev: &'a String,
-        addr: &'a Ipv4Network,
+        addr: &'a IpNetwork,
     },
     AddRoute {
-        dest: &'a Option<Ipv4Network>,
-        via: &'a Option<Ipv4Addr>,
+        dest: &'a Option<IpNetwork>,
+        via: &'a Option<IpAddr>,
         dev: &'a Option<String>,
     },
     DelRoute {
-        dest: &'a Option<Ipv4Network>,
-        via: &'a Option<Ipv4Addr>,
+        dest: &'a Option<IpNetwork>,
+        via: &'a Option<IpAddr>,
         dev: &'a Option<String>,
     },
 }
@@ -153,10 +155,7 @@ pub(super) fn request(c: &Conn, op: &Op, r: &OneRequest) -> Result<Request> {
                 Ok(i) => i,
                 Err(answer) => return answer,
             };
-            let msg = AddressMessageBuilder::<Ipv4Addr>::new()
-                .index(idx)
-                .address(addr.ip(), addr.prefix())
-                .build();
+            let msg = address_message(idx, addr);
             if adding {
                 send(RouteNetlinkMessage::NewAddress(msg), CREATE)
             } else {
@@ -169,7 +168,7 @@ pub(super) fn request(c: &Conn, op: &Op, r: &OneRequest) -> Result<Request> {
                 Ok(i) => i,
                 Err(answer) => return answer,
             };
-            let msg = route_message(adding, dest, via, oif);
+            let msg = route_message(adding, dest, via, oif).map_err(|e| err(e.to_string()))?;
             if adding {
                 send(RouteNetlinkMessage::NewRoute(msg), CREATE)
             } else {
@@ -219,18 +218,36 @@ pub(super) fn send_one(c: &Conn, op: &Op, r: &OneRequest) -> Result<()> {
     }
 }
 
+/// The address message of the address's family.
+pub(super) fn address_message(idx: u32, addr: &IpNetwork) -> AddressMessage {
+    match addr.ip() {
+        IpAddr::V4(ip) => AddressMessageBuilder::<Ipv4Addr>::new()
+            .index(idx)
+            .address(ip, addr.prefix())
+            .build(),
+        IpAddr::V6(ip) => AddressMessageBuilder::<Ipv6Addr>::new()
+            .index(idx)
+            .address(ip, addr.prefix())
+            .build(),
+    }
+}
+
+/// An IPv4 route's message; IPv6 routes (their scopes and on-link rules differ) are not
+/// written yet and are refused.
 pub(super) fn route_message(
     add: bool,
-    dest: &Option<Ipv4Network>,
-    via: &Option<Ipv4Addr>,
+    dest: &Option<IpNetwork>,
+    via: &Option<IpAddr>,
     oif: Option<u32>,
-) -> RouteMessage {
+) -> Result<RouteMessage> {
+    let dest = dest.map(family::v4_net).transpose()?;
+    let via = via.map(family::v4).transpose()?;
     let mut b = RouteMessageBuilder::<Ipv4Addr>::new();
     if let Some(d) = dest {
         b = b.destination_prefix(d.network(), d.prefix());
     }
     if let Some(gw) = via {
-        b = b.gateway(*gw);
+        b = b.gateway(gw);
     }
     if let Some(i) = oif {
         b = b.output_interface(i);
@@ -248,5 +265,5 @@ pub(super) fn route_message(
             .scope(RouteScope::NoWhere)
             .kind(RouteType::Unspec);
     }
-    b.build()
+    Ok(b.build())
 }

@@ -42,7 +42,7 @@ use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -264,7 +264,7 @@ impl Kind {
                 Some(ino) => ino.parse::<u64>().is_ok(),
                 None => word(crate::names::validate_netns_name),
             },
-            Kind::Lease | Kind::PortClaim => stem.parse::<Ipv4Addr>().is_ok(),
+            Kind::Lease | Kind::PortClaim => stem.parse::<IpAddr>().is_ok(),
         }
     }
 }
@@ -344,11 +344,11 @@ impl Store for FileStore {
         }
     }
 
-    fn remove_lease(&self, network: &str, address: Ipv4Addr) -> Result<()> {
+    fn remove_lease(&self, network: &str, address: IpAddr) -> Result<()> {
         self.remove_file(&self.lease_dir(network).join(format!("{address}.toml")))
     }
 
-    fn lease(&self, network: &str, address: Ipv4Addr) -> Result<Option<Lease>> {
+    fn lease(&self, network: &str, address: IpAddr) -> Result<Option<Lease>> {
         read_toml(&self.lease_dir(network).join(format!("{address}.toml")))
     }
 
@@ -364,7 +364,7 @@ impl Store for FileStore {
         Ok(self.lease(network, addr)?.filter(|l| l.client == client))
     }
 
-    fn lease_cursor(&self, network: &str) -> Result<Option<Ipv4Addr>> {
+    fn lease_cursor(&self, network: &str) -> Result<Option<IpAddr>> {
         Ok(read_hint(&self.lease_dir(network).join(".cursor"))?.and_then(|a| a.parse().ok()))
     }
 
@@ -436,7 +436,7 @@ impl Store for FileStore {
                         Error::Io { source, .. } if source.kind() == ErrorKind::AlreadyExists => {
                             Error::runtime(format!(
                                 "host port {}:{port}/{} was claimed by another process",
-                                m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                                m.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
                                 m.protocol
                             ))
                         }
@@ -538,7 +538,10 @@ impl FileStore {
     }
 
     fn port_file(&self, claim: &PortClaim, port: u16) -> PathBuf {
-        let ip = claim.mapping.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let ip = claim
+            .mapping
+            .host_ip
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         self.port_dir(&claim.mapping.protocol, port)
             .join(format!("{ip}.toml"))
     }
