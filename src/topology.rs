@@ -29,8 +29,7 @@ pub struct NetworkSpec {
     pub subnet: Option<Ipv4Network>,
     pub gateway: Option<Ipv4Addr>,
     pub ip_range: Option<Ipv4Network>,
-    #[serde(default)]
-    pub internal: bool,
+    pub internal: Option<bool>,
     pub mtu: Option<u32>,
     pub parent: Option<String>,
     pub mode: Option<String>,
@@ -224,15 +223,18 @@ pub fn plan_up(topo: &Topology, existing: &dyn Existing) -> Result<Vec<UpStep>> 
     Ok(steps)
 }
 
-/// The steps that remove what the file made: its namespaces' attachments that exist (last
-/// first), its networks, and the namespaces cnet created that are then on no network.
+/// The steps that remove what the file made: its namespaces' attachments that exist as the
+/// file defines them (last first), its networks likewise, and the namespaces cnet created that
+/// are then on no network. What exists with another definition was not made by the file: it
+/// stays.
 pub fn plan_down(topo: &Topology, existing: &dyn Existing) -> Vec<DownStep> {
     let mut steps = Vec::new();
     let mut deletable = Vec::new();
     for (ns, spec) in &topo.namespaces {
         let mut detached = BTreeSet::new();
         for a in spec.attach.iter().rev() {
-            if existing.endpoint(&a.network, ns).is_some() {
+            let made = existing.endpoint(&a.network, ns);
+            if made.is_some_and(|ep| matches!(attachment_difference(a, &ep), Ok(None))) {
                 steps.push(DownStep::Detach {
                     ns: ns.clone(),
                     network: a.network.clone(),
@@ -248,8 +250,9 @@ pub fn plan_down(topo: &Topology, existing: &dyn Existing) -> Vec<DownStep> {
             deletable.push(DownStep::DeleteNamespace(ns.clone()));
         }
     }
-    for name in topo.networks.keys().rev() {
-        if existing.network(name).is_some() {
+    for (name, spec) in topo.networks.iter().rev() {
+        let made = existing.network(name);
+        if made.is_some_and(|net| network_difference(spec, &net).is_none()) {
             steps.push(DownStep::RemoveNetwork(name.clone()));
         }
     }
@@ -264,10 +267,9 @@ pub fn network_difference(spec: &NetworkSpec, net: &Network) -> Option<String> {
     if driver != Some(net.driver) {
         return Some(differs("driver", net.driver, &spec.driver));
     }
-    if spec.internal != net.internal {
-        return Some(differs("internal", net.internal, spec.internal));
-    }
+    let internal = Some(net.internal);
     let given = [
+        compare("internal", &spec.internal, &internal),
         compare("subnet", &spec.subnet, &net.subnet),
         compare("gateway", &spec.gateway, &net.gateway),
         compare("ip_range", &spec.ip_range, &net.ip_range),

@@ -157,7 +157,7 @@ fn create_args(name: &str, spec: &NetworkSpec) -> CreateArgs {
         subnet: spec.subnet.map(|s| s.to_string()),
         gateway: spec.gateway.map(|g| g.to_string()),
         ip_range: spec.ip_range.map(|r| r.to_string()),
-        internal: spec.internal,
+        internal: spec.internal.unwrap_or(false),
         mtu: spec.mtu,
         parent: spec.parent.clone(),
         mode: spec.mode.clone(),

@@ -105,8 +105,8 @@ fn lab_is_up() -> Recorded {
 fn a_lab_file_parses_with_defaults() {
     let t = lab();
     assert_eq!(t.networks["lan"].driver, "bridge");
-    assert!(!t.networks["lan"].internal);
-    assert!(t.networks["dmz"].internal);
+    assert_eq!(t.networks["lan"].internal, None);
+    assert_eq!(t.networks["dmz"].internal, Some(true));
     assert_eq!(t.namespaces["web"].attach.len(), 2);
     assert_eq!(t.namespaces["web"].attach[1].gw_priority, 5);
     assert_eq!(t.namespaces["web"].exec, vec![vec!["ip", "route"]]);
@@ -303,4 +303,25 @@ fn down_keeps_namespaces_cnet_did_not_create_or_that_are_on_other_networks() {
 #[test]
 fn down_on_a_host_without_the_lab_does_nothing() {
     assert!(plan_down(&lab(), &Recorded::default()).is_empty());
+}
+
+#[test]
+fn down_leaves_objects_defined_otherwise_than_the_file_says() {
+    let mut host = lab_is_up();
+    host.networks[0].subnet = Some("10.9.0.0/24".parse().unwrap());
+    host.endpoints[2].aliases = vec!["other".into()];
+    let steps = plan_down(&lab(), &host);
+    assert!(
+        !steps.contains(&DownStep::RemoveNetwork("lan".into())),
+        "{steps:?}"
+    );
+    assert!(
+        steps.contains(&DownStep::RemoveNetwork("dmz".into())),
+        "{steps:?}"
+    );
+    let db_stays = |s: &DownStep| match s {
+        DownStep::Detach { ns, .. } | DownStep::DeleteNamespace(ns) => ns == "db",
+        _ => false,
+    };
+    assert!(!steps.iter().any(db_stays), "{steps:?}");
 }
