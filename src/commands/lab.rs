@@ -100,14 +100,15 @@ fn down(ctx: &Ctx, topo: &Topology) -> Result<()> {
     };
     // Teardown goes on past a failure, as `net rm` of several networks does.
     super::for_each_reporting(&steps, |step| {
-        let (object, command) = down_command(step);
+        let (object, command, done) = down_command(step);
         super::dispatch(ctx, command).map_err(|e| named("lab down", &object, e))?;
-        progress(&format!("{object}: removed"));
+        progress(&format!("{object}: {done}"));
         Ok(())
     })
 }
 
-fn down_command(step: &DownStep) -> (String, Command) {
+/// The object a step of `down` acts on, the command, and what it did (for the progress line).
+fn down_command(step: &DownStep) -> (String, Command, &'static str) {
     match step {
         DownStep::Detach { ns, network } => (
             format!("namespace {ns} on {network}"),
@@ -116,6 +117,7 @@ fn down_command(step: &DownStep) -> (String, Command) {
                 netns: ns.clone(),
                 wait: false,
             }),
+            "detached",
         ),
         DownStep::RemoveNetwork(name) => (
             format!("network {name}"),
@@ -123,6 +125,7 @@ fn down_command(step: &DownStep) -> (String, Command) {
                 names: vec![name.clone()],
                 force: false,
             }),
+            "removed",
         ),
         DownStep::DeleteNamespace(ns) => (
             format!("namespace {ns}"),
@@ -130,6 +133,7 @@ fn down_command(step: &DownStep) -> (String, Command) {
                 names: vec![ns.clone()],
                 wait: false,
             }),
+            "deleted",
         ),
     }
 }
