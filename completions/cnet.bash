@@ -31,6 +31,12 @@ _cnet_clap() {
             cnet,gc)
                 cmd="cnet__subcmd__gc"
                 ;;
+            cnet,graph)
+                cmd="cnet__subcmd__graph"
+                ;;
+            cnet,lab)
+                cmd="cnet__subcmd__lab"
+                ;;
             cnet,lease)
                 cmd="cnet__subcmd__lease"
                 ;;
@@ -48,6 +54,18 @@ _cnet_clap() {
                 ;;
             cnet__subcmd__firewall,reload)
                 cmd="cnet__subcmd__firewall__subcmd__reload"
+                ;;
+            cnet__subcmd__lab,down)
+                cmd="cnet__subcmd__lab__subcmd__down"
+                ;;
+            cnet__subcmd__lab,list)
+                cmd="cnet__subcmd__lab__subcmd__ls"
+                ;;
+            cnet__subcmd__lab,ls)
+                cmd="cnet__subcmd__lab__subcmd__ls"
+                ;;
+            cnet__subcmd__lab,up)
+                cmd="cnet__subcmd__lab__subcmd__up"
                 ;;
             cnet__subcmd__lease,list)
                 cmd="cnet__subcmd__lease__subcmd__ls"
@@ -107,7 +125,7 @@ _cnet_clap() {
 
     case "${cmd}" in
         cnet)
-            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore reset"
+            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore lab graph reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,6 +287,120 @@ _cnet_clap() {
         cnet__subcmd__gc)
             opts="-v -h --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__graph)
+            opts="-v -h --state-dir --format --dry-run --verbose --style --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --style)
+                    COMPREPLY=($(compgen -W "text dot mermaid" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__lab)
+            opts="-v -h --state-dir --format --dry-run --verbose --help up down ls list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__lab__subcmd__down)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__lab__subcmd__ls)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__lab__subcmd__up)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -729,7 +861,7 @@ _cnet_clap() {
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`); the rest
 # from the clap-generated _cnet_clap above.
-_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --opt --output --parent --peer --publish --state-dir --subnet --underlay --vni -d -o -p "
+_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --opt --output --parent --peer --publish --state-dir --style --subnet --underlay --vni -d -o -p "
 
 # The kinds of candidates for the positional argument under the cursor, if it is one cnet knows.
 _cnet_positional_kinds() {

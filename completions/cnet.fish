@@ -40,6 +40,8 @@ complete -c cnet -n "__fish_cnet_needs_command" -f -a "ns" -d 'List and remove n
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "firewall" -d 'Manage cnet\'s firewall rules'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "gc" -d 'Repair where state and kernel disagree: interrupted commands, released namespaces, missing bridges and rules, unrecorded links (--dry-run: print the repairs\' plans)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "restore" -d 'Re-create every network\'s links and firewall after a boot, and release what the boot took (run by examples/cnet-restore.service)'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "lab" -d 'Bring up, take down and list a lab described in a TOML file'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "graph" -d 'Draw networks, their namespaces, overlay peers and published ports'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "reset" -d 'Remove everything cnet made: endpoints, networks (the default one\'s too), their rules and tables, the namespaces it created, its hosts files'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
@@ -240,6 +242,49 @@ json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "up" -d 'Create the networks and attachments of FILE that are missing, then run its commands'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "down" -d 'Remove what FILE made: detach its namespaces, remove its networks, delete its namespaces'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "ls" -d 'List the lab\'s attachments: namespace, network, interface, address, MAC, default route, ports'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "list" -d 'List the lab\'s attachments: namespace, network, interface, address, MAC, default route, ports'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -l style -d 'How to draw: text (80 columns), dot (Graphviz) or mermaid (a `graph LR` block)' -r -f -a "text\t''
+dot\t''
+mermaid\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"

@@ -96,6 +96,11 @@ everything is consistent or was repaired."
     /// Re-create every network's links and firewall after a boot, and release what the boot
     /// took (run by examples/cnet-restore.service)
     Restore,
+    /// Bring up, take down and list a lab described in a TOML file
+    #[command(subcommand)]
+    Lab(LabCommand),
+    /// Draw networks, their namespaces, overlay peers and published ports
+    Graph(GraphArgs),
     /// Remove everything cnet made: endpoints, networks (the default one's too), their rules
     /// and tables, the namespaces it created, its hosts files
     Reset {
@@ -354,4 +359,49 @@ pub enum NsOutput {
 pub enum FirewallCommand {
     /// Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays' peers are rebuilt whole
     Reload,
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum LabCommand {
+    /// Create the networks and attachments of FILE that are missing, then run its commands
+    #[command(
+        long_about = "Create what FILE describes and is missing: networks first, then \
+each namespace's attachments in order, then the exec commands of the namespaces this run \
+attached. What exists as FILE says is left alone, so a second run changes nothing; an object \
+that exists with another definition is an error naming it, before anything is changed. Each \
+object is its own command: a failure names the object and leaves what was done in place."
+    )]
+    Up {
+        /// The lab file (TOML: [networks.NAME] and [namespaces.NAME])
+        file: PathBuf,
+    },
+    /// Remove what FILE made: detach its namespaces, remove its networks, delete its namespaces
+    Down {
+        /// The lab file
+        file: PathBuf,
+    },
+    /// List the lab's attachments: namespace, network, interface, address, MAC, default
+    /// route, ports
+    #[command(visible_alias = "list")]
+    Ls {
+        /// The lab file
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// How to draw: text (80 columns), dot (Graphviz) or mermaid (a `graph LR` block)
+    #[arg(long, value_enum, default_value_t = GraphStyle::Text)]
+    pub style: GraphStyle,
+    /// Networks to draw (default: every network cnet has recorded)
+    pub networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphStyle {
+    Text,
+    Dot,
+    Mermaid,
 }

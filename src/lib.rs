@@ -57,5 +57,6 @@ pub mod store;
 #[cfg(test)]
 pub mod testing;
 pub mod timing;
+pub mod topology;
 
 pub use error::{Error, Result};

@@ -8,7 +8,9 @@ mod facts;
 pub mod firewall;
 pub mod gateway;
 pub mod gc;
+pub mod graph;
 pub mod hostsfile;
+pub mod lab;
 pub mod lease;
 pub mod net;
 pub mod ns;
@@ -335,6 +337,8 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Gc => gc::run(ctx),
         Command::Restore => restore::run(ctx),
         Command::Reset { yes } => reset::run(ctx, yes),
+        Command::Lab(cmd) => lab::run(ctx, &cmd),
+        Command::Graph(args) => graph::run(ctx, &args),
     }
 }
 

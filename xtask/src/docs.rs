@@ -270,6 +270,29 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             "Put cnet's rules back after a flush:",
             "iptables -F; nft flush ruleset\ncnet firewall reload",
         )],
+        "cnet-lab" => &[(
+            "Bring a lab up, list who has what, take it down:",
+            "cnet lab up examples/lab.toml\ncnet lab ls examples/lab.toml\ncnet lab down examples/lab.toml",
+        )],
+        "cnet-lab-up" => &[(
+            "Create what the file describes and is missing (twice changes nothing):",
+            "cnet lab up examples/lab.toml",
+        )],
+        "cnet-lab-down" => &[(
+            "Remove what the file describes:",
+            "cnet lab down examples/lab.toml",
+        )],
+        "cnet-lab-ls" => &[(
+            "The instructor's table, and the same as JSON:",
+            "cnet lab ls examples/lab.toml\ncnet --format json lab ls examples/lab.toml",
+        )],
+        "cnet-graph" => &[
+            ("Every network, drawn for a terminal:", "cnet graph"),
+            (
+                "Two networks as an SVG, and as a Mermaid block for Markdown:",
+                "cnet graph --style dot front back | dot -Tsvg > lab.svg\ncnet graph --style mermaid",
+            ),
+        ],
         "cnet-gc" => &[
             (
                 "See what disagrees between state and kernel, and what gc would do:",

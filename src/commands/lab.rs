@@ -1,0 +1,259 @@
+//! `cnet lab up|down|ls FILE`: a lab file's objects, each made or removed by the command a
+//! user would have typed (`net create`, `attach`, `detach`, `net rm`, `ns rm`), run in this
+//! process on this context: one start-up and one set of netlink sockets for the whole lab.
+
+mod ls;
+
+use super::Ctx;
+use crate::cli::{AttachArgs, Command, CreateArgs, DetachArgs, LabCommand, NetCommand, NsCommand};
+use crate::error::{Error, Result};
+use crate::model::{Endpoint, Network};
+use crate::topology::{self, AttachSpec, DownStep, Existing, NetworkSpec, Topology, UpStep};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub fn run(ctx: &Ctx, cmd: &LabCommand) -> Result<()> {
+    match cmd {
+        LabCommand::Up { file } => up(ctx, &load(file)?),
+        LabCommand::Down { file } => down(ctx, &load(file)?),
+        LabCommand::Ls { file } => ls::run(ctx, &load(file)?),
+    }
+}
+
+fn load(file: &Path) -> Result<Topology> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(shown.clone(), e))?;
+    Topology::parse(&shown, &text)
+}
+
+/// Each step's plan depends on the steps before it having been applied.
+fn refuse_dry_run(ctx: &Ctx, what: &str) -> Result<()> {
+    if ctx.dry_run() {
+        return Err(Error::usage(format!(
+            "--dry-run does not apply to {what}: each step is planned on what the steps before it made"
+        )));
+    }
+    Ok(())
+}
+
+fn up(ctx: &Ctx, topo: &Topology) -> Result<()> {
+    refuse_dry_run(ctx, "lab up")?;
+    ctx.require_root()?;
+    let steps = {
+        let _lock = ctx.lock()?;
+        topology::plan_up(topo, &Recorded::read(ctx)?)?
+    };
+    for step in &steps {
+        let object = up_object(topo, step);
+        let done = run_up_step(ctx, topo, step).map_err(|e| named("lab up", &object, e))?;
+        progress(&format!("{object}: {done}"));
+    }
+    Ok(())
+}
+
+/// Run one step of `up`; returns what it did, for the progress line.
+fn run_up_step(ctx: &Ctx, topo: &Topology, step: &UpStep) -> Result<&'static str> {
+    match step {
+        UpStep::CreateNetwork(name) => {
+            let args = create_args(name, &topo.networks[name]);
+            super::dispatch(ctx, Command::Net(NetCommand::Create(Box::new(args))))?;
+            Ok("created")
+        }
+        UpStep::Attach { ns, index } => {
+            let args = attach_args(ns, &topo.namespaces[ns].attach[*index]);
+            super::dispatch(ctx, Command::Attach(args))?;
+            Ok("attached")
+        }
+        UpStep::Exec { ns, index } => {
+            exec_in(ns, &topo.namespaces[ns].exec[*index])?;
+            Ok("ran")
+        }
+        UpStep::KeepNetwork(_) | UpStep::KeepAttachment { .. } => Ok("as the file says"),
+    }
+}
+
+fn up_object(topo: &Topology, step: &UpStep) -> String {
+    match step {
+        UpStep::CreateNetwork(name) | UpStep::KeepNetwork(name) => format!("network {name}"),
+        UpStep::Attach { ns, index } | UpStep::KeepAttachment { ns, index } => {
+            format!(
+                "namespace {ns} on {}",
+                topo.namespaces[ns].attach[*index].network
+            )
+        }
+        UpStep::Exec { ns, index } => {
+            format!(
+                "namespace {ns}: exec '{}'",
+                topo.namespaces[ns].exec[*index].join(" ")
+            )
+        }
+    }
+}
+
+fn down(ctx: &Ctx, topo: &Topology) -> Result<()> {
+    refuse_dry_run(ctx, "lab down")?;
+    ctx.require_root()?;
+    let steps = {
+        let _lock = ctx.lock()?;
+        topology::plan_down(topo, &Recorded::read(ctx)?)
+    };
+    // Teardown goes on past a failure, as `net rm` of several networks does.
+    super::for_each_reporting(&steps, |step| {
+        let (object, command, done) = down_command(step);
+        super::dispatch(ctx, command).map_err(|e| named("lab down", &object, e))?;
+        progress(&format!("{object}: {done}"));
+        Ok(())
+    })
+}
+
+/// The object a step of `down` acts on, the command, and what it did (for the progress line).
+fn down_command(step: &DownStep) -> (String, Command, &'static str) {
+    match step {
+        DownStep::Detach { ns, network } => (
+            format!("namespace {ns} on {network}"),
+            Command::Detach(DetachArgs {
+                network: network.clone(),
+                netns: ns.clone(),
+                wait: false,
+            }),
+            "detached",
+        ),
+        DownStep::RemoveNetwork(name) => (
+            format!("network {name}"),
+            Command::Net(NetCommand::Rm {
+                names: vec![name.clone()],
+                force: false,
+            }),
+            "removed",
+        ),
+        DownStep::DeleteNamespace(ns) => (
+            format!("namespace {ns}"),
+            Command::Ns(NsCommand::Rm {
+                names: vec![ns.clone()],
+                wait: false,
+            }),
+            "deleted",
+        ),
+    }
+}
+
+/// `lab up: network lan: ...`, keeping the error's exit status.
+fn named(verb: &str, object: &str, e: Error) -> Error {
+    match e {
+        Error::Usage(m) => Error::usage(format!("{verb}: {object}: {m}")),
+        Error::Reported(code) => Error::Reported(code),
+        other => Error::runtime(format!("{verb}: {object}: {other}")),
+    }
+}
+
+/// One line per object on a terminal; scripts get the commands' own output only.
+fn progress(line: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("{line}");
+    }
+}
+
+fn create_args(name: &str, spec: &NetworkSpec) -> CreateArgs {
+    CreateArgs {
+        name: name.to_string(),
+        driver: spec.driver.clone(),
+        subnet: spec.subnet.map(|s| s.to_string()),
+        gateway: spec.gateway.map(|g| g.to_string()),
+        ip_range: spec.ip_range.map(|r| r.to_string()),
+        internal: spec.internal.unwrap_or(false),
+        mtu: spec.mtu,
+        parent: spec.parent.clone(),
+        mode: spec.mode.clone(),
+        vni: spec.vni,
+        local: spec.local,
+        peer: spec.peers.clone(),
+        dstport: spec.dstport,
+        underlay: spec.underlay.clone(),
+        opts: spec
+            .options
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+    }
+}
+
+fn attach_args(ns: &str, spec: &AttachSpec) -> AttachArgs {
+    AttachArgs {
+        network: spec.network.clone(),
+        netns: ns.to_string(),
+        ip: spec.ip.map(|ip| ip.to_string()),
+        ifname: spec.ifname.clone(),
+        mac: spec.mac.clone(),
+        aliases: spec.aliases.clone(),
+        publish: spec.ports.clone(),
+        gw_priority: spec.gw_priority,
+        no_default_route: spec.no_default_route,
+    }
+}
+
+/// Run a command in a namespace as `cnet exec-in-ns` does (a child: it replaces its process).
+fn exec_in(ns: &str, argv: &[String]) -> Result<()> {
+    let me = std::env::current_exe().map_err(|e| Error::io("finding cnet's own binary", e))?;
+    let status = std::process::Command::new(me)
+        .args(["exec-in-ns", ns, "--"])
+        .args(argv)
+        .status()
+        .map_err(|e| Error::io("running exec-in-ns", e))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => Err(Error::runtime(format!("exited with status {code}"))),
+        None => Err(Error::runtime("killed by a signal")),
+    }
+}
+
+/// cnet's records, read once: what the lab's decisions are made against.
+pub(super) struct Recorded {
+    networks: Vec<Network>,
+    endpoints: Vec<Endpoint>,
+    created: BTreeSet<String>,
+}
+
+impl Recorded {
+    pub(super) fn read(ctx: &Ctx) -> Result<Recorded> {
+        let networks = ctx.store.networks()?;
+        let mut endpoints = Vec::new();
+        for net in &networks {
+            endpoints.extend(ctx.store.endpoints(&net.name)?);
+        }
+        let created = ctx
+            .store
+            .namespaces()?
+            .into_iter()
+            .filter(|r| !r.host)
+            .map(|r| r.name)
+            .collect();
+        Ok(Recorded {
+            networks,
+            endpoints,
+            created,
+        })
+    }
+}
+
+impl Existing for Recorded {
+    fn network(&self, name: &str) -> Option<Network> {
+        self.networks.iter().find(|n| n.name == name).cloned()
+    }
+    fn endpoint(&self, network: &str, netns: &str) -> Option<Endpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| e.network == network && e.netns == netns)
+            .cloned()
+    }
+    fn networks_of(&self, netns: &str) -> Vec<String> {
+        self.endpoints
+            .iter()
+            .filter(|e| e.netns == netns)
+            .map(|e| e.network.clone())
+            .collect()
+    }
+    fn created_by_cnet(&self, netns: &str) -> bool {
+        self.created.contains(netns)
+    }
+}
