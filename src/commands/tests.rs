@@ -426,3 +426,98 @@ fn an_admins_own_hosts_file_is_kept_aside_and_comes_back_on_detach() {
         Some(&Node::Absent)
     );
 }
+
+fn overlay() -> Network {
+    Network {
+        name: "ov".into(),
+        id: "0123456789ad".into(),
+        driver: Driver::Vxlan,
+        subnet: Some("10.20.0.0/24".parse().unwrap()),
+        internal: true,
+        bridge: Some("cn-ov".into()),
+        bridge_mac: Some("02:00:00:00:01:03".into()),
+        vni: Some(5000),
+        local: Some("192.0.2.1".parse().unwrap()),
+        peers: vec!["192.0.2.2".parse().unwrap()],
+        dstport: Some(4789),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_peer_change_records_the_peer_list_and_a_failure_at_any_step_keeps_the_old_one() {
+    let initial = {
+        let store = MemStore::default();
+        store.put_network(&overlay()).unwrap();
+        store.snapshot()
+    };
+    let store = MemStore::holding(initial.clone());
+    let host = SharedHost::new(built_host());
+    cnet(
+        &store,
+        &host,
+        false,
+        &["net", "peer", "add", "ov", "192.0.2.3"],
+    )
+    .unwrap();
+    let peers = |s: &MemStore| s.network("ov").unwrap().unwrap().peers;
+    assert_eq!(peers(&store).len(), 2);
+    let log = host.0.borrow().log.join("\n");
+    assert!(
+        log.contains("bridge fdb append 00:00:00:00:00:00 dev cnvx5000 dst 192.0.2.3"),
+        "{log}"
+    );
+    cnet(
+        &store,
+        &host,
+        false,
+        &["net", "peer", "rm", "ov", "192.0.2.2"],
+    )
+    .unwrap();
+    assert_eq!(
+        peers(&store),
+        vec!["192.0.2.3".parse::<std::net::IpAddr>().unwrap()]
+    );
+
+    each_failure_leaves_nothing(
+        &initial,
+        built_host,
+        &["net", "peer", "add", "ov", "192.0.2.3"],
+    );
+}
+
+#[test]
+fn ns_rm_detaches_deletes_the_namespace_and_forgets_it() {
+    let store = MemStore::holding(with_two_networks());
+    let host = SharedHost::new(built_host());
+    cnet(&store, &host, false, &["attach", "lab", NS1]).unwrap();
+    cnet(&store, &host, false, &["attach", "lab2", NS1]).unwrap();
+    cnet(&store, &host, false, &["ns", "rm", NS1]).unwrap();
+    let s = store.snapshot();
+    assert!(s.endpoints.is_empty() && s.namespaces.is_empty(), "{s:#?}");
+    assert!(s.leases.values().all(|l| l.state == LeaseState::Released));
+    let h = host.0.borrow();
+    assert!(!h.netns.contains(NS1));
+    assert!(
+        h.files
+            .keys()
+            .filter(|p| p.starts_with(format!("/etc/netns/{NS1}")))
+            .all(|p| h.files[p] == crate::files::Node::Absent),
+        "{:#?}",
+        h.files
+    );
+}
+
+#[test]
+fn firewall_reload_puts_back_every_network_rule_and_both_tables() {
+    let store = MemStore::holding(with_lab());
+    store.put_network(&overlay()).unwrap();
+    let host = SharedHost::new(FakeHost::default());
+    cnet(&store, &host, false, &["firewall", "reload"]).unwrap();
+    let log = host.0.borrow().log.join("\n");
+    assert!(log.contains("--comment cnet:lab"), "{log}");
+    assert!(log.contains("--comment cnet:ov"), "{log}");
+    assert!(log.contains("nft delete table ip cnet\n"), "{log}");
+    assert!(log.contains("nft delete table ip cnet-vxlan\n"), "{log}");
+    assert!(log.contains("nft add element ip cnet-vxlan peers"), "{log}");
+}
