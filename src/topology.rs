@@ -140,6 +140,37 @@ pub trait Existing {
     fn created_by_cnet(&self, netns: &str) -> bool;
 }
 
+/// What cnet has recorded, as plain data (read from the store by `lab`, made up by tests).
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub networks: Vec<Network>,
+    pub endpoints: Vec<Endpoint>,
+    /// The namespaces cnet created.
+    pub created: std::collections::BTreeSet<String>,
+}
+
+impl Existing for Recorded {
+    fn network(&self, name: &str) -> Option<Network> {
+        self.networks.iter().find(|n| n.name == name).cloned()
+    }
+    fn endpoint(&self, network: &str, netns: &str) -> Option<Endpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| e.network == network && e.netns == netns)
+            .cloned()
+    }
+    fn networks_of(&self, netns: &str) -> Vec<String> {
+        self.endpoints
+            .iter()
+            .filter(|e| e.netns == netns)
+            .map(|e| e.network.clone())
+            .collect()
+    }
+    fn created_by_cnet(&self, netns: &str) -> bool {
+        self.created.contains(netns)
+    }
+}
+
 /// One step of `lab up`, in order: networks, then attachments, then the commands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpStep {

@@ -7,9 +7,7 @@ mod ls;
 use super::Ctx;
 use crate::cli::{AttachArgs, Command, CreateArgs, DetachArgs, LabCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
-use crate::model::{Endpoint, Network};
-use crate::topology::{self, AttachSpec, DownStep, Existing, NetworkSpec, Topology, UpStep};
-use std::collections::BTreeSet;
+use crate::topology::{self, AttachSpec, DownStep, NetworkSpec, Recorded, Topology, UpStep};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -42,7 +40,7 @@ fn up(ctx: &Ctx, topo: &Topology) -> Result<()> {
     ctx.require_root()?;
     let steps = {
         let _lock = ctx.lock()?;
-        topology::plan_up(topo, &Recorded::read(ctx)?)?
+        topology::plan_up(topo, &recorded(ctx)?)?
     };
     for step in &steps {
         let object = up_object(topo, step);
@@ -96,7 +94,7 @@ fn down(ctx: &Ctx, topo: &Topology) -> Result<()> {
     ctx.require_root()?;
     let steps = {
         let _lock = ctx.lock()?;
-        topology::plan_down(topo, &Recorded::read(ctx)?)
+        topology::plan_down(topo, &recorded(ctx)?)
     };
     // Teardown goes on past a failure, as `net rm` of several networks does.
     super::for_each_reporting(&steps, |step| {
@@ -208,52 +206,22 @@ fn exec_in(ns: &str, argv: &[String]) -> Result<()> {
 }
 
 /// cnet's records, read once: what the lab's decisions are made against.
-pub(super) struct Recorded {
-    networks: Vec<Network>,
-    endpoints: Vec<Endpoint>,
-    created: BTreeSet<String>,
-}
-
-impl Recorded {
-    pub(super) fn read(ctx: &Ctx) -> Result<Recorded> {
-        let networks = ctx.store.networks()?;
-        let mut endpoints = Vec::new();
-        for net in &networks {
-            endpoints.extend(ctx.store.endpoints(&net.name)?);
-        }
-        let created = ctx
-            .store
-            .namespaces()?
-            .into_iter()
-            .filter(|r| !r.host)
-            .map(|r| r.name)
-            .collect();
-        Ok(Recorded {
-            networks,
-            endpoints,
-            created,
-        })
+pub(super) fn recorded(ctx: &Ctx) -> Result<Recorded> {
+    let networks = ctx.store.networks()?;
+    let mut endpoints = Vec::new();
+    for net in &networks {
+        endpoints.extend(ctx.store.endpoints(&net.name)?);
     }
-}
-
-impl Existing for Recorded {
-    fn network(&self, name: &str) -> Option<Network> {
-        self.networks.iter().find(|n| n.name == name).cloned()
-    }
-    fn endpoint(&self, network: &str, netns: &str) -> Option<Endpoint> {
-        self.endpoints
-            .iter()
-            .find(|e| e.network == network && e.netns == netns)
-            .cloned()
-    }
-    fn networks_of(&self, netns: &str) -> Vec<String> {
-        self.endpoints
-            .iter()
-            .filter(|e| e.netns == netns)
-            .map(|e| e.network.clone())
-            .collect()
-    }
-    fn created_by_cnet(&self, netns: &str) -> bool {
-        self.created.contains(netns)
-    }
+    let created = ctx
+        .store
+        .namespaces()?
+        .into_iter()
+        .filter(|r| !r.host)
+        .map(|r| r.name)
+        .collect();
+    Ok(Recorded {
+        networks,
+        endpoints,
+        created,
+    })
 }

@@ -24,36 +24,6 @@ fn lab() -> Topology {
     Topology::parse("lab.toml", LAB).unwrap()
 }
 
-/// A store as the decisions see it.
-#[derive(Default)]
-struct Recorded {
-    networks: Vec<Network>,
-    endpoints: Vec<Endpoint>,
-    created: Vec<String>,
-}
-
-impl Existing for Recorded {
-    fn network(&self, name: &str) -> Option<Network> {
-        self.networks.iter().find(|n| n.name == name).cloned()
-    }
-    fn endpoint(&self, network: &str, netns: &str) -> Option<Endpoint> {
-        self.endpoints
-            .iter()
-            .find(|e| e.network == network && e.netns == netns)
-            .cloned()
-    }
-    fn networks_of(&self, netns: &str) -> Vec<String> {
-        self.endpoints
-            .iter()
-            .filter(|e| e.netns == netns)
-            .map(|e| e.network.clone())
-            .collect()
-    }
-    fn created_by_cnet(&self, netns: &str) -> bool {
-        self.created.iter().any(|n| n == netns)
-    }
-}
-
 fn network(name: &str, subnet: &str, internal: bool) -> Network {
     Network {
         name: name.into(),
@@ -104,7 +74,7 @@ fn lab_is_up() -> Recorded {
             network("dmz", "10.2.0.0/24", true),
         ],
         endpoints: vec![web_lan, web_dmz, endpoint("dmz", "db", "10.2.0.3/24")],
-        created: vec!["web".into(), "db".into()],
+        created: ["web".into(), "db".into()].into(),
     }
 }
 
@@ -296,7 +266,7 @@ fn down_detaches_removes_the_networks_then_deletes_the_namespaces() {
 #[test]
 fn down_keeps_namespaces_cnet_did_not_create_or_that_are_on_other_networks() {
     let mut host = lab_is_up();
-    host.created = vec!["web".into()];
+    host.created = ["web".into()].into();
     host.endpoints.push(endpoint("other", "web", "10.3.0.2/24"));
     let steps = plan_down(&lab(), &host);
     assert!(

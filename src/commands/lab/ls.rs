@@ -1,6 +1,6 @@
 //! `cnet lab ls FILE`: the instructor's table, one row per attachment the file declares.
 
-use super::Recorded;
+use super::recorded;
 use crate::commands::Ctx;
 use crate::error::Result;
 use crate::model::Endpoint;
@@ -22,7 +22,7 @@ pub(super) struct Row {
 }
 
 pub(super) fn run(ctx: &Ctx, topo: &Topology) -> Result<()> {
-    let rows = rows(topo, &Recorded::read(ctx)?);
+    let rows = rows(topo, &recorded(ctx)?);
     print_list(
         ctx.global.format(),
         &[
