@@ -213,6 +213,10 @@ fn attach_with_only_a_namespace_joins_the_default_bridge_network_on_its_announce
     assert_eq!(v[0]["ipam"]["gateway"], "172.17.0.1", "{v:#}");
     sb.cnet(&["net", "ls"]).stdout_has("172.17.0.0/16");
     sb.snapshot().assert_same(&before, "after listing");
+    // A network the user makes first leaves that subnet to the default one, as Docker does.
+    sb.cnet(&["net", "create", "mine"]).ok();
+    let v = sb.cnet(&["net", "inspect", "mine"]).json();
+    assert_eq!(v[0]["ipam"]["subnet"], "172.18.0.0/16", "{v:#}");
     sb.cnet(&["attach", "solo"])
         .ok()
         .stdout_has("bridge solo eth0 172.17.0.2/16");

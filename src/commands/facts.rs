@@ -51,7 +51,7 @@ impl Facts for Ctx {
         kernel::sublink::probe(kind)
     }
     fn free_subnet(&self) -> Result<IpNetwork> {
-        net::free_subnet(self)
+        net::free_user_subnet(self)
     }
     fn boot_id(&self) -> String {
         kernel::boot_id()

@@ -142,6 +142,25 @@ pub(crate) fn free_subnet(ctx: &Ctx) -> Result<IpNetwork> {
     })
 }
 
+/// The first free default subnet for a network the user creates: as [`free_subnet`], but
+/// never the one the default `bridge` network will take on first use (172.17.0.0/16 when it is
+/// free), as Docker keeps 172.17 for its default bridge: what `net ls` shows for `bridge`
+/// before its first use stays true.
+pub(crate) fn free_user_subnet(ctx: &Ctx) -> Result<IpNetwork> {
+    let mut in_use = ctx.host_routes()?;
+    let nets = ctx.store.networks()?;
+    in_use.extend(nets.iter().filter_map(|n| n.subnet));
+    let default_made = nets
+        .iter()
+        .any(|n| n.predefined && n.driver == Driver::Bridge);
+    if !default_made && let Some(default) = ipam::choose_subnet(&in_use) {
+        in_use.push(default);
+    }
+    ipam::choose_subnet(&in_use).ok_or_else(|| {
+        Error::runtime("no free subnet left in the default pools: give one with --subnet")
+    })
+}
+
 /// Apply a new network's plan, then record it (the common tail of every create).
 /// `records`: what else the new network holds from the start (e.g. the lease of a shim).
 pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network, records: Vec<Record>) -> Result<()> {
