@@ -51,8 +51,10 @@ const DIR_MODE: u32 = 0o755;
 /// Every state file is opened with these: a planted link is not followed, a FIFO not waited on.
 const SAFE_FLAGS: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
+mod kind;
 mod safe_io;
 
+use kind::Kind;
 use safe_io::*;
 
 pub struct FileStore {
@@ -228,43 +230,6 @@ impl FileStore {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err(path, e)),
-        }
-    }
-}
-
-/// What a listed directory holds, for checking the names of its files.
-#[derive(Clone, Copy)]
-enum Kind {
-    Network,
-    Endpoint,
-    Lease,
-    Namespace,
-    PortClaim,
-}
-
-impl Kind {
-    fn noun(self) -> &'static str {
-        match self {
-            Kind::Network => "network",
-            Kind::Endpoint => "endpoint",
-            Kind::Lease => "lease",
-            Kind::Namespace => "namespace",
-            Kind::PortClaim => "port claim",
-        }
-    }
-
-    /// Whether cnet could have written a file of this name (a leading '.' never: that is
-    /// how temporary files start).
-    fn valid(self, stem: &str) -> bool {
-        let word = |check: fn(&str) -> Result<()>| !stem.starts_with('.') && check(stem).is_ok();
-        match self {
-            Kind::Network => word(crate::names::validate_network_name),
-            Kind::Namespace => word(crate::names::validate_netns_name),
-            Kind::Endpoint => match stem.strip_prefix("@ino-") {
-                Some(ino) => ino.parse::<u64>().is_ok(),
-                None => word(crate::names::validate_netns_name),
-            },
-            Kind::Lease | Kind::PortClaim => stem.parse::<IpAddr>().is_ok(),
         }
     }
 }
