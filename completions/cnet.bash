@@ -147,7 +147,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --no-default-route --help"
+            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +186,10 @@ _cnet_clap() {
                     return 0
                     ;;
                 --gw-priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -861,7 +865,7 @@ _cnet_clap() {
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`); the rest
 # from the clap-generated _cnet_clap above.
-_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --opt --output --parent --peer --publish --state-dir --style --subnet --underlay --vni -d -o -p "
+_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --underlay --vni -d -o -p "
 
 # The kinds of candidates for the positional argument under the cursor, if it is one cnet knows.
 _cnet_positional_kinds() {

@@ -261,6 +261,10 @@ pub struct AttachArgs {
         allow_negative_numbers = true
     )]
     pub gw_priority: i32,
+    /// Give a namespace that has no name (NETNS a path such as /proc/PID/ns/net) a name under
+    /// /run/netns, as `ip netns attach NAME PID` does, so it is reached and resolved by it
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Never give the namespace its default route through this network
     #[arg(long, conflicts_with = "gw_priority")]
     pub no_default_route: bool,

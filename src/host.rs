@@ -115,6 +115,10 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         ))),
         Op::File(f) => crate::files::exec(f),
         Op::CreateNetns { name } => netns::create_named(s, name),
+        Op::AttachNetns { name, path } => {
+            s.forget(&NsRef::Named(name.clone()));
+            netns::bind_path(name, path)
+        }
         Op::BindHostNetns { name } => {
             s.forget(&NsRef::Named(name.clone()));
             netns::bind_host(name)

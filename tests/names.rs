@@ -79,3 +79,37 @@ echo > "$d/go"; wait; cat "$d/out"; rm -r "$d""#,
         "what a process started before the changes resolves"
     );
 }
+
+#[test]
+fn a_namespace_given_by_path_gets_a_name_with_attach_name_and_resolves_by_it() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.33.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "web"]).ok();
+    // A namespace made by another tool, as a container runtime started with no network.
+    let r = sb.sh(
+        "unshare --net sleep 1000 </dev/null >/dev/null 2>&1 &
+         pid=$!
+         for i in $(seq 50); do
+           [ \"$(readlink /proc/$pid/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ] && { echo $pid; exit 0; }
+           sleep 0.1
+         done
+         exit 1",
+    );
+    r.ok();
+    let path = format!("/proc/{}/ns/net", r.stdout.trim());
+    let dry = sb.cnet(&["--dry-run", "attach", "lab", &path, "--name", "app"]);
+    dry.ok()
+        .stdout_has(&format!("ip netns attach app {}", r.stdout.trim()));
+    sb.cnet(&["attach", "lab", &path, "--name", "app"]).ok();
+    // It is `app` now, for iproute2 and for cnet: names resolve both ways.
+    sb.run(&["ip", "netns", "exec", "app", "true"]).ok();
+    assert!(resolves(&sb, "app", "web"));
+    assert!(resolves(&sb, "web", "app"));
+    sb.assert_ping("app", "web");
+    // A name that is taken, or a namespace that has one, is refused.
+    sb.cnet(&["attach", "lab", &path, "--name", "web"])
+        .usage_error(&["namespace web already exists"]);
+    sb.cnet(&["attach", "lab", "web", "--name", "other"])
+        .usage_error(&["--name names a namespace given by path"]);
+}

@@ -33,6 +33,20 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     crate::timing::mark("locked");
     let mut target = target::resolve(&a.netns)?;
     target.exists = ctx.host.borrow_mut().netns_exists(&target.ns);
+    // What the kernel is asked about the namespace (its free ethN) goes to it as it is now.
+    let probe = target.clone();
+    // `--name`: the namespace given by path gets a name first, and is that name from then on.
+    let naming = match &a.name {
+        Some(name) => {
+            let (named, source) = target::naming(target, name)?;
+            target = named;
+            Some(Op::AttachNetns {
+                name: name.clone(),
+                path: source,
+            })
+        }
+        None => None,
+    };
     let (net, setup) = net::for_use(ctx, &a.network)?;
     if ctx.store.endpoint(&net.name, &target.key)?.is_some() {
         return Err(Error::usage(format!(
@@ -53,7 +67,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
 
     crate::timing::mark("checked");
     let ifname = if net.driver.leases_addresses() {
-        choose_ifname(ctx, &target, a.ifname.as_deref())?
+        choose_ifname(ctx, &probe, a.ifname.as_deref())?
     } else {
         String::new()
     };
@@ -119,6 +133,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     };
 
     let mut plan = Plan::default();
+    plan.extend(naming);
     if let Some(setup) = setup {
         plan.extend(setup.ops);
         plan.push(Op::Record(Record::PutNetwork {

@@ -187,6 +187,7 @@ fn attach_args(ns: &str, spec: &AttachSpec) -> AttachArgs {
         publish: spec.ports.clone(),
         gw_priority: spec.gw_priority,
         no_default_route: spec.no_default_route,
+        name: None,
     }
 }
 

@@ -42,6 +42,29 @@ pub fn resolve(given: &str) -> Result<Target> {
     })
 }
 
+/// A namespace given by path, named by `attach --name` (`ip netns attach`): from then on it is
+/// that name, as if it had been made under it. Refused for a namespace that has a name already
+/// and for a name that is taken.
+pub fn naming(target: Target, name: &str) -> Result<(Target, std::path::PathBuf)> {
+    if target.name.is_some() {
+        return Err(Error::usage(format!(
+            "--name names a namespace given by path (such as /proc/PID/ns/net); {} has a name",
+            target.given
+        )));
+    }
+    let named = named(name)?;
+    if named.exists {
+        return Err(Error::usage(format!("namespace {name} already exists")));
+    }
+    Ok((
+        Target {
+            exists: true,
+            ..named
+        },
+        target.path,
+    ))
+}
+
 fn named(name: &str) -> Result<Target> {
     validate_netns_name(name)?;
     let path = netns_dir().join(name);

@@ -171,6 +171,25 @@ pub fn bind_host(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `ip netns attach NAME PID`: bind another namespace file (`/proc/PID/ns/net`, a bind mount
+/// of another tool's) to `/run/netns/NAME`.
+pub fn bind_path(name: &str, source: &Path) -> Result<()> {
+    let path = ns_path(name)?;
+    let op = format!(
+        "touch /run/netns/{name} && mount --bind {} /run/netns/{name}",
+        source.display()
+    );
+    create_mount_point(name, &path, &op)?;
+    if let Err(e) = bind(source, &path) {
+        remove_mount_point(&path);
+        return Err(op_err(
+            op,
+            format!("cannot bind {}: {}", source.display(), nix_text(e)),
+        ));
+    }
+    Ok(())
+}
+
 /// `ip netns del NAME`; a namespace that is not there counts as deleted.
 pub fn delete_named(name: &str) -> Result<()> {
     let path = ns_path(name)?;

@@ -62,6 +62,9 @@ pub enum Op {
     CreateNetns { name: String },
     /// Bind `/run/netns/NAME` to the host's own namespace (the `host` network).
     BindHostNetns { name: String },
+    /// `ip netns attach NAME PID`: a name under /run/netns for a namespace another tool made
+    /// (`path`, e.g. /proc/PID/ns/net), so it can be reached and resolved by name.
+    AttachNetns { name: String, path: PathBuf },
     /// `ip netns del NAME` (also undoes `BindHostNetns`)
     DeleteNetns { name: String },
     /// `ip link add NAME type bridge` with a pinned MAC, optional MTU; brought up.
@@ -208,9 +211,9 @@ impl Op {
     /// The op that undoes this one, for rollback.
     pub fn undo(&self) -> Option<Op> {
         Some(match self {
-            Op::CreateNetns { name } | Op::BindHostNetns { name } => {
-                Op::DeleteNetns { name: name.clone() }
-            }
+            Op::CreateNetns { name }
+            | Op::BindHostNetns { name }
+            | Op::AttachNetns { name, .. } => Op::DeleteNetns { name: name.clone() },
             Op::CreateBridge { name, .. } => Op::DeleteLink {
                 ns: NsRef::Host,
                 dev: name.clone(),

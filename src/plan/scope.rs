@@ -20,6 +20,7 @@ impl Op {
             // a namespace's objects at all: they run whatever the namespace's state.
             Op::CreateNetns { .. }
             | Op::BindHostNetns { .. }
+            | Op::AttachNetns { .. }
             | Op::DeleteNetns { .. }
             | Op::CreateBridge { .. }
             | Op::CreateVeth { .. }

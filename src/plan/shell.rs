@@ -39,6 +39,22 @@ impl fmt::Display for Op {
             Op::Record(r) => write!(f, "{r}"),
             Op::File(op) => write!(f, "{op}"),
             Op::CreateNetns { name } => write!(f, "ip netns add {}", shell_quote(name)),
+            Op::AttachNetns { name, path } => {
+                let n = shell_quote(name);
+                let p = path.display().to_string();
+                match p
+                    .strip_prefix("/proc/")
+                    .and_then(|r| r.strip_suffix("/ns/net"))
+                    .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    Some(pid) => write!(f, "ip netns attach {n} {pid}"),
+                    None => write!(
+                        f,
+                        "touch /run/netns/{n} && mount --bind {} /run/netns/{n}",
+                        shell_quote(&p)
+                    ),
+                }
+            }
             Op::BindHostNetns { name } => write!(
                 f,
                 "touch /run/netns/{n} && mount --bind /proc/self/ns/net /run/netns/{n}",

@@ -236,6 +236,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
                 "A process's namespace:",
                 "cnet attach lab /proc/1234/ns/net",
             ),
+            (
+                "The same, named app from then on (as ip netns attach app 1234):",
+                "cnet attach lab /proc/1234/ns/net --name app",
+            ),
         ],
         "cnet-detach" => &[(
             "Detach ns2; its address is kept for it:",

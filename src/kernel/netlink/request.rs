@@ -66,6 +66,7 @@ impl<'a> OneRequest<'a> {
             Op::DelRoute { ns, dest, via, dev } => (ns, OneRequest::DelRoute { dest, via, dev }),
             Op::CreateNetns { .. }
             | Op::BindHostNetns { .. }
+            | Op::AttachNetns { .. }
             | Op::DeleteNetns { .. }
             | Op::CreateBridge { .. }
             | Op::CreateVeth { .. }
