@@ -204,31 +204,46 @@ impl<'a> FileView<'a> {
 
     /// Record a step's effect, so later reads of the same plan see it.
     pub fn record(&mut self, op: &FileOp) -> Result<()> {
-        let path = op.path().clone();
-        let after = match op {
-            FileOp::MakeDir { .. } => Node::Dir,
-            FileOp::RemoveDir { .. } | FileOp::Remove { .. } => Node::Absent,
-            FileOp::Write { text, .. } => Node::File(text.clone()),
-            FileOp::Symlink { target, .. } => Node::Link(target.clone()),
-            FileOp::Append { text, .. } => {
-                let mut t = self.text(&path)?.unwrap_or_default();
-                t.push_str(text);
-                Node::File(t)
+        let before = match op {
+            FileOp::Append { .. } | FileOp::Truncate { .. } | FileOp::Overwrite { .. } => {
+                self.text(op.path())?
             }
-            FileOp::Truncate { len, .. } => {
-                let mut t = self.text(&path)?.unwrap_or_default();
-                t.truncate(*len as usize);
-                Node::File(t)
-            }
-            FileOp::Overwrite { offset, text, .. } => {
-                let mut t = self.text(&path)?.unwrap_or_default().into_bytes();
-                let at = *offset as usize;
-                t[at..at + text.len()].copy_from_slice(text.as_bytes());
-                Node::File(String::from_utf8_lossy(&t).into_owned())
-            }
+            _ => None,
         };
-        self.planned.insert(path, after);
+        self.planned.insert(op.path().clone(), after(op, before));
         Ok(())
+    }
+}
+
+/// What a path holds after a step, given the text it held (for the steps that change a file's
+/// text in place: appending, truncating, overwriting).
+pub fn after(op: &FileOp, before: Option<String>) -> Node {
+    let mut text = before.unwrap_or_default();
+    match op {
+        FileOp::MakeDir { .. } => Node::Dir,
+        FileOp::RemoveDir { .. } | FileOp::Remove { .. } => Node::Absent,
+        FileOp::Write { text, .. } => Node::File(text.clone()),
+        FileOp::Symlink { target, .. } => Node::Link(target.clone()),
+        FileOp::Append { text: more, .. } => {
+            text.push_str(more);
+            Node::File(text)
+        }
+        FileOp::Truncate { len, .. } => {
+            text.truncate(*len as usize);
+            Node::File(text)
+        }
+        FileOp::Overwrite {
+            offset, text: new, ..
+        } => {
+            let mut bytes = text.into_bytes();
+            let at = *offset as usize;
+            if bytes.len() < at + new.len() {
+                // As pwrite(2) past the end: the gap reads as zero bytes.
+                bytes.resize(at + new.len(), 0);
+            }
+            bytes[at..at + new.len()].copy_from_slice(new.as_bytes());
+            Node::File(String::from_utf8_lossy(&bytes).into_owned())
+        }
     }
 }
 

@@ -135,32 +135,12 @@ impl FileSource for FakeHost {
 impl FakeHost {
     /// Carry out a file step on the fake's files.
     fn write_file(&mut self, op: &FileOp) {
-        let text = |files: &BTreeMap<PathBuf, Node>, p: &Path| match files.get(p) {
-            Some(Node::File(t)) => t.clone(),
-            _ => String::new(),
+        let before = match self.files.get(op.path()) {
+            Some(Node::File(t)) => Some(t.clone()),
+            _ => None,
         };
-        let path = op.path().clone();
-        let after = match op {
-            FileOp::MakeDir { .. } => Node::Dir,
-            FileOp::RemoveDir { .. } | FileOp::Remove { .. } => Node::Absent,
-            FileOp::Write { text, .. } => Node::File(text.clone()),
-            FileOp::Symlink { target, .. } => Node::Link(target.clone()),
-            FileOp::Append { text: more, .. } => Node::File(text(&self.files, &path) + more),
-            FileOp::Truncate { len, .. } => {
-                let mut t = text(&self.files, &path);
-                t.truncate(*len as usize);
-                Node::File(t)
-            }
-            FileOp::Overwrite {
-                offset, text: new, ..
-            } => {
-                let mut t = text(&self.files, &path).into_bytes();
-                let at = *offset as usize;
-                t[at..at + new.len()].copy_from_slice(new.as_bytes());
-                Node::File(String::from_utf8_lossy(&t).into_owned())
-            }
-        };
-        self.files.insert(path, after);
+        self.files
+            .insert(op.path().clone(), crate::files::after(op, before));
     }
 
     fn netns_exists(&self, ns: &NsRef) -> bool {
@@ -254,5 +234,26 @@ impl Host for FakeHost {
             .filter(|(ns, _)| *ns == NsRef::Host)
             .map(|(_, l)| (l.clone(), None));
         Ok(built.chain(own).collect())
+    }
+}
+
+/// A named namespace's endpoint on a network, `eth0` with `address` (None: no address), as an
+/// attach records it; tests set what else they need.
+pub fn endpoint(network: &str, netns: &str, address: Option<&str>) -> crate::model::Endpoint {
+    crate::model::Endpoint {
+        network: network.into(),
+        key: netns.into(),
+        netns: netns.into(),
+        netns_path: format!("/run/netns/{netns}").into(),
+        ifname: "eth0".into(),
+        host_ifname: None,
+        mac: None,
+        address: address.map(|a| a.parse().expect("a CIDR")),
+        aliases: vec![],
+        ports: vec![],
+        default_route: false,
+        gw_priority: 0,
+        no_default_route: false,
+        since: 0,
     }
 }

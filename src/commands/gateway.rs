@@ -104,20 +104,9 @@ mod tests {
 
     fn ep(network: &str, priority: i32, since: u64) -> Endpoint {
         Endpoint {
-            network: network.into(),
-            key: "ns1".into(),
-            netns: "ns1".into(),
-            netns_path: "/run/netns/ns1".into(),
-            ifname: "eth0".into(),
-            host_ifname: None,
-            mac: None,
-            address: None,
-            aliases: vec![],
-            ports: vec![],
-            default_route: false,
             gw_priority: priority,
-            no_default_route: false,
             since,
+            ..crate::testing::endpoint(network, "ns1", None)
         }
     }
 

@@ -43,22 +43,7 @@ fn network(name: &str, subnet: &str, internal: bool) -> Network {
 }
 
 fn endpoint(network: &str, netns: &str, address: &str) -> Endpoint {
-    Endpoint {
-        network: network.into(),
-        key: netns.into(),
-        netns: netns.into(),
-        netns_path: format!("/run/netns/{netns}").into(),
-        ifname: "eth0".into(),
-        host_ifname: None,
-        mac: None,
-        address: Some(address.parse().unwrap()),
-        aliases: vec![],
-        ports: vec![],
-        default_route: false,
-        gw_priority: 0,
-        no_default_route: false,
-        since: 0,
-    }
+    crate::testing::endpoint(network, netns, Some(address))
 }
 
 /// The lab as `lab up` leaves it.

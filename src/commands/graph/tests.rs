@@ -15,20 +15,8 @@ fn net(name: &str, driver: Driver, subnet: &str) -> Network {
 
 fn ep(network: &str, netns: &str, address: &str, default_route: bool) -> Endpoint {
     Endpoint {
-        network: network.into(),
-        key: netns.into(),
-        netns: netns.into(),
-        netns_path: format!("/run/netns/{netns}").into(),
-        ifname: "eth0".into(),
-        host_ifname: None,
-        mac: None,
-        address: Some(address.parse().unwrap()),
-        aliases: vec![],
-        ports: vec![],
         default_route,
-        gw_priority: 0,
-        no_default_route: false,
-        since: 0,
+        ..crate::testing::endpoint(network, netns, Some(address))
     }
 }
 
