@@ -24,6 +24,12 @@ fn kill_at_each_step(sb: &Sandbox, command: &str, undo: &str) -> usize {
             return step;
         }
         assert_eq!(r.code, Some(137), "{command} killed at step {step}:\n{r}");
+        let journal = sb.sh(&format!("cat {}/lock", sb.state_dir()));
+        assert_eq!(
+            journal.stdout.lines().count(),
+            1,
+            "{command} killed at step {step}: its plan is in the lock file\n{journal}"
+        );
         let gc = sb.cnet(&["gc"]);
         gc.ok();
         let again = sb.cnet(&["gc"]);
@@ -49,15 +55,9 @@ fn kill_at_each_step(sb: &Sandbox, command: &str, undo: &str) -> usize {
 /// a network or endpoint records.
 #[track_caller]
 fn assert_consistent(sb: &Sandbox, context: &str) {
-    let intents = sb.sh(&format!(
-        "ls {}/intents 2>/dev/null | wc -l",
-        sb.state_dir()
-    ));
-    assert_eq!(
-        intents.stdout.trim(),
-        "0",
-        "{context}: intents left\n{intents}"
-    );
+    // Intents are kept in the lock file (one line per plan under way).
+    let intents = sb.sh(&format!("cat {}/lock", sb.state_dir()));
+    assert_eq!(intents.stdout, "", "{context}: intents left");
     let addrs = sb.sh(
         "for n in $(ls /run/netns); do ip -n $n -4 -o addr show | awk '$2 != \"lo\" {print $4}'; \
          done | sort | uniq -d",

@@ -177,7 +177,8 @@ fn recorded(sb: &Sandbox, context: &str) -> BTreeMap<String, (String, Endpoints)
 #[track_caller]
 fn assert_consistent(sb: &Sandbox, context: &str) -> usize {
     let nets = recorded(sb, context);
-    let intents = sb.sh(&format!("ls {}/intents 2>/dev/null", sb.state_dir()));
+    // Intents are kept in the lock file (one line per plan under way).
+    let intents = sb.sh(&format!("cat {}/lock", sb.state_dir()));
     assert_eq!(intents.stdout, "", "{context}: intents left");
 
     // No address held by two namespaces.

@@ -1,7 +1,8 @@
 //! The file store: TOML files under the state directory.
 //!
 //! ```text
-//! STATE/lock                          flock(2) taken by every mutation
+//! STATE/lock                          flock(2) taken by every mutation; holds the intents
+//!                                     of plans under way (see `journal`)
 //! STATE/networks/NAME.toml            network definitions
 //! STATE/leases/NETWORK/ADDR.toml      one file per address, claimed with link(2) (exclusive)
 //! STATE/leases/NETWORK/clients/KEY    hint: the client's most recent address
@@ -9,7 +10,6 @@
 //! STATE/endpoints/NETWORK/KEY.toml    one file per attached namespace
 //! STATE/namespaces/NAME.toml          namespaces cnet created (and so may delete)
 //! STATE/ports/PROTO/PORT/HOSTIP.toml  host ports held by published ports, claimed with link(2)
-//! STATE/intents/PID-START.json        the plan of a command under way (see `Intent`)
 //! STATE/boot_id                       the boot the kernel objects were last brought up for
 //! ```
 //! An attach writes a constant number of small files however many endpoints the network has.
@@ -21,8 +21,8 @@
 //! disk on every attach (six fsyncs, ~4 ms on an ext4 virtual disk) would buy nothing. What a
 //! crash can leave of an unsynced new file is an empty file: read as absent.
 //!
-//! Intents are not fsynced either: one written in place and unlinked per command is all they
-//! cost. A power loss that drops an intent also drops the kernel objects its plan made (they
+//! Intents are not fsynced either: one written into the lock file and truncated away per
+//! command is all they cost. A power loss that drops an intent also drops the kernel objects its plan made (they
 //! live in memory), and the boot check (`commands::restore`) rebuilds from the records then; a
 //! torn intent was cut short before its plan started, and is dropped.
 //!
@@ -36,7 +36,6 @@
 use super::{BadFile, Guard, Intent, Store};
 use crate::error::{Error, Result};
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
-use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
@@ -51,6 +50,7 @@ const DIR_MODE: u32 = 0o755;
 /// Every state file is opened with these: a planted link is not followed, a FIFO not waited on.
 const SAFE_FLAGS: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
+mod journal;
 mod kind;
 mod safe_io;
 
@@ -60,12 +60,15 @@ use safe_io::*;
 pub struct FileStore {
     root: PathBuf,
     bad: RefCell<Vec<BadFile>>,
+    journal: journal::Journal,
 }
 
 impl FileStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
         FileStore {
-            root: root.into(),
+            journal: journal::Journal::new(root.join("lock")),
+            root,
             bad: RefCell::new(Vec::new()),
         }
     }
@@ -82,11 +85,6 @@ impl FileStore {
     }
     fn endpoint_dir(&self, network: &str) -> PathBuf {
         self.root.join("endpoints").join(network)
-    }
-    fn intent_file(&self, intent: &Intent) -> PathBuf {
-        self.root
-            .join("intents")
-            .join(format!("{}.json", intent.id()))
     }
     fn namespace_file(&self, name: &str) -> PathBuf {
         self.root.join("namespaces").join(format!("{name}.toml"))
@@ -239,21 +237,7 @@ impl Store for FileStore {
         super::txn::commit_each(self, records)
     }
     fn lock(&self) -> Result<Guard> {
-        let path = self.root.join("lock");
-        let file = making_dir(&self.root, || {
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(FILE_MODE)
-                .custom_flags(SAFE_FLAGS)
-                .open(&path)
-        })
-        .and_then(|f| ensure_regular(&f).map(|_| f))
-        .map_err(|e| refused(&path, &e))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| io_err(&path, errno.into()))?;
-        Ok(Box::new(lock))
+        self.journal.lock()
     }
 
     fn networks(&self) -> Result<Vec<Network>> {
@@ -439,45 +423,15 @@ impl Store for FileStore {
     }
 
     fn put_intent(&self, intent: &Intent) -> Result<()> {
-        let path = self.intent_file(intent);
-        self.refuse_linked_dirs(&path)?;
-        let text = serde_json::to_vec(intent).map_err(|e| Error::State {
-            path: path.display().to_string(),
-            msg: e.to_string(),
-        })?;
-        let mut f = open_for_rewrite(&path)?;
-        f.write_all(&text).map_err(|e| io_err(&path, e))
+        self.journal.put(intent)
     }
 
     fn intents(&self) -> Result<Vec<Intent>> {
-        let dir = self.root.join("intents");
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err(&dir, e)),
-        };
-        let mut out = Vec::new();
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            if path.extension().is_none_or(|x| x != "json") {
-                continue;
-            }
-            match read_text(&path).map(|t| serde_json::from_str::<Intent>(&t)) {
-                Ok(Ok(intent)) => out.push(intent),
-                // Cut short while being written: its plan had not started.
-                Ok(Err(_)) => self.remove_file(&path)?,
-                Err(e) => self.note_bad(BadFile {
-                    path,
-                    line: None,
-                    reason: describe(&e),
-                }),
-            }
-        }
-        out.sort_by_key(|i| (i.pid, i.start));
-        Ok(out)
+        self.journal.intents()
     }
 
     fn drop_intent(&self, intent: &Intent) -> Result<()> {
-        self.remove_file(&self.intent_file(intent))
+        self.journal.drop_intent(intent)
     }
 
     fn recorded_boot(&self) -> Result<Option<String>> {

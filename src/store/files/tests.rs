@@ -321,3 +321,75 @@ mod port_claims {
         let _ = fs::remove_dir_all(s.root());
     }
 }
+
+/// Intents live in the lock file while a plan runs (`journal`).
+mod journal {
+    use super::super::*;
+    use std::io::Write;
+
+    fn tmp_store(tag: &str) -> FileStore {
+        let dir = std::env::temp_dir().join(format!("cnet-journal-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        FileStore::new(dir)
+    }
+
+    fn intent(pid: u32) -> Intent {
+        Intent {
+            pid,
+            start: 7,
+            boot_id: "b".into(),
+            teardown: false,
+            plan: crate::plan::Plan::default(),
+        }
+    }
+
+    fn lock_file_len(s: &FileStore) -> u64 {
+        fs::metadata(s.root().join("lock")).unwrap().len()
+    }
+
+    #[test]
+    fn an_intent_is_kept_in_the_lock_file_until_dropped() {
+        let s = tmp_store("keep");
+        let guard = s.lock().unwrap();
+        assert!(s.intents().unwrap().is_empty());
+        s.put_intent(&intent(10)).unwrap();
+        s.put_intent(&intent(11)).unwrap();
+        // Put again by the same process: replaced, not doubled.
+        s.put_intent(&intent(10)).unwrap();
+        assert_eq!(s.intents().unwrap(), vec![intent(10), intent(11)]);
+        drop(guard);
+        // Read without the lock too (`cnet gc --dry-run`), and by the next holder.
+        assert_eq!(s.intents().unwrap().len(), 2);
+        let _guard = s.lock().unwrap();
+        s.drop_intent(&intent(10)).unwrap();
+        assert_eq!(s.intents().unwrap(), vec![intent(11)]);
+        s.drop_intent(&intent(11)).unwrap();
+        assert!(s.intents().unwrap().is_empty());
+        assert_eq!(lock_file_len(&s), 0, "an empty journal is an empty file");
+    }
+
+    #[test]
+    fn a_line_cut_short_is_dropped_and_the_rest_kept() {
+        let s = tmp_store("torn");
+        let guard = s.lock().unwrap();
+        s.put_intent(&intent(12)).unwrap();
+        drop(guard);
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(s.root().join("lock"))
+            .unwrap();
+        f.write_all(b"13-7 {\"pid\":13,\"sta").unwrap();
+        let _guard = s.lock().unwrap();
+        assert_eq!(s.intents().unwrap(), vec![intent(12)]);
+        let text = fs::read_to_string(s.root().join("lock")).unwrap();
+        assert_eq!(text.lines().count(), 1, "the torn line is gone: {text}");
+    }
+
+    #[test]
+    fn an_intent_is_refused_outside_the_lock() {
+        let s = tmp_store("unlocked");
+        drop(s.lock().unwrap());
+        let e = s.put_intent(&intent(14)).unwrap_err();
+        assert!(e.to_string().contains("state lock"), "{e}");
+    }
+}
