@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::plan::file_op::{FileOp, Previous};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -157,6 +158,8 @@ pub fn read_node(path: &Path) -> Result<Node> {
 pub struct FileView<'a> {
     source: &'a dyn FileSource,
     planned: HashMap<PathBuf, Node>,
+    /// Files as read, each once: a plan reads the same hosts file for several of its steps.
+    read: RefCell<HashMap<PathBuf, Node>>,
 }
 
 impl<'a> FileView<'a> {
@@ -164,15 +167,21 @@ impl<'a> FileView<'a> {
         FileView {
             source,
             planned: HashMap::new(),
+            read: RefCell::default(),
         }
     }
 
     /// What `path` holds, without following a final link.
     pub fn node(&self, path: &Path) -> Result<Node> {
-        match self.planned.get(path) {
-            Some(n) => Ok(n.clone()),
-            None => self.source.node(path),
+        if let Some(n) = self.planned.get(path) {
+            return Ok(n.clone());
         }
+        if let Some(n) = self.read.borrow().get(path) {
+            return Ok(n.clone());
+        }
+        let n = self.source.node(path)?;
+        self.read.borrow_mut().insert(path.to_path_buf(), n.clone());
+        Ok(n)
     }
 
     /// The names in a directory once the plan so far has run.

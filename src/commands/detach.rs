@@ -13,11 +13,17 @@ pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     names::validate_network_name(network)?;
     ctx.require_root()?;
     let _lock = ctx.lock()?;
-    let network = &super::net::name_of(ctx, network)?;
-    let net = ctx
-        .store
-        .network(network)?
-        .ok_or_else(|| Error::usage(format!("network {network} does not exist")))?;
+    // Given by its name (the usual case), the network is read once; else by its ID.
+    let net = match ctx.store.network(network)? {
+        Some(net) => net,
+        None => {
+            let network = &super::net::name_of(ctx, network)?;
+            ctx.store
+                .network(network)?
+                .ok_or_else(|| Error::usage(format!("network {network} does not exist")))?
+        }
+    };
+    let network = &net.name;
     let ep = find_endpoint(ctx, &net.name, netns)?
         .ok_or_else(|| Error::usage(format!("{netns} is not attached to network {network}")))?;
     detach_endpoint(ctx, &net, &ep)?;

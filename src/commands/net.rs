@@ -109,6 +109,11 @@ pub fn all_prospective(ctx: &Ctx) -> Result<Vec<Network>> {
 /// applies it together with its own plan, so a refused or failed attach leaves nothing, and
 /// records the network after success. Call with the lock held.
 pub fn for_use(ctx: &Ctx, given: &str) -> Result<(Network, Option<Plan>)> {
+    names::validate_network_name(given)?;
+    // Given by its name (the usual case), the network is read once; else by its ID.
+    if let Some(n) = ctx.store.network(given)? {
+        return Ok((n, None));
+    }
     let name = &name_of(ctx, given)?;
     if let Some(n) = ctx.store.network(name)? {
         return Ok((n, None));

@@ -45,7 +45,9 @@ impl Journal {
     /// Take the exclusive lock (creating the state directory and the file if missing).
     pub(super) fn lock(&self) -> Result<Guard> {
         let path = &self.path;
-        let dir = path.parent().expect("the lock lives in the state directory");
+        let dir = path
+            .parent()
+            .expect("the lock lives in the state directory");
         let file = making_dir(dir, || {
             OpenOptions::new()
                 .create(true)
@@ -78,7 +80,10 @@ impl Journal {
         let mut out = Vec::new();
         let mut torn = false;
         for line in text.lines().filter(|l| !l.is_empty()) {
-            match line.split_once(' ').map(|(_, json)| serde_json::from_str(json)) {
+            match line
+                .split_once(' ')
+                .map(|(_, json)| serde_json::from_str(json))
+            {
                 Some(Ok(intent)) => out.push(intent),
                 _ => torn = true,
             }
