@@ -123,28 +123,13 @@ pub fn apply_detailed(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), 
         error,
         rollback_errors: Vec::new(),
     })?;
-    crate::kernel::netlink::set_link_mark(&link_mark(plan));
+    crate::kernel::netlink::set_link_mark(&plan.link_mark());
     let result = apply_steps(plan, fx);
     match &result {
         Err(f) if !f.rollback_errors.is_empty() => {}
         _ => end(fx, intent),
     }
     result
-}
-
-/// The mark the links a plan creates carry (IFLA_IFALIAS): `cnet:NETWORK`, the network named
-/// by the plan's records.
-pub fn link_mark(plan: &Plan) -> String {
-    let network = plan.ops.iter().find_map(|op| match op {
-        Op::Record(Record::PutNetwork { net, .. }) => Some(net.name.as_str()),
-        Op::Record(Record::PutEndpoint { endpoint, .. }) => Some(endpoint.network.as_str()),
-        Op::Record(Record::PutLease { lease, .. }) => Some(lease.network.as_str()),
-        _ => None,
-    });
-    match network {
-        Some(n) => format!("{}{n}", crate::plan::MARK_PREFIX),
-        None => crate::plan::MARK_PREFIX.trim_end_matches(':').to_string(),
-    }
 }
 
 fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFailure> {

@@ -304,12 +304,27 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// The mark the links this plan creates carry (IFLA_IFALIAS): `cnet:NETWORK`, the network
+    /// named by the plan's records.
+    pub fn link_mark(&self) -> String {
+        let network = self.ops.iter().find_map(|op| match op {
+            Op::Record(Record::PutNetwork { net, .. }) => Some(net.name.as_str()),
+            Op::Record(Record::PutEndpoint { endpoint, .. }) => Some(endpoint.network.as_str()),
+            Op::Record(Record::PutLease { lease, .. }) => Some(lease.network.as_str()),
+            _ => None,
+        });
+        match network {
+            Some(n) => format!("{MARK_PREFIX}{n}"),
+            None => MARK_PREFIX.trim_end_matches(':').to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A plan that names its network (a command's, with its records) shows the marks.
-        let mark = crate::apply::link_mark(self);
+        let mark = self.link_mark();
         let mark = mark.starts_with(MARK_PREFIX).then_some(mark);
         for op in &self.ops {
             writeln!(f, "{op}")?;
