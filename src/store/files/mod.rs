@@ -39,6 +39,7 @@ use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortCl
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
@@ -61,6 +62,8 @@ pub struct FileStore {
     root: PathBuf,
     bad: RefCell<Vec<BadFile>>,
     journal: journal::Journal,
+    /// Directories of the state tree seen to be directories, not links (`refuse_linked_dirs`).
+    real_dirs: RefCell<HashSet<PathBuf>>,
 }
 
 impl FileStore {
@@ -70,6 +73,7 @@ impl FileStore {
             journal: journal::Journal::new(root.join("lock")),
             root,
             bad: RefCell::new(Vec::new()),
+            real_dirs: RefCell::default(),
         }
     }
 
@@ -98,15 +102,25 @@ impl FileStore {
     }
 
     /// Refuse to work below a directory of the state tree that is a symbolic link: a write or
-    /// removal there would land outside the state directory.
+    /// removal there would land outside the state directory. A directory found to be a real
+    /// one is not looked at again by this process (an attach writes several files in each).
     fn refuse_linked_dirs(&self, path: &Path) -> Result<()> {
         let below_root = path
             .ancestors()
             .skip(1)
             .take_while(|dir| *dir != self.root && dir.starts_with(&self.root));
         for dir in below_root {
-            if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(refused(dir, &symlink_error()));
+            if self.real_dirs.borrow().contains(dir) {
+                continue;
+            }
+            match fs::symlink_metadata(dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(refused(dir, &symlink_error()));
+                }
+                Ok(m) if m.is_dir() => {
+                    self.real_dirs.borrow_mut().insert(dir.to_path_buf());
+                }
+                _ => {}
             }
         }
         Ok(())

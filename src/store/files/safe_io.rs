@@ -35,10 +35,11 @@ pub(super) fn refused(path: &Path, e: &io::Error) -> Error {
     }
 }
 
-pub(super) fn ensure_regular(f: &File) -> io::Result<()> {
+/// Its size, once known to be a regular file.
+pub(super) fn ensure_regular(f: &File) -> io::Result<u64> {
     let m = f.metadata()?;
     if m.is_file() {
-        Ok(())
+        Ok(m.len())
     } else {
         Err(not_regular(&m))
     }
@@ -154,13 +155,15 @@ pub(super) fn to_toml<T: Serialize>(value: &T, path: &Path) -> Result<String> {
 
 /// The text of a state file: a regular file, opened without following a link or waiting.
 pub(super) fn read_text(path: &Path) -> io::Result<String> {
-    let mut f = OpenOptions::new()
+    let f = OpenOptions::new()
         .read(true)
         .custom_flags(SAFE_FLAGS)
         .open(path)?;
-    ensure_regular(&f)?;
-    let mut text = String::new();
-    f.read_to_string(&mut text)?;
+    let len = ensure_regular(&f)?;
+    // Sized from the check above: `File::read_to_string` would ask the kernel for the size
+    // and position again.
+    let mut text = String::with_capacity(len as usize + 1);
+    io::Read::take(&f, u64::MAX).read_to_string(&mut text)?;
     Ok(text)
 }
 
