@@ -7,7 +7,7 @@ use ipnetwork::{IpNetwork, Ipv4Network};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An address family: how wide its addresses are, and how to turn integers back into them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
     V4,
     V6,

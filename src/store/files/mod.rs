@@ -10,7 +10,10 @@
 //! STATE/namespaces/NAME.toml          namespaces cnet created (and so may delete)
 //! STATE/ports/PROTO/PORT/HOSTIP.toml  host ports held by published ports, claimed with link(2)
 //! STATE/intents/PID-START.json        the plan of a command under way (see `Intent`)
+//! STATE/leases/NETWORK/clients6/KEY   the same two hints for IPv6 addresses
+//! STATE/leases/NETWORK/.cursor6
 //! STATE/boot_id                       the boot the kernel objects were last brought up for
+//! STATE/ula_prefix                    the host's IPv6 ULA /48, chosen at random on first use
 //! ```
 //! An attach writes a constant number of small files however many endpoints the network has.
 //! Every write is write-temp + rename (or link), so a reader sees the old file or the new one.
@@ -35,7 +38,9 @@
 
 use super::{BadFile, Guard, Intent, Store};
 use crate::error::{Error, Result};
+use crate::model::family::Family;
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
+use ipnetwork::IpNetwork;
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -165,8 +170,13 @@ impl FileStore {
         value: &T,
         durable: Durability,
     ) -> Result<()> {
+        self.write_atomic_text(path, &to_toml(value, path)?, durable)
+    }
+
+    /// Replace `path` with `text`: write-temp + rename (+ fsync for `Durability::Disk`).
+    fn write_atomic_text(&self, path: &Path, text: &str, durable: Durability) -> Result<()> {
         self.refuse_linked_dirs(path)?;
-        let tmp = write_temp(path, &to_toml(value, path)?, durable)?;
+        let tmp = write_temp(path, text, durable)?;
         // rename(2) replaces whatever `path` is (a planted link included) and never follows it.
         fs::rename(&tmp, path).map_err(|e| {
             let _ = fs::remove_file(&tmp);
@@ -293,8 +303,9 @@ impl Store for FileStore {
             // A bind (ACK) is where an address changes hands: keep the hints in step. Written
             // only then, so an attach that fails and rolls back leaves no trace.
             let addr = lease.address.to_string();
-            self.write_hint(&dir.join("clients").join(client_file(&lease.client)), &addr)?;
-            self.write_hint(&dir.join(".cursor"), &addr)?;
+            let (clients, cursor) = hint_names(Family::of(lease.address));
+            self.write_hint(&dir.join(clients).join(client_file(&lease.client)), &addr)?;
+            self.write_hint(&dir.join(cursor), &addr)?;
         }
         if !claim {
             return self.write_atomic(&path, lease, Durability::Boot);
@@ -317,10 +328,10 @@ impl Store for FileStore {
         read_toml(&self.lease_dir(network).join(format!("{address}.toml")))
     }
 
-    fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>> {
+    fn client_lease(&self, network: &str, client: &str, family: Family) -> Result<Option<Lease>> {
         let hint = self
             .lease_dir(network)
-            .join("clients")
+            .join(hint_names(family).0)
             .join(client_file(client));
         let Some(addr) = read_hint(&hint)?.and_then(|a| a.parse().ok()) else {
             return Ok(None);
@@ -329,8 +340,29 @@ impl Store for FileStore {
         Ok(self.lease(network, addr)?.filter(|l| l.client == client))
     }
 
-    fn lease_cursor(&self, network: &str) -> Result<Option<IpAddr>> {
-        Ok(read_hint(&self.lease_dir(network).join(".cursor"))?.and_then(|a| a.parse().ok()))
+    fn lease_cursor(&self, network: &str, family: Family) -> Result<Option<IpAddr>> {
+        let hint = self.lease_dir(network).join(hint_names(family).1);
+        Ok(read_hint(&hint)?.and_then(|a| a.parse().ok()))
+    }
+
+    fn ula(&self) -> Result<Option<IpNetwork>> {
+        Ok(read_hint(&self.ula_file())?.and_then(|p| p.trim().parse().ok()))
+    }
+
+    fn claim_ula(&self, prefix: IpNetwork) -> Result<()> {
+        match self.ula()? {
+            Some(p) if p == prefix => Ok(()),
+            Some(p) => Err(Error::runtime(format!(
+                "this host's IPv6 prefix is already {p} (another process chose it meanwhile)"
+            ))),
+            None => {
+                self.write_atomic_text(&self.ula_file(), &format!("{prefix}\n"), Durability::Disk)
+            }
+        }
+    }
+
+    fn drop_ula(&self) -> Result<()> {
+        self.remove_file(&self.ula_file())
     }
 
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
@@ -493,7 +525,20 @@ impl Store for FileStore {
     }
 }
 
+/// The hints of one family's leases: the clients' directory and the cursor file. IPv4 keeps
+/// the names it always had, so older state directories read as they were.
+fn hint_names(family: Family) -> (&'static str, &'static str) {
+    match family {
+        Family::V4 => ("clients", ".cursor"),
+        Family::V6 => ("clients6", ".cursor6"),
+    }
+}
+
 impl FileStore {
+    fn ula_file(&self) -> PathBuf {
+        self.root.join("ula_prefix")
+    }
+
     /// `ports/PROTOCOL/PORT/`: who holds a host port, one file per host address.
     fn port_dir(&self, protocol: &str, port: u16) -> PathBuf {
         self.root
