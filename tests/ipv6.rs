@@ -95,8 +95,8 @@ fn namespaces_on_a_dual_stack_bridge_ping_each_other_over_ipv6_by_address_and_na
         .cnet(&["--format", "json", "net", "inspect", "lab"])
         .ok()
         .json();
-    assert_eq!(net[0]["subnet6"], "fd00:1::/64", "{net:#}");
-    assert_eq!(net[0]["gateway6"], "fd00:1::1", "{net:#}");
+    assert_eq!(net[0]["ipam"]["subnet6"], "fd00:1::/64", "{net:#}");
+    assert_eq!(net[0]["ipam"]["gateway6"], "fd00:1::1", "{net:#}");
     sb.cnet(&["ns", "ls"]).ok().stdout_has("fd00:1::99/64");
     let leases = common::leases(&sb, "lab");
     assert!(

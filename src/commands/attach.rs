@@ -370,9 +370,19 @@ fn created_namespace(plan: &Plan) -> Option<String> {
 fn report(ctx: &Ctx, ep: &Endpoint) {
     match ctx.global.format() {
         Format::Json => output::print_json(&output::EndpointJson::from(ep)),
-        Format::Table => match &ep.address {
-            Some(addr) => crate::outln!("{} {} {} {}", ep.network, ep.netns, ep.ifname, addr),
-            None => crate::outln!("{} {}", ep.network, ep.netns),
+        Format::Table => match (&ep.address, &ep.address6) {
+            (Some(addr), Some(addr6)) => crate::outln!(
+                "{} {} {} {} {}",
+                ep.network,
+                ep.netns,
+                ep.ifname,
+                addr,
+                addr6
+            ),
+            (Some(addr), None) => {
+                crate::outln!("{} {} {} {}", ep.network, ep.netns, ep.ifname, addr)
+            }
+            _ => crate::outln!("{} {}", ep.network, ep.netns),
         },
     }
 }

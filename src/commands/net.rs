@@ -407,6 +407,13 @@ struct InspectIpam {
     subnet: Option<IpNetwork>,
     gateway: Option<IpAddr>,
     ip_range: Option<IpNetwork>,
+    /// IPv6, on a dual-stack network (`--ipv6`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet6: Option<IpNetwork>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway6: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_range6: Option<IpNetwork>,
 }
 
 #[derive(Serialize)]
@@ -416,6 +423,8 @@ struct InspectEndpoint {
     host_interface: Option<String>,
     mac_address: Option<String>,
     ipv4_address: Option<IpNetwork>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv6_address: Option<IpNetwork>,
     aliases: Vec<String>,
     /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
     ports: Vec<String>,
@@ -423,6 +432,9 @@ struct InspectEndpoint {
     alive: bool,
     /// Whether this network carries the namespace's default route.
     default_route: bool,
+    /// Whether it carries the namespace's IPv6 default route (dual-stack networks).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    default_route6: bool,
     /// Its rank for the default route (`attach --gw-priority`).
     gw_priority: i32,
 }
@@ -436,11 +448,13 @@ pub fn inspect_one(ctx: &Ctx, n: &Network) -> Result<Inspect> {
             InspectEndpoint {
                 alive: super::target::alive(&ep.netns_path),
                 default_route: ep.default_route,
+                default_route6: ep.default_route6,
                 gw_priority: ep.gw_priority,
                 interface: ep.ifname,
                 host_interface: ep.host_ifname,
                 mac_address: ep.mac,
                 ipv4_address: ep.address,
+                ipv6_address: ep.address6,
                 aliases: ep.aliases,
                 ports: ep.ports.iter().map(|p| p.to_string()).collect(),
             },
@@ -457,6 +471,9 @@ pub fn inspect_one(ctx: &Ctx, n: &Network) -> Result<Inspect> {
             subnet: n.subnet,
             gateway: n.gateway,
             ip_range: n.ip_range,
+            subnet6: n.subnet6,
+            gateway6: n.gateway6,
+            ip_range6: n.ip_range6,
         },
         bridge: n.bridge.clone(),
         mtu: n.mtu,

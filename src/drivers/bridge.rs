@@ -338,6 +338,8 @@ mod tests {
         let n = net(false);
         let t = target(false);
         let req = AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth0".into(),
@@ -374,6 +376,8 @@ mod tests {
         let n = net(true);
         let t = target(true);
         let req = AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth1".into(),
@@ -400,6 +404,8 @@ mod tests {
         };
         assert_eq!(added.len(), 2);
         let ep = Endpoint {
+            address6: None,
+            default_route6: false,
             network: "lab".into(),
             key: "ns1".into(),
             netns: "ns1".into(),

@@ -453,6 +453,8 @@ mod tests {
             exists: true,
         };
         let plan = plan_attach(&AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth0".into(),

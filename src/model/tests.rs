@@ -140,6 +140,8 @@ pub fn mapping() -> PortMapping {
 
 pub fn endpoint() -> Endpoint {
     Endpoint {
+        address6: None,
+        default_route6: false,
         network: "lab".into(),
         key: "ns1".into(),
         netns: "ns1".into(),
