@@ -116,3 +116,113 @@ fn namespaces_on_a_dual_stack_bridge_ping_each_other_over_ipv6_by_address_and_na
         "{leases:?}"
     );
 }
+
+#[test]
+fn an_ipv4_only_network_has_no_ipv6_on_its_devices_and_refuses_ip6() {
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "v4", "--subnet", "10.2.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "v4", "ns1"]).ok();
+    let host_veth = common::host_veth_name("v4", "ns1");
+    // No IPv6 address of any kind (not even link-local) on the bridge, the veth's host end
+    // or its namespace end.
+    for (ns, dev) in [
+        (None, "cn-v4"),
+        (None, host_veth.as_str()),
+        (Some("ns1"), "eth0"),
+    ] {
+        let mut argv = vec!["ip"];
+        if let Some(ns) = ns {
+            argv.extend(["-n", ns]);
+        }
+        argv.extend(["-6", "-o", "addr", "show", "dev", dev]);
+        let r = sb.run(&argv);
+        r.ok();
+        assert_eq!(r.stdout.trim(), "", "{ns:?} {dev} has IPv6: {r}");
+    }
+    sb.run(&["ip", "-n", "ns1", "-6", "route", "show", "default"])
+        .ok();
+    let before = sb.snapshot();
+    sb.cnet(&["attach", "v4", "ns2", "--ip6", "fd00:2::5"])
+        .usage_error(&["--ip6 fd00:2::5: network v4 is IPv4-only"]);
+    sb.snapshot()
+        .assert_same(&before, "attach --ip6 on an IPv4-only network");
+}
+
+#[test]
+fn bad_ipv6_combinations_exit_2_and_change_nothing() {
+    let sb = Sandbox::new();
+    // A network and its ULA prefix exist first, so that "nothing changes" covers them too.
+    sb.cnet(&["net", "create", "d1", "--subnet", "10.5.0.0/24", "--ipv6"])
+        .ok();
+    let before = sb.snapshot();
+    for (args, needle) in [
+        (&["--subnet6", "fd00:6::/64"][..], "--subnet6 needs --ipv6"),
+        (
+            &[
+                "--ipv6",
+                "--subnet6",
+                "fd00:6::/64",
+                "--gateway6",
+                "fd00:7::1",
+            ],
+            "gateway fd00:7::1 is outside subnet fd00:6::/64",
+        ),
+        (
+            &["--ipv6", "--subnet6", "fd00:6::/121"],
+            "an IPv6 network needs at least a /120",
+        ),
+        (&["--ipv6", "--subnet6", "10.6.0.0/24"], "is not IPv6"),
+        (
+            &["--subnet", "fd00:6::/64"],
+            "give it as --subnet6 with --ipv6",
+        ),
+        (&["-d", "host", "--ipv6"], "only one host network"),
+    ] {
+        let mut argv = vec!["net", "create", "bad"];
+        argv.extend_from_slice(args);
+        sb.cnet(&argv).usage_error(&[needle]);
+    }
+    sb.cnet(&["attach", "d1", "ns1", "--ip6", "10.5.0.9"])
+        .usage_error(&["--ip6 10.5.0.9 is not IPv6"]);
+    sb.cnet(&["attach", "d1", "ns1", "--ip6", "fd00:99::9"])
+        .usage_error(&["not in ip-range"]);
+    sb.snapshot().assert_same(&before, "refused IPv6 input");
+}
+
+#[test]
+fn networks_created_with_ipv6_alone_take_the_next_64_of_one_host_prefix() {
+    let sb = Sandbox::new();
+    let subnet6 = |name: &str| {
+        let v = sb.cnet(&["net", "inspect", name]).ok().json();
+        v[0]["ipam"]["subnet6"]
+            .as_str()
+            .expect("a subnet6")
+            .to_string()
+    };
+    sb.cnet(&["net", "create", "a", "--ipv6"]).ok();
+    sb.cnet(&["net", "create", "b", "--ipv6"]).ok();
+    let (a, b) = (subnet6("a"), subnet6("b"));
+    let octets = |s: &str| -> [u8; 16] {
+        let (addr, prefix) = s.trim().split_once('/').expect("a CIDR");
+        assert!(prefix == "64" || prefix == "48", "{s}");
+        addr.parse::<std::net::Ipv6Addr>().expect("IPv6").octets()
+    };
+    let (oa, ob) = (octets(&a), octets(&b));
+    assert_eq!(oa[0], 0xfd, "{a}");
+    assert!(a.ends_with("/64"), "{a}");
+    // The same /48 (the one recorded in the state), the next /64.
+    assert_eq!(oa[..6], ob[..6], "{a} {b}");
+    assert_eq!(
+        u16::from_be_bytes([ob[6], ob[7]]),
+        u16::from_be_bytes([oa[6], oa[7]]) + 1
+    );
+    let ula = sb.run(&["cat", &format!("{}/ula_prefix", sb.state_dir())]);
+    ula.ok();
+    assert!(ula.stdout.trim().ends_with("/48"), "{ula}");
+    assert_eq!(octets(&ula.stdout)[..6], oa[..6], "{ula}");
+    // After the network goes, its /64 is free again; the prefix stays.
+    sb.cnet(&["net", "rm", "a"]).ok();
+    sb.cnet(&["net", "create", "c", "--ipv6"]).ok();
+    assert_eq!(subnet6("c"), a);
+}

@@ -145,11 +145,17 @@ pub fn configure_interface(ns: &NsRef, ifname: &str, address6: IpNetwork, plan: 
     });
 }
 
-/// `net.ipv6.conf.DEV.accept_ra=0` in a namespace.
+/// `net.ipv6.conf.DEV.accept_ra=0` in a namespace (in slashes when DEV has a dot, which the
+/// dotted form would split).
 pub fn ignore_router_advertisements(ns: NsRef, dev: &str) -> Op {
+    let key = if dev.contains('.') {
+        format!("net/ipv6/conf/{dev}/accept_ra")
+    } else {
+        format!("net.ipv6.conf.{dev}.accept_ra")
+    };
     Op::Sysctl {
         ns,
-        key: format!("net.ipv6.conf.{dev}.accept_ra"),
+        key,
         value: "0".into(),
     }
 }
