@@ -5,6 +5,7 @@
 mod common;
 
 use common::Sandbox;
+use common::multihost::Lab;
 
 /// The global IPv6 addresses (CIDR) of `ifname` in a named namespace, as the kernel has them,
 /// with their flags (`tentative` would mean DAD still runs).
@@ -225,4 +226,52 @@ fn networks_created_with_ipv6_alone_take_the_next_64_of_one_host_prefix() {
     sb.cnet(&["net", "rm", "a"]).ok();
     sb.cnet(&["net", "create", "c", "--ipv6"]).ok();
     assert_eq!(subnet6("c"), a);
+}
+
+#[test]
+fn a_dual_stack_overlay_across_two_hosts_carries_ipv6_between_their_namespaces() {
+    let lab = Lab::new(2);
+    for i in 0..2 {
+        let h = lab.host(i);
+        let mut args = vec![
+            "net",
+            "create",
+            "ov",
+            "-d",
+            "vxlan",
+            "--vni",
+            "6000",
+            "--subnet",
+            "10.30.0.0/24",
+            "--ipv6",
+            "--subnet6",
+            "fd00:30::/64",
+            "--local",
+            &h.addr,
+        ];
+        for p in lab.peers_of(i) {
+            args.extend(["--peer", p]);
+        }
+        h.cnet(&args).ok();
+        h.cnet(&["attach", "ov", &format!("n{i}")]).ok();
+    }
+    // Each host leases from its own half of the v6 subnet: the two addresses differ.
+    let addr6 = |i: usize| {
+        let eps = common::inspect_namespaces(lab.host(i), "ov");
+        let a = eps[&format!("n{i}")]["ipv6_address"]
+            .as_str()
+            .expect("v6")
+            .to_string();
+        a.split('/').next().unwrap().to_string()
+    };
+    let (a0, a1) = (addr6(0), addr6(1));
+    assert_ne!(a0, a1);
+    ping6(lab.host(0), "n0", &a1);
+    ping6(lab.host(1), "n1", &a0);
+    // The host takes no part in the overlay's IPv6: its bridge has no IPv6 address.
+    let r = lab
+        .host(0)
+        .run(&["ip", "-6", "-o", "addr", "show", "dev", "cn-ov"]);
+    r.ok();
+    assert_eq!(r.stdout.trim(), "", "{r}");
 }
