@@ -25,7 +25,7 @@ if [ -z "${CNET_BIN:-}" ]; then
     done
 fi
 [ -x "${CNET_BIN:-}" ] || { echo "bench/ipv6.sh: no cnet binary (cargo dist)" >&2; exit 2; }
-CYCLES=${1:-200}
+CYCLES=${1:-${CYCLES:-200}}
 export CNET_BIN CYCLES
 
 if [ -z "${IN_SANDBOX:-}" ]; then
