@@ -98,7 +98,24 @@ fn namespaces_on_a_dual_stack_bridge_ping_each_other_over_ipv6_by_address_and_na
         .json();
     assert_eq!(net[0]["ipam"]["subnet6"], "fd00:1::/64", "{net:#}");
     assert_eq!(net[0]["ipam"]["gateway6"], "fd00:1::1", "{net:#}");
-    sb.cnet(&["ns", "ls"]).ok().stdout_has("fd00:1::99/64");
+    sb.cnet(&["ns", "ls"])
+        .ok()
+        .stdout_has("lab:eth0=10.1.0.3/24 fd00:1::99/64");
+    let ns = sb.cnet(&["--format", "json", "ns", "ls"]).ok().json();
+    let ns2 = ns
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["name"] == "ns2"))
+        .unwrap_or_else(|| panic!("{ns:#}"));
+    assert_eq!(ns2["networks"][0]["address6"], "fd00:1::99/64", "{ns:#}");
+    sb.cnet(&["net", "ls"])
+        .ok()
+        .stdout_has("10.1.0.0/24 fd00:1::/64");
+    let nets = sb.cnet(&["--format", "json", "net", "ls"]).ok().json();
+    assert!(
+        nets.as_array()
+            .is_some_and(|a| a.iter().any(|n| n["subnet6"] == "fd00:1::/64")),
+        "{nets:#}"
+    );
     let leases = common::leases(&sb, "lab");
     assert!(
         leases

@@ -316,6 +316,11 @@ struct NetRow {
     driver: Driver,
     subnet: Option<IpNetwork>,
     gateway: Option<IpAddr>,
+    /// IPv6, on a dual-stack network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subnet6: Option<IpNetwork>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gateway6: Option<IpAddr>,
     internal: bool,
     predefined: bool,
     /// RFC 3339; null for a predefined network not used yet.
@@ -341,11 +346,18 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
             driver: n.driver,
             subnet: n.subnet,
             gateway: n.gateway,
+            subnet6: n.subnet6,
+            gateway6: n.gateway6,
             internal: n.internal,
             predefined: n.predefined,
         });
     }
     let dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+    // A dual-stack network shows both families in one cell: `10.6.0.0/24 fd00:6::/64`.
+    let both = |v4: Option<String>, v6: Option<String>| match v6 {
+        Some(v6) => format!("{} {v6}", dash(v4)),
+        None => dash(v4),
+    };
     print_list(
         ctx.global.format(),
         &[
@@ -364,8 +376,14 @@ pub fn ls(ctx: &Ctx, quiet: bool) -> Result<()> {
                 r.name.clone(),
                 r.driver.to_string(),
                 if r.internal { "yes" } else { "no" }.into(),
-                dash(r.subnet.map(|s| s.to_string())),
-                dash(r.gateway.map(|g| g.to_string())),
+                both(
+                    r.subnet.map(|s| s.to_string()),
+                    r.subnet6.map(|s| s.to_string()),
+                ),
+                both(
+                    r.gateway.map(|g| g.to_string()),
+                    r.gateway6.map(|g| g.to_string()),
+                ),
                 r.endpoints.to_string(),
             ]
         },
