@@ -58,6 +58,7 @@ const SAFE_FLAGS: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
 mod kind;
 mod safe_io;
+mod writes;
 
 use kind::Kind;
 use safe_io::*;
@@ -104,21 +105,6 @@ impl FileStore {
         }
     }
 
-    /// Refuse to work below a directory of the state tree that is a symbolic link: a write or
-    /// removal there would land outside the state directory.
-    fn refuse_linked_dirs(&self, path: &Path) -> Result<()> {
-        let below_root = path
-            .ancestors()
-            .skip(1)
-            .take_while(|dir| *dir != self.root && dir.starts_with(&self.root));
-        for dir in below_root {
-            if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(refused(dir, &symlink_error()));
-            }
-        }
-        Ok(())
-    }
-
     /// Every `*.toml` of a directory, parsed, in name order (missing directory: empty). A file
     /// that cannot be read or parsed, or whose name cnet could not have written, is skipped
     /// and noted.
@@ -161,86 +147,6 @@ impl FileStore {
         }
         paths.sort();
         Ok(paths)
-    }
-
-    /// Replace `path` atomically with the TOML of `value`.
-    fn write_atomic<T: Serialize>(
-        &self,
-        path: &Path,
-        value: &T,
-        durable: Durability,
-    ) -> Result<()> {
-        self.write_atomic_text(path, &to_toml(value, path)?, durable)
-    }
-
-    /// Replace `path` with `text`: write-temp + rename (+ fsync for `Durability::Disk`).
-    fn write_atomic_text(&self, path: &Path, text: &str, durable: Durability) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        let tmp = write_temp(path, text, durable)?;
-        // rename(2) replaces whatever `path` is (a planted link included) and never follows it.
-        fs::rename(&tmp, path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            io_err(path, e)
-        })?;
-        if durable == Durability::Disk {
-            fsync_dir(path.parent().unwrap())?;
-        }
-        Ok(())
-    }
-
-    /// Create `path` with the TOML of `value`, failing with `AlreadyExists` if it is there:
-    /// link(2) of a complete temporary file is both atomic and exclusive.
-    fn write_exclusive<T: Serialize>(&self, path: &Path, value: &T) -> Result<bool> {
-        self.refuse_linked_dirs(path)?;
-        let tmp = write_temp(path, &to_toml(value, path)?, Durability::Boot)?;
-        let mut linked = fs::hard_link(&tmp, path);
-        if matches!(&linked, Err(e) if e.kind() == ErrorKind::AlreadyExists) {
-            match fs::symlink_metadata(path) {
-                Ok(m) if !m.is_file() => {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(refused(path, &not_regular(&m)));
-                }
-                Ok(m) if m.len() == 0 => {
-                    // An empty file left by a crash holds nothing (load): take its place.
-                    let _ = fs::remove_file(path);
-                    linked = fs::hard_link(&tmp, path);
-                }
-                _ => {}
-            }
-        }
-        let _ = fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(io_err(path, e)),
-        }
-    }
-
-    /// Rewrite a hint file in place. A hint is an index checked on every read (under the lock),
-    /// so it needs neither fsync nor an atomic replace: a torn one reads as no hint.
-    fn write_hint(&self, path: &Path, text: &str) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        let mut f = open_for_rewrite(path)?;
-        f.write_all(text.as_bytes()).map_err(|e| io_err(path, e))
-    }
-
-    fn remove_file(&self, path: &Path) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        match fs::remove_file(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(path, e)),
-        }
-    }
-
-    /// Remove a directory tree (a link in its place is removed, not followed).
-    fn remove_dir_all(&self, path: &Path) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        match fs::remove_dir_all(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(path, e)),
-        }
     }
 }
 
