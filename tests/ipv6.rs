@@ -292,3 +292,28 @@ fn a_dual_stack_overlay_across_two_hosts_carries_ipv6_between_their_namespaces()
     r.ok();
     assert_eq!(r.stdout.trim(), "", "{r}");
 }
+
+#[test]
+fn two_dual_stack_networks_do_not_reach_each_other_over_ipv6() {
+    let sb = Sandbox::new();
+    for (name, v4, v6) in [
+        ("a", "10.7.0.0/24", "fd00:7::/64"),
+        ("b", "10.8.0.0/24", "fd00:8::/64"),
+    ] {
+        sb.cnet(&[
+            "net",
+            "create",
+            name,
+            "--subnet",
+            v4,
+            "--ipv6",
+            "--subnet6",
+            v6,
+        ])
+        .ok();
+        sb.cnet(&["attach", name, &format!("n{name}")]).ok();
+    }
+    ping6(&sb, "na", "fd00:7::1");
+    let r = sb.exec_in("na", &["ping", "-6", "-c1", "-W1", "fd00:8::2"]);
+    assert!(!r.succeeded(), "na must not reach nb over IPv6\n{r}");
+}

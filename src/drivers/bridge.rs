@@ -107,7 +107,10 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
 /// What a bridge carrying the network needs of each family: an IPv4-only network's has no
 /// IPv6 at all (no link-local address, so the host sends no router or neighbour solicitations
 /// and MLD reports into it); a dual-stack network's holds the IPv6 gateway (no DAD: cnet chose
-/// it) and ignores router advertisements. Forwarding on, unless the network is internal.
+/// it) and ignores router advertisements. IPv4 forwarding on, unless the network is internal.
+/// IPv6 forwarding is left as it is: cnet's firewall has no IPv6 rules yet (isolation between
+/// networks, masquerade), and forwarding without them would route every dual-stack network
+/// into every other.
 pub fn plan_ip_families(net: &Network, bridge: &str, plan: &mut Plan) {
     match super::dual_stack::gateway_address(net) {
         None if !net.dual_stack() => plan.push(Op::DisableIpv6 {
@@ -133,13 +136,6 @@ pub fn plan_ip_families(net: &Network, bridge: &str, plan: &mut Plan) {
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         });
-        if net.dual_stack() {
-            plan.push(Op::Sysctl {
-                ns: NsRef::Host,
-                key: "net.ipv6.conf.all.forwarding".into(),
-                value: "1".into(),
-            });
-        }
     }
 }
 
