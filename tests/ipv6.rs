@@ -124,8 +124,15 @@ fn namespaces_on_a_dual_stack_bridge_ping_each_other_over_ipv6_by_address_and_na
         "{leases:?}"
     );
 
-    // Detached, the namespace keeps no IPv6 address and the lease is released.
+    // Both addresses are in the network's hosts file, and both go with the detach.
+    let hosts = || sb.run(&["cat", "/run/cnet/hosts/lab"]).ok().stdout.clone();
+    assert!(
+        hosts().contains("10.1.0.3\tns2\n") && hosts().contains("fd00:1::99\tns2\n"),
+        "{}",
+        hosts()
+    );
     sb.cnet(&["detach", "lab", "ns2"]).ok();
+    assert!(!hosts().contains("\tns2"), "{}", hosts());
     let leases = common::leases(&sb, "lab");
     assert!(
         leases
