@@ -147,7 +147,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
+            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ip6 --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,6 +162,10 @@ _cnet_clap() {
                     return 0
                     ;;
                 --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip6)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -491,7 +495,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__create)
-            opts="-v -d -o -h --state-dir --format --dry-run --verbose --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
+            opts="-v -d -o -h --state-dir --format --dry-run --verbose --driver --subnet --gateway --ip-range --ipv6 --subnet6 --gateway6 --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +532,14 @@ _cnet_clap() {
                     return 0
                     ;;
                 --ip-range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subnet6)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway6)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -865,7 +877,7 @@ _cnet_clap() {
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`); the rest
 # from the clap-generated _cnet_clap above.
-_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --underlay --vni -d -o -p "
+_cnet_value_opts=" --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --subnet6 --underlay --vni -d -o -p "
 
 # The kinds of candidates for the positional argument under the cursor, if it is one cnet knows.
 _cnet_positional_kinds() {

@@ -64,6 +64,8 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet -d 'Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway -d 'Gateway address (default: the subnet\'s first host address)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ip-range -d 'Lease addresses only from this sub-range (CIDR)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet6 -d 'IPv6 subnet in CIDR form, at most a /120 (default: the next free /64 of this host\'s ULA /48); needs --ipv6' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway6 -d 'IPv6 gateway address (default: the IPv6 subnet\'s first host address); needs --ipv6' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mtu -d 'MTU of the bridge and every veth' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -d 'Parent interface (macvlan, ipvlan)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -d 'Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)' -r -f
@@ -75,6 +77,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s o -l opt -d 'Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker\'s com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan: parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=; vxlan: bridge_name=, mtu=, vni= (and com.docker.network.driver.overlay.vxlanid_list=)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ipv6 -d 'Dual stack: IPv6 beside IPv4 (bridge, macvlan, ipvlan, vxlan)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
@@ -131,6 +134,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand attach" -l state-dir -d 'Direc
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip -d 'Static address (must be free and inside the network\'s range)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip6 -d 'Static IPv6 address (dual-stack networks; must be free and inside the IPv6 subnet)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ifname -d 'Interface name inside the namespace (default: the first free ethN)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l mac -d 'MAC address of the interface inside the namespace' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l alias -d 'Extra host name the other members resolve to this namespace, repeatable' -r

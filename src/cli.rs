@@ -188,6 +188,16 @@ pub struct CreateArgs {
     /// Lease addresses only from this sub-range (CIDR)
     #[arg(long)]
     pub ip_range: Option<String>,
+    /// Dual stack: IPv6 beside IPv4 (bridge, macvlan, ipvlan, vxlan)
+    #[arg(long)]
+    pub ipv6: bool,
+    /// IPv6 subnet in CIDR form, at most a /120 (default: the next free /64 of this host's
+    /// ULA /48); needs --ipv6
+    #[arg(long)]
+    pub subnet6: Option<String>,
+    /// IPv6 gateway address (default: the IPv6 subnet's first host address); needs --ipv6
+    #[arg(long)]
+    pub gateway6: Option<String>,
     /// No default route, no NAT: nothing leaves the network
     #[arg(long)]
     pub internal: bool,
@@ -240,6 +250,9 @@ pub struct AttachArgs {
     /// Static address (must be free and inside the network's range)
     #[arg(long)]
     pub ip: Option<String>,
+    /// Static IPv6 address (dual-stack networks; must be free and inside the IPv6 subnet)
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// Interface name inside the namespace (default: the first free ethN)
     #[arg(long)]
     pub ifname: Option<String>,

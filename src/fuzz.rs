@@ -137,6 +137,8 @@ mod tests {
 
     fn endpoint() -> Endpoint {
         Endpoint {
+            address6: None,
+            default_route6: false,
             network: "lab".into(),
             key: "ns1".into(),
             netns: "ns1".into(),

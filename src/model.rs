@@ -90,6 +90,14 @@ pub struct Network {
     pub gateway: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_range: Option<IpNetwork>,
+    /// The IPv6 subnet of a dual-stack network (`--ipv6`); `None`: IPv4 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<IpNetwork>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<IpAddr>,
+    /// The part of `subnet6` this host leases from (vxlan: its slice of the subnet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_range6: Option<IpNetwork>,
     #[serde(default)]
     pub internal: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +142,16 @@ impl Network {
     /// The range leases are taken from: `--ip-range` if given, else the subnet.
     pub fn lease_range(&self) -> Option<IpNetwork> {
         self.ip_range.or(self.subnet)
+    }
+
+    /// Whether the network carries IPv6 too (`net create --ipv6`).
+    pub fn dual_stack(&self) -> bool {
+        self.subnet6.is_some()
+    }
+
+    /// The subnets of the network, IPv4 first.
+    pub fn subnets(&self) -> impl Iterator<Item = IpNetwork> {
+        self.subnet.into_iter().chain(self.subnet6)
     }
 }
 
@@ -181,6 +199,9 @@ pub struct Endpoint {
     pub mac: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<IpNetwork>,
+    /// The IPv6 address on a dual-stack network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<IpNetwork>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -188,6 +209,9 @@ pub struct Endpoint {
     /// Whether this endpoint gives the namespace its default route now.
     #[serde(default)]
     pub default_route: bool,
+    /// Whether it gives the namespace its IPv6 default route now (dual-stack networks).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_route6: bool,
     /// `--gw-priority`: among a namespace's networks, the highest carries the default route.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub gw_priority: i32,
@@ -196,6 +220,13 @@ pub struct Endpoint {
     pub no_default_route: bool,
     /// Unix seconds.
     pub since: u64,
+}
+
+impl Endpoint {
+    /// The endpoint's addresses, IPv4 first.
+    pub fn addresses(&self) -> impl Iterator<Item = IpNetwork> {
+        self.address.into_iter().chain(self.address6)
+    }
 }
 
 fn is_zero(n: &i32) -> bool {

@@ -73,6 +73,9 @@ pub struct EndpointJson {
     pub namespace: String,
     pub interface: String,
     pub address: Option<String>,
+    /// The IPv6 address, on a dual-stack network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address6: Option<String>,
     pub mac: Option<String>,
     pub host_veth: Option<String>,
     pub aliases: Vec<String>,
@@ -91,6 +94,7 @@ impl From<&crate::model::Endpoint> for EndpointJson {
             namespace: ep.netns.clone(),
             interface: ep.ifname.clone(),
             address: ep.address.map(|a| a.to_string()),
+            address6: ep.address6.map(|a| a.to_string()),
             mac: ep.mac.clone(),
             host_veth: ep.host_ifname.clone(),
             aliases: ep.aliases.clone(),

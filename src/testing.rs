@@ -241,6 +241,8 @@ impl Host for FakeHost {
 /// attach records it; tests set what else they need.
 pub fn endpoint(network: &str, netns: &str, address: Option<&str>) -> crate::model::Endpoint {
     crate::model::Endpoint {
+        address6: None,
+        default_route6: false,
         network: network.into(),
         key: netns.into(),
         netns: netns.into(),

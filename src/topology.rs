@@ -29,6 +29,10 @@ pub struct NetworkSpec {
     pub subnet: Option<IpNetwork>,
     pub gateway: Option<IpAddr>,
     pub ip_range: Option<IpNetwork>,
+    /// Dual stack (`--ipv6`), with `subnet6`/`gateway6` when given.
+    pub ipv6: Option<bool>,
+    pub subnet6: Option<IpNetwork>,
+    pub gateway6: Option<IpAddr>,
     pub internal: Option<bool>,
     pub mtu: Option<u32>,
     pub parent: Option<String>,
@@ -63,6 +67,7 @@ pub struct NamespaceSpec {
 pub struct AttachSpec {
     pub network: String,
     pub ip: Option<IpAddr>,
+    pub ip6: Option<IpAddr>,
     pub ifname: Option<String>,
     pub mac: Option<String>,
     #[serde(default)]
@@ -304,6 +309,9 @@ pub fn network_difference(spec: &NetworkSpec, net: &Network) -> Option<String> {
         compare("subnet", &spec.subnet, &net.subnet),
         compare("gateway", &spec.gateway, &net.gateway),
         compare("ip_range", &spec.ip_range, &net.ip_range),
+        compare("ipv6", &spec.ipv6, &Some(net.dual_stack())),
+        compare("subnet6", &spec.subnet6, &net.subnet6),
+        compare("gateway6", &spec.gateway6, &net.gateway6),
         compare("mtu", &spec.mtu, &net.mtu),
         compare("parent", &spec.parent, &net.parent),
         compare("mode", &spec.mode, &net.mode),
@@ -332,6 +340,10 @@ pub fn network_difference(spec: &NetworkSpec, net: &Network) -> Option<String> {
 pub fn attachment_difference(spec: &AttachSpec, ep: &Endpoint) -> Result<Option<String>> {
     let address = ep.address.map(|a| a.ip());
     if let Some(diff) = compare("address", &spec.ip, &address) {
+        return Ok(Some(diff));
+    }
+    let address6 = ep.address6.map(|a| a.ip());
+    if let Some(diff) = compare("address6", &spec.ip6, &address6) {
         return Ok(Some(diff));
     }
     if spec.ifname.is_some() && spec.ifname.as_deref() != Some(ep.ifname.as_str()) {

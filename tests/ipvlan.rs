@@ -42,6 +42,11 @@ const TESTS: &[Test] = &[
         Needs::Ipvlan,
         || sublink::bad_input_is_refused_and_changes_nothing(Kind::Ipvlan),
     ),
+    (
+        "namespaces_reach_each_other_and_the_lan_over_ipv6",
+        Needs::Ipvlan,
+        || sublink::dual_stack::namespaces_reach_each_other_and_the_lan_over_ipv6(Kind::Ipvlan),
+    ),
     ("a_parent_that_disappears", Needs::Ipvlan, || {
         sublink::a_parent_that_disappears(Kind::Ipvlan)
     }),

@@ -28,6 +28,11 @@ fn bad_input_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn namespaces_reach_each_other_and_the_lan_over_ipv6() {
+    sublink::dual_stack::namespaces_reach_each_other_and_the_lan_over_ipv6(Kind::Macvlan);
+}
+
+#[test]
 fn a_parent_that_disappears() {
     sublink::a_parent_that_disappears(Kind::Macvlan);
 }

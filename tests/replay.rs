@@ -49,6 +49,10 @@ const STEPS: &[&str] = &[
     "attach ov ns3",
     "attach ov web",
     "attach ov2 ns4",
+    // Dual stack: web's IPv4 default route stays with lab, its IPv6 one comes from dual.
+    "net create dual --subnet 10.4.0.0/24 --ipv6 --subnet6 fd00:4::/64",
+    "attach dual web",
+    "attach dual ns7 --ip6 fd00:4::9",
     "attach lab2 /run/netns/other",
     "attach lab2 ns4 --gw-priority 3",
     "attach bridge ns5",
@@ -61,6 +65,8 @@ const STEPS: &[&str] = &[
     "net peer rm ov 192.0.2.2",
     "detach lab ns2",
     "detach lab2 web",
+    "detach dual web",
+    "net rm --force dual",
     "detach lab2 /run/netns/other",
     "detach lab2 ns4",
     "net rm lab2",
@@ -73,14 +79,14 @@ const STEPS: &[&str] = &[
     "detach bridge ns5",
     "detach host hostns",
     "detach none lonely",
-    "ns rm ns4 ns5 ns6 lonely",
+    "ns rm ns4 ns5 ns6 ns7 lonely",
     "detach lab web",
     "net rm lab",
 ];
 
 /// Everything a user can see of a sandbox, printed in sections `@@NAME`.
 const DUMP: &str = r#"MACS='for d in /sys/class/net/*; do echo "${d##*/} $(cat $d/addr_assign_type) $(cat $d/address)"; done'
-SYSCTLS='cd /proc/sys/net && grep -r . ipv4/ip_forward ipv4/conf/*/route_localnet ipv6/conf/*/disable_ipv6 ipv6/conf/*/addr_gen_mode | sort'
+SYSCTLS='cd /proc/sys/net && grep -r . ipv4/ip_forward ipv4/conf/*/route_localnet ipv6/conf/all/forwarding ipv6/conf/*/disable_ipv6 ipv6/conf/*/addr_gen_mode ipv6/conf/*/accept_ra | sort'
 dump_ns() {
     if [ -z "$1" ]; then label=host; ipn=; else label="ns:$1"; ipn="-n $1"; fi
     echo "@@$label macs"
@@ -92,6 +98,7 @@ dump_ns() {
     echo "@@$label link"; ip $ipn -j -d link show
     echo "@@$label addr"; ip $ipn -j addr show
     echo "@@$label route"; ip $ipn -j route show
+    echo "@@$label route6"; ip $ipn -6 -j route show
     echo "@@$label fdb"; bridge $ipn -j fdb show
     echo "@@$label sysctl"
     if [ -z "$1" ]; then sh -c "$SYSCTLS"; else ip netns exec "$1" sh -c "$SYSCTLS"; fi
@@ -202,7 +209,7 @@ impl Dump {
             let kind = name.rsplit(' ').next().unwrap_or_default();
             let lines = match kind {
                 "macs" => continue,
-                "link" | "addr" | "route" | "fdb" => json_lines(kind, &unrandom(text)),
+                "link" | "addr" | "route" | "route6" | "fdb" => json_lines(kind, &unrandom(text)),
                 "nft" => nft_lines(text),
                 "iptables" => common::normalize_iptables_save(text),
                 _ => text.lines().map(unrandom).collect(),

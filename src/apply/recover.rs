@@ -98,6 +98,8 @@ fn recorded(store: &dyn Store, r: &Record) -> Result<bool> {
         Record::ReleasePorts(c) => !holds_ports(store, c)?,
         Record::PutNamespace(n) => store.namespace(&n.name)?.as_ref() == Some(n),
         Record::DropNamespace(n) => store.namespace(&n.name)?.is_none(),
+        Record::ClaimUla(p) => store.ula()? == Some(*p),
+        Record::DropUla(_) => store.ula()?.is_none(),
     })
 }
 

@@ -6,6 +6,7 @@ use crate::drivers::{self, AttachRequest, Target};
 use crate::error::{Error, Result};
 use crate::ipam::{self, Pool};
 use crate::kernel;
+use crate::model::family::Family;
 use crate::model::{Driver, Endpoint, Lease, NamespaceRecord, Network};
 use crate::names;
 use crate::output;
@@ -24,6 +25,11 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         a.ip.as_deref()
             .map(|s| crate::drivers::create::parse_ip("--ip", s))
             .transpose()?;
+    let ip6: Option<IpAddr> = a
+        .ip6
+        .as_deref()
+        .map(|s| crate::drivers::create::parse_ip_of(Family::V6, "--ip6", s))
+        .transpose()?;
     for alias in &a.aliases {
         names::validate_alias(alias)?;
     }
@@ -58,10 +64,20 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     check_exclusive(&net, &target, &others)?;
     super::publish::check_network(&net, &published)?;
     let stale_claims = super::publish::check(ctx, &published)?;
-    if !net.driver.leases_addresses() && (ip.is_some() || mac.is_some() || a.ifname.is_some()) {
+    if !net.driver.leases_addresses()
+        && (ip.is_some() || ip6.is_some() || mac.is_some() || a.ifname.is_some())
+    {
         return Err(Error::usage(format!(
-            "--ip, --mac and --ifname do not apply to the {} network",
+            "--ip, --ip6, --mac and --ifname do not apply to the {} network",
             net.driver
+        )));
+    }
+    if let Some(ip6) = ip6
+        && !net.dual_stack()
+    {
+        return Err(Error::usage(format!(
+            "--ip6 {ip6}: network {} is IPv4-only (created without --ipv6)",
+            net.name
         )));
     }
 
@@ -71,47 +87,25 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     } else {
         String::new()
     };
-    // The default route: this network's if it outranks the namespace's current carrier.
-    let carrier = others.iter().map(|(_, e)| e).find(|e| e.default_route);
-    let route = gateway::default_route(&net).filter(|_| !a.no_default_route);
-    let default_route = route.is_some() && gateway::takes_over(a.gw_priority, carrier);
-    let displaced = match carrier.filter(|_| default_route) {
-        Some(c) => {
-            let carrier_net = ctx.store.network(&c.network)?;
-            carrier_net
-                .as_ref()
-                .and_then(gateway::default_route)
-                .map(|r| (c.clone(), r))
-        }
-        None => None,
-    };
+    // The default route of each family: this network's if it outranks the current carrier.
+    let [default_route, default_route6] =
+        [Family::V4, Family::V6].map(|f| takes_route(&net, &others, a, f));
+    let displaced = displaced_carriers(ctx, &others, [default_route, default_route6])?;
 
     let now = output::now();
-    let leases = StoreLeases {
-        store: &*ctx.store,
-        network: &net.name,
-    };
-    // DISCOVER -> OFFER, and the REQUEST it will make once the kernel work is done.
+    // DISCOVER -> OFFER, and the REQUEST it will make once the kernel work is done: one
+    // exchange for both families of a dual-stack network.
     let dora = match net.driver.leases_addresses() {
-        true => {
-            let offer = discover(&net, &leases, &target, ip, now)?;
-            let ack = ipam::request_in(&offer, &leases, now)?;
-            let previous = ctx.store.lease(&net.name, offer.address)?;
-            Some((offer, ack, previous))
-        }
+        true => Some(exchange(ctx, &net, &target, Family::V4, ip, now)?),
+        false => None,
+    };
+    let dora6 = match net.driver.leases_addresses() && net.dual_stack() {
+        true => Some(exchange(ctx, &net, &target, Family::V6, ip6, now)?),
         false => None,
     };
     crate::timing::mark("offered");
-    let address = dora
-        .as_ref()
-        .map(|(o, _, _)| {
-            IpNetwork::new(
-                o.address,
-                net.subnet.expect("leasing networks have a subnet").prefix(),
-            )
-        })
-        .transpose()
-        .map_err(|e| Error::runtime(e.to_string()))?;
+    let address = dora.as_ref().map(|d| d.address);
+    let address6 = dora6.as_ref().map(|d| d.address);
     let endpoint = Endpoint {
         network: net.name.clone(),
         key: target.key.clone(),
@@ -124,9 +118,11 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             .filter(|_| net.driver != Driver::Ipvlan)
             .map(|addr| format_mac(&mac.unwrap_or_else(|| names::mac_from_ip(addr.ip())))),
         address,
+        address6,
         aliases: a.aliases.clone(),
         ports: published.clone(),
         default_route,
+        default_route6,
         gw_priority: a.gw_priority,
         no_default_route: a.no_default_route,
         since: now,
@@ -141,11 +137,11 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             previous: None,
         }));
     }
-    // The offered address is held (claimed) while the kernel work runs.
-    if let Some((offer, _, previous)) = &dora {
+    // The offered addresses are held (claimed) while the kernel work runs.
+    for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {
-            lease: offer.clone(),
-            previous: previous.clone(),
+            lease: d.offer.clone(),
+            previous: d.previous.clone(),
         }));
     }
     for claim in stale_claims {
@@ -154,14 +150,16 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     for claim in super::publish::claims(&net, &target.given, &target.key, &published) {
         plan.push(Op::Record(Record::ClaimPorts(claim)));
     }
-    // The route this attach takes over goes first: a namespace has one default route.
-    if let Some((previous, route)) = &displaced {
-        plan.push(route.deleting(previous));
+    // The routes this attach takes over go first: a namespace has one default route of each
+    // family.
+    for (previous, routes) in &displaced {
+        let mut now_ep = previous.clone();
+        for (family, route) in routes {
+            plan.push(route.deleting(previous));
+            now_ep = gateway::with_carrier(&now_ep, *family, false);
+        }
         plan.push(Op::Record(Record::PutEndpoint {
-            endpoint: Box::new(Endpoint {
-                default_route: false,
-                ..previous.clone()
-            }),
+            endpoint: Box::new(now_ep),
             previous: Some(Box::new(previous.clone())),
         }));
     }
@@ -171,16 +169,18 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             target: &target,
             ifname: ifname.clone(),
             address,
+            address6,
             mac,
             default_route,
+            default_route6,
         })?
         .ops,
     );
     plan.extend(drivers::bridge::plan_publish(address, &published)?);
-    if let Some((offer, ack, _)) = &dora {
+    for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {
-            lease: ack.clone(),
-            previous: Some(offer.clone()),
+            lease: d.ack.clone(),
+            previous: Some(d.offer.clone()),
         }));
     }
     if let Some(name) = created_namespace(&plan) {
@@ -201,33 +201,108 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         return Ok(());
     }
     crate::timing::mark("applied");
-    if let Some((_, ack, _)) = &dora {
-        ctx.say(ipam::dora_trace(&target.given, ip, ack.address));
+    if let Some(d) = &dora {
+        ctx.say(ipam::dora_trace(&target.given, ip, d.ack.address));
+    }
+    if let Some(d) = &dora6 {
+        ctx.say(ipam::dora_trace(&target.given, ip6, d.ack.address));
     }
     report(ctx, &endpoint);
     Ok(())
 }
 
-fn discover(
+/// One family's DORA exchange, up to the REQUEST the attach makes once its kernel work is done.
+struct Dora {
+    offer: Lease,
+    ack: Lease,
+    /// The address's lease before (a released one, or none: then the offer claims it).
+    previous: Option<Lease>,
+    /// The address with the subnet's prefix.
+    address: IpNetwork,
+}
+
+fn exchange(
+    ctx: &Ctx,
     net: &Network,
-    leases: &StoreLeases,
     target: &Target,
-    ip: Option<IpAddr>,
+    family: Family,
+    requested: Option<IpAddr>,
     now: u64,
-) -> Result<Lease> {
-    let subnet = net
-        .subnet
-        .ok_or_else(|| Error::runtime(format!("network {} has no subnet", net.name)))?;
-    let pool = Pool::new(subnet, net.ip_range, net.gateway)?;
-    ipam::discover_in(
+) -> Result<Dora> {
+    let (subnet, range, gateway) = match family {
+        Family::V4 => (net.subnet, net.ip_range, net.gateway),
+        Family::V6 => (net.subnet6, net.ip_range6, net.gateway6),
+    };
+    let subnet =
+        subnet.ok_or_else(|| Error::runtime(format!("network {} has no subnet", net.name)))?;
+    let pool = Pool::new(subnet, range, gateway)?;
+    let leases = StoreLeases {
+        store: &*ctx.store,
+        network: &net.name,
+        family,
+    };
+    let offer = ipam::discover_in(
         &pool,
         &net.name,
-        leases,
+        &leases,
         &target.given,
-        ip,
+        requested,
         now,
         &kernel::boot_id(),
-    )
+    )?;
+    let ack = ipam::request_in(&offer, &leases, now)?;
+    let previous = ctx.store.lease(&net.name, offer.address)?;
+    let address = IpNetwork::new(offer.address, subnet.prefix())
+        .map_err(|e| Error::runtime(e.to_string()))?;
+    Ok(Dora {
+        offer,
+        ack,
+        previous,
+        address,
+    })
+}
+
+/// Whether this attach gives the namespace its default route of `family`: the network has one
+/// to give, the user did not refuse it, and it outranks the current carrier.
+fn takes_route(net: &Network, others: &[(String, Endpoint)], a: &AttachArgs, f: Family) -> bool {
+    let carrier = others
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| gateway::carries(e, f));
+    let route = gateway::default_route_in(net, f).filter(|_| !a.no_default_route);
+    route.is_some() && gateway::takes_over(a.gw_priority, carrier)
+}
+
+/// The endpoints whose default routes this attach takes over, each with the routes (by
+/// family) it loses.
+type Displaced = Vec<(Endpoint, Vec<(Family, gateway::Route)>)>;
+
+fn displaced_carriers(
+    ctx: &Ctx,
+    others: &[(String, Endpoint)],
+    taking: [bool; 2],
+) -> Result<Displaced> {
+    let mut out: Displaced = Vec::new();
+    for (family, taken) in [Family::V4, Family::V6].into_iter().zip(taking) {
+        let Some((_, c)) = others.iter().find(|(_, e)| gateway::carries(e, family)) else {
+            continue;
+        };
+        if !taken {
+            continue;
+        }
+        let Some(route) = ctx
+            .store
+            .network(&c.network)?
+            .and_then(|n| gateway::default_route_in(&n, family))
+        else {
+            continue;
+        };
+        match out.iter_mut().find(|(e, _)| e.network == c.network) {
+            Some((_, routes)) => routes.push((family, route)),
+            None => out.push((c.clone(), vec![(family, route)])),
+        }
+    }
+    Ok(out)
 }
 
 /// The namespace's endpoints on other networks, with the network name.
@@ -295,9 +370,19 @@ fn created_namespace(plan: &Plan) -> Option<String> {
 fn report(ctx: &Ctx, ep: &Endpoint) {
     match ctx.global.format() {
         Format::Json => output::print_json(&output::EndpointJson::from(ep)),
-        Format::Table => match &ep.address {
-            Some(addr) => crate::outln!("{} {} {} {}", ep.network, ep.netns, ep.ifname, addr),
-            None => crate::outln!("{} {}", ep.network, ep.netns),
+        Format::Table => match (&ep.address, &ep.address6) {
+            (Some(addr), Some(addr6)) => crate::outln!(
+                "{} {} {} {} {}",
+                ep.network,
+                ep.netns,
+                ep.ifname,
+                addr,
+                addr6
+            ),
+            (Some(addr), None) => {
+                crate::outln!("{} {} {} {}", ep.network, ep.netns, ep.ifname, addr)
+            }
+            _ => crate::outln!("{} {}", ep.network, ep.netns),
         },
     }
 }

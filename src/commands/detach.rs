@@ -4,6 +4,7 @@ use super::{Ctx, gateway, target};
 use crate::drivers;
 use crate::error::{Error, Result};
 use crate::ipam;
+use crate::model::family::Family;
 use crate::model::{Driver, Endpoint, Network};
 use crate::names;
 use crate::output;
@@ -70,39 +71,51 @@ pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<P
     } else {
         plan.extend(unpublish);
     }
-    // The namespace's endpoints on its other networks: who takes over the default route.
-    let handover = if ep.default_route {
-        default_route_handover(ctx, &ep.network, &ep.key)?
-    } else {
-        None
-    };
-    if let Some((other, route)) = &handover {
+    // The namespace's endpoints on its other networks: who takes over each default route.
+    let mut handovers: Vec<(Endpoint, Endpoint)> = Vec::new();
+    for family in [Family::V4, Family::V6] {
+        if !gateway::carries(ep, family) {
+            continue;
+        }
+        let Some((other, route)) = default_route_handover(ctx, &ep.network, &ep.key, family)?
+        else {
+            continue;
+        };
         // Whatever default route is left goes first (none, unless a detach was interrupted
         // after the handover): a detach run again then ends as one run once.
-        plan.push(Op::DelRoute {
-            ns: other.ns_ref(),
-            dest: None,
-            via: None,
-            dev: None,
+        plan.push(match family {
+            Family::V4 => Op::DelRoute {
+                ns: other.ns_ref(),
+                dest: None,
+                via: None,
+                dev: None,
+            },
+            // IPv6's routes are each named: take away the one this route would clash with.
+            Family::V6 => route.deleting(&other),
         });
-        plan.push(route.adding(other));
+        plan.push(route.adding(&other));
+        match handovers
+            .iter_mut()
+            .find(|(was, _)| was.network == other.network)
+        {
+            Some((_, now)) => *now = gateway::with_carrier(now, family, true),
+            None => handovers.push((other.clone(), gateway::with_carrier(&other, family, true))),
+        }
     }
-    if let Some(addr) = ep.address
-        && let Some(lease) = ctx.store.lease(&net.name, addr.ip())?
-        && lease.client == ep.netns
-    {
-        plan.push(Op::Record(Record::PutLease {
-            lease: ipam::release(&lease, output::now()),
-            previous: Some(lease),
-        }));
+    for addr in ep.addresses() {
+        if let Some(lease) = ctx.store.lease(&net.name, addr.ip())?
+            && lease.client == ep.netns
+        {
+            plan.push(Op::Record(Record::PutLease {
+                lease: ipam::release(&lease, output::now()),
+                previous: Some(lease),
+            }));
+        }
     }
-    if let Some((other, _)) = handover {
+    for (was, now) in handovers {
         plan.push(Op::Record(Record::PutEndpoint {
-            endpoint: Box::new(Endpoint {
-                default_route: true,
-                ..other.clone()
-            }),
-            previous: Some(Box::new(other)),
+            endpoint: Box::new(now),
+            previous: Some(Box::new(was)),
         }));
     }
     plan.push(Op::Record(Record::DropEndpoint {
@@ -127,6 +140,7 @@ fn default_route_handover(
     ctx: &Ctx,
     network: &str,
     key: &str,
+    family: Family,
 ) -> Result<Option<(Endpoint, gateway::Route)>> {
     let mut others = Vec::new();
     for (name, ep) in super::attach::other_endpoints(ctx, network, key)? {
@@ -134,5 +148,5 @@ fn default_route_handover(
             others.push((net, ep));
         }
     }
-    Ok(gateway::next_carrier(&others).map(|(ep, route)| (ep.clone(), route)))
+    Ok(gateway::next_carrier_in(&others, family).map(|(ep, route)| (ep.clone(), route)))
 }

@@ -56,4 +56,7 @@ impl Facts for Ctx {
     fn boot_id(&self) -> String {
         kernel::boot_id()
     }
+    fn ula(&self) -> Result<Option<IpNetwork>> {
+        self.store.ula()
+    }
 }

@@ -181,9 +181,7 @@ pub fn network_repairs(ctx: &Ctx, net: &Network) -> Result<Vec<Repair>> {
         if target::alive(&ep.netns_path) {
             continue;
         }
-        if let Some(a) = ep.address {
-            released.insert(a.ip());
-        }
+        released.extend(ep.addresses().map(|a| a.ip()));
         out.push(Repair {
             object: format!("endpoint {} on {}", ep.netns, net.name),
             problem: "namespace gone".into(),

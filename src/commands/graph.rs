@@ -73,7 +73,7 @@ fn endpoint_facts(ep: &Endpoint) -> Vec<String> {
     if !ep.ifname.is_empty() {
         facts.push(ep.ifname.clone());
     }
-    facts.extend(ep.address.map(|a| a.to_string()));
+    facts.extend(ep.addresses().map(|a| a.to_string()));
     if ep.default_route {
         facts.push("default-route".into());
     }

@@ -13,21 +13,24 @@ use crate::plan::FileOp;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 
-/// The line other members resolve an endpoint by: its namespace name (when it has one) and
-/// its aliases. `None` for endpoints without an address or a name.
-fn entry_of(ep: &Endpoint) -> Option<HostEntry> {
+/// The lines other members resolve an endpoint by, one per address (IPv4 first, then IPv6 on
+/// a dual-stack network): its namespace name (when it has one) and its aliases. None for
+/// endpoints without an address or a name.
+fn entries_of(ep: &Endpoint) -> Vec<HostEntry> {
     let mut names = Vec::new();
     if is_named(ep) {
         names.push(ep.netns.clone());
     }
     names.extend(ep.aliases.iter().cloned());
-    match ep.address {
-        Some(addr) if !names.is_empty() => Some(HostEntry {
-            address: addr.ip(),
-            names,
-        }),
-        _ => None,
+    if names.is_empty() {
+        return Vec::new();
     }
+    ep.addresses()
+        .map(|addr| HostEntry {
+            address: addr.ip(),
+            names: names.clone(),
+        })
+        .collect()
 }
 
 fn is_named(ep: &Endpoint) -> bool {
@@ -187,7 +190,7 @@ impl<'a> HostsPlan<'a> {
         let entries: Vec<HostEntry> = self
             .endpoints(network)?
             .iter()
-            .filter_map(entry_of)
+            .flat_map(entries_of)
             .collect();
         let text = hosts::render_hosts(&entries);
         self.write(&path, &text)?;
@@ -289,10 +292,11 @@ impl<'a> HostsPlan<'a> {
         let path = hosts::network_file(&ep.network);
         match self.view.text(&path)? {
             Some(text) => {
-                if let Some(entry) = entry_of(ep) {
+                let lines: String = entries_of(ep).iter().map(hosts::render_entry).collect();
+                if !lines.is_empty() {
                     self.push(FileOp::Append {
                         path,
-                        text: hosts::render_entry(&entry),
+                        text: lines,
                         at: text.len() as u64,
                     })?;
                 }
@@ -314,18 +318,23 @@ impl<'a> HostsPlan<'a> {
 
     /// After `ep` leaves its network (forgotten by the same plan).
     pub fn left(&mut self, ep: &Endpoint) -> Result<()> {
-        let Some(addr) = ep.address else {
+        if ep.address.is_none() {
             return Ok(());
-        };
+        }
         self.leaving = Some(ep.clone());
         let path = hosts::network_file(&ep.network);
-        if let Some(text) = self.view.text(&path)? {
+        // One line per address; each removal is planned against the file as the previous one
+        // leaves it.
+        for addr in ep.addresses() {
+            let Some(text) = self.view.text(&path)? else {
+                break;
+            };
             match hosts::plan_removal(&text, addr.ip()) {
                 Removal::Absent => {}
                 Removal::Blank { offset, len } => {
                     let old = text[offset..offset + len].to_string();
                     self.push(FileOp::Overwrite {
-                        path,
+                        path: path.clone(),
                         offset: offset as u64,
                         text: hosts::blank(len),
                         old,

@@ -159,6 +159,12 @@ fn create_args(name: &str, spec: &NetworkSpec) -> CreateArgs {
         subnet: spec.subnet.map(|s| s.to_string()),
         gateway: spec.gateway.map(|g| g.to_string()),
         ip_range: spec.ip_range.map(|r| r.to_string()),
+        // `subnet6`/`gateway6` imply `ipv6 = true`, as a file that gives them means it.
+        ipv6: spec
+            .ipv6
+            .unwrap_or(spec.subnet6.is_some() || spec.gateway6.is_some()),
+        subnet6: spec.subnet6.map(|s| s.to_string()),
+        gateway6: spec.gateway6.map(|g| g.to_string()),
         internal: spec.internal.unwrap_or(false),
         mtu: spec.mtu,
         parent: spec.parent.clone(),
@@ -181,6 +187,7 @@ fn attach_args(ns: &str, spec: &AttachSpec) -> AttachArgs {
         network: spec.network.clone(),
         netns: ns.to_string(),
         ip: spec.ip.map(|ip| ip.to_string()),
+        ip6: spec.ip6.map(|ip| ip.to_string()),
         ifname: spec.ifname.clone(),
         mac: spec.mac.clone(),
         aliases: spec.aliases.clone(),

@@ -23,6 +23,9 @@ struct NsNet {
     network: String,
     interface: String,
     address: Option<String>,
+    /// The IPv6 address on a dual-stack network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address6: Option<String>,
     /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
     ports: Vec<String>,
 }
@@ -34,6 +37,8 @@ struct WideRow {
     network: String,
     interface: String,
     address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address6: Option<String>,
     mac: Option<String>,
     host_veth: Option<String>,
     bridge: Option<String>,
@@ -57,6 +62,7 @@ pub fn print_wide(ctx: &Ctx, format: Format, networks: Option<&[&str]>) -> Resul
                 network: ep.network,
                 interface: ep.ifname,
                 address: ep.address.map(|a| a.to_string()),
+                address6: ep.address6.map(|a| a.to_string()),
                 mac: ep.mac,
                 host_veth: ep.host_ifname,
                 bridge: net.bridge.clone(),
@@ -67,6 +73,10 @@ pub fn print_wide(ctx: &Ctx, format: Format, networks: Option<&[&str]>) -> Resul
     }
     rows.sort_by(|a, b| (&a.namespace, &a.network).cmp(&(&b.namespace, &b.network)));
     let cell = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    let both = |a: &Option<String>, a6: &Option<String>| match a6 {
+        Some(a6) => format!("{} {a6}", cell(a)),
+        None => cell(a),
+    };
     print_list(
         format,
         &[
@@ -90,7 +100,7 @@ pub fn print_wide(ctx: &Ctx, format: Format, networks: Option<&[&str]>) -> Resul
                 } else {
                     r.interface.clone()
                 },
-                cell(&r.address),
+                both(&r.address, &r.address6),
                 cell(&r.mac),
                 cell(&r.host_veth),
                 cell(&r.bridge),
@@ -139,6 +149,7 @@ pub fn ls(ctx: &Ctx, quiet: bool, wide: bool) -> Result<()> {
                     network: e.network,
                     interface: e.ifname,
                     address: e.address.map(|a| a.to_string()),
+                    address6: e.address6.map(|a| a.to_string()),
                     ports: e.ports.iter().map(|p| p.to_string()).collect(),
                 })
                 .collect(),
@@ -159,9 +170,10 @@ pub fn ls(ctx: &Ctx, quiet: bool, wide: bool) -> Result<()> {
             let nets: Vec<String> = r
                 .networks
                 .iter()
-                .map(|n| match &n.address {
-                    Some(a) => format!("{}:{}={a}", n.network, n.interface),
-                    None => n.network.clone(),
+                .map(|n| match (&n.address, &n.address6) {
+                    (Some(a), Some(a6)) => format!("{}:{}={a} {a6}", n.network, n.interface),
+                    (Some(a), None) => format!("{}:{}={a}", n.network, n.interface),
+                    _ => n.network.clone(),
                 })
                 .collect();
             vec![

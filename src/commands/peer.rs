@@ -73,6 +73,12 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
              computed over: give that host an --ip-range that no other host leases from",
             net.ip_range.map(|r| r.to_string()).unwrap_or_default()
         );
+        if let Some(range6) = net.ip_range6 {
+            eprintln!(
+                "cnet: note: the same goes for this host's IPv6 slice ({range6}): that host \
+                 must lease IPv6 from outside it"
+            );
+        }
     }
     Ok(())
 }

@@ -86,23 +86,12 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         mac: bridge_mac(net),
         mtu: net.mtu,
     });
-    // An IPv4 network: no IPv6 link-local address on the bridge, so the host sends no
-    // router or neighbour solicitations and MLD reports into it.
-    plan.push(Op::DisableIpv6 {
-        dev: bridge.clone(),
-    });
     plan.push(Op::AddAddress {
         ns: NsRef::Host,
-        dev: bridge,
+        dev: bridge.clone(),
         addr: IpNetwork::new(gateway, subnet.prefix()).expect("prefix from a subnet"),
     });
-    if !net.internal {
-        plan.push(Op::Sysctl {
-            ns: NsRef::Host,
-            key: "net.ipv4.ip_forward".into(),
-            value: "1".into(),
-        });
-    }
+    plan_ip_families(net, &bridge, &mut plan);
     plan.push(Op::AppendRules(firewall_rules(net)?));
     if !net.internal {
         // For published ports on 127.0.0.1; after the rule that drops what it would let in.
@@ -113,6 +102,41 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         });
     }
     Ok(plan)
+}
+
+/// What a bridge carrying the network needs of each family: an IPv4-only network's has no
+/// IPv6 at all (no link-local address, so the host sends no router or neighbour solicitations
+/// and MLD reports into it); a dual-stack network's holds the IPv6 gateway (no DAD: cnet chose
+/// it) and ignores router advertisements. IPv4 forwarding on, unless the network is internal.
+/// IPv6 forwarding is left as it is: cnet's firewall has no IPv6 rules yet (isolation between
+/// networks, masquerade), and forwarding without them would route every dual-stack network
+/// into every other.
+pub fn plan_ip_families(net: &Network, bridge: &str, plan: &mut Plan) {
+    match super::dual_stack::gateway_address(net) {
+        None if !net.dual_stack() => plan.push(Op::DisableIpv6 {
+            dev: bridge.to_string(),
+        }),
+        gateway6 => {
+            plan.push(super::dual_stack::ignore_router_advertisements(
+                NsRef::Host,
+                bridge,
+            ));
+            if let Some(addr) = gateway6 {
+                plan.push(Op::AddAddress {
+                    ns: NsRef::Host,
+                    dev: bridge.to_string(),
+                    addr,
+                });
+            }
+        }
+    }
+    if !net.internal {
+        plan.push(Op::Sysctl {
+            ns: NsRef::Host,
+            key: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+        });
+    }
 }
 
 pub fn plan_remove(net: &Network) -> Plan {
@@ -150,9 +174,11 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         peer_mac: Some(req.mac.unwrap_or_else(|| names::mac_from_ip(address.ip()))),
         master: Some(bridge_of(net)?.to_string()),
     });
-    // Networks are IPv4-only (as Docker's are unless --ipv6): both ends without IPv6
-    // autoconfiguration. The host end goes up only once IPv6 is off on it, so the kernel never
-    // configures IPv6 there (a link-local address, DAD, multicast joins) only to undo it.
+    // Both ends without IPv6 autoconfiguration. The host end is a bridge port, which bridges
+    // IPv6 frames without IPv6 of its own, on dual-stack networks too: it goes up only once
+    // IPv6 is off on it, so the kernel never configures IPv6 there (a link-local address, DAD,
+    // multicast joins) only to undo it. The namespace end of a dual-stack network gets its
+    // IPv6 address from cnet (`configure_interface`).
     plan.push(Op::DisableIpv6 { dev: host.clone() });
     plan.push(Op::LinkUp {
         ns: NsRef::Host,
@@ -162,7 +188,7 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         ns: t.ns.clone(),
         dev: req.ifname.clone(),
     });
-    super::configure_interface(req, address, net.gateway, false, plan);
+    super::configure_interface(req, address, plan);
     Ok(())
 }
 
@@ -308,6 +334,8 @@ mod tests {
         let n = net(false);
         let t = target(false);
         let req = AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth0".into(),
@@ -344,6 +372,8 @@ mod tests {
         let n = net(true);
         let t = target(true);
         let req = AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth1".into(),
@@ -370,6 +400,8 @@ mod tests {
         };
         assert_eq!(added.len(), 2);
         let ep = Endpoint {
+            address6: None,
+            default_route6: false,
             network: "lab".into(),
             key: "ns1".into(),
             netns: "ns1".into(),

@@ -5,36 +5,53 @@ use super::Facts;
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
 use crate::ipam;
+use crate::model::family::Family;
 use crate::model::{Driver, Network};
 use crate::output;
 use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 
-/// The types carry either family, but cnet builds IPv4 networks only for now.
-fn refuse_v6(what: &str, s: &str, ip: IpAddr) -> Result<()> {
-    if ip.is_ipv6() {
-        return Err(Error::usage(format!(
-            "{what} {s}: IPv6 subnets are not supported yet (issue #23)"
-        )));
+/// Refuse an address of the other family, naming the flag that takes it.
+fn check_family(what: &str, s: &str, ip: IpAddr, family: Family) -> Result<()> {
+    match (family, Family::of(ip)) {
+        (Family::V4, Family::V6) => Err(Error::usage(format!(
+            "{what} {s} is IPv6: {}",
+            match what.trim_start_matches('-') {
+                "subnet" => "give it as --subnet6 with --ipv6",
+                "gateway" => "give it as --gateway6 with --ipv6",
+                "ip" => "give it as --ip6",
+                _ => "only IPv4 is taken here",
+            }
+        ))),
+        (Family::V6, Family::V4) => Err(Error::usage(format!("{what} {s} is not IPv6"))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
-pub fn parse_cidr(what: &str, s: &str) -> Result<IpNetwork> {
+fn example(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "an IPv4 CIDR like 10.1.0.0/24",
+        Family::V6 => "an IPv6 CIDR like fd00:1::/64",
+    }
+}
+
+/// A subnet of `family` as given for `what`: with a prefix and no host bits.
+pub fn parse_cidr_of(family: Family, what: &str, s: &str) -> Result<IpNetwork> {
     // ipnetwork would read a bare address as a /32, which is never what was meant.
     if !s.contains('/')
         && let Ok(ip) = s.parse::<IpAddr>()
     {
-        refuse_v6(what, s, ip)?;
-        let example = IpNetwork::new(ip, 24).map_or(ip, |n| n.network());
+        check_family(what, s, ip, family)?;
+        let prefix = if family == Family::V4 { 24 } else { 64 };
+        let example = IpNetwork::new(ip, prefix).map_or(ip, |n| n.network());
         return Err(Error::usage(format!(
-            "{what} {s} has no prefix: give one, e.g. {example}/24"
+            "{what} {s} has no prefix: give one, e.g. {example}/{prefix}"
         )));
     }
     let net: IpNetwork = s
         .parse()
-        .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 CIDR like 10.1.0.0/24")))?;
-    refuse_v6(what, s, net.ip())?;
+        .map_err(|_| Error::usage(format!("{what} '{s}' is not {}", example(family))))?;
+    check_family(what, s, net.ip(), family)?;
     if net.network() != net.ip() {
         return Err(Error::usage(format!(
             "{what} {s} has host bits set (did you mean {}/{}?)",
@@ -45,12 +62,27 @@ pub fn parse_cidr(what: &str, s: &str) -> Result<IpNetwork> {
     Ok(net)
 }
 
-pub fn parse_ip(what: &str, s: &str) -> Result<IpAddr> {
+/// An IPv4 subnet.
+pub fn parse_cidr(what: &str, s: &str) -> Result<IpNetwork> {
+    parse_cidr_of(Family::V4, what, s)
+}
+
+/// An address of `family` as given for `what`.
+pub fn parse_ip_of(family: Family, what: &str, s: &str) -> Result<IpAddr> {
+    let name = match family {
+        Family::V4 => "an IPv4",
+        Family::V6 => "an IPv6",
+    };
     let ip = s
         .parse()
-        .map_err(|_| Error::usage(format!("{what} '{s}' is not an IPv4 address")))?;
-    refuse_v6(what, s, ip)?;
+        .map_err(|_| Error::usage(format!("{what} '{s}' is not {name} address")))?;
+    check_family(what, s, ip, family)?;
     Ok(ip)
+}
+
+/// An IPv4 address.
+pub fn parse_ip(what: &str, s: &str) -> Result<IpAddr> {
+    parse_ip_of(Family::V4, what, s)
 }
 
 /// The options every driver with addresses shares, parsed and checked (no I/O).
@@ -121,9 +153,7 @@ pub fn check_name_free(facts: &dyn Facts, name: &str) -> Result<()> {
 /// Refuse a subnet that overlaps another network's.
 pub fn check_subnet_free(others: &[Network], subnet: IpNetwork) -> Result<()> {
     for o in others {
-        if let Some(os) = o.subnet
-            && ipam::overlaps(os, subnet)
-        {
+        if let Some(os) = o.subnets().find(|os| ipam::overlaps(*os, subnet)) {
             return Err(Error::usage(format!(
                 "subnet {subnet} overlaps network {} ({os})",
                 o.name
@@ -184,7 +214,7 @@ fn new_id() -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+pub(crate) fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     use std::io::Read;
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }
@@ -227,29 +257,37 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_is_refused_as_bad_input_until_it_is_supported() {
-        for (extra, what) in [
-            (&["--subnet", "fd00:1::/64"][..], "subnet fd00:1::/64"),
-            (&["--subnet", "fd00:1::"][..], "subnet fd00:1::"),
+    fn ipv6_in_an_ipv4_flag_is_refused_naming_the_flag_that_takes_it() {
+        for (extra, msg) in [
+            (
+                &["--subnet", "fd00:1::/64"][..],
+                "subnet fd00:1::/64 is IPv6: give it as --subnet6 with --ipv6",
+            ),
+            (
+                &["--subnet", "fd00:1::"][..],
+                "subnet fd00:1:: is IPv6: give it as --subnet6 with --ipv6",
+            ),
             (
                 &["--subnet", "10.2.0.0/16", "--ip-range", "fd00::/120"],
-                "ip-range fd00::/120",
+                "ip-range fd00::/120 is IPv6: only IPv4 is taken here",
             ),
             (
                 &["--subnet", "10.2.0.0/16", "--gateway", "fd00::1"],
-                "gateway fd00::1",
+                "gateway fd00::1 is IPv6: give it as --gateway6 with --ipv6",
             ),
         ] {
-            assert_eq!(
-                refused(extra, None),
-                format!("{what}: IPv6 subnets are not supported yet (issue #23)")
-            );
+            assert_eq!(refused(extra, None), msg);
         }
         let e = parse_ip("--ip", "fd00::5").unwrap_err();
         assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.to_string(), "--ip fd00::5 is IPv6: give it as --ip6");
+        let e = parse_ip_of(Family::V6, "--ip6", "10.0.0.5").unwrap_err();
+        assert_eq!(e.to_string(), "--ip6 10.0.0.5 is not IPv6");
         assert_eq!(
-            e.to_string(),
-            "--ip fd00::5: IPv6 subnets are not supported yet (issue #23)"
+            parse_cidr_of(Family::V6, "subnet6", "fd00:1::")
+                .unwrap_err()
+                .to_string(),
+            "subnet6 fd00:1:: has no prefix: give one, e.g. fd00:1::/64"
         );
     }
 

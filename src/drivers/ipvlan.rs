@@ -38,6 +38,8 @@ mod tests {
         mac: Option<[u8; 6]>,
     ) -> AttachRequest<'a> {
         AttachRequest {
+            address6: None,
+            default_route6: false,
             network: n,
             target: t,
             ifname: "eth0".into(),

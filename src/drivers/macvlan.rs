@@ -37,6 +37,8 @@ mod tests {
         let n = net(Driver::Macvlan, Some("private"));
         let t = target(false);
         let req = AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth0".into(),
@@ -107,6 +109,8 @@ mod tests {
         n.internal = true;
         let t = target(true);
         let req = AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth1".into(),
@@ -134,6 +138,8 @@ mod tests {
         );
         assert!(plan_remove(&n).is_empty());
         let ep = Endpoint {
+            address6: None,
+            default_route6: false,
             network: "lan".into(),
             key: "ns1".into(),
             netns: "ns1".into(),

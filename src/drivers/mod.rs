@@ -7,6 +7,7 @@
 
 pub mod bridge;
 pub mod create;
+pub mod dual_stack;
 pub mod host;
 pub mod ipvlan;
 pub mod macvlan;
@@ -104,6 +105,8 @@ pub trait Facts {
     fn free_subnet(&self) -> Result<IpNetwork>;
     /// The kernel's boot id (leases record it).
     fn boot_id(&self) -> String;
+    /// The host's IPv6 ULA /48, if one was chosen already.
+    fn ula(&self) -> Result<Option<IpNetwork>>;
 }
 
 /// The namespace an attach/detach is about, resolved from what the user typed.
@@ -128,9 +131,13 @@ pub struct AttachRequest<'a> {
     pub target: &'a Target,
     pub ifname: String,
     pub address: Option<IpNetwork>,
+    /// The IPv6 address, on a dual-stack network.
+    pub address6: Option<IpNetwork>,
     pub mac: Option<[u8; 6]>,
     /// Whether this endpoint provides the namespace's default route.
     pub default_route: bool,
+    /// Whether it provides the namespace's IPv6 default route.
+    pub default_route6: bool,
 }
 
 /// Kernel objects and rules a new network needs, given what of cnet's firewall is there.
@@ -178,15 +185,10 @@ pub fn plan_detach(net: &Network, ep: &Endpoint) -> Plan {
 }
 
 /// What every endpoint with an interface gets once its link is in the namespace: loopback up,
-/// its address, the link up, and (when it gives the namespace its default route) a route via
-/// `via`, or through the device itself when there is no gateway (ipvlan l3).
-pub fn configure_interface(
-    req: &AttachRequest,
-    address: IpNetwork,
-    default_via: Option<std::net::IpAddr>,
-    device_route: bool,
-    plan: &mut Plan,
-) {
+/// its address (on a dual-stack network its IPv6 one too, router advertisements ignored), the
+/// link up, and the default route of each family it carries: via the network's gateway, or
+/// through the device itself when there is none (ipvlan l3).
+pub fn configure_interface(req: &AttachRequest, address: IpNetwork, plan: &mut Plan) {
     let ns = &req.target.ns;
     plan.push(Op::LinkUp {
         ns: ns.clone(),
@@ -197,27 +199,23 @@ pub fn configure_interface(
         dev: req.ifname.clone(),
         addr: address,
     });
+    if let Some(address6) = req.address6 {
+        dual_stack::configure_interface(ns, &req.ifname, address6, plan);
+    }
     plan.push(Op::LinkUp {
         ns: ns.clone(),
         dev: req.ifname.clone(),
     });
-    if !req.default_route {
-        return;
-    }
-    match default_via {
-        Some(gw) => plan.push(Op::AddRoute {
-            ns: ns.clone(),
-            dest: None,
-            via: Some(gw),
-            dev: None,
-        }),
-        None if device_route => plan.push(Op::AddRoute {
-            ns: ns.clone(),
-            dest: None,
-            via: None,
-            dev: Some(req.ifname.clone()),
-        }),
-        None => {}
+    use crate::model::family::Family;
+    for (family, carries) in [
+        (Family::V4, req.default_route),
+        (Family::V6, req.default_route6),
+    ] {
+        if carries
+            && let Some(route) = crate::commands::gateway::default_route_in(req.network, family)
+        {
+            plan.push(route.adding_in(ns.clone(), &req.ifname));
+        }
     }
 }
 

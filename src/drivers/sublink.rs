@@ -205,7 +205,7 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         mtu: net.mtu,
         mac,
     });
-    super::configure_interface(req, address, net.gateway, kind.device_default_route(), plan);
+    super::configure_interface(req, address, plan);
     Ok(())
 }
 

@@ -136,6 +136,9 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         mac: super::bridge::bridge_mac(net),
         mtu: net.mtu,
     });
+    // The host takes no part in the segment, in either family: no IPv6 on its bridge (no
+    // link-local address, no MLD or ND chatter replicated to every peer). A dual-stack
+    // overlay's IPv6 is the namespaces' alone.
     plan.push(Op::DisableIpv6 {
         dev: bridge.clone(),
     });
@@ -453,6 +456,8 @@ mod tests {
             exists: true,
         };
         let plan = plan_attach(&AttachRequest {
+            address6: None,
+            default_route6: false,
             network: &n,
             target: &t,
             ifname: "eth0".into(),

@@ -8,7 +8,9 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use pool::{DEFAULT_POOLS, check_room, check_usable, choose_subnet, first_host, overlaps};
+pub use pool::{
+    DEFAULT_POOLS, check_room, check_usable, choose_subnet, choose_subnet6, first_host, overlaps,
+};
 pub use slice::{VtepSlice, sorted_vteps, vtep_slice};
 pub use table::{LeaseTable, MemTable};
 
@@ -197,7 +199,7 @@ pub fn discover_in(
     now: u64,
     boot_id: &str,
 ) -> Result<Lease> {
-    let own = table.of_client(client)?;
+    let own = of_family(table.of_client(client)?, Family::of_net(pool.range));
     refuse_if_bound(&own, client, None, network, boot_id)?;
     let address = match requested {
         Some(addr) => grant_exactly(pool, network, table, client, addr, (now, boot_id))?,
@@ -221,7 +223,16 @@ pub fn discover_in(
     })
 }
 
-/// A client holds at most one bound address per network.
+/// The leases of one family: a dual-stack network's table holds both, and each family is
+/// leased on its own.
+fn of_family(leases: Vec<Lease>, family: Family) -> Vec<Lease> {
+    leases
+        .into_iter()
+        .filter(|l| Family::of(l.address) == family)
+        .collect()
+}
+
+/// A client holds at most one bound address of each family per network.
 fn refuse_if_bound(
     leases: &[Lease],
     client: &str,
@@ -368,7 +379,7 @@ pub fn request_in(offer: &Lease, table: &dyn LeaseTable, now: u64) -> Result<Lea
         )));
     }
     refuse_if_bound(
-        &table.of_client(&offer.client)?,
+        &of_family(table.of_client(&offer.client)?, Family::of(offer.address)),
         &offer.client,
         Some(offer.address),
         &offer.network,

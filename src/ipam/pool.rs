@@ -61,14 +61,24 @@ fn first_free_in(pool: IpNetwork, prefix: u8, in_use: &[IpNetwork]) -> Option<Ip
     None
 }
 
+/// The first `/64` of `ula` (the host's ULA /48) overlapping nothing in `in_use`: the subnet
+/// of an `--ipv6` network created without `--subnet6`.
+pub fn choose_subnet6(ula: IpNetwork, in_use: &[IpNetwork]) -> Option<IpNetwork> {
+    first_free_in(ula, 64, in_use)
+}
+
 /// Blocks that can never be a network's subnet, with why (RFC 6890's special-purpose blocks
 /// a host cannot route to a LAN of its own).
-const UNUSABLE: [(&str, &str); 5] = [
+const UNUSABLE: [(&str, &str); 9] = [
     ("0.0.0.0/8", "\"this network\""),
     ("127.0.0.0/8", "loopback"),
     ("169.254.0.0/16", "link-local"),
     ("224.0.0.0/4", "multicast"),
     ("240.0.0.0/4", "reserved (and broadcast)"),
+    ("::/96", "unspecified and loopback"),
+    ("::ffff:0:0/96", "IPv4-mapped"),
+    ("fe80::/10", "link-local"),
+    ("ff00::/8", "multicast"),
 ];
 
 /// The largest subnet a network may have: anything shorter spans several of the address

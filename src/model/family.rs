@@ -1,13 +1,13 @@
 //! Addresses of either family as integers, for the arithmetic the allocator and the drivers do
 //! (offsets into a subnet, aligned blocks), and the boundary checks of the parts that speak
-//! IPv4 only (iptables, the kernel calls not written for IPv6 yet).
+//! IPv4 only (the firewall's rules, which act on a network's IPv4 subnet).
 
 use crate::error::{Error, Result};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An address family: how wide its addresses are, and how to turn integers back into them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
     V4,
     V6,

@@ -140,6 +140,8 @@ pub fn mapping() -> PortMapping {
 
 pub fn endpoint() -> Endpoint {
     Endpoint {
+        address6: None,
+        default_route6: false,
         network: "lab".into(),
         key: "ns1".into(),
         netns: "ns1".into(),
@@ -221,4 +223,28 @@ fn ipv6_values_round_trip_too() {
         "{text}"
     );
     assert_eq!(toml::from_str::<Network>(&text).unwrap(), net);
+}
+
+#[test]
+fn dual_stack_records_round_trip_and_name_their_ipv6_fields() {
+    let net = Network {
+        subnet6: Some("fd00:1::/64".parse().unwrap()),
+        gateway6: Some("fd00:1::1".parse().unwrap()),
+        ..bridge()
+    };
+    let text = toml::to_string(&net).unwrap();
+    assert!(
+        text.contains("subnet6 = \"fd00:1::/64\"\ngateway6 = \"fd00:1::1\"\n"),
+        "{text}"
+    );
+    assert_eq!(toml::from_str::<Network>(&text).unwrap(), net);
+    let ep = Endpoint {
+        address6: Some("fd00:1::2/64".parse().unwrap()),
+        default_route6: true,
+        ..endpoint()
+    };
+    let text = toml::to_string(&ep).unwrap();
+    assert!(text.contains("address6 = \"fd00:1::2/64\"\n"), "{text}");
+    assert!(text.contains("default_route6 = true\n"), "{text}");
+    assert_eq!(toml::from_str::<Endpoint>(&text).unwrap(), ep);
 }

@@ -421,10 +421,10 @@ mod tests {
             add("10.1.0.1/31").to_string(),
             "ip addr add 10.1.0.1/31 dev cn-lab"
         );
-        // IPv6 has no broadcast address.
+        // IPv6 has no broadcast address, and cnet adds it without DAD.
         assert_eq!(
             add("fd00::2/64").to_string(),
-            "ip addr add fd00::2/64 dev cn-lab"
+            "ip -6 addr add fd00::2/64 dev cn-lab nodad"
         );
     }
 

@@ -4,6 +4,7 @@
 //! comments: they are cnet's memory, not something a shell script reproduces.
 
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
+use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -42,6 +43,9 @@ pub enum Record {
     /// Remember that cnet created a namespace (so that `ns rm` may delete it).
     PutNamespace(NamespaceRecord),
     DropNamespace(NamespaceRecord),
+    /// Record the host's IPv6 ULA /48, chosen by the first `--ipv6` network that needs it.
+    ClaimUla(IpNetwork),
+    DropUla(IpNetwork),
 }
 
 impl Record {
@@ -86,6 +90,8 @@ impl Record {
             Record::ReleasePorts(c) => Record::ClaimPorts(c.clone()),
             Record::PutNamespace(r) => Record::DropNamespace(r.clone()),
             Record::DropNamespace(r) => Record::PutNamespace(r.clone()),
+            Record::ClaimUla(p) => Record::DropUla(*p),
+            Record::DropUla(p) => Record::ClaimUla(*p),
             Record::DropNetwork { .. } => return None,
         })
     }
@@ -130,6 +136,8 @@ impl fmt::Display for Record {
             }
             Record::PutNamespace(r) => write!(f, "# record namespace {} as cnet's", r.name),
             Record::DropNamespace(r) => write!(f, "# forget namespace {}", r.name),
+            Record::ClaimUla(p) => write!(f, "# record {p} as this host's IPv6 ULA prefix"),
+            Record::DropUla(p) => write!(f, "# forget {p} as this host's IPv6 ULA prefix"),
         }
     }
 }

@@ -18,8 +18,27 @@ fn broadcast_of(addr: &IpNetwork) -> Option<IpAddr> {
     (addr.is_ipv4() && addr.prefix() < 31).then(|| addr.broadcast())
 }
 
+/// Whether a route is IPv6's: by its destination (`::/0` is the v6 default), else its gateway.
+fn is_v6_route(dest: &Option<IpNetwork>, via: &Option<IpAddr>) -> bool {
+    match (dest, via) {
+        (Some(d), _) => d.is_ipv6(),
+        (None, Some(v)) => v.is_ipv6(),
+        (None, None) => false,
+    }
+}
+
+/// `route` for IPv4, `-6 route` for IPv6 (which `default` alone would not say).
+fn route_cmd(dest: &Option<IpNetwork>, via: &Option<IpAddr>) -> &'static str {
+    if is_v6_route(dest, via) {
+        "-6 route"
+    } else {
+        "route"
+    }
+}
+
 fn route_words(dest: &Option<IpNetwork>, via: &Option<IpAddr>, dev: &Option<String>) -> String {
     let mut s = match dest {
+        Some(d) if d.prefix() == 0 => "default".into(),
         Some(d) => d.to_string(),
         None => "default".into(),
     };
@@ -107,6 +126,13 @@ impl fmt::Display for Op {
             Op::LinkUp { ns, dev } => write!(f, "{} link set {} up", ns.ip(), shell_quote(dev)),
             Op::DeleteLink { ns, dev } => write!(f, "{} link del {}", ns.ip(), shell_quote(dev)),
             Op::RetireVeth { host, .. } => write!(f, "ip link del {}", shell_quote(host)),
+            // IPv6 addresses go without duplicate address detection, as cnet adds them.
+            Op::AddAddress { ns, dev, addr } if addr.is_ipv6() => write!(
+                f,
+                "{} -6 addr add {addr} dev {} nodad",
+                ns.ip(),
+                shell_quote(dev)
+            ),
             Op::AddAddress { ns, dev, addr } => {
                 write!(f, "{} addr add {addr}", ns.ip())?;
                 if let Some(brd) = broadcast_of(addr) {
@@ -117,9 +143,13 @@ impl fmt::Display for Op {
             Op::DelAddress { ns, dev, addr } => {
                 write!(f, "{} addr del {addr} dev {}", ns.ip(), shell_quote(dev))
             }
-            Op::AddRoute { ns, dest, via, dev } => {
-                write!(f, "{} route add {}", ns.ip(), route_words(dest, via, dev))
-            }
+            Op::AddRoute { ns, dest, via, dev } => write!(
+                f,
+                "{} {} add {}",
+                ns.ip(),
+                route_cmd(dest, via),
+                route_words(dest, via, dev)
+            ),
             // Any default route, if there is one (`route del` would fail on none).
             Op::DelRoute {
                 ns,
@@ -127,9 +157,13 @@ impl fmt::Display for Op {
                 via: None,
                 dev: None,
             } => write!(f, "{} route flush exact 0.0.0.0/0", ns.ip()),
-            Op::DelRoute { ns, dest, via, dev } => {
-                write!(f, "{} route del {}", ns.ip(), route_words(dest, via, dev))
-            }
+            Op::DelRoute { ns, dest, via, dev } => write!(
+                f,
+                "{} {} del {}",
+                ns.ip(),
+                route_cmd(dest, via),
+                route_words(dest, via, dev)
+            ),
             Op::Sysctl { ns, key, value } => match ns {
                 NsRef::Host => write!(f, "sysctl -w {key}={value}"),
                 NsRef::Named(n) => write!(

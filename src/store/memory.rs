@@ -3,7 +3,9 @@
 
 use super::{Guard, Intent, Store};
 use crate::error::{Error, Result};
+use crate::model::family::Family;
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
+use ipnetwork::IpNetwork;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -17,7 +19,9 @@ pub struct Contents {
     pub namespaces: BTreeMap<String, NamespaceRecord>,
     /// (protocol, host port, host address) -> holder.
     pub ports: BTreeMap<(String, u16, Option<IpAddr>), PortClaim>,
-    pub cursors: BTreeMap<String, IpAddr>,
+    pub cursors: BTreeMap<(String, Family), IpAddr>,
+    /// The host's IPv6 ULA prefix.
+    pub ula: Option<IpNetwork>,
     /// Plans under way, by intent id.
     pub intents: BTreeMap<String, Intent>,
 }
@@ -88,7 +92,7 @@ impl Store for MemStore {
         c.networks.remove(name);
         c.leases.retain(|(n, _), _| n != name);
         c.endpoints.retain(|(n, _), _| n != name);
-        c.cursors.remove(name);
+        c.cursors.retain(|(n, _), _| n != name);
         Ok(())
     }
     fn leases(&self, network: &str) -> Result<Vec<Lease>> {
@@ -110,7 +114,10 @@ impl Store for MemStore {
             )));
         }
         if lease.state == LeaseState::Bound {
-            c.cursors.insert(lease.network.clone(), lease.address);
+            c.cursors.insert(
+                (lease.network.clone(), Family::of(lease.address)),
+                lease.address,
+            );
         }
         c.leases.insert(key, lease.clone());
         Ok(())
@@ -127,15 +134,37 @@ impl Store for MemStore {
         let c = self.contents.borrow();
         Ok(c.leases.get(&(network.to_string(), address)).cloned())
     }
-    fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>> {
+    fn client_lease(&self, network: &str, client: &str, family: Family) -> Result<Option<Lease>> {
         Ok(self
             .leases(network)?
             .into_iter()
-            .filter(|l| l.client == client)
+            .filter(|l| l.client == client && Family::of(l.address) == family)
             .max_by_key(|l| l.since))
     }
-    fn lease_cursor(&self, network: &str) -> Result<Option<IpAddr>> {
-        Ok(self.contents.borrow().cursors.get(network).copied())
+    fn lease_cursor(&self, network: &str, family: Family) -> Result<Option<IpAddr>> {
+        let key = (network.to_string(), family);
+        Ok(self.contents.borrow().cursors.get(&key).copied())
+    }
+    fn ula(&self) -> Result<Option<IpNetwork>> {
+        Ok(self.contents.borrow().ula)
+    }
+    fn claim_ula(&self, prefix: IpNetwork) -> Result<()> {
+        self.write()?;
+        let mut c = self.contents.borrow_mut();
+        match c.ula {
+            Some(p) if p != prefix => Err(Error::runtime(format!(
+                "this host's IPv6 prefix is already {p}"
+            ))),
+            _ => {
+                c.ula = Some(prefix);
+                Ok(())
+            }
+        }
+    }
+    fn drop_ula(&self) -> Result<()> {
+        self.write()?;
+        self.contents.borrow_mut().ula = None;
+        Ok(())
     }
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
         let c = self.contents.borrow();

@@ -6,7 +6,9 @@ pub mod memory;
 pub mod txn;
 
 use crate::error::Result;
+use crate::model::family::Family;
 use crate::model::{Endpoint, Lease, NamespaceRecord, Network, PortClaim};
+use ipnetwork::IpNetwork;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -21,6 +23,8 @@ use crate::ipam::LeaseTable;
 pub struct StoreLeases<'a> {
     pub store: &'a dyn Store,
     pub network: &'a str,
+    /// The family being leased: each keeps its own hints.
+    pub family: Family,
 }
 
 impl LeaseTable for StoreLeases<'_> {
@@ -30,7 +34,7 @@ impl LeaseTable for StoreLeases<'_> {
     fn of_client(&self, client: &str) -> Result<Vec<Lease>> {
         Ok(self
             .store
-            .client_lease(self.network, client)?
+            .client_lease(self.network, client, self.family)?
             .into_iter()
             .collect())
     }
@@ -38,7 +42,7 @@ impl LeaseTable for StoreLeases<'_> {
         self.store.leases(self.network)
     }
     fn cursor(&self) -> Result<Option<IpAddr>> {
-        self.store.lease_cursor(self.network)
+        self.store.lease_cursor(self.network, self.family)
     }
 }
 
@@ -125,10 +129,18 @@ pub trait Store {
     fn remove_lease(&self, network: &str, address: IpAddr) -> Result<()>;
     /// The lease of one address.
     fn lease(&self, network: &str, address: IpAddr) -> Result<Option<Lease>>;
-    /// The client's most recent lease (from an index kept by `put_lease`).
-    fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>>;
-    /// The address most recently bound in the network (where the next search starts).
-    fn lease_cursor(&self, network: &str) -> Result<Option<IpAddr>>;
+    /// The client's most recent lease of one family (from an index kept by `put_lease`).
+    fn client_lease(&self, network: &str, client: &str, family: Family) -> Result<Option<Lease>>;
+    /// The address of one family most recently bound in the network (where the next search
+    /// starts).
+    fn lease_cursor(&self, network: &str, family: Family) -> Result<Option<IpAddr>>;
+    /// The host's IPv6 unique local /48 (RFC 4193): chosen at random on first use, kept so
+    /// `--ipv6` networks without `--subnet6` take /64s of one prefix.
+    fn ula(&self) -> Result<Option<IpNetwork>>;
+    /// Record the host's ULA prefix, only if none is recorded (or the same one is).
+    fn claim_ula(&self, prefix: IpNetwork) -> Result<()>;
+    /// Forget it (the undo of its claim).
+    fn drop_ula(&self) -> Result<()>;
 
     /// Endpoints are keyed by the namespace key (`names` of endpoints: see `commands::target`).
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>>;

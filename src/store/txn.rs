@@ -51,6 +51,8 @@ pub fn apply(store: &dyn Store, r: &Record) -> Result<()> {
         Record::ReleasePorts(c) => store.release_ports(c),
         Record::PutNamespace(n) => store.put_namespace(n),
         Record::DropNamespace(n) => store.remove_namespace(&n.name),
+        Record::ClaimUla(p) => store.claim_ula(*p),
+        Record::DropUla(_) => store.drop_ula(),
     }
 }
 

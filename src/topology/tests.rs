@@ -287,3 +287,36 @@ fn down_leaves_objects_defined_otherwise_than_the_file_says() {
     };
     assert!(!steps.iter().any(db_stays), "{steps:?}");
 }
+
+#[test]
+fn a_dual_stack_network_and_its_static_ipv6_address_are_compared_when_the_file_gives_them() {
+    let topo = Topology::parse(
+        "lab.toml",
+        r#"
+[networks.ds]
+subnet = "10.6.0.0/24"
+ipv6 = true
+subnet6 = "fd00:6::/64"
+
+[namespaces.web]
+attach = [{ network = "ds", ip6 = "fd00:6::10" }]
+"#,
+    )
+    .unwrap();
+    let spec = &topo.networks["ds"];
+    let mut net = network("ds", "10.6.0.0/24", false);
+    assert_eq!(
+        network_difference(spec, &net).as_deref(),
+        Some("exists with ipv6 false, the file says true")
+    );
+    net.subnet6 = Some("fd00:6::/64".parse().unwrap());
+    assert_eq!(network_difference(spec, &net), None);
+    let mut ep = endpoint("ds", "web", "10.6.0.2/24");
+    let attach = &topo.namespaces["web"].attach[0];
+    assert_eq!(
+        attachment_difference(attach, &ep).unwrap().as_deref(),
+        Some("exists with address6 none, the file says fd00:6::10")
+    );
+    ep.address6 = Some("fd00:6::10/64".parse().unwrap());
+    assert_eq!(attachment_difference(attach, &ep).unwrap(), None);
+}

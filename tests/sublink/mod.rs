@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod dual_stack;
+
 use crate::common::{Sandbox, leases};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

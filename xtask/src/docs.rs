@@ -174,6 +174,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
                 "cnet net create vault --subnet 10.9.0.0/24 --internal",
             ),
             (
+                "A dual-stack network (IPv6 beside IPv4); without --subnet6 it takes a /64 of this host's ULA /48:",
+                "cnet net create lab6 --subnet 10.6.0.0/24 --ipv6 --subnet6 fd00:6::/64",
+            ),
+            (
                 "A macvlan network on the LAN of eth0:",
                 "cnet net create lan -d macvlan --parent eth0 --subnet 192.168.1.0/24 --ip-range 192.168.1.192/27",
             ),
@@ -231,6 +235,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "A static address, an alias and a published port:",
                 "cnet attach lab web --ip 10.1.0.10 --alias www -p 8080:80",
+            ),
+            (
+                "Static addresses of both families on a dual-stack network:",
+                "cnet attach lab6 web --ip 10.6.0.10 --ip6 fd00:6::10",
             ),
             (
                 "A process's namespace:",

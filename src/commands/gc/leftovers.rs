@@ -142,7 +142,7 @@ fn stale_lines(ctx: &Ctx, net: &str, endpoints: &[Endpoint]) -> Result<Option<Re
     let held: BTreeSet<_> = endpoints
         .iter()
         .filter(|e| e.network == net)
-        .filter_map(|e| e.address.map(|a| a.ip()))
+        .flat_map(|e| e.addresses().map(|a| a.ip()))
         .collect();
     let mut fixed = text.clone();
     let mut stale = 0;

@@ -114,6 +114,8 @@ mod tests {
         )
         .unwrap();
         let ep = Endpoint {
+            address6: None,
+            default_route6: false,
             network: "lan".into(),
             key: "web".into(),
             netns: "web".into(),

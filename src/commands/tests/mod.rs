@@ -10,6 +10,7 @@ use crate::store::{MemStore, Store};
 use crate::testing::{FakeHost, SharedHost};
 use clap::Parser;
 
+mod dual_stack;
 mod gateway;
 use gateway::with_two_networks;
 

@@ -6,7 +6,7 @@ use crate::drivers::create::{
     check_bridge_free, check_name_free, check_not_routed, check_subnet_free, new_network,
     parse_common, reject_flags,
 };
-use crate::drivers::{Definition, Facts, options};
+use crate::drivers::{Definition, Facts, dual_stack, options};
 use crate::error::{Error, Result};
 use crate::ipam::{self, Pool};
 use crate::model::{Driver, Network};
@@ -46,6 +46,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     let opts = bridge_options(&a.opts)?;
     let mtu_opt = opts.mtu.map(|m| (options::key_of(&opts.given, "mtu"), m));
     let common = parse_common(a, mtu_opt)?;
+    let v6 = dual_stack::parse(a)?;
     let bridge = opts
         .bridge_name
         .unwrap_or_else(|| names::bridge_name(&a.name));
@@ -66,6 +67,9 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     if common.subnet.is_some() {
         check_not_routed(facts, subnet)?;
     }
+    let v6 = v6
+        .map(|v6| dual_stack::define(facts, &v6, &others, true))
+        .transpose()?;
     if !facts.dry_run() && facts.link_exists(&NsRef::Host, &bridge)? {
         return Err(Error::usage(format!(
             "link {bridge} already exists on this host"
@@ -82,11 +86,15 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
         ..new_network(&a.name, Driver::Bridge)
     };
     net.bridge_mac = Some(crate::plan::format_mac(&super::bridge_mac(&net)));
-    Ok(Definition {
-        net,
-        records: Vec::new(),
-        lock,
-    })
+    let records = match v6 {
+        Some(v6) => {
+            net.subnet6 = Some(v6.subnet6);
+            net.gateway6 = v6.gateway6;
+            v6.records
+        }
+        None => Vec::new(),
+    };
+    Ok(Definition { net, records, lock })
 }
 
 #[cfg(test)]

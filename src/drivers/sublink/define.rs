@@ -6,7 +6,7 @@ use super::{SHIM_OPTION, SublinkKind};
 use crate::cli::CreateArgs;
 use crate::drivers::create::{check_name_free, new_network, parse_common, reject_flags};
 use crate::drivers::options::{flag_or_option, key_of};
-use crate::drivers::{Definition, Facts};
+use crate::drivers::{Definition, Facts, dual_stack};
 use crate::error::{Error, Result};
 use crate::ipam::{self, Pool};
 use crate::model::{Driver, IpvlanMode, Lease, LeaseState, MacvlanMode, Network};
@@ -173,6 +173,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs, driver: Driver) -> Result<Defin
     };
     let mtu_opt = opts.mtu.map(|m| (key_of(&opts.given, "mtu"), m));
     let common = parse_common(a, mtu_opt)?;
+    let v6 = dual_stack::parse(a)?;
     let subnet = common.subnet.ok_or_else(|| {
         Error::usage(format!(
             "a {driver} network needs --subnet: the subnet of the LAN {parent} is on \
@@ -183,6 +184,12 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs, driver: Driver) -> Result<Defin
         if common.gateway.is_some() {
             return Err(Error::usage(format!(
                 "--gateway does not apply to ipvlan {mode} mode: the namespaces route through \
+                 their device, there is no gateway"
+            )));
+        }
+        if v6.as_ref().is_some_and(|v6| v6.gateway6.is_some()) {
+            return Err(Error::usage(format!(
+                "--gateway6 does not apply to ipvlan {mode} mode: the namespaces route through \
                  their device, there is no gateway"
             )));
         }
@@ -208,6 +215,9 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs, driver: Driver) -> Result<Defin
     check_subnet_free(&others, subnet, &parent)?;
     check_parent_shared(&others, kind, &parent)?;
     check_parent(facts, &parent, driver, common.mtu)?;
+    let v6 = v6
+        .map(|v6| dual_stack::define(facts, &v6, &others, gateway.is_some()))
+        .transpose()?;
     // Recorded the way `docker network inspect` shows them, however they were given.
     let mut options = opts.given;
     options.insert("parent".into(), parent.clone());
@@ -221,6 +231,8 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs, driver: Driver) -> Result<Defin
         subnet: Some(subnet),
         gateway,
         ip_range: common.ip_range,
+        subnet6: v6.as_ref().map(|v6| v6.subnet6),
+        gateway6: v6.as_ref().and_then(|v6| v6.gateway6),
         internal: a.internal,
         mtu: common.mtu,
         parent: Some(parent),
@@ -232,7 +244,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs, driver: Driver) -> Result<Defin
         check_shim(facts, &net, &others)?;
     }
     // The shim's address is leased to it, so no namespace is ever offered it.
-    let mut records = Vec::new();
+    let mut records = v6.map(|v6| v6.records).unwrap_or_default();
     if opts.host_shim {
         records.push(Record::PutLease {
             lease: Lease {

@@ -7,7 +7,7 @@ use crate::cli::CreateArgs;
 use crate::drivers::create::{
     check_bridge_free, check_name_free, check_not_routed, check_subnet_free, new_network,
 };
-use crate::drivers::{Definition, Facts};
+use crate::drivers::{Definition, Facts, dual_stack};
 use crate::error::{Error, Result};
 use crate::ipam;
 use crate::model::{Driver, Network};
@@ -16,6 +16,21 @@ use std::net::IpAddr;
 
 pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     let r = parse(a)?;
+    let v6 = dual_stack::parse(a)?;
+    if let Some(v6) = &v6 {
+        if v6.gateway6.is_some() {
+            return Err(Error::usage(
+                "a vxlan network has no gateway (it is an L2 segment): drop --gateway6",
+            ));
+        }
+        // Each host's ULA prefix is its own: the hosts of an overlay must agree on a subnet.
+        if v6.subnet6.is_none() && !a.peer.is_empty() {
+            return Err(Error::usage(
+                "a vxlan network with peers needs --subnet6 with --ipv6: every host of the \
+                 overlay must give the same one",
+            ));
+        }
+    }
     facts.require_root()?;
 
     let lock = facts.lock()?;
@@ -78,10 +93,22 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
             (s.range, s.vteps)
         }
     };
+    // IPv6 addresses are leased from this host's slice of the v6 subnet, over the same VTEPs,
+    // whatever --ip-range says of IPv4: there is no --ip-range6 to split it otherwise.
+    let (v6, ip_range6) = match v6 {
+        Some(v6) => {
+            let d = dual_stack::define(facts, &v6, &others, false)?;
+            let slice = ipam::vtep_slice(d.subnet6, vtep.local, &peers)?;
+            (Some(d), Some(slice.range))
+        }
+        None => (None, None),
+    };
     let mut net = Network {
         subnet: Some(r.subnet),
         gateway: None,
         ip_range: Some(ip_range),
+        subnet6: v6.as_ref().map(|d| d.subnet6),
+        ip_range6,
         internal: true,
         mtu: Some(mtu),
         bridge: Some(r.bridge),
@@ -99,7 +126,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     ));
     Ok(Definition {
         net,
-        records: Vec::new(),
+        records: v6.map(|d| d.records).unwrap_or_default(),
         lock,
     })
 }

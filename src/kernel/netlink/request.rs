@@ -8,9 +8,11 @@ use crate::model::family;
 use crate::plan::{NsRef, Op};
 use ipnetwork::IpNetwork;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::AddressMessage;
+use netlink_packet_route::address::{AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{AfSpecInet6, AfSpecUnspec, In6AddrGenMode, LinkAttribute};
-use netlink_packet_route::route::{RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::route::{
+    RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use rtnetlink::{AddressMessageBuilder, LinkUnspec, RouteMessageBuilder};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -219,52 +221,79 @@ pub(super) fn send_one(c: &Conn, op: &Op, r: &OneRequest) -> Result<()> {
     }
 }
 
-/// The address message of the address's family.
+/// The address message of the address's family. An IPv6 address goes without duplicate
+/// address detection (IFA_F_NODAD): cnet leased it, so nobody else has it, and it is usable at
+/// once instead of after the second or so DAD takes.
 pub(super) fn address_message(idx: u32, addr: &IpNetwork) -> AddressMessage {
     match addr.ip() {
         IpAddr::V4(ip) => AddressMessageBuilder::<Ipv4Addr>::new()
             .index(idx)
             .address(ip, addr.prefix())
             .build(),
-        IpAddr::V6(ip) => AddressMessageBuilder::<Ipv6Addr>::new()
-            .index(idx)
-            .address(ip, addr.prefix())
-            .build(),
+        IpAddr::V6(ip) => {
+            let mut m = AddressMessageBuilder::<Ipv6Addr>::new()
+                .index(idx)
+                .address(ip, addr.prefix())
+                .build();
+            m.header.flags = AddressHeaderFlags::Nodad;
+            m
+        }
     }
 }
 
-/// An IPv4 route's message; IPv6 routes (their scopes and on-link rules differ) are not
-/// written yet and are refused.
+/// A route's message, of the family of its destination (a v6 default route is `::/0`) or
+/// else of its gateway; a route with neither is IPv4's.
 pub(super) fn route_message(
     add: bool,
     dest: &Option<IpNetwork>,
     via: &Option<IpAddr>,
     oif: Option<u32>,
 ) -> Result<RouteMessage> {
-    let dest = dest.map(family::v4_net).transpose()?;
-    let via = via.map(family::v4).transpose()?;
-    let mut b = RouteMessageBuilder::<Ipv4Addr>::new();
-    if let Some(d) = dest {
-        b = b.destination_prefix(d.network(), d.prefix());
+    let v6 = match (dest, via) {
+        (Some(d), _) => d.is_ipv6(),
+        (None, Some(v)) => v.is_ipv6(),
+        (None, None) => false,
+    };
+    if via.is_some_and(|v| v.is_ipv6() != v6) {
+        return Err(crate::error::Error::runtime(
+            "a route's gateway and destination are of two families",
+        ));
     }
-    if let Some(gw) = via {
-        b = b.gateway(gw);
-    }
-    if let Some(i) = oif {
-        b = b.output_interface(i);
-    }
-    if add {
-        // Like iproute2: a route with neither gateway nor anything else is on-link.
-        if via.is_none() {
-            b = b.scope(RouteScope::Link);
+    let mut msg = if v6 {
+        let mut b = RouteMessageBuilder::<Ipv6Addr>::new();
+        if let Some(IpNetwork::V6(d)) = dest {
+            b = b.destination_prefix(d.network(), d.prefix());
         }
-        b = b.protocol(RouteProtocol::Boot);
+        if let Some(IpAddr::V6(gw)) = via {
+            b = b.gateway(*gw);
+        }
+        b.build()
+    } else {
+        let dest = dest.map(family::v4_net).transpose()?;
+        let mut b = RouteMessageBuilder::<Ipv4Addr>::new();
+        if let Some(d) = dest {
+            b = b.destination_prefix(d.network(), d.prefix());
+        }
+        if let Some(IpAddr::V4(gw)) = via {
+            b = b.gateway(*gw);
+        }
+        b.build()
+    };
+    if let Some(i) = oif {
+        msg.attributes.push(RouteAttribute::Oif(i));
+    }
+    let h = &mut msg.header;
+    if add {
+        // Like iproute2: an IPv4 route with no gateway is on-link; IPv6 routes are universe.
+        if via.is_none() && !v6 {
+            h.scope = RouteScope::Link;
+        }
+        h.protocol = RouteProtocol::Boot;
     } else {
         // Like `ip route del`: match whatever protocol, scope and type the route has.
-        b = b
-            .protocol(RouteProtocol::Unspec)
-            .scope(RouteScope::NoWhere)
-            .kind(RouteType::Unspec);
+        h.protocol = RouteProtocol::Unspec;
+        h.scope = RouteScope::NoWhere;
+        h.kind = RouteType::Unspec;
     }
-    Ok(b.build())
+    Ok(msg)
 }

@@ -65,15 +65,33 @@ fn route_messages_match_iproute2() {
 }
 
 #[test]
-fn v6_routes_are_refused_and_v6_addresses_get_a_v6_message() {
-    let dest: Option<IpNetwork> = Some("fd00::/64".parse().unwrap());
-    let e = route_message(true, &dest, &None, Some(3)).unwrap_err();
-    assert_eq!(e.to_string(), "IPv6 is not supported yet");
+fn v6_routes_and_addresses_get_v6_messages_and_addresses_skip_dad() {
     let via = Some("fd00::1".parse().unwrap());
-    assert!(route_message(false, &None, &via, None).is_err());
+    let add = route_message(true, &None, &via, None).unwrap();
+    assert_eq!(
+        add.header.address_family,
+        netlink_packet_route::AddressFamily::Inet6
+    );
+    assert_eq!(add.header.scope, RouteScope::Universe);
+    assert_eq!(add.header.destination_prefix_length, 0);
+    let dest: Option<IpNetwork> = Some("::/0".parse().unwrap());
+    let dev = route_message(true, &dest, &None, Some(3)).unwrap();
+    assert_eq!(
+        dev.header.address_family,
+        netlink_packet_route::AddressFamily::Inet6
+    );
+    assert_eq!(dev.header.scope, RouteScope::Universe);
+    assert!(dev.attributes.contains(&RouteAttribute::Oif(3)));
+    let mixed = Some("10.1.0.1".parse().unwrap());
+    assert!(route_message(true, &dest, &mixed, None).is_err());
     let m = request::address_message(3, &"fd00::2/64".parse().unwrap());
     assert_eq!(m.header.family, netlink_packet_route::AddressFamily::Inet6);
     assert_eq!(m.header.prefix_len, 64);
+    assert_eq!(
+        m.header.flags,
+        netlink_packet_route::address::AddressHeaderFlags::Nodad
+    );
     let m = request::address_message(3, &"10.1.0.2/24".parse().unwrap());
     assert_eq!(m.header.family, netlink_packet_route::AddressFamily::Inet);
+    assert!(m.header.flags.is_empty());
 }

@@ -10,7 +10,10 @@
 //! STATE/endpoints/NETWORK/KEY.toml    one file per attached namespace
 //! STATE/namespaces/NAME.toml          namespaces cnet created (and so may delete)
 //! STATE/ports/PROTO/PORT/HOSTIP.toml  host ports held by published ports, claimed with link(2)
+//! STATE/leases/NETWORK/clients6/KEY   the same two hints for IPv6 addresses
+//! STATE/leases/NETWORK/.cursor6
 //! STATE/boot_id                       the boot the kernel objects were last brought up for
+//! STATE/ula_prefix                    the host's IPv6 ULA /48, chosen at random on first use
 //! ```
 //! An attach writes a constant number of small files however many endpoints the network has.
 //! Every write is write-temp + rename (or link), so a reader sees the old file or the new one.
@@ -22,9 +25,9 @@
 //! crash can leave of an unsynced new file is an empty file: read as absent.
 //!
 //! Intents are not fsynced either: one written into the lock file and truncated away per
-//! command is all they cost. A power loss that drops an intent also drops the kernel objects its plan made (they
-//! live in memory), and the boot check (`commands::restore`) rebuilds from the records then; a
-//! torn intent was cut short before its plan started, and is dropped.
+//! command is all they cost. A power loss that drops an intent also drops the kernel objects
+//! its plan made (they live in memory), and the boot check (`commands::restore`) rebuilds from
+//! the records then; a torn intent was cut short before its plan started, and is dropped.
 //!
 //! Nothing under the state directory is trusted to be what it should: every file is opened
 //! without following a symbolic link and without waiting (a FIFO), and must be a regular file;
@@ -35,7 +38,9 @@
 
 use super::{BadFile, Guard, Intent, Store};
 use crate::error::{Error, Result};
+use crate::model::family::Family;
 use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
+use ipnetwork::IpNetwork;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
@@ -54,6 +59,7 @@ const SAFE_FLAGS: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 mod journal;
 mod kind;
 mod safe_io;
+mod writes;
 
 use kind::Kind;
 use safe_io::*;
@@ -101,31 +107,6 @@ impl FileStore {
         }
     }
 
-    /// Refuse to work below a directory of the state tree that is a symbolic link: a write or
-    /// removal there would land outside the state directory. A directory found to be a real
-    /// one is not looked at again by this process (an attach writes several files in each).
-    fn refuse_linked_dirs(&self, path: &Path) -> Result<()> {
-        let below_root = path
-            .ancestors()
-            .skip(1)
-            .take_while(|dir| *dir != self.root && dir.starts_with(&self.root));
-        for dir in below_root {
-            if self.real_dirs.borrow().contains(dir) {
-                continue;
-            }
-            match fs::symlink_metadata(dir) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(refused(dir, &symlink_error()));
-                }
-                Ok(m) if m.is_dir() => {
-                    self.real_dirs.borrow_mut().insert(dir.to_path_buf());
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
     /// Every `*.toml` of a directory, parsed, in name order (missing directory: empty). A file
     /// that cannot be read or parsed, or whose name cnet could not have written, is skipped
     /// and noted.
@@ -168,81 +149,6 @@ impl FileStore {
         }
         paths.sort();
         Ok(paths)
-    }
-
-    /// Replace `path` atomically with the TOML of `value`.
-    fn write_atomic<T: Serialize>(
-        &self,
-        path: &Path,
-        value: &T,
-        durable: Durability,
-    ) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        let tmp = write_temp(path, &to_toml(value, path)?, durable)?;
-        // rename(2) replaces whatever `path` is (a planted link included) and never follows it.
-        fs::rename(&tmp, path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            io_err(path, e)
-        })?;
-        if durable == Durability::Disk {
-            fsync_dir(path.parent().unwrap())?;
-        }
-        Ok(())
-    }
-
-    /// Create `path` with the TOML of `value`, failing with `AlreadyExists` if it is there:
-    /// link(2) of a complete temporary file is both atomic and exclusive.
-    fn write_exclusive<T: Serialize>(&self, path: &Path, value: &T) -> Result<bool> {
-        self.refuse_linked_dirs(path)?;
-        let tmp = write_temp(path, &to_toml(value, path)?, Durability::Boot)?;
-        let mut linked = fs::hard_link(&tmp, path);
-        if matches!(&linked, Err(e) if e.kind() == ErrorKind::AlreadyExists) {
-            match fs::symlink_metadata(path) {
-                Ok(m) if !m.is_file() => {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(refused(path, &not_regular(&m)));
-                }
-                Ok(m) if m.len() == 0 => {
-                    // An empty file left by a crash holds nothing (load): take its place.
-                    let _ = fs::remove_file(path);
-                    linked = fs::hard_link(&tmp, path);
-                }
-                _ => {}
-            }
-        }
-        let _ = fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(io_err(path, e)),
-        }
-    }
-
-    /// Rewrite a hint file in place. A hint is an index checked on every read (under the lock),
-    /// so it needs neither fsync nor an atomic replace: a torn one reads as no hint.
-    fn write_hint(&self, path: &Path, text: &str) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        let mut f = open_for_rewrite(path)?;
-        f.write_all(text.as_bytes()).map_err(|e| io_err(path, e))
-    }
-
-    fn remove_file(&self, path: &Path) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        match fs::remove_file(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(path, e)),
-        }
-    }
-
-    /// Remove a directory tree (a link in its place is removed, not followed).
-    fn remove_dir_all(&self, path: &Path) -> Result<()> {
-        self.refuse_linked_dirs(path)?;
-        match fs::remove_dir_all(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(path, e)),
-        }
     }
 }
 
@@ -291,8 +197,9 @@ impl Store for FileStore {
             // A bind (ACK) is where an address changes hands: keep the hints in step. Written
             // only then, so an attach that fails and rolls back leaves no trace.
             let addr = lease.address.to_string();
-            self.write_hint(&dir.join("clients").join(client_file(&lease.client)), &addr)?;
-            self.write_hint(&dir.join(".cursor"), &addr)?;
+            let (clients, cursor) = hint_names(Family::of(lease.address));
+            self.write_hint(&dir.join(clients).join(client_file(&lease.client)), &addr)?;
+            self.write_hint(&dir.join(cursor), &addr)?;
         }
         if !claim {
             return self.write_atomic(&path, lease, Durability::Boot);
@@ -315,10 +222,10 @@ impl Store for FileStore {
         read_toml(&self.lease_dir(network).join(format!("{address}.toml")))
     }
 
-    fn client_lease(&self, network: &str, client: &str) -> Result<Option<Lease>> {
+    fn client_lease(&self, network: &str, client: &str, family: Family) -> Result<Option<Lease>> {
         let hint = self
             .lease_dir(network)
-            .join("clients")
+            .join(hint_names(family).0)
             .join(client_file(client));
         let Some(addr) = read_hint(&hint)?.and_then(|a| a.parse().ok()) else {
             return Ok(None);
@@ -327,8 +234,29 @@ impl Store for FileStore {
         Ok(self.lease(network, addr)?.filter(|l| l.client == client))
     }
 
-    fn lease_cursor(&self, network: &str) -> Result<Option<IpAddr>> {
-        Ok(read_hint(&self.lease_dir(network).join(".cursor"))?.and_then(|a| a.parse().ok()))
+    fn lease_cursor(&self, network: &str, family: Family) -> Result<Option<IpAddr>> {
+        let hint = self.lease_dir(network).join(hint_names(family).1);
+        Ok(read_hint(&hint)?.and_then(|a| a.parse().ok()))
+    }
+
+    fn ula(&self) -> Result<Option<IpNetwork>> {
+        Ok(read_hint(&self.ula_file())?.and_then(|p| p.trim().parse().ok()))
+    }
+
+    fn claim_ula(&self, prefix: IpNetwork) -> Result<()> {
+        match self.ula()? {
+            Some(p) if p == prefix => Ok(()),
+            Some(p) => Err(Error::runtime(format!(
+                "this host's IPv6 prefix is already {p} (another process chose it meanwhile)"
+            ))),
+            None => {
+                self.write_atomic_text(&self.ula_file(), &format!("{prefix}\n"), Durability::Disk)
+            }
+        }
+    }
+
+    fn drop_ula(&self) -> Result<()> {
+        self.remove_file(&self.ula_file())
     }
 
     fn endpoints(&self, network: &str) -> Result<Vec<Endpoint>> {
@@ -461,7 +389,20 @@ impl Store for FileStore {
     }
 }
 
+/// The hints of one family's leases: the clients' directory and the cursor file. IPv4 keeps
+/// the names it always had, so older state directories read as they were.
+fn hint_names(family: Family) -> (&'static str, &'static str) {
+    match family {
+        Family::V4 => ("clients", ".cursor"),
+        Family::V6 => ("clients6", ".cursor6"),
+    }
+}
+
 impl FileStore {
+    fn ula_file(&self) -> PathBuf {
+        self.root.join("ula_prefix")
+    }
+
     /// `ports/PROTOCOL/PORT/`: who holds a host port, one file per host address.
     fn port_dir(&self, protocol: &str, port: u16) -> PathBuf {
         self.root

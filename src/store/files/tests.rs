@@ -181,8 +181,8 @@ mod store {
             );
             assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
             let read = match link.file_name().unwrap().to_str() {
-                Some(".cursor") => s.lease_cursor("lab").map(|_| ()),
-                _ => s.client_lease("lab", "ns1").map(|_| ()),
+                Some(".cursor") => s.lease_cursor("lab", Family::V4).map(|_| ()),
+                _ => s.client_lease("lab", "ns1", Family::V4).map(|_| ()),
             };
             assert!(read.unwrap_err().to_string().contains("symbolic link"));
             assert!(
