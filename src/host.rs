@@ -30,15 +30,34 @@ pub trait Host {
     fn has_rule(&mut self, rule: &Rule) -> Result<bool>;
     /// Where planning reads files (hosts files, resolv.conf).
     fn files(&self) -> &dyn FileSource;
-    /// The links of the host's namespace, each with its ifalias (cnet's mark, or another).
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>>;
+    /// The links of the host's namespace, with their marks.
+    fn host_links(&mut self) -> Result<Vec<LinkFacts>> {
+        self.links_in(&NsRef::Host)
+    }
     /// The rules of the firewall that carry cnet's comment (`cnet:NETWORK`).
     fn cnet_rules(&mut self) -> Result<Vec<Rule>>;
-    /// The names of the links inside a namespace (none when it is gone).
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>>;
+    /// The links inside a namespace, with their marks (none when it is gone).
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
+    }
+}
+
+/// A link as gc sees it: its name and cnet's marks on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFacts {
+    pub name: String,
+    /// Its ifalias (`cnet:NETWORK` on the host links cnet made, or the admin's own).
+    pub alias: Option<String>,
+    /// Whether it is in cnet's link group (`plan::LINK_GROUP`).
+    pub cnet_group: bool,
+}
+
+impl LinkFacts {
+    /// Whether it carries either of cnet's marks.
+    pub fn is_cnet(&self) -> bool {
+        self.cnet_group || netlink::is_cnet_mark(self.alias.as_deref())
     }
 }
 
@@ -78,7 +97,7 @@ impl Host for RealHost {
             &crate::firewall::iptables::save()?,
         ))
     }
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         if !self.netns_exists(ns) {
             return Ok(Vec::new());
         }
@@ -87,19 +106,12 @@ impl Host for RealHost {
                 .map_err(|e| Error::runtime(format!("ip link show: {}", netlink::describe(&e))))?;
             Ok(links
                 .iter()
-                .filter_map(|m| netlink::name_of(m).map(str::to_string))
-                .collect())
-        })
-    }
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
-        self.session.run(&NsRef::Host, |c| {
-            let links = netlink::links(c)
-                .map_err(|e| Error::runtime(format!("ip link show: {}", netlink::describe(&e))))?;
-            Ok(links
-                .iter()
                 .filter_map(|m| {
-                    let name = netlink::name_of(m)?.to_string();
-                    Some((name, netlink::alias_of(m).map(str::to_string)))
+                    Some(LinkFacts {
+                        name: netlink::name_of(m)?.to_string(),
+                        alias: netlink::alias_of(m).map(str::to_string),
+                        cnet_group: netlink::group_of(m) == crate::plan::LINK_GROUP,
+                    })
                 })
                 .collect())
         })

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
 use crate::firewall::rule::Rule;
-use crate::host::Host;
+use crate::host::{Host, LinkFacts};
 use crate::plan::{FileOp, NsRef, Op};
 use ipnetwork::IpNetwork;
 use std::collections::BTreeMap;
@@ -22,6 +22,8 @@ pub struct FakeHost {
     pub live: Vec<Op>,
     /// Links `link_exists` finds, as (namespace, name).
     pub links: Vec<(NsRef, String)>,
+    /// Those of `links` in cnet's link group (created by cnet, recorded or not).
+    pub in_cnet_group: std::collections::BTreeSet<String>,
     pub routes: Vec<IpNetwork>,
     pub facts: FirewallFacts,
     /// The files the host has, as file steps left them.
@@ -49,6 +51,7 @@ impl Default for FakeHost {
             asked: 0,
             live: Vec::new(),
             links: Vec::new(),
+            in_cnet_group: Default::default(),
             routes: Vec::new(),
             facts: FirewallFacts::default(),
             files,
@@ -99,13 +102,10 @@ impl Host for SharedHost {
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         self.0.borrow_mut().netns_exists(ns)
     }
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
-        self.0.borrow_mut().host_links()
-    }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         self.0.borrow_mut().cnet_rules()
     }
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         self.0.borrow_mut().links_in(ns)
     }
 }
@@ -211,28 +211,28 @@ impl Host for FakeHost {
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         Ok(self.rules.clone())
     }
-    /// `links` of that namespace.
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
-        Ok(self
-            .links
-            .iter()
-            .filter(|(n, _)| n == ns)
-            .map(|(_, l)| l.clone())
-            .collect())
-    }
-    /// The links steps built (marked, as the executor marks them), then `links` of the host's
-    /// namespace (unmarked: the host's own).
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
+    /// The links steps built in the host's namespace (marked, as the executor marks them),
+    /// then `links` of that namespace (in cnet's group when `in_cnet_group` names them).
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         let built = self
             .live
             .iter()
+            .filter(|_| *ns == NsRef::Host)
             .filter_map(|op| op.marked_link())
-            .map(|l| (l.to_string(), Some("cnet:?".to_string())));
+            .map(|l| LinkFacts {
+                name: l.to_string(),
+                alias: Some("cnet:?".to_string()),
+                cnet_group: true,
+            });
         let own = self
             .links
             .iter()
-            .filter(|(ns, _)| *ns == NsRef::Host)
-            .map(|(_, l)| (l.clone(), None));
+            .filter(|(n, _)| n == ns)
+            .map(|(_, l)| LinkFacts {
+                name: l.clone(),
+                alias: None,
+                cnet_group: self.in_cnet_group.contains(l),
+            });
         Ok(built.chain(own).collect())
     }
 }

@@ -109,7 +109,55 @@ fn vxlan_create_and_attach_killed_at_every_step() {
     let create = "net create ov -d vxlan --subnet 10.92.0.0/24 --vni 42 --local 192.0.2.10";
     kill_at_each_step(&sb, create, "net rm ov");
     kill_at_each_step(&sb, "attach ov ns1", "detach ov ns1");
+    kill_at_each_step(&sb, "detach ov ns1", "attach ov ns1");
     kill_at_each_step(&sb, "net rm ov --force", create);
+}
+
+/// A namespace on an overlay and a bridge, its overlay detach killed before each step; the
+/// next command (the detach retried, without gc) finishes it, and gc then finds nothing.
+#[test]
+fn a_killed_vxlan_detach_is_finished_by_the_next_command() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.sh("ip link add under0 type veth peer name under0p && \
+           ip addr add 192.0.2.10/24 dev under0 && ip link set under0 up")
+        .ok();
+    sb.cnet(&["net", "create", "br", "--subnet", "10.98.0.0/24"])
+        .ok();
+    sb.sh(
+        "cnet net create ov -d vxlan --subnet 10.92.0.0/24 --vni 42 --local 192.0.2.10 \
+           --peer 192.0.2.11",
+    )
+    .ok();
+    sb.cnet(&["attach", "br", "ns1"]).ok();
+    for step in 0..100 {
+        sb.cnet(&["attach", "ov", "ns1", "--alias", "web"]).ok();
+        let r = sb.sh(&format!("CNET_FAULT=kill@{step} cnet detach ov ns1"));
+        if r.succeeded() {
+            assert!(step > 2, "the detach was never killed\n{r}");
+            return;
+        }
+        assert_eq!(r.code, Some(137), "killed at step {step}:\n{r}");
+        let next = sb.cnet(&["detach", "ov", "ns1"]);
+        if !next.succeeded() {
+            next.fails_with(2);
+            assert!(next.stderr.contains("is not attached"), "{next}");
+        }
+        assert_consistent(&sb, &format!("detach ov ns1 killed at step {step}"));
+        let left = sb.sh("ip -n ns1 -o link show; grep -c web /etc/netns/ns1/hosts || true");
+        assert_eq!(
+            left.stdout.matches(": eth").count(),
+            1,
+            "step {step}: only the bridge's interface stays\n{left}"
+        );
+        assert!(
+            left.stdout.ends_with("0\n"),
+            "step {step}: alias left\n{left}"
+        );
+        sb.cnet(&["exec-in-ns", "ns1", "ping", "-c1", "-W1", "10.98.0.1"])
+            .ok();
+    }
+    panic!("detach has more than 100 steps?");
 }
 
 #[test]
@@ -167,6 +215,44 @@ fn links_carry_the_mark_and_dry_run_shows_it() {
     sb.cnet(&["attach", "lab", "ns1"]).ok();
     let r = sb.sh("ip -o link show | grep -c 'alias cnet:lab'");
     assert_eq!(r.stdout.trim(), "2", "bridge and veth\n{r}");
+}
+
+/// cnet's link group, set by the request that creates a link (`plan::LINK_GROUP`).
+const GROUP: &str = "group 1668179316";
+
+#[test]
+fn links_are_in_cnets_group_from_their_creation_and_gc_deletes_unrecorded_ones() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.sh(LAN).ok();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.97.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1"]).ok();
+    let host = sb.sh("ip -o link show | grep -c 'group 1668179316'");
+    assert_eq!(host.stdout.trim(), "2", "bridge and veth\n{host}");
+    let inside = sb.sh("ip -n ns1 -o link show eth0");
+    assert!(inside.stdout.contains(GROUP), "{inside}");
+    // What a kill between creating a link and setting its alias leaves: a link in the group,
+    // without alias or record, in the host (a veth into ns1) and in a namespace cnet did not
+    // make (a macvlan child under its temporary name, not renamed yet).
+    sb.sh(&format!(
+        "ip link add cnvdead1 {GROUP} type veth peer name eth7 {GROUP} netns ns1 && \
+         ip netns add other && ip -n other link add mine type veth peer name minep && \
+         ip link add link lan0 name cnt0badf00d netns other {GROUP} type macvlan mode bridge"
+    ))
+    .ok();
+    let gc = sb.cnet(&["gc"]);
+    gc.ok()
+        .stdout_has("link cnvdead1: marked group 1668179316 but recorded nowhere: deleted")
+        .stdout_has("interface cnt0badf00d in other: recorded by no endpoint: deleted");
+    let links = sb.sh("ip -o link show; ip -n ns1 -o link show; ip -n other -o link show");
+    for gone in ["cnvdead1", "eth7", "cnt0badf00d"] {
+        assert!(!links.stdout.contains(gone), "{gone} left\n{links}");
+    }
+    for kept in ["cn-lab", "eth0@", "mine@", "minep@", "lan0"] {
+        assert!(links.stdout.contains(kept), "{kept} deleted\n{links}");
+    }
+    assert_eq!(sb.cnet(&["gc"]).stdout, "");
 }
 
 #[test]

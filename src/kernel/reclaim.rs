@@ -71,8 +71,10 @@ pub fn defer_fd_that_freed_nothing(fd: OwnedFd) {
     pending().fds_freeing_nothing.push(fd);
 }
 
-/// A name for a link that is being retired: unique, ≤ 15 bytes, recognisably cnet's ("cnr").
-pub fn retired_name() -> String {
+/// A name for a link that is being retired: unique, ≤ 15 bytes, recognisably cnet's ("cnr"),
+/// and naming the pair it retires ([`retired_prefix`]), so that a command that finds the pair
+/// gone can still find what a killed command retired but never deleted.
+pub fn retired_name(host: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -80,8 +82,19 @@ pub fn retired_name() -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let mix = (std::process::id() as u64) << 24 ^ (nanos as u64) ^ ((seq as u64) << 40);
-    format!("cnr{:012x}", mix & 0xffff_ffff_ffff)
+    let mix = std::process::id() ^ nanos ^ seq.rotate_left(16);
+    format!("{}{:04x}", retired_prefix(host), mix & 0xffff)
+}
+
+/// The first 11 bytes of the names the pair of host end `host` is retired under: "cnr" and the
+/// 8 hex digits of `host` (`cnvXXXXXXXX`), or of a hash of any other name.
+pub fn retired_prefix(host: &str) -> String {
+    match host.strip_prefix("cnv") {
+        Some(hex) if hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("cnr{hex}")
+        }
+        _ => format!("cnr{:08x}", crate::names::stable_hash(&[host]) as u32),
+    }
 }
 
 /// Finish the deferred work: now, when the command waits ([`set_waiting`]: its `--wait`, or a
@@ -200,13 +213,15 @@ pub fn retire_veth(
         // One RTM_DELLINK takes both ends, as `ip link del` does.
         return delete_now(s, host);
     }
-    let retired = retired_name();
+    let retired = retired_name(host);
     let host_done = s.run(&crate::plan::NsRef::Host, |c| {
         super::netlink::down_and_rename_owned(c, host, &retired)
             .map_err(|e| Error::runtime(super::netlink::describe(&e)))
     });
     match host_done {
-        Ok(false) => return Ok(()), // already gone, and its peer with it
+        // Already gone, and its peer with it; but a command killed after retiring it (this
+        // step completed by the next one) left it under its retired name.
+        Ok(false) => return delete_retired_of(s, host),
         Ok(true) => {}
         Err(_) => return delete_now(s, host),
     }
@@ -214,7 +229,7 @@ pub fn retire_veth(
         && path.symlink_metadata().is_ok()
     {
         let peer_done = s.run(peer_ns, |c| {
-            super::netlink::down_and_rename(c, peer, &retired_name())
+            super::netlink::down_and_rename(c, peer, &retired_name(host))
                 .map_err(|e| Error::runtime(super::netlink::describe(&e)))
         });
         if peer_done.is_err() {
@@ -223,6 +238,23 @@ pub fn retire_veth(
     }
     defer_link(retired);
     Ok(())
+}
+
+/// Delete, now, every link of cnet's in the host's namespace retired from pair `host`.
+fn delete_retired_of(s: &mut super::netlink::Session, host: &str) -> Result<()> {
+    let prefix = retired_prefix(host);
+    let retired = s.run(&crate::plan::NsRef::Host, |c| {
+        let links =
+            super::netlink::links(c).map_err(|e| Error::runtime(super::netlink::describe(&e)))?;
+        Ok(links
+            .iter()
+            .filter(|m| super::netlink::is_cnet_link(m))
+            .filter_map(|m| super::netlink::name_of(m))
+            .filter(|n| n.len() == 15 && n.starts_with(&prefix))
+            .map(String::from)
+            .collect::<Vec<_>>())
+    })?;
+    retired.iter().try_for_each(|dev| delete_now(s, dev))
 }
 
 fn delete_now(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
@@ -245,11 +277,14 @@ mod tests {
 
     #[test]
     fn retired_names_are_unique_valid_link_names_and_recognised() {
-        let a = retired_name();
-        let b = retired_name();
+        let a = retired_name("cnv9d434ee6");
+        let b = retired_name("cnv9d434ee6");
         assert_ne!(a, b);
         assert!(a.len() <= 15, "{a}");
         assert!(is_retired(&a) && is_retired(&b), "{a} {b}");
+        assert!(a.starts_with("cnr9d434ee6"), "{a}");
+        assert!(is_retired(&retired_name("eth0")));
+        assert_ne!(retired_prefix("veth-a"), retired_prefix("veth-b"));
         for other in ["eth0", "cn-lab", "cnv9d434ee6", "cnrzzzzzzzzzzzz", "cnr0"] {
             assert!(!is_retired(other), "{other}");
         }

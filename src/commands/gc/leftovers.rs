@@ -168,24 +168,51 @@ fn stale_lines(ctx: &Ctx, net: &str, endpoints: &[Endpoint]) -> Result<Option<Re
     )))
 }
 
-/// Interfaces named like cnet's (`ethN`, or a child's temporary `cntXXXXXXXX`) inside namespaces cnet created, that no endpoint of
-/// that namespace records: what a killed attach can leave holding an address.
+/// Links no endpoint records inside namespaces: in any named namespace or one an endpoint
+/// names by path, those in cnet's link group; in namespaces cnet created, also those named
+/// like its own (`ethN`, or a child's temporary `cntXXXXXXXX`: made before links carried the
+/// group). What a killed attach can leave, holding an address.
 fn namespace_links(ctx: &Ctx, cnet_made: &[String], endpoints: &[Endpoint]) -> Result<Vec<Repair>> {
+    let named = ctx.host.borrow().files().list(&crate::names::netns_dir());
+    let by_path = endpoints
+        .iter()
+        .filter(|e| e.netns.contains('/'))
+        .map(|e| NsRef::Path(e.netns_path.clone()));
+    let mut places: Vec<NsRef> = Vec::new();
+    for at in cnet_made
+        .iter()
+        .chain(&named)
+        .cloned()
+        .map(NsRef::Named)
+        .chain(by_path)
+    {
+        if !places.contains(&at) {
+            places.push(at);
+        }
+    }
     let mut out = Vec::new();
-    for ns in cnet_made {
-        let at = NsRef::Named(ns.clone());
+    for at in places {
+        let path = at.path();
+        let made = matches!(&at, NsRef::Named(n) if cnet_made.contains(n));
+        let label = match &at {
+            NsRef::Named(n) => n.clone(),
+            other => other.path().unwrap_or_default().display().to_string(),
+        };
         for link in ctx.host.borrow_mut().links_in(&at)? {
-            let recorded = endpoints.iter().any(|e| &e.netns == ns && e.ifname == link);
-            if recorded || !is_cnet_ifname(&link) {
+            let recorded = endpoints.iter().any(|e| {
+                (e.netns == label || path.as_ref() == Some(&e.netns_path)) && e.ifname == link.name
+            });
+            let cnets = link.cnet_group || (made && is_cnet_ifname(&link.name));
+            if recorded || !cnets {
                 continue;
             }
             out.push(repair(
-                format!("interface {link} in {ns}"),
+                format!("interface {} in {label}", link.name),
                 "recorded by no endpoint",
                 "deleted".into(),
                 vec![Op::DeleteLink {
                     ns: at.clone(),
-                    dev: link,
+                    dev: link.name,
                 }],
             ));
         }
@@ -291,6 +318,37 @@ mod tests {
         );
         let left: Vec<String> = host.0.borrow().links.iter().map(|l| l.1.clone()).collect();
         assert_eq!(left, ["lo", "mine"]);
+    }
+
+    #[test]
+    fn a_link_in_cnets_group_no_endpoint_records_is_deleted_in_any_named_namespace() {
+        let store = MemStore::default();
+        let (theirs, mine) = (NsRef::Named("theirs".into()), NsRef::Named("mine".into()));
+        let mut fake = FakeHost {
+            links: vec![
+                (theirs.clone(), "lo".into()),
+                (theirs.clone(), "eth0".into()),
+                (theirs.clone(), "eth1".into()),
+                (mine.clone(), "eth0".into()),
+            ],
+            in_cnet_group: ["eth1".to_string()].into(),
+            netns: ["theirs".to_string(), "mine".to_string()].into(),
+            ..Default::default()
+        };
+        for ns in ["theirs", "mine"] {
+            fake.files.insert("/run/netns".into(), Node::Dir);
+            fake.files
+                .insert(format!("/run/netns/{ns}").into(), Node::File(String::new()));
+        }
+        let host = SharedHost::new(fake);
+        let lines = repaired(&ctx(&store, &host));
+        // Made by someone else and not in the group: an `eth0` is not cnet's to delete.
+        assert_eq!(
+            lines,
+            ["interface eth1 in theirs: recorded by no endpoint: deleted"]
+        );
+        let left: Vec<String> = host.0.borrow().links.iter().map(|l| l.1.clone()).collect();
+        assert_eq!(left, ["lo", "eth0", "eth0"]);
     }
 
     #[test]

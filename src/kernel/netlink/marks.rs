@@ -1,5 +1,6 @@
-//! Ownership marks: every link cnet creates in the host's namespace carries `cnet:NETWORK` as
-//! its ifalias, and cnet deletes no link there without it.
+//! Ownership marks: every link cnet creates is in its link group ([`crate::plan::LINK_GROUP`],
+//! set by the request that creates it), and in the host's namespace also carries `cnet:NETWORK`
+//! as its ifalias, set right after; cnet deletes no link of the host's namespace without one.
 
 use super::*;
 
@@ -35,6 +36,27 @@ pub fn name_of(m: &LinkMessage) -> Option<&str> {
     })
 }
 
+/// The link group of a link message (0, the default group, if it says none).
+pub fn group_of(m: &LinkMessage) -> u32 {
+    m.attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::Group(g) => Some(*g),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// Whether a link carries either of cnet's marks: its group or its ifalias.
+pub fn is_cnet_link(m: &LinkMessage) -> bool {
+    group_of(m) == crate::plan::LINK_GROUP || is_cnet_mark(alias_of(m))
+}
+
+/// The link group cnet creates its links in, for a create request.
+pub fn cnet_group() -> LinkAttribute {
+    LinkAttribute::Group(crate::plan::LINK_GROUP)
+}
+
 /// Whether an alias is cnet's mark.
 pub fn is_cnet_mark(alias: Option<&str>) -> bool {
     alias.is_some_and(|a| a == "cnet" || a.starts_with(crate::plan::MARK_PREFIX))
@@ -54,13 +76,15 @@ pub fn mark_link(c: &Conn, dev: &str) -> NlResult<()> {
 
 /// A link of the connection's namespace, if there is one, and whether it carries cnet's mark.
 pub fn owned_link(c: &Conn, dev: &str) -> NlResult<Option<(u32, bool)>> {
-    Ok(get_link(c, dev)?.map(|m| (m.header.index, is_cnet_mark(alias_of(&m)))))
+    Ok(get_link(c, dev)?.map(|m| (m.header.index, is_cnet_link(&m))))
 }
 
 /// Say that a link is left alone: cnet deletes only the links it marked.
 pub fn warn_unmarked(dev: &str) {
     eprintln!(
-        "cnet: leaving link {dev} alone: it does not carry cnet's mark (ifalias {}NETWORK)",
-        crate::plan::MARK_PREFIX
+        "cnet: leaving link {dev} alone: it does not carry cnet's mark \
+         (ifalias {}NETWORK or group {})",
+        crate::plan::MARK_PREFIX,
+        crate::plan::LINK_GROUP
     );
 }
