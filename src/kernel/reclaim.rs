@@ -12,6 +12,10 @@
 //! the child starts no program. It waits until the parent has closed its copies of the
 //! handed-over sockets (end of file on a pipe), deletes the links, and exits, which closes the
 //! sockets last.
+//!
+//! A command that waits for the kernel (`--wait`, `lab down`, `net rm --force`...) retires its
+//! pairs all the same and deletes them when it ends, in one batch: one grace period for all of
+//! them, not one each.
 
 use crate::error::{Error, Result};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -41,8 +45,7 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
 }
 
 /// Set when the command waits for the kernel (`--wait`, or any command but a plain detach or
-/// ns rm): nothing is then left behind, so a pair is deleted at once instead of retired, and
-/// [`finish`] does the deferred work itself.
+/// ns rm): nothing is then left behind: [`finish`] does the deferred work itself.
 static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// Whether this command waits for the kernel to free what it removes.
 pub fn set_waiting(on: bool) {
@@ -180,12 +183,22 @@ fn detach_from_caller(keep: &[RawFd]) {
     }
 }
 
-/// Delete links of the host namespace by name; those already gone count as deleted.
+/// Delete links of the host namespace by name, all in one batch (one wait for the kernel)
+/// when there are several; those already gone count as deleted.
 pub fn delete_links(links: &[String]) -> Result<()> {
     if links.is_empty() {
         return Ok(());
     }
     let mut s = super::netlink::Session::new();
+    if links.len() > 1 {
+        let together = s.run(&crate::plan::NsRef::Host, |c| {
+            super::netlink::delete_together(c, links)
+                .map_err(|e| Error::runtime(super::netlink::describe(&e)))
+        });
+        if together.is_ok() {
+            return Ok(());
+        }
+    }
     let mut first: Option<Error> = None;
     for name in links {
         let op = crate::plan::Op::DeleteLink {
@@ -209,10 +222,8 @@ pub fn retire_veth(
     peer_ns: &crate::plan::NsRef,
     peer: &str,
 ) -> Result<()> {
-    if waiting() {
-        // One RTM_DELLINK takes both ends, as `ip link del` does.
-        return delete_now(s, host);
-    }
+    // Retired even when the command waits for the kernel: the pairs it retires are then
+    // deleted together when it ends ([`finish`]), one wait for them all.
     let retired = retired_name(host);
     let host_done = s.run(&crate::plan::NsRef::Host, |c| {
         super::netlink::down_and_rename_owned(c, host, &retired)
@@ -238,6 +249,46 @@ pub fn retire_veth(
     }
     defer_link(retired);
     Ok(())
+}
+
+/// Execute an [`Op::DeleteLink`](crate::plan::Op::DeleteLink) of the host's namespace in a
+/// command that waits: the link, if it is cnet's, goes down and out of the way of its name
+/// (which is free at once), and is deleted with the rest when the command ends ([`finish`]),
+/// in the same batch: a bridge's deletion alone waits ~50 ms for the kernel.
+///
+/// Bridges and VXLAN devices only: a veth's other end would keep its name inside its
+/// namespace until then, where a command that goes on (an attach after recovering an
+/// interrupted one) must find it free.
+pub fn retire_link(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
+    use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo};
+    let retired = retired_name(dev);
+    let done = s.run(&crate::plan::NsRef::Host, |c| {
+        let describe = |e| Error::runtime(super::netlink::describe(&e));
+        let Some(link) = super::netlink::get_link(c, dev).map_err(describe)? else {
+            return Ok(false);
+        };
+        let standalone = link.attributes.iter().any(|a| match a {
+            LinkAttribute::LinkInfo(info) => info.iter().any(|i| {
+                matches!(
+                    i,
+                    LinkInfo::Kind(InfoKind::Bridge) | LinkInfo::Kind(InfoKind::Vxlan)
+                )
+            }),
+            _ => false,
+        });
+        if !standalone {
+            return Err(Error::runtime("deleted at once"));
+        }
+        super::netlink::down_and_rename_owned(c, dev, &retired).map_err(describe)
+    });
+    match done {
+        Ok(true) => {
+            defer_link(retired);
+            Ok(())
+        }
+        Ok(false) => Ok(()),          // gone, or not cnet's (said so)
+        Err(_) => delete_now(s, dev), // a veth, or a step that failed
+    }
 }
 
 /// Delete, now, every link of cnet's in the host's namespace retired from pair `host`.

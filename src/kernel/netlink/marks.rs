@@ -47,9 +47,42 @@ pub fn group_of(m: &LinkMessage) -> u32 {
         .unwrap_or(0)
 }
 
+/// The link group of cnet's links that are being deleted together ([`delete_together`]).
+pub const DOOMED_GROUP: u32 = crate::plan::LINK_GROUP + 1;
+
 /// Whether a link carries either of cnet's marks: its group or its ifalias.
 pub fn is_cnet_link(m: &LinkMessage) -> bool {
-    group_of(m) == crate::plan::LINK_GROUP || is_cnet_mark(alias_of(m))
+    let group = group_of(m);
+    group == crate::plan::LINK_GROUP || group == DOOMED_GROUP || is_cnet_mark(alias_of(m))
+}
+
+/// Delete links of the connection's namespace in one request: each is moved to
+/// [`DOOMED_GROUP`], then that group is deleted (`ip link del group N`), which the kernel
+/// tears down as one batch, with one wait for packets in flight (synchronize_net) instead of
+/// one per link: 100 veth pairs go in ~45 ms instead of ~2.2 s. Links already gone are skipped.
+/// Only for links known to be cnet's: whatever else is in the group goes too.
+pub fn delete_together(c: &Conn, names: &[String]) -> NlResult<()> {
+    let mut any = false;
+    for name in names {
+        let doom = LinkUnspec::new_with_name(name)
+            .append_extra_attribute(LinkAttribute::Group(DOOMED_GROUP))
+            .build();
+        match c.ack(RouteNetlinkMessage::NewLink(doom), 0) {
+            Ok(()) => any = true,
+            Err(e) if errno_of(&e) == Some(libc::ENODEV) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !any {
+        return Ok(());
+    }
+    let mut all = LinkMessage::default();
+    all.attributes.push(LinkAttribute::Group(DOOMED_GROUP));
+    match c.ack(RouteNetlinkMessage::DelLink(all), 0) {
+        // Another cnet deleted the group first: they are gone all the same.
+        Err(e) if errno_of(&e) == Some(libc::ENODEV) => Ok(()),
+        other => other,
+    }
 }
 
 /// The link group cnet creates its links in, for a create request.
