@@ -4,7 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::files::{Disk, FileSource};
+use crate::firewall::published::{self, PortEntry};
 use crate::firewall::rule::Rule;
+use crate::firewall::tunnel::{self, TunnelEntry};
 use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
 use crate::kernel::netlink::{NewLink, OneRequest};
 use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
@@ -38,10 +40,19 @@ pub trait Host {
     fn cnet_rules(&mut self) -> Result<Vec<Rule>>;
     /// The links inside a namespace, with their marks (none when it is gone).
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>>;
+    /// The elements of cnet's nftables maps and sets: published ports, tunnel filter.
+    fn firewall_elements(&mut self) -> Result<FirewallElements>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
     }
+}
+
+/// What cnet's nftables tables hold, read back from the kernel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FirewallElements {
+    pub ports: Vec<PortEntry>,
+    pub tunnel: Vec<TunnelEntry>,
 }
 
 /// A link as gc sees it: its name and cnet's marks on it.
@@ -96,6 +107,22 @@ impl Host for RealHost {
         Ok(crate::firewall::listing::cnet_rules(
             &crate::firewall::iptables::save()?,
         ))
+    }
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        let mut nft = crate::firewall::nft::Nft::open()?;
+        let mut out = FirewallElements::default();
+        for map in [published::MAP_ANY, published::MAP_IP] {
+            for (key, data) in nft.elements(published::TABLE, map)? {
+                let data = data.unwrap_or_default();
+                out.ports.extend(PortEntry::from_element(map, &key, &data));
+            }
+        }
+        for set in [tunnel::SET_GUARDED, tunnel::SET_PEERS] {
+            for (key, _) in nft.elements(tunnel::TABLE, set)? {
+                out.tunnel.extend(TunnelEntry::from_element(set, &key));
+            }
+        }
+        Ok(out)
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         if !self.netns_exists(ns) {

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
 use crate::firewall::rule::Rule;
-use crate::host::{Host, LinkFacts};
+use crate::host::{FirewallElements, Host, LinkFacts};
 use crate::plan::{FileOp, NsRef, Op};
 use ipnetwork::IpNetwork;
 use std::collections::BTreeMap;
@@ -32,6 +32,8 @@ pub struct FakeHost {
     pub netns: std::collections::BTreeSet<String>,
     /// Rules carrying cnet's comment that `cnet_rules` finds (besides none built by steps).
     pub rules: Vec<Rule>,
+    /// What `firewall_elements` finds (removal steps take theirs out).
+    pub elements: FirewallElements,
 }
 
 impl Default for FakeHost {
@@ -57,6 +59,7 @@ impl Default for FakeHost {
             files,
             netns: Default::default(),
             rules: Vec::new(),
+            elements: Default::default(),
         }
     }
 }
@@ -107,6 +110,9 @@ impl Host for SharedHost {
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         self.0.borrow_mut().links_in(ns)
+    }
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        self.0.borrow_mut().firewall_elements()
     }
 }
 
@@ -172,6 +178,8 @@ impl Host for FakeHost {
             }
             Op::DeleteRules(rs) => self.rules.retain(|r| !rs.contains(r)),
             Op::DeleteRule(r) => self.rules.retain(|held| held != r),
+            Op::UnpublishPorts(es) => self.elements.ports.retain(|e| !es.contains(e)),
+            Op::DisallowTunnel(es) => self.elements.tunnel.retain(|e| !es.contains(e)),
             Op::DeleteLink { ns, dev } => self.links.retain(|(n, l)| (n, l) != (ns, dev)),
             _ => {}
         }
@@ -210,6 +218,9 @@ impl Host for FakeHost {
     }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         Ok(self.rules.clone())
+    }
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        Ok(self.elements.clone())
     }
     /// The links steps built in the host's namespace (marked, as the executor marks them),
     /// then `links` of that namespace (in cnet's group when `in_cnet_group` names them).

@@ -5,6 +5,7 @@
 //! names deleted; then firewall rules, hosts files and namespace interfaces no record accounts
 //! for (`leftovers`). Each repair is a plan that goes through the executor; a dry run prints them.
 
+mod elements;
 mod leftovers;
 
 use super::{Ctx, target};

@@ -1,6 +1,6 @@
 //! What gc removes that no record accounts for, besides links of the host: firewall rules of
-//! networks that are gone, hosts files with no member, and interfaces left in cnet's own
-//! namespaces that no endpoint records. Nothing here is touched while some state file cannot
+//! networks that are gone, hosts files with no member, interfaces left in namespaces that no
+//! endpoint records, and nftables elements of no endpoint or overlay (`elements`). Nothing here is touched while some state file cannot
 //! be read: what that file records is unknown, and might be what looks unaccounted for.
 
 use super::{Ctx, Repair};
@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every leftover of the kinds above, as repairs. Planned after the other repairs have run.
 pub fn repairs(ctx: &Ctx) -> Result<Vec<Repair>> {
-    let names: BTreeSet<String> = ctx.store.network_names()?.into_iter().collect();
+    let networks = ctx.store.networks()?;
+    let names: BTreeSet<String> = networks.iter().map(|n| n.name.clone()).collect();
     let mut endpoints = Vec::new();
     for net in &names {
         endpoints.extend(ctx.store.endpoints(net)?);
@@ -28,6 +29,7 @@ pub fn repairs(ctx: &Ctx) -> Result<Vec<Repair>> {
     let mut out = orphan_rules(ctx, &names)?;
     out.extend(hosts_files(ctx, &names, &endpoints, &cnet_made)?);
     out.extend(namespace_links(ctx, &cnet_made, &endpoints)?);
+    out.extend(super::elements::repairs(ctx, &networks, &endpoints)?);
     Ok(out)
 }
 

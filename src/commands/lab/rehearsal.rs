@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::files::{Disk, FileSource, Node};
 use crate::firewall::rule::Rule;
 use crate::firewall::{FirewallFacts, NftTableKind};
-use crate::host::{Host, LinkFacts, RealHost};
+use crate::host::{FirewallElements, Host, LinkFacts, RealHost};
 use crate::model::PortClaim;
 use crate::plan::{NsRef, Op};
 use crate::store::{MemStore, Store};
@@ -171,6 +171,9 @@ impl Host for Rehearsal {
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         self.real.links_in(ns)
+    }
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        self.real.firewall_elements()
     }
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         match ns {
