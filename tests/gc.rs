@@ -25,24 +25,32 @@ fn links_are_in_cnets_group_from_their_creation_and_gc_deletes_unrecorded_ones()
     assert_eq!(host.stdout.trim(), "2", "bridge and veth\n{host}");
     let inside = sb.sh("ip -n ns1 -o link show eth0");
     assert!(inside.stdout.contains(GROUP), "{inside}");
+    sb.sh("ip netns add other && ip netns add stranger").ok();
+    sb.cnet(&["attach", "lab", "other"]).ok();
     // What a kill between creating a link and setting its alias leaves: a link in the group,
     // without alias or record, in the host (a veth into ns1) and in a namespace cnet did not
-    // make (a macvlan child under its temporary name, not renamed yet).
+    // make but has an endpoint in (a macvlan child under its temporary name, not renamed
+    // yet). In a namespace this state knows nothing of, a link in the group may be another
+    // cnet's (another state directory): it stays.
     sb.sh(&format!(
         "ip link add cnvdead1 {GROUP} type veth peer name eth7 {GROUP} netns ns1 && \
-         ip netns add other && ip -n other link add mine type veth peer name minep && \
-         ip link add link lan0 name cnt0badf00d netns other {GROUP} type macvlan mode bridge"
+         ip -n other link add mine type veth peer name minep && \
+         ip link add link lan0 name cnt0badf00d netns other {GROUP} type macvlan mode bridge && \
+         ip link add link lan0 name cnt0000beef netns stranger {GROUP} type macvlan mode bridge"
     ))
     .ok();
     let gc = sb.cnet(&["gc"]);
     gc.ok()
         .stdout_has("link cnvdead1: marked group 1668179316 but recorded nowhere: deleted")
         .stdout_has("interface cnt0badf00d in other: recorded by no endpoint: deleted");
-    let links = sb.sh("ip -o link show; ip -n ns1 -o link show; ip -n other -o link show");
+    let links = sb.sh(
+        "ip -o link show; ip -n ns1 -o link show; ip -n other -o link show; \
+         ip -n stranger -o link show",
+    );
     for gone in ["cnvdead1", "eth7", "cnt0badf00d"] {
         assert!(!links.stdout.contains(gone), "{gone} left\n{links}");
     }
-    for kept in ["cn-lab", "eth0@", "mine@", "minep@", "lan0"] {
+    for kept in ["cn-lab", "eth0@", "mine@", "minep@", "lan0", "cnt0000beef"] {
         assert!(links.stdout.contains(kept), "{kept} deleted\n{links}");
     }
     assert_eq!(sb.cnet(&["gc"]).stdout, "");

@@ -170,24 +170,20 @@ fn stale_lines(ctx: &Ctx, net: &str, endpoints: &[Endpoint]) -> Result<Option<Re
     )))
 }
 
-/// Links no endpoint records inside namespaces: in any named namespace or one an endpoint
-/// names by path, those in cnet's link group; in namespaces cnet created, also those named
-/// like its own (`ethN`, or a child's temporary `cntXXXXXXXX`: made before links carried the
-/// group). What a killed attach can leave, holding an address.
+/// Links no endpoint records inside the namespaces this state knows (those cnet created, and
+/// those its endpoints are in, by name or path): those in cnet's link group, and in namespaces
+/// cnet created also those named like its own (`ethN`, or a child's temporary `cntXXXXXXXX`:
+/// made before links carried the group). What a killed attach can leave, holding an address.
+/// Other namespaces are left alone: another cnet, with another state directory, may have put
+/// its links there.
 fn namespace_links(ctx: &Ctx, cnet_made: &[String], endpoints: &[Endpoint]) -> Result<Vec<Repair>> {
-    let named = ctx.host.borrow().files().list(&crate::names::netns_dir());
-    let by_path = endpoints
-        .iter()
-        .filter(|e| e.netns.contains('/'))
-        .map(|e| NsRef::Path(e.netns_path.clone()));
     let mut places: Vec<NsRef> = Vec::new();
-    for at in cnet_made
+    let known = cnet_made
         .iter()
-        .chain(&named)
         .cloned()
         .map(NsRef::Named)
-        .chain(by_path)
-    {
+        .chain(endpoints.iter().map(Endpoint::ns_ref));
+    for at in known {
         if !places.contains(&at) {
             places.push(at);
         }
@@ -323,34 +319,42 @@ mod tests {
     }
 
     #[test]
-    fn a_link_in_cnets_group_no_endpoint_records_is_deleted_in_any_named_namespace() {
+    fn a_link_in_cnets_group_no_endpoint_records_is_deleted_where_this_state_has_endpoints() {
         let store = MemStore::default();
-        let (theirs, mine) = (NsRef::Named("theirs".into()), NsRef::Named("mine".into()));
-        let mut fake = FakeHost {
+        store
+            .put_network(&Network {
+                name: "lab".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let ep = crate::testing::endpoint("lab", "theirs", Some("10.1.0.2/24"));
+        store.put_endpoint("theirs", &ep).unwrap();
+        let (theirs, stranger) = (
+            NsRef::Named("theirs".into()),
+            NsRef::Named("stranger".into()),
+        );
+        let fake = FakeHost {
             links: vec![
                 (theirs.clone(), "lo".into()),
                 (theirs.clone(), "eth0".into()),
                 (theirs.clone(), "eth1".into()),
-                (mine.clone(), "eth0".into()),
+                (theirs.clone(), "eth2".into()),
+                (stranger.clone(), "eth1".into()),
             ],
-            in_cnet_group: ["eth1".to_string()].into(),
-            netns: ["theirs".to_string(), "mine".to_string()].into(),
+            in_cnet_group: ["eth0".to_string(), "eth1".to_string()].into(),
+            netns: ["theirs".to_string(), "stranger".to_string()].into(),
             ..Default::default()
         };
-        for ns in ["theirs", "mine"] {
-            fake.files.insert("/run/netns".into(), Node::Dir);
-            fake.files
-                .insert(format!("/run/netns/{ns}").into(), Node::File(String::new()));
-        }
         let host = SharedHost::new(fake);
         let lines = repaired(&ctx(&store, &host));
-        // Made by someone else and not in the group: an `eth0` is not cnet's to delete.
+        // eth0 is recorded; eth2 is not in the group and theirs is not cnet's namespace; the
+        // stranger's eth1 may be another cnet's (another state directory).
         assert_eq!(
             lines,
             ["interface eth1 in theirs: recorded by no endpoint: deleted"]
         );
         let left: Vec<String> = host.0.borrow().links.iter().map(|l| l.1.clone()).collect();
-        assert_eq!(left, ["lo", "eth0", "eth0"]);
+        assert_eq!(left, ["lo", "eth0", "eth2", "eth1"]);
     }
 
     #[test]
