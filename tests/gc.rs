@@ -109,3 +109,34 @@ fn gc_removes_nftables_elements_of_no_endpoint_or_overlay() {
     }
     assert_eq!(sb.cnet(&["gc"]).stdout, "");
 }
+
+/// A kill between creating a veth and setting its alias (simulated: the alias cleared after a
+/// kill right after the creation): the next command, undoing the killed attach, deletes the
+/// veth all the same, by its group.
+#[test]
+fn the_next_command_deletes_a_link_killed_before_its_alias() {
+    common::require_root();
+    let sb = Sandbox::new();
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.3.0.0/24"])
+        .ok();
+    let mut unaliased = 0;
+    for step in 0..30 {
+        let r = sb.sh(&format!("CNET_FAULT=kill@{step} cnet attach lab ns1"));
+        if r.succeeded() {
+            break;
+        }
+        let cleared = sb.sh(
+            "for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^cnv'); \
+             do ip link set dev $l alias '' && echo $l; done",
+        );
+        unaliased += cleared.ok().stdout.lines().count();
+        // The next command takes the lock, and first undoes the killed attach.
+        let next = sb.cnet(&["attach", "lab", "ns2"]);
+        next.ok();
+        assert!(!next.stderr.contains("leaving link"), "step {step}\n{next}");
+        let left = sb.sh("ip -o link show | grep -c cnv || true");
+        assert_eq!(left.stdout.trim(), "1", "step {step}: a veth left\n{left}");
+        sb.cnet(&["detach", "lab", "ns2", "--wait"]).ok();
+    }
+    assert!(unaliased > 0, "no step left a veth to clear the alias of");
+}
