@@ -299,9 +299,32 @@ complete -c cnet -n "__fish_cnet_using_subcommand reset" -s y -l yes -d 'Do not 
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -s h -l help -d 'Print help'
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`).
-complete -c cnet -n "__fish_cnet_using_subcommand attach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
-complete -c cnet -n "__fish_cnet_using_subcommand detach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
-complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -f -a "(cnet __complete namespaces)"
+
+# How many positional words the command line has before the cursor, after cnet's command
+# (options and their values left out): which argument is being completed.
+function __fish_cnet_positionals
+    set -l value_opts --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --underlay --vni -d -o -p
+    set -l words (commandline -opc)
+    set -l n 0
+    set -l skip 0
+    for word in $words[2..-1]
+        if test $skip = 1
+            set skip 0
+        else if string match -q -- '-*' $word
+            contains -- $word $value_opts; and set skip 1
+        else
+            set n (math $n + 1)
+        end
+    end
+    # The command itself (attach, detach...) is the first.
+    math $n - 1
+end
+
+complete -c cnet -n "__fish_cnet_using_subcommand attach; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete networks; cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand attach; and test (__fish_cnet_positionals) = 1" -f -a "(cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand detach; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete networks)"
+complete -c cnet -n "__fish_cnet_using_subcommand detach; and test (__fish_cnet_positionals) = 1" -f -a "(cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete namespaces)"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm remove inspect" -f -a "(cnet __complete networks)"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from add rm remove; and __fish_seen_subcommand_from peer" -f -a "(cnet __complete networks)"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls list" -f -a "(cnet __complete networks)"

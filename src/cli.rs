@@ -89,7 +89,9 @@ pub enum Command {
 plans of commands killed mid-way (undone, or completed for a removal), endpoints and leases whose \
 namespace is gone (detached, released), records of namespaces that are gone (forgotten), \
 networks whose bridge, VXLAN device or firewall entries are missing (re-created), and links \
-carrying cnet's mark (ifalias cnet:NETWORK) that no record names (deleted). Exit status 0 when \
+carrying cnet's mark (link group 1668179316, or ifalias cnet:NETWORK) that no record names, in the \
+host or in a namespace (deleted), and published ports and tunnel-filter entries in cnet's nftables \
+tables that no endpoint or overlay accounts for (removed). Exit status 0 when \
 everything is consistent or was repaired."
     )]
     Gc,

@@ -4,7 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::files::{Disk, FileSource};
+use crate::firewall::published::{self, PortEntry};
 use crate::firewall::rule::Rule;
+use crate::firewall::tunnel::{self, TunnelEntry};
 use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
 use crate::kernel::netlink::{NewLink, OneRequest};
 use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
@@ -30,15 +32,43 @@ pub trait Host {
     fn has_rule(&mut self, rule: &Rule) -> Result<bool>;
     /// Where planning reads files (hosts files, resolv.conf).
     fn files(&self) -> &dyn FileSource;
-    /// The links of the host's namespace, each with its ifalias (cnet's mark, or another).
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>>;
+    /// The links of the host's namespace, with their marks.
+    fn host_links(&mut self) -> Result<Vec<LinkFacts>> {
+        self.links_in(&NsRef::Host)
+    }
     /// The rules of the firewall that carry cnet's comment (`cnet:NETWORK`).
     fn cnet_rules(&mut self) -> Result<Vec<Rule>>;
-    /// The names of the links inside a namespace (none when it is gone).
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>>;
+    /// The links inside a namespace, with their marks (none when it is gone).
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>>;
+    /// The elements of cnet's nftables maps and sets: published ports, tunnel filter.
+    fn firewall_elements(&mut self) -> Result<FirewallElements>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
+    }
+}
+
+/// What cnet's nftables tables hold, read back from the kernel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FirewallElements {
+    pub ports: Vec<PortEntry>,
+    pub tunnel: Vec<TunnelEntry>,
+}
+
+/// A link as gc sees it: its name and cnet's marks on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFacts {
+    pub name: String,
+    /// Its ifalias (`cnet:NETWORK` on the host links cnet made, or the admin's own).
+    pub alias: Option<String>,
+    /// Whether it is in cnet's link group (`plan::LINK_GROUP`).
+    pub cnet_group: bool,
+}
+
+impl LinkFacts {
+    /// Whether it carries either of cnet's marks.
+    pub fn is_cnet(&self) -> bool {
+        self.cnet_group || netlink::is_cnet_mark(self.alias.as_deref())
     }
 }
 
@@ -78,7 +108,23 @@ impl Host for RealHost {
             &crate::firewall::iptables::save()?,
         ))
     }
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        let mut nft = crate::firewall::nft::Nft::open()?;
+        let mut out = FirewallElements::default();
+        for map in [published::MAP_ANY, published::MAP_IP] {
+            for (key, data) in nft.elements(published::TABLE, map)? {
+                let data = data.unwrap_or_default();
+                out.ports.extend(PortEntry::from_element(map, &key, &data));
+            }
+        }
+        for set in [tunnel::SET_GUARDED, tunnel::SET_PEERS] {
+            for (key, _) in nft.elements(tunnel::TABLE, set)? {
+                out.tunnel.extend(TunnelEntry::from_element(set, &key));
+            }
+        }
+        Ok(out)
+    }
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         if !self.netns_exists(ns) {
             return Ok(Vec::new());
         }
@@ -87,19 +133,12 @@ impl Host for RealHost {
                 .map_err(|e| Error::runtime(format!("ip link show: {}", netlink::describe(&e))))?;
             Ok(links
                 .iter()
-                .filter_map(|m| netlink::name_of(m).map(str::to_string))
-                .collect())
-        })
-    }
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
-        self.session.run(&NsRef::Host, |c| {
-            let links = netlink::links(c)
-                .map_err(|e| Error::runtime(format!("ip link show: {}", netlink::describe(&e))))?;
-            Ok(links
-                .iter()
                 .filter_map(|m| {
-                    let name = netlink::name_of(m)?.to_string();
-                    Some((name, netlink::alias_of(m).map(str::to_string)))
+                    Some(LinkFacts {
+                        name: netlink::name_of(m)?.to_string(),
+                        alias: netlink::alias_of(m).map(str::to_string),
+                        cnet_group: netlink::group_of(m) == crate::plan::LINK_GROUP,
+                    })
                 })
                 .collect())
         })
@@ -233,6 +272,10 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         ),
         Op::LinkUp { ns, dev } => s.request(op, ns, OneRequest::LinkUp { dev }),
         Op::NoIpv6Autoconf { ns, dev } => s.request(op, ns, OneRequest::NoIpv6Autoconf { dev }),
+        Op::DeleteLink {
+            ns: NsRef::Host,
+            dev,
+        } if reclaim::waiting() => reclaim::retire_link(s, dev),
         Op::DeleteLink { ns, dev } => s.request(op, ns, OneRequest::DeleteLink { dev }),
         Op::AddAddress { ns, dev, addr } => s.request(op, ns, OneRequest::AddAddress { dev, addr }),
         Op::DelAddress { ns, dev, addr } => s.request(op, ns, OneRequest::DelAddress { dev, addr }),

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
 use crate::firewall::rule::Rule;
-use crate::host::Host;
+use crate::host::{FirewallElements, Host, LinkFacts};
 use crate::plan::{FileOp, NsRef, Op};
 use ipnetwork::IpNetwork;
 use std::collections::BTreeMap;
@@ -22,6 +22,8 @@ pub struct FakeHost {
     pub live: Vec<Op>,
     /// Links `link_exists` finds, as (namespace, name).
     pub links: Vec<(NsRef, String)>,
+    /// Those of `links` in cnet's link group (created by cnet, recorded or not).
+    pub in_cnet_group: std::collections::BTreeSet<String>,
     pub routes: Vec<IpNetwork>,
     pub facts: FirewallFacts,
     /// The files the host has, as file steps left them.
@@ -30,6 +32,8 @@ pub struct FakeHost {
     pub netns: std::collections::BTreeSet<String>,
     /// Rules carrying cnet's comment that `cnet_rules` finds (besides none built by steps).
     pub rules: Vec<Rule>,
+    /// What `firewall_elements` finds (removal steps take theirs out).
+    pub elements: FirewallElements,
 }
 
 impl Default for FakeHost {
@@ -49,11 +53,13 @@ impl Default for FakeHost {
             asked: 0,
             live: Vec::new(),
             links: Vec::new(),
+            in_cnet_group: Default::default(),
             routes: Vec::new(),
             facts: FirewallFacts::default(),
             files,
             netns: Default::default(),
             rules: Vec::new(),
+            elements: Default::default(),
         }
     }
 }
@@ -99,14 +105,14 @@ impl Host for SharedHost {
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         self.0.borrow_mut().netns_exists(ns)
     }
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
-        self.0.borrow_mut().host_links()
-    }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         self.0.borrow_mut().cnet_rules()
     }
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         self.0.borrow_mut().links_in(ns)
+    }
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        self.0.borrow_mut().firewall_elements()
     }
 }
 
@@ -172,6 +178,8 @@ impl Host for FakeHost {
             }
             Op::DeleteRules(rs) => self.rules.retain(|r| !rs.contains(r)),
             Op::DeleteRule(r) => self.rules.retain(|held| held != r),
+            Op::UnpublishPorts(es) => self.elements.ports.retain(|e| !es.contains(e)),
+            Op::DisallowTunnel(es) => self.elements.tunnel.retain(|e| !es.contains(e)),
             Op::DeleteLink { ns, dev } => self.links.retain(|(n, l)| (n, l) != (ns, dev)),
             _ => {}
         }
@@ -211,28 +219,31 @@ impl Host for FakeHost {
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         Ok(self.rules.clone())
     }
-    /// `links` of that namespace.
-    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
-        Ok(self
-            .links
-            .iter()
-            .filter(|(n, _)| n == ns)
-            .map(|(_, l)| l.clone())
-            .collect())
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        Ok(self.elements.clone())
     }
-    /// The links steps built (marked, as the executor marks them), then `links` of the host's
-    /// namespace (unmarked: the host's own).
-    fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>> {
+    /// The links steps built in the host's namespace (marked, as the executor marks them),
+    /// then `links` of that namespace (in cnet's group when `in_cnet_group` names them).
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         let built = self
             .live
             .iter()
+            .filter(|_| *ns == NsRef::Host)
             .filter_map(|op| op.marked_link())
-            .map(|l| (l.to_string(), Some("cnet:?".to_string())));
+            .map(|l| LinkFacts {
+                name: l.to_string(),
+                alias: Some("cnet:?".to_string()),
+                cnet_group: true,
+            });
         let own = self
             .links
             .iter()
-            .filter(|(ns, _)| *ns == NsRef::Host)
-            .map(|(_, l)| (l.clone(), None));
+            .filter(|(n, _)| n == ns)
+            .map(|(_, l)| LinkFacts {
+                name: l.clone(),
+                alias: None,
+                cnet_group: self.in_cnet_group.contains(l),
+            });
         Ok(built.chain(own).collect())
     }
 }

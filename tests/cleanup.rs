@@ -106,7 +106,7 @@ fn dry_run_changes_nothing() {
 
     let r = sb.cnet(&["--dry-run", "net", "create", "d", "--subnet", "10.9.0.0/24"]);
     r.ok()
-        .stdout_has("ip link add cn-d mtu 1499 type bridge")
+        .stdout_has("ip link add cn-d mtu 1499 group 1668179316 type bridge")
         .stdout_has("iptables");
     sb.snapshot()
         .assert_same(&before, "after --dry-run net create");

@@ -109,7 +109,55 @@ fn vxlan_create_and_attach_killed_at_every_step() {
     let create = "net create ov -d vxlan --subnet 10.92.0.0/24 --vni 42 --local 192.0.2.10";
     kill_at_each_step(&sb, create, "net rm ov");
     kill_at_each_step(&sb, "attach ov ns1", "detach ov ns1");
+    kill_at_each_step(&sb, "detach ov ns1", "attach ov ns1");
     kill_at_each_step(&sb, "net rm ov --force", create);
+}
+
+/// A namespace on an overlay and a bridge, its overlay detach killed before each step; the
+/// next command (the detach retried, without gc) finishes it, and gc then finds nothing.
+#[test]
+fn a_killed_vxlan_detach_is_finished_by_the_next_command() {
+    require_root();
+    let sb = Sandbox::new();
+    sb.sh("ip link add under0 type veth peer name under0p && \
+           ip addr add 192.0.2.10/24 dev under0 && ip link set under0 up")
+        .ok();
+    sb.cnet(&["net", "create", "br", "--subnet", "10.98.0.0/24"])
+        .ok();
+    sb.sh(
+        "cnet net create ov -d vxlan --subnet 10.92.0.0/24 --vni 42 --local 192.0.2.10 \
+           --peer 192.0.2.11",
+    )
+    .ok();
+    sb.cnet(&["attach", "br", "ns1"]).ok();
+    for step in 0..100 {
+        sb.cnet(&["attach", "ov", "ns1", "--alias", "web"]).ok();
+        let r = sb.sh(&format!("CNET_FAULT=kill@{step} cnet detach ov ns1"));
+        if r.succeeded() {
+            assert!(step > 2, "the detach was never killed\n{r}");
+            return;
+        }
+        assert_eq!(r.code, Some(137), "killed at step {step}:\n{r}");
+        let next = sb.cnet(&["detach", "ov", "ns1"]);
+        if !next.succeeded() {
+            next.fails_with(2);
+            assert!(next.stderr.contains("is not attached"), "{next}");
+        }
+        assert_consistent(&sb, &format!("detach ov ns1 killed at step {step}"));
+        let left = sb.sh("ip -n ns1 -o link show; grep -c web /etc/netns/ns1/hosts || true");
+        assert_eq!(
+            left.stdout.matches(": eth").count(),
+            1,
+            "step {step}: only the bridge's interface stays\n{left}"
+        );
+        assert!(
+            left.stdout.ends_with("0\n"),
+            "step {step}: alias left\n{left}"
+        );
+        sb.cnet(&["exec-in-ns", "ns1", "ping", "-c1", "-W1", "10.98.0.1"])
+            .ok();
+    }
+    panic!("detach has more than 100 steps?");
 }
 
 #[test]

@@ -546,7 +546,7 @@ fn a_failure_mid_way_rolls_back_and_dry_run_changes_nothing() {
     dry.extend_from_slice(&args);
     let r = sb.cnet(&dry);
     r.ok()
-        .stdout_has("ip link add cnvx7000 mtu 1450 type vxlan id 7000 local 192.0.2.1 dev up0 dstport 4789 learning")
+        .stdout_has("ip link add cnvx7000 mtu 1450 group 1668179316 type vxlan id 7000 local 192.0.2.1 dev up0 dstport 4789 learning")
         .stdout_has("ip link set cnvx7000 master cn-seven")
         .stdout_has("bridge fdb append 00:00:00:00:00:00 dev cnvx7000 dst 192.0.2.2");
     sb.cnet(&["--dry-run", "net", "peer", "add", "ov", "192.0.2.3"])

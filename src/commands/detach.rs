@@ -61,16 +61,9 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
 pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<Plan> {
     // Retired links go first: once the namespace end is down nothing reaches it through its
     // published ports either, and renaming a link right after rules were deleted would wait
-    // for the kernel to free them (an RCU grace period, ~25 ms). A detach that waits for the
-    // kernel (`--wait`) deletes the pair instead, which waits for a grace period itself: the
-    // ports go first there, so that their freeing runs during that wait, not after it.
+    // for the kernel to free them (an RCU grace period, ~25 ms).
     let mut plan = drivers::plan_detach(net, ep);
-    let unpublish = drivers::bridge::plan_unpublish(ep).ops;
-    if crate::kernel::reclaim::waiting() {
-        plan.ops.splice(0..0, unpublish);
-    } else {
-        plan.extend(unpublish);
-    }
+    plan.extend(drivers::bridge::plan_unpublish(ep).ops);
     // The namespace's endpoints on its other networks: who takes over each default route.
     let mut handovers: Vec<(Endpoint, Endpoint)> = Vec::new();
     for family in [Family::V4, Family::V6] {

@@ -5,6 +5,7 @@
 //! names deleted; then firewall rules, hosts files and namespace interfaces no record accounts
 //! for (`leftovers`). Each repair is a plan that goes through the executor; a dry run prints them.
 
+mod elements;
 mod leftovers;
 
 use super::{Ctx, target};
@@ -343,15 +344,20 @@ fn orphan_links(ctx: &Ctx, networks: &[Network]) -> Result<Vec<Repair>> {
     }
     let links = ctx.host.borrow_mut().host_links()?;
     let mut out = Vec::new();
-    for (name, alias) in links {
+    for link in links {
         // Retired veths (kernel::reclaim) are deleted too: a killed detach left them, and one
         // being deleted in the background is gone the same either way.
-        if !crate::kernel::netlink::is_cnet_mark(alias.as_deref()) || known.contains(&name) {
+        if !link.is_cnet() || known.contains(&link.name) {
             continue;
         }
+        let mark = match link.alias {
+            Some(a) if crate::kernel::netlink::is_cnet_mark(Some(&a)) => a,
+            _ => format!("group {}", crate::plan::LINK_GROUP),
+        };
+        let name = link.name;
         out.push(Repair {
             object: format!("link {name}"),
-            problem: format!("marked {} but recorded nowhere", alias.unwrap_or_default()),
+            problem: format!("marked {mark} but recorded nowhere"),
             action: "deleted".into(),
             plan: Plan {
                 ops: vec![Op::DeleteLink {

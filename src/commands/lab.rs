@@ -3,10 +3,12 @@
 //! process on this context: one start-up and one set of netlink sockets for the whole lab.
 
 mod ls;
+mod rehearsal;
 
 use super::Ctx;
 use crate::cli::{AttachArgs, Command, CreateArgs, DetachArgs, LabCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
+use crate::firewall::rule::shell_quote;
 use crate::topology::{self, AttachSpec, DownStep, NetworkSpec, Recorded, Topology, UpStep};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -25,18 +27,14 @@ fn load(file: &Path) -> Result<Topology> {
     Topology::parse(&shown, &text)
 }
 
-/// Each step's plan depends on the steps before it having been applied.
-fn refuse_dry_run(ctx: &Ctx, what: &str) -> Result<()> {
+fn up(ctx: &Ctx, topo: &Topology) -> Result<()> {
     if ctx.dry_run() {
-        return Err(Error::usage(format!(
-            "--dry-run does not apply to {what}: each step is planned on what the steps before it made"
-        )));
+        return up_steps(&rehearsal::context(ctx)?, topo);
     }
-    Ok(())
+    up_steps(ctx, topo)
 }
 
-fn up(ctx: &Ctx, topo: &Topology) -> Result<()> {
-    refuse_dry_run(ctx, "lab up")?;
+fn up_steps(ctx: &Ctx, topo: &Topology) -> Result<()> {
     ctx.require_root()?;
     let steps = {
         let _lock = ctx.lock()?;
@@ -44,6 +42,9 @@ fn up(ctx: &Ctx, topo: &Topology) -> Result<()> {
     };
     for step in &steps {
         let object = up_object(topo, step);
+        if ctx.dry_run() {
+            crate::outln!("# {object}");
+        }
         let done = run_up_step(ctx, topo, step).map_err(|e| named("lab up", &object, e))?;
         progress(&format!("{object}: {done}"));
     }
@@ -64,7 +65,13 @@ fn run_up_step(ctx: &Ctx, topo: &Topology, step: &UpStep) -> Result<&'static str
             Ok("attached")
         }
         UpStep::Exec { ns, index } => {
-            exec_in(ns, &topo.namespaces[ns].exec[*index])?;
+            let argv = &topo.namespaces[ns].exec[*index];
+            if ctx.dry_run() {
+                let words: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
+                crate::outln!("ip netns exec {} {}", shell_quote(ns), words.join(" "));
+            } else {
+                exec_in(ns, argv)?;
+            }
             Ok("ran")
         }
         UpStep::KeepNetwork(_) | UpStep::KeepAttachment { .. } => Ok("as the file says"),
@@ -90,7 +97,13 @@ fn up_object(topo: &Topology, step: &UpStep) -> String {
 }
 
 fn down(ctx: &Ctx, topo: &Topology) -> Result<()> {
-    refuse_dry_run(ctx, "lab down")?;
+    if ctx.dry_run() {
+        return down_steps(&rehearsal::context(ctx)?, topo);
+    }
+    down_steps(ctx, topo)
+}
+
+fn down_steps(ctx: &Ctx, topo: &Topology) -> Result<()> {
     ctx.require_root()?;
     let steps = {
         let _lock = ctx.lock()?;
@@ -99,6 +112,9 @@ fn down(ctx: &Ctx, topo: &Topology) -> Result<()> {
     // Teardown goes on past a failure, as `net rm` of several networks does.
     super::for_each_reporting(&steps, |step| {
         let (object, command, done) = down_command(step);
+        if ctx.dry_run() {
+            crate::outln!("# {object}");
+        }
         super::dispatch(ctx, command).map_err(|e| named("lab down", &object, e))?;
         progress(&format!("{object}: {done}"));
         Ok(())

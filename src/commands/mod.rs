@@ -37,6 +37,9 @@ pub struct Ctx {
     pub host: RefCell<Box<dyn Host>>,
     /// Whether changing the host needs root (not for a fake host).
     needs_root: bool,
+    /// A dry run whose plans are also applied, to a copy of the records and a host that only
+    /// remembers (`cnet --dry-run lab up`: each step planned on what the steps before made).
+    rehearsing: bool,
 }
 
 impl Ctx {
@@ -47,6 +50,7 @@ impl Ctx {
             store,
             host: RefCell::new(Box::new(RealHost::default())),
             needs_root: true,
+            rehearsing: false,
         }
     }
 
@@ -57,6 +61,19 @@ impl Ctx {
             store,
             host: RefCell::new(host),
             needs_root: false,
+            rehearsing: false,
+        }
+    }
+
+    /// A dry run that rehearses on `store` and `host` (copies that change nothing real): its
+    /// plans are printed, then applied to them.
+    pub fn rehearsing(global: Global, store: Box<dyn Store>, host: Box<dyn Host>) -> Self {
+        Ctx {
+            global,
+            store,
+            host: RefCell::new(host),
+            needs_root: true,
+            rehearsing: true,
         }
     }
 
@@ -129,7 +146,9 @@ impl Ctx {
     pub fn apply(&self, plan: &Plan) -> Result<()> {
         if self.dry_run() {
             crate::out!("{plan}");
-            return Ok(());
+            if !self.rehearsing {
+                return Ok(());
+            }
         }
         if self.global.verbose {
             eprint!("{plan}");
@@ -147,7 +166,9 @@ impl Ctx {
     pub fn teardown(&self, plan: &Plan) -> Result<()> {
         if self.dry_run() {
             crate::out!("{plan}");
-            return Ok(());
+            if !self.rehearsing {
+                return Ok(());
+            }
         }
         if self.global.verbose {
             eprint!("{plan}");

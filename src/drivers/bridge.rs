@@ -283,7 +283,7 @@ mod tests {
             .to_string();
         assert!(
             text.contains(
-                "ip link add cn-lab mtu 1399 type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
+                "ip link add cn-lab mtu 1399 group 1668179316 type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
             ),
             "{text}"
         );
@@ -347,7 +347,7 @@ mod tests {
         assert!(matches!(&plan.ops[0], Op::CreateNetns { name } if name == "ns1"));
         let text = plan.to_string();
         assert!(
-            text.contains("peer name eth0 mtu 1400 numtxqueues 1 numrxqueues 1 netns ns1 address 02:42:0a:01:00:02"),
+            text.contains("peer name eth0 mtu 1400 numtxqueues 1 numrxqueues 1 group 1668179316 netns ns1 address 02:42:0a:01:00:02"),
             "{text}"
         );
         assert!(

@@ -60,7 +60,10 @@ mod tests {
         assert_eq!(*kind, SublinkKind::Ipvlan(IpvlanMode::L2));
         assert_eq!(*mac, None);
         let text = plan.to_string();
-        assert!(text.contains("netns ns1 type ipvlan mode l2\n"), "{text}");
+        assert!(
+            text.contains("netns ns1 group 1668179316 type ipvlan mode l2\n"),
+            "{text}"
+        );
         assert!(
             text.ends_with("ip -n ns1 route add default via 192.168.50.1\n"),
             "{text}"

@@ -75,7 +75,7 @@ mod tests {
         assert!(
             text.contains(&format!(
                 "ip link add link lan0 name {temp} netns ns1 address 02:42:c0:a8:32:82 \
-                 type macvlan mode private\nip -n ns1 link set {temp} name eth0\n"
+                 group 1668179316 type macvlan mode private\nip -n ns1 link set {temp} name eth0\n"
             )),
             "{text}"
         );
@@ -121,7 +121,7 @@ mod tests {
         let plan = plan_attach(&req).unwrap();
         let text = plan.to_string();
         assert!(
-            text.contains("netns ns1 mtu 1400 address 02:aa:bb:cc:dd:ee type macvlan mode bridge"),
+            text.contains("netns ns1 mtu 1400 address 02:aa:bb:cc:dd:ee group 1668179316 type macvlan mode bridge"),
             "{text}"
         );
         assert!(!plan.ops.iter().any(|o| matches!(o, Op::AddRoute { .. })));
@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(
             plan.to_string(),
             format!(
-                "ip link add link lan0 name {shim} address {} type macvlan mode bridge\n\
+                "ip link add link lan0 name {shim} address {} group 1668179316 type macvlan mode bridge\n\
                  ip addr add 192.168.50.254/32 dev {shim}\n\
                  ip link set {shim} up\n\
                  ip route add 192.168.50.128/25 dev {shim}\n",

@@ -338,12 +338,12 @@ pub(crate) mod tests {
         };
         assert_eq!(
             op(NsRef::Path("/proc/42/ns/net".into()), Some("cnt00000001")).to_string(),
-            "ip link add link eth0 name cnt00000001 netns /proc/42/ns/net mtu 1400 type ipvlan \
+            "ip link add link eth0 name cnt00000001 netns /proc/42/ns/net mtu 1400 group 1668179316 type ipvlan \
              mode l2\nnsenter --net=/proc/42/ns/net ip link set cnt00000001 name eth1"
         );
         assert_eq!(
             op(NsRef::Host, None).to_string(),
-            "ip link add link eth0 name eth1 mtu 1400 type ipvlan mode l2"
+            "ip link add link eth0 name eth1 mtu 1400 group 1668179316 type ipvlan mode l2"
         );
     }
 

@@ -260,13 +260,13 @@ mod tests {
         let text = plan.to_string();
         assert!(
             text.contains(
-                "ip link add cn-ov mtu 1449 type bridge mcast_snooping 0\nip link set cn-ov mtu 1450"
+                "ip link add cn-ov mtu 1449 group 1668179316 type bridge mcast_snooping 0\nip link set cn-ov mtu 1450"
             ),
             "{text}"
         );
         assert!(
             text.contains(
-                "ip link add cnvx5000 mtu 1450 type vxlan id 5000 local 192.0.2.1 dev up0 \
+                "ip link add cnvx5000 mtu 1450 group 1668179316 type vxlan id 5000 local 192.0.2.1 dev up0 \
                  dstport 4789 learning\nip link set cnvx5000 master cn-ov\nip link set cnvx5000 up"
             ),
             "{text}"
@@ -468,7 +468,7 @@ mod tests {
         .unwrap();
         let text = plan.to_string();
         assert!(
-            text.contains("mtu 1450 numtxqueues 1 numrxqueues 1 type veth peer name eth0 mtu 1450"),
+            text.contains("mtu 1450 numtxqueues 1 numrxqueues 1 group 1668179316 type veth peer name eth0 mtu 1450"),
             "{text}"
         );
         assert!(text.contains("master cn-ov"), "{text}");

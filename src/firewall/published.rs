@@ -123,6 +123,30 @@ impl PortEntry {
         d
     }
 
+    /// The entry an element of map `map` is, read back from the kernel (its key and data as
+    /// [`key`](Self::key) and [`data`](Self::data) make them); `None` for one cnet cannot
+    /// have made.
+    pub fn from_element(map: &str, key: &[u8], data: &[u8]) -> Option<PortEntry> {
+        let field = |b: &[u8], i: usize| b.get(i * 4..i * 4 + 4).map(|f| [f[0], f[1], f[2], f[3]]);
+        let (host_ip, rest) = match map {
+            MAP_ANY if key.len() == 8 => (None, key),
+            MAP_IP if key.len() == 12 => (field(key, 0).map(Ipv4Addr::from), &key[4..]),
+            _ => return None,
+        };
+        if map == MAP_IP && host_ip.is_none() || data.len() != 8 {
+            return None;
+        }
+        let (proto, port) = (field(rest, 0)?, field(rest, 1)?);
+        let (addr, to) = (field(data, 0)?, field(data, 1)?);
+        Some(PortEntry {
+            host_ip,
+            proto: proto[0],
+            host_port: u16::from_be_bytes([port[0], port[1]]),
+            addr: Ipv4Addr::from(addr),
+            port: u16::from_be_bytes([to[0], to[1]]),
+        })
+    }
+
     /// The element as `nft` writes it: `[127.0.0.1 . ]tcp . 8080 : 10.1.0.2 . 80`.
     pub fn element_text(&self) -> String {
         let ip = self

@@ -82,6 +82,24 @@ impl TunnelEntry {
         k
     }
 
+    /// The element of set `set` a key read back from the kernel is (as [`key`](Self::key)
+    /// makes it); `None` for one cnet cannot have made.
+    pub fn from_element(set: &str, key: &[u8]) -> Option<TunnelEntry> {
+        let field = |i: usize| key.get(i * 4..i * 4 + 4).map(|f| [f[0], f[1], f[2], f[3]]);
+        let (port, vni) = (field(0)?, field(1)?);
+        let dstport = u16::from_be_bytes([port[0], port[1]]);
+        let vni = u32::from_be_bytes([0, vni[0], vni[1], vni[2]]);
+        match (set, key.len()) {
+            (SET_GUARDED, 8) => Some(TunnelEntry::Guarded { dstport, vni }),
+            (SET_PEERS, 12) => Some(TunnelEntry::Peer {
+                dstport,
+                vni,
+                addr: Ipv4Addr::from(field(2)?),
+            }),
+            _ => None,
+        }
+    }
+
     /// The element as `nft` reads it: `4789 . 5000 . 192.0.2.2` (nft lists the VNI in hex).
     pub fn element_text(&self) -> String {
         match self {

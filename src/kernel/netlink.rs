@@ -25,7 +25,8 @@ mod request;
 
 pub use link::{NewLink, create_link};
 pub use marks::{
-    alias_of, is_cnet_mark, mark_link, name_of, owned_link, set_link_mark, warn_unmarked,
+    DOOMED_GROUP, alias_of, cnet_group, delete_together, group_of, is_cnet_link, is_cnet_mark,
+    mark_link, name_of, owned_link, set_link_mark, warn_unmarked,
 };
 pub use request::OneRequest;
 #[cfg(test)]

@@ -12,6 +12,10 @@
 //! the child starts no program. It waits until the parent has closed its copies of the
 //! handed-over sockets (end of file on a pipe), deletes the links, and exits, which closes the
 //! sockets last.
+//!
+//! A command that waits for the kernel (`--wait`, `lab down`, `net rm --force`...) retires its
+//! pairs all the same and deletes them when it ends, in one batch: one grace period for all of
+//! them, not one each.
 
 use crate::error::{Error, Result};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -41,8 +45,7 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
 }
 
 /// Set when the command waits for the kernel (`--wait`, or any command but a plain detach or
-/// ns rm): nothing is then left behind, so a pair is deleted at once instead of retired, and
-/// [`finish`] does the deferred work itself.
+/// ns rm): nothing is then left behind: [`finish`] does the deferred work itself.
 static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// Whether this command waits for the kernel to free what it removes.
 pub fn set_waiting(on: bool) {
@@ -71,8 +74,10 @@ pub fn defer_fd_that_freed_nothing(fd: OwnedFd) {
     pending().fds_freeing_nothing.push(fd);
 }
 
-/// A name for a link that is being retired: unique, ≤ 15 bytes, recognisably cnet's ("cnr").
-pub fn retired_name() -> String {
+/// A name for a link that is being retired: unique, ≤ 15 bytes, recognisably cnet's ("cnr"),
+/// and naming the pair it retires ([`retired_prefix`]), so that a command that finds the pair
+/// gone can still find what a killed command retired but never deleted.
+pub fn retired_name(host: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -80,8 +85,19 @@ pub fn retired_name() -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let mix = (std::process::id() as u64) << 24 ^ (nanos as u64) ^ ((seq as u64) << 40);
-    format!("cnr{:012x}", mix & 0xffff_ffff_ffff)
+    let mix = std::process::id() ^ nanos ^ seq.rotate_left(16);
+    format!("{}{:04x}", retired_prefix(host), mix & 0xffff)
+}
+
+/// The first 11 bytes of the names the pair of host end `host` is retired under: "cnr" and the
+/// 8 hex digits of `host` (`cnvXXXXXXXX`), or of a hash of any other name.
+pub fn retired_prefix(host: &str) -> String {
+    match host.strip_prefix("cnv") {
+        Some(hex) if hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("cnr{hex}")
+        }
+        _ => format!("cnr{:08x}", crate::names::stable_hash(&[host]) as u32),
+    }
 }
 
 /// Finish the deferred work: now, when the command waits ([`set_waiting`]: its `--wait`, or a
@@ -167,12 +183,22 @@ fn detach_from_caller(keep: &[RawFd]) {
     }
 }
 
-/// Delete links of the host namespace by name; those already gone count as deleted.
+/// Delete links of the host namespace by name, all in one batch (one wait for the kernel)
+/// when there are several; those already gone count as deleted.
 pub fn delete_links(links: &[String]) -> Result<()> {
     if links.is_empty() {
         return Ok(());
     }
     let mut s = super::netlink::Session::new();
+    if links.len() > 1 {
+        let together = s.run(&crate::plan::NsRef::Host, |c| {
+            super::netlink::delete_together(c, links)
+                .map_err(|e| Error::runtime(super::netlink::describe(&e)))
+        });
+        if together.is_ok() {
+            return Ok(());
+        }
+    }
     let mut first: Option<Error> = None;
     for name in links {
         let op = crate::plan::Op::DeleteLink {
@@ -196,17 +222,17 @@ pub fn retire_veth(
     peer_ns: &crate::plan::NsRef,
     peer: &str,
 ) -> Result<()> {
-    if waiting() {
-        // One RTM_DELLINK takes both ends, as `ip link del` does.
-        return delete_now(s, host);
-    }
-    let retired = retired_name();
+    // Retired even when the command waits for the kernel: the pairs it retires are then
+    // deleted together when it ends ([`finish`]), one wait for them all.
+    let retired = retired_name(host);
     let host_done = s.run(&crate::plan::NsRef::Host, |c| {
         super::netlink::down_and_rename_owned(c, host, &retired)
             .map_err(|e| Error::runtime(super::netlink::describe(&e)))
     });
     match host_done {
-        Ok(false) => return Ok(()), // already gone, and its peer with it
+        // Already gone, and its peer with it; but a command killed after retiring it (this
+        // step completed by the next one) left it under its retired name.
+        Ok(false) => return delete_retired_of(s, host),
         Ok(true) => {}
         Err(_) => return delete_now(s, host),
     }
@@ -214,7 +240,7 @@ pub fn retire_veth(
         && path.symlink_metadata().is_ok()
     {
         let peer_done = s.run(peer_ns, |c| {
-            super::netlink::down_and_rename(c, peer, &retired_name())
+            super::netlink::down_and_rename(c, peer, &retired_name(host))
                 .map_err(|e| Error::runtime(super::netlink::describe(&e)))
         });
         if peer_done.is_err() {
@@ -223,6 +249,63 @@ pub fn retire_veth(
     }
     defer_link(retired);
     Ok(())
+}
+
+/// Execute an [`Op::DeleteLink`](crate::plan::Op::DeleteLink) of the host's namespace in a
+/// command that waits: the link, if it is cnet's, goes down and out of the way of its name
+/// (which is free at once), and is deleted with the rest when the command ends ([`finish`]),
+/// in the same batch: a bridge's deletion alone waits ~50 ms for the kernel.
+///
+/// Bridges and VXLAN devices only: a veth's other end would keep its name inside its
+/// namespace until then, where a command that goes on (an attach after recovering an
+/// interrupted one) must find it free.
+pub fn retire_link(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
+    use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo};
+    let retired = retired_name(dev);
+    let done = s.run(&crate::plan::NsRef::Host, |c| {
+        let describe = |e| Error::runtime(super::netlink::describe(&e));
+        let Some(link) = super::netlink::get_link(c, dev).map_err(describe)? else {
+            return Ok(false);
+        };
+        let standalone = link.attributes.iter().any(|a| match a {
+            LinkAttribute::LinkInfo(info) => info.iter().any(|i| {
+                matches!(
+                    i,
+                    LinkInfo::Kind(InfoKind::Bridge) | LinkInfo::Kind(InfoKind::Vxlan)
+                )
+            }),
+            _ => false,
+        });
+        if !standalone {
+            return Err(Error::runtime("deleted at once"));
+        }
+        super::netlink::down_and_rename_owned(c, dev, &retired).map_err(describe)
+    });
+    match done {
+        Ok(true) => {
+            defer_link(retired);
+            Ok(())
+        }
+        Ok(false) => Ok(()),          // gone, or not cnet's (said so)
+        Err(_) => delete_now(s, dev), // a veth, or a step that failed
+    }
+}
+
+/// Delete, now, every link of cnet's in the host's namespace retired from pair `host`.
+fn delete_retired_of(s: &mut super::netlink::Session, host: &str) -> Result<()> {
+    let prefix = retired_prefix(host);
+    let retired = s.run(&crate::plan::NsRef::Host, |c| {
+        let links =
+            super::netlink::links(c).map_err(|e| Error::runtime(super::netlink::describe(&e)))?;
+        Ok(links
+            .iter()
+            .filter(|m| super::netlink::is_cnet_link(m))
+            .filter_map(|m| super::netlink::name_of(m))
+            .filter(|n| n.len() == 15 && n.starts_with(&prefix))
+            .map(String::from)
+            .collect::<Vec<_>>())
+    })?;
+    retired.iter().try_for_each(|dev| delete_now(s, dev))
 }
 
 fn delete_now(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
@@ -245,11 +328,14 @@ mod tests {
 
     #[test]
     fn retired_names_are_unique_valid_link_names_and_recognised() {
-        let a = retired_name();
-        let b = retired_name();
+        let a = retired_name("cnv9d434ee6");
+        let b = retired_name("cnv9d434ee6");
         assert_ne!(a, b);
         assert!(a.len() <= 15, "{a}");
         assert!(is_retired(&a) && is_retired(&b), "{a} {b}");
+        assert!(a.starts_with("cnr9d434ee6"), "{a}");
+        assert!(is_retired(&retired_name("eth0")));
+        assert_ne!(retired_prefix("veth-a"), retired_prefix("veth-b"));
         for other in ["eth0", "cn-lab", "cnv9d434ee6", "cnrzzzzzzzzzzzz", "cnr0"] {
             assert!(!is_retired(other), "{other}");
         }

@@ -91,7 +91,8 @@ pub fn child_message(
     let mut b = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(info_kind(kind))
         .name(name)
         .link(parent_index)
-        .set_info_data(data);
+        .set_info_data(data)
+        .append_extra_attribute(super::netlink::cnet_group());
     if let Some(fd) = ns_fd {
         b = b.setns_by_fd(fd);
     }

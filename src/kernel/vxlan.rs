@@ -59,8 +59,10 @@ pub fn create(
     if let Some(m) = master {
         b = b.controller(index_of(c, "master", m)?);
     }
+    let b = b.append_extra_attribute(super::netlink::cnet_group());
     match c.ack(RouteNetlinkMessage::NewLink(b.up().build()), CREATE) {
-        // The kernel takes no alias with a new link: cnet's mark is set right after.
+        // The kernel ignores an alias in a create request: it is set right after (the group,
+        // set with the link, marks it meanwhile).
         Ok(()) => super::netlink::mark_link(c, name)
             .map_err(|e| Error::runtime(format!("marking {name}: {}", describe(&e)))),
         // EEXIST also means "a VXLAN device with this VNI and port already exists".

@@ -24,6 +24,11 @@ use std::path::PathBuf;
 /// its network's name: cnet deletes no link there without it.
 pub const MARK_PREFIX: &str = "cnet:";
 
+/// The link group (IFLA_GROUP) of every link cnet creates, in any namespace: set by the very
+/// request that creates the link (the kernel ignores an ifalias there), so no kill can leave a
+/// link of cnet's without a mark. `0x636e6574` is "cnet" in ASCII.
+pub const LINK_GROUP: u32 = 0x636e_6574;
+
 /// Which network namespace an operation runs in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum NsRef {
@@ -382,8 +387,8 @@ mod tests {
         };
         assert_eq!(
             op.to_string(),
-            "ip link add cnv1a2b3c4d mtu 1400 numtxqueues 1 numrxqueues 1 type veth \
-             peer name eth0 mtu 1400 numtxqueues 1 numrxqueues 1 netns ns1 address 02:42:0a:01:00:02\n\
+            "ip link add cnv1a2b3c4d mtu 1400 numtxqueues 1 numrxqueues 1 group 1668179316 type veth \
+             peer name eth0 mtu 1400 numtxqueues 1 numrxqueues 1 group 1668179316 netns ns1 address 02:42:0a:01:00:02\n\
              ip link set cnv1a2b3c4d master cn-lab"
         );
     }

@@ -1,7 +1,7 @@
 //! How each step prints: the shell line (`ip`, `bridge`, `sysctl`, `nft`, `iptables`) that does
 //! what the executor does, so a dry run is a script that reproduces the run.
 
-use super::{NsRef, Op, format_mac, provisional_bridge_mtu};
+use super::{LINK_GROUP, NsRef, Op, format_mac, provisional_bridge_mtu};
 use crate::firewall::NftTableKind;
 use crate::firewall::published::ElementCommands;
 use crate::firewall::rule::shell_quote;
@@ -85,7 +85,7 @@ impl fmt::Display for Op {
                 let mtu = mtu.unwrap_or(1500);
                 write!(
                     f,
-                    "ip link add {n} mtu {} type bridge mcast_snooping 0\n\
+                    "ip link add {n} mtu {} group {LINK_GROUP} type bridge mcast_snooping 0\n\
                      ip link set {n} mtu {mtu}\nip link set {n} address {}\nip link set {n} up",
                     provisional_bridge_mtu(mtu),
                     format_mac(mac)
@@ -105,7 +105,8 @@ impl fmt::Display for Op {
                 let mtu = mtu.map(|m| format!(" mtu {m}")).unwrap_or_default();
                 write!(
                     f,
-                    "ip link add {h}{mtu} {ONE_QUEUE} type veth peer name {}{mtu} {ONE_QUEUE}",
+                    "ip link add {h}{mtu} {ONE_QUEUE} group {LINK_GROUP} type veth \
+                     peer name {}{mtu} {ONE_QUEUE} group {LINK_GROUP}",
                     shell_quote(peer)
                 )?;
                 match peer_ns {
@@ -295,7 +296,7 @@ impl fmt::Display for Op {
                 if let Some(m) = mtu {
                     write!(f, " mtu {m}")?;
                 }
-                write!(f, " type vxlan id {vni} local {local}")?;
+                write!(f, " group {LINK_GROUP} type vxlan id {vni} local {local}")?;
                 if let Some(u) = underlay {
                     write!(f, " dev {}", shell_quote(u))?;
                 }
@@ -348,7 +349,7 @@ impl fmt::Display for Op {
                 if let Some(m) = mac {
                     write!(f, " address {}", format_mac(m))?;
                 }
-                write!(f, " {kind}")?;
+                write!(f, " group {LINK_GROUP} {kind}")?;
                 if let Some(t) = temp {
                     let (t, n) = (shell_quote(t), shell_quote(name));
                     write!(f, "\n{} link set {t} name {n}", ns.ip())?;

@@ -335,7 +335,7 @@ fn write_completions(cmd: &mut Command, dir: &Path) -> io::Result<()> {
         let (file, script) = match shell {
             Shell::Bash => ("cnet.bash", bash(&text, &value_opts)),
             Shell::Zsh => ("_cnet", zsh(&text)),
-            _ => ("cnet.fish", fish(&text)),
+            _ => ("cnet.fish", fish(&text, &value_opts)),
         };
         fs::write(dir.join(file), script)?;
     }
@@ -405,13 +405,22 @@ fn zsh(generated: &str) -> String {
             }
         }
     }
+    // The command as typed, for `_cnet_complete`: inside a subcommand `words` starts at it.
     out.replacen(
         "#compdef cnet\n",
         &format!("#compdef cnet\n{}", include_str!("completions/_cnet")),
         1,
     )
+    .replacen(
+        "_cnet() {\n",
+        "_cnet() {\n    local _cnet_command=${words[1]}\n",
+        1,
+    )
 }
 
-fn fish(generated: &str) -> String {
-    format!("{generated}{}", include_str!("completions/cnet.fish"))
+fn fish(generated: &str, value_opts: &[String]) -> String {
+    format!(
+        "{generated}{}",
+        include_str!("completions/cnet.fish").replace("@VALUE_OPTS@", &value_opts.join(" "))
+    )
 }

@@ -1,6 +1,6 @@
 //! What gc removes that no record accounts for, besides links of the host: firewall rules of
-//! networks that are gone, hosts files with no member, and interfaces left in cnet's own
-//! namespaces that no endpoint records. Nothing here is touched while some state file cannot
+//! networks that are gone, hosts files with no member, interfaces left in namespaces that no
+//! endpoint records, and nftables elements of no endpoint or overlay (`elements`). Nothing here is touched while some state file cannot
 //! be read: what that file records is unknown, and might be what looks unaccounted for.
 
 use super::{Ctx, Repair};
@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every leftover of the kinds above, as repairs. Planned after the other repairs have run.
 pub fn repairs(ctx: &Ctx) -> Result<Vec<Repair>> {
-    let names: BTreeSet<String> = ctx.store.network_names()?.into_iter().collect();
+    let networks = ctx.store.networks()?;
+    let names: BTreeSet<String> = networks.iter().map(|n| n.name.clone()).collect();
     let mut endpoints = Vec::new();
     for net in &names {
         endpoints.extend(ctx.store.endpoints(net)?);
@@ -28,6 +29,7 @@ pub fn repairs(ctx: &Ctx) -> Result<Vec<Repair>> {
     let mut out = orphan_rules(ctx, &names)?;
     out.extend(hosts_files(ctx, &names, &endpoints, &cnet_made)?);
     out.extend(namespace_links(ctx, &cnet_made, &endpoints)?);
+    out.extend(super::elements::repairs(ctx, &networks, &endpoints)?);
     Ok(out)
 }
 
@@ -168,24 +170,47 @@ fn stale_lines(ctx: &Ctx, net: &str, endpoints: &[Endpoint]) -> Result<Option<Re
     )))
 }
 
-/// Interfaces named like cnet's (`ethN`, or a child's temporary `cntXXXXXXXX`) inside namespaces cnet created, that no endpoint of
-/// that namespace records: what a killed attach can leave holding an address.
+/// Links no endpoint records inside the namespaces this state knows (those cnet created, and
+/// those its endpoints are in, by name or path): those in cnet's link group, and in namespaces
+/// cnet created also those named like its own (`ethN`, or a child's temporary `cntXXXXXXXX`:
+/// made before links carried the group). What a killed attach can leave, holding an address.
+/// Other namespaces are left alone: another cnet, with another state directory, may have put
+/// its links there.
 fn namespace_links(ctx: &Ctx, cnet_made: &[String], endpoints: &[Endpoint]) -> Result<Vec<Repair>> {
+    let mut places: Vec<NsRef> = Vec::new();
+    let known = cnet_made
+        .iter()
+        .cloned()
+        .map(NsRef::Named)
+        .chain(endpoints.iter().map(Endpoint::ns_ref));
+    for at in known {
+        if !places.contains(&at) {
+            places.push(at);
+        }
+    }
     let mut out = Vec::new();
-    for ns in cnet_made {
-        let at = NsRef::Named(ns.clone());
+    for at in places {
+        let path = at.path();
+        let made = matches!(&at, NsRef::Named(n) if cnet_made.contains(n));
+        let label = match &at {
+            NsRef::Named(n) => n.clone(),
+            other => other.path().unwrap_or_default().display().to_string(),
+        };
         for link in ctx.host.borrow_mut().links_in(&at)? {
-            let recorded = endpoints.iter().any(|e| &e.netns == ns && e.ifname == link);
-            if recorded || !is_cnet_ifname(&link) {
+            let recorded = endpoints.iter().any(|e| {
+                (e.netns == label || path.as_ref() == Some(&e.netns_path)) && e.ifname == link.name
+            });
+            let cnets = link.cnet_group || (made && is_cnet_ifname(&link.name));
+            if recorded || !cnets {
                 continue;
             }
             out.push(repair(
-                format!("interface {link} in {ns}"),
+                format!("interface {} in {label}", link.name),
                 "recorded by no endpoint",
                 "deleted".into(),
                 vec![Op::DeleteLink {
                     ns: at.clone(),
-                    dev: link,
+                    dev: link.name,
                 }],
             ));
         }
@@ -291,6 +316,45 @@ mod tests {
         );
         let left: Vec<String> = host.0.borrow().links.iter().map(|l| l.1.clone()).collect();
         assert_eq!(left, ["lo", "mine"]);
+    }
+
+    #[test]
+    fn a_link_in_cnets_group_no_endpoint_records_is_deleted_where_this_state_has_endpoints() {
+        let store = MemStore::default();
+        store
+            .put_network(&Network {
+                name: "lab".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let ep = crate::testing::endpoint("lab", "theirs", Some("10.1.0.2/24"));
+        store.put_endpoint("theirs", &ep).unwrap();
+        let (theirs, stranger) = (
+            NsRef::Named("theirs".into()),
+            NsRef::Named("stranger".into()),
+        );
+        let fake = FakeHost {
+            links: vec![
+                (theirs.clone(), "lo".into()),
+                (theirs.clone(), "eth0".into()),
+                (theirs.clone(), "eth1".into()),
+                (theirs.clone(), "eth2".into()),
+                (stranger.clone(), "eth1".into()),
+            ],
+            in_cnet_group: ["eth0".to_string(), "eth1".to_string()].into(),
+            netns: ["theirs".to_string(), "stranger".to_string()].into(),
+            ..Default::default()
+        };
+        let host = SharedHost::new(fake);
+        let lines = repaired(&ctx(&store, &host));
+        // eth0 is recorded; eth2 is not in the group and theirs is not cnet's namespace; the
+        // stranger's eth1 may be another cnet's (another state directory).
+        assert_eq!(
+            lines,
+            ["interface eth1 in theirs: recorded by no endpoint: deleted"]
+        );
+        let left: Vec<String> = host.0.borrow().links.iter().map(|l| l.1.clone()).collect();
+        assert_eq!(left, ["lo", "eth0", "eth2", "eth1"]);
     }
 
     #[test]

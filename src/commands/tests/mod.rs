@@ -136,7 +136,7 @@ fn an_attach_records_its_lease_endpoint_and_namespace_after_the_kernel_work() {
     assert!(log.contains(&format!("ip netns add {NS1}")), "{log}");
     assert!(
         log.contains(&format!(
-            "type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns {NS1}"
+            "type veth peer name eth0 numtxqueues 1 numrxqueues 1 group 1668179316 netns {NS1}"
         )),
         "{log}"
     );

@@ -3,8 +3,11 @@
 //! or detach with ports is one transaction of a few hundred bytes, with no `nft`/`iptables`
 //! process and no listing of what is there.
 
+mod dump;
 mod published_table;
 mod tunnel_table;
+
+pub use dump::RawElement;
 
 pub use published_table::PublishedTable;
 pub use tunnel_table::TunnelTable;

@@ -1,11 +1,13 @@
 //! Creating bridges and veth pairs from the host's namespace.
 
-use super::marks::link_mark;
+use super::marks::{cnet_group, link_mark};
 use super::*;
 
+/// One queue pair, in cnet's link group (its mark from the request that creates the link).
 fn one_queue<T>(b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
     b.append_extra_attribute(LinkAttribute::NumTxQueues(1))
         .append_extra_attribute(LinkAttribute::NumRxQueues(1))
+        .append_extra_attribute(cnet_group())
 }
 
 /// A link the host namespace's connection creates, with the fields of its op.
@@ -37,7 +39,8 @@ pub fn create_link(c: &Conn, op: &Op, link: NewLink) -> Result<()> {
             let b = LinkBridge::new(name)
                 .address(mac.to_vec())
                 .mtu(crate::plan::provisional_bridge_mtu(mtu))
-                .mcast_snooping(false);
+                .mcast_snooping(false)
+                .append_extra_attribute(cnet_group());
             c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE)
                 .map_err(|e| {
                     err(create_link_message(
@@ -102,7 +105,8 @@ pub fn create_link(c: &Conn, op: &Op, link: NewLink) -> Result<()> {
             let res = c.ack(RouteNetlinkMessage::NewLink(b.build()), CREATE);
             drop(ns_file);
             match res {
-                // The kernel takes no alias with a new link: it is set right after.
+                // The kernel ignores an alias in a create request: it is set right after (the
+                // group, set with the link, marks it meanwhile).
                 Ok(()) => {
                     mark_link(c, host).map_err(|e| err(format!("marking {host}: {}", describe(&e))))
                 }

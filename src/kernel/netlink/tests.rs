@@ -38,7 +38,7 @@ fn kernel_error_uses_first_line_of_the_command() {
     let e = kernel_error(&op, "link cn-lab already exists");
     assert_eq!(
         e.to_string(),
-        "ip link add cn-lab mtu 1499 type bridge mcast_snooping 0: link cn-lab already exists"
+        "ip link add cn-lab mtu 1499 group 1668179316 type bridge mcast_snooping 0: link cn-lab already exists"
     );
 }
 

@@ -1,0 +1,215 @@
+//! `cnet --dry-run lab up|down`: each of a lab's steps is planned on what the steps before it
+//! made, so a lab cannot be dry-run one command at a time against this machine. It is
+//! rehearsed instead: the same commands run on a copy of cnet's records in memory and on a
+//! host that reads this machine but only remembers the steps it is given (links, namespaces,
+//! files, cnet's firewall base). Every plan is printed as a dry run prints it; nothing on the
+//! machine or in the state directory changes.
+
+use super::super::Ctx;
+use crate::error::Result;
+use crate::files::{Disk, FileSource, Node};
+use crate::firewall::rule::Rule;
+use crate::firewall::{FirewallFacts, NftTableKind};
+use crate::host::{FirewallElements, Host, LinkFacts, RealHost};
+use crate::model::PortClaim;
+use crate::model::family::Family;
+use crate::plan::{NsRef, Op};
+use crate::store::{MemStore, Store};
+use ipnetwork::IpNetwork;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// A context that rehearses: `ctx`'s options (a dry run), a copy of its records, a host that
+/// remembers instead of doing.
+pub fn context(ctx: &Ctx) -> Result<Ctx> {
+    Ok(Ctx::rehearsing(
+        ctx.global.clone(),
+        Box::new(copy_of(&*ctx.store)?),
+        Box::new(Rehearsal::default()),
+    ))
+}
+
+/// cnet's records, in memory: networks, leases and lease cursors, endpoints and the host ports
+/// they hold, namespaces.
+fn copy_of(store: &dyn Store) -> Result<MemStore> {
+    let copy = MemStore::default();
+    for net in store.networks()? {
+        copy.put_network(&net)?;
+        for lease in store.leases(&net.name)? {
+            copy.put_lease(&lease, false)?;
+        }
+        for family in [Family::V4, Family::V6] {
+            if let Some(at) = store.lease_cursor(&net.name, family)? {
+                copy.contents
+                    .borrow_mut()
+                    .cursors
+                    .insert((net.name.clone(), family), at);
+            }
+        }
+        for ep in store.endpoints(&net.name)? {
+            copy.put_endpoint(&ep.key, &ep)?;
+            for mapping in &ep.ports {
+                copy.claim_ports(&PortClaim {
+                    network: ep.network.clone(),
+                    key: ep.key.clone(),
+                    netns: ep.netns.clone(),
+                    mapping: mapping.clone(),
+                })?;
+            }
+        }
+    }
+    for ns in store.namespaces()? {
+        copy.put_namespace(&ns)?;
+    }
+    Ok(copy)
+}
+
+/// This machine as the steps rehearsed so far would leave it: what they made or removed,
+/// else what is there.
+#[derive(Default)]
+struct Rehearsal {
+    real: RealHost,
+    /// Links made (true) or removed (false), by namespace and name.
+    links: HashMap<(NsRef, String), bool>,
+    /// Named namespaces made (true) or deleted (false).
+    netns: BTreeMap<String, bool>,
+    files: BTreeMap<PathBuf, Node>,
+    base_made: bool,
+    tables_made: BTreeSet<&'static str>,
+}
+
+impl Rehearsal {
+    fn link(&mut self, ns: &NsRef, dev: &str, there: bool) {
+        self.links.insert((ns.clone(), dev.to_string()), there);
+    }
+}
+
+impl Host for Rehearsal {
+    fn exec(&mut self, op: &Op) -> Result<()> {
+        match op {
+            Op::File(f) => {
+                let before = match self.node(f.path())? {
+                    Node::File(t) => Some(t),
+                    _ => None,
+                };
+                self.files
+                    .insert(f.path().clone(), crate::files::after(f, before));
+            }
+            Op::CreateNetns { name }
+            | Op::AttachNetns { name, .. }
+            | Op::BindHostNetns { name } => {
+                self.netns.insert(name.clone(), true);
+            }
+            Op::DeleteNetns { name } => {
+                self.netns.insert(name.clone(), false);
+            }
+            Op::CreateBridge { name, .. } | Op::CreateVxlan { name, .. } => {
+                self.link(&NsRef::Host, name, true)
+            }
+            Op::CreateVeth {
+                host,
+                peer,
+                peer_ns,
+                ..
+            } => {
+                self.link(&NsRef::Host, host, true);
+                self.link(peer_ns, peer, true);
+            }
+            Op::CreateSublink { ns, name, .. } => self.link(ns, name, true),
+            Op::DeleteLink { ns, dev } => self.link(ns, dev, false),
+            Op::RetireVeth {
+                host,
+                peer_ns,
+                peer,
+            } => {
+                self.link(&NsRef::Host, host, false);
+                self.link(peer_ns, peer, false);
+            }
+            Op::CreateBase { .. } => self.base_made = true,
+            Op::CreateTable(kind) => {
+                self.tables_made.insert(kind.name());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    fn link_exists(&mut self, ns: &NsRef, name: &str) -> Result<bool> {
+        if let Some(there) = self.links.get(&(ns.clone(), name.to_string())) {
+            return Ok(*there);
+        }
+        if let NsRef::Named(n) = ns
+            && self.netns.contains_key(n)
+        {
+            // Made or deleted by the rehearsal: none of what this machine holds is in it.
+            return Ok(false);
+        }
+        self.real.link_exists(ns, name)
+    }
+    fn host_routes(&mut self) -> Result<Vec<IpNetwork>> {
+        self.real.host_routes()
+    }
+    fn firewall_facts(&mut self) -> Result<FirewallFacts> {
+        let mut facts = self.real.firewall_facts()?;
+        if self.base_made {
+            facts.base_input.clear();
+        }
+        for kind in [NftTableKind::Published, NftTableKind::Tunnel] {
+            if self.tables_made.contains(kind.name()) {
+                match kind {
+                    NftTableKind::Published => facts.published_table = true,
+                    NftTableKind::Tunnel => facts.tunnel_table = true,
+                }
+            }
+        }
+        Ok(facts)
+    }
+    fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
+        self.real.has_rule(rule)
+    }
+    fn files(&self) -> &dyn FileSource {
+        self
+    }
+    fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
+        self.real.cnet_rules()
+    }
+    fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
+        self.real.links_in(ns)
+    }
+    fn firewall_elements(&mut self) -> Result<FirewallElements> {
+        self.real.firewall_elements()
+    }
+    fn netns_exists(&mut self, ns: &NsRef) -> bool {
+        match ns {
+            NsRef::Named(n) if self.netns.contains_key(n) => self.netns[n],
+            _ => self.real.netns_exists(ns),
+        }
+    }
+}
+
+impl FileSource for Rehearsal {
+    fn node(&self, path: &Path) -> Result<Node> {
+        match self.files.get(path) {
+            Some(node) => Ok(node.clone()),
+            None => Disk.node(path),
+        }
+    }
+    fn list(&self, dir: &Path) -> Vec<String> {
+        let mut names = Disk.list(dir);
+        for (path, node) in &self.files {
+            let Some(name) = path
+                .parent()
+                .filter(|p| *p == dir)
+                .and(path.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+            else {
+                continue;
+            };
+            names.retain(|n| *n != name);
+            if *node != Node::Absent {
+                names.push(name);
+            }
+        }
+        names.sort();
+        names
+    }
+}
