@@ -303,7 +303,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand reset" -s h -l help -d 'Print 
 # How many positional words the command line has before the cursor, after cnet's command
 # (options and their values left out): which argument is being completed.
 function __fish_cnet_positionals
-    set -l value_opts --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --underlay --vni -d -o -p
+    set -l value_opts --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --subnet6 --underlay --vni -d -o -p
     set -l words (commandline -opc)
     set -l n 0
     set -l skip 0
