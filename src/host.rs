@@ -4,7 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::files::{Disk, FileSource};
+use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
+use crate::firewall::status::Installed;
 use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
 use crate::kernel::netlink::{NewLink, OneRequest};
 use crate::kernel::{Session, netlink, netns, reclaim, sublink, sysctl, vxlan};
@@ -34,6 +36,10 @@ pub trait Host {
     fn host_links(&mut self) -> Result<Vec<(String, Option<String>)>>;
     /// The rules of the firewall that carry cnet's comment (`cnet:NETWORK`).
     fn cnet_rules(&mut self) -> Result<Vec<Rule>>;
+    /// The network elements of `table inet cnet`.
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>>;
+    /// What `firewall status` shows.
+    fn firewall_status(&mut self) -> Result<Installed>;
     /// The names of the links inside a namespace (none when it is gone).
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
@@ -73,10 +79,23 @@ impl Host for RealHost {
     fn files(&self) -> &dyn FileSource {
         &Disk
     }
+    /// With the iptables backend only: the nftables backend writes no iptables rule.
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
+        if self.firewall.backend()? != crate::firewall::Backend::Iptables {
+            return Ok(Vec::new());
+        }
         Ok(crate::firewall::listing::cnet_rules(
             &crate::firewall::iptables::save()?,
         ))
+    }
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
+        if !crate::firewall::nft::Nft::available() {
+            return Ok(Vec::new());
+        }
+        self.firewall.network_elements()
+    }
+    fn firewall_status(&mut self) -> Result<Installed> {
+        self.firewall.status()
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
         if !self.netns_exists(ns) {
@@ -146,10 +165,20 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         }
         Op::CreateBase { input } => fw.create_base(input),
         Op::RemoveBase => fw.remove_base(),
-        Op::CreateTable(kind) => fw.create_table(*kind),
-        Op::DropTable(kind) => fw.drop_table(*kind),
-        Op::ReplacePublished(es) => fw.replace_published(es),
-        Op::ReplaceTunnelFilter(es) => fw.replace_tunnel_filter(es),
+        Op::DropTable => fw.drop_table(),
+        Op::AddNetwork {
+            create_table,
+            elements,
+        } => fw.add_network(*create_table, elements),
+        Op::RemoveNetwork {
+            drop_table,
+            elements,
+        } => fw.remove_network(*drop_table, elements),
+        Op::ReplaceTable {
+            networks,
+            tunnels,
+            ports,
+        } => fw.replace_table(networks, tunnels, ports),
         Op::AppendRule(r) => fw.append(r),
         Op::DeleteRule(r) => fw.delete(r),
         Op::AppendRules(rs) => fw.append_new(rs),

@@ -4,7 +4,9 @@
 use crate::error::{Error, Result};
 use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
+use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
+use crate::firewall::status::Installed;
 use crate::host::Host;
 use crate::plan::{FileOp, NsRef, Op};
 use ipnetwork::IpNetwork;
@@ -30,6 +32,8 @@ pub struct FakeHost {
     pub netns: std::collections::BTreeSet<String>,
     /// Rules carrying cnet's comment that `cnet_rules` finds (besides none built by steps).
     pub rules: Vec<Rule>,
+    /// Network elements of the table that `cnet_elements` finds.
+    pub elements: Vec<NetElement>,
 }
 
 impl Default for FakeHost {
@@ -54,6 +58,7 @@ impl Default for FakeHost {
             files,
             netns: Default::default(),
             rules: Vec::new(),
+            elements: Vec::new(),
         }
     }
 }
@@ -104,6 +109,12 @@ impl Host for SharedHost {
     }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         self.0.borrow_mut().cnet_rules()
+    }
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
+        self.0.borrow_mut().cnet_elements()
+    }
+    fn firewall_status(&mut self) -> Result<Installed> {
+        self.0.borrow_mut().firewall_status()
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
         self.0.borrow_mut().links_in(ns)
@@ -171,6 +182,12 @@ impl Host for FakeHost {
                 self.netns.remove(name);
             }
             Op::DeleteRules(rs) => self.rules.retain(|r| !rs.contains(r)),
+            Op::RemoveNetwork {
+                drop_table,
+                elements,
+            } => self
+                .elements
+                .retain(|e| !*drop_table && !elements.contains(e)),
             Op::DeleteRule(r) => self.rules.retain(|held| held != r),
             Op::DeleteLink { ns, dev } => self.links.retain(|(n, l)| (n, l) != (ns, dev)),
             _ => {}
@@ -210,6 +227,17 @@ impl Host for FakeHost {
     }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         Ok(self.rules.clone())
+    }
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
+        Ok(self.elements.clone())
+    }
+    fn firewall_status(&mut self) -> Result<Installed> {
+        Ok(Installed {
+            backend: self.facts.backend,
+            table: self.facts.table,
+            networks: self.elements.iter().filter(|e| e.set() == "within").count(),
+            ..Default::default()
+        })
     }
     /// `links` of that namespace.
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {

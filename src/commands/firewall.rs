@@ -1,9 +1,11 @@
-//! `cnet firewall reload`: put back every rule cnet should have, from its state.
+//! `cnet firewall reload`: put back every rule cnet should have, from its state;
+//! `cnet firewall status`: which backend, and what of the firewall is installed.
 
 use super::Ctx;
+use crate::cli::Format;
 use crate::drivers::{bridge, vxlan};
 use crate::error::Result;
-use crate::firewall::NftTableKind;
+use crate::firewall::Backend;
 use crate::model::Driver;
 use crate::plan::{Op, Plan};
 
@@ -12,47 +14,66 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     let _lock = ctx.lock()?;
     let facts = ctx.firewall_facts()?;
     let mut plan = Plan::default();
-    if !facts.base_input.is_empty() {
+    if facts.backend == Backend::Iptables && !facts.base_input.is_empty() {
         plan.push(Op::CreateBase {
             input: facts.base_input.clone(),
         });
     }
-    let mut published = Vec::new();
-    let mut bridges = 0;
-    let mut tunnels = Vec::new();
-    let mut overlays = 0;
-    let mut rules = Vec::new();
+    let (mut published, mut networks, mut tunnels, mut rules) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut users = 0;
     for net in ctx.store.networks()? {
         if net.driver == Driver::Bridge {
+            networks.extend(bridge::firewall_elements(&net)?);
             rules.extend(bridge::reload_rules(&net)?);
-            bridges += 1;
             for ep in ctx.store.endpoints(&net.name)? {
                 published.extend(bridge::publish_entries(ep.address, &ep.ports)?);
             }
+            users += 1;
         }
         if net.driver == Driver::Vxlan {
+            networks.extend(vxlan::firewall_elements(&net)?);
             rules.extend(vxlan::reload_rules(&net)?);
             tunnels.extend(vxlan::tunnel_filter_entries(&net)?);
-            overlays += 1;
+            users += 1;
         }
     }
-    // Only the rules that are missing, so a second reload changes nothing.
-    for rule in rules {
-        if !ctx.has_rule(&rule)? {
-            plan.push(Op::AppendRule(rule));
+    if facts.backend == Backend::Iptables {
+        // Only the rules that are missing, so a second reload changes nothing.
+        for rule in rules {
+            if !ctx.has_rule(&rule)? {
+                plan.push(Op::AppendRule(rule));
+            }
         }
+        // The table holds the ports and the tunnel filter only.
+        networks.clear();
     }
-    // The published ports and the overlays' filter are put back whole, each in one
-    // transaction: the tables are replaced.
-    if bridges > 0 {
-        plan.push(Op::ReplacePublished(published));
-    } else if facts.published_table {
-        plan.push(Op::DropTable(NftTableKind::Published));
-    }
-    if overlays > 0 {
-        plan.push(Op::ReplaceTunnelFilter(tunnels));
-    } else if facts.tunnel_table {
-        plan.push(Op::DropTable(NftTableKind::Tunnel));
+    // The table is rebuilt whole, in one transaction.
+    if users > 0 {
+        plan.push(Op::ReplaceTable {
+            networks,
+            tunnels,
+            ports: published,
+        });
+    } else if facts.table {
+        plan.push(Op::DropTable);
     }
     ctx.apply(&plan)
+}
+
+pub fn status(ctx: &Ctx) -> Result<()> {
+    ctx.require_root()?;
+    let installed = ctx.host.borrow_mut().firewall_status()?;
+    match ctx.global.format() {
+        Format::Json => {
+            crate::output::print_json(&installed);
+            Ok(())
+        }
+        Format::Table => {
+            for (key, value) in installed.lines() {
+                crate::outln!("{key:<16} {value}");
+            }
+            Ok(())
+        }
+    }
 }

@@ -6,10 +6,11 @@ mod define;
 use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
+use crate::firewall::FirewallFacts;
+use crate::firewall::inet::{self, NetElement, NetworkFw};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::ports as fwports;
 use crate::firewall::published::{self, PortEntry};
-use crate::firewall::{FirewallFacts, NftTableKind};
 use crate::model::family;
 use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
@@ -27,8 +28,8 @@ impl NetworkDriver for Bridge {
     fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         plan_create(net, fw)
     }
-    fn plan_remove(&self, net: &Network) -> Plan {
-        plan_remove(net)
+    fn plan_remove(&self, net: &Network, fw: &FirewallFacts) -> Plan {
+        plan_remove(net, fw)
     }
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         plan_attach(req, plan)
@@ -44,6 +45,19 @@ fn bridge_of(net: &Network) -> Result<&str> {
         .ok_or_else(|| Error::runtime(format!("network {} has no bridge recorded", net.name)))
 }
 
+/// The network's elements of `table inet cnet`.
+pub fn firewall_elements(net: &Network) -> Result<Vec<NetElement>> {
+    let subnet = net
+        .subnet
+        .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
+    inet::network_elements(&NetworkFw {
+        bridge: bridge_of(net)?,
+        subnet,
+        internal: net.internal,
+    })
+}
+
+/// The network's rules for the iptables backend.
 fn firewall_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
     let subnet = net
         .subnet
@@ -80,7 +94,6 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         }
     };
     let mut plan = Plan::default();
-    super::plan_firewall_base(fw, NftTableKind::Published, &mut plan);
     plan.push(Op::CreateBridge {
         name: bridge.clone(),
         mac: bridge_mac(net),
@@ -103,7 +116,11 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
             value: "1".into(),
         });
     }
-    plan.push(Op::AppendRules(firewall_rules(net)?));
+    plan.extend(super::plan_network_firewall(
+        fw,
+        || firewall_elements(net),
+        || firewall_rules(net),
+    )?);
     if !net.internal {
         // For published ports on 127.0.0.1; after the rule that drops what it would let in.
         plan.push(Op::Sysctl {
@@ -115,11 +132,12 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     Ok(plan)
 }
 
-pub fn plan_remove(net: &Network) -> Plan {
+pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     let mut plan = Plan::default();
-    if let Ok(rules) = firewall_rules(net) {
-        // The reverse of creation: openings go before the drops that isolate.
-        plan.push(Op::DeleteRules(rules.into_iter().rev().collect()));
+    if let Ok(op) =
+        super::plan_network_firewall_removal(fw, || firewall_elements(net), || firewall_rules(net))
+    {
+        plan.push(op);
     }
     if let Some(b) = &net.bridge {
         plan.push(Op::DeleteLink {
@@ -255,6 +273,27 @@ mod tests {
         let text = plan_create(&net(false), &FirewallFacts::default())
             .unwrap()
             .to_string();
+        // The table made and the network's elements put in, in one nft transaction.
+        assert!(
+            text.contains("nft -f - <<'EOF'\ntable inet cnet {"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "add element inet cnet bridges { \"cn-lab\" }\n\
+                 add element inet cnet within { \"cn-lab\" . \"cn-lab\" }\n\
+                 add element inet cnet subnets4 { 10.1.0.0/24 . \"cn-lab\" }\nEOF"
+            ),
+            "{text}"
+        );
+        // With the table there, only the elements.
+        let again = plan_create(&net(false), &FirewallFacts::complete())
+            .unwrap()
+            .to_string();
+        assert!(!again.contains("table inet cnet {"), "{again}");
+        let text = plan_create(&net(false), &FirewallFacts::iptables())
+            .unwrap()
+            .to_string();
         assert!(
             text.contains(
                 "ip link add cn-lab mtu 1399 type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
@@ -274,18 +313,55 @@ mod tests {
         let text = plan_create(&net(true), &FirewallFacts::default())
             .unwrap()
             .to_string();
+        assert!(!text.contains("add element inet cnet subnets4"), "{text}");
+        assert!(
+            text.contains("add element inet cnet internal { \"cn-lab\" }"),
+            "{text}"
+        );
+        assert!(!text.contains("ip_forward"), "{text}");
+        let text = plan_create(&net(true), &FirewallFacts::iptables())
+            .unwrap()
+            .to_string();
         assert!(!text.contains("MASQUERADE"), "{text}");
         assert!(!text.contains("ip_forward"), "{text}");
     }
 
     #[test]
+    fn remove_deletes_the_elements_create_added_before_the_bridge() {
+        let facts = FirewallFacts::default();
+        let plan = plan_remove(&net(false), &facts);
+        assert!(matches!(plan.ops.last().unwrap(), Op::DeleteLink { dev, .. } if dev == "cn-lab"));
+        let created = plan_create(&net(false), &facts).unwrap();
+        let added = created
+            .ops
+            .iter()
+            .find(|o| matches!(o, Op::AddNetwork { .. }))
+            .unwrap();
+        assert_eq!(
+            added.undo().unwrap(),
+            Op::RemoveNetwork {
+                drop_table: true,
+                elements: firewall_elements(&net(false)).unwrap()
+            },
+            "a rollback of the first network takes the table"
+        );
+        assert_eq!(
+            plan.ops[0],
+            Op::RemoveNetwork {
+                drop_table: false,
+                elements: firewall_elements(&net(false)).unwrap()
+            }
+        );
+    }
+
+    #[test]
     fn remove_deletes_rules_before_the_bridge() {
-        let plan = plan_remove(&net(false));
+        let plan = plan_remove(&net(false), &FirewallFacts::iptables());
         let last = plan.ops.last().unwrap();
         assert!(matches!(last, Op::DeleteLink { dev, .. } if dev == "cn-lab"));
         assert_eq!(plan.ops.len(), 2, "{plan}");
         // Exactly the rules create added, in reverse.
-        let created: Vec<_> = plan_create(&net(false), &FirewallFacts::default())
+        let created: Vec<_> = plan_create(&net(false), &FirewallFacts::iptables())
             .unwrap()
             .ops
             .into_iter()
@@ -394,7 +470,7 @@ mod tests {
 
     #[test]
     fn create_sets_route_localnet_after_the_rules_that_guard_it() {
-        let plan = plan_create(&net(false), &FirewallFacts::default()).unwrap();
+        let plan = plan_create(&net(false), &FirewallFacts::iptables()).unwrap();
         let last = plan.ops.last().unwrap();
         assert_eq!(
             last.to_string(),
@@ -404,7 +480,7 @@ mod tests {
             plan.to_string()
                 .contains("-A CNET-RAW-PREROUTING -d 127.0.0.0/8 -i cn-lab")
         );
-        let internal = plan_create(&net(true), &FirewallFacts::default())
+        let internal = plan_create(&net(true), &FirewallFacts::iptables())
             .unwrap()
             .to_string();
         assert!(!internal.contains("route_localnet"), "{internal}");
@@ -421,6 +497,8 @@ mod tests {
             ..net(false)
         };
         let e = plan_create(&v6, &FirewallFacts::default()).unwrap_err();
+        assert!(e.to_string().contains("IPv4 subnets only"), "{e}");
+        let e = plan_create(&v6, &FirewallFacts::iptables()).unwrap_err();
         assert_eq!(
             (e.exit_code(), e.to_string()),
             (1, "IPv6 is not supported yet".into())

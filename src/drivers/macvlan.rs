@@ -132,7 +132,7 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert!(plan_remove(&n).is_empty());
+        assert!(plan_remove(&n, &Default::default()).is_empty());
         let ep = Endpoint {
             network: "lan".into(),
             key: "ns1".into(),
@@ -187,7 +187,7 @@ mod tests {
             )
         );
         assert_eq!(
-            plan_remove(&n).ops,
+            plan_remove(&n, &Default::default()).ops,
             vec![Op::DeleteLink {
                 ns: NsRef::Host,
                 dev: shim

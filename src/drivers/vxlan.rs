@@ -17,10 +17,11 @@ pub use inspect::{InspectSlice, InspectVxlan, inspect};
 use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
+use crate::firewall::inet::{self, NetElement, NetworkFw};
 use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::rule::Rule;
 use crate::firewall::tunnel::{self, TunnelEntry};
-use crate::firewall::{FirewallFacts, NftTableKind};
+use crate::firewall::{Backend, FirewallFacts};
 use crate::model::family;
 use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
@@ -46,8 +47,8 @@ impl NetworkDriver for Vxlan {
     fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         plan_create(net, fw)
     }
-    fn plan_remove(&self, net: &Network) -> Plan {
-        plan_remove(net)
+    fn plan_remove(&self, net: &Network, fw: &FirewallFacts) -> Plan {
+        plan_remove(net, fw)
     }
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         super::bridge::plan_attach(req, plan)
@@ -119,6 +120,15 @@ pub fn reload_rules(net: &Network) -> Result<Vec<Rule>> {
     firewall_rules(net)
 }
 
+/// The overlay's bridge as an internal network's elements of `table inet cnet`.
+pub fn firewall_elements(net: &Network) -> Result<Vec<NetElement>> {
+    inet::network_elements(&NetworkFw {
+        bridge: bridge_of(net)?,
+        subnet: net.subnet.ok_or_else(|| missing(net, "subnet"))?,
+        internal: true,
+    })
+}
+
 /// The bridge, isolated first; the tunnel guarded (peers only); then the tunnel port; then
 /// one flood entry per peer.
 pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
@@ -126,7 +136,7 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     let dev = vxlan_dev(net)?;
     let local = net.local.ok_or_else(|| missing(net, "local address"))?;
     let mut plan = Plan::default();
-    if !fw.base_input.is_empty() {
+    if fw.backend == Backend::Iptables && !fw.base_input.is_empty() {
         plan.push(Op::CreateBase {
             input: fw.base_input.clone(),
         });
@@ -139,9 +149,12 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     plan.push(Op::DisableIpv6 {
         dev: bridge.clone(),
     });
-    plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
-    if !fw.has_table(NftTableKind::Tunnel) {
-        plan.push(Op::CreateTable(NftTableKind::Tunnel));
+    match fw.backend {
+        Backend::Nftables => plan.push(Op::AddNetwork {
+            create_table: !fw.table,
+            elements: firewall_elements(net)?,
+        }),
+        Backend::Iptables => plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule)),
     }
     plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
     plan.push(Op::CreateVxlan {
@@ -166,7 +179,7 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
 
 /// The tunnel goes first (the host leaves the segment), then its filter elements, then the
 /// rules (openings before drops), then the bridge. The FDB entries go with the VXLAN device.
-pub fn plan_remove(net: &Network) -> Plan {
+pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     let mut plan = Plan::default();
     if let Ok(dev) = vxlan_dev(net) {
         plan.push(Op::DeleteLink {
@@ -177,8 +190,20 @@ pub fn plan_remove(net: &Network) -> Plan {
     if let Ok(es) = tunnel_entries(net, &net.peers) {
         plan.push(Op::DisallowTunnel(es));
     }
-    if let Ok(rules) = firewall_rules(net) {
-        plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
+    match fw.backend {
+        Backend::Nftables => {
+            if let Ok(elements) = firewall_elements(net) {
+                plan.push(Op::RemoveNetwork {
+                    drop_table: false,
+                    elements,
+                });
+            }
+        }
+        Backend::Iptables => {
+            if let Ok(rules) = firewall_rules(net) {
+                plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
+            }
+        }
     }
     if let Some(b) = &net.bridge {
         plan.push(Op::DeleteLink {
@@ -253,7 +278,7 @@ mod tests {
 
     #[test]
     fn create_builds_an_isolated_bridge_then_the_tunnel_then_one_flood_entry_per_peer() {
-        let plan = create_any(&ov(), &FirewallFacts::default()).unwrap();
+        let plan = create_any(&ov(), &FirewallFacts::iptables()).unwrap();
         let text = plan.to_string();
         assert!(
             text.contains(
@@ -295,11 +320,22 @@ mod tests {
 
     #[test]
     fn every_create_step_has_an_undo_that_removes_it() {
-        for op in create_any(&ov(), &FirewallFacts::default()).unwrap().ops {
+        let facts = [FirewallFacts::default(), FirewallFacts::iptables()];
+        let ops = facts.iter().flat_map(|f| create_any(&ov(), f).unwrap().ops);
+        for op in ops {
             match &op {
                 // Made by the first network: taken out again by a rollback.
                 Op::CreateBase { .. } => assert_eq!(op.undo(), Some(Op::RemoveBase)),
-                Op::CreateTable(kind) => assert_eq!(op.undo(), Some(Op::DropTable(*kind))),
+                Op::AddNetwork {
+                    create_table,
+                    elements,
+                } => assert_eq!(
+                    op.undo(),
+                    Some(Op::RemoveNetwork {
+                        drop_table: *create_table,
+                        elements: elements.clone()
+                    })
+                ),
                 Op::AllowTunnel(es) => {
                     assert_eq!(op.undo(), Some(Op::DisallowTunnel(es.clone())))
                 }
@@ -326,10 +362,10 @@ mod tests {
 
     #[test]
     fn remove_cuts_the_tunnel_first_and_deletes_exactly_the_rules_create_added() {
-        let plan = plan_remove(&ov());
+        let plan = plan_remove(&ov(), &FirewallFacts::iptables());
         assert!(matches!(&plan.ops[0], Op::DeleteLink { dev, .. } if dev == "cnvx5000"));
         assert!(matches!(plan.ops.last(), Some(Op::DeleteLink { dev, .. }) if dev == "cn-ov"));
-        let mut created: Vec<Rule> = create_any(&ov(), &FirewallFacts::default())
+        let mut created: Vec<Rule> = create_any(&ov(), &FirewallFacts::iptables())
             .unwrap()
             .ops
             .into_iter()
@@ -380,9 +416,11 @@ mod tests {
                 peer("192.0.2.3")
             ]
         );
+        // The overlay's bridge is isolated first, the table made with it.
         assert!(matches!(
-            plan.ops[allowed - 1],
-            Op::CreateTable(NftTableKind::Tunnel)
+            &plan.ops[allowed - 1],
+            Op::AddNetwork { create_table: true, elements }
+                if elements == &firewall_elements(&ov()).unwrap()
         ));
         let tunnel = plan
             .ops
@@ -396,12 +434,19 @@ mod tests {
         ));
         let text = plan.to_string();
         assert!(
-            text.contains("nft add element ip cnet-vxlan guarded '{ 4789 . 5000 }'"),
+            text.contains("add element inet cnet guarded { 4789 . 5000 }"),
             "{text}"
         );
         // Removal takes out exactly what create put in, after the tunnel is gone.
-        let rm = plan_remove(&ov());
+        let rm = plan_remove(&ov(), &FirewallFacts::default());
         assert!(matches!(&rm.ops[1], Op::DisallowTunnel(gone) if gone == es));
+        assert!(matches!(
+            &rm.ops[2],
+            Op::RemoveNetwork {
+                drop_table: false,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -424,9 +469,7 @@ mod tests {
         assert!(matches!(&rm.ops[0], Op::DisallowTunnel(es) if es == &[peer("192.0.2.3")]));
         let text = rm.to_string();
         assert!(
-            text.starts_with(
-                "nft delete element ip cnet-vxlan peers '{ 4789 . 5000 . 192.0.2.3 }'\n"
-            ),
+            text.starts_with("nft 'delete element inet cnet peers { 4789 . 5000 . 192.0.2.3 }'\n"),
             "{text}"
         );
         assert!(

@@ -185,8 +185,12 @@ fn a_second_network_plans_no_base_chain_or_table_again() {
     )
     .unwrap();
     let log = host.0.borrow().log.join("\n");
-    assert!(!log.contains("iptables-restore --noflush <<"), "{log}");
-    assert!(!log.contains("nft -f -"), "{log}");
+    assert!(!log.contains("iptables"), "{log}");
+    assert!(!log.contains("table inet cnet {"), "{log}");
+    assert!(
+        log.contains("add element inet cnet bridges { \"cn-lab2\" }"),
+        "{log}"
+    );
     assert!(log.contains("ip link add cn-lab2"), "{log}");
 }
 
@@ -238,7 +242,7 @@ fn a_detach_releases_forgets_and_a_failed_one_records_nothing() {
 }
 
 #[test]
-fn net_rm_of_the_last_network_takes_the_base_chains_and_its_table() {
+fn net_rm_of_the_last_network_takes_the_table_with_its_elements() {
     let store = MemStore::holding(with_lab());
     let host = SharedHost::new(built_host());
     cnet(&store, &host, false, &["attach", "lab", NS1]).unwrap();
@@ -246,8 +250,9 @@ fn net_rm_of_the_last_network_takes_the_base_chains_and_its_table() {
     let s = store.snapshot();
     assert!(s.networks.is_empty() && s.endpoints.is_empty(), "{s:#?}");
     let log = host.0.borrow().log.join("\n");
-    assert!(log.contains("# cnet's base chains"), "{log}");
-    assert!(log.contains("nft delete table ip cnet"), "{log}");
+    assert!(log.contains("nft delete table inet cnet\n"), "{log}");
+    assert!(!log.contains("delete element"), "{log}");
+    assert!(!log.contains("iptables"), "{log}");
     assert!(log.contains("rm -f /run/cnet/hosts/lab"), "{log}");
 }
 
@@ -390,15 +395,29 @@ fn ns_rm_detaches_deletes_the_namespace_and_forgets_it() {
 }
 
 #[test]
-fn firewall_reload_puts_back_every_network_rule_and_both_tables() {
+fn firewall_reload_rebuilds_the_table_with_every_network_in_one_transaction() {
     let store = MemStore::holding(with_lab());
     store.put_network(&overlay()).unwrap();
     let host = SharedHost::new(FakeHost::default());
     cnet(&store, &host, false, &["firewall", "reload"]).unwrap();
     let log = host.0.borrow().log.join("\n");
-    assert!(log.contains("--comment cnet:lab"), "{log}");
-    assert!(log.contains("--comment cnet:ov"), "{log}");
-    assert!(log.contains("nft delete table ip cnet\n"), "{log}");
-    assert!(log.contains("nft delete table ip cnet-vxlan\n"), "{log}");
-    assert!(log.contains("nft add element ip cnet-vxlan peers"), "{log}");
+    assert!(
+        log.starts_with(
+            "nft -f - <<'EOF'\nadd table inet cnet\ndelete table inet cnet\ntable inet cnet {"
+        ),
+        "{log}"
+    );
+    for element in [
+        "within { \"cn-lab\" . \"cn-lab\", \"cn-ov\" . \"cn-ov\" }",
+        "internal { \"cn-ov\" }",
+        "subnets4 { 10.1.0.0/24 . \"cn-lab\" }",
+        "peers { 4789 . ",
+    ] {
+        assert!(
+            log.contains(&format!("add element inet cnet {element}")),
+            "{log}"
+        );
+    }
+    assert_eq!(log.matches("EOF").count(), 2, "one transaction: {log}");
+    assert!(!log.contains("iptables"), "{log}");
 }

@@ -1,0 +1,464 @@
+//! `table inet cnet`: every rule of cnet's, for both address families, in one nftables table.
+//! Pure: the layout, what a network adds to it (elements of sets, never rules), and how it all
+//! reads as `nft` commands; `firewall::nft` speaks it to the kernel.
+//!
+//! ```text
+//! table inet cnet {
+//!   set bridges  { type ifname; }                  # bridges of networks with outside access
+//!   set internal { type ifname; }                  # bridges of --internal networks (and overlays)
+//!   set within   { type ifname . ifname; }         # BR . BR: traffic inside one bridge
+//!   set subnets4 { type ipv4_addr . ifname; flags interval; }   # SUBNET . BR, for masquerade
+//!   map published, published-ip                    # published ports (firewall::published)
+//!   set guarded, peers                             # the overlays' ingress filter (firewall::tunnel)
+//!   chain user { }                                 # the admin's: cnet creates it, never writes it
+//!   chain forward { type filter hook forward priority filter; policy accept;
+//!     jump user
+//!     iifname . oifname @within accept              # inside one network
+//!     oifname @internal drop                        # nothing enters an internal network
+//!     iifname @internal drop                        # nothing leaves it
+//!     oifname @bridges ct status dnat accept        # published ports (from anywhere)
+//!     iifname @bridges oifname @bridges drop        # isolation between networks
+//!     oifname @bridges ct state established,related accept   # replies
+//!     iifname @bridges accept }                     # outbound
+//!   chain raw { type filter hook prerouting priority raw; policy accept;
+//!     iifname @bridges ip daddr 127.0.0.0/8 drop    # route_localnet must not open the host's lo
+//!     (the tunnel filter) }
+//!   chain prerouting, output { type nat ...; (the published ports' DNAT) }
+//!   chain postrouting { type nat hook postrouting priority srcnat; policy accept;
+//!     ip saddr 127.0.0.0/8 oifname @bridges masquerade         # the host's 127.0.0.1 to a port
+//!     ip saddr . oifname @subnets4 ct status dnat masquerade   # hairpin
+//!     ip saddr . oifname @subnets4 return                      # stays in its network
+//!     ip saddr . iifname @subnets4 masquerade }                # leaves it
+//! }
+//! ```
+//!
+//! The forward rules match interfaces only, so they serve IPv4 and IPv6 alike; only masquerade
+//! needs the source address, per family. IPv6 subnets are the seam: a `subnets6` set
+//! (`ip6 saddr . oifname`) and the same three rules; until they are in, [`network_elements`]
+//! refuses a v6 subnet rather than leave it unmasqueraded.
+//!
+//! A network is a handful of elements (a bridge in two sets, its subnet in one), so creating
+//! or removing one, like attaching with published ports, is one netlink transaction of
+//! elements, whatever the number of networks and endpoints: no rule is listed, matched or
+//! deleted by handle. The order of the rules never depends on the networks.
+
+use super::rule::shell_quote;
+use crate::error::{Error, Result};
+use ipnetwork::{IpNetwork, Ipv4Network};
+use std::fmt;
+
+/// The table (family inet) that holds every rule of cnet's.
+pub const TABLE: &str = "cnet";
+/// Bridges of networks with outside access.
+pub const SET_BRIDGES: &str = "bridges";
+/// Bridges of internal networks (overlays included).
+pub const SET_INTERNAL: &str = "internal";
+/// `BR . BR` for every network: traffic that stays inside its bridge.
+pub const SET_WITHIN: &str = "within";
+/// `SUBNET . BR` of networks with outside access: who is masqueraded.
+pub const SET_SUBNETS4: &str = "subnets4";
+/// The admin's own chain, jumped to first from forward; cnet never writes into it.
+pub const CHAIN_USER: &str = "user";
+
+/// `IFNAMSIZ`: an interface name as a set key, NUL-padded.
+pub const IFNAMSIZ: usize = 16;
+
+/// One element of the network sets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum NetElement {
+    Bridge(String),
+    Internal(String),
+    Within(String),
+    Subnet4 { net: Ipv4Network, bridge: String },
+}
+
+/// What the firewall needs to know about a network on a bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkFw<'a> {
+    pub bridge: &'a str,
+    pub subnet: IpNetwork,
+    pub internal: bool,
+}
+
+/// The elements a network adds: its bridge in `within` and in `bridges` or `internal`, and,
+/// unless internal, its subnet in `subnets4` (masquerade). In the order they go in: the
+/// isolating set first.
+pub fn network_elements(n: &NetworkFw) -> Result<Vec<NetElement>> {
+    let br = n.bridge.to_string();
+    if n.internal {
+        return Ok(vec![
+            NetElement::Internal(br.clone()),
+            NetElement::Within(br),
+        ]);
+    }
+    let subnet = match n.subnet {
+        IpNetwork::V4(net) => net,
+        IpNetwork::V6(net) => {
+            return Err(Error::runtime(format!(
+                "{net}: cnet's firewall masquerades IPv4 subnets only (no subnets6 set yet)"
+            )));
+        }
+    };
+    Ok(vec![
+        NetElement::Bridge(br.clone()),
+        NetElement::Within(br.clone()),
+        NetElement::Subnet4 {
+            net: subnet,
+            bridge: br,
+        },
+    ])
+}
+
+fn ifname_key(out: &mut Vec<u8>, name: &str) {
+    let mut field = [0u8; IFNAMSIZ];
+    let n = name.len().min(IFNAMSIZ - 1);
+    field[..n].copy_from_slice(&name.as_bytes()[..n]);
+    out.extend_from_slice(&field);
+}
+
+impl NetElement {
+    pub fn set(&self) -> &'static str {
+        match self {
+            NetElement::Bridge(_) => SET_BRIDGES,
+            NetElement::Internal(_) => SET_INTERNAL,
+            NetElement::Within(_) => SET_WITHIN,
+            NetElement::Subnet4 { .. } => SET_SUBNETS4,
+        }
+    }
+
+    /// The bridge the element is about.
+    pub fn bridge(&self) -> &str {
+        match self {
+            NetElement::Bridge(b) | NetElement::Internal(b) | NetElement::Within(b) => b,
+            NetElement::Subnet4 { bridge, .. } => bridge,
+        }
+    }
+
+    /// The key as the rules load it (an address in network order, names NUL-padded).
+    pub fn key(&self) -> Vec<u8> {
+        let mut k = Vec::with_capacity(2 * IFNAMSIZ);
+        match self {
+            NetElement::Bridge(b) | NetElement::Internal(b) => ifname_key(&mut k, b),
+            NetElement::Within(b) => {
+                ifname_key(&mut k, b);
+                ifname_key(&mut k, b);
+            }
+            NetElement::Subnet4 { net, bridge } => {
+                k.extend_from_slice(&net.network().octets());
+                ifname_key(&mut k, bridge);
+            }
+        }
+        k
+    }
+
+    /// The end of an interval element (`subnets4`: the subnet's last address . the bridge).
+    pub fn key_end(&self) -> Option<Vec<u8>> {
+        match self {
+            NetElement::Subnet4 { net, bridge } => {
+                let mut k = net.broadcast().octets().to_vec();
+                ifname_key(&mut k, bridge);
+                Some(k)
+            }
+            _ => None,
+        }
+    }
+
+    /// The element as nft writes it: `"cn-lab"`, `"cn-lab" . "cn-lab"`,
+    /// `10.1.0.0/24 . "cn-lab"`.
+    pub fn text(&self) -> String {
+        match self {
+            NetElement::Bridge(b) | NetElement::Internal(b) => format!("\"{b}\""),
+            NetElement::Within(b) => format!("\"{b}\" . \"{b}\""),
+            NetElement::Subnet4 { net, bridge } => format!("{net} . \"{bridge}\""),
+        }
+    }
+}
+
+/// A set's element read back from the kernel (`nft::listing`), as the element it is.
+pub fn element_from_key(set: &str, (key, end): &(Vec<u8>, Option<Vec<u8>>)) -> Option<NetElement> {
+    let name = |field: &[u8]| super::nft::listing::ifname(field);
+    match set {
+        SET_BRIDGES => Some(NetElement::Bridge(name(key))),
+        SET_INTERNAL => Some(NetElement::Internal(name(key))),
+        SET_WITHIN => Some(NetElement::Within(name(key.get(..IFNAMSIZ)?))),
+        SET_SUBNETS4 => {
+            let first: [u8; 4] = key.get(..4)?.try_into().ok()?;
+            let last: [u8; 4] = end.as_ref()?.get(..4)?.try_into().ok()?;
+            // The prefix is the number of leading bits first and last share.
+            let diff = u32::from_be_bytes(first) ^ u32::from_be_bytes(last);
+            let net = Ipv4Network::new(first.into(), diff.leading_zeros() as u8).ok()?;
+            Some(NetElement::Subnet4 {
+                net,
+                bridge: name(key.get(4..)?),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The rules of the table, by chain, as nft lists them (`describe_table`; the messages in
+/// `firewall::nft::cnet_table` say the same).
+pub const FORWARD_RULES: &[&str] = &[
+    "jump user",
+    "iifname . oifname @within accept",
+    "oifname @internal drop",
+    "iifname @internal drop",
+    "oifname @bridges ct status dnat accept",
+    "iifname @bridges oifname @bridges drop",
+    "oifname @bridges ct state established,related accept",
+    "iifname @bridges accept",
+];
+pub const RAW_RULES: &[&str] = &[
+    "iifname @bridges ip daddr 127.0.0.0/8 drop",
+    super::tunnel::RULE_TEXT,
+];
+pub const DNAT_RULES: &[&str] = &[
+    "fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published-ip",
+    "fib daddr type local dnat ip to meta l4proto . th dport map @published",
+];
+pub const POSTROUTING_RULES: &[&str] = &[
+    "ip saddr 127.0.0.0/8 oifname @bridges masquerade",
+    "ip saddr . oifname @subnets4 ct status dnat masquerade",
+    "ip saddr . oifname @subnets4 return",
+    "ip saddr . iifname @subnets4 masquerade",
+];
+
+/// The table as nft reads it (the body of an `nft -f` script).
+pub fn table_script() -> String {
+    use super::published::{MAP_ANY, MAP_IP};
+    use super::tunnel::{SET_GUARDED, SET_PEERS};
+    let chain = |name: &str, hook: &str, rules: &[&str]| {
+        let mut s = format!("  chain {name} {{ {hook};");
+        for r in rules {
+            s.push_str(&format!("\n    {r}"));
+        }
+        s.push_str("\n  }\n");
+        s
+    };
+    let mut s = format!("table inet {TABLE} {{\n");
+    s.push_str(&format!("  set {SET_BRIDGES} {{ type ifname; }}\n"));
+    s.push_str(&format!("  set {SET_INTERNAL} {{ type ifname; }}\n"));
+    s.push_str(&format!("  set {SET_WITHIN} {{ type ifname . ifname; }}\n"));
+    s.push_str(&format!(
+        "  set {SET_SUBNETS4} {{ type ipv4_addr . ifname; flags interval; }}\n"
+    ));
+    s.push_str(&format!(
+        "  map {MAP_ANY} {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}\n"
+    ));
+    s.push_str(&format!(
+        "  map {MAP_IP} {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}\n"
+    ));
+    s.push_str(&format!(
+        "  set {SET_GUARDED} {{ typeof udp dport . @th,96,24; }}\n"
+    ));
+    s.push_str(&format!(
+        "  set {SET_PEERS} {{ typeof udp dport . @th,96,24 . ip saddr; }}\n"
+    ));
+    s.push_str(&format!("  chain {CHAIN_USER} {{ }}\n"));
+    s.push_str(&chain(
+        "forward",
+        "type filter hook forward priority filter; policy accept",
+        FORWARD_RULES,
+    ));
+    s.push_str(&chain(
+        "raw",
+        "type filter hook prerouting priority raw; policy accept",
+        RAW_RULES,
+    ));
+    s.push_str(&chain(
+        "prerouting",
+        "type nat hook prerouting priority dstnat; policy accept",
+        DNAT_RULES,
+    ));
+    s.push_str(&chain(
+        "output",
+        "type nat hook output priority -100; policy accept",
+        DNAT_RULES,
+    ));
+    s.push_str(&chain(
+        "postrouting",
+        "type nat hook postrouting priority srcnat; policy accept",
+        POSTROUTING_RULES,
+    ));
+    s.push('}');
+    s
+}
+
+/// `add element inet cnet SET { … }` lines (no `nft` in front: lines of an `nft -f` script),
+/// one per set, in the order the sets first come.
+pub fn element_lines(
+    verb: &str,
+    elements: impl IntoIterator<Item = (&'static str, String)>,
+) -> Vec<String> {
+    let mut by_set: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for (set, text) in elements {
+        match by_set.iter_mut().find(|(s, _)| *s == set) {
+            Some((_, list)) => list.push(text),
+            None => by_set.push((set, vec![text])),
+        }
+    }
+    by_set
+        .iter()
+        .map(|(set, list)| {
+            format!(
+                "{verb} element inet {TABLE} {set} {{ {} }}",
+                list.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// A change to the table as one `nft -f` script: one transaction, as cnet sends it.
+pub struct Script<'a> {
+    /// `table …` (the whole table made first), or `delete table inet cnet`, or nothing.
+    pub table: TableChange,
+    /// `add element …` / `delete element …` lines.
+    pub lines: &'a [String],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableChange {
+    None,
+    Create,
+    /// Deleted and made again (a reload).
+    Replace,
+    Delete,
+}
+
+impl fmt::Display for Script<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut body: Vec<String> = Vec::new();
+        match self.table {
+            TableChange::None => {}
+            TableChange::Create => body.push(table_script()),
+            TableChange::Replace => {
+                // `destroy` would do, but nft 1.0.6 lacks it: add (a no-op when there) then delete.
+                body.push(format!("add table inet {TABLE}"));
+                body.push(format!("delete table inet {TABLE}"));
+                body.push(table_script());
+            }
+            TableChange::Delete => body.push(format!("delete table inet {TABLE}")),
+        }
+        body.extend(self.lines.iter().cloned());
+        if body.len() == 1 && !body[0].contains('\n') {
+            return write!(f, "nft {}", shell_quote(&body[0]));
+        }
+        write!(f, "nft -f - <<'EOF'\n{}\nEOF", body.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab(internal: bool) -> NetworkFw<'static> {
+        NetworkFw {
+            bridge: "cn-lab",
+            subnet: "10.1.0.0/24".parse().unwrap(),
+            internal,
+        }
+    }
+
+    #[test]
+    fn a_network_is_its_bridge_and_subnet_as_elements() {
+        let es = network_elements(&lab(false)).unwrap();
+        let text: Vec<(&str, String)> = es.iter().map(|e| (e.set(), e.text())).collect();
+        assert_eq!(
+            text,
+            [
+                ("bridges", "\"cn-lab\"".to_string()),
+                ("within", "\"cn-lab\" . \"cn-lab\"".to_string()),
+                ("subnets4", "10.1.0.0/24 . \"cn-lab\"".to_string()),
+            ]
+        );
+        let internal = network_elements(&lab(true)).unwrap();
+        assert_eq!(
+            internal,
+            [
+                NetElement::Internal("cn-lab".into()),
+                NetElement::Within("cn-lab".into())
+            ],
+            "an internal network is never masqueraded"
+        );
+    }
+
+    #[test]
+    fn keys_are_laid_out_as_the_rules_load_them() {
+        // As `nft --debug=netlink add element inet cnet subnets4 { 10.1.0.0/24 . "cn-lab" }`
+        // shows them: 0000010a 6c2d6e63 00006261 … - ff00010a 6c2d6e63 00006261 …
+        let e = NetElement::Subnet4 {
+            net: "10.1.0.0/24".parse().unwrap(),
+            bridge: "cn-lab".into(),
+        };
+        let mut want = vec![10, 1, 0, 0];
+        want.extend(b"cn-lab\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(e.key(), want);
+        want[3] = 255;
+        assert_eq!(e.key_end().unwrap(), want);
+        let w = NetElement::Within("cn-lab".into()).key();
+        assert_eq!(w.len(), 32);
+        assert_eq!(&w[..16], &w[16..]);
+        assert_eq!(NetElement::Bridge("cn-lab".into()).key_end(), None);
+    }
+
+    #[test]
+    fn elements_read_back_are_the_elements_written() {
+        for e in network_elements(&lab(false))
+            .unwrap()
+            .into_iter()
+            .chain(network_elements(&lab(true)).unwrap())
+        {
+            assert_eq!(
+                element_from_key(e.set(), &(e.key(), e.key_end())),
+                Some(e.clone())
+            );
+        }
+    }
+
+    #[test]
+    fn an_ipv6_subnet_is_refused_until_its_set_exists() {
+        let n = NetworkFw {
+            subnet: "fd00::/64".parse().unwrap(),
+            ..lab(false)
+        };
+        let e = network_elements(&n).unwrap_err().to_string();
+        assert!(e.contains("fd00::/64"), "{e}");
+        // An internal v6 network needs no masquerade: interfaces only.
+        let internal = NetworkFw {
+            internal: true,
+            ..n
+        };
+        assert!(network_elements(&internal).is_ok());
+    }
+
+    #[test]
+    fn a_change_prints_as_one_nft_transaction() {
+        let lines = element_lines(
+            "add",
+            network_elements(&lab(false))
+                .unwrap()
+                .iter()
+                .map(|e| (e.set(), e.text())),
+        );
+        let created = Script {
+            table: TableChange::Create,
+            lines: &lines,
+        }
+        .to_string();
+        assert!(created.starts_with("nft -f - <<'EOF'\ntable inet cnet {\n"));
+        assert!(
+            created.ends_with("add element inet cnet subnets4 { 10.1.0.0/24 . \"cn-lab\" }\nEOF")
+        );
+        let one = Script {
+            table: TableChange::None,
+            lines: &lines[..1],
+        }
+        .to_string();
+        assert_eq!(one, "nft 'add element inet cnet bridges { \"cn-lab\" }'");
+        let gone = Script {
+            table: TableChange::Delete,
+            lines: &[],
+        };
+        assert_eq!(gone.to_string(), "nft 'delete table inet cnet'");
+    }
+}
