@@ -282,7 +282,7 @@ pub fn remove(ctx: &Ctx, net: &Network, force: bool, gone: &[String]) -> Result<
 
 /// What of cnet's firewall goes with the last network that uses it: `table inet cnet` (with
 /// the network's own elements, in the same transaction) when no bridge or overlay network is
-/// left; with the iptables backend, the base chains too.
+/// left and the admin's chain is empty; with the iptables backend, the base chains too.
 fn plan_unused_firewall(
     ctx: &Ctx,
     removed: &Network,
@@ -307,6 +307,9 @@ fn plan_unused_firewall(
     }
     if facts.backend == Backend::Iptables {
         plan.push(Op::RemoveBase);
+    }
+    if facts.admin_rules {
+        return Ok(());
     }
     // The network's elements and the table go in one transaction: the table, elements and all.
     let mut dropped = false;

@@ -117,7 +117,8 @@ fn leftover_firewall(ctx: &Ctx) -> Result<Plan> {
         return Ok(plan);
     }
     let facts = ctx.firewall_facts()?;
-    if facts.table {
+    // The admin's rules keep the table (as they kept iptables' CNET-USER).
+    if facts.table && !facts.admin_rules {
         plan.push(Op::DropTable);
     }
     if facts.backend == Backend::Iptables {

@@ -225,10 +225,66 @@ pub const POSTROUTING_RULES: &[&str] = &[
 
 /// The table as nft reads it (the body of an `nft -f` script).
 pub fn table_script() -> String {
+    table_text(true)
+}
+
+/// What `firewall reload` does, as lines of an `nft -f` script: the table declared (what is
+/// missing made), cnet's chains and sets emptied, the rules put back. The admin's chain keeps
+/// its rules.
+pub fn rebuild_script() -> String {
+    let mut s = table_text(false);
+    for chain in ["forward", "raw", "prerouting", "output", "postrouting"] {
+        s.push_str(&format!("\nflush chain inet {TABLE} {chain}"));
+    }
+    for set in [
+        SET_BRIDGES,
+        SET_INTERNAL,
+        SET_WITHIN,
+        SET_SUBNETS4,
+        super::published::MAP_ANY,
+        super::published::MAP_IP,
+        super::tunnel::SET_GUARDED,
+        super::tunnel::SET_PEERS,
+    ] {
+        let kind = if set.starts_with("published") {
+            "map"
+        } else {
+            "set"
+        };
+        s.push_str(&format!("\nflush {kind} inet {TABLE} {set}"));
+    }
+    s.push('\n');
+    s.push_str(&rules_text());
+    s
+}
+
+/// The chains' rules alone, as a `table` block that adds them.
+fn rules_text() -> String {
+    let mut s = format!("table inet {TABLE} {{\n");
+    for (chain, rules) in [
+        ("forward", FORWARD_RULES),
+        ("raw", RAW_RULES),
+        ("prerouting", DNAT_RULES),
+        ("output", DNAT_RULES),
+        ("postrouting", POSTROUTING_RULES),
+    ] {
+        s.push_str(&format!("  chain {chain} {{"));
+        for r in rules {
+            s.push_str(&format!("\n    {r}"));
+        }
+        s.push_str("\n  }\n");
+    }
+    s.push('}');
+    s
+}
+
+/// The table's sets and chains, with the chains' rules or without.
+fn table_text(with_rules: bool) -> String {
     use super::published::{MAP_ANY, MAP_IP};
     use super::tunnel::{SET_GUARDED, SET_PEERS};
     let chain = |name: &str, hook: &str, rules: &[&str]| {
         let mut s = format!("  chain {name} {{ {hook};");
+        let rules = if with_rules { rules } else { &[] };
         for r in rules {
             s.push_str(&format!("\n    {r}"));
         }
@@ -320,7 +376,7 @@ pub struct Script<'a> {
 pub enum TableChange {
     None,
     Create,
-    /// Deleted and made again (a reload).
+    /// Made again whole, the admin's chain kept (a reload).
     Replace,
     Delete,
 }
@@ -331,12 +387,7 @@ impl fmt::Display for Script<'_> {
         match self.table {
             TableChange::None => {}
             TableChange::Create => body.push(table_script()),
-            TableChange::Replace => {
-                // `destroy` would do, but nft 1.0.6 lacks it: add (a no-op when there) then delete.
-                body.push(format!("add table inet {TABLE}"));
-                body.push(format!("delete table inet {TABLE}"));
-                body.push(table_script());
-            }
+            TableChange::Replace => body.push(rebuild_script()),
             TableChange::Delete => body.push(format!("delete table inet {TABLE}")),
         }
         body.extend(self.lines.iter().cloned());

@@ -91,6 +91,8 @@ pub struct FirewallFacts {
     pub backend: Backend,
     /// `table inet cnet` is there.
     pub table: bool,
+    /// The admin's chain (`user`) holds rules: the table stays when the last network goes.
+    pub admin_rules: bool,
     /// iptables backend: the `iptables-restore --noflush` input that adds the missing base
     /// chains and jumps (empty: all there, or the nftables backend).
     pub base_input: String,
@@ -200,11 +202,17 @@ impl HostFirewall {
     pub fn facts(&mut self) -> Result<FirewallFacts> {
         let backend = self.backend()?;
         Ok(match backend {
-            Backend::Nftables => FirewallFacts {
-                backend,
-                table: self.nft()?.table_exists()?,
-                base_input: String::new(),
-            },
+            Backend::Nftables => {
+                let nft = self.nft()?;
+                let table = nft.table_exists()?;
+                let admin_rules = table && nft.rule_count(Some(inet::CHAIN_USER))? > 0;
+                FirewallFacts {
+                    backend,
+                    table,
+                    admin_rules,
+                    base_input: String::new(),
+                }
+            }
             Backend::Iptables => {
                 let saved = base::parse_save(&iptables::save()?);
                 // Published ports and the tunnel filter still live in the table, if the
@@ -213,6 +221,7 @@ impl HostFirewall {
                 FirewallFacts {
                     backend,
                     table,
+                    admin_rules: false,
                     base_input: base::ensure_input(&saved)?,
                 }
             }
@@ -232,7 +241,7 @@ impl HostFirewall {
             out.networks = nft.set_keys(inet::SET_WITHIN)?.len();
             out.published_ports =
                 nft.set_keys(published::MAP_ANY)?.len() + nft.set_keys(published::MAP_IP)?.len();
-            out.rules = nft.rule_count()?;
+            out.rules = nft.rule_count(None)?;
         }
         if backend == Backend::Iptables {
             out.rules += listing::cnet_rules(&iptables::save()?).len();

@@ -403,7 +403,7 @@ fn firewall_reload_rebuilds_the_table_with_every_network_in_one_transaction() {
     let log = host.0.borrow().log.join("\n");
     assert!(
         log.starts_with(
-            "nft -f - <<'EOF'\nadd table inet cnet\ndelete table inet cnet\ntable inet cnet {"
+            "nft -f - <<'EOF'\ntable inet cnet {"
         ),
         "{log}"
     );

@@ -13,11 +13,11 @@ use crate::firewall::inet::{
 };
 use crate::firewall::published::{MAP_ANY, MAP_IP};
 use crate::firewall::tunnel;
-use netlink_packet_core::{DefaultNla, NLA_F_NESTED, NLM_F_CREATE};
+use netlink_packet_core::{DefaultNla, NLA_F_NESTED, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_netfilter::nftables::{
     ChainAttribute, ChainMessage, ExpressionAttribute, InetHookNumber, ListAttribute, MetaKey,
-    NfTablesMessage, Operator, Register, SetAttribute, SetDescription, SetFlags, SetMessage,
-    Verdict,
+    NfTablesMessage, Operator, Register, RuleAttribute, RuleMessage, SetAttribute, SetDescription,
+    SetElementList, SetElementMessage, SetFlags, SetMessage, Verdict,
 };
 
 /// Transaction ids of the sets inside the batch that creates them (rules refer to them).
@@ -222,7 +222,63 @@ fn regular_chain(name: &str) -> Request {
 }
 
 /// The whole table, empty sets included, as one transaction's messages (`inet::table_script`).
+/// NLM_F_EXCL on the table: a table already there fails the batch.
 pub fn create() -> Vec<Request> {
+    let (mut out, rules) = declarations_and_rules();
+    out.extend(rules);
+    out
+}
+
+/// The table made again in one transaction (`firewall reload`): what is missing of it created,
+/// cnet's chains and sets emptied, their rules and the `elements` put back. The admin's chain
+/// and its rules are left as they are.
+pub fn rebuild(elements: Vec<Request>) -> Vec<Request> {
+    let (mut out, rules) = declarations_and_rules();
+    // Made if missing, left alone if there.
+    out[0].1 &= !NLM_F_EXCL;
+    for chain in CNET_CHAINS {
+        out.push((
+            NfTablesMessage::DeleteRule(RuleMessage {
+                attributes: vec![
+                    RuleAttribute::Table(TABLE.into()),
+                    RuleAttribute::Chain(chain.into()),
+                ],
+            }),
+            0,
+        ));
+    }
+    for set in ALL_SETS {
+        out.push((
+            NfTablesMessage::DeleteSetElement(SetElementMessage {
+                attributes: vec![
+                    SetElementList::Table(TABLE.into()),
+                    SetElementList::Set(set.into()),
+                ],
+            }),
+            0,
+        ));
+    }
+    out.extend(rules);
+    out.extend(elements);
+    out
+}
+
+/// cnet's base chains (the admin's `user` chain is not one of them).
+pub const CNET_CHAINS: [&str; 5] = ["forward", "raw", "prerouting", "output", "postrouting"];
+/// Every set and map of the table.
+pub const ALL_SETS: [&str; 8] = [
+    SET_BRIDGES,
+    SET_INTERNAL,
+    SET_WITHIN,
+    SET_SUBNETS4,
+    MAP_ANY,
+    MAP_IP,
+    tunnel::SET_GUARDED,
+    tunnel::SET_PEERS,
+];
+
+/// The table, its sets and chains; then the rules of its chains.
+fn declarations_and_rules() -> (Vec<Request>, Vec<Request>) {
     const PRI_RAW: i32 = -300;
     const PRI_DSTNAT: i32 = -100;
     const PRI_FILTER: i32 = 0;
@@ -271,13 +327,14 @@ pub fn create() -> Vec<Request> {
             postrouting_rules(),
         ),
     ];
+    let mut all_rules = Vec::new();
     for (name, kind, hook, priority, rules) in chains {
         out.push(new_base_chain(name, kind, hook, priority));
         for r in rules {
-            out.push(new_rule(TABLE, name, r));
+            all_rules.push(new_rule(TABLE, name, r));
         }
     }
-    out
+    (out, all_rules)
 }
 
 /// The network sets.
@@ -310,7 +367,6 @@ mod tests {
     use super::super::kind;
     use super::*;
     use crate::firewall::inet;
-    use netlink_packet_core::NLM_F_EXCL;
 
     #[test]
     fn the_table_is_made_whole_in_one_batch_and_refuses_to_be_made_twice() {
@@ -353,6 +409,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_rebuild_empties_cnets_chains_and_sets_but_never_the_admins() {
+        let msgs = rebuild(Vec::new());
+        assert_eq!(msgs[0].1 & NLM_F_EXCL, 0, "a table there is kept");
+        let flushed: Vec<String> = msgs
+            .iter()
+            .filter(|(m, _)| matches!(m, NfTablesMessage::DeleteRule(_)))
+            .map(|(m, _)| format!("{m:?}"))
+            .collect();
+        assert_eq!(flushed.len(), 5);
+        assert!(
+            flushed.iter().all(|f| !f.contains("\"user\"")),
+            "{flushed:?}"
+        );
+        // Flushed before the rules go back in.
+        let last_flush = msgs
+            .iter()
+            .rposition(|(m, _)| matches!(m, NfTablesMessage::DeleteSetElement(_)))
+            .unwrap();
+        let first_rule = msgs.iter().position(|(m, _)| kind(m) == "rule").unwrap();
+        assert!(last_flush < first_rule);
     }
 
     #[test]

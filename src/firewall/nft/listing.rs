@@ -125,12 +125,14 @@ impl Nft {
         Ok(out)
     }
 
-    /// How many rules the table holds.
-    pub fn rule_count(&mut self) -> Result<usize> {
+    /// How many rules the table holds (in one chain of it, if given).
+    pub fn rule_count(&mut self, chain: Option<&str>) -> Result<usize> {
         let mut n = 0;
-        let request = NfTablesMessage::GetRule(RuleMessage {
-            attributes: vec![RuleAttribute::Table(TABLE.into())],
-        });
+        let mut attributes = vec![RuleAttribute::Table(TABLE.into())];
+        if let Some(c) = chain {
+            attributes.push(RuleAttribute::Chain(c.into()));
+        }
+        let request = NfTablesMessage::GetRule(RuleMessage { attributes });
         self.dump(request, NFT_MSG_NEWRULE, |_| n += 1)
             .map_err(|r| refused(format!("list table inet {TABLE}"), &r))?;
         Ok(n)

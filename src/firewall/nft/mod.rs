@@ -389,23 +389,19 @@ impl Nft {
         Ok(())
     }
 
-    /// Make the table hold exactly these, in one transaction (a reload).
+    /// Make the table hold exactly these, in one transaction (a reload); the admin's chain
+    /// keeps its rules.
     pub fn replace(
         &mut self,
         networks: &[NetElement],
         tunnels: &[TunnelEntry],
         ports: &[PortEntry],
     ) -> Result<()> {
-        let mut requests = Vec::new();
-        if self.table_exists()? {
-            self.deleted = true;
-            requests.push(delete_table(TABLE));
-        }
-        requests.extend(cnet_table::create());
-        requests.extend(NetSets::elements(true, networks));
-        requests.extend(TunnelTable::elements(true, tunnels));
-        requests.extend(PublishedTable::elements(true, ports));
-        self.transact(requests)
+        let mut elements = NetSets::elements(true, networks);
+        elements.extend(TunnelTable::elements(true, tunnels));
+        elements.extend(PublishedTable::elements(true, ports));
+        self.deleted = true;
+        self.transact(cnet_table::rebuild(elements))
             .map_err(|r| refused(format!("reload table inet {TABLE}"), &r))
     }
 
