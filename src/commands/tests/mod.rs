@@ -402,9 +402,7 @@ fn firewall_reload_rebuilds_the_table_with_every_network_in_one_transaction() {
     cnet(&store, &host, false, &["firewall", "reload"]).unwrap();
     let log = host.0.borrow().log.join("\n");
     assert!(
-        log.starts_with(
-            "nft -f - <<'EOF'\ntable inet cnet {"
-        ),
+        log.starts_with("nft -f - <<'EOF'\ntable inet cnet {"),
         "{log}"
     );
     for element in [
