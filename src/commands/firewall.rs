@@ -22,31 +22,35 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     let (mut published, mut networks, mut tunnels, mut rules) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut users = 0;
+    let iptables = facts.backend == Backend::Iptables;
     for net in ctx.store.networks()? {
         if net.driver == Driver::Bridge {
-            networks.extend(bridge::firewall_elements(&net)?);
-            rules.extend(bridge::reload_rules(&net)?);
+            if iptables {
+                rules.extend(bridge::reload_rules(&net)?);
+            } else {
+                networks.extend(bridge::firewall_elements(&net)?);
+            }
             for ep in ctx.store.endpoints(&net.name)? {
                 published.extend(bridge::publish_entries(ep.address, &ep.ports)?);
             }
             users += 1;
         }
         if net.driver == Driver::Vxlan {
-            networks.extend(vxlan::firewall_elements(&net)?);
-            rules.extend(vxlan::reload_rules(&net)?);
+            if iptables {
+                rules.extend(vxlan::reload_rules(&net)?);
+            } else {
+                networks.extend(vxlan::firewall_elements(&net)?);
+            }
             tunnels.extend(vxlan::tunnel_filter_entries(&net)?);
             users += 1;
         }
     }
-    if facts.backend == Backend::Iptables {
-        // Only the rules that are missing, so a second reload changes nothing.
-        for rule in rules {
-            if !ctx.has_rule(&rule)? {
-                plan.push(Op::AppendRule(rule));
-            }
+    // Only the rules that are missing, so a second reload changes nothing (iptables; the
+    // table holds the ports and the tunnel filter only, then).
+    for rule in rules {
+        if !ctx.has_rule(&rule)? {
+            plan.push(Op::AppendRule(rule));
         }
-        // The table holds the ports and the tunnel filter only.
-        networks.clear();
     }
     // The table is rebuilt whole, in one transaction.
     if users > 0 {

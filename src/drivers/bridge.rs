@@ -50,11 +50,12 @@ pub fn firewall_elements(net: &Network) -> Result<Vec<NetElement>> {
     let subnet = net
         .subnet
         .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
-    inet::network_elements(&NetworkFw {
+    // A dual-stack network's IPv6 subnet goes beside this one (`subnets6`).
+    Ok(inet::network_elements(&NetworkFw {
         bridge: bridge_of(net)?,
-        subnet,
+        subnets: &[subnet],
         internal: net.internal,
-    })
+    }))
 }
 
 /// The network's rules for the iptables backend.
@@ -487,17 +488,23 @@ mod tests {
         assert!(!internal.contains("127.0.0.0/8"), "{internal}");
     }
 
-    /// The firewall speaks IPv4 only: an IPv6 network in the state is a runtime error, not a
-    /// panic or a rule for the wrong family.
+    /// The nftables table masquerades an IPv6 subnet by its own set; the iptables fallback and
+    /// the published ports' maps speak IPv4 only: there an IPv6 network in the state is a
+    /// runtime error, not a panic or a rule for the wrong family.
     #[test]
-    fn ipv6_rules_and_ports_are_refused_until_supported() {
+    fn ipv6_subnets_are_masqueraded_by_the_table_and_refused_by_iptables_and_ports() {
         let v6 = Network {
             subnet: Some("fd00:1::/64".parse().unwrap()),
             gateway: Some("fd00:1::1".parse().unwrap()),
             ..net(false)
         };
-        let e = plan_create(&v6, &FirewallFacts::default()).unwrap_err();
-        assert!(e.to_string().contains("IPv4 subnets only"), "{e}");
+        let text = plan_create(&v6, &FirewallFacts::default())
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("add element inet cnet subnets6 { fd00:1::/64 . \"cn-lab\" }"),
+            "{text}"
+        );
         let e = plan_create(&v6, &FirewallFacts::iptables()).unwrap_err();
         assert_eq!(
             (e.exit_code(), e.to_string()),

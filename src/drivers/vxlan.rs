@@ -122,11 +122,11 @@ pub fn reload_rules(net: &Network) -> Result<Vec<Rule>> {
 
 /// The overlay's bridge as an internal network's elements of `table inet cnet`.
 pub fn firewall_elements(net: &Network) -> Result<Vec<NetElement>> {
-    inet::network_elements(&NetworkFw {
+    Ok(inet::network_elements(&NetworkFw {
         bridge: bridge_of(net)?,
-        subnet: net.subnet.ok_or_else(|| missing(net, "subnet"))?,
+        subnets: &[net.subnet.ok_or_else(|| missing(net, "subnet"))?],
         internal: true,
-    })
+    }))
 }
 
 /// The bridge, isolated first; the tunnel guarded (peers only); then the tunnel port; then

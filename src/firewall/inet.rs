@@ -8,6 +8,7 @@
 //!   set internal { type ifname; }                  # bridges of --internal networks (and overlays)
 //!   set within   { type ifname . ifname; }         # BR . BR: traffic inside one bridge
 //!   set subnets4 { type ipv4_addr . ifname; flags interval; }   # SUBNET . BR, for masquerade
+//!   set subnets6 { type ipv6_addr . ifname; flags interval; }   # the same for IPv6 subnets
 //!   map published, published-ip                    # published ports (firewall::published)
 //!   set guarded, peers                             # the overlays' ingress filter (firewall::tunnel)
 //!   chain user { }                                 # the admin's: cnet creates it, never writes it
@@ -28,14 +29,14 @@
 //!     ip saddr 127.0.0.0/8 oifname @bridges masquerade         # the host's 127.0.0.1 to a port
 //!     ip saddr . oifname @subnets4 ct status dnat masquerade   # hairpin
 //!     ip saddr . oifname @subnets4 return                      # stays in its network
-//!     ip saddr . iifname @subnets4 masquerade }                # leaves it
+//!     ip saddr . iifname @subnets4 masquerade                  # leaves it
+//!     (the same three with ip6 saddr and @subnets6) }
 //! }
 //! ```
 //!
 //! The forward rules match interfaces only, so they serve IPv4 and IPv6 alike; only masquerade
-//! needs the source address, per family. IPv6 subnets are the seam: a `subnets6` set
-//! (`ip6 saddr . oifname`) and the same three rules; until they are in, [`network_elements`]
-//! refuses a v6 subnet rather than leave it unmasqueraded.
+//! needs the source address, one set per family: a network's IPv6 subnet, passed in
+//! [`NetworkFw::subnets`] beside its IPv4 one, becomes a `subnets6` element.
 //!
 //! A network is a handful of elements (a bridge in two sets, its subnet in one), so creating
 //! or removing one, like attaching with published ports, is one netlink transaction of
@@ -43,8 +44,7 @@
 //! deleted by handle. The order of the rules never depends on the networks.
 
 use super::rule::shell_quote;
-use crate::error::{Error, Result};
-use ipnetwork::{IpNetwork, Ipv4Network};
+use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use std::fmt;
 
 /// The table (family inet) that holds every rule of cnet's.
@@ -57,6 +57,8 @@ pub const SET_INTERNAL: &str = "internal";
 pub const SET_WITHIN: &str = "within";
 /// `SUBNET . BR` of networks with outside access: who is masqueraded.
 pub const SET_SUBNETS4: &str = "subnets4";
+/// The same for their IPv6 subnets.
+pub const SET_SUBNETS6: &str = "subnets6";
 /// The admin's own chain, jumped to first from forward; cnet never writes into it.
 pub const CHAIN_USER: &str = "user";
 
@@ -70,43 +72,43 @@ pub enum NetElement {
     Internal(String),
     Within(String),
     Subnet4 { net: Ipv4Network, bridge: String },
+    Subnet6 { net: Ipv6Network, bridge: String },
 }
 
 /// What the firewall needs to know about a network on a bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkFw<'a> {
     pub bridge: &'a str,
-    pub subnet: IpNetwork,
+    /// Its subnets, of either family (a dual-stack network has one of each).
+    pub subnets: &'a [IpNetwork],
     pub internal: bool,
 }
 
 /// The elements a network adds: its bridge in `within` and in `bridges` or `internal`, and,
-/// unless internal, its subnet in `subnets4` (masquerade). In the order they go in: the
-/// isolating set first.
-pub fn network_elements(n: &NetworkFw) -> Result<Vec<NetElement>> {
+/// unless internal, each subnet in `subnets4` or `subnets6` (masquerade). In the order they go
+/// in: the isolating set first.
+pub fn network_elements(n: &NetworkFw) -> Vec<NetElement> {
     let br = n.bridge.to_string();
     if n.internal {
-        return Ok(vec![
-            NetElement::Internal(br.clone()),
-            NetElement::Within(br),
-        ]);
+        return vec![NetElement::Internal(br.clone()), NetElement::Within(br)];
     }
-    let subnet = match n.subnet {
-        IpNetwork::V4(net) => net,
-        IpNetwork::V6(net) => {
-            return Err(Error::runtime(format!(
-                "{net}: cnet's firewall masquerades IPv4 subnets only (no subnets6 set yet)"
-            )));
-        }
-    };
-    Ok(vec![
+    let mut out = vec![
         NetElement::Bridge(br.clone()),
         NetElement::Within(br.clone()),
-        NetElement::Subnet4 {
-            net: subnet,
-            bridge: br,
-        },
-    ])
+    ];
+    for subnet in n.subnets {
+        out.push(match *subnet {
+            IpNetwork::V4(net) => NetElement::Subnet4 {
+                net,
+                bridge: br.clone(),
+            },
+            IpNetwork::V6(net) => NetElement::Subnet6 {
+                net,
+                bridge: br.clone(),
+            },
+        });
+    }
+    out
 }
 
 fn ifname_key(out: &mut Vec<u8>, name: &str) {
@@ -123,6 +125,7 @@ impl NetElement {
             NetElement::Internal(_) => SET_INTERNAL,
             NetElement::Within(_) => SET_WITHIN,
             NetElement::Subnet4 { .. } => SET_SUBNETS4,
+            NetElement::Subnet6 { .. } => SET_SUBNETS6,
         }
     }
 
@@ -130,7 +133,7 @@ impl NetElement {
     pub fn bridge(&self) -> &str {
         match self {
             NetElement::Bridge(b) | NetElement::Internal(b) | NetElement::Within(b) => b,
-            NetElement::Subnet4 { bridge, .. } => bridge,
+            NetElement::Subnet4 { bridge, .. } | NetElement::Subnet6 { bridge, .. } => bridge,
         }
     }
 
@@ -147,20 +150,27 @@ impl NetElement {
                 k.extend_from_slice(&net.network().octets());
                 ifname_key(&mut k, bridge);
             }
+            NetElement::Subnet6 { net, bridge } => {
+                k.extend_from_slice(&net.network().octets());
+                ifname_key(&mut k, bridge);
+            }
         }
         k
     }
 
-    /// The end of an interval element (`subnets4`: the subnet's last address . the bridge).
+    /// The end of an interval element (a subnet's last address . the bridge).
     pub fn key_end(&self) -> Option<Vec<u8>> {
-        match self {
-            NetElement::Subnet4 { net, bridge } => {
-                let mut k = net.broadcast().octets().to_vec();
-                ifname_key(&mut k, bridge);
-                Some(k)
+        let (mut k, bridge) = match self {
+            NetElement::Subnet4 { net, bridge } => (net.broadcast().octets().to_vec(), bridge),
+            NetElement::Subnet6 { net, bridge } => {
+                let host_bits = u128::MAX.checked_shr(u32::from(net.prefix())).unwrap_or(0);
+                let last = u128::from(net.network()) | host_bits;
+                (last.to_be_bytes().to_vec(), bridge)
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        ifname_key(&mut k, bridge);
+        Some(k)
     }
 
     /// The element as nft writes it: `"cn-lab"`, `"cn-lab" . "cn-lab"`,
@@ -170,6 +180,7 @@ impl NetElement {
             NetElement::Bridge(b) | NetElement::Internal(b) => format!("\"{b}\""),
             NetElement::Within(b) => format!("\"{b}\" . \"{b}\""),
             NetElement::Subnet4 { net, bridge } => format!("{net} . \"{bridge}\""),
+            NetElement::Subnet6 { net, bridge } => format!("{net} . \"{bridge}\""),
         }
     }
 }
@@ -190,6 +201,16 @@ pub fn element_from_key(set: &str, (key, end): &(Vec<u8>, Option<Vec<u8>>)) -> O
             Some(NetElement::Subnet4 {
                 net,
                 bridge: name(key.get(4..)?),
+            })
+        }
+        SET_SUBNETS6 => {
+            let first: [u8; 16] = key.get(..16)?.try_into().ok()?;
+            let last: [u8; 16] = end.as_ref()?.get(..16)?.try_into().ok()?;
+            let diff = u128::from_be_bytes(first) ^ u128::from_be_bytes(last);
+            let net = Ipv6Network::new(first.into(), diff.leading_zeros() as u8).ok()?;
+            Some(NetElement::Subnet6 {
+                net,
+                bridge: name(key.get(16..)?),
             })
         }
         _ => None,
@@ -221,6 +242,9 @@ pub const POSTROUTING_RULES: &[&str] = &[
     "ip saddr . oifname @subnets4 ct status dnat masquerade",
     "ip saddr . oifname @subnets4 return",
     "ip saddr . iifname @subnets4 masquerade",
+    "ip6 saddr . oifname @subnets6 ct status dnat masquerade",
+    "ip6 saddr . oifname @subnets6 return",
+    "ip6 saddr . iifname @subnets6 masquerade",
 ];
 
 /// The table as nft reads it (the body of an `nft -f` script).
@@ -241,6 +265,7 @@ pub fn rebuild_script() -> String {
         SET_INTERNAL,
         SET_WITHIN,
         SET_SUBNETS4,
+        SET_SUBNETS6,
         super::published::MAP_ANY,
         super::published::MAP_IP,
         super::tunnel::SET_GUARDED,
@@ -297,6 +322,9 @@ fn table_text(with_rules: bool) -> String {
     s.push_str(&format!("  set {SET_WITHIN} {{ type ifname . ifname; }}\n"));
     s.push_str(&format!(
         "  set {SET_SUBNETS4} {{ type ipv4_addr . ifname; flags interval; }}\n"
+    ));
+    s.push_str(&format!(
+        "  set {SET_SUBNETS6} {{ type ipv6_addr . ifname; flags interval; }}\n"
     ));
     s.push_str(&format!(
         "  map {MAP_ANY} {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}\n"
@@ -402,17 +430,21 @@ impl fmt::Display for Script<'_> {
 mod tests {
     use super::*;
 
+    fn v4() -> &'static [IpNetwork] {
+        Box::leak(Box::new(["10.1.0.0/24".parse().unwrap()]))
+    }
+
     fn lab(internal: bool) -> NetworkFw<'static> {
         NetworkFw {
             bridge: "cn-lab",
-            subnet: "10.1.0.0/24".parse().unwrap(),
+            subnets: v4(),
             internal,
         }
     }
 
     #[test]
     fn a_network_is_its_bridge_and_subnet_as_elements() {
-        let es = network_elements(&lab(false)).unwrap();
+        let es = network_elements(&lab(false));
         let text: Vec<(&str, String)> = es.iter().map(|e| (e.set(), e.text())).collect();
         assert_eq!(
             text,
@@ -422,7 +454,7 @@ mod tests {
                 ("subnets4", "10.1.0.0/24 . \"cn-lab\"".to_string()),
             ]
         );
-        let internal = network_elements(&lab(true)).unwrap();
+        let internal = network_elements(&lab(true));
         assert_eq!(
             internal,
             [
@@ -454,10 +486,18 @@ mod tests {
 
     #[test]
     fn elements_read_back_are_the_elements_written() {
+        let v6 = [
+            "fd00:1::/64".parse().unwrap(),
+            "fd00:2::/128".parse().unwrap(),
+        ];
+        let dual = NetworkFw {
+            subnets: &v6,
+            ..lab(false)
+        };
         for e in network_elements(&lab(false))
-            .unwrap()
             .into_iter()
-            .chain(network_elements(&lab(true)).unwrap())
+            .chain(network_elements(&lab(true)))
+            .chain(network_elements(&dual))
         {
             assert_eq!(
                 element_from_key(e.set(), &(e.key(), e.key_end())),
@@ -467,19 +507,29 @@ mod tests {
     }
 
     #[test]
-    fn an_ipv6_subnet_is_refused_until_its_set_exists() {
-        let n = NetworkFw {
-            subnet: "fd00::/64".parse().unwrap(),
+    fn an_ipv6_subnet_goes_in_its_own_set_and_internal_networks_have_none() {
+        let subnets = [v4()[0], "fd00:1::/64".parse().unwrap()];
+        let dual = NetworkFw {
+            subnets: &subnets,
             ..lab(false)
         };
-        let e = network_elements(&n).unwrap_err().to_string();
-        assert!(e.contains("fd00::/64"), "{e}");
-        // An internal v6 network needs no masquerade: interfaces only.
+        let es = network_elements(&dual);
+        let v6 = es.last().unwrap();
+        assert_eq!(v6.set(), SET_SUBNETS6);
+        assert_eq!(v6.text(), "fd00:1::/64 . \"cn-lab\"");
+        // As nft stores `fd00:1::/64 . "cn-lab"`: the address, then the name; the end has
+        // every host bit set.
+        let key = v6.key();
+        assert_eq!(&key[..4], &[0xfd, 0, 0, 1]);
+        assert_eq!(&key[16..22], b"cn-lab");
+        let end = v6.key_end().unwrap();
+        assert_eq!(&end[8..16], &[0xff; 8]);
+        assert_eq!(&end[16..], &key[16..]);
         let internal = NetworkFw {
             internal: true,
-            ..n
+            ..dual
         };
-        assert!(network_elements(&internal).is_ok());
+        assert_eq!(network_elements(&internal).len(), 2);
     }
 
     #[test]
@@ -487,7 +537,6 @@ mod tests {
         let lines = element_lines(
             "add",
             network_elements(&lab(false))
-                .unwrap()
                 .iter()
                 .map(|e| (e.set(), e.text())),
         );

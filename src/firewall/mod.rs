@@ -261,6 +261,7 @@ impl HostFirewall {
             inet::SET_BRIDGES,
             inet::SET_WITHIN,
             inet::SET_SUBNETS4,
+            inet::SET_SUBNETS6,
         ] {
             for key in nft.set_keys(set)? {
                 out.extend(inet::element_from_key(set, &key));

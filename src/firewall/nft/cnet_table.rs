@@ -5,11 +5,12 @@ use super::published_table::{dnat_by_map, new_base_chain, new_map};
 use super::tunnel_table::{new_tunnel_set, tunnel_filter_rule};
 use super::{
     ACCEPT, DROP, NETWORK_HEADER, NFT_CT_STATE, NFT_CT_STATUS, NftElements, Request, TABLE,
-    TYPE_IFNAME, TYPE_IPV4_ADDR, any_bit, cmp, concat, ct, is_ipv4, lookup, meta, new_rule,
-    new_table, other_expr, payload, set_elements, verdict,
+    TYPE_IFNAME, TYPE_IPV4_ADDR, TYPE_IPV6_ADDR, any_bit, cmp, concat, ct, is_ipv4, lookup, meta,
+    new_rule, new_table, other_expr, payload, set_elements, verdict,
 };
 use crate::firewall::inet::{
-    CHAIN_USER, IFNAMSIZ, NetElement, SET_BRIDGES, SET_INTERNAL, SET_SUBNETS4, SET_WITHIN,
+    CHAIN_USER, IFNAMSIZ, NetElement, SET_BRIDGES, SET_INTERNAL, SET_SUBNETS4, SET_SUBNETS6,
+    SET_WITHIN,
 };
 use crate::firewall::published::{MAP_ANY, MAP_IP};
 use crate::firewall::tunnel;
@@ -29,6 +30,7 @@ pub(super) const SET_ID_ANY: u32 = 5;
 pub(super) const SET_ID_IP: u32 = 6;
 pub(super) const SET_ID_GUARDED: u32 = 7;
 pub(super) const SET_ID_PEERS: u32 = 8;
+pub(super) const SET_ID_SUBNETS6: u32 = 9;
 
 /// What nft 1.0.6 attaches to these sets (byte orders), read only by nft when it prints them.
 const IFNAME_USERDATA: [u8; 6] = [0x00, 0x04, 0x01, 0x00, 0x00, 0x00];
@@ -109,6 +111,16 @@ fn network_sets() -> Vec<Request> {
                 SetAttribute::UserData(CONCAT_USERDATA.to_vec()),
             ],
         ),
+        new_set(
+            SET_SUBNETS6,
+            SET_ID_SUBNETS6,
+            SetFlags::Interval | SetFlags::Concat,
+            (concat(TYPE_IPV6_ADDR, TYPE_IFNAME), 16 + IFNAMSIZ as u32),
+            vec![
+                concat_desc(&[16, IFNAMSIZ as u32]),
+                SetAttribute::UserData(CONCAT_USERDATA.to_vec()),
+            ],
+        ),
     ]
 }
 
@@ -120,6 +132,18 @@ fn ifname(key: MetaKey) -> ListAttribute<ExpressionAttribute> {
 
 fn in_set(set: &str, id: u32) -> ListAttribute<ExpressionAttribute> {
     lookup(set, id, false)
+}
+
+/// `ip6 saddr . IFNAME @subnets6`: the address fills register 1, the name register 2.
+fn source6_and(key: MetaKey) -> Exprs {
+    let mut e: Exprs = vec![
+        meta(MetaKey::Nfproto, Register::Reg1),
+        cmp(Operator::Equal, &[libc::NFPROTO_IPV6 as u8]),
+    ];
+    e.push(payload(NETWORK_HEADER, 8, 16, Register::Reg1));
+    e.push(meta(key, Register::Reg2));
+    e.push(in_set(SET_SUBNETS6, SET_ID_SUBNETS6));
+    e
 }
 
 /// `ip saddr . IFNAME @subnets4`: the address in register 1, the name in the next 32-bit one.
@@ -206,7 +230,15 @@ fn postrouting_rules() -> Vec<Exprs> {
     stays.push(verdict(Verdict::Return, None));
     let mut leaves = source_and(MetaKey::Iifname);
     leaves.push(masq());
-    vec![from_lo, hairpin, stays, leaves]
+    let mut hairpin6 = source6_and(MetaKey::Oifname);
+    hairpin6.push(ct(NFT_CT_STATUS));
+    hairpin6.extend(any_bit(CT_DNAT));
+    hairpin6.push(masq());
+    let mut stays6 = source6_and(MetaKey::Oifname);
+    stays6.push(verdict(Verdict::Return, None));
+    let mut leaves6 = source6_and(MetaKey::Iifname);
+    leaves6.push(masq());
+    vec![from_lo, hairpin, stays, leaves, hairpin6, stays6, leaves6]
 }
 
 fn regular_chain(name: &str) -> Request {
@@ -266,11 +298,12 @@ pub fn rebuild(elements: Vec<Request>) -> Vec<Request> {
 /// cnet's base chains (the admin's `user` chain is not one of them).
 pub const CNET_CHAINS: [&str; 5] = ["forward", "raw", "prerouting", "output", "postrouting"];
 /// Every set and map of the table.
-pub const ALL_SETS: [&str; 8] = [
+pub const ALL_SETS: [&str; 9] = [
     SET_BRIDGES,
     SET_INTERNAL,
     SET_WITHIN,
     SET_SUBNETS4,
+    SET_SUBNETS6,
     MAP_ANY,
     MAP_IP,
     tunnel::SET_GUARDED,
@@ -347,7 +380,13 @@ impl NftElements for NetSets {
     fn elements(add: bool, entries: &[NetElement]) -> Vec<Request> {
         set_elements(
             // The isolating sets first, as `inet::network_elements` orders them.
-            &[SET_INTERNAL, SET_BRIDGES, SET_WITHIN, SET_SUBNETS4],
+            &[
+                SET_INTERNAL,
+                SET_BRIDGES,
+                SET_WITHIN,
+                SET_SUBNETS4,
+                SET_SUBNETS6,
+            ],
             add,
             entries,
             |e| e.set(),
@@ -378,7 +417,7 @@ mod tests {
             "an existing table fails the batch"
         );
         let count = |k: &str| msgs.iter().filter(|(m, _)| kind(m) == k).count();
-        assert_eq!(count("set"), 8);
+        assert_eq!(count("set"), 9);
         assert_eq!(count("chain"), 6);
         // As many rules as the table's script says.
         let script = inet::FORWARD_RULES.len()
@@ -446,10 +485,9 @@ mod tests {
     fn network_elements_carry_an_interval_end_only_for_subnets() {
         let es = inet::network_elements(&inet::NetworkFw {
             bridge: "cn-lab",
-            subnet: "10.1.0.0/24".parse().unwrap(),
+            subnets: &["10.1.0.0/24".parse().unwrap()],
             internal: false,
-        })
-        .unwrap();
+        });
         let msgs = NetSets::elements(true, &es);
         assert_eq!(msgs.len(), 3, "one message per set");
         let text: Vec<String> = msgs.iter().map(|(m, _)| format!("{m:?}")).collect();

@@ -19,6 +19,7 @@ pub(super) const TYPE_INET_PROTO: u32 = 12;
 pub(super) const TYPE_INTEGER: u32 = 4;
 pub(super) const TYPE_INET_SERVICE: u32 = 13;
 pub(super) const TYPE_IFNAME: u32 = 41;
+pub(super) const TYPE_IPV6_ADDR: u32 = 8;
 pub(super) const fn concat(a: u32, b: u32) -> u32 {
     (a << 6) | b
 }
