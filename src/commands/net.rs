@@ -4,7 +4,7 @@ use super::{Ctx, for_each_reporting};
 use crate::cli::{CreateArgs, Format};
 use crate::drivers::{self, Definition};
 use crate::error::{Error, Result};
-use crate::firewall::{Backend, FirewallFacts};
+use crate::firewall::FirewallFacts;
 use crate::ipam;
 use crate::model::{Driver, Network};
 use crate::names;
@@ -280,9 +280,8 @@ pub fn remove(ctx: &Ctx, net: &Network, force: bool, gone: &[String]) -> Result<
     }))
 }
 
-/// What of cnet's firewall goes with the last network that uses it: `table inet cnet` (with
-/// the network's own elements, in the same transaction) when no bridge or overlay network is
-/// left and the admin's chain is empty; with the iptables backend, the base chains too.
+/// What of cnet's firewall goes with the last network that uses it
+/// ([`drivers::plan_firewall_unused`]), when no other bridge or overlay network is left.
 fn plan_unused_firewall(
     ctx: &Ctx,
     removed: &Network,
@@ -302,25 +301,8 @@ fn plan_unused_firewall(
     let others = all
         .iter()
         .any(|n| n.name != removed.name && !gone.contains(&n.name) && n.driver.uses_bridge());
-    if others {
-        return Ok(());
-    }
-    if facts.backend == Backend::Iptables {
-        plan.push(Op::RemoveBase);
-    }
-    if facts.admin_rules {
-        return Ok(());
-    }
-    // The network's elements and the table go in one transaction: the table, elements and all.
-    let mut dropped = false;
-    for op in plan.ops.iter_mut() {
-        if let Op::RemoveNetwork { drop_table, .. } = op {
-            *drop_table = true;
-            dropped = true;
-        }
-    }
-    if !dropped && facts.table {
-        plan.push(Op::DropTable);
+    if !others {
+        drivers::plan_firewall_unused(facts, plan);
     }
     Ok(())
 }

@@ -2,16 +2,17 @@
 //! NAT and isolation rules.
 
 mod define;
+mod firewall;
+
+use firewall::firewall_rules;
+pub use firewall::{firewall_elements, reload_rules};
 
 use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
 use crate::firewall::FirewallFacts;
-use crate::firewall::inet::{self, NetElement, NetworkFw};
-use crate::firewall::layout::{BridgeFw, bridge_network_rules};
 use crate::firewall::ports as fwports;
 use crate::firewall::published::{self, PortEntry};
-use crate::model::family;
 use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
@@ -43,36 +44,6 @@ fn bridge_of(net: &Network) -> Result<&str> {
     net.bridge
         .as_deref()
         .ok_or_else(|| Error::runtime(format!("network {} has no bridge recorded", net.name)))
-}
-
-/// The network's elements of `table inet cnet`.
-pub fn firewall_elements(net: &Network) -> Result<Vec<NetElement>> {
-    let subnet = net
-        .subnet
-        .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
-    // A dual-stack network's IPv6 subnet goes beside this one (`subnets6`).
-    Ok(inet::network_elements(&NetworkFw {
-        bridge: bridge_of(net)?,
-        subnets: &[subnet],
-        internal: net.internal,
-    }))
-}
-
-/// The network's rules for the iptables backend.
-fn firewall_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
-    let subnet = net
-        .subnet
-        .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
-    let fw = BridgeFw {
-        network: &net.name,
-        bridge: bridge_of(net)?,
-        subnet: family::v4_net(subnet)?,
-        internal: net.internal,
-    };
-    let mut rules = bridge_network_rules(&fw);
-    // What published ports need of the network (loopback and hairpin NAT).
-    rules.extend(fwports::network_rules(&fw));
-    Ok(rules)
 }
 
 /// The bridge's MAC: pinned at creation, so it does not follow its ports as they come and go.
@@ -147,11 +118,6 @@ pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
         });
     }
     plan
-}
-
-/// Rules `firewall reload` puts back for a network.
-pub fn reload_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
-    firewall_rules(net)
 }
 
 pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {

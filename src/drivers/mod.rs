@@ -182,6 +182,29 @@ pub fn plan_network_firewall_removal(
     })
 }
 
+/// What goes of cnet's firewall once no network uses it, added to the removal plan of the last
+/// one: `table inet cnet`, with that network's elements in the same transaction (its
+/// `RemoveNetwork` takes the table), unless the admin's chain holds rules; with iptables, the
+/// base chains (kept while any, CNET-USER included, holds a rule).
+pub fn plan_firewall_unused(fw: &FirewallFacts, plan: &mut Plan) {
+    if fw.backend == Backend::Iptables {
+        plan.push(Op::RemoveBase);
+    }
+    if fw.admin_rules {
+        return;
+    }
+    let mut dropped = false;
+    for op in plan.ops.iter_mut() {
+        if let Op::RemoveNetwork { drop_table, .. } = op {
+            *drop_table = true;
+            dropped = true;
+        }
+    }
+    if !dropped && fw.table {
+        plan.push(Op::DropTable);
+    }
+}
+
 /// Undo of `plan_create`: rules before links.
 pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     of(net.driver).plan_remove(net, fw)

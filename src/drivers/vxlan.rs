@@ -9,20 +9,19 @@
 //! other network of the host.
 
 mod define;
+mod firewall;
 mod inspect;
 mod options;
+
+pub use firewall::{firewall_elements, reload_rules, tunnel_filter_entries};
+use firewall::{firewall_rules, peer_entry, tunnel_entries};
 
 pub use inspect::{InspectSlice, InspectVxlan, inspect};
 
 use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
-use crate::firewall::inet::{self, NetElement, NetworkFw};
-use crate::firewall::layout::{BridgeFw, bridge_network_rules};
-use crate::firewall::rule::Rule;
-use crate::firewall::tunnel::{self, TunnelEntry};
 use crate::firewall::{Backend, FirewallFacts};
-use crate::model::family;
 use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
 use std::net::IpAddr;
@@ -83,50 +82,6 @@ fn vni_of(net: &Network) -> Result<u32> {
 /// The VXLAN device of a network.
 pub fn vxlan_dev(net: &Network) -> Result<String> {
     vni_of(net).map(vxlan_ifname)
-}
-
-/// The ingress filter's elements for these peers: VXLAN packets of the network's VNI are
-/// heard from them only.
-fn tunnel_entries(net: &Network, peers: &[IpAddr]) -> Result<Vec<TunnelEntry>> {
-    let peers = peers
-        .iter()
-        .map(|p| family::v4(*p))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(tunnel::entries(
-        net.dstport.unwrap_or(DEFAULT_DSTPORT),
-        vni_of(net)?,
-        &peers,
-    ))
-}
-
-/// The network's elements of the ingress filter, as its state has them (`firewall reload`).
-pub fn tunnel_filter_entries(net: &Network) -> Result<Vec<TunnelEntry>> {
-    tunnel_entries(net, &net.peers)
-}
-
-/// The internal-network rules on the overlay's bridge: nothing enters from outside the subnet,
-/// nothing leaves for outside it; traffic within the bridge, namespaces and tunnel, passes.
-fn firewall_rules(net: &Network) -> Result<Vec<Rule>> {
-    Ok(bridge_network_rules(&BridgeFw {
-        network: &net.name,
-        bridge: bridge_of(net)?,
-        subnet: family::v4_net(net.subnet.ok_or_else(|| missing(net, "subnet"))?)?,
-        internal: true,
-    }))
-}
-
-/// Rules `firewall reload` puts back for a network.
-pub fn reload_rules(net: &Network) -> Result<Vec<Rule>> {
-    firewall_rules(net)
-}
-
-/// The overlay's bridge as an internal network's elements of `table inet cnet`.
-pub fn firewall_elements(net: &Network) -> Result<Vec<NetElement>> {
-    Ok(inet::network_elements(&NetworkFw {
-        bridge: bridge_of(net)?,
-        subnets: &[net.subnet.ok_or_else(|| missing(net, "subnet"))?],
-        internal: true,
-    }))
 }
 
 /// The bridge, isolated first; the tunnel guarded (peers only); then the tunnel port; then
@@ -214,15 +169,6 @@ pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     plan
 }
 
-/// The filter element of one peer of the network.
-fn peer_entry(net: &Network, peer: IpAddr) -> Result<TunnelEntry> {
-    Ok(TunnelEntry::Peer {
-        dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
-        vni: vni_of(net)?,
-        addr: family::v4(peer)?,
-    })
-}
-
 /// `net peer add`: hear the VTEP, then flood to it. The filter is made again if it went
 /// (an `nft flush ruleset`): its other elements come back with `firewall reload`.
 pub fn plan_peer_add(net: &Network, peer: IpAddr) -> Result<Plan> {
@@ -251,6 +197,8 @@ pub fn plan_peer_rm(net: &Network, peer: IpAddr) -> Result<Plan> {
 mod tests {
     use super::*;
     use crate::drivers::{AttachRequest, Target, plan_attach, plan_create as create_any};
+    use crate::firewall::rule::Rule;
+    use crate::firewall::tunnel::TunnelEntry;
     use crate::model::Driver;
 
     fn ip(s: &str) -> IpAddr {
