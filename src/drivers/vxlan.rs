@@ -21,6 +21,7 @@ pub use inspect::{InspectSlice, InspectVxlan, inspect};
 use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
+use crate::firewall::inet::NetElement;
 use crate::firewall::{Backend, FirewallFacts};
 use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
@@ -105,13 +106,21 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         dev: bridge.clone(),
     });
     match fw.backend {
-        Backend::Nftables => plan.push(Op::AddNetwork {
-            create_table: !fw.table,
-            elements: firewall_elements(net)?,
-        }),
-        Backend::Iptables => plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule)),
+        // The bridge isolated and the tunnel guarded in one transaction.
+        Backend::Nftables => {
+            let mut elements = firewall_elements(net)?;
+            let tunnels = tunnel_entries(net, &net.peers)?;
+            elements.extend(tunnels.into_iter().map(NetElement::Tunnel));
+            plan.push(Op::AddNetwork {
+                create_table: !fw.table,
+                elements,
+            })
+        }
+        Backend::Iptables => {
+            plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+            plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
+        }
     }
-    plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
     plan.push(Op::CreateVxlan {
         name: dev.clone(),
         vni: vni_of(net)?,
@@ -132,8 +141,9 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     Ok(plan)
 }
 
-/// The tunnel goes first (the host leaves the segment), then its filter elements, then the
-/// rules (openings before drops), then the bridge. The FDB entries go with the VXLAN device.
+/// The tunnel goes first (the host leaves the segment), then its filter elements and the
+/// bridge's (one transaction; with iptables, the rules, openings before drops), then the
+/// bridge. The FDB entries go with the VXLAN device.
 pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     let mut plan = Plan::default();
     if let Ok(dev) = vxlan_dev(net) {
@@ -142,12 +152,12 @@ pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
             dev,
         });
     }
-    if let Ok(es) = tunnel_entries(net, &net.peers) {
-        plan.push(Op::DisallowTunnel(es));
-    }
     match fw.backend {
         Backend::Nftables => {
-            if let Ok(elements) = firewall_elements(net) {
+            if let (Ok(mut elements), Ok(tunnels)) =
+                (firewall_elements(net), tunnel_entries(net, &net.peers))
+            {
+                elements.extend(tunnels.into_iter().map(NetElement::Tunnel));
                 plan.push(Op::RemoveNetwork {
                     drop_table: false,
                     elements,
@@ -155,6 +165,9 @@ pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
             }
         }
         Backend::Iptables => {
+            if let Ok(es) = tunnel_entries(net, &net.peers) {
+                plan.push(Op::DisallowTunnel(es));
+            }
             if let Ok(rules) = firewall_rules(net) {
                 plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
             }
@@ -344,57 +357,73 @@ mod tests {
 
     #[test]
     fn create_guards_the_vni_with_its_peers_before_the_tunnel_exists() {
+        let tunnels = [
+            TunnelEntry::Guarded {
+                dstport: 4789,
+                vni: 5000,
+            },
+            peer("192.0.2.2"),
+            peer("192.0.2.3"),
+        ];
+        // One transaction: the bridge isolated, the table made with it, the VNI guarded.
         let plan = create_any(&ov(), &FirewallFacts::default()).unwrap();
-        let allowed = plan
+        let added = plan
             .ops
             .iter()
-            .position(|o| matches!(o, Op::AllowTunnel(_)))
+            .position(|o| matches!(o, Op::AddNetwork { .. }))
             .unwrap();
-        let Op::AllowTunnel(es) = &plan.ops[allowed] else {
-            unreachable!()
-        };
+        let mut want = firewall_elements(&ov()).unwrap();
+        want.extend(tunnels.iter().copied().map(NetElement::Tunnel));
         assert_eq!(
-            es,
-            &[
-                TunnelEntry::Guarded {
-                    dstport: 4789,
-                    vni: 5000
-                },
-                peer("192.0.2.2"),
-                peer("192.0.2.3")
-            ]
+            plan.ops[added],
+            Op::AddNetwork {
+                create_table: true,
+                elements: want.clone()
+            }
         );
-        // The overlay's bridge is isolated first, the table made with it.
-        assert!(matches!(
-            &plan.ops[allowed - 1],
-            Op::AddNetwork { create_table: true, elements }
-                if elements == &firewall_elements(&ov()).unwrap()
-        ));
         let tunnel = plan
             .ops
             .iter()
             .position(|o| matches!(o, Op::CreateVxlan { .. }))
             .unwrap();
-        assert!(allowed < tunnel);
-        // No iptables rule looks at the tunnel's packets any more.
-        assert!(!plan.ops.iter().any(
-            |o| matches!(o, Op::AppendRule(r) if r.table == crate::firewall::rule::Table::Raw)
-        ));
+        assert!(added < tunnel);
+        assert!(!plan.ops.iter().any(|o| matches!(o, Op::AllowTunnel(_))));
         let text = plan.to_string();
         assert!(
-            text.contains("add element inet cnet guarded { 4789 . 5000 }"),
+            text.contains(
+                "add element inet cnet guarded { 4789 . 5000 }\n\
+                 add element inet cnet peers { 4789 . 5000 . 192.0.2.2, 4789 . 5000 . 192.0.2.3 }\nEOF"
+            ),
             "{text}"
         );
         // Removal takes out exactly what create put in, after the tunnel is gone.
         let rm = plan_remove(&ov(), &FirewallFacts::default());
-        assert!(matches!(&rm.ops[1], Op::DisallowTunnel(gone) if gone == es));
         assert!(matches!(
-            &rm.ops[2],
+            &rm.ops[0],
+            Op::CreateVxlan { .. } | Op::DeleteLink { .. }
+        ));
+        assert_eq!(
+            rm.ops[1],
             Op::RemoveNetwork {
                 drop_table: false,
-                ..
+                elements: want
             }
+        );
+
+        // With iptables, the filter is its own step, after the rules.
+        let plan = create_any(&ov(), &FirewallFacts::iptables()).unwrap();
+        let allowed = plan
+            .ops
+            .iter()
+            .position(|o| matches!(o, Op::AllowTunnel(es) if es == &tunnels))
+            .unwrap();
+        assert!(matches!(plan.ops[allowed - 1], Op::AppendRule(_)));
+        // No iptables rule looks at the tunnel's packets any more.
+        assert!(!plan.ops.iter().any(
+            |o| matches!(o, Op::AppendRule(r) if r.table == crate::firewall::rule::Table::Raw)
         ));
+        let rm = plan_remove(&ov(), &FirewallFacts::iptables());
+        assert!(matches!(&rm.ops[1], Op::DisallowTunnel(gone) if gone == &tunnels));
     }
 
     #[test]

@@ -76,8 +76,8 @@ fn orphan_elements(ctx: &Ctx) -> Result<Vec<Repair>> {
         .collect();
     let mut by_bridge: BTreeMap<String, Vec<NetElement>> = BTreeMap::new();
     for e in ctx.host.borrow_mut().cnet_elements()? {
-        if !bridges.contains(e.bridge()) {
-            by_bridge.entry(e.bridge().to_string()).or_default().push(e);
+        if let Some(bridge) = e.bridge().filter(|b| !bridges.contains(*b)) {
+            by_bridge.entry(bridge.to_string()).or_default().push(e);
         }
     }
     Ok(by_bridge

@@ -50,6 +50,7 @@ pub use script::{
     rebuild_script, table_script,
 };
 
+use super::tunnel::TunnelEntry;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 /// The table (family inet) that holds every rule of cnet's.
@@ -76,8 +77,17 @@ pub enum NetElement {
     Bridge(String),
     Internal(String),
     Within(String),
-    Subnet4 { net: Ipv4Network, bridge: String },
-    Subnet6 { net: Ipv6Network, bridge: String },
+    Subnet4 {
+        net: Ipv4Network,
+        bridge: String,
+    },
+    Subnet6 {
+        net: Ipv6Network,
+        bridge: String,
+    },
+    /// An overlay's tunnel filter element (`firewall::tunnel`), so that an overlay's bridge
+    /// and its tunnel go in and out in one transaction.
+    Tunnel(TunnelEntry),
 }
 
 /// What the firewall needs to know about a network on a bridge.
@@ -131,14 +141,16 @@ impl NetElement {
             NetElement::Within(_) => SET_WITHIN,
             NetElement::Subnet4 { .. } => SET_SUBNETS4,
             NetElement::Subnet6 { .. } => SET_SUBNETS6,
+            NetElement::Tunnel(t) => t.set(),
         }
     }
 
-    /// The bridge the element is about.
-    pub fn bridge(&self) -> &str {
+    /// The bridge the element is about (none for a tunnel's).
+    pub fn bridge(&self) -> Option<&str> {
         match self {
-            NetElement::Bridge(b) | NetElement::Internal(b) | NetElement::Within(b) => b,
-            NetElement::Subnet4 { bridge, .. } | NetElement::Subnet6 { bridge, .. } => bridge,
+            NetElement::Bridge(b) | NetElement::Internal(b) | NetElement::Within(b) => Some(b),
+            NetElement::Subnet4 { bridge, .. } | NetElement::Subnet6 { bridge, .. } => Some(bridge),
+            NetElement::Tunnel(_) => None,
         }
     }
 
@@ -159,6 +171,7 @@ impl NetElement {
                 k.extend_from_slice(&net.network().octets());
                 ifname_key(&mut k, bridge);
             }
+            NetElement::Tunnel(t) => return t.key(),
         }
         k
     }
@@ -186,6 +199,7 @@ impl NetElement {
             NetElement::Within(b) => format!("\"{b}\" . \"{b}\""),
             NetElement::Subnet4 { net, bridge } => format!("{net} . \"{bridge}\""),
             NetElement::Subnet6 { net, bridge } => format!("{net} . \"{bridge}\""),
+            NetElement::Tunnel(t) => t.element_text(),
         }
     }
 }

@@ -386,6 +386,9 @@ impl NftElements for NetSets {
                 SET_WITHIN,
                 SET_SUBNETS4,
                 SET_SUBNETS6,
+                // An overlay's peers before its guard: heard from the moment it is guarded.
+                tunnel::SET_PEERS,
+                tunnel::SET_GUARDED,
             ],
             add,
             entries,
