@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::files::{Disk, FileSource};
+use crate::firewall::Legacy;
 use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
 use crate::firewall::status::Installed;
@@ -40,6 +41,8 @@ pub trait Host {
     fn cnet_elements(&mut self) -> Result<Vec<NetElement>>;
     /// What `firewall status` shows.
     fn firewall_status(&mut self) -> Result<Installed>;
+    /// What an earlier cnet left of its firewall (`firewall::Legacy`).
+    fn legacy_firewall(&mut self) -> Result<Legacy>;
     /// The names of the links inside a namespace (none when it is gone).
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
@@ -96,6 +99,9 @@ impl Host for RealHost {
     }
     fn firewall_status(&mut self) -> Result<Installed> {
         self.firewall.status()
+    }
+    fn legacy_firewall(&mut self) -> Result<Legacy> {
+        self.firewall.legacy()
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
         if !self.netns_exists(ns) {
@@ -166,6 +172,7 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         Op::CreateBase { input } => fw.create_base(input),
         Op::RemoveBase => fw.remove_base(),
         Op::DropTable => fw.drop_table(),
+        Op::DropLegacyTable { name } => fw.drop_legacy_table(name),
         Op::AddNetwork {
             create_table,
             elements,

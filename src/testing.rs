@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
+use crate::firewall::Legacy;
 use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
 use crate::firewall::status::Installed;
@@ -34,6 +35,8 @@ pub struct FakeHost {
     pub rules: Vec<Rule>,
     /// Network elements of the table that `cnet_elements` finds.
     pub elements: Vec<NetElement>,
+    /// What an earlier cnet left of its firewall.
+    pub legacy: Legacy,
 }
 
 impl Default for FakeHost {
@@ -59,6 +62,7 @@ impl Default for FakeHost {
             netns: Default::default(),
             rules: Vec::new(),
             elements: Vec::new(),
+            legacy: Legacy::default(),
         }
     }
 }
@@ -115,6 +119,9 @@ impl Host for SharedHost {
     }
     fn firewall_status(&mut self) -> Result<Installed> {
         self.0.borrow_mut().firewall_status()
+    }
+    fn legacy_firewall(&mut self) -> Result<Legacy> {
+        Ok(self.0.borrow().legacy.clone())
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<String>> {
         self.0.borrow_mut().links_in(ns)
@@ -230,6 +237,9 @@ impl Host for FakeHost {
     }
     fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
         Ok(self.elements.clone())
+    }
+    fn legacy_firewall(&mut self) -> Result<Legacy> {
+        Ok(self.legacy.clone())
     }
     fn firewall_status(&mut self) -> Result<Installed> {
         Ok(Installed {

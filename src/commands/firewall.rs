@@ -1,4 +1,5 @@
-//! `cnet firewall reload`: put back every rule cnet should have, from its state;
+//! `cnet firewall reload`: put back every rule cnet should have, from its state (and take
+//! away what an earlier cnet left in iptables and its family-ip tables);
 //! `cnet firewall status`: which backend, and what of the firewall is installed.
 
 use super::Ctx;
@@ -62,7 +63,28 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     } else if facts.table {
         plan.push(Op::DropTable);
     }
+    // Then what an earlier cnet left: its rules are in the table now.
+    plan.extend(plan_legacy(ctx)?);
     ctx.apply(&plan)
+}
+
+/// What an earlier cnet left of its firewall on a host now on the nftables backend, as steps:
+/// its family-ip tables deleted, its tagged iptables rules deleted, then its chains (those
+/// that are empty: the admin's CNET-USER stays while it holds rules).
+pub fn plan_legacy(ctx: &Ctx) -> Result<Vec<Op>> {
+    let legacy = ctx.host.borrow_mut().legacy_firewall()?;
+    let mut ops: Vec<Op> = legacy
+        .tables
+        .into_iter()
+        .map(|name| Op::DropLegacyTable { name })
+        .collect();
+    if !legacy.rules.is_empty() {
+        ops.push(Op::DeleteRules(legacy.rules));
+    }
+    if legacy.chains {
+        ops.push(Op::RemoveBase);
+    }
+    Ok(ops)
 }
 
 pub fn status(ctx: &Ctx) -> Result<()> {

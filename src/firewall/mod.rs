@@ -85,6 +85,18 @@ impl Backend {
     }
 }
 
+/// What an earlier cnet, with iptables chains and family-ip tables, left on a host now on the
+/// nftables backend: `firewall reload` and `reset` take it away.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Legacy {
+    /// `table ip cnet`, `table ip cnet-vxlan`.
+    pub tables: Vec<String>,
+    /// iptables rules tagged `cnet:NETWORK`.
+    pub rules: Vec<Rule>,
+    /// Some of cnet's iptables chains are there.
+    pub chains: bool,
+}
+
 /// What of cnet's firewall is there before a plan, so the plan holds only what is missing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FirewallFacts {
@@ -122,6 +134,8 @@ pub trait Firewall {
     /// Remove the base chains and jumps if no cnet rule (and no admin rule) is left in them.
     fn remove_base(&mut self) -> Result<()>;
     fn drop_table(&mut self) -> Result<()>;
+    /// Delete `table ip NAME` of an earlier cnet.
+    fn drop_legacy_table(&mut self, name: &str) -> Result<()>;
     /// A network's elements in (the table made first when `create_table`): one transaction.
     fn add_network(&mut self, create_table: bool, elements: &[NetElement]) -> Result<()>;
     /// A network's elements out (the whole table when `drop_table`); what is gone counts as
@@ -270,6 +284,29 @@ impl HostFirewall {
         Ok(out)
     }
 
+    /// What an earlier cnet left (nothing with the iptables backend: that is its layout).
+    pub fn legacy(&mut self) -> Result<Legacy> {
+        if self.backend()? == Backend::Iptables {
+            return Ok(Legacy::default());
+        }
+        let tables = self.nft()?.legacy_tables()?;
+        let (rules, chains) = match iptables::save_if_installed()? {
+            Some(text) => {
+                let saved = base::parse_save(&text);
+                let chains = layout::base_chains()
+                    .iter()
+                    .any(|(t, c)| saved.get(t.as_str()).is_some_and(|s| s.chains.contains(*c)));
+                (listing::cnet_rules(&text), chains)
+            }
+            None => (Vec::new(), false),
+        };
+        Ok(Legacy {
+            tables,
+            rules,
+            chains,
+        })
+    }
+
     /// Whether a rule is in its chain (`iptables -C`).
     pub fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
         self.get()?.has(rule)
@@ -285,6 +322,9 @@ impl Firewall for HostFirewall {
     }
     fn drop_table(&mut self) -> Result<()> {
         self.nft()?.drop_table()
+    }
+    fn drop_legacy_table(&mut self, name: &str) -> Result<()> {
+        self.nft()?.drop_legacy_table(name)
     }
     fn add_network(&mut self, create_table: bool, elements: &[NetElement]) -> Result<()> {
         self.nft()?.add_network(create_table, elements)

@@ -29,6 +29,7 @@ impl Op {
             | Op::CreateBase { .. }
             | Op::RemoveBase
             | Op::DropTable
+            | Op::DropLegacyTable { .. }
             | Op::AddNetwork { .. }
             | Op::RemoveNetwork { .. }
             | Op::ReplaceTable { .. }

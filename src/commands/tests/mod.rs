@@ -395,6 +395,45 @@ fn ns_rm_detaches_deletes_the_namespace_and_forgets_it() {
 }
 
 #[test]
+fn firewall_reload_takes_away_what_an_earlier_cnet_left_after_the_new_table_is_in() {
+    let store = MemStore::holding(with_lab());
+    let old_rule =
+        crate::firewall::layout::bridge_network_rules(&crate::firewall::layout::BridgeFw {
+            network: "lab",
+            bridge: "cn-lab",
+            subnet: "10.1.0.0/24".parse().unwrap(),
+            internal: false,
+        });
+    let host = SharedHost::new(FakeHost {
+        legacy: crate::firewall::Legacy {
+            tables: vec!["cnet".into(), "cnet-vxlan".into()],
+            rules: old_rule.clone(),
+            chains: true,
+        },
+        ..FakeHost::default()
+    });
+    cnet(&store, &host, false, &["firewall", "reload"]).unwrap();
+    let log = host.0.borrow().log.clone();
+    let table = log
+        .iter()
+        .position(|l| l.contains("table inet cnet {"))
+        .unwrap();
+    let tail: Vec<&str> = log[table + 1..]
+        .iter()
+        .map(|l| l.lines().next().unwrap())
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "nft delete table ip cnet",
+            "nft delete table ip cnet-vxlan",
+            format!("iptables {}", old_rule[0].argv("-D").join(" ")).as_str(),
+            "# cnet's base chains, now that no rule is left in them:",
+        ]
+    );
+}
+
+#[test]
 fn firewall_reload_rebuilds_the_table_with_every_network_in_one_transaction() {
     let store = MemStore::holding(with_lab());
     store.put_network(&overlay()).unwrap();

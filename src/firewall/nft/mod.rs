@@ -5,6 +5,7 @@
 //! is there.
 
 mod cnet_table;
+mod legacy;
 pub mod listing;
 mod published_table;
 mod tunnel_table;
@@ -131,6 +132,15 @@ impl Nft {
     /// Send `requests` as one transaction; every one is acknowledged (or refused: then the
     /// kernel applies none of them).
     fn transact(&mut self, requests: Vec<Request>) -> std::result::Result<(), Refused> {
+        self.transact_in(NetfilterProtoFamily::Inet, requests)
+    }
+
+    /// [`Nft::transact`] for tables of another family.
+    fn transact_in(
+        &mut self,
+        family: NetfilterProtoFamily,
+        requests: Vec<Request>,
+    ) -> std::result::Result<(), Refused> {
         let (begin, mut batch) = self.message(
             ControlMessage::BatchBegin,
             NetfilterProtoFamily::Unspec,
@@ -139,12 +149,7 @@ impl Nft {
         );
         let mut waiting = Vec::new();
         for (msg, flags) in requests {
-            let (seq, bytes) = self.message(
-                msg,
-                NetfilterProtoFamily::Inet,
-                0,
-                NLM_F_REQUEST | NLM_F_ACK | flags,
-            );
+            let (seq, bytes) = self.message(msg, family, 0, NLM_F_REQUEST | NLM_F_ACK | flags);
             waiting.push(seq);
             batch.extend(bytes);
         }
@@ -274,11 +279,19 @@ impl Nft {
     }
 
     fn lookup_table(&mut self) -> std::result::Result<bool, Refused> {
+        self.lookup_table_in(NetfilterProtoFamily::Inet, TABLE)
+    }
+
+    fn lookup_table_in(
+        &mut self,
+        family: NetfilterProtoFamily,
+        name: &str,
+    ) -> std::result::Result<bool, Refused> {
         let (seq, bytes) = self.message(
             NfTablesMessage::GetTable(TableMessage {
-                attributes: vec![TableAttribute::Name(TABLE.into())],
+                attributes: vec![TableAttribute::Name(name.into())],
             }),
-            NetfilterProtoFamily::Inet,
+            family,
             0,
             NLM_F_REQUEST | NLM_F_ACK,
         );
