@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""A/B of two cnet binaries: attach and detach, with and without a published port.
+"""A/B of two cnet binaries: attach and detach, with and without a published port, and net
+create / net rm of a bridge network (beside one that exists, so the firewall's table or chains
+are there already).
 
     bench/ab.py OLD_BINARY NEW_BINARY [ROUNDS]      (as root)
 
@@ -32,7 +34,7 @@ def main():
                "--propagation", "private", sys.executable, *sys.argv]
         sys.exit(subprocess.run(cmd, env=env).returncode)
     binaries = {"old": os.path.abspath(sys.argv[1]), "new": os.path.abspath(sys.argv[2])}
-    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 60
+    rounds = min(int(sys.argv[3]) if len(sys.argv) > 3 else 60, 150)
     sh("mount -t tmpfs none /run; mkdir -p /run/netns /run/lock /etc/netns; "
        "mount -t tmpfs none /etc/netns; ip link set lo up")
     env = {v: dict(os.environ, CNET_STATE_DIR=f"/run/state-{v}") for v in binaries}
@@ -59,7 +61,15 @@ def main():
             times.setdefault((v, "detach"), []).append(cnet(v, "detach", f"lab{v}", f"{v}{i}"))
             times.setdefault((v, "detach -p"), []).append(
                 cnet(v, "detach", f"lab{v}", f"{v}p{i}"))
-    for op in ["attach", "attach -p", "detach", "detach -p"]:
+    for i in range(rounds):
+        for v in (order if i % 2 else order[::-1]):
+            subnet = f"10.{100 + i}.{0 if v == 'old' else 1}.0/24"
+            times.setdefault((v, "net create"), []).append(
+                cnet(v, "net", "create", f"n{v}{i}", "--subnet", subnet))
+    for i in range(rounds):
+        for v in (order if i % 2 else order[::-1]):
+            times.setdefault((v, "net rm"), []).append(cnet(v, "net", "rm", f"n{v}{i}"))
+    for op in ["attach", "attach -p", "detach", "detach -p", "net create", "net rm"]:
         old = statistics.median(times[("old", op)]) * 1000
         new = statistics.median(times[("new", op)]) * 1000
         print(f"{op:10s} old {old:.2f} ms  new {new:.2f} ms  new/old {new / old:.2f}")

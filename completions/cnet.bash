@@ -55,6 +55,9 @@ _cnet_clap() {
             cnet__subcmd__firewall,reload)
                 cmd="cnet__subcmd__firewall__subcmd__reload"
                 ;;
+            cnet__subcmd__firewall,status)
+                cmd="cnet__subcmd__firewall__subcmd__status"
+                ;;
             cnet__subcmd__lab,down)
                 cmd="cnet__subcmd__lab__subcmd__down"
                 ;;
@@ -249,7 +252,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall)
-            opts="-v -h --state-dir --format --dry-run --verbose --help reload"
+            opts="-v -h --state-dir --format --dry-run --verbose --help reload status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +274,28 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall__subcmd__reload)
+            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__firewall__subcmd__status)
             opts="-v -h --state-dir --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -24,7 +24,7 @@ run cnet attach web nginx -p 8080:80 -p 127.0.0.1:9090:80
 cnet exec-in-ns nginx -- socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo hello from nginx' &
 sleep 0.3
 run cnet ns ls
-run nft list table ip cnet
+run nft list table inet cnet
 
 echo; echo "from another machine, through the host's address:"
 fetch outside 203.0.113.1 8080
@@ -51,7 +51,7 @@ if fetch outside 203.0.113.1 8080 >/dev/null 2>&1; then
     echo "unexpected: 8080 still answers after the detach" >&2; exit 1
 fi
 echo "(as expected, the port closed with the detach)"
-run nft list map ip cnet published
+run nft list map inet cnet published
 run cnet net rm --force web other
 echo
 echo "ports: all steps passed"

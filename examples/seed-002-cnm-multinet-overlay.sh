@@ -24,7 +24,7 @@ run cnet net create back --subnet 10.2.0.0/24
 run cnet attach back db
 unreachable "" db "$(addr_of "" web)"
 run cnet exec-in-ns web -- ping -c1 -W2 203.0.113.2
-run_sh 'iptables -t nat -S CNET-POSTROUTING'
+run_sh 'nft list chain inet cnet postrouting; nft list set inet cnet subnets4'
 
 echo
 echo "== host: the host's own stack; none: loopback only"

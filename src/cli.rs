@@ -376,8 +376,10 @@ pub enum NsOutput {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum FirewallCommand {
-    /// Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays' peers are rebuilt whole
+    /// Re-create every rule cnet should have, from its state (after nft flush ruleset, iptables -F or a firewall manager's reload): table inet cnet is rebuilt whole, in one transaction
     Reload,
+    /// Show the firewall backend (nftables, or iptables where nf_tables is missing; CNET_FIREWALL=iptables|nftables forces one), whether table inet cnet is there, and how many networks, published ports and rules it holds
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,8 +4,11 @@
 
 use crate::error::{Error, Result};
 use crate::files::{Disk, FileSource};
+use crate::firewall::Legacy;
+use crate::firewall::inet::NetElement;
 use crate::firewall::published::{self, PortEntry};
 use crate::firewall::rule::Rule;
+use crate::firewall::status::Installed;
 use crate::firewall::tunnel::{self, TunnelEntry};
 use crate::firewall::{Firewall, FirewallFacts, HostFirewall};
 use crate::kernel::netlink::{NewLink, OneRequest};
@@ -42,6 +45,12 @@ pub trait Host {
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>>;
     /// The elements of cnet's nftables maps and sets: published ports, tunnel filter.
     fn firewall_elements(&mut self) -> Result<FirewallElements>;
+    /// The network elements of `table inet cnet`.
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>>;
+    /// What `firewall status` shows.
+    fn firewall_status(&mut self) -> Result<Installed>;
+    /// What an earlier cnet left of its firewall (`firewall::Legacy`).
+    fn legacy_firewall(&mut self) -> Result<Legacy>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
@@ -103,26 +112,46 @@ impl Host for RealHost {
     fn files(&self) -> &dyn FileSource {
         &Disk
     }
+    /// With the iptables backend only: the nftables backend writes no iptables rule.
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
+        if self.firewall.backend()? != crate::firewall::Backend::Iptables {
+            return Ok(Vec::new());
+        }
         Ok(crate::firewall::listing::cnet_rules(
             &crate::firewall::iptables::save()?,
         ))
     }
     fn firewall_elements(&mut self) -> Result<FirewallElements> {
-        let mut nft = crate::firewall::nft::Nft::open()?;
         let mut out = FirewallElements::default();
+        if !crate::firewall::nft::Nft::available() {
+            return Ok(out);
+        }
+        let mut nft = crate::firewall::nft::Nft::open()?;
         for map in [published::MAP_ANY, published::MAP_IP] {
-            for (key, data) in nft.elements(published::TABLE, map)? {
-                let data = data.unwrap_or_default();
-                out.ports.extend(PortEntry::from_element(map, &key, &data));
+            for e in nft.set_elements(map)? {
+                let data = e.data.unwrap_or_default();
+                out.ports
+                    .extend(PortEntry::from_element(map, &e.key, &data));
             }
         }
         for set in [tunnel::SET_GUARDED, tunnel::SET_PEERS] {
-            for (key, _) in nft.elements(tunnel::TABLE, set)? {
-                out.tunnel.extend(TunnelEntry::from_element(set, &key));
+            for e in nft.set_elements(set)? {
+                out.tunnel.extend(TunnelEntry::from_element(set, &e.key));
             }
         }
         Ok(out)
+    }
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
+        if !crate::firewall::nft::Nft::available() {
+            return Ok(Vec::new());
+        }
+        self.firewall.network_elements()
+    }
+    fn firewall_status(&mut self) -> Result<Installed> {
+        self.firewall.status()
+    }
+    fn legacy_firewall(&mut self) -> Result<Legacy> {
+        self.firewall.legacy()
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         if !self.netns_exists(ns) {
@@ -185,10 +214,21 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         }
         Op::CreateBase { input } => fw.create_base(input),
         Op::RemoveBase => fw.remove_base(),
-        Op::CreateTable(kind) => fw.create_table(*kind),
-        Op::DropTable(kind) => fw.drop_table(*kind),
-        Op::ReplacePublished(es) => fw.replace_published(es),
-        Op::ReplaceTunnelFilter(es) => fw.replace_tunnel_filter(es),
+        Op::DropTable => fw.drop_table(),
+        Op::DropLegacyTable { name } => fw.drop_legacy_table(name),
+        Op::AddNetwork {
+            create_table,
+            elements,
+        } => fw.add_network(*create_table, elements),
+        Op::RemoveNetwork {
+            drop_table,
+            elements,
+        } => fw.remove_network(*drop_table, elements),
+        Op::ReplaceTable {
+            networks,
+            tunnels,
+            ports,
+        } => fw.replace_table(networks, tunnels, ports),
         Op::AppendRule(r) => fw.append(r),
         Op::DeleteRule(r) => fw.delete(r),
         Op::AppendRules(rs) => fw.append_new(rs),

@@ -4,7 +4,10 @@
 use crate::error::{Error, Result};
 use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
+use crate::firewall::Legacy;
+use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
+use crate::firewall::status::Installed;
 use crate::host::{FirewallElements, Host, LinkFacts};
 use crate::plan::{FileOp, NsRef, Op};
 use ipnetwork::IpNetwork;
@@ -34,6 +37,10 @@ pub struct FakeHost {
     pub rules: Vec<Rule>,
     /// What `firewall_elements` finds (removal steps take theirs out).
     pub elements: FirewallElements,
+    /// Network elements of the table that `cnet_elements` finds.
+    pub net_elements: Vec<NetElement>,
+    /// What an earlier cnet left of its firewall.
+    pub legacy: Legacy,
 }
 
 impl Default for FakeHost {
@@ -60,6 +67,8 @@ impl Default for FakeHost {
             netns: Default::default(),
             rules: Vec::new(),
             elements: Default::default(),
+            net_elements: Vec::new(),
+            legacy: Legacy::default(),
         }
     }
 }
@@ -107,6 +116,15 @@ impl Host for SharedHost {
     }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         self.0.borrow_mut().cnet_rules()
+    }
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
+        self.0.borrow_mut().cnet_elements()
+    }
+    fn firewall_status(&mut self) -> Result<Installed> {
+        self.0.borrow_mut().firewall_status()
+    }
+    fn legacy_firewall(&mut self) -> Result<Legacy> {
+        Ok(self.0.borrow().legacy.clone())
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         self.0.borrow_mut().links_in(ns)
@@ -177,6 +195,12 @@ impl Host for FakeHost {
                 self.netns.remove(name);
             }
             Op::DeleteRules(rs) => self.rules.retain(|r| !rs.contains(r)),
+            Op::RemoveNetwork {
+                drop_table,
+                elements,
+            } => self
+                .net_elements
+                .retain(|e| !*drop_table && !elements.contains(e)),
             Op::DeleteRule(r) => self.rules.retain(|held| held != r),
             Op::UnpublishPorts(es) => self.elements.ports.retain(|e| !es.contains(e)),
             Op::DisallowTunnel(es) => self.elements.tunnel.retain(|e| !es.contains(e)),
@@ -221,6 +245,24 @@ impl Host for FakeHost {
     }
     fn firewall_elements(&mut self) -> Result<FirewallElements> {
         Ok(self.elements.clone())
+    }
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
+        Ok(self.net_elements.clone())
+    }
+    fn legacy_firewall(&mut self) -> Result<Legacy> {
+        Ok(self.legacy.clone())
+    }
+    fn firewall_status(&mut self) -> Result<Installed> {
+        Ok(Installed {
+            backend: self.facts.backend,
+            table: self.facts.table,
+            networks: self
+                .net_elements
+                .iter()
+                .filter(|e| e.set() == "within")
+                .count(),
+            ..Default::default()
+        })
     }
     /// The links steps built in the host's namespace (marked, as the executor marks them),
     /// then `links` of that namespace (in cnet's group when `in_cnet_group` names them).

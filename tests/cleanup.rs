@@ -107,7 +107,7 @@ fn dry_run_changes_nothing() {
     let r = sb.cnet(&["--dry-run", "net", "create", "d", "--subnet", "10.9.0.0/24"]);
     r.ok()
         .stdout_has("ip link add cn-d mtu 1499 group 1668179316 type bridge")
-        .stdout_has("iptables");
+        .stdout_has("add element inet cnet bridges { \"cn-d\" }");
     sb.snapshot()
         .assert_same(&before, "after --dry-run net create");
 
@@ -281,10 +281,19 @@ fn failed_attach_removes_the_namespace_it_created() {
 }
 
 #[test]
-fn the_base_jumps_carry_no_comment() {
+fn the_iptables_backends_base_jumps_carry_no_comment() {
     let sb = Sandbox::new();
-    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
-        .ok();
+    sb.run(&[
+        "env",
+        "CNET_FIREWALL=iptables",
+        "cnet",
+        "net",
+        "create",
+        "lab",
+        "--subnet",
+        "10.1.0.0/24",
+    ])
+    .ok();
     let save = sb.run(&["iptables-save"]);
     let mut jumps: Vec<&str> = save
         .ok()

@@ -315,7 +315,7 @@ fn the_allocator_reuses_leases_of_an_earlier_boot() {
 }
 
 #[test]
-fn gc_deletes_rules_of_a_network_whose_record_is_gone() {
+fn gc_deletes_firewall_elements_of_a_network_whose_record_is_gone() {
     require_root();
     let sb = Sandbox::new();
     sb.cnet(&["net", "create", "lab", "--subnet", "10.101.0.0/24"])
@@ -326,14 +326,25 @@ fn gc_deletes_rules_of_a_network_whose_record_is_gone() {
         .ok();
     let dry = sb.cnet(&["gc", "--dry-run"]);
     dry.ok()
-        .stdout_has("firewall rules of gone: no such network: deleted");
-    assert!(dry.stdout.contains("-D CNET-FORWARD"), "{dry}");
-    let rules = || sb.sh("iptables-save | grep -c 'cnet:gone' || true").stdout;
+        .stdout_has("firewall elements of bridge cn-gone: no such network: deleted (3 elements)");
+    assert!(
+        dry.stdout
+            .contains("delete element inet cnet subnets4 { 10.102.0.0/24 . \"cn-gone\" }"),
+        "{dry}"
+    );
+    let rules = || {
+        sb.sh("nft list table inet cnet | grep -c 'cn-gone' || true")
+            .stdout
+    };
     assert_ne!(rules().trim(), "0", "a dry run deletes nothing");
     sb.cnet(&["gc"]).ok();
     assert_eq!(rules().trim(), "0");
-    let lab = sb.sh("iptables-save | grep -c 'cnet:lab'");
-    assert_ne!(lab.stdout.trim(), "0", "another network's rules are kept");
+    let lab = sb.sh("nft list table inet cnet | grep -c 'cn-lab'");
+    assert_ne!(
+        lab.stdout.trim(),
+        "0",
+        "another network's elements are kept"
+    );
     assert_eq!(sb.cnet(&["gc"]).stdout, "");
 }
 

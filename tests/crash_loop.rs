@@ -231,7 +231,7 @@ fn assert_consistent(sb: &Sandbox, context: &str) -> usize {
         );
     }
 
-    // Rules only of networks that exist; nft tables only if networks of their kind do.
+    // Rules only of networks that exist; cnet's table only while a network uses it.
     let rules = sb.sh("iptables-save | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u");
     for comment in rules.stdout.lines() {
         let net = comment.trim_start_matches("cnet:");
@@ -242,16 +242,20 @@ fn assert_consistent(sb: &Sandbox, context: &str) -> usize {
     }
     let has = |driver: &str| nets.values().any(|(d, _)| d == driver);
     let tables = sb.sh("nft list tables 2>/dev/null");
-    if tables.stdout.contains("table ip cnet\n") {
+    if tables.stdout.contains("table inet cnet\n") {
         assert!(
-            has("bridge"),
-            "{context}: table ip cnet with no bridge network"
+            has("bridge") || has("vxlan"),
+            "{context}: table inet cnet with no bridge or overlay network"
         );
     }
-    if tables.stdout.contains("table ip cnet-vxlan") {
+    // Elements only of bridges that some network has.
+    let elements =
+        sb.sh("nft list table inet cnet 2>/dev/null | grep -o '\"cn-[^\"]*\"' | sort -u");
+    for quoted in elements.stdout.lines() {
+        let bridge = quoted.trim_matches('"');
         assert!(
-            has("vxlan"),
-            "{context}: table ip cnet-vxlan with no overlay"
+            nets.keys().any(|n| bridge == format!("cn-{n}")),
+            "{context}: elements of {bridge}, which no network has"
         );
     }
     nets.values().map(|(_, eps)| eps.len()).sum()

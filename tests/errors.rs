@@ -492,7 +492,7 @@ fn a_reload_puts_back_thousands_of_published_ports() {
             .ok();
     }
     let count =
-        "nft list map ip cnet published | grep -oE ': 10\\.1\\.0\\.[0-9]+ \\. [0-9]+' | wc -l";
+        "nft list map inet cnet published | grep -oE ': 10\\.1\\.0\\.[0-9]+ \\. [0-9]+' | wc -l";
     sb.sh(count).ok().stdout_has("6144");
     sb.sh("nft flush ruleset").ok();
     sb.cnet(&["firewall", "reload"]).ok();

@@ -293,7 +293,7 @@ fn a_duplicate_or_bad_publish_is_refused_and_changes_nothing() {
     // A dry run shows the rules and changes nothing.
     sb.cnet(&["--dry-run", "attach", "lab", "ns3", "-p", "9000:80"])
         .ok()
-        .stdout_has("nft add element ip cnet published '{ tcp . 9000 : 10.1.0.3 . 80 }'");
+        .stdout_has("nft 'add element inet cnet published { tcp . 9000 : 10.1.0.3 . 80 }'");
     sb.snapshot().assert_same(&before, "dry run");
     // Another port, or the same port over another protocol, is fine.
     sb.cnet(&["attach", "lab", "ns3", "-p", "8080:80/udp", "-p", "8081:80"])
@@ -380,13 +380,8 @@ fn after_a_flush_firewall_reload_reopens_the_port_and_twice_changes_nothing() {
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8080, "hello-from-ns1");
     let installed = sb.rules();
 
-    // What a firewall manager's reload does: every table flushed, cnet's nftables table
-    // gone. The sandbox's FORWARD policy is DROP here, so nothing passes without cnet's accepts.
-    sb.sh(
-        "iptables -P FORWARD DROP && iptables -F && iptables -t nat -F && iptables -t raw -F \
-         && nft delete table ip cnet",
-    )
-    .ok();
+    // What a firewall manager's reload does: the whole ruleset flushed, cnet's table gone.
+    sb.sh("nft flush ruleset").ok();
     assert_no_reply(&sb, Some("outside"), "tcp", HOST, 8080);
     assert_no_reply(&sb, None, "tcp", "127.0.0.1", 9090);
 
@@ -394,28 +389,13 @@ fn after_a_flush_firewall_reload_reopens_the_port_and_twice_changes_nothing() {
     assert_reply(&sb, Some("outside"), "tcp", HOST, 8080, "hello-from-ns1");
     assert_reply(&sb, None, "tcp", "127.0.0.1", 9090, "hello-from-ns1");
     assert_reply(&sb, Some("b1"), "tcp", HOST, 8080, "hello-from-ns1");
-    // The same rules and map elements (in another order inside cnet's chains)...
+    // The same rules, in the same order, and the same elements.
     let reloaded = sb.rules();
-    let policy = "filter :FORWARD DROP".to_string();
-    let mut got: Vec<String> = reloaded.iter().filter(|r| **r != policy).cloned().collect();
-    let mut want = installed.clone();
-    got.sort();
-    want.sort();
-    assert_eq!(got, want, "reload must put back what was there");
-    // ... and the same jumps, in the same order, at the top of the built-in chains.
-    let jumps = |rules: &[String]| -> Vec<String> {
-        rules
-            .iter()
-            .filter(|r| {
-                r.contains(" -A FORWARD ")
-                    || r.contains(" -A PREROUTING ")
-                    || r.contains(" -A OUTPUT ")
-                    || r.contains(" -A POSTROUTING ")
-            })
-            .cloned()
-            .collect()
-    };
-    assert_eq!(jumps(&reloaded), jumps(&installed));
+    assert_eq!(reloaded, installed, "reload must put back what was there");
+    assert!(
+        !reloaded.iter().any(|r| r.contains(" -A ")),
+        "no iptables rule: {reloaded:#?}"
+    );
 
     sb.cnet(&["firewall", "reload"]).ok();
     assert_eq!(sb.rules(), reloaded, "a second reload must change nothing");
@@ -426,24 +406,25 @@ fn an_admins_rule_in_cnet_user_survives_every_cnet_operation() {
     let sb = Sandbox::with_outside();
     sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
         .ok();
-    let admin = "-A CNET-USER -s 192.0.2.99/32 -j DROP";
-    sb.sh(&format!("iptables {admin}")).ok();
+    let admin = "ip saddr 192.0.2.99 drop";
+    sb.sh(&format!("nft add rule inet cnet user {admin}")).ok();
     let check = |when: &str| {
-        let r = sb.run(&["iptables", "-S", "CNET-USER"]);
+        let r = sb.run(&["nft", "list", "chain", "inet", "cnet", "user"]);
         r.ok();
         assert!(
-            r.stdout.lines().any(|l| l == admin),
+            r.stdout.lines().any(|l| l.trim() == admin),
             "admin rule gone after {when}\n{r}"
         );
-        let f = sb.run(&["iptables", "-S", "FORWARD"]);
+        let f = sb.run(&["nft", "list", "chain", "inet", "cnet", "forward"]);
         let first = f
             .stdout
             .lines()
-            .find(|l| l.starts_with("-A "))
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("type ") && !l.ends_with('{'))
             .unwrap_or("");
-        assert!(
-            first.ends_with("-j CNET-USER"),
-            "CNET-USER is not first in FORWARD after {when}\n{f}"
+        assert_eq!(
+            first, "jump user",
+            "user is not first in forward after {when}\n{f}"
         );
     };
     check("net create");
@@ -473,8 +454,8 @@ fn a_failed_attach_with_ports_rolls_back_its_rules_and_claims() {
     // Break the firewall under cnet: the map of ports published on one address is gone, so
     // the plan's last step fails after the veth and the address went in.
     sb.sh(
-        "nft 'flush chain ip cnet prerouting; flush chain ip cnet output; \
-         delete map ip cnet published-ip'",
+        "nft 'flush chain inet cnet prerouting; flush chain inet cnet output; \
+         delete map inet cnet published-ip'",
     )
     .ok();
     let before = sb.snapshot();
@@ -522,7 +503,11 @@ fn route_localnet_does_not_open_the_hosts_loopback_to_the_network() {
         .stdout_has("1");
     assert_no_reply(&sb, Some("ns1"), "tcp", "127.0.0.1", 7777);
     // It is cnet's raw rule that stops it: without it, the host's loopback answers.
-    sb.sh("iptables -t raw -F CNET-RAW-PREROUTING").ok();
+    sb.sh(
+        "h=$(nft -a list chain inet cnet raw | awk '/127.0.0.0\\/8/ {print $NF}') \
+         && nft delete rule inet cnet raw handle $h",
+    )
+    .ok();
     assert_reply(&sb, Some("ns1"), "tcp", "127.0.0.1", 7777, "host-secret");
     sb.cnet(&["firewall", "reload"]).ok();
     assert_no_reply(&sb, Some("ns1"), "tcp", "127.0.0.1", 7777);

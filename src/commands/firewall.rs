@@ -1,9 +1,12 @@
-//! `cnet firewall reload`: put back every rule cnet should have, from its state.
+//! `cnet firewall reload`: put back every rule cnet should have, from its state (and take
+//! away what an earlier cnet left in iptables and its family-ip tables);
+//! `cnet firewall status`: which backend, and what of the firewall is installed.
 
 use super::Ctx;
+use crate::cli::Format;
 use crate::drivers::{bridge, vxlan};
 use crate::error::Result;
-use crate::firewall::NftTableKind;
+use crate::firewall::Backend;
 use crate::model::Driver;
 use crate::plan::{Op, Plan};
 
@@ -12,47 +15,91 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     let _lock = ctx.lock()?;
     let facts = ctx.firewall_facts()?;
     let mut plan = Plan::default();
-    if !facts.base_input.is_empty() {
+    if facts.backend == Backend::Iptables && !facts.base_input.is_empty() {
         plan.push(Op::CreateBase {
             input: facts.base_input.clone(),
         });
     }
-    let mut published = Vec::new();
-    let mut bridges = 0;
-    let mut tunnels = Vec::new();
-    let mut overlays = 0;
-    let mut rules = Vec::new();
+    let (mut published, mut networks, mut tunnels, mut rules) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut users = 0;
+    let iptables = facts.backend == Backend::Iptables;
     for net in ctx.store.networks()? {
         if net.driver == Driver::Bridge {
-            rules.extend(bridge::reload_rules(&net)?);
-            bridges += 1;
+            if iptables {
+                rules.extend(bridge::reload_rules(&net)?);
+            } else {
+                networks.extend(bridge::firewall_elements(&net)?);
+            }
             for ep in ctx.store.endpoints(&net.name)? {
                 published.extend(bridge::publish_entries(ep.address, &ep.ports)?);
             }
+            users += 1;
         }
         if net.driver == Driver::Vxlan {
-            rules.extend(vxlan::reload_rules(&net)?);
+            if iptables {
+                rules.extend(vxlan::reload_rules(&net)?);
+            } else {
+                networks.extend(vxlan::firewall_elements(&net)?);
+            }
             tunnels.extend(vxlan::tunnel_filter_entries(&net)?);
-            overlays += 1;
+            users += 1;
         }
     }
-    // Only the rules that are missing, so a second reload changes nothing.
+    // Only the rules that are missing, so a second reload changes nothing (iptables; the
+    // table holds the ports and the tunnel filter only, then).
     for rule in rules {
         if !ctx.has_rule(&rule)? {
             plan.push(Op::AppendRule(rule));
         }
     }
-    // The published ports and the overlays' filter are put back whole, each in one
-    // transaction: the tables are replaced.
-    if bridges > 0 {
-        plan.push(Op::ReplacePublished(published));
-    } else if facts.published_table {
-        plan.push(Op::DropTable(NftTableKind::Published));
+    // The table is rebuilt whole, in one transaction.
+    if users > 0 {
+        plan.push(Op::ReplaceTable {
+            networks,
+            tunnels,
+            ports: published,
+        });
+    } else if facts.table {
+        plan.push(Op::DropTable);
     }
-    if overlays > 0 {
-        plan.push(Op::ReplaceTunnelFilter(tunnels));
-    } else if facts.tunnel_table {
-        plan.push(Op::DropTable(NftTableKind::Tunnel));
-    }
+    // Then what an earlier cnet left: its rules are in the table now.
+    plan.extend(plan_legacy(ctx)?);
     ctx.apply(&plan)
+}
+
+/// What an earlier cnet left of its firewall on a host now on the nftables backend, as steps:
+/// its family-ip tables deleted, its tagged iptables rules deleted, then its chains (those
+/// that are empty: the admin's CNET-USER stays while it holds rules).
+pub fn plan_legacy(ctx: &Ctx) -> Result<Vec<Op>> {
+    let legacy = ctx.host.borrow_mut().legacy_firewall()?;
+    let mut ops: Vec<Op> = legacy
+        .tables
+        .into_iter()
+        .map(|name| Op::DropLegacyTable { name })
+        .collect();
+    if !legacy.rules.is_empty() {
+        ops.push(Op::DeleteRules(legacy.rules));
+    }
+    if legacy.chains {
+        ops.push(Op::RemoveBase);
+    }
+    Ok(ops)
+}
+
+pub fn status(ctx: &Ctx) -> Result<()> {
+    ctx.require_root()?;
+    let installed = ctx.host.borrow_mut().firewall_status()?;
+    match ctx.global.format() {
+        Format::Json => {
+            crate::output::print_json(&installed);
+            Ok(())
+        }
+        Format::Table => {
+            for (key, value) in installed.lines() {
+                crate::outln!("{key:<16} {value}");
+            }
+            Ok(())
+        }
+    }
 }

@@ -244,9 +244,15 @@ pub fn restore_plan(ctx: &Ctx, net: &Network) -> Result<Plan> {
     let mut firewall_missing = false;
     for op in &full.ops {
         let keep = match op {
-            Op::CreateBase { .. } | Op::CreateTable(_) => {
+            Op::CreateBase { .. } => {
                 firewall_missing = true;
                 true
+            }
+            // The table missing: made again with the network's elements. Its elements alone
+            // missing (someone deleted them) are put back by `firewall reload`.
+            Op::AddNetwork { create_table, .. } => {
+                firewall_missing |= *create_table;
+                *create_table || rebuilt
             }
             Op::AppendRules(rules) => {
                 let mut absent = Vec::new();

@@ -301,7 +301,9 @@ fn check_format(cli: &Cli) -> Result<()> {
         _ if cli.global.dry_run => "--dry-run (it prints shell commands)",
         Command::ExecInNs(_) => "exec-in-ns (it prints the command's own output)",
         Command::Net(NetCommand::Peer(_)) => "net peer (it prints nothing)",
-        Command::Firewall(_) => "firewall reload (it prints nothing)",
+        Command::Firewall(crate::cli::FirewallCommand::Reload) => {
+            "firewall reload (it prints nothing)"
+        }
         _ => return Ok(()),
     };
     Err(Error::usage(format!(
@@ -355,6 +357,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }) => ns::ls(ctx, quiet, wide || output.is_some()),
         Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(ctx, &names),
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(ctx),
+        Command::Firewall(crate::cli::FirewallCommand::Status) => firewall::status(ctx),
         Command::Gc => gc::run(ctx),
         Command::Restore => restore::run(ctx),
         Command::Reset { yes } => reset::run(ctx, yes),

@@ -4,7 +4,7 @@ use super::{Ctx, for_each_reporting};
 use crate::cli::{CreateArgs, Format};
 use crate::drivers::{self, Definition};
 use crate::error::{Error, Result};
-use crate::firewall::NftTableKind;
+use crate::firewall::FirewallFacts;
 use crate::ipam;
 use crate::model::{Driver, Network};
 use crate::names;
@@ -275,8 +275,9 @@ pub fn remove(ctx: &Ctx, net: &Network, force: bool, gone: &[String]) -> Result<
     for ep in &eps {
         super::detach::detach_endpoint(ctx, net, ep)?;
     }
-    let mut plan = drivers::plan_remove(net);
-    plan.extend(plan_unused_firewall(ctx, net, gone)?.ops);
+    let facts = ctx.firewall_facts()?;
+    let mut plan = drivers::plan_remove(net, &facts);
+    plan_unused_firewall(ctx, net, gone, &facts, &mut plan)?;
     plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
     plan.extend(ctx.plan_files(|hosts| hosts.network_removed(name))?);
     ctx.teardown(&plan)?;
@@ -287,34 +288,31 @@ pub fn remove(ctx: &Ctx, net: &Network, force: bool, gone: &[String]) -> Result<
     }))
 }
 
-/// What of cnet's firewall goes with the last network that uses it: the nftables table of its
-/// driver (published ports for bridges, the ingress filter for overlays), and the base chains
-/// with the last bridge or overlay network.
-fn plan_unused_firewall(ctx: &Ctx, removed: &Network, gone: &[String]) -> Result<Plan> {
-    let mut plan = Plan::default();
-    let table = match removed.driver {
-        Driver::Bridge => NftTableKind::Published,
-        Driver::Vxlan => NftTableKind::Tunnel,
-        _ => return Ok(plan),
-    };
+/// What of cnet's firewall goes with the last network that uses it
+/// ([`drivers::plan_firewall_unused`]), when no other bridge or overlay network is left.
+fn plan_unused_firewall(
+    ctx: &Ctx,
+    removed: &Network,
+    gone: &[String],
+    facts: &FirewallFacts,
+    plan: &mut Plan,
+) -> Result<()> {
+    if !removed.driver.uses_bridge() {
+        return Ok(());
+    }
     let all = ctx.store.networks()?;
     let listed = all.len();
-    let others: Vec<Network> = all
-        .into_iter()
-        .filter(|n| n.name != removed.name && !gone.contains(&n.name))
-        .collect();
     // A definition that cannot be read may be of any driver: what it may use stays.
-    let unreadable = ctx.store.network_names()?.len() > listed;
-    if unreadable {
-        return Ok(plan);
+    if ctx.store.network_names()?.len() > listed {
+        return Ok(());
     }
-    if !others.iter().any(|n| n.driver.uses_bridge()) {
-        plan.push(Op::RemoveBase);
+    let others = all
+        .iter()
+        .any(|n| n.name != removed.name && !gone.contains(&n.name) && n.driver.uses_bridge());
+    if !others {
+        drivers::plan_firewall_unused(facts, plan);
     }
-    if !others.iter().any(|n| n.driver == removed.driver) {
-        plan.push(Op::DropTable(table));
-    }
-    Ok(plan)
+    Ok(())
 }
 
 #[derive(Serialize)]

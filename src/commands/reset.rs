@@ -4,7 +4,7 @@ use super::{Ctx, net, ns};
 use crate::cli::Format;
 use crate::error::Result;
 use crate::files::Node;
-use crate::firewall::NftTableKind;
+use crate::firewall::Backend;
 use crate::plan::{FileOp, Op, Plan};
 use serde::Serialize;
 
@@ -117,14 +117,15 @@ fn leftover_firewall(ctx: &Ctx) -> Result<Plan> {
         return Ok(plan);
     }
     let facts = ctx.firewall_facts()?;
-    if facts.published_table {
-        plan.push(Op::DropTable(NftTableKind::Published));
+    // The admin's rules keep the table (as they kept iptables' CNET-USER).
+    if facts.table && !facts.admin_rules {
+        plan.push(Op::DropTable);
     }
-    if facts.tunnel_table {
-        plan.push(Op::DropTable(NftTableKind::Tunnel));
+    if facts.backend == Backend::Iptables {
+        // Removes what of the base is there; nothing while a chain still holds rules.
+        plan.push(Op::RemoveBase);
     }
-    // Removes what of the base is there; nothing while a chain still holds rules.
-    plan.push(Op::RemoveBase);
+    plan.extend(super::firewall::plan_legacy(ctx)?);
     // The directories of the shared hosts files, once empty.
     let hosts_dir = crate::hosts::network_hosts_dir();
     let host = ctx.host.borrow();

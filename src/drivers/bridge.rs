@@ -2,15 +2,17 @@
 //! NAT and isolation rules.
 
 mod define;
+mod firewall;
+
+use firewall::firewall_rules;
+pub use firewall::{firewall_elements, reload_rules};
 
 use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
-use crate::firewall::layout::{BridgeFw, bridge_network_rules};
+use crate::firewall::FirewallFacts;
 use crate::firewall::ports as fwports;
 use crate::firewall::published::{self, PortEntry};
-use crate::firewall::{FirewallFacts, NftTableKind};
-use crate::model::family;
 use crate::model::{Endpoint, Network, PortMapping};
 use crate::names;
 use crate::plan::{NsRef, Op, Plan};
@@ -27,8 +29,8 @@ impl NetworkDriver for Bridge {
     fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         plan_create(net, fw)
     }
-    fn plan_remove(&self, net: &Network) -> Plan {
-        plan_remove(net)
+    fn plan_remove(&self, net: &Network, fw: &FirewallFacts) -> Plan {
+        plan_remove(net, fw)
     }
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         plan_attach(req, plan)
@@ -42,22 +44,6 @@ fn bridge_of(net: &Network) -> Result<&str> {
     net.bridge
         .as_deref()
         .ok_or_else(|| Error::runtime(format!("network {} has no bridge recorded", net.name)))
-}
-
-fn firewall_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
-    let subnet = net
-        .subnet
-        .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
-    let fw = BridgeFw {
-        network: &net.name,
-        bridge: bridge_of(net)?,
-        subnet: family::v4_net(subnet)?,
-        internal: net.internal,
-    };
-    let mut rules = bridge_network_rules(&fw);
-    // What published ports need of the network (loopback and hairpin NAT).
-    rules.extend(fwports::network_rules(&fw));
-    Ok(rules)
 }
 
 /// The bridge's MAC: pinned at creation, so it does not follow its ports as they come and go.
@@ -80,7 +66,6 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         }
     };
     let mut plan = Plan::default();
-    super::plan_firewall_base(fw, NftTableKind::Published, &mut plan);
     plan.push(Op::CreateBridge {
         name: bridge.clone(),
         mac: bridge_mac(net),
@@ -92,7 +77,11 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         addr: IpNetwork::new(gateway, subnet.prefix()).expect("prefix from a subnet"),
     });
     plan_ip_families(net, &bridge, &mut plan);
-    plan.push(Op::AppendRules(firewall_rules(net)?));
+    plan.extend(super::plan_network_firewall(
+        fw,
+        || firewall_elements(net),
+        || firewall_rules(net),
+    )?);
     if !net.internal {
         // For published ports on 127.0.0.1; after the rule that drops what it would let in.
         plan.push(Op::Sysctl {
@@ -139,11 +128,12 @@ pub fn plan_ip_families(net: &Network, bridge: &str, plan: &mut Plan) {
     }
 }
 
-pub fn plan_remove(net: &Network) -> Plan {
+pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     let mut plan = Plan::default();
-    if let Ok(rules) = firewall_rules(net) {
-        // The reverse of creation: openings go before the drops that isolate.
-        plan.push(Op::DeleteRules(rules.into_iter().rev().collect()));
+    if let Ok(op) =
+        super::plan_network_firewall_removal(fw, || firewall_elements(net), || firewall_rules(net))
+    {
+        plan.push(op);
     }
     if let Some(b) = &net.bridge {
         plan.push(Op::DeleteLink {
@@ -152,11 +142,6 @@ pub fn plan_remove(net: &Network) -> Plan {
         });
     }
     plan
-}
-
-/// Rules `firewall reload` puts back for a network.
-pub fn reload_rules(net: &Network) -> Result<Vec<crate::firewall::rule::Rule>> {
-    firewall_rules(net)
 }
 
 pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
@@ -281,6 +266,27 @@ mod tests {
         let text = plan_create(&net(false), &FirewallFacts::default())
             .unwrap()
             .to_string();
+        // The table made and the network's elements put in, in one nft transaction.
+        assert!(
+            text.contains("nft -f - <<'EOF'\ntable inet cnet {"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "add element inet cnet bridges { \"cn-lab\" }\n\
+                 add element inet cnet within { \"cn-lab\" . \"cn-lab\" }\n\
+                 add element inet cnet subnets4 { 10.1.0.0/24 . \"cn-lab\" }\nEOF"
+            ),
+            "{text}"
+        );
+        // With the table there, only the elements.
+        let again = plan_create(&net(false), &FirewallFacts::complete())
+            .unwrap()
+            .to_string();
+        assert!(!again.contains("table inet cnet {"), "{again}");
+        let text = plan_create(&net(false), &FirewallFacts::iptables())
+            .unwrap()
+            .to_string();
         assert!(
             text.contains(
                 "ip link add cn-lab mtu 1399 group 1668179316 type bridge mcast_snooping 0\nip link set cn-lab mtu 1400"
@@ -300,18 +306,55 @@ mod tests {
         let text = plan_create(&net(true), &FirewallFacts::default())
             .unwrap()
             .to_string();
+        assert!(!text.contains("add element inet cnet subnets4"), "{text}");
+        assert!(
+            text.contains("add element inet cnet internal { \"cn-lab\" }"),
+            "{text}"
+        );
+        assert!(!text.contains("ip_forward"), "{text}");
+        let text = plan_create(&net(true), &FirewallFacts::iptables())
+            .unwrap()
+            .to_string();
         assert!(!text.contains("MASQUERADE"), "{text}");
         assert!(!text.contains("ip_forward"), "{text}");
     }
 
     #[test]
+    fn remove_deletes_the_elements_create_added_before_the_bridge() {
+        let facts = FirewallFacts::default();
+        let plan = plan_remove(&net(false), &facts);
+        assert!(matches!(plan.ops.last().unwrap(), Op::DeleteLink { dev, .. } if dev == "cn-lab"));
+        let created = plan_create(&net(false), &facts).unwrap();
+        let added = created
+            .ops
+            .iter()
+            .find(|o| matches!(o, Op::AddNetwork { .. }))
+            .unwrap();
+        assert_eq!(
+            added.undo().unwrap(),
+            Op::RemoveNetwork {
+                drop_table: true,
+                elements: firewall_elements(&net(false)).unwrap()
+            },
+            "a rollback of the first network takes the table"
+        );
+        assert_eq!(
+            plan.ops[0],
+            Op::RemoveNetwork {
+                drop_table: false,
+                elements: firewall_elements(&net(false)).unwrap()
+            }
+        );
+    }
+
+    #[test]
     fn remove_deletes_rules_before_the_bridge() {
-        let plan = plan_remove(&net(false));
+        let plan = plan_remove(&net(false), &FirewallFacts::iptables());
         let last = plan.ops.last().unwrap();
         assert!(matches!(last, Op::DeleteLink { dev, .. } if dev == "cn-lab"));
         assert_eq!(plan.ops.len(), 2, "{plan}");
         // Exactly the rules create added, in reverse.
-        let created: Vec<_> = plan_create(&net(false), &FirewallFacts::default())
+        let created: Vec<_> = plan_create(&net(false), &FirewallFacts::iptables())
             .unwrap()
             .ops
             .into_iter()
@@ -426,7 +469,7 @@ mod tests {
 
     #[test]
     fn create_sets_route_localnet_after_the_rules_that_guard_it() {
-        let plan = plan_create(&net(false), &FirewallFacts::default()).unwrap();
+        let plan = plan_create(&net(false), &FirewallFacts::iptables()).unwrap();
         let last = plan.ops.last().unwrap();
         assert_eq!(
             last.to_string(),
@@ -436,23 +479,31 @@ mod tests {
             plan.to_string()
                 .contains("-A CNET-RAW-PREROUTING -d 127.0.0.0/8 -i cn-lab")
         );
-        let internal = plan_create(&net(true), &FirewallFacts::default())
+        let internal = plan_create(&net(true), &FirewallFacts::iptables())
             .unwrap()
             .to_string();
         assert!(!internal.contains("route_localnet"), "{internal}");
         assert!(!internal.contains("127.0.0.0/8"), "{internal}");
     }
 
-    /// The firewall speaks IPv4 only: an IPv6 network in the state is a runtime error, not a
-    /// panic or a rule for the wrong family.
+    /// The nftables table masquerades an IPv6 subnet by its own set; the iptables fallback and
+    /// the published ports' maps speak IPv4 only: there an IPv6 network in the state is a
+    /// runtime error, not a panic or a rule for the wrong family.
     #[test]
-    fn ipv6_rules_and_ports_are_refused_until_supported() {
+    fn ipv6_subnets_are_masqueraded_by_the_table_and_refused_by_iptables_and_ports() {
         let v6 = Network {
             subnet: Some("fd00:1::/64".parse().unwrap()),
             gateway: Some("fd00:1::1".parse().unwrap()),
             ..net(false)
         };
-        let e = plan_create(&v6, &FirewallFacts::default()).unwrap_err();
+        let text = plan_create(&v6, &FirewallFacts::default())
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("add element inet cnet subnets6 { fd00:1::/64 . \"cn-lab\" }"),
+            "{text}"
+        );
+        let e = plan_create(&v6, &FirewallFacts::iptables()).unwrap_err();
         assert_eq!(
             (e.exit_code(), e.to_string()),
             (1, "IPv6 is not supported yet".into())

@@ -19,7 +19,7 @@ impl NetworkDriver for HostDriver {
     fn plan_create(&self, _: &Network, _: &FirewallFacts) -> Result<Plan> {
         Ok(Plan::default())
     }
-    fn plan_remove(&self, _: &Network) -> Plan {
+    fn plan_remove(&self, _: &Network, _: &FirewallFacts) -> Plan {
         Plan::default()
     }
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {

@@ -136,7 +136,7 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert!(plan_remove(&n).is_empty());
+        assert!(plan_remove(&n, &Default::default()).is_empty());
         let ep = Endpoint {
             address6: None,
             default_route6: false,
@@ -193,7 +193,7 @@ mod tests {
             )
         );
         assert_eq!(
-            plan_remove(&n).ops,
+            plan_remove(&n, &Default::default()).ops,
             vec![Op::DeleteLink {
                 ns: NsRef::Host,
                 dev: shim

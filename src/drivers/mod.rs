@@ -18,7 +18,9 @@ pub mod vxlan;
 
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
-use crate::firewall::{FirewallFacts, NftTableKind};
+use crate::firewall::inet::NetElement;
+use crate::firewall::rule::Rule;
+use crate::firewall::{Backend, FirewallFacts};
 use crate::model::{Driver, Endpoint, Network, SublinkKind};
 use crate::plan::{NsRef, Op, Plan, Record};
 use crate::store::Guard;
@@ -36,8 +38,8 @@ pub trait NetworkDriver: Sync {
     fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition>;
     /// Kernel objects and rules a new network needs, given what of cnet's firewall is there.
     fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan>;
-    /// Undo of `plan_create`: rules before links.
-    fn plan_remove(&self, net: &Network) -> Plan;
+    /// Undo of `plan_create`: rules before links, on the firewall backend of `fw`.
+    fn plan_remove(&self, net: &Network, fw: &FirewallFacts) -> Plan;
     /// Connect a namespace that exists (or is created earlier in `plan`).
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()>;
     /// Disconnect a namespace: only what `plan_attach` added to it.
@@ -145,22 +147,74 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     of(net.driver).plan_create(net, fw)
 }
 
-/// What a network of a driver that uses cnet's firewall needs of it first: the base chains
-/// and the driver's nftables table, each only when missing.
-pub fn plan_firewall_base(fw: &FirewallFacts, table: NftTableKind, plan: &mut Plan) {
-    if !fw.base_input.is_empty() {
-        plan.push(Op::CreateBase {
-            input: fw.base_input.clone(),
-        });
+/// A network's firewall on the backend the facts name: its elements in `table inet cnet`
+/// (the table made in the same transaction when missing), or, with iptables, the missing base
+/// chains and then its rules.
+pub fn plan_network_firewall(
+    fw: &FirewallFacts,
+    elements: impl FnOnce() -> Result<Vec<NetElement>>,
+    rules: impl FnOnce() -> Result<Vec<Rule>>,
+) -> Result<Vec<Op>> {
+    Ok(match fw.backend {
+        Backend::Nftables => vec![Op::AddNetwork {
+            create_table: !fw.table,
+            elements: elements()?,
+        }],
+        Backend::Iptables => {
+            let mut ops = Vec::new();
+            if !fw.base_input.is_empty() {
+                ops.push(Op::CreateBase {
+                    input: fw.base_input.clone(),
+                });
+            }
+            ops.push(Op::AppendRules(rules()?));
+            ops
+        }
+    })
+}
+
+/// The undo of [`plan_network_firewall`]'s elements or rules (the rules in reverse: openings
+/// before the drops that isolate). The table or base chains stay: `net rm` decides.
+pub fn plan_network_firewall_removal(
+    fw: &FirewallFacts,
+    elements: impl FnOnce() -> Result<Vec<NetElement>>,
+    rules: impl FnOnce() -> Result<Vec<Rule>>,
+) -> Result<Op> {
+    Ok(match fw.backend {
+        Backend::Nftables => Op::RemoveNetwork {
+            drop_table: false,
+            elements: elements()?,
+        },
+        Backend::Iptables => Op::DeleteRules(rules()?.into_iter().rev().collect()),
+    })
+}
+
+/// What goes of cnet's firewall once no network uses it, added to the removal plan of the last
+/// one: `table inet cnet`, with that network's elements in the same transaction (its
+/// `RemoveNetwork` takes the table), unless the admin's chain holds rules; with iptables, the
+/// base chains (kept while any, CNET-USER included, holds a rule).
+pub fn plan_firewall_unused(fw: &FirewallFacts, plan: &mut Plan) {
+    if fw.backend == Backend::Iptables {
+        plan.push(Op::RemoveBase);
     }
-    if !fw.has_table(table) {
-        plan.push(Op::CreateTable(table));
+    if fw.admin_rules {
+        return;
+    }
+    let mut dropped = false;
+    for op in plan.ops.iter_mut() {
+        if let Op::RemoveNetwork { drop_table, .. } = op {
+            *drop_table = true;
+            dropped = true;
+        }
+    }
+    if !dropped && fw.table {
+        plan.push(Op::DropTable);
     }
 }
 
 /// Undo of `plan_create`: rules before links.
-pub fn plan_remove(net: &Network) -> Plan {
-    of(net.driver).plan_remove(net)
+pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
+    of(net.driver).plan_remove(net, fw)
 }
 
 /// Connect a namespace; creates a named namespace first when it does not exist yet.

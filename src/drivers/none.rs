@@ -18,7 +18,7 @@ impl NetworkDriver for NoneDriver {
     fn plan_create(&self, _: &Network, _: &FirewallFacts) -> Result<Plan> {
         Ok(Plan::default())
     }
-    fn plan_remove(&self, _: &Network) -> Plan {
+    fn plan_remove(&self, _: &Network, _: &FirewallFacts) -> Plan {
         Plan::default()
     }
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {

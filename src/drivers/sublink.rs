@@ -35,7 +35,7 @@ impl NetworkDriver for Sublink {
     fn plan_create(&self, net: &Network, _: &FirewallFacts) -> Result<Plan> {
         plan_create(net)
     }
-    fn plan_remove(&self, net: &Network) -> Plan {
+    fn plan_remove(&self, net: &Network, _: &FirewallFacts) -> Plan {
         plan_remove(net)
     }
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {

@@ -9,19 +9,20 @@
 //! other network of the host.
 
 mod define;
+mod firewall;
 mod inspect;
 mod options;
+
+pub use firewall::{firewall_elements, reload_rules, tunnel_filter_entries};
+use firewall::{firewall_rules, peer_entry, tunnel_entries};
 
 pub use inspect::{InspectSlice, InspectVxlan, inspect};
 
 use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
-use crate::firewall::layout::{BridgeFw, bridge_network_rules};
-use crate::firewall::rule::Rule;
-use crate::firewall::tunnel::{self, TunnelEntry};
-use crate::firewall::{FirewallFacts, NftTableKind};
-use crate::model::family;
+use crate::firewall::inet::NetElement;
+use crate::firewall::{Backend, FirewallFacts};
 use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
 use std::net::IpAddr;
@@ -46,8 +47,8 @@ impl NetworkDriver for Vxlan {
     fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         plan_create(net, fw)
     }
-    fn plan_remove(&self, net: &Network) -> Plan {
-        plan_remove(net)
+    fn plan_remove(&self, net: &Network, fw: &FirewallFacts) -> Plan {
+        plan_remove(net, fw)
     }
     fn plan_attach(&self, req: &AttachRequest, plan: &mut Plan) -> Result<()> {
         super::bridge::plan_attach(req, plan)
@@ -84,41 +85,6 @@ pub fn vxlan_dev(net: &Network) -> Result<String> {
     vni_of(net).map(vxlan_ifname)
 }
 
-/// The ingress filter's elements for these peers: VXLAN packets of the network's VNI are
-/// heard from them only.
-fn tunnel_entries(net: &Network, peers: &[IpAddr]) -> Result<Vec<TunnelEntry>> {
-    let peers = peers
-        .iter()
-        .map(|p| family::v4(*p))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(tunnel::entries(
-        net.dstport.unwrap_or(DEFAULT_DSTPORT),
-        vni_of(net)?,
-        &peers,
-    ))
-}
-
-/// The network's elements of the ingress filter, as its state has them (`firewall reload`).
-pub fn tunnel_filter_entries(net: &Network) -> Result<Vec<TunnelEntry>> {
-    tunnel_entries(net, &net.peers)
-}
-
-/// The internal-network rules on the overlay's bridge: nothing enters from outside the subnet,
-/// nothing leaves for outside it; traffic within the bridge, namespaces and tunnel, passes.
-fn firewall_rules(net: &Network) -> Result<Vec<Rule>> {
-    Ok(bridge_network_rules(&BridgeFw {
-        network: &net.name,
-        bridge: bridge_of(net)?,
-        subnet: family::v4_net(net.subnet.ok_or_else(|| missing(net, "subnet"))?)?,
-        internal: true,
-    }))
-}
-
-/// Rules `firewall reload` puts back for a network.
-pub fn reload_rules(net: &Network) -> Result<Vec<Rule>> {
-    firewall_rules(net)
-}
-
 /// The bridge, isolated first; the tunnel guarded (peers only); then the tunnel port; then
 /// one flood entry per peer.
 pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
@@ -126,7 +92,7 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     let dev = vxlan_dev(net)?;
     let local = net.local.ok_or_else(|| missing(net, "local address"))?;
     let mut plan = Plan::default();
-    if !fw.base_input.is_empty() {
+    if fw.backend == Backend::Iptables && !fw.base_input.is_empty() {
         plan.push(Op::CreateBase {
             input: fw.base_input.clone(),
         });
@@ -142,11 +108,22 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     plan.push(Op::DisableIpv6 {
         dev: bridge.clone(),
     });
-    plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
-    if !fw.has_table(NftTableKind::Tunnel) {
-        plan.push(Op::CreateTable(NftTableKind::Tunnel));
+    match fw.backend {
+        // The bridge isolated and the tunnel guarded in one transaction.
+        Backend::Nftables => {
+            let mut elements = firewall_elements(net)?;
+            let tunnels = tunnel_entries(net, &net.peers)?;
+            elements.extend(tunnels.into_iter().map(NetElement::Tunnel));
+            plan.push(Op::AddNetwork {
+                create_table: !fw.table,
+                elements,
+            })
+        }
+        Backend::Iptables => {
+            plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+            plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
+        }
     }
-    plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
     plan.push(Op::CreateVxlan {
         name: dev.clone(),
         vni: vni_of(net)?,
@@ -167,9 +144,10 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     Ok(plan)
 }
 
-/// The tunnel goes first (the host leaves the segment), then its filter elements, then the
-/// rules (openings before drops), then the bridge. The FDB entries go with the VXLAN device.
-pub fn plan_remove(net: &Network) -> Plan {
+/// The tunnel goes first (the host leaves the segment), then its filter elements and the
+/// bridge's (one transaction; with iptables, the rules, openings before drops), then the
+/// bridge. The FDB entries go with the VXLAN device.
+pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     let mut plan = Plan::default();
     if let Ok(dev) = vxlan_dev(net) {
         plan.push(Op::DeleteLink {
@@ -177,11 +155,26 @@ pub fn plan_remove(net: &Network) -> Plan {
             dev,
         });
     }
-    if let Ok(es) = tunnel_entries(net, &net.peers) {
-        plan.push(Op::DisallowTunnel(es));
-    }
-    if let Ok(rules) = firewall_rules(net) {
-        plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
+    match fw.backend {
+        Backend::Nftables => {
+            if let (Ok(mut elements), Ok(tunnels)) =
+                (firewall_elements(net), tunnel_entries(net, &net.peers))
+            {
+                elements.extend(tunnels.into_iter().map(NetElement::Tunnel));
+                plan.push(Op::RemoveNetwork {
+                    drop_table: false,
+                    elements,
+                });
+            }
+        }
+        Backend::Iptables => {
+            if let Ok(es) = tunnel_entries(net, &net.peers) {
+                plan.push(Op::DisallowTunnel(es));
+            }
+            if let Ok(rules) = firewall_rules(net) {
+                plan.extend(rules.into_iter().rev().map(Op::DeleteRule));
+            }
+        }
     }
     if let Some(b) = &net.bridge {
         plan.push(Op::DeleteLink {
@@ -190,15 +183,6 @@ pub fn plan_remove(net: &Network) -> Plan {
         });
     }
     plan
-}
-
-/// The filter element of one peer of the network.
-fn peer_entry(net: &Network, peer: IpAddr) -> Result<TunnelEntry> {
-    Ok(TunnelEntry::Peer {
-        dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
-        vni: vni_of(net)?,
-        addr: family::v4(peer)?,
-    })
 }
 
 /// `net peer add`: hear the VTEP, then flood to it. The filter is made again if it went
@@ -229,6 +213,8 @@ pub fn plan_peer_rm(net: &Network, peer: IpAddr) -> Result<Plan> {
 mod tests {
     use super::*;
     use crate::drivers::{AttachRequest, Target, plan_attach, plan_create as create_any};
+    use crate::firewall::rule::Rule;
+    use crate::firewall::tunnel::TunnelEntry;
     use crate::model::Driver;
 
     fn ip(s: &str) -> IpAddr {
@@ -256,7 +242,7 @@ mod tests {
 
     #[test]
     fn create_builds_an_isolated_bridge_then_the_tunnel_then_one_flood_entry_per_peer() {
-        let plan = create_any(&ov(), &FirewallFacts::default()).unwrap();
+        let plan = create_any(&ov(), &FirewallFacts::iptables()).unwrap();
         let text = plan.to_string();
         assert!(
             text.contains(
@@ -298,11 +284,22 @@ mod tests {
 
     #[test]
     fn every_create_step_has_an_undo_that_removes_it() {
-        for op in create_any(&ov(), &FirewallFacts::default()).unwrap().ops {
+        let facts = [FirewallFacts::default(), FirewallFacts::iptables()];
+        let ops = facts.iter().flat_map(|f| create_any(&ov(), f).unwrap().ops);
+        for op in ops {
             match &op {
                 // Made by the first network: taken out again by a rollback.
                 Op::CreateBase { .. } => assert_eq!(op.undo(), Some(Op::RemoveBase)),
-                Op::CreateTable(kind) => assert_eq!(op.undo(), Some(Op::DropTable(*kind))),
+                Op::AddNetwork {
+                    create_table,
+                    elements,
+                } => assert_eq!(
+                    op.undo(),
+                    Some(Op::RemoveNetwork {
+                        drop_table: *create_table,
+                        elements: elements.clone()
+                    })
+                ),
                 Op::AllowTunnel(es) => {
                     assert_eq!(op.undo(), Some(Op::DisallowTunnel(es.clone())))
                 }
@@ -329,10 +326,10 @@ mod tests {
 
     #[test]
     fn remove_cuts_the_tunnel_first_and_deletes_exactly_the_rules_create_added() {
-        let plan = plan_remove(&ov());
+        let plan = plan_remove(&ov(), &FirewallFacts::iptables());
         assert!(matches!(&plan.ops[0], Op::DeleteLink { dev, .. } if dev == "cnvx5000"));
         assert!(matches!(plan.ops.last(), Some(Op::DeleteLink { dev, .. }) if dev == "cn-ov"));
-        let mut created: Vec<Rule> = create_any(&ov(), &FirewallFacts::default())
+        let mut created: Vec<Rule> = create_any(&ov(), &FirewallFacts::iptables())
             .unwrap()
             .ops
             .into_iter()
@@ -363,48 +360,73 @@ mod tests {
 
     #[test]
     fn create_guards_the_vni_with_its_peers_before_the_tunnel_exists() {
+        let tunnels = [
+            TunnelEntry::Guarded {
+                dstport: 4789,
+                vni: 5000,
+            },
+            peer("192.0.2.2"),
+            peer("192.0.2.3"),
+        ];
+        // One transaction: the bridge isolated, the table made with it, the VNI guarded.
         let plan = create_any(&ov(), &FirewallFacts::default()).unwrap();
-        let allowed = plan
+        let added = plan
             .ops
             .iter()
-            .position(|o| matches!(o, Op::AllowTunnel(_)))
+            .position(|o| matches!(o, Op::AddNetwork { .. }))
             .unwrap();
-        let Op::AllowTunnel(es) = &plan.ops[allowed] else {
-            unreachable!()
-        };
+        let mut want = firewall_elements(&ov()).unwrap();
+        want.extend(tunnels.iter().copied().map(NetElement::Tunnel));
         assert_eq!(
-            es,
-            &[
-                TunnelEntry::Guarded {
-                    dstport: 4789,
-                    vni: 5000
-                },
-                peer("192.0.2.2"),
-                peer("192.0.2.3")
-            ]
+            plan.ops[added],
+            Op::AddNetwork {
+                create_table: true,
+                elements: want.clone()
+            }
         );
-        assert!(matches!(
-            plan.ops[allowed - 1],
-            Op::CreateTable(NftTableKind::Tunnel)
-        ));
         let tunnel = plan
             .ops
             .iter()
             .position(|o| matches!(o, Op::CreateVxlan { .. }))
             .unwrap();
-        assert!(allowed < tunnel);
+        assert!(added < tunnel);
+        assert!(!plan.ops.iter().any(|o| matches!(o, Op::AllowTunnel(_))));
+        let text = plan.to_string();
+        assert!(
+            text.contains(
+                "add element inet cnet guarded { 4789 . 5000 }\n\
+                 add element inet cnet peers { 4789 . 5000 . 192.0.2.2, 4789 . 5000 . 192.0.2.3 }\nEOF"
+            ),
+            "{text}"
+        );
+        // Removal takes out exactly what create put in, after the tunnel is gone.
+        let rm = plan_remove(&ov(), &FirewallFacts::default());
+        assert!(matches!(
+            &rm.ops[0],
+            Op::CreateVxlan { .. } | Op::DeleteLink { .. }
+        ));
+        assert_eq!(
+            rm.ops[1],
+            Op::RemoveNetwork {
+                drop_table: false,
+                elements: want
+            }
+        );
+
+        // With iptables, the filter is its own step, after the rules.
+        let plan = create_any(&ov(), &FirewallFacts::iptables()).unwrap();
+        let allowed = plan
+            .ops
+            .iter()
+            .position(|o| matches!(o, Op::AllowTunnel(es) if es == &tunnels))
+            .unwrap();
+        assert!(matches!(plan.ops[allowed - 1], Op::AppendRule(_)));
         // No iptables rule looks at the tunnel's packets any more.
         assert!(!plan.ops.iter().any(
             |o| matches!(o, Op::AppendRule(r) if r.table == crate::firewall::rule::Table::Raw)
         ));
-        let text = plan.to_string();
-        assert!(
-            text.contains("nft add element ip cnet-vxlan guarded '{ 4789 . 5000 }'"),
-            "{text}"
-        );
-        // Removal takes out exactly what create put in, after the tunnel is gone.
-        let rm = plan_remove(&ov());
-        assert!(matches!(&rm.ops[1], Op::DisallowTunnel(gone) if gone == es));
+        let rm = plan_remove(&ov(), &FirewallFacts::iptables());
+        assert!(matches!(&rm.ops[1], Op::DisallowTunnel(gone) if gone == &tunnels));
     }
 
     #[test]
@@ -427,9 +449,7 @@ mod tests {
         assert!(matches!(&rm.ops[0], Op::DisallowTunnel(es) if es == &[peer("192.0.2.3")]));
         let text = rm.to_string();
         assert!(
-            text.starts_with(
-                "nft delete element ip cnet-vxlan peers '{ 4789 . 5000 . 192.0.2.3 }'\n"
-            ),
+            text.starts_with("nft 'delete element inet cnet peers { 4789 . 5000 . 192.0.2.3 }'\n"),
             "{text}"
         );
         assert!(

@@ -56,6 +56,17 @@ pub fn save() -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `iptables-save`'s output, or `None` when iptables is not installed.
+pub fn save_if_installed() -> Result<Option<String>> {
+    let installed = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("iptables-save").is_file())
+    });
+    if !installed {
+        return Ok(None);
+    }
+    save().map(Some)
+}
+
 /// `command` (`-A` or `-D`) for every rule in one `iptables-restore --noflush`: one transaction
 /// per table, all or nothing within it. Nothing to do for no rules.
 pub fn restore_batch(command: &str, rules: &[Rule]) -> Result<()> {

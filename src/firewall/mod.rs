@@ -1,11 +1,13 @@
-//! The firewall: rules as typed data (`rule`), the pure layout of cnet's chains and per-network
-//! rules (`layout`), and the backend that installs them (`iptables`); published ports
-//! (`published`) and the overlays' ingress filter (`tunnel`) as elements of nftables sets
-//! (`nft`). Kept behind the small `Firewall` trait so an nftables backend for the rules can
-//! sit beside it.
+//! The firewall: every rule of cnet's in one nftables table for both address families
+//! (`inet` has its layout, `nft` speaks it over netlink): networks, published ports
+//! (`published`) and the overlays' ingress filter (`tunnel`), all as elements of its sets.
+//! Where nf_tables is missing, the iptables backend (`layout`, `rule`, `base`, `iptables`,
+//! `restore`) installs the networks' rules instead; the choice is made once per command
+//! ([`Backend`]), and plans are made for the backend chosen.
 
 pub mod base;
 pub mod commit_watch;
+pub mod inet;
 pub mod iptables;
 pub mod layout;
 pub mod listing;
@@ -14,10 +16,12 @@ pub mod ports;
 pub mod published;
 pub mod restore;
 pub mod rule;
+pub mod status;
 pub mod tunnel;
 
 use crate::error::Result;
-use nft::{PublishedTable, TunnelTable};
+use inet::NetElement;
+use nft::{NetSets, PublishedTable, TunnelTable};
 use published::PortEntry;
 use rule::Rule;
 use tunnel::TunnelEntry;
@@ -31,80 +35,94 @@ pub(crate) fn push_key_field(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// `nft VERB element ip TABLE SET '{ … }'` lines for a plan's printout: one line per set, in
-/// the order the sets first come among `elements` (set, element text).
+/// `nft VERB element inet cnet SET { … }` for a plan's printout: one transaction, one line per
+/// set, in the order the sets first come among `elements` (set, element text).
 pub(crate) fn element_commands(
     verb: &str,
-    table: &str,
     elements: impl IntoIterator<Item = (&'static str, String)>,
 ) -> String {
-    let mut by_set: Vec<(&'static str, Vec<String>)> = Vec::new();
-    for (set, text) in elements {
-        match by_set.iter_mut().find(|(s, _)| *s == set) {
-            Some((_, list)) => list.push(text),
-            None => by_set.push((set, vec![text])),
-        }
+    let lines = inet::element_lines(verb, elements);
+    inet::Script {
+        table: inet::TableChange::None,
+        lines: &lines,
     }
-    by_set
-        .iter()
-        .map(|(set, list)| {
-            format!(
-                "nft {verb} element ip {table} {set} '{{ {} }}'",
-                list.join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    .to_string()
 }
 
-/// cnet's own nftables tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum NftTableKind {
-    /// `ip cnet`: published ports.
-    Published,
-    /// `ip cnet-vxlan`: the overlays' ingress filter.
-    Tunnel,
+/// Which firewall cnet writes its networks' rules to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// `table inet cnet` over netlink.
+    #[default]
+    Nftables,
+    /// iptables-restore, where nf_tables is missing.
+    Iptables,
 }
 
-impl NftTableKind {
-    pub fn name(self) -> &'static str {
+/// Forces a backend: `iptables` or `nftables` (else: nftables when the kernel has it).
+pub const BACKEND_ENV: &str = "CNET_FIREWALL";
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
         match self {
-            NftTableKind::Published => published::TABLE,
-            NftTableKind::Tunnel => tunnel::TABLE,
+            Backend::Nftables => "nftables",
+            Backend::Iptables => "iptables",
         }
     }
-    /// The table as an `nft -f` script.
-    pub fn describe(self) -> String {
-        match self {
-            NftTableKind::Published => published::describe_table(),
-            NftTableKind::Tunnel => tunnel::describe_table(),
+
+    /// `CNET_FIREWALL` when set, else nftables when the kernel answers nf_tables requests.
+    pub fn choose() -> Result<Backend> {
+        match std::env::var(BACKEND_ENV).as_deref() {
+            Ok("iptables") => Ok(Backend::Iptables),
+            Ok("nftables") => Ok(Backend::Nftables),
+            Ok(other) => Err(crate::error::Error::usage(format!(
+                "{BACKEND_ENV}={other}: expected iptables or nftables"
+            ))),
+            Err(_) if nft::Nft::available() => Ok(Backend::Nftables),
+            Err(_) => Ok(Backend::Iptables),
         }
     }
+}
+
+/// What an earlier cnet, with iptables chains and family-ip tables, left on a host now on the
+/// nftables backend: `firewall reload` and `reset` take it away.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Legacy {
+    /// `table ip cnet`, `table ip cnet-vxlan`.
+    pub tables: Vec<String>,
+    /// iptables rules tagged `cnet:NETWORK`.
+    pub rules: Vec<Rule>,
+    /// Some of cnet's iptables chains are there.
+    pub chains: bool,
 }
 
 /// What of cnet's firewall is there before a plan, so the plan holds only what is missing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FirewallFacts {
-    /// The `iptables-restore --noflush` input that adds the missing base chains and jumps
-    /// (empty: all there).
+    pub backend: Backend,
+    /// `table inet cnet` is there.
+    pub table: bool,
+    /// The admin's chain (`user`) holds rules: the table stays when the last network goes.
+    pub admin_rules: bool,
+    /// iptables backend: the `iptables-restore --noflush` input that adds the missing base
+    /// chains and jumps (empty: all there, or the nftables backend).
     pub base_input: String,
-    pub published_table: bool,
-    pub tunnel_table: bool,
 }
 
 impl FirewallFacts {
-    /// The base and both tables present.
+    /// The table there (nftables).
     pub fn complete() -> Self {
         FirewallFacts {
-            base_input: String::new(),
-            published_table: true,
-            tunnel_table: true,
+            table: true,
+            ..Default::default()
         }
     }
-    pub fn has_table(&self, kind: NftTableKind) -> bool {
-        match kind {
-            NftTableKind::Published => self.published_table,
-            NftTableKind::Tunnel => self.tunnel_table,
+    /// Nothing there yet, iptables backend.
+    pub fn iptables() -> Self {
+        FirewallFacts {
+            backend: Backend::Iptables,
+            ..Default::default()
         }
     }
 }
@@ -115,11 +133,21 @@ pub trait Firewall {
     fn create_base(&mut self, input: &str) -> Result<()>;
     /// Remove the base chains and jumps if no cnet rule (and no admin rule) is left in them.
     fn remove_base(&mut self) -> Result<()>;
-    fn create_table(&mut self, kind: NftTableKind) -> Result<()>;
-    fn drop_table(&mut self, kind: NftTableKind) -> Result<()>;
-    /// Make the table hold exactly these entries, in one transaction.
-    fn replace_published(&mut self, entries: &[PortEntry]) -> Result<()>;
-    fn replace_tunnel_filter(&mut self, entries: &[TunnelEntry]) -> Result<()>;
+    fn drop_table(&mut self) -> Result<()>;
+    /// Delete `table ip NAME` of an earlier cnet.
+    fn drop_legacy_table(&mut self, name: &str) -> Result<()>;
+    /// A network's elements in (the table made first when `create_table`): one transaction.
+    fn add_network(&mut self, create_table: bool, elements: &[NetElement]) -> Result<()>;
+    /// A network's elements out (the whole table when `drop_table`); what is gone counts as
+    /// removed.
+    fn remove_network(&mut self, drop_table: bool, elements: &[NetElement]) -> Result<()>;
+    /// Make the table hold exactly these, in one transaction.
+    fn replace_table(
+        &mut self,
+        networks: &[NetElement],
+        tunnels: &[TunnelEntry],
+        ports: &[PortEntry],
+    ) -> Result<()>;
     /// Append a rule unless an identical one is already there.
     fn append(&mut self, rule: &Rule) -> Result<()>;
     /// Delete a rule; a rule that is not there counts as deleted.
@@ -139,25 +167,24 @@ pub trait Firewall {
     fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
         rules.iter().try_for_each(|r| self.delete(r))
     }
-    /// Create the table of published ports, if missing. Idempotent.
     /// Open published ports (DNAT from the host ports): all or none.
     fn publish(&mut self, entries: &[PortEntry]) -> Result<()>;
     /// Close published ports; those not open count as closed.
     fn unpublish(&mut self, entries: &[PortEntry]) -> Result<()>;
-    /// Create the overlays' ingress filter, if missing. Idempotent.
     /// Guard tunnels and hear peers (`tunnel`): all or none.
     fn allow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()>;
     /// Take guards and peers out of the filter; those not there count as removed.
     fn disallow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()>;
 }
 
-/// The host's firewall as cnet uses it: iptables chains for forwarding, isolation and NAT, and
-/// an nftables table for published ports (`published`), each started on first use: commands
-/// whose plans hold no rule never need the iptables binary or a netfilter socket.
+/// The host's firewall as cnet uses it: the nftables table over netlink, and iptables when
+/// that is the backend, each started on first use: commands whose plans hold no firewall step
+/// never need the iptables binary or a netfilter socket.
 #[derive(Default)]
 pub struct HostFirewall {
     inner: Option<iptables::IptablesFirewall>,
     nft: Option<nft::Nft>,
+    backend: Option<Backend>,
 }
 
 impl HostFirewall {
@@ -175,15 +202,108 @@ impl HostFirewall {
         Ok(self.nft.as_mut().expect("just set"))
     }
 
-    /// Remove cnet's base chains when no network uses them any more (and CNET-USER is empty).
+    /// The backend, chosen once per command.
+    pub fn backend(&mut self) -> Result<Backend> {
+        if let Some(b) = self.backend {
+            return Ok(b);
+        }
+        let b = Backend::choose()?;
+        self.backend = Some(b);
+        Ok(b)
+    }
+
     /// What is there of cnet's firewall now.
     pub fn facts(&mut self) -> Result<FirewallFacts> {
-        let saved = base::parse_save(&iptables::save()?);
+        let backend = self.backend()?;
+        Ok(match backend {
+            Backend::Nftables => {
+                let nft = self.nft()?;
+                let table = nft.table_exists()?;
+                let admin_rules = table && nft.rule_count(Some(inet::CHAIN_USER))? > 0;
+                FirewallFacts {
+                    backend,
+                    table,
+                    admin_rules,
+                    base_input: String::new(),
+                }
+            }
+            Backend::Iptables => {
+                let saved = base::parse_save(&iptables::save()?);
+                // Published ports and the tunnel filter still live in the table, if the
+                // kernel has nf_tables at all.
+                let table = nft::Nft::available() && self.nft()?.table_exists()?;
+                FirewallFacts {
+                    backend,
+                    table,
+                    admin_rules: false,
+                    base_input: base::ensure_input(&saved)?,
+                }
+            }
+        })
+    }
+
+    /// What `cnet firewall status` shows.
+    pub fn status(&mut self) -> Result<status::Installed> {
+        let backend = self.backend()?;
+        let mut out = status::Installed {
+            backend,
+            ..Default::default()
+        };
+        if nft::Nft::available() && self.nft()?.table_exists()? {
+            let nft = self.nft()?;
+            out.table = true;
+            out.networks = nft.set_keys(inet::SET_WITHIN)?.len();
+            out.published_ports =
+                nft.set_keys(published::MAP_ANY)?.len() + nft.set_keys(published::MAP_IP)?.len();
+            out.rules = nft.rule_count(None)?;
+        }
+        if backend == Backend::Iptables {
+            out.rules += listing::cnet_rules(&iptables::save()?).len();
+        }
+        Ok(out)
+    }
+
+    /// The network elements in the table (none when it is not there).
+    pub fn network_elements(&mut self) -> Result<Vec<NetElement>> {
+        if !self.nft()?.table_exists()? {
+            return Ok(Vec::new());
+        }
         let nft = self.nft()?;
-        Ok(FirewallFacts {
-            base_input: base::ensure_input(&saved)?,
-            published_table: nft.table_exists::<PublishedTable>()?,
-            tunnel_table: nft.table_exists::<TunnelTable>()?,
+        let mut out = Vec::new();
+        for set in [
+            inet::SET_INTERNAL,
+            inet::SET_BRIDGES,
+            inet::SET_WITHIN,
+            inet::SET_SUBNETS4,
+            inet::SET_SUBNETS6,
+        ] {
+            for key in nft.set_keys(set)? {
+                out.extend(inet::element_from_key(set, &key));
+            }
+        }
+        Ok(out)
+    }
+
+    /// What an earlier cnet left (nothing with the iptables backend: that is its layout).
+    pub fn legacy(&mut self) -> Result<Legacy> {
+        if self.backend()? == Backend::Iptables {
+            return Ok(Legacy::default());
+        }
+        let tables = self.nft()?.legacy_tables()?;
+        let (rules, chains) = match iptables::save_if_installed()? {
+            Some(text) => {
+                let saved = base::parse_save(&text);
+                let chains = layout::base_chains()
+                    .iter()
+                    .any(|(t, c)| saved.get(t.as_str()).is_some_and(|s| s.chains.contains(*c)));
+                (listing::cnet_rules(&text), chains)
+            }
+            None => (Vec::new(), false),
+        };
+        Ok(Legacy {
+            tables,
+            rules,
+            chains,
         })
     }
 
@@ -200,23 +320,29 @@ impl Firewall for HostFirewall {
     fn remove_base(&mut self) -> Result<()> {
         iptables::remove_base_if_empty()
     }
-    fn create_table(&mut self, kind: NftTableKind) -> Result<()> {
-        match kind {
-            NftTableKind::Published => self.nft()?.ensure_table::<PublishedTable>(),
-            NftTableKind::Tunnel => self.nft()?.ensure_table::<TunnelTable>(),
+    fn drop_table(&mut self) -> Result<()> {
+        self.nft()?.drop_table()
+    }
+    fn drop_legacy_table(&mut self, name: &str) -> Result<()> {
+        self.nft()?.drop_legacy_table(name)
+    }
+    fn add_network(&mut self, create_table: bool, elements: &[NetElement]) -> Result<()> {
+        self.nft()?.add_network(create_table, elements)
+    }
+    fn remove_network(&mut self, drop_table: bool, elements: &[NetElement]) -> Result<()> {
+        if drop_table {
+            self.nft()?.drop_table()
+        } else {
+            self.nft()?.remove::<NetSets>(elements)
         }
     }
-    fn drop_table(&mut self, kind: NftTableKind) -> Result<()> {
-        match kind {
-            NftTableKind::Published => self.nft()?.drop_table::<PublishedTable>(),
-            NftTableKind::Tunnel => self.nft()?.drop_table::<TunnelTable>(),
-        }
-    }
-    fn replace_published(&mut self, entries: &[PortEntry]) -> Result<()> {
-        self.nft()?.replace::<PublishedTable>(entries)
-    }
-    fn replace_tunnel_filter(&mut self, entries: &[TunnelEntry]) -> Result<()> {
-        self.nft()?.replace::<TunnelTable>(entries)
+    fn replace_table(
+        &mut self,
+        networks: &[NetElement],
+        tunnels: &[TunnelEntry],
+        ports: &[PortEntry],
+    ) -> Result<()> {
+        self.nft()?.replace(networks, tunnels, ports)
     }
     fn append(&mut self, rule: &Rule) -> Result<()> {
         self.get()?.append(rule)

@@ -2,7 +2,7 @@
 //! encoded for the kernel and how they read as `nft` commands; `firewall::nft` installs them.
 //!
 //! ```text
-//! table ip cnet {
+//! table inet cnet {                       (firewall::inet has the whole table)
 //!   map published    { type inet_proto . inet_service : ipv4_addr . inet_service }
 //!   map published-ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }
 //!   chain prerouting { type nat hook prerouting priority dstnat
@@ -26,8 +26,6 @@ use crate::model::family;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-/// The nftables table (family ip) that holds cnet's published ports.
-pub const TABLE: &str = "cnet";
 /// The map of ports published on every host address.
 pub const MAP_ANY: &str = "published";
 /// The map of ports published on one host address.
@@ -67,7 +65,7 @@ fn proto_name(n: u8) -> String {
 
 /// The entries of a namespace's published ports at `addr`, one per host port; a range keeps
 /// each port's offset in the container's range. Two mappings that give the same entry yield
-/// it once. The table is of family ip: an IPv6 address is refused.
+/// it once. The maps hold IPv4 addresses: an IPv6 address is refused.
 pub fn entries(addr: IpAddr, ports: &[PortMapping]) -> Result<Vec<PortEntry>> {
     let addr = family::v4(addr)?;
     let mut out: Vec<PortEntry> = Vec::new();
@@ -163,22 +161,6 @@ impl PortEntry {
     }
 }
 
-/// The table as an `nft -f` script, for a plan's printout (what `firewall::nft` creates).
-pub fn describe_table() -> String {
-    let rules = "fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published-ip; \
-                 fib daddr type local dnat ip to meta l4proto . th dport map @published";
-    format!(
-        "nft -f - <<'EOF'\n\
-         table ip {TABLE} {{\n\
-         \x20 map {MAP_ANY} {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}\n\
-         \x20 map {MAP_IP} {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}\n\
-         \x20 chain prerouting {{ type nat hook prerouting priority dstnat; {rules}; }}\n\
-         \x20 chain output {{ type nat hook output priority -100; {rules}; }}\n\
-         }}\n\
-         EOF"
-    )
-}
-
 /// `nft add element …` / `nft delete element …` lines for a plan's printout.
 pub struct ElementCommands<'a> {
     pub verb: &'a str,
@@ -188,7 +170,7 @@ pub struct ElementCommands<'a> {
 impl fmt::Display for ElementCommands<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let elements = self.entries.iter().map(|e| (e.map(), e.element_text()));
-        f.write_str(&super::element_commands(self.verb, TABLE, elements))
+        f.write_str(&super::element_commands(self.verb, elements))
     }
 }
 
@@ -267,8 +249,9 @@ mod tests {
                 entries: &e
             }
             .to_string(),
-            "nft add element ip cnet published '{ tcp . 8080 : 10.1.0.2 . 80, udp . 53 : 10.1.0.2 . 53 }'\n\
-             nft add element ip cnet published-ip '{ 127.0.0.1 . tcp . 9090 : 10.1.0.2 . 90 }'"
+            "nft -f - <<'EOF'\n\
+             add element inet cnet published { tcp . 8080 : 10.1.0.2 . 80, udp . 53 : 10.1.0.2 . 53 }\n\
+             add element inet cnet published-ip { 127.0.0.1 . tcp . 9090 : 10.1.0.2 . 90 }\nEOF"
         );
     }
 }

@@ -3,10 +3,10 @@
 //! installs them.
 //!
 //! ```text
-//! table ip cnet-vxlan {
+//! table inet cnet {                                        (firewall::inet has the whole table)
 //!   set guarded { typeof udp dport . @th,96,24 }           # port . VNI of each overlay
 //!   set peers   { typeof udp dport . @th,96,24 . ip saddr } # ... and each of its peers
-//!   chain ingress { type filter hook prerouting priority raw
+//!   chain raw { type filter hook prerouting priority raw
 //!     udp dport . @th,96,24 @guarded udp dport . @th,96,24 . ip saddr != @peers counter drop }
 //! }
 //! ```
@@ -16,21 +16,17 @@
 //! the number of overlays and peers: the packets that pass are the tunnel's own traffic, every
 //! frame of it, so the filter's cost is the overlay's cost (with one iptables rule per gap
 //! between the peers, each `-m iprange` evaluated for every packet, it grew with the peers).
-//! Adding or removing a peer is one element. The table exists while some overlay does, so a
-//! host without one pays nothing.
+//! Adding or removing a peer is one element. With no overlay the sets are empty and the rule
+//! stops at its first lookup.
 
 use super::push_key_field;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-/// The nftables table (family ip) of the overlays' ingress filter.
-pub const TABLE: &str = "cnet-vxlan";
 /// The set of guarded tunnels: `udp dport . VNI`.
 pub const SET_GUARDED: &str = "guarded";
 /// The set of accepted sources: `udp dport . VNI . peer address`.
 pub const SET_PEERS: &str = "peers";
-/// The filter chain.
-pub const CHAIN: &str = "ingress";
 
 /// One element of the filter's sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -113,19 +109,6 @@ impl TunnelEntry {
 pub const RULE_TEXT: &str =
     "udp dport . @th,96,24 @guarded udp dport . @th,96,24 . ip saddr != @peers counter drop";
 
-/// The table as an `nft -f` script, for a plan's printout (what `firewall::nft` creates).
-pub fn describe_table() -> String {
-    format!(
-        "nft -f - <<'EOF'\n\
-         table ip {TABLE} {{\n\
-         \x20 set {SET_GUARDED} {{ typeof udp dport . @th,96,24; }}\n\
-         \x20 set {SET_PEERS} {{ typeof udp dport . @th,96,24 . ip saddr; }}\n\
-         \x20 chain {CHAIN} {{ type filter hook prerouting priority raw; {RULE_TEXT}; }}\n\
-         }}\n\
-         EOF"
-    )
-}
-
 /// `nft add element …` / `nft delete element …` lines for a plan's printout, one per set.
 pub struct ElementCommands<'a> {
     pub verb: &'a str,
@@ -138,7 +121,7 @@ impl fmt::Display for ElementCommands<'_> {
         let peers = self.entries.iter().filter(|e| e.set() == SET_PEERS);
         let guards = self.entries.iter().filter(|e| e.set() == SET_GUARDED);
         let elements = peers.chain(guards).map(|e| (e.set(), e.element_text()));
-        f.write_str(&super::element_commands(self.verb, TABLE, elements))
+        f.write_str(&super::element_commands(self.verb, elements))
     }
 }
 
@@ -212,8 +195,9 @@ mod tests {
         .to_string();
         assert_eq!(
             text,
-            "nft add element ip cnet-vxlan peers '{ 4789 . 5000 . 192.0.2.2, 4789 . 5000 . 192.0.2.3 }'\n\
-             nft add element ip cnet-vxlan guarded '{ 4789 . 5000 }'"
+            "nft -f - <<'EOF'\n\
+             add element inet cnet peers { 4789 . 5000 . 192.0.2.2, 4789 . 5000 . 192.0.2.3 }\n\
+             add element inet cnet guarded { 4789 . 5000 }\nEOF"
         );
     }
 }

@@ -10,7 +10,7 @@ mod shell;
 pub use file_op::FileOp;
 pub use record::Record;
 
-use crate::firewall::NftTableKind;
+use crate::firewall::inet::NetElement;
 use crate::firewall::published::PortEntry;
 use crate::firewall::rule::{Rule, shell_quote};
 use crate::firewall::tunnel::TunnelEntry;
@@ -150,15 +150,29 @@ pub enum Op {
     CreateBase { input: String },
     /// cnet's base chains and jumps out, once no rule is left in them (the last network).
     RemoveBase,
-    /// One of cnet's nftables tables, with its sets and chains (it was not there).
-    CreateTable(NftTableKind),
-    /// `nft delete table ip NAME` (a table that is gone counts as deleted).
-    DropTable(NftTableKind),
-    /// The published-ports table made to hold exactly these (`firewall reload`), in one
-    /// transaction.
-    ReplacePublished(Vec<PortEntry>),
-    /// The overlays' filter made to hold exactly these (`firewall reload`).
-    ReplaceTunnelFilter(Vec<TunnelEntry>),
+    /// `nft delete table inet cnet` (a table that is gone counts as deleted).
+    DropTable,
+    /// `nft delete table ip NAME`: a table of an earlier cnet (`table ip cnet`, published
+    /// ports, and `table ip cnet-vxlan`), now that `table inet cnet` holds it all.
+    DropLegacyTable { name: String },
+    /// A network's elements into `table inet cnet` (`firewall::inet`), the whole table made
+    /// first when `create_table` (it was not there): one transaction, all or none.
+    AddNetwork {
+        create_table: bool,
+        elements: Vec<NetElement>,
+    },
+    /// A network's elements out (those gone count as removed); with `drop_table` (the last
+    /// network) the table goes instead, elements and all.
+    RemoveNetwork {
+        drop_table: bool,
+        elements: Vec<NetElement>,
+    },
+    /// `table inet cnet` made to hold exactly these (`firewall reload`), in one transaction.
+    ReplaceTable {
+        networks: Vec<NetElement>,
+        tunnels: Vec<TunnelEntry>,
+        ports: Vec<PortEntry>,
+    },
     /// `iptables -A` (skipped when the rule is already there).
     AppendRule(Rule),
     /// `iptables -D` (a rule that is already gone counts as deleted).
@@ -247,7 +261,13 @@ impl Op {
             },
             Op::AppendRule(r) => Op::DeleteRule(r.clone()),
             Op::CreateBase { .. } => Op::RemoveBase,
-            Op::CreateTable(kind) => Op::DropTable(*kind),
+            Op::AddNetwork {
+                create_table,
+                elements,
+            } => Op::RemoveNetwork {
+                drop_table: *create_table,
+                elements: elements.clone(),
+            },
             Op::AppendRules(rs) => Op::DeleteRules(rs.iter().rev().cloned().collect()),
             Op::PublishPorts(es) => Op::UnpublishPorts(es.clone()),
             Op::AllowTunnel(es) => Op::DisallowTunnel(es.clone()),
@@ -275,9 +295,10 @@ impl Op {
             | Op::NoIpv6Autoconf { .. }
             | Op::DisableIpv6 { .. }
             | Op::RemoveBase
-            | Op::DropTable(_)
-            | Op::ReplacePublished(_)
-            | Op::ReplaceTunnelFilter(_)
+            | Op::DropTable
+            | Op::DropLegacyTable { .. }
+            | Op::RemoveNetwork { .. }
+            | Op::ReplaceTable { .. }
             | Op::DeleteRule(_)
             | Op::DeleteRules(_)
             | Op::UnpublishPorts(_)

@@ -28,10 +28,11 @@ impl Op {
             | Op::DisableIpv6 { .. }
             | Op::CreateBase { .. }
             | Op::RemoveBase
-            | Op::CreateTable(_)
-            | Op::DropTable(_)
-            | Op::ReplacePublished(_)
-            | Op::ReplaceTunnelFilter(_)
+            | Op::DropTable
+            | Op::DropLegacyTable { .. }
+            | Op::AddNetwork { .. }
+            | Op::RemoveNetwork { .. }
+            | Op::ReplaceTable { .. }
             | Op::AppendRule(_)
             | Op::DeleteRule(_)
             | Op::AppendRules(_)

@@ -2,7 +2,7 @@
 //! what the executor does, so a dry run is a script that reproduces the run.
 
 use super::{LINK_GROUP, NsRef, Op, format_mac, provisional_bridge_mtu};
-use crate::firewall::NftTableKind;
+use crate::firewall::inet::{self, Script, TableChange};
 use crate::firewall::published::ElementCommands;
 use crate::firewall::rule::shell_quote;
 use ipnetwork::IpNetwork;
@@ -193,42 +193,65 @@ impl fmt::Display for Op {
                 write!(f, "iptables-restore --noflush <<'EOF'\n{input}EOF")
             }
             Op::RemoveBase => write!(f, "{}", crate::firewall::layout::describe_base_removal()),
-            Op::CreateTable(kind) => write!(f, "{}", kind.describe()),
-            Op::DropTable(kind) => write!(f, "nft delete table ip {}", kind.name()),
-            Op::ReplacePublished(es) => {
-                let t = NftTableKind::Published.name();
-                writeln!(
+            Op::DropTable => write!(f, "nft delete table inet {}", inet::TABLE),
+            Op::DropLegacyTable { name } => write!(f, "nft delete table ip {}", shell_quote(name)),
+            Op::AddNetwork {
+                create_table,
+                elements,
+            } => {
+                let lines =
+                    inet::element_lines("add", elements.iter().map(|e| (e.set(), e.text())));
+                let table = if *create_table {
+                    TableChange::Create
+                } else {
+                    TableChange::None
+                };
+                write!(
                     f,
-                    "nft list table ip {t} >/dev/null 2>&1 && nft delete table ip {t}"
-                )?;
-                write!(f, "{}", NftTableKind::Published.describe())?;
-                if !es.is_empty() {
-                    write!(
-                        f,
-                        "\n{}",
-                        ElementCommands {
-                            verb: "add",
-                            entries: es
-                        }
-                    )?;
-                }
-                Ok(())
+                    "{}",
+                    Script {
+                        table,
+                        lines: &lines
+                    }
+                )
             }
-            Op::ReplaceTunnelFilter(es) => {
-                let t = NftTableKind::Tunnel.name();
-                writeln!(
-                    f,
-                    "nft list table ip {t} >/dev/null 2>&1 && nft delete table ip {t}"
-                )?;
-                write!(f, "{}", NftTableKind::Tunnel.describe())?;
-                if !es.is_empty() {
-                    let add = crate::firewall::tunnel::ElementCommands {
-                        verb: "add",
-                        entries: es,
-                    };
-                    write!(f, "\n{add}")?;
+            Op::RemoveNetwork {
+                drop_table,
+                elements,
+            } => {
+                if *drop_table {
+                    return write!(f, "nft delete table inet {}", inet::TABLE);
                 }
-                Ok(())
+                let lines =
+                    inet::element_lines("delete", elements.iter().map(|e| (e.set(), e.text())));
+                write!(
+                    f,
+                    "{}",
+                    Script {
+                        table: TableChange::None,
+                        lines: &lines
+                    }
+                )
+            }
+            Op::ReplaceTable {
+                networks,
+                tunnels,
+                ports,
+            } => {
+                let elements = networks
+                    .iter()
+                    .map(|e| (e.set(), e.text()))
+                    .chain(tunnels.iter().map(|e| (e.set(), e.element_text())))
+                    .chain(ports.iter().map(|e| (e.map(), e.element_text())));
+                let lines = inet::element_lines("add", elements);
+                write!(
+                    f,
+                    "{}",
+                    Script {
+                        table: TableChange::Replace,
+                        lines: &lines
+                    }
+                )
             }
             Op::AppendRule(r) => write!(f, "{r}"),
             Op::AppendRules(rs) => {

@@ -155,7 +155,7 @@ impl Snapshot {
     pub fn diff(&self, before: &Snapshot) -> Option<String> {
         let fields: [(&str, &Vec<String>, &Vec<String>); 5] = [
             ("host links", &before.links, &self.links),
-            ("iptables rules", &before.rules, &self.rules),
+            ("firewall rules", &before.rules, &self.rules),
             ("state files", &before.state, &self.state),
             ("named namespaces", &before.netns, &self.netns),
             ("/etc/netns files", &before.etc_netns, &self.etc_netns),
@@ -172,8 +172,9 @@ impl Snapshot {
     }
 }
 
-/// `nft list table ip cnet` (cnet's published ports) as lines `nft MAP ELEMENT`, sorted within
-/// each map (a hash map lists in no set order), and `nft CHAIN: RULE` for its chains' rules.
+/// `nft list table inet cnet` as lines `nft SET ELEMENT` (maps and sets), sorted within each
+/// set (a hash lists in no set order), and `nft CHAIN: RULE` for its chains' rules, counters
+/// left out.
 pub fn normalize_nft_table(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let (mut map, mut chain) = (String::new(), String::new());
@@ -181,7 +182,10 @@ pub fn normalize_nft_table(text: &str) -> Vec<String> {
     for line in text.lines().map(str::trim) {
         if let Some(buf) = elements.as_mut() {
             buf.push_str(line);
-        } else if let Some(rest) = line.strip_prefix("map ") {
+        } else if let Some(rest) = line
+            .strip_prefix("map ")
+            .or_else(|| line.strip_prefix("set "))
+        {
             map = rest.trim_end_matches(" {").to_string();
             chain.clear();
         } else if let Some(rest) = line.strip_prefix("chain ") {
@@ -191,6 +195,13 @@ pub fn normalize_nft_table(text: &str) -> Vec<String> {
             elements = Some(rest.to_string());
         } else if !chain.is_empty() && !line.is_empty() && line != "}" && !line.starts_with("type ")
         {
+            let line = match line.split_once(" counter packets ") {
+                Some((head, tail)) => {
+                    let verdict = tail.splitn(4, ' ').nth(3).unwrap_or("");
+                    format!("{head} counter {verdict}")
+                }
+                None => line.to_string(),
+            };
             out.push(format!("nft {chain}: {line}"));
         }
         if let Some(buf) = elements.as_ref().filter(|b| b.ends_with('}')) {
@@ -518,13 +529,12 @@ impl Sandbox {
         link_names(&r.stdout)
     }
 
-    /// Normalised iptables rules of the sandbox host.
+    /// iptables rules (normalised iptables-save), then cnet's nftables table (see
+    /// [`normalize_nft_table`]), if it is there.
     #[track_caller]
-    /// iptables rules (normalised iptables-save), then cnet's nftables table of published
-    /// ports (see [`normalize_nft_table`]), if it is there.
     pub fn rules(&self) -> Vec<String> {
         let r = self
-            .sh("iptables-save && echo @@nft && { nft list table ip cnet 2>/dev/null || true; }");
+            .sh("iptables-save && echo @@nft && { nft list table inet cnet 2>/dev/null || true; }");
         r.ok();
         let (ipt, nft) = r.stdout.split_once("@@nft").unwrap_or((&r.stdout, ""));
         let mut out = normalize_iptables_save(ipt);
@@ -569,7 +579,7 @@ impl Sandbox {
             r#"dump() {{ [ -d "$1" ] || return 0; find "$1" -type f ! -path "$1/lock" ! -path "$1/boot_id" | sort | while read -r f; do echo "== $f"; cat "$f"; done; }}
 echo '@@links'; ip -j link
 echo; echo '@@rules'; iptables-save
-echo '@@nft'; nft list table ip cnet 2>/dev/null || true; nft list table ip cnet-vxlan 2>/dev/null || true
+echo '@@nft'; nft list table inet cnet 2>/dev/null || true
 echo '@@state'; dump {state}
 echo '@@netns'; ls -1 /run/netns 2>/dev/null
 echo '@@etc'; dump /etc/netns

@@ -274,14 +274,30 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             "Detach ns1 and ns2 from every network and delete them:",
             "cnet ns rm ns1 ns2",
         )],
-        "cnet-firewall" => &[(
-            "Put cnet's rules back after a flush:",
-            "cnet firewall reload",
-        )],
+        "cnet-firewall" => &[
+            (
+                "Put cnet's rules back after a flush:",
+                "cnet firewall reload",
+            ),
+            (
+                "Which backend, and what is installed:",
+                "cnet firewall status",
+            ),
+        ],
         "cnet-firewall-reload" => &[(
             "Put cnet's rules back after a flush:",
-            "iptables -F; nft flush ruleset\ncnet firewall reload",
+            "nft flush ruleset\ncnet firewall reload",
         )],
+        "cnet-firewall-status" => &[
+            (
+                "The backend and the table's contents:",
+                "cnet firewall status",
+            ),
+            (
+                "Force the iptables fallback, and see it:",
+                "CNET_FIREWALL=iptables cnet firewall status",
+            ),
+        ],
         "cnet-lab" => &[(
             "Bring a lab up, list who has what, take it down:",
             "cnet lab up examples/lab.toml\ncnet lab ls examples/lab.toml\ncnet lab down examples/lab.toml",

@@ -8,6 +8,7 @@ use crate::commands::Ctx;
 use crate::drivers;
 use crate::error::Result;
 use crate::firewall::FirewallFacts;
+use crate::firewall::inet::NetElement;
 use crate::firewall::published::PortEntry;
 use crate::firewall::tunnel::TunnelEntry;
 use crate::model::{Endpoint, Network};
@@ -76,8 +77,16 @@ fn expected(networks: &[Network], endpoints: &[Endpoint]) -> (Vec<PortEntry>, Ve
             .map(|p| p.ops)
             .unwrap_or_default()
         {
-            if let Op::AllowTunnel(es) = op {
-                tunnel.extend(es);
+            match op {
+                Op::AllowTunnel(es) => tunnel.extend(es),
+                // An overlay's tunnel entries go in with its network's elements.
+                Op::AddNetwork { elements, .. } => {
+                    tunnel.extend(elements.into_iter().filter_map(|e| match e {
+                        NetElement::Tunnel(t) => Some(t),
+                        _ => None,
+                    }))
+                }
+                _ => {}
             }
         }
     }

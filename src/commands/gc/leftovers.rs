@@ -6,6 +6,7 @@
 use super::{Ctx, Repair};
 use crate::error::Result;
 use crate::files::Node;
+use crate::firewall::inet::NetElement;
 use crate::firewall::listing::network_of;
 use crate::firewall::rule::Rule;
 use crate::hosts;
@@ -27,6 +28,7 @@ pub fn repairs(ctx: &Ctx) -> Result<Vec<Repair>> {
     }
     let cnet_made: Vec<String> = namespaces.into_iter().map(|n| n.name).collect();
     let mut out = orphan_rules(ctx, &names)?;
+    out.extend(orphan_elements(ctx)?);
     out.extend(hosts_files(ctx, &names, &endpoints, &cnet_made)?);
     out.extend(namespace_links(ctx, &cnet_made, &endpoints)?);
     out.extend(super::elements::repairs(ctx, &networks, &endpoints)?);
@@ -61,6 +63,36 @@ fn orphan_rules(ctx: &Ctx, names: &BTreeSet<String>) -> Result<Vec<Repair>> {
                 "no such network",
                 format!("deleted ({} rules)", rules.len()),
                 vec![Op::DeleteRules(rules)],
+            )
+        })
+        .collect())
+}
+
+/// Elements of `table inet cnet` whose bridge is no network's, per bridge.
+fn orphan_elements(ctx: &Ctx) -> Result<Vec<Repair>> {
+    let bridges: BTreeSet<String> = ctx
+        .store
+        .networks()?
+        .into_iter()
+        .filter_map(|n| n.bridge)
+        .collect();
+    let mut by_bridge: BTreeMap<String, Vec<NetElement>> = BTreeMap::new();
+    for e in ctx.host.borrow_mut().cnet_elements()? {
+        if let Some(bridge) = e.bridge().filter(|b| !bridges.contains(*b)) {
+            by_bridge.entry(bridge.to_string()).or_default().push(e);
+        }
+    }
+    Ok(by_bridge
+        .into_iter()
+        .map(|(bridge, elements)| {
+            repair(
+                format!("firewall elements of bridge {bridge}"),
+                "no such network",
+                format!("deleted ({} elements)", elements.len()),
+                vec![Op::RemoveNetwork {
+                    drop_table: false,
+                    elements,
+                }],
             )
         })
         .collect())

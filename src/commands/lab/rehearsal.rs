@@ -8,15 +8,17 @@
 use super::super::Ctx;
 use crate::error::Result;
 use crate::files::{Disk, FileSource, Node};
+use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
-use crate::firewall::{FirewallFacts, NftTableKind};
+use crate::firewall::status::Installed;
+use crate::firewall::{FirewallFacts, Legacy};
 use crate::host::{FirewallElements, Host, LinkFacts, RealHost};
 use crate::model::PortClaim;
 use crate::model::family::Family;
 use crate::plan::{NsRef, Op};
 use crate::store::{MemStore, Store};
 use ipnetwork::IpNetwork;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A context that rehearses: `ctx`'s options (a dry run), a copy of its records, a host that
@@ -75,7 +77,8 @@ struct Rehearsal {
     netns: BTreeMap<String, bool>,
     files: BTreeMap<PathBuf, Node>,
     base_made: bool,
-    tables_made: BTreeSet<&'static str>,
+    /// `table inet cnet` made (true) or dropped (false) by the rehearsal.
+    table: Option<bool>,
 }
 
 impl Rehearsal {
@@ -126,9 +129,14 @@ impl Host for Rehearsal {
                 self.link(peer_ns, peer, false);
             }
             Op::CreateBase { .. } => self.base_made = true,
-            Op::CreateTable(kind) => {
-                self.tables_made.insert(kind.name());
+            Op::AddNetwork {
+                create_table: true, ..
             }
+            | Op::ReplaceTable { .. } => self.table = Some(true),
+            Op::RemoveNetwork {
+                drop_table: true, ..
+            }
+            | Op::DropTable => self.table = Some(false),
             _ => {}
         }
         Ok(())
@@ -153,13 +161,8 @@ impl Host for Rehearsal {
         if self.base_made {
             facts.base_input.clear();
         }
-        for kind in [NftTableKind::Published, NftTableKind::Tunnel] {
-            if self.tables_made.contains(kind.name()) {
-                match kind {
-                    NftTableKind::Published => facts.published_table = true,
-                    NftTableKind::Tunnel => facts.tunnel_table = true,
-                }
-            }
+        if let Some(table) = self.table {
+            facts.table = table;
         }
         Ok(facts)
     }
@@ -177,6 +180,15 @@ impl Host for Rehearsal {
     }
     fn firewall_elements(&mut self) -> Result<FirewallElements> {
         self.real.firewall_elements()
+    }
+    fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
+        self.real.cnet_elements()
+    }
+    fn firewall_status(&mut self) -> Result<Installed> {
+        self.real.firewall_status()
+    }
+    fn legacy_firewall(&mut self) -> Result<Legacy> {
+        self.real.legacy_firewall()
     }
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         match ns {

@@ -186,8 +186,12 @@ fn a_second_network_plans_no_base_chain_or_table_again() {
     )
     .unwrap();
     let log = host.0.borrow().log.join("\n");
-    assert!(!log.contains("iptables-restore --noflush <<"), "{log}");
-    assert!(!log.contains("nft -f -"), "{log}");
+    assert!(!log.contains("iptables"), "{log}");
+    assert!(!log.contains("table inet cnet {"), "{log}");
+    assert!(
+        log.contains("add element inet cnet bridges { \"cn-lab2\" }"),
+        "{log}"
+    );
     assert!(log.contains("ip link add cn-lab2"), "{log}");
 }
 
@@ -239,7 +243,7 @@ fn a_detach_releases_forgets_and_a_failed_one_records_nothing() {
 }
 
 #[test]
-fn net_rm_of_the_last_network_takes_the_base_chains_and_its_table() {
+fn net_rm_of_the_last_network_takes_the_table_with_its_elements() {
     let store = MemStore::holding(with_lab());
     let host = SharedHost::new(built_host());
     cnet(&store, &host, false, &["attach", "lab", NS1]).unwrap();
@@ -247,8 +251,9 @@ fn net_rm_of_the_last_network_takes_the_base_chains_and_its_table() {
     let s = store.snapshot();
     assert!(s.networks.is_empty() && s.endpoints.is_empty(), "{s:#?}");
     let log = host.0.borrow().log.join("\n");
-    assert!(log.contains("# cnet's base chains"), "{log}");
-    assert!(log.contains("nft delete table ip cnet"), "{log}");
+    assert!(log.contains("nft delete table inet cnet\n"), "{log}");
+    assert!(!log.contains("delete element"), "{log}");
+    assert!(!log.contains("iptables"), "{log}");
     assert!(log.contains("rm -f /run/cnet/hosts/lab"), "{log}");
 }
 
@@ -391,15 +396,66 @@ fn ns_rm_detaches_deletes_the_namespace_and_forgets_it() {
 }
 
 #[test]
-fn firewall_reload_puts_back_every_network_rule_and_both_tables() {
+fn firewall_reload_takes_away_what_an_earlier_cnet_left_after_the_new_table_is_in() {
+    let store = MemStore::holding(with_lab());
+    let old_rule =
+        crate::firewall::layout::bridge_network_rules(&crate::firewall::layout::BridgeFw {
+            network: "lab",
+            bridge: "cn-lab",
+            subnet: "10.1.0.0/24".parse().unwrap(),
+            internal: false,
+        });
+    let host = SharedHost::new(FakeHost {
+        legacy: crate::firewall::Legacy {
+            tables: vec!["cnet".into(), "cnet-vxlan".into()],
+            rules: old_rule.clone(),
+            chains: true,
+        },
+        ..FakeHost::default()
+    });
+    cnet(&store, &host, false, &["firewall", "reload"]).unwrap();
+    let log = host.0.borrow().log.clone();
+    let table = log
+        .iter()
+        .position(|l| l.contains("table inet cnet {"))
+        .unwrap();
+    let tail: Vec<&str> = log[table + 1..]
+        .iter()
+        .map(|l| l.lines().next().unwrap())
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "nft delete table ip cnet",
+            "nft delete table ip cnet-vxlan",
+            format!("iptables {}", old_rule[0].argv("-D").join(" ")).as_str(),
+            "# cnet's base chains, now that no rule is left in them:",
+        ]
+    );
+}
+
+#[test]
+fn firewall_reload_rebuilds_the_table_with_every_network_in_one_transaction() {
     let store = MemStore::holding(with_lab());
     store.put_network(&overlay()).unwrap();
     let host = SharedHost::new(FakeHost::default());
     cnet(&store, &host, false, &["firewall", "reload"]).unwrap();
     let log = host.0.borrow().log.join("\n");
-    assert!(log.contains("--comment cnet:lab"), "{log}");
-    assert!(log.contains("--comment cnet:ov"), "{log}");
-    assert!(log.contains("nft delete table ip cnet\n"), "{log}");
-    assert!(log.contains("nft delete table ip cnet-vxlan\n"), "{log}");
-    assert!(log.contains("nft add element ip cnet-vxlan peers"), "{log}");
+    assert!(
+        log.starts_with("nft -f - <<'EOF'\ntable inet cnet {"),
+        "{log}"
+    );
+    for element in [
+        "within { \"cn-lab\" . \"cn-lab\", \"cn-ov\" . \"cn-ov\" }",
+        "internal { \"cn-ov\" }",
+        "subnets4 { 10.1.0.0/24 . \"cn-lab\" }",
+        "peers { 4789 . ",
+    ] {
+        assert!(
+            log.contains(&format!("add element inet cnet {element}")),
+            "{log}"
+        );
+    }
+    assert_eq!(log.matches("EOF").count(), 2, "one transaction: {log}");
+    assert!(!log.contains("iptables"), "{log}");
 }

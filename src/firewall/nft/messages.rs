@@ -2,6 +2,9 @@
 //! set elements.
 
 use super::*;
+use netlink_packet_netfilter::nftables::{
+    Bitwise, Cmp, Immediate, Meta, MetaKey, Operator, Verdict, VerdictAttribute,
+};
 
 pub(super) const NFNL_SUBSYS_NFTABLES: u16 = 10;
 /// `NFT_MSG_NEWTABLE` as a reply's nlmsg_type (subsystem << 8 | message).
@@ -15,6 +18,8 @@ pub(super) const TYPE_IPV4_ADDR: u32 = 7;
 pub(super) const TYPE_INET_PROTO: u32 = 12;
 pub(super) const TYPE_INTEGER: u32 = 4;
 pub(super) const TYPE_INET_SERVICE: u32 = 13;
+pub(super) const TYPE_IFNAME: u32 = 41;
+pub(super) const TYPE_IPV6_ADDR: u32 = 8;
 pub(super) const fn concat(a: u32, b: u32) -> u32 {
     (a << 6) | b
 }
@@ -97,6 +102,74 @@ pub(super) fn lookup(set: &str, id: u32, inverted: bool) -> ListAttribute<Expres
     Expressions::Lookup(l).into()
 }
 
+/// `meta KEY` into a register.
+pub(super) fn meta(key: MetaKey, reg: Register) -> ListAttribute<ExpressionAttribute> {
+    Expressions::Meta(vec![Meta::Key(key), Meta::DestinationRegister(reg)]).into()
+}
+
+/// Register 1 equal (or not) to `data`.
+pub(super) fn cmp(op: Operator, data: &[u8]) -> ListAttribute<ExpressionAttribute> {
+    Expressions::Cmp(vec![
+        Cmp::SourceRegister(Register::Reg1),
+        Cmp::Op(op),
+        Cmp::Data(DataAttribute::Value(data.to_vec())),
+    ])
+    .into()
+}
+
+/// `meta nfproto ipv4`: the dependency nft puts before an `ip` header match in an inet table.
+pub(super) fn is_ipv4() -> [ListAttribute<ExpressionAttribute>; 2] {
+    [
+        meta(MetaKey::Nfproto, Register::Reg1),
+        cmp(Operator::Equal, &[libc::NFPROTO_IPV4 as u8]),
+    ]
+}
+
+/// `ct state|status` (a host-order u32) into register 1.
+pub(super) fn ct(key: u32) -> ListAttribute<ExpressionAttribute> {
+    const NFTA_CT_DREG: u16 = 1;
+    const NFTA_CT_KEY: u16 = 2;
+    other_expr(
+        "ct",
+        &[
+            (NFTA_CT_DREG, u32::from(Register::Reg1)),
+            (NFTA_CT_KEY, key),
+        ],
+    )
+}
+pub(super) const NFT_CT_STATE: u32 = 0;
+pub(super) const NFT_CT_STATUS: u32 = 2;
+
+/// Register 1 has some of the bits of `mask` (a host-order u32): `ct state established,related`.
+pub(super) fn any_bit(mask: u32) -> [ListAttribute<ExpressionAttribute>; 2] {
+    [
+        Expressions::Bitwise(vec![
+            Bitwise::SourceRegister(Register::Reg1),
+            Bitwise::DestinationRegister(Register::Reg1),
+            Bitwise::Length(4),
+            Bitwise::Mask(DataAttribute::Value(mask.to_ne_bytes().to_vec())),
+            Bitwise::Xor(DataAttribute::Value(vec![0; 4])),
+        ])
+        .into(),
+        cmp(Operator::NotEqual, &[0; 4]),
+    ]
+}
+
+/// A verdict: accept, drop, return, or a jump to a chain.
+pub(super) fn verdict(code: Verdict, chain: Option<&str>) -> ListAttribute<ExpressionAttribute> {
+    let mut v = vec![VerdictAttribute::Code(code)];
+    if let Some(c) = chain {
+        v.push(VerdictAttribute::Chain(c.into()));
+    }
+    Expressions::Immediate(vec![
+        Immediate::DestinationRegister(Register::Verdict),
+        Immediate::Data(DataAttribute::Verdict(v)),
+    ])
+    .into()
+}
+pub(super) const ACCEPT: Verdict = Verdict::Other(1);
+pub(super) const DROP: Verdict = Verdict::Other(0);
+
 pub(super) fn delete_table(name: &str) -> Request {
     (
         NfTablesMessage::DeleteTable(TableMessage {
@@ -114,13 +187,13 @@ pub const MAX_ELEMENTS_PER_MESSAGE: usize = crate::ports::MAX_PORTS_PER_ATTACH a
 /// (`NewSetElement`) or delete them. `data` gives a map element's data (`None` for a plain
 /// set's).
 pub(super) fn set_elements<E>(
-    table: &str,
     sets: &[&str],
     add: bool,
     entries: &[E],
     set_of: impl Fn(&E) -> &'static str,
     key: impl Fn(&E) -> Vec<u8>,
     data: impl Fn(&E) -> Option<Vec<u8>>,
+    key_end: impl Fn(&E) -> Option<Vec<u8>>,
 ) -> Vec<Request> {
     let mut out = Vec::new();
     for &set in sets {
@@ -129,6 +202,10 @@ pub(super) fn set_elements<E>(
             .filter(|e| set_of(e) == set)
             .map(|e| {
                 let mut attrs = vec![SetElementAttribute::Key(DataAttribute::Value(key(e)))];
+                if let Some(end) = key_end(e) {
+                    // NFTA_SET_ELEM_KEY_END holds one NFTA_DATA_VALUE.
+                    attrs.push(SetElementAttribute::KeyEnd(vec![DefaultNla::new(1, end)]));
+                }
                 if add && let Some(d) = data(e) {
                     attrs.push(SetElementAttribute::Data(DataAttribute::Value(d)));
                 }
@@ -138,7 +215,7 @@ pub(super) fn set_elements<E>(
         for chunk in list.chunks(MAX_ELEMENTS_PER_MESSAGE) {
             let msg = SetElementMessage {
                 attributes: vec![
-                    SetElementList::Table(table.into()),
+                    SetElementList::Table(TABLE.into()),
                     SetElementList::Set(set.into()),
                     SetElementList::Elements(chunk.to_vec()),
                 ],

@@ -1,16 +1,21 @@
-//! cnet's nftables tables, spoken over NETLINK_NETFILTER from this process: the published
-//! ports (`published` has the layout) and the overlays' ingress filter (`tunnel`). An attach
-//! or detach with ports is one transaction of a few hundred bytes, with no `nft`/`iptables`
-//! process and no listing of what is there.
+//! cnet's nftables table (`table inet cnet`, `firewall::inet` has the layout), spoken over
+//! NETLINK_NETFILTER from this process: networks, published ports and the overlays' ingress
+//! filter as elements of its sets. A net create, an attach or detach with ports is one
+//! transaction of a few hundred bytes, with no `nft`/`iptables` process and no listing of what
+//! is there.
 
-mod dump;
+mod cnet_table;
+mod legacy;
+pub mod listing;
 mod published_table;
 mod tunnel_table;
 
-pub use dump::RawElement;
-
+pub use cnet_table::NetSets;
 pub use published_table::PublishedTable;
 pub use tunnel_table::TunnelTable;
+
+/// The table's name (family inet).
+pub const TABLE: &str = crate::firewall::inet::TABLE;
 
 use crate::error::{Error, Result};
 use crate::kernel::reclaim;
@@ -30,15 +35,15 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 mod messages;
 
+use crate::firewall::inet::NetElement;
+use crate::firewall::published::PortEntry;
+use crate::firewall::tunnel::TunnelEntry;
 use messages::*;
 
-/// One of cnet's nftables tables: its name, what it holds (for errors), how it is made and
-/// how its elements go in and out.
-pub trait NftTable {
+/// Elements of some of the table's sets: what they are (for errors), how they go in and out.
+pub trait NftElements {
     type Entry;
-    const NAME: &'static str;
     const HOLDS: &'static str;
-    fn create() -> Vec<Request>;
     fn elements(add: bool, entries: &[Self::Entry]) -> Vec<Request>;
     fn entry_text(e: &Self::Entry) -> String;
 }
@@ -127,6 +132,15 @@ impl Nft {
     /// Send `requests` as one transaction; every one is acknowledged (or refused: then the
     /// kernel applies none of them).
     fn transact(&mut self, requests: Vec<Request>) -> std::result::Result<(), Refused> {
+        self.transact_in(NetfilterProtoFamily::Inet, requests)
+    }
+
+    /// [`Nft::transact`] for tables of another family.
+    fn transact_in(
+        &mut self,
+        family: NetfilterProtoFamily,
+        requests: Vec<Request>,
+    ) -> std::result::Result<(), Refused> {
         let (begin, mut batch) = self.message(
             ControlMessage::BatchBegin,
             NetfilterProtoFamily::Unspec,
@@ -135,12 +149,7 @@ impl Nft {
         );
         let mut waiting = Vec::new();
         for (msg, flags) in requests {
-            let (seq, bytes) = self.message(
-                msg,
-                NetfilterProtoFamily::IPv4,
-                0,
-                NLM_F_REQUEST | NLM_F_ACK | flags,
-            );
+            let (seq, bytes) = self.message(msg, family, 0, NLM_F_REQUEST | NLM_F_ACK | flags);
             waiting.push(seq);
             batch.extend(bytes);
         }
@@ -248,18 +257,45 @@ impl Nft {
         }
     }
 
+    /// Whether this kernel speaks nf_tables (and lets us): a socket, and an answer to a
+    /// table lookup other than "no such protocol".
+    pub fn available() -> bool {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            let Ok(mut nft) = Nft::open() else {
+                return false;
+            };
+            !matches!(
+                nft.lookup_table(),
+                Err(Refused { errno }) if [libc::EPROTONOSUPPORT, libc::EAFNOSUPPORT, libc::EOPNOTSUPP, libc::EINVAL].contains(&errno)
+            )
+        })
+    }
+
     /// Whether the table is there.
-    pub fn table_exists<T: NftTable>(&mut self) -> Result<bool> {
+    pub fn table_exists(&mut self) -> Result<bool> {
+        self.lookup_table()
+            .map_err(|r| refused(format!("read table inet {TABLE}"), &r))
+    }
+
+    fn lookup_table(&mut self) -> std::result::Result<bool, Refused> {
+        self.lookup_table_in(NetfilterProtoFamily::Inet, TABLE)
+    }
+
+    fn lookup_table_in(
+        &mut self,
+        family: NetfilterProtoFamily,
+        name: &str,
+    ) -> std::result::Result<bool, Refused> {
         let (seq, bytes) = self.message(
             NfTablesMessage::GetTable(TableMessage {
-                attributes: vec![TableAttribute::Name(T::NAME.into())],
+                attributes: vec![TableAttribute::Name(name.into())],
             }),
-            NetfilterProtoFamily::IPv4,
+            family,
             0,
             NLM_F_REQUEST | NLM_F_ACK,
         );
-        let fail = |r: Refused| refused(format!("read table ip {}", T::NAME), &r);
-        self.send(&bytes).map_err(fail)?;
+        self.send(&bytes)?;
         let mut found = false;
         let mut errno = 0;
         self.receive(|s, kind, payload| {
@@ -278,48 +314,64 @@ impl Nft {
                 NLMSG_DONE => false,
                 _ => true,
             }
-        })
-        .map_err(fail)?;
+        })?;
         match errno {
             0 => Ok(found),
             libc::ENOENT => Ok(false),
-            e => Err(fail(Refused { errno: e })),
+            e => Err(Refused { errno: e }),
         }
     }
 
     /// Create the table (sets and chains) unless it is there.
-    pub fn ensure_table<T: NftTable>(&mut self) -> Result<()> {
-        if self.table_exists::<T>()? {
+    pub fn ensure_table(&mut self) -> Result<()> {
+        if self.table_exists()? {
             return Ok(());
         }
-        match self.transact(T::create()) {
+        match self.transact(cnet_table::create()) {
             Ok(()) => Ok(()),
             // Made meanwhile by someone else: it is there.
             Err(r) if r.errno == libc::EEXIST => Ok(()),
-            Err(r) => Err(refused(
-                format!("create table ip {} for {}", T::NAME, T::HOLDS),
-                &r,
-            )),
+            Err(r) => Err(refused(format!("create table inet {TABLE}"), &r)),
+        }
+    }
+
+    /// A network's elements in, the table made first in the same transaction when
+    /// `create_table`: all or nothing.
+    pub fn add_network(&mut self, create_table: bool, entries: &[NetElement]) -> Result<()> {
+        let mut requests = if create_table {
+            cnet_table::create()
+        } else {
+            Vec::new()
+        };
+        requests.extend(NetSets::elements(true, entries));
+        if requests.is_empty() {
+            return Ok(());
+        }
+        match self.transact(requests) {
+            Ok(()) => Ok(()),
+            // Someone made the table meanwhile: the elements alone.
+            Err(r) if create_table && r.errno == libc::EEXIST => self.add::<NetSets>(entries),
+            Err(r) => Err(refused(format!("add networks to table inet {TABLE}"), &r)),
         }
     }
 
     /// Add entries; all or none of them are in the sets afterwards. The table is made by
-    /// `net create` (`ensure_table`); should it be gone (an `nft flush ruleset`), it is made
-    /// again here rather than looked for on every attach.
-    pub fn add<T: NftTable>(&mut self, entries: &[T::Entry]) -> Result<()> {
+    /// `net create`; should it be gone (an `nft flush ruleset`), it is made again here rather
+    /// than looked for on every attach.
+    pub fn add<T: NftElements>(&mut self, entries: &[T::Entry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
         let mut result = self.transact(T::elements(true, entries));
         if matches!(&result, Err(r) if r.errno == libc::ENOENT) {
-            self.ensure_table::<T>()?;
+            self.ensure_table()?;
             result = self.transact(T::elements(true, entries));
         }
-        result.map_err(|r| refused(format!("add {} to table ip {}", T::HOLDS, T::NAME), &r))
+        result.map_err(|r| refused(format!("add {} to table inet {TABLE}", T::HOLDS), &r))
     }
 
     /// Remove entries; those not there count as removed (so does a missing table).
-    pub fn remove<T: NftTable>(&mut self, entries: &[T::Entry]) -> Result<()> {
+    pub fn remove<T: NftElements>(&mut self, entries: &[T::Entry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -328,7 +380,7 @@ impl Nft {
             Ok(()) => return Ok(()),
             Err(r) if r.errno != libc::ENOENT => {
                 return Err(refused(
-                    format!("remove {} from table ip {}", T::HOLDS, T::NAME),
+                    format!("remove {} from table inet {TABLE}", T::HOLDS),
                     &r,
                 ));
             }
@@ -341,7 +393,7 @@ impl Nft {
                 Err(r) if r.errno == libc::ENOENT => {}
                 Err(r) => {
                     return Err(refused(
-                        format!("remove {} from table ip {}", T::entry_text(e), T::NAME),
+                        format!("remove {} from table inet {TABLE}", T::entry_text(e)),
                         &r,
                     ));
                 }
@@ -350,26 +402,29 @@ impl Nft {
         Ok(())
     }
 
-    /// Make the table hold exactly `entries`, in one transaction (a reload).
-    pub fn replace<T: NftTable>(&mut self, entries: &[T::Entry]) -> Result<()> {
-        let mut requests = Vec::new();
-        if self.table_exists::<T>()? {
-            self.deleted = true;
-            requests.push(delete_table(T::NAME));
-        }
-        requests.extend(T::create());
-        requests.extend(T::elements(true, entries));
-        self.transact(requests)
-            .map_err(|r| refused(format!("reload table ip {}", T::NAME), &r))
+    /// Make the table hold exactly these, in one transaction (a reload); the admin's chain
+    /// keeps its rules.
+    pub fn replace(
+        &mut self,
+        networks: &[NetElement],
+        tunnels: &[TunnelEntry],
+        ports: &[PortEntry],
+    ) -> Result<()> {
+        let mut elements = NetSets::elements(true, networks);
+        elements.extend(TunnelTable::elements(true, tunnels));
+        elements.extend(PublishedTable::elements(true, ports));
+        self.deleted = true;
+        self.transact(cnet_table::rebuild(elements))
+            .map_err(|r| refused(format!("reload table inet {TABLE}"), &r))
     }
 
     /// Delete the table (when nothing needs it any more); a missing one is fine.
-    pub fn drop_table<T: NftTable>(&mut self) -> Result<()> {
+    pub fn drop_table(&mut self) -> Result<()> {
         self.deleted = true;
-        match self.transact(vec![delete_table(T::NAME)]) {
+        match self.transact(vec![delete_table(TABLE)]) {
             Ok(()) => Ok(()),
             Err(r) if r.errno == libc::ENOENT => Ok(()),
-            Err(r) => Err(refused(format!("delete table ip {}", T::NAME), &r)),
+            Err(r) => Err(refused(format!("delete table inet {TABLE}"), &r)),
         }
     }
 }

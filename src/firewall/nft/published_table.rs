@@ -1,9 +1,10 @@
-//! `table ip cnet`: the published ports' maps and DNAT chains as nf_tables messages
-//! (`firewall::published` has the layout).
+//! The published ports' maps, DNAT rules and elements as nf_tables messages
+//! (`firewall::published` has the layout; `cnet_table` puts them in the table).
 
+use super::cnet_table::{SET_ID_ANY, SET_ID_IP};
 use super::{
-    NETWORK_HEADER, NftTable, Request, TRANSPORT_HEADER, TYPE_INET_PROTO, TYPE_INET_SERVICE,
-    TYPE_IPV4_ADDR, concat, new_rule, new_table, other_expr, payload, set_elements,
+    NETWORK_HEADER, NftElements, Request, TABLE, TRANSPORT_HEADER, TYPE_INET_PROTO,
+    TYPE_INET_SERVICE, TYPE_IPV4_ADDR, concat, is_ipv4, other_expr, payload, set_elements,
 };
 use crate::firewall::published::{MAP_ANY, MAP_IP, PortEntry};
 use netlink_packet_core::NLM_F_CREATE;
@@ -12,10 +13,6 @@ use netlink_packet_netfilter::nftables::{
     HookNumber, InetHookNumber, ListAttribute, Lookup, Meta, MetaKey, NfTablesMessage, Operator,
     Register, SetAttribute, SetFlags, SetMessage,
 };
-
-/// Transaction ids of the two maps inside the batch that creates them (rules refer to them).
-const SET_ID_ANY: u32 = 1;
-const SET_ID_IP: u32 = 2;
 
 /// What nft 1.0.6 attaches to a `type …` map (byte orders, merge hint), read only by nft when
 /// it prints the map.
@@ -54,7 +51,7 @@ fn is_local_destination() -> [ListAttribute<ExpressionAttribute>; 2] {
 
 /// `[ip daddr .] meta l4proto . th dport` into registers 1.., then the lookup, then
 /// `dnat ip to` what the map gives (address in register 1, port in the next 32-bit one).
-fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
+pub(super) fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
     const NFTA_NAT_TYPE: u16 = 1;
     const NFTA_NAT_FAMILY: u16 = 2;
     const NFTA_NAT_REG_ADDR_MIN: u16 = 3;
@@ -62,6 +59,7 @@ fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
     const NFT_NAT_DNAT: u32 = 1;
     let mut e: Vec<ListAttribute<ExpressionAttribute>> = is_local_destination().into();
     let (proto_reg, port_reg) = if with_address {
+        e.extend(is_ipv4());
         e.push(payload(NETWORK_HEADER, 16, 4, Register::Reg1));
         (Register::Reg32_01, Register::Reg32_02)
     } else {
@@ -101,7 +99,7 @@ fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
     e
 }
 
-fn new_map(name: &str, id: u32, with_address: bool) -> Request {
+pub(super) fn new_map(name: &str, id: u32, with_address: bool) -> Request {
     let (key_type, key_len) = if with_address {
         (
             concat(concat(TYPE_IPV4_ADDR, TYPE_INET_PROTO), TYPE_INET_SERVICE),
@@ -113,7 +111,7 @@ fn new_map(name: &str, id: u32, with_address: bool) -> Request {
     (
         NfTablesMessage::NewSet(SetMessage {
             attributes: vec![
-                SetAttribute::Table(PublishedTable::NAME.into()),
+                SetAttribute::Table(TABLE.into()),
                 SetAttribute::Name(name.into()),
                 SetAttribute::Flags(SetFlags::Map),
                 SetAttribute::KeyType(key_type),
@@ -128,59 +126,45 @@ fn new_map(name: &str, id: u32, with_address: bool) -> Request {
     )
 }
 
-fn new_nat_chain(name: &str, hook: InetHookNumber) -> Request {
-    const NF_IP_PRI_NAT_DST: i32 = -100;
+pub(super) fn new_base_chain(
+    name: &str,
+    kind: &str,
+    hook: InetHookNumber,
+    priority: i32,
+) -> Request {
     (
         NfTablesMessage::NewChain(ChainMessage {
             attributes: vec![
-                ChainAttribute::Table(PublishedTable::NAME.into()),
+                ChainAttribute::Table(TABLE.into()),
                 ChainAttribute::Name(name.into()),
                 ChainAttribute::Hook(vec![
                     Hook::Number(HookNumber::Inet(hook)),
-                    Hook::Priority(NF_IP_PRI_NAT_DST as u32),
+                    Hook::Priority(priority as u32),
                 ]),
-                ChainAttribute::Type("nat".into()),
+                ChainAttribute::Type(kind.into()),
             ],
         }),
         NLM_F_CREATE,
     )
 }
 
-/// `table ip cnet`: published ports.
+/// The published ports' maps.
 pub struct PublishedTable;
 
-impl NftTable for PublishedTable {
+impl NftElements for PublishedTable {
     type Entry = PortEntry;
-    const NAME: &'static str = crate::firewall::published::TABLE;
     const HOLDS: &'static str = "published ports";
-
-    /// The whole table of published ports, empty maps included, as one transaction's messages.
-    fn create() -> Vec<Request> {
-        let table = PublishedTable::NAME;
-        let mut out = vec![new_table(table)];
-        out.push(new_map(MAP_ANY, SET_ID_ANY, false));
-        out.push(new_map(MAP_IP, SET_ID_IP, true));
-        for (chain, hook) in [
-            ("prerouting", InetHookNumber::PreRouting),
-            ("output", InetHookNumber::LocalOut),
-        ] {
-            out.push(new_nat_chain(chain, hook));
-            out.push(new_rule(table, chain, dnat_by_map(true)));
-            out.push(new_rule(table, chain, dnat_by_map(false)));
-        }
-        out
-    }
 
     /// One message per map that has entries: add (`NewSetElement`) or delete them.
     fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
         set_elements(
-            PublishedTable::NAME,
             &[MAP_ANY, MAP_IP],
             add,
             entries,
             |e| e.map(),
             |e| e.key(),
             |e| Some(e.data()),
+            |_| None,
         )
     }
 
@@ -194,35 +178,6 @@ mod tests {
     use super::super::kind;
     use super::*;
     use crate::firewall::published::entries;
-    use netlink_packet_core::NLM_F_EXCL;
-
-    #[test]
-    fn the_table_is_made_whole_in_one_batch_and_refuses_to_be_made_twice() {
-        let msgs = PublishedTable::create();
-        let kinds: Vec<&str> = msgs.iter().map(|(m, _)| kind(m)).collect();
-        assert_eq!(
-            kinds,
-            [
-                "table", "set", "set", "chain", "rule", "rule", "chain", "rule", "rule"
-            ]
-        );
-        assert_ne!(
-            msgs[0].1 & NLM_F_EXCL,
-            0,
-            "an existing table fails the batch"
-        );
-        // Every rule's lookup names a map made in the same batch, by name and by its id.
-        for (m, _) in &msgs {
-            if let NfTablesMessage::NewRule(r) = m {
-                let text = format!("{r:?}");
-                let by_id = text.contains(&format!("SetId({SET_ID_ANY})"))
-                    && text.contains(&format!("Set(\"{MAP_ANY}\")"))
-                    || text.contains(&format!("SetId({SET_ID_IP})"))
-                        && text.contains(&format!("Set(\"{MAP_IP}\")"));
-                assert!(by_id, "{text}");
-            }
-        }
-    }
 
     #[test]
     fn elements_go_one_message_per_map_with_data_only_when_added() {

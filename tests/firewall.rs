@@ -1,0 +1,220 @@
+//! cnet's firewall as a user sees it: one `table inet cnet` that isolates networks, closes
+//! internal ones and masquerades the rest, shown by `cnet firewall status`, gone with the last
+//! network; and the iptables backend, forced with CNET_FIREWALL=iptables, doing the same where
+//! nf_tables is missing.
+
+mod common;
+
+use common::{OUTSIDE, Sandbox, UPLINK_HOST};
+
+/// `a` and `b` (10.1/24, 10.2/24) with two namespaces each, and `vault` (internal, 10.3/24)
+/// with two: every cnet command run through `cnet` (with `env` in front, if given).
+fn world(env: &[&str]) -> Sandbox {
+    let sb = Sandbox::with_outside();
+    let cnet = |args: &[&str]| {
+        let mut argv: Vec<&str> = env.to_vec();
+        argv.push("cnet");
+        argv.extend_from_slice(args);
+        sb.run(&argv).ok();
+    };
+    cnet(&["net", "create", "a", "--subnet", "10.1.0.0/24"]);
+    cnet(&["net", "create", "b", "--subnet", "10.2.0.0/24"]);
+    cnet(&[
+        "net",
+        "create",
+        "vault",
+        "--internal",
+        "--subnet",
+        "10.3.0.0/24",
+    ]);
+    for (net, ns) in [
+        ("a", "a1"),
+        ("a", "a2"),
+        ("b", "b1"),
+        ("vault", "v1"),
+        ("vault", "v2"),
+    ] {
+        cnet(&["attach", net, ns]);
+    }
+    sb
+}
+
+/// What the outside world sees as the source of a connection from `netns`.
+fn seen_from_outside(sb: &Sandbox, netns: &str) -> String {
+    sb.sh(
+        "ip netns exec outside socat TCP-LISTEN:7000,fork,reuseaddr \
+         SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
+         for i in $(seq 50); do
+           ip netns exec outside ss -ltnH | grep -q ':7000 ' && exit 0
+           sleep 0.1
+         done
+         echo 'socat did not start listening' >&2; exit 1",
+    )
+    .ok();
+    let r = sb.exec_in(
+        netns,
+        &["socat", "-u", &format!("TCP:{OUTSIDE}:7000"), "STDOUT"],
+    );
+    r.ok();
+    r.stdout.trim().to_string()
+}
+
+/// Isolated networks, a closed internal one, masquerade: what every backend must give.
+fn assert_isolation_and_nat(sb: &Sandbox) {
+    // Inside a network: open.
+    sb.assert_ping("a1", "10.1.0.3");
+    sb.assert_ping("v1", "10.3.0.3");
+    // Between networks: dropped both ways.
+    sb.assert_no_ping("a1", "10.2.0.2");
+    sb.assert_no_ping("b1", "10.1.0.2");
+    // The internal network reaches nothing and nothing reaches it.
+    sb.assert_no_ping("v1", "10.1.0.2");
+    sb.assert_no_ping("a1", "10.3.0.2");
+    sb.run(&[
+        "ip", "-n", "v1", "route", "add", "default", "via", "10.3.0.1",
+    ])
+    .ok();
+    sb.assert_no_ping("v1", OUTSIDE);
+    // The others go out with the host's address.
+    sb.assert_ping("b1", OUTSIDE);
+    assert_eq!(seen_from_outside(sb, "a1"), UPLINK_HOST);
+}
+
+/// Lines of `CMD` output that mention cnet (any case).
+fn cnet_lines(sb: &Sandbox, cmd: &str) -> Vec<String> {
+    let r = sb.sh(&format!("{cmd} 2>/dev/null || true"));
+    r.stdout
+        .lines()
+        .filter(|l| l.to_lowercase().contains("cnet"))
+        .map(String::from)
+        .collect()
+}
+
+/// Neither family keeps a rule of cnet's: no table, no iptables or ip6tables rule or chain.
+fn assert_no_cnet_rule(sb: &Sandbox) {
+    assert_eq!(cnet_lines(sb, "nft list ruleset"), Vec::<String>::new());
+    assert_eq!(cnet_lines(sb, "iptables-save"), Vec::<String>::new());
+    assert_eq!(cnet_lines(sb, "ip6tables-save"), Vec::<String>::new());
+}
+
+#[test]
+fn one_inet_table_isolates_networks_closes_internal_ones_and_goes_with_the_last() {
+    let sb = world(&[]);
+    assert_isolation_and_nat(&sb);
+    // All of it in table inet cnet: nothing in iptables.
+    assert_eq!(cnet_lines(&sb, "iptables-save"), Vec::<String>::new());
+    let table = sb.run(&["nft", "list", "table", "inet", "cnet"]);
+    table
+        .ok()
+        .stdout_has("chain forward")
+        .stdout_has("iifname @bridges oifname @bridges drop")
+        .stdout_has("\"cn-vault\" . \"cn-vault\"")
+        .stdout_has("10.1.0.0/24 . \"cn-a\"");
+    // The internal network is never masqueraded.
+    assert!(!table.stdout.contains("10.3.0.0/24"), "{table}");
+    let status = sb.cnet(&["--format", "json", "firewall", "status"]);
+    let s: serde_json::Value = serde_json::from_str(&status.ok().stdout).unwrap();
+    assert_eq!(s["backend"], "nftables");
+    assert_eq!(s["table"], true);
+    assert_eq!(s["networks"], 3);
+    assert_eq!(s["published_ports"], 0);
+    assert_eq!(s["rules"], 21);
+
+    // A network removed takes its elements; the others keep working.
+    sb.cnet(&["net", "rm", "--force", "b"]).ok();
+    assert!(
+        !sb.run(&["nft", "list", "table", "inet", "cnet"])
+            .stdout
+            .contains("cn-b"),
+        "net rm left b's elements"
+    );
+    sb.assert_no_ping("a1", "10.3.0.2");
+    sb.assert_ping("a1", OUTSIDE);
+    // The last one takes the table: no rule of cnet's in either family.
+    sb.cnet(&["net", "rm", "--force", "a", "vault"]).ok();
+    assert_no_cnet_rule(&sb);
+    sb.cnet(&["firewall", "status"])
+        .ok()
+        .stdout_has("table            absent")
+        .stdout_has("networks         0");
+}
+
+#[test]
+fn the_iptables_backend_does_the_same_where_it_is_forced_and_leaves_nothing() {
+    const IPT: &str = "CNET_FIREWALL=iptables";
+    let sb = world(&["env", IPT]);
+    assert_isolation_and_nat(&sb);
+    sb.run(&["env", IPT, "cnet", "firewall", "status"])
+        .ok()
+        .stdout_has("backend          iptables");
+    // The networks' rules are iptables', each tagged with its network.
+    let save = sb.run(&["iptables-save"]);
+    save.ok()
+        .stdout_has("-A CNET-ISOLATION-2 -o cn-b -m comment --comment \"cnet:b\" -j DROP")
+        .stdout_has("--comment \"cnet:vault\"");
+    assert!(
+        !sb.run(&["nft", "list", "tables"])
+            .stdout
+            .contains("inet cnet"),
+        "no table before a port is published"
+    );
+    // Published ports still go through the table, made on first use.
+    sb.run(&["env", IPT, "cnet", "attach", "a", "web", "-p", "8080:80"])
+        .ok();
+    sb.sh(
+        "ip netns exec web socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo from-web' \
+         </dev/null >/dev/null 2>&1 &
+         for i in $(seq 50); do ip netns exec web ss -ltnH | grep -q ':80 ' && exit 0; sleep 0.1; done; exit 1",
+    )
+    .ok();
+    let r = sb.run(&[
+        "ip",
+        "netns",
+        "exec",
+        "outside",
+        "socat",
+        "-u",
+        &format!("TCP:{UPLINK_HOST}:8080"),
+        "STDOUT",
+    ]);
+    assert_eq!(r.ok().stdout.trim(), "from-web");
+    // A reload after a flush puts the rules back (here too, nothing twice).
+    sb.sh("iptables -F CNET-ISOLATION-2").ok();
+    sb.assert_ping("a1", "10.2.0.2");
+    sb.run(&["env", IPT, "cnet", "firewall", "reload"]).ok();
+    sb.assert_no_ping("a1", "10.2.0.2");
+    sb.run(&[
+        "env", IPT, "cnet", "net", "rm", "--force", "a", "b", "vault",
+    ])
+    .ok();
+    assert_no_cnet_rule(&sb);
+}
+
+#[test]
+fn a_reload_moves_a_host_from_the_earlier_iptables_layout_to_the_table() {
+    // What an earlier cnet left: its iptables chains and tagged rules (the iptables backend
+    // writes the same) and its family-ip tables.
+    let sb = world(&["env", "CNET_FIREWALL=iptables"]);
+    sb.sh("nft add table ip cnet && nft add table ip cnet-vxlan")
+        .ok();
+    sb.cnet(&["firewall", "reload"]).ok();
+    assert_eq!(cnet_lines(&sb, "iptables-save"), Vec::<String>::new());
+    let tables = sb.run(&["nft", "list", "tables"]);
+    assert!(
+        tables.ok().stdout.contains("table inet cnet") && !tables.stdout.contains("table ip cnet"),
+        "{tables}"
+    );
+    // Now the table alone does what the rules did.
+    assert_isolation_and_nat(&sb);
+    sb.cnet(&["net", "rm", "--force", "a", "b", "vault"]).ok();
+    assert_no_cnet_rule(&sb);
+}
+
+#[test]
+fn a_bad_backend_name_is_a_usage_error_that_changes_nothing() {
+    let sb = Sandbox::new();
+    let before = sb.snapshot();
+    let r = sb.run(&["env", "CNET_FIREWALL=pf", "cnet", "net", "create", "a"]);
+    r.usage_error(&["CNET_FIREWALL=pf", "iptables or nftables"]);
+    sb.snapshot().assert_same(&before, "a bad CNET_FIREWALL");
+}
