@@ -75,18 +75,18 @@ fn gc_removes_nftables_elements_of_no_endpoint_or_overlay() {
     .ok();
     // What a killed detach or a hand-edited state leaves: elements nothing records.
     sb.sh(
-        "nft add element ip cnet published '{ tcp . 9090 : 10.1.0.99 . 80 }' && \
-           nft add element ip cnet published-ip '{ 127.0.0.1 . udp . 5353 : 10.1.0.98 . 53 }' && \
-           nft add element ip cnet-vxlan peers '{ 4789 . 42 . 192.0.2.99 }' && \
-           nft add element ip cnet-vxlan guarded '{ 4789 . 77 }'",
+        "nft add element inet cnet published '{ tcp . 9090 : 10.1.0.99 . 80 }' && \
+           nft add element inet cnet published-ip '{ 127.0.0.1 . udp . 5353 : 10.1.0.98 . 53 }' && \
+           nft add element inet cnet peers '{ 4789 . 42 . 192.0.2.99 }' && \
+           nft add element inet cnet guarded '{ 4789 . 77 }'",
     )
     .ok();
-    let tables = "nft list table ip cnet; nft list table ip cnet-vxlan";
+    let tables = "nft list table inet cnet";
     let planted = sb.sh(tables).ok().stdout.clone();
     let dry = sb.cnet(&["gc", "--dry-run"]);
     dry.ok()
-        .stdout_has("nft delete element ip cnet published '{ tcp . 9090 : 10.1.0.99 . 80 }'")
-        .stdout_has("nft delete element ip cnet-vxlan peers '{ 4789 . 42 . 192.0.2.99 }'");
+        .stdout_has("delete element inet cnet published { tcp . 9090 : 10.1.0.99 . 80 }")
+        .stdout_has("delete element inet cnet peers { 4789 . 42 . 192.0.2.99 }");
     assert_eq!(
         sb.sh(tables).stdout,
         planted,

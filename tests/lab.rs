@@ -259,9 +259,9 @@ fn a_dry_run_of_up_is_a_script_that_builds_the_lab_and_of_down_one_that_removes_
         .stdout_has("# namespace client on site\n")
         .stdout_has("peer name eth1");
     real.snapshot().assert_same(&before, "lab up --dry-run");
-    // Each step planned on what the steps before it made: the base chains once.
-    let base = dry.stdout.matches("\n:CNET-FORWARD ").count();
-    assert_eq!(base, 1, "base chains planned {base} times\n{dry}");
+    // Each step planned on what the steps before it made: cnet's table made once.
+    let table = dry.stdout.matches("\ntable inet cnet {").count();
+    assert_eq!(table, 1, "table inet cnet planned {table} times\n{dry}");
 
     let pasted = sandbox_with(LAB);
     let script = format!("set -e\n{}", dry.stdout);
