@@ -128,6 +128,10 @@ pub struct Network {
     /// over when the network was created; this host leases only from its part (`ip_range`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slice_vteps: Vec<IpAddr>,
+    /// Kept in the shared store (etcd) as well: its definition, leases, endpoints and member
+    /// hosts live there, and this file is this host's view (its VTEP, the peers it programmed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 impl Network {
@@ -239,6 +243,20 @@ pub struct Lease {
     /// `/proc/sys/kernel/random/boot_id` when the lease was bound.
     #[serde(default)]
     pub boot_id: String,
+}
+
+/// A host on a shared overlay, as the shared store records it: the others flood to its VTEP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The host's id (`STATE/host_id`).
+    pub host: String,
+    /// Its underlay (VTEP) address.
+    pub underlay: IpAddr,
+    /// The MAC of its VXLAN device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vtep_mac: Option<String>,
+    /// Unix seconds.
+    pub since: u64,
 }
 
 /// A namespace cnet created (so it may delete it): `namespaces/NAME.toml`.

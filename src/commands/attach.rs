@@ -31,6 +31,40 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     crate::timing::mark("locked");
+    // On a shared overlay another host may take the offered address first: that is a NAK,
+    // and the exchange starts again from what the store holds now.
+    let mut lost = 0;
+    loop {
+        match attach_locked(ctx, a, mac, ip, &published) {
+            Err(Error::Conflict(msg)) if lost < MAX_NAKS => {
+                lost += 1;
+                ctx.say(format!("{msg}: DISCOVER again"));
+                std::thread::sleep(backoff(lost));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many NAKs an attach takes before it gives up.
+const MAX_NAKS: u32 = 16;
+
+/// A short random wait, longer after each NAK, so hosts that collided spread out.
+fn backoff(lost: u32) -> std::time::Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    std::time::Duration::from_micros(u64::from(jitter % (2000 * lost)))
+}
+
+fn attach_locked(
+    ctx: &Ctx,
+    a: &AttachArgs,
+    mac: Option<[u8; 6]>,
+    ip: Option<IpAddr>,
+    published: &[crate::model::PortMapping],
+) -> Result<()> {
     let mut target = target::resolve(&a.netns)?;
     target.exists = ctx.host.borrow_mut().netns_exists(&target.ns);
     // What the kernel is asked about the namespace (its free ethN) goes to it as it is now.
@@ -48,6 +82,8 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         None => None,
     };
     let (net, setup) = net::for_use(ctx, &a.network)?;
+    // A shared overlay's new (or gone) hosts are programmed first.
+    let (net, peer_ops) = super::peer::sync_shared(ctx, &net)?;
     if ctx.store.endpoint(&net.name, &target.key)?.is_some() {
         return Err(Error::usage(format!(
             "{} is already attached to network {}",
@@ -56,8 +92,8 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     }
     let others = other_endpoints(ctx, &net.name, &target.key)?;
     check_exclusive(&net, &target, &others)?;
-    super::publish::check_network(&net, &published)?;
-    let stale_claims = super::publish::check(ctx, &published)?;
+    super::publish::check_network(&net, published)?;
+    let stale_claims = super::publish::check(ctx, published)?;
     if !net.driver.leases_addresses() && (ip.is_some() || mac.is_some() || a.ifname.is_some()) {
         return Err(Error::usage(format!(
             "--ip, --mac and --ifname do not apply to the {} network",
@@ -125,7 +161,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
             .map(|addr| format_mac(&mac.unwrap_or_else(|| names::mac_from_ip(addr.ip())))),
         address,
         aliases: a.aliases.clone(),
-        ports: published.clone(),
+        ports: published.to_vec(),
         default_route,
         gw_priority: a.gw_priority,
         no_default_route: a.no_default_route,
@@ -134,6 +170,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
 
     let mut plan = Plan::default();
     plan.extend(naming);
+    plan.extend(peer_ops);
     if let Some(setup) = setup {
         plan.extend(setup.ops);
         plan.push(Op::Record(Record::PutNetwork {
@@ -151,7 +188,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     for claim in stale_claims {
         plan.push(Op::Record(Record::ReleasePorts(claim)));
     }
-    for claim in super::publish::claims(&net, &target.given, &target.key, &published) {
+    for claim in super::publish::claims(&net, &target.given, &target.key, published) {
         plan.push(Op::Record(Record::ClaimPorts(claim)));
     }
     // The route this attach takes over goes first: a namespace has one default route.
@@ -176,7 +213,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         })?
         .ops,
     );
-    plan.extend(drivers::bridge::plan_publish(address, &published)?);
+    plan.extend(drivers::bridge::plan_publish(address, published)?);
     if let Some((offer, ack, _)) = &dora {
         plan.push(Op::Record(Record::PutLease {
             lease: ack.clone(),

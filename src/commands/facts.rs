@@ -56,4 +56,10 @@ impl Facts for Ctx {
     fn boot_id(&self) -> String {
         kernel::boot_id()
     }
+    fn store(&self) -> &dyn crate::store::Store {
+        &*self.store
+    }
+    fn default_route_link(&self) -> Result<Option<String>> {
+        kernel::vxlan::default_route_link()
+    }
 }

@@ -50,6 +50,16 @@ impl Ctx {
         }
     }
 
+    /// A context over the store the command line asks for (`--store`, `CNET_STORE`, the
+    /// configuration file): the etcd store connects only when first used.
+    pub fn open(global: Global) -> Result<Self> {
+        let store = crate::store::open(&global)?;
+        Ok(Ctx {
+            store,
+            ..Ctx::new(global)
+        })
+    }
+
     /// A context over any store and host (tests: the in-memory store and a fake host).
     pub fn with(global: Global, store: Box<dyn Store>, host: Box<dyn Host>) -> Self {
         Ctx {
@@ -226,7 +236,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // Files cnet makes (state, hosts files) are readable by all and writable by root alone,
     // whatever umask it was started with.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    let ctx = Ctx::new(cli.global);
+    let ctx = Ctx::open(cli.global)?;
     // Only detach and ns rm may leave the kernel's freeing of links behind (kernel::reclaim).
     let wait = match &cli.command {
         Command::Detach(args) => args.wait,

@@ -104,6 +104,10 @@ pub trait Facts {
     fn free_subnet(&self) -> Result<IpNetwork>;
     /// The kernel's boot id (leases record it).
     fn boot_id(&self) -> String;
+    /// The store (a shared one holds overlays other hosts define and join too).
+    fn store(&self) -> &dyn crate::store::Store;
+    /// The interface of the host's default route, if it has one.
+    fn default_route_link(&self) -> Result<Option<String>>;
 }
 
 /// The namespace an attach/detach is about, resolved from what the user typed.

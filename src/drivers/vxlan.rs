@@ -11,6 +11,7 @@
 mod define;
 mod inspect;
 mod options;
+pub mod shared;
 
 pub use inspect::{InspectSlice, InspectVxlan, inspect};
 
@@ -41,7 +42,11 @@ pub static DRIVER: Vxlan = Vxlan;
 
 impl NetworkDriver for Vxlan {
     fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition> {
-        define::define(facts, args)
+        if facts.store().shared() {
+            shared::define(facts, args)
+        } else {
+            define::define(facts, args)
+        }
     }
     fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         plan_create(net, fw)

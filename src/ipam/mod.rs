@@ -8,7 +8,10 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use pool::{DEFAULT_POOLS, check_room, check_usable, choose_subnet, first_host, overlaps};
+pub use pool::{
+    DEFAULT_POOLS, check_room, check_usable, choose_overlay_subnet, choose_subnet, first_host,
+    overlaps,
+};
 pub use slice::{VtepSlice, sorted_vteps, vtep_slice};
 pub use table::{LeaseTable, MemTable};
 

@@ -238,6 +238,17 @@ pub fn find_vtep(local: Option<IpAddr>, underlay: Option<String>) -> Result<Vtep
     })
 }
 
+/// The interface of the host's default route: where the underlay is unless told otherwise.
+pub fn default_route_link() -> Result<Option<String>> {
+    Session::new().run(&NsRef::Host, |c| {
+        let Some(idx) = super::netlink::default_route_oif(c)? else {
+            return Ok(None);
+        };
+        let (_, links) = host_addrs(c)?;
+        Ok(links.get(&idx).map(|(name, _)| name.clone()))
+    })
+}
+
 type HostAddrs = (Vec<(u32, Ipv4Addr)>, HashMap<u32, (String, u32)>);
 
 /// The host's IPv4 addresses (link index, address), and its links (index -> name, MTU).

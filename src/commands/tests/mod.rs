@@ -16,6 +16,7 @@ use gateway::with_two_networks;
 fn global(dry_run: bool) -> Global {
     Global {
         state_dir: "/nonexistent/cnet-unit".into(),
+        store: None,
         format: None,
         dry_run,
         verbose: false,

@@ -30,7 +30,8 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     }
     check_bridge_free(facts, &r.bridge)?;
     check_not_routed(facts, r.subnet)?;
-    let vtep = facts.find_vtep(a.local.map(IpAddr::V4), a.underlay.clone())?;
+    let (local, underlay) = super::options::vtep_hint(a);
+    let vtep = facts.find_vtep(local, underlay)?;
     let peers: Vec<IpAddr> = a.peer.iter().copied().map(IpAddr::V4).collect();
     if peers.contains(&vtep.local) {
         return Err(Error::usage(format!(
