@@ -132,6 +132,10 @@ pub struct Network {
     /// hosts live there, and this file is this host's view (its VTEP, the peers it programmed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shared: bool,
+    /// The MAC address of this host's VXLAN device, when pinned (shared overlays: the other
+    /// hosts find it in etcd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vtep_mac: Option<String>,
 }
 
 impl Network {

@@ -143,6 +143,22 @@ fn three_hosts_share_an_overlay_without_vni_subnet_or_peers() {
         }
     }
 
+    // Every host sees every member: its underlay address and its VXLAN device's MAC.
+    let json = shared(lab.host(0), &["net", "inspect", "ov"]).ok().json();
+    let members = json[0]["members"].as_array().expect("members").clone();
+    assert_eq!(members.len(), 3, "{members:?}");
+    for h in &lab.hosts {
+        let link = h.run(&["ip", "-j", "link", "show", "cnvx4096"]).ok().json();
+        let mac = link[0]["address"].as_str().unwrap();
+        assert!(
+            members
+                .iter()
+                .any(|m| m["underlay"] == h.addr.as_str() && m["vtep_mac"] == mac),
+            "host {}: {mac}: {members:?}",
+            h.name
+        );
+    }
+
     // Each host's leases and endpoints go with its net rm; the last takes the definition.
     for (i, h) in lab.hosts.iter().enumerate() {
         shared(h, &["net", "rm", "--force", "ov"]).ok();

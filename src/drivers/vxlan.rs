@@ -157,6 +157,10 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
         mtu: net.mtu,
         master: Some(bridge),
+        mac: net
+            .vtep_mac
+            .as_deref()
+            .and_then(|m| crate::names::parse_mac(m).ok()),
     });
     // Nor on the tunnel device: no IPv6 chatter is replicated to every peer.
     plan.push(Op::DisableIpv6 { dev: dev.clone() });

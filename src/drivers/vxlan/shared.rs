@@ -146,13 +146,14 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
         peers,
         ..base
     };
-    // Each host's bridge its own MAC: the segment joins them at L2.
-    net.bridge_mac = Some(crate::plan::format_mac(&crate::names::derived_mac(&[
-        "cnet-bridge",
-        &net.name,
-        &net.id,
-        &host,
-    ])));
+    // Each host's bridge and VTEP their own MACs: the segment joins them at L2.
+    let mac = |what: &str| {
+        crate::plan::format_mac(&crate::names::derived_mac(&[
+            what, &net.name, &net.id, &host,
+        ]))
+    };
+    net.bridge_mac = Some(mac("cnet-bridge"));
+    net.vtep_mac = Some(mac("cnet-vtep"));
     Ok(Definition {
         net,
         records: Vec::new(),

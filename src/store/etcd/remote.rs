@@ -68,6 +68,7 @@ pub(super) fn shared_form(net: &Network) -> Network {
         parent: None,
         peers: Vec::new(),
         bridge_mac: None,
+        vtep_mac: None,
         slice_vteps: Vec::new(),
         ..net.clone()
     }
@@ -264,7 +265,7 @@ impl EtcdStore {
         let member = Member {
             host: self.host()?.to_string(),
             underlay: local,
-            vtep_mac: None,
+            vtep_mac: net.vtep_mac.clone(),
             since: crate::output::now(),
         };
         let member_put = TxnOp::put(keys::member(name, &member.host), json(&member), None);
