@@ -125,13 +125,17 @@ _cnet_clap() {
 
     case "${cmd}" in
         cnet)
-            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore lab graph reset"
+            opts="-v -h -V --state-dir --store --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore lab graph reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -147,13 +151,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
+            opts="-v -p -h --state-dir --store --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -201,13 +209,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__detach)
-            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -223,13 +235,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__exec__subcmd__in__subcmd__ns)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -245,13 +261,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall)
-            opts="-v -h --state-dir --format --dry-run --verbose --help reload"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help reload"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -267,13 +287,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall__subcmd__reload)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -289,13 +313,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__gc)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -311,13 +339,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__graph)
-            opts="-v -h --state-dir --format --dry-run --verbose --style --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --style --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -337,13 +369,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab)
-            opts="-v -h --state-dir --format --dry-run --verbose --help up down ls list"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help up down ls list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -359,13 +395,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab__subcmd__down)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -381,13 +421,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab__subcmd__ls)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -403,13 +447,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab__subcmd__up)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -425,13 +473,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lease)
-            opts="-v -h --state-dir --format --dry-run --verbose --help ls list"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help ls list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -447,13 +499,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lease__subcmd__ls)
-            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
+            opts="-v -q -h --state-dir --store --format --dry-run --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -469,13 +525,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net)
-            opts="-v -h --state-dir --format --dry-run --verbose --help create rm remove ls list inspect prune peer"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help create rm remove ls list inspect prune peer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -491,13 +551,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__create)
-            opts="-v -d -o -h --state-dir --format --dry-run --verbose --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
+            opts="-v -d -o -h --state-dir --store --format --dry-run --verbose --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -588,13 +652,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__inspect)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -610,13 +678,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__ls)
-            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
+            opts="-v -q -h --state-dir --store --format --dry-run --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -632,13 +704,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__peer)
-            opts="-v -h --state-dir --format --dry-run --verbose --help add rm remove"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help add rm remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -654,13 +730,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__peer__subcmd__add)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -676,13 +756,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__peer__subcmd__rm)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -698,13 +782,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__prune)
-            opts="-v -f -h --state-dir --format --dry-run --verbose --force --help"
+            opts="-v -f -h --state-dir --store --format --dry-run --verbose --force --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -720,13 +808,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__rm)
-            opts="-v -f -h --state-dir --format --dry-run --verbose --force --help"
+            opts="-v -f -h --state-dir --store --format --dry-run --verbose --force --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -742,13 +834,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__ns)
-            opts="-v -h --state-dir --format --dry-run --verbose --help ls list rm remove"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help ls list rm remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -764,13 +860,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__ls)
-            opts="-v -q -o -h --state-dir --format --dry-run --verbose --quiet --output --wide --help"
+            opts="-v -q -o -h --state-dir --store --format --dry-run --verbose --quiet --output --wide --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -794,13 +894,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__rm)
-            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -816,13 +920,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__reset)
-            opts="-v -y -h --state-dir --format --dry-run --verbose --yes --help"
+            opts="-v -y -h --state-dir --store --format --dry-run --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -838,13 +946,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__restore)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -865,7 +977,7 @@ _cnet_clap() {
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`); the rest
 # from the clap-generated _cnet_clap above.
-_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --underlay --vni -d -o -p "
+_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --underlay --vni -d -o -p "
 
 # The kinds of candidates for the positional argument under the cursor, if it is one cnet knows.
 _cnet_positional_kinds() {

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cnet_global_optspecs
-    string join \n state-dir= format= dry-run v/verbose h/help V/version
+    string join \n state-dir= store= format= dry-run v/verbose h/help V/version
 end
 
 function __fish_cnet_needs_command
@@ -25,6 +25,7 @@ function __fish_cnet_using_subcommand
 end
 
 complete -c cnet -n "__fish_cnet_needs_command" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_needs_command" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_needs_command" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_needs_command" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -44,6 +45,7 @@ complete -c cnet -n "__fish_cnet_needs_command" -f -a "lab" -d 'Bring up, take d
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "graph" -d 'Draw networks, their namespaces, overlay peers and published ports'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "reset" -d 'Remove everything cnet made: endpoints, networks (the default one\'s too), their rules and tables, the namespaces it created, its hosts files'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -58,6 +60,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subco
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "prune" -d 'Remove every network with no namespace attached (never a predefined one)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "peer" -d 'Add or remove a peer VTEP of a vxlan network, leaving attached namespaces alone'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s d -l driver -d 'Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)' -r -f
@@ -67,17 +70,18 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mtu -d 'MTU of the bridge and every veth' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -d 'Parent interface (macvlan, ipvlan)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -d 'Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)' -r -f
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l vni -d 'VXLAN network identifier' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l vni -d 'VXLAN network identifier (with the etcd store: a free one when not given)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l local -d 'Local underlay address (vxlan)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l peer -d 'Peer VTEP address (vxlan), repeatable' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dstport -d 'VXLAN UDP destination port' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -d 'Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU' -r -f
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -d 'Underlay interface or address (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU (with the etcd store: the default route\'s interface when not given)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s o -l opt -d 'Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker\'s com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan: parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=; vxlan: bridge_name=, mtu=, vni= (and com.docker.network.driver.overlay.vxlanid_list=)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -85,6 +89,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -92,6 +97,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -99,6 +105,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -106,12 +113,14 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -119,6 +128,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -s f -l force -d 'Do not ask (required when standard input is not a terminal)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -128,6 +138,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "rm" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "remove" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip -d 'Static address (must be free and inside the network\'s range)' -r
@@ -142,6 +153,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand attach" -s v -l verbose -d 'Sa
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l no-default-route -d 'Never give the namespace its default route through this network'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -149,12 +161,14 @@ complete -c cnet -n "__fish_cnet_using_subcommand detach" -s v -l verbose -d 'Sa
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l wait -d 'Return only when the kernel has freed everything: the veth pair deleted at once and the deleted rules freed (by default the namespace is cut off at once and that ~25 ms of kernel work finishes in the background)'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -163,6 +177,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_sub
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "ls" -d 'List leases, of one network or of all'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "list" -d 'List leases, of one network or of all'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -170,6 +185,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcomm
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -177,6 +193,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcomm
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -187,6 +204,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcom
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "rm" -d 'Detach a namespace from every network, then delete it if cnet created it'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "remove" -d 'Detach a namespace from every network, then delete it if cnet created it'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s o -l output -d '`wide`: one row per endpoint, with its MAC, host veth, bridge, default route, ports' -r -f -a "wide\t''"
@@ -196,6 +214,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l wide -d 'As -o wide'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s o -l output -d '`wide`: one row per endpoint, with its MAC, host veth, bridge, default route, ports' -r -f -a "wide\t''"
@@ -205,6 +224,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l wide -d 'As -o wide'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -212,6 +232,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -219,6 +240,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -226,24 +248,28 @@ complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays\' peers are rebuilt whole'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -254,30 +280,35 @@ complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subco
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "ls" -d 'List the lab\'s attachments: namespace, network, interface, address, MAC, default route, ports'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "list" -d 'List the lab\'s attachments: namespace, network, interface, address, MAC, default route, ports'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -l style -d 'How to draw: text (80 columns), dot (Graphviz) or mermaid (a `graph LR` block)' -r -f -a "text\t''
@@ -287,6 +318,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand graph" -l dry-run -d 'Print th
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
