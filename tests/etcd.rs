@@ -159,6 +159,17 @@ fn three_hosts_share_an_overlay_without_vni_subnet_or_peers() {
         );
     }
 
+    // gc on one host leaves the others' leases alone; lease ls names their hosts.
+    shared(lab.host(0), &["gc"]).ok();
+    let leases = shared(lab.host(0), &["lease", "ls", "ov"])
+        .ok()
+        .stdout
+        .clone();
+    let bound: Vec<&str> = leases.lines().filter(|l| l.contains(" bound ")).collect();
+    assert_eq!(bound.len(), ATTACHES, "{leases}");
+    let elsewhere = bound.iter().filter(|l| l.contains('@')).count();
+    assert_eq!(elsewhere, ATTACHES - ATTACHES.div_ceil(3), "{leases}");
+
     // Each host's leases and endpoints go with its net rm; the last takes the definition.
     for (i, h) in lab.hosts.iter().enumerate() {
         shared(h, &["net", "rm", "--force", "ov"]).ok();

@@ -32,7 +32,13 @@ pub struct MemStore {
     pub writes: Rc<Cell<usize>>,
     /// The boot recorded; `None` stands for this one (tests start from a store in step).
     pub boot: Rc<RefCell<Option<String>>>,
+    /// Lose this many address claims to another host, as a shared store can: the address is
+    /// taken by [`RIVAL`] and the claim is a NAK (`Error::Conflict`).
+    pub lose_claims: Rc<Cell<usize>>,
 }
+
+/// The client that wins the claims a [`MemStore`] is told to lose: a namespace of another host.
+pub const RIVAL: &str = "rival@0123456789ab";
 
 impl MemStore {
     pub fn holding(contents: Contents) -> Self {
@@ -103,6 +109,19 @@ impl Store for MemStore {
         self.write()?;
         let mut c = self.contents.borrow_mut();
         let key = (lease.network.clone(), lease.address);
+        if claim && !c.leases.contains_key(&key) && self.lose_claims.get() > 0 {
+            self.lose_claims.set(self.lose_claims.get() - 1);
+            let taken = Lease {
+                client: RIVAL.into(),
+                state: LeaseState::Bound,
+                ..lease.clone()
+            };
+            c.leases.insert(key, taken);
+            return Err(Error::Conflict(format!(
+                "address {} of network {} was claimed by another host",
+                lease.address, lease.network
+            )));
+        }
         if claim && c.leases.contains_key(&key) {
             return Err(Error::runtime(format!(
                 "address {} of network {} was claimed by another process",

@@ -126,6 +126,12 @@ pub fn is_host_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Whether a lease's client is a namespace of another host (`NAMESPACE@HOST`, as the shared
+/// store shows them): this host can neither see nor free it.
+pub fn held_by_another_host(client: &str) -> bool {
+    client.rsplit_once('@').is_some_and(|(_, h)| is_host_id(h))
+}
+
 /// The VNIs and subnets the overlays of a shared store hold, whichever hosts made them.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SharedClaims {

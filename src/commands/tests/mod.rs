@@ -11,6 +11,7 @@ use crate::testing::{FakeHost, SharedHost};
 use clap::Parser;
 
 mod gateway;
+mod shared;
 use gateway::with_two_networks;
 
 fn global(dry_run: bool) -> Global {
