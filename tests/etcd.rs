@@ -90,14 +90,26 @@ fn three_hosts_share_an_overlay_without_vni_subnet_or_peers() {
     }
     start_etcd(&lab);
 
-    // The first host defines it, the others join; the store may come from the environment.
-    shared(lab.host(0), &["net", "create", "ov", "-d", "overlay"]).ok();
-    lab.host(1)
-        .sh(&format!(
-            "CNET_STORE=etcd://{ETCD} cnet net create ov -d overlay"
-        ))
-        .ok();
-    shared(lab.host(2), &["net", "create", "ov", "-d", "overlay"]).ok();
+    // All three at once: one defines it, the others join (the store may come from the
+    // environment too).
+    let lab = &lab;
+    std::thread::scope(|s| {
+        let env = s.spawn(|| {
+            lab.host(1).sh(&format!(
+                "CNET_STORE=etcd://{ETCD} cnet net create ov -d overlay"
+            ))
+        });
+        let others: Vec<_> = [0, 2]
+            .map(|i| {
+                s.spawn(move || shared(lab.host(i), &["net", "create", "ov", "-d", "overlay"]))
+            })
+            .into_iter()
+            .collect();
+        env.join().unwrap().ok();
+        for o in others {
+            o.join().unwrap().ok();
+        }
+    });
     let defs: Vec<_> = lab.hosts.iter().map(|h| vni_and_subnet(h, "ov")).collect();
     assert_eq!(defs[0], (4096, "10.0.0.0/24".to_string()), "{defs:?}");
     assert!(defs.iter().all(|d| *d == defs[0]), "{defs:?}");

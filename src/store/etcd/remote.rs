@@ -296,10 +296,12 @@ impl EtcdStore {
                  network: run the command again"
             )));
         };
+        // A joiner copies the definition it read: one that differs now was made meanwhile by
+        // a host that created the same network at the same time.
         let theirs: Network = parse(&kv)?;
         if theirs != def {
-            return Err(Error::usage(format!(
-                "network {name} is defined differently in etcd (VNI {}, subnet {})",
+            return Err(Error::Conflict(format!(
+                "network {name} was defined meanwhile by another host (VNI {}, subnet {})",
                 theirs.vni.unwrap_or_default(),
                 theirs.subnet.map(|s| s.to_string()).unwrap_or_default()
             )));
