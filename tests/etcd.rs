@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::Sandbox;
-use common::multihost::{Lab, SWITCH_BRIDGE};
+use common::multihost::{Host, Lab, SWITCH_BRIDGE};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -56,16 +55,18 @@ fn start_etcd(lab: &Lab) {
     }
 }
 
-/// `cnet --store etcd://... ARGS` on a host.
-fn shared(sb: &Sandbox, args: &[&str]) -> common::Run {
+/// `cnet --store etcd://... ARGS` on a host. Each host has a boot of its own, as separate
+/// machines do (the sandboxes share one kernel).
+fn shared(h: &Host, args: &[&str]) -> common::Run {
     let store = format!("etcd://{ETCD}");
-    let mut argv = vec!["--store", store.as_str()];
+    let boot = format!("CNET_BOOT_ID=boot-of-host-{}", h.name);
+    let mut argv = vec!["env", boot.as_str(), "cnet", "--store", store.as_str()];
     argv.extend_from_slice(args);
-    sb.cnet(&argv)
+    h.run(&argv)
 }
 
 /// A network's VNI and subnet as `net inspect` shows them on a host.
-fn vni_and_subnet(sb: &Sandbox, name: &str) -> (u64, String) {
+fn vni_and_subnet(sb: &Host, name: &str) -> (u64, String) {
     let json = shared(sb, &["net", "inspect", name]).ok().json();
     let net = &json[0];
     (
@@ -96,7 +97,7 @@ fn three_hosts_share_an_overlay_without_vni_subnet_or_peers() {
     std::thread::scope(|s| {
         let env = s.spawn(|| {
             lab.host(1).sh(&format!(
-                "CNET_STORE=etcd://{ETCD} cnet net create ov -d overlay"
+                "CNET_BOOT_ID=boot-of-host-b CNET_STORE=etcd://{ETCD} cnet net create ov -d overlay"
             ))
         });
         let others: Vec<_> = [0, 2]
@@ -170,6 +171,29 @@ fn three_hosts_share_an_overlay_without_vni_subnet_or_peers() {
             h.name
         );
     }
+
+    // A full overlay refuses another attach: another host's leases hold, whatever its boot.
+    for h in [lab.host(0), lab.host(1)] {
+        shared(
+            h,
+            &[
+                "net",
+                "create",
+                "tiny",
+                "-d",
+                "overlay",
+                "--subnet",
+                "10.9.9.0/29",
+            ],
+        )
+        .ok();
+    }
+    for i in 0..6 {
+        shared(lab.host(i % 2), &["attach", "tiny", &format!("t{i}")]).ok();
+    }
+    let r = shared(lab.host(0), &["attach", "tiny", "t6"]);
+    r.fails_with(2);
+    assert!(r.stderr.contains("no free address"), "{r}");
 
     // gc on one host leaves the others' leases alone; lease ls names their hosts.
     shared(lab.host(0), &["gc"]).ok();

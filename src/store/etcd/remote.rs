@@ -92,6 +92,11 @@ impl EtcdStore {
         for kv in self.etcd.prefix(&keys::leases(network))? {
             let mut l: Lease = parse(&kv)?;
             l.client = keys::local_client(&l.client, &host);
+            if keys::held_elsewhere(&l.client, &host) {
+                // Another machine's boot: not one before this host's, so its bound leases
+                // hold (whether that host rebooted is for it, or `gc` there, to say).
+                l.boot_id.clear();
+            }
             out.push((l, kv.mod_revision));
         }
         self.leases
