@@ -143,6 +143,20 @@ impl Network {
     pub fn lease_range(&self) -> Option<IpNetwork> {
         self.ip_range.or(self.subnet)
     }
+
+    /// What every host shares of an overlay's definition: this host's view without its own
+    /// parts (its VTEP, MACs and peers).
+    pub fn shared_form(&self) -> Network {
+        Network {
+            local: None,
+            parent: None,
+            peers: Vec::new(),
+            bridge_mac: None,
+            vtep_mac: None,
+            slice_vteps: Vec::new(),
+            ..self.clone()
+        }
+    }
 }
 
 /// A published port (filled in by the port-publishing work; stored with the endpoint).

@@ -201,3 +201,6 @@ fn free_vni(facts: &dyn Facts, shared: &[u32], local: &[Network]) -> Result<u32>
         })
         .ok_or_else(|| Error::runtime("no free VNI left"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -61,19 +61,6 @@ fn parse<T: DeserializeOwned>(kv: &Kv) -> Result<T> {
     })
 }
 
-/// What every host shares of an overlay's definition: this host's view without its own parts.
-pub(super) fn shared_form(net: &Network) -> Network {
-    Network {
-        local: None,
-        parent: None,
-        peers: Vec::new(),
-        bridge_mac: None,
-        vtep_mac: None,
-        slice_vteps: Vec::new(),
-        ..net.clone()
-    }
-}
-
 impl EtcdStore {
     fn stored_lease(&self, lease: &Lease) -> Result<Lease> {
         Ok(Lease {
@@ -261,7 +248,7 @@ impl EtcdStore {
     /// this host, or join the definition there already if it is the same one.
     pub(super) fn join(&self, net: &Network) -> Result<()> {
         let name = &net.name;
-        let def = shared_form(net);
+        let def = net.shared_form();
         let (Some(vni), Some(subnet), Some(local)) = (net.vni, net.subnet, net.local) else {
             return Err(Error::runtime(format!(
                 "network {name} has no VNI, subnet or local address to share"
