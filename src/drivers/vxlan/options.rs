@@ -54,8 +54,14 @@ fn check_unicast(what: &str, ip: Ipv4Addr) -> Result<()> {
 #[derive(Debug)]
 pub struct Request {
     pub vni: u32,
-    pub dstport: u16,
     pub subnet: IpNetwork,
+    pub shape: Shape,
+}
+
+/// What is checked alike whether VNI and subnet are given or chosen.
+#[derive(Debug)]
+pub struct Shape {
+    pub dstport: u16,
     pub ip_range: Option<IpNetwork>,
     pub mtu: Option<u32>,
     pub bridge: String,
@@ -72,11 +78,7 @@ fn check_vni(vni: u32) -> Result<u32> {
 }
 
 pub fn parse(a: &CreateArgs) -> Result<Request> {
-    let ParsedRequest {
-        vni,
-        subnet,
-        request,
-    } = parse_any(a)?;
+    let Parsed { vni, subnet, shape } = parse_any(a)?;
     let vni = vni.ok_or_else(|| {
         Error::usage(format!(
             "a vxlan network needs --vni N (1-{MAX_VNI}), the same on every host"
@@ -86,12 +88,8 @@ pub fn parse(a: &CreateArgs) -> Result<Request> {
         Error::usage("a vxlan network needs --subnet CIDR, the same on every host")
     })?;
     // The range must be inside the subnet (the slice is, by construction).
-    Pool::new(subnet, request.ip_range, None)?.check_leasable()?;
-    Ok(Request {
-        vni,
-        subnet,
-        ..request
-    })
+    Pool::new(subnet, shape.ip_range, None)?.check_leasable()?;
+    Ok(Request { vni, subnet, shape })
 }
 
 /// What `create` asks of an overlay shared through etcd: VNI and subnet are chosen when not
@@ -99,7 +97,7 @@ pub fn parse(a: &CreateArgs) -> Result<Request> {
 pub struct SharedRequest {
     pub vni: Option<u32>,
     pub subnet: Option<IpNetwork>,
-    pub rest: Request,
+    pub shape: Shape,
 }
 
 pub fn parse_shared(a: &CreateArgs) -> Result<SharedRequest> {
@@ -109,15 +107,11 @@ pub fn parse_shared(a: &CreateArgs) -> Result<SharedRequest> {
              network (drop --peer)"
         )));
     }
-    let r = parse_any(a)?;
-    if let Some(subnet) = r.subnet {
-        Pool::new(subnet, r.request.ip_range, None)?.check_leasable()?;
+    let Parsed { vni, subnet, shape } = parse_any(a)?;
+    if let Some(subnet) = subnet {
+        Pool::new(subnet, shape.ip_range, None)?.check_leasable()?;
     }
-    Ok(SharedRequest {
-        vni: r.vni,
-        subnet: r.subnet,
-        rest: r.request,
-    })
+    Ok(SharedRequest { vni, subnet, shape })
 }
 
 /// This host's VTEP as asked for: `--local IP`, `--underlay IFACE`, or `--underlay IP`.
@@ -128,15 +122,14 @@ pub fn vtep_hint(a: &CreateArgs) -> (Option<IpAddr>, Option<String>) {
     }
 }
 
-/// The checks both kinds of overlay share; VNI and subnet as given (`request` holds
-/// placeholders for them).
-struct ParsedRequest {
+/// The checks both kinds of overlay share; VNI and subnet as given.
+struct Parsed {
     vni: Option<u32>,
     subnet: Option<IpNetwork>,
-    request: Request,
+    shape: Shape,
 }
 
-fn parse_any(a: &CreateArgs) -> Result<ParsedRequest> {
+fn parse_any(a: &CreateArgs) -> Result<Parsed> {
     reject_flags(
         a,
         Driver::Vxlan,
@@ -183,12 +176,10 @@ fn parse_any(a: &CreateArgs) -> Result<ParsedRequest> {
         .clone()
         .unwrap_or_else(|| names::bridge_name(&a.name));
     names::validate_ifname(&bridge)?;
-    Ok(ParsedRequest {
+    Ok(Parsed {
         vni,
         subnet: common.subnet,
-        request: Request {
-            vni: 0,
-            subnet: "0.0.0.0/0".parse().expect("a CIDR"),
+        shape: Shape {
             ip_range: common.ip_range,
             mtu: common.mtu,
             dstport,
@@ -271,9 +262,9 @@ mod tests {
     #[test]
     fn defaults_port_4789_and_the_bridge_name() {
         let r = parse(&args(&["--vni", "5000", "--subnet", "10.20.0.0/24"])).unwrap();
-        assert_eq!(r.dstport, 4789);
-        assert_eq!(r.bridge, "cn-ov");
-        assert_eq!(r.mtu, None);
+        assert_eq!(r.shape.dstport, 4789);
+        assert_eq!(r.shape.bridge, "cn-ov");
+        assert_eq!(r.shape.mtu, None);
         let r = parse(&args(&[
             "--vni",
             "5000",
@@ -285,6 +276,6 @@ mod tests {
             "8472",
         ]))
         .unwrap();
-        assert_eq!((r.mtu, r.dstport), (Some(1400), 8472));
+        assert_eq!((r.shape.mtu, r.shape.dstport), (Some(1400), 8472));
     }
 }

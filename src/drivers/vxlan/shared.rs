@@ -59,12 +59,12 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
             };
             Network {
                 subnet: Some(subnet),
-                ip_range: r.rest.ip_range,
+                ip_range: r.shape.ip_range,
                 internal: true,
-                bridge: Some(r.rest.bridge.clone()),
+                bridge: Some(r.shape.bridge.clone()),
                 vni: Some(vni),
-                dstport: Some(r.rest.dstport),
-                options: r.rest.opts.given.clone(),
+                dstport: Some(r.shape.dstport),
+                options: r.shape.opts.given.clone(),
                 shared: true,
                 ..new_network(&a.name, Driver::Vxlan)
             }
@@ -113,7 +113,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
         )));
     };
     // The first host sets the segment's MTU; a joiner with a smaller underlay is told.
-    let mtu = base.mtu.or(r.rest.mtu).unwrap_or(room);
+    let mtu = base.mtu.or(r.shape.mtu).unwrap_or(room);
     if mtu > room {
         facts.say(&format!(
             "note: mtu {mtu} is more than {} ({} - {OVERHEAD}) allows: large frames will be \
