@@ -1,6 +1,6 @@
 #!/bin/sh
-# Times `cnet attach` on an overlay shared through etcd against an attach on a local bridge
-# network, in a throwaway sandbox (own network, mount and pid namespaces; nothing of this
+# Times `cnet attach` on an overlay shared through etcd against an attach on an overlay of this
+# host alone and on a bridge network (both in the file store), in a throwaway sandbox (own network, mount and pid namespaces; nothing of this
 # machine is touched) with a one-member etcd on the sandbox's loopback. Also times a plain
 # local command (`cnet net ls`) with and without the etcd store configured, to show that a
 # command not touching a shared overlay pays nothing for it.
@@ -56,6 +56,7 @@ until "$CNET_BIN" --store $store net create ov -d overlay >/dev/null 2>&1; do
     sleep 0.2
 done
 "$CNET_BIN" net create lan --subnet 10.77.0.0/16 >/dev/null
+"$CNET_BIN" net create ovl -d overlay --vni 5000 --subnet 10.50.0.0/24 --local 192.0.2.1 >/dev/null
 # `net ls` is timed on a state directory of local networks only: what it costs to have the etcd
 # store configured (and compiled in) when no shared overlay is involved.
 mkdir -p /run/state-local
@@ -69,6 +70,7 @@ cnet = os.environ["CNET_BIN"]
 local = dict(os.environ, CNET_STATE_DIR="/run/state-local")
 kinds = {
     "attach, local bridge network (file store)": lambda i: ([cnet, "attach", "lan", f"l{i}"], None),
+    "attach, overlay of this host (file store)": lambda i: ([cnet, "attach", "ovl", f"o{i}"], None),
     "attach, overlay shared through etcd": lambda i: ([cnet, "--store", store, "attach", "ov", f"e{i}"], None),
     "net ls (local networks), file store": lambda i: ([cnet, "net", "ls"], local),
     "net ls (local networks), etcd store set": lambda i: ([cnet, "--store", store, "net", "ls"], local),
