@@ -16,6 +16,9 @@ _cnet_clap() {
             ",$1")
                 cmd="cnet"
                 ;;
+            cnet,agent)
+                cmd="cnet__subcmd__agent"
+                ;;
             cnet,attach)
                 cmd="cnet__subcmd__attach"
                 ;;
@@ -125,8 +128,34 @@ _cnet_clap() {
 
     case "${cmd}" in
         cnet)
-            opts="-v -h -V --state-dir --store --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore lab graph reset"
+            opts="-v -h -V --state-dir --store --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore agent lab graph reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__agent)
+            opts="-v -h --state-dir --store --format --dry-run --verbose --once --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

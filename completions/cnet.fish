@@ -41,6 +41,7 @@ complete -c cnet -n "__fish_cnet_needs_command" -f -a "ns" -d 'List and remove n
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "firewall" -d 'Manage cnet\'s firewall rules'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "gc" -d 'Repair where state and kernel disagree: interrupted commands, released namespaces, missing bridges and rules, unrecorded links (--dry-run: print the repairs\' plans)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "restore" -d 'Re-create every network\'s links and firewall after a boot, and release what the boot took (run by examples/cnet-restore.service)'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "agent" -d 'Keep this host\'s shared overlays in step with etcd: program every host that joins or leaves (foreground; needs --store etcd://...)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "lab" -d 'Bring up, take down and list a lab described in a TOML file'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "graph" -d 'Draw networks, their namespaces, overlay peers and published ports'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "reset" -d 'Remove everything cnet made: endpoints, networks (the default one\'s too), their rules and tables, the namespaces it created, its hosts files'
@@ -268,6 +269,14 @@ json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l once -d 'Bring the overlays in step once and exit'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''

@@ -107,6 +107,16 @@ everything is consistent or was repaired."
     /// Re-create every network's links and firewall after a boot, and release what the boot
     /// took (run by examples/cnet-restore.service)
     Restore,
+    /// Keep this host's shared overlays in step with etcd: program every host that joins or
+    /// leaves (foreground; needs --store etcd://...)
+    #[command(
+        long_about = "Keep this host's overlays shared through etcd in step with their members: \
+on every change of a network's members in etcd (and every 10 s), program this host's VXLAN device \
+and tunnel filter for the hosts that joined or left (one flood entry and one filter element per \
+other host), as an attach does. Runs in the foreground until killed; needs --store etcd://... \
+(or CNET_STORE, or the configuration file)."
+    )]
+    Agent(AgentArgs),
     /// Bring up, take down and list a lab described in a TOML file
     #[command(subcommand)]
     Lab(LabCommand),
@@ -119,6 +129,13 @@ everything is consistent or was repaired."
         #[arg(short, long)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Bring the overlays in step once and exit
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Subcommand)]

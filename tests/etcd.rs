@@ -257,6 +257,56 @@ fn an_unreachable_etcd_is_one_line_naming_it_and_nothing_changes() {
     let r = h.sh("printf 'store = 7\\n' > /run/bad.toml; CNET_CONFIG=/run/bad.toml cnet net ls");
     r.fails_with(1);
     assert!(r.stderr.contains("/run/bad.toml"), "{r}");
+    let r = h.cnet(&["agent"]);
+    r.usage_error(&["--store etcd://"]);
     let r = h.cnet(&["--store", "consul://x:1", "net", "ls"]);
     r.usage_error(&["--store", "consul://x:1"]);
+}
+
+#[test]
+fn a_fourth_host_is_reached_by_the_first_three_through_their_agents() {
+    if let Some(why) = etcd_missing() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lab = Lab::new(4);
+    for h in &lab.hosts {
+        h.sh("ip route add default via 192.0.2.254 dev up0").ok();
+    }
+    start_etcd(&lab);
+    for (i, h) in lab.hosts[..3].iter().enumerate() {
+        shared(h, &["net", "create", "ov", "-d", "overlay"]).ok();
+        shared(h, &["attach", "ov", &format!("x{i}")]).ok();
+        h.sh(&format!(
+            "CNET_BOOT_ID=boot-of-host-{} setsid cnet --store etcd://{ETCD} agent \
+             </dev/null >/run/agent.log 2>&1 &",
+            h.name
+        ))
+        .ok();
+    }
+    // The fourth host joins; nothing is run on the first three.
+    let d = lab.host(3);
+    shared(d, &["net", "create", "ov", "-d", "overlay"]).ok();
+    shared(d, &["attach", "ov", "x3"]).ok();
+    let target = d.addrs("x3", "eth0")[0]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    for (i, h) in lab.hosts[..3].iter().enumerate() {
+        let ns = format!("x{i}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !h.ping(&ns, &target).succeeded() {
+            let log = h.run(&["cat", "/run/agent.log"]);
+            assert!(
+                Instant::now() < deadline,
+                "host {} never reached {target}: agent: {}",
+                h.name,
+                log.stdout
+            );
+        }
+        let log = h.run(&["cat", "/run/agent.log"]).stdout.clone();
+        assert!(log.contains("ov: peers"), "{log}");
+        assert!(log.contains(&d.addr), "{log}");
+    }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand: glue between the CLI, the store, the planners and the kernel.
 
+pub mod agent;
 pub mod attach;
 pub mod complete;
 pub mod detach;
@@ -346,6 +347,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(ctx),
         Command::Gc => gc::run(ctx),
         Command::Restore => restore::run(ctx),
+        Command::Agent(args) => agent::run(ctx, &args),
         Command::Reset { yes } => reset::run(ctx, yes),
         Command::Lab(cmd) => lab::run(ctx, &cmd),
         Command::Graph(args) => graph::run(ctx, &args),

@@ -316,6 +316,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             "After a reboot (examples/cnet-restore.service runs it at boot):",
             "cnet restore",
         )],
+        "cnet-agent" => &[(
+            "On every host of overlays shared through etcd:",
+            "cnet --store etcd://10.9.0.5:2379 agent",
+        )],
         "cnet-reset" => &[
             ("Remove everything cnet made, asking first:", "cnet reset"),
             ("The same in a script:", "cnet reset --yes"),

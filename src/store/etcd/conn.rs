@@ -3,7 +3,10 @@
 //! it within seconds, never a hang.
 
 use crate::error::{Error, Result};
-use etcd_client::{Client, ConnectOptions, GetOptions, KvClient, Txn, TxnResponse};
+use etcd_client::{
+    Client, ConnectOptions, GetOptions, KvClient, Txn, TxnResponse, WatchClient, WatchOptions,
+    WatchStream,
+};
 use std::cell::OnceCell;
 use std::future::Future;
 use std::time::Duration;
@@ -32,7 +35,11 @@ impl From<&etcd_client::KeyValue> for Kv {
 struct Conn {
     rt: tokio::runtime::Runtime,
     kv: KvClient,
+    watch: WatchClient,
 }
+
+/// An open watch of a key range (`Etcd::watch`).
+pub struct Watch(WatchStream);
 
 /// etcd at some endpoints; nothing is started before the first request.
 pub struct Etcd {
@@ -80,6 +87,7 @@ impl Etcd {
         let _ = self.conn.set(Conn {
             rt,
             kv: client.kv_client(),
+            watch: client.watch_client(),
         });
         Ok(self.conn.get().expect("just set"))
     }
@@ -113,6 +121,50 @@ impl Etcd {
 
     pub fn txn(&self, txn: Txn) -> Result<TxnResponse> {
         self.call(|mut kv| async move { kv.txn(txn).await })
+    }
+
+    /// Watch every key under a prefix from now on.
+    pub fn watch(&self, prefix: &str) -> Result<Watch> {
+        let c = self.conn()?;
+        let mut client = c.watch.clone();
+        let prefix = prefix.to_string();
+        let open = async move {
+            let options = WatchOptions::new().with_prefix();
+            tokio::time::timeout(TIMEOUT, client.watch(prefix, Some(options))).await
+        };
+        let stream =
+            c.rt.block_on(open)
+                .map_err(|_| self.fail(format!("no answer within {} s", TIMEOUT.as_secs())))?
+                .map_err(|e| self.fail(short(&e)))?;
+        Ok(Watch(stream))
+    }
+
+    /// Wait until a watched key for which `wanted` holds changes, or `timeout` passes.
+    pub fn wait(
+        &self,
+        w: &mut Watch,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<()> {
+        let c = self.conn()?;
+        c.rt.block_on(async {
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                let resp = match tokio::time::timeout_at(deadline, w.0.message()).await {
+                    Err(_) => return Ok(()),
+                    Ok(Err(e)) => return Err(self.fail(short(&e))),
+                    Ok(Ok(None)) => return Err(self.fail("the watch was closed")),
+                    Ok(Ok(Some(resp))) => resp,
+                };
+                let hit = resp.events().iter().any(|e| {
+                    e.kv()
+                        .is_some_and(|kv| wanted(&String::from_utf8_lossy(kv.key())))
+                });
+                if hit {
+                    return Ok(());
+                }
+            }
+        })
     }
 }
 

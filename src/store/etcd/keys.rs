@@ -16,8 +16,18 @@ use std::net::IpAddr;
 
 const ROOT: &str = "/cnet/v1";
 
+/// Every shared overlay's keys.
+pub fn all_networks() -> String {
+    format!("{ROOT}/networks/")
+}
 pub fn network(name: &str) -> String {
-    format!("{ROOT}/networks/{name}/")
+    format!("{}{name}/", all_networks())
+}
+/// Whether a key is a member of some overlay.
+pub fn is_member(key: &str) -> bool {
+    key.strip_prefix(&all_networks())
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(_, rest)| rest.starts_with("members/"))
 }
 pub fn definition(name: &str) -> String {
     format!("{}definition", network(name))
@@ -102,6 +112,13 @@ mod tests {
         assert!(held_elsewhere(&theirs, me));
         assert!(!held_elsewhere("ns1", me));
         assert!(!held_elsewhere("/proc/9/ns/net", me));
+    }
+
+    #[test]
+    fn member_keys_are_told_apart() {
+        assert!(is_member(&member("ov", "0123456789ab")));
+        assert!(!is_member(&lease("ov", "10.0.0.1".parse().unwrap())));
+        assert!(!is_member(&definition("members")));
     }
 
     #[test]

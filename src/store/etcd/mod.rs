@@ -31,6 +31,8 @@ pub struct EtcdStore {
     /// Whether a network is shared, from its local definition.
     shared: RefCell<HashMap<String, bool>>,
     leases: RefCell<LeaseCache>,
+    /// The members watch `cnet agent` waits on.
+    watching: RefCell<Option<conn::Watch>>,
 }
 
 impl EtcdStore {
@@ -41,6 +43,7 @@ impl EtcdStore {
             host: OnceCell::new(),
             shared: RefCell::new(HashMap::new()),
             leases: RefCell::new(HashMap::new()),
+            watching: RefCell::new(None),
         }
     }
 
@@ -237,5 +240,17 @@ impl Store for EtcdStore {
     }
     fn members(&self, network: &str) -> Result<Vec<Member>> {
         self.read_members(network)
+    }
+    fn watch_members(&self) -> Result<()> {
+        let w = self.etcd.watch(&keys::all_networks())?;
+        *self.watching.borrow_mut() = Some(w);
+        Ok(())
+    }
+    fn wait_for_members(&self, timeout: std::time::Duration) -> Result<()> {
+        let Some(mut w) = self.watching.borrow_mut().take() else {
+            std::thread::sleep(timeout);
+            return Ok(());
+        };
+        self.etcd.wait(&mut w, timeout, keys::is_member)
     }
 }
