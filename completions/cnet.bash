@@ -16,6 +16,9 @@ _cnet_clap() {
             ",$1")
                 cmd="cnet"
                 ;;
+            cnet,agent)
+                cmd="cnet__subcmd__agent"
+                ;;
             cnet,attach)
                 cmd="cnet__subcmd__attach"
                 ;;
@@ -54,9 +57,6 @@ _cnet_clap() {
                 ;;
             cnet__subcmd__firewall,reload)
                 cmd="cnet__subcmd__firewall__subcmd__reload"
-                ;;
-            cnet__subcmd__firewall,status)
-                cmd="cnet__subcmd__firewall__subcmd__status"
                 ;;
             cnet__subcmd__lab,down)
                 cmd="cnet__subcmd__lab__subcmd__down"
@@ -128,13 +128,43 @@ _cnet_clap() {
 
     case "${cmd}" in
         cnet)
-            opts="-v -h -V --state-dir --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore lab graph reset"
+            opts="-v -h -V --state-dir --store --format --dry-run --verbose --help --version net attach detach exec-in-ns lease ns firewall gc restore agent lab graph reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__agent)
+            opts="-v -h --state-dir --store --format --dry-run --verbose --once --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -150,7 +180,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-v -p -h --state-dir --format --dry-run --verbose --ip --ip6 --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
+            opts="-v -p -h --state-dir --store --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,15 +190,15 @@ _cnet_clap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --ip)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ip6)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -208,13 +238,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__detach)
-            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -230,13 +264,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__exec__subcmd__in__subcmd__ns)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -252,13 +290,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall)
-            opts="-v -h --state-dir --format --dry-run --verbose --help reload status"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help reload"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -274,7 +316,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall__subcmd__reload)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,25 +326,7 @@ _cnet_clap() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        cnet__subcmd__firewall__subcmd__status)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --state-dir)
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -318,13 +342,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__gc)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -340,13 +368,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__graph)
-            opts="-v -h --state-dir --format --dry-run --verbose --style --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --style --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -366,13 +398,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab)
-            opts="-v -h --state-dir --format --dry-run --verbose --help up down ls list"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help up down ls list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -388,13 +424,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab__subcmd__down)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -410,13 +450,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab__subcmd__ls)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -432,13 +476,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab__subcmd__up)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -454,13 +502,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lease)
-            opts="-v -h --state-dir --format --dry-run --verbose --help ls list"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help ls list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -476,13 +528,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lease__subcmd__ls)
-            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
+            opts="-v -q -h --state-dir --store --format --dry-run --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -498,13 +554,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net)
-            opts="-v -h --state-dir --format --dry-run --verbose --help create rm remove ls list inspect prune peer"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help create rm remove ls list inspect prune peer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -520,13 +580,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__create)
-            opts="-v -d -o -h --state-dir --format --dry-run --verbose --driver --subnet --gateway --ip-range --ipv6 --subnet6 --gateway6 --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
+            opts="-v -d -o -h --state-dir --store --format --dry-run --verbose --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -557,14 +621,6 @@ _cnet_clap() {
                     return 0
                     ;;
                 --ip-range)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --subnet6)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --gateway6)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -625,13 +681,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__inspect)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -647,13 +707,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__ls)
-            opts="-v -q -h --state-dir --format --dry-run --verbose --quiet --help"
+            opts="-v -q -h --state-dir --store --format --dry-run --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -669,13 +733,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__peer)
-            opts="-v -h --state-dir --format --dry-run --verbose --help add rm remove"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help add rm remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -691,13 +759,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__peer__subcmd__add)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -713,13 +785,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__peer__subcmd__rm)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -735,13 +811,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__prune)
-            opts="-v -f -h --state-dir --format --dry-run --verbose --force --help"
+            opts="-v -f -h --state-dir --store --format --dry-run --verbose --force --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -757,13 +837,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__rm)
-            opts="-v -f -h --state-dir --format --dry-run --verbose --force --help"
+            opts="-v -f -h --state-dir --store --format --dry-run --verbose --force --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -779,13 +863,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__ns)
-            opts="-v -h --state-dir --format --dry-run --verbose --help ls list rm remove"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help ls list rm remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -801,13 +889,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__ls)
-            opts="-v -q -o -h --state-dir --format --dry-run --verbose --quiet --output --wide --help"
+            opts="-v -q -o -h --state-dir --store --format --dry-run --verbose --quiet --output --wide --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -831,13 +923,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__ns__subcmd__rm)
-            opts="-v -h --state-dir --format --dry-run --verbose --wait --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -853,13 +949,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__reset)
-            opts="-v -y -h --state-dir --format --dry-run --verbose --yes --help"
+            opts="-v -y -h --state-dir --store --format --dry-run --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -875,13 +975,17 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__restore)
-            opts="-v -h --state-dir --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -902,7 +1006,7 @@ _cnet_clap() {
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`); the rest
 # from the clap-generated _cnet_clap above.
-_cnet_value_opts=" --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --subnet6 --underlay --vni -d -o -p "
+_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --underlay --vni -d -o -p "
 
 # The kinds of candidates for the positional argument under the cursor, if it is one cnet knows.
 _cnet_positional_kinds() {

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cnet_global_optspecs
-    string join \n state-dir= format= dry-run v/verbose h/help V/version
+    string join \n state-dir= store= format= dry-run v/verbose h/help V/version
 end
 
 function __fish_cnet_needs_command
@@ -25,6 +25,7 @@ function __fish_cnet_using_subcommand
 end
 
 complete -c cnet -n "__fish_cnet_needs_command" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_needs_command" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_needs_command" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_needs_command" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -40,10 +41,12 @@ complete -c cnet -n "__fish_cnet_needs_command" -f -a "ns" -d 'List and remove n
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "firewall" -d 'Manage cnet\'s firewall rules'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "gc" -d 'Repair where state and kernel disagree: interrupted commands, released namespaces, missing bridges and rules, unrecorded links (--dry-run: print the repairs\' plans)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "restore" -d 'Re-create every network\'s links and firewall after a boot, and release what the boot took (run by examples/cnet-restore.service)'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "agent" -d 'Keep this host\'s shared overlays in step with etcd: program every host that joins or leaves (foreground; needs --store etcd://...)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "lab" -d 'Bring up, take down and list a lab described in a TOML file'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "graph" -d 'Draw networks, their namespaces, overlay peers and published ports'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "reset" -d 'Remove everything cnet made: endpoints, networks (the default one\'s too), their rules and tables, the namespaces it created, its hosts files'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -58,29 +61,28 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subco
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "prune" -d 'Remove every network with no namespace attached (never a predefined one)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and not __fish_seen_subcommand_from create rm remove ls list inspect prune peer" -f -a "peer" -d 'Add or remove a peer VTEP of a vxlan network, leaving attached namespaces alone'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s d -l driver -d 'Driver: bridge, host, none, macvlan, ipvlan, vxlan (alias overlay)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet -d 'Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway -d 'Gateway address (default: the subnet\'s first host address)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ip-range -d 'Lease addresses only from this sub-range (CIDR)' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet6 -d 'IPv6 subnet in CIDR form, at most a /120 (default: the next free /64 of this host\'s ULA /48); needs --ipv6' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway6 -d 'IPv6 gateway address (default: the IPv6 subnet\'s first host address); needs --ipv6' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mtu -d 'MTU of the bridge and every veth' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -d 'Parent interface (macvlan, ipvlan)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -d 'Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)' -r -f
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l vni -d 'VXLAN network identifier' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l vni -d 'VXLAN network identifier (with the etcd store: a free one when not given)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l local -d 'Local underlay address (vxlan)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l peer -d 'Peer VTEP address (vxlan), repeatable' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dstport -d 'VXLAN UDP destination port' -r
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -d 'Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU' -r -f
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l underlay -d 'Underlay interface or address (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU (with the etcd store: the default route\'s interface when not given)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s o -l opt -d 'Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker\'s com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan: parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=; vxlan: bridge_name=, mtu=, vni= (and com.docker.network.driver.overlay.vxlanid_list=)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
-complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ipv6 -d 'Dual stack: IPv6 beside IPv4 (bridge, macvlan, ipvlan, vxlan)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -88,6 +90,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -95,6 +98,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s f -l force -d 'Detach every attached namespace first'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -102,6 +106,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -109,12 +114,14 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print network names only'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -122,6 +129,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -s f -l force -d 'Do not ask (required when standard input is not a terminal)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -131,10 +139,10 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "rm" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from peer" -f -a "remove" -d 'Stop sending to a host: its flood entry and the MACs learned behind it go'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip -d 'Static address (must be free and inside the network\'s range)' -r
-complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip6 -d 'Static IPv6 address (dual-stack networks; must be free and inside the IPv6 subnet)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ifname -d 'Interface name inside the namespace (default: the first free ethN)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l mac -d 'MAC address of the interface inside the namespace' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l alias -d 'Extra host name the other members resolve to this namespace, repeatable' -r
@@ -146,6 +154,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand attach" -s v -l verbose -d 'Sa
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l no-default-route -d 'Never give the namespace its default route through this network'
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -153,12 +162,14 @@ complete -c cnet -n "__fish_cnet_using_subcommand detach" -s v -l verbose -d 'Sa
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -l wait -d 'Return only when the kernel has freed everything: the veth pair deleted at once and the deleted rules freed (by default the namespace is cut off at once and that ~25 ms of kernel work finishes in the background)'
 complete -c cnet -n "__fish_cnet_using_subcommand detach" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -167,6 +178,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_sub
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "ls" -d 'List leases, of one network or of all'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and not __fish_seen_subcommand_from ls list" -f -a "list" -d 'List leases, of one network or of all'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -174,6 +186,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcomm
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -181,6 +194,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcomm
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print addresses only, one per line'
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -191,6 +205,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcom
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "rm" -d 'Detach a namespace from every network, then delete it if cnet created it'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and not __fish_seen_subcommand_from ls list rm remove" -f -a "remove" -d 'Detach a namespace from every network, then delete it if cnet created it'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s o -l output -d '`wide`: one row per endpoint, with its MAC, host veth, bridge, default route, ports' -r -f -a "wide\t''"
@@ -200,6 +215,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -l wide -d 'As -o wide'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s o -l output -d '`wide`: one row per endpoint, with its MAC, host veth, bridge, default route, ports' -r -f -a "wide\t''"
@@ -209,6 +225,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -l wide -d 'As -o wide'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -216,45 +233,52 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after nft flush ruleset, iptables -F or a firewall manager\'s reload): table inet cnet is rebuilt whole, in one transaction'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -f -a "status" -d 'Show the firewall backend (nftables, or iptables where nf_tables is missing; CNET_FIREWALL=iptables|nftables forces one), whether table inet cnet is there, and how many networks, published ports and rules it holds'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays\' peers are rebuilt whole'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
-json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand restore" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l once -d 'Bring the overlays in step once and exit'
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -265,30 +289,35 @@ complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subco
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "ls" -d 'List the lab\'s attachments: namespace, network, interface, address, MAC, default route, ports'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and not __fish_seen_subcommand_from up down ls list" -f -a "list" -d 'List the lab\'s attachments: namespace, network, interface, address, MAC, default route, ports'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand graph" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -l style -d 'How to draw: text (80 columns), dot (Graphviz) or mermaid (a `graph LR` block)' -r -f -a "text\t''
@@ -298,6 +327,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand graph" -l dry-run -d 'Print th
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand graph" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand reset" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
@@ -306,32 +336,9 @@ complete -c cnet -n "__fish_cnet_using_subcommand reset" -s y -l yes -d 'Do not 
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -s h -l help -d 'Print help'
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`).
-
-# How many positional words the command line has before the cursor, after cnet's command
-# (options and their values left out): which argument is being completed.
-function __fish_cnet_positionals
-    set -l value_opts --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --style --subnet --subnet6 --underlay --vni -d -o -p
-    set -l words (commandline -opc)
-    set -l n 0
-    set -l skip 0
-    for word in $words[2..-1]
-        if test $skip = 1
-            set skip 0
-        else if string match -q -- '-*' $word
-            contains -- $word $value_opts; and set skip 1
-        else
-            set n (math $n + 1)
-        end
-    end
-    # The command itself (attach, detach...) is the first.
-    math $n - 1
-end
-
-complete -c cnet -n "__fish_cnet_using_subcommand attach; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete networks; cnet __complete namespaces)"
-complete -c cnet -n "__fish_cnet_using_subcommand attach; and test (__fish_cnet_positionals) = 1" -f -a "(cnet __complete namespaces)"
-complete -c cnet -n "__fish_cnet_using_subcommand detach; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete networks)"
-complete -c cnet -n "__fish_cnet_using_subcommand detach; and test (__fish_cnet_positionals) = 1" -f -a "(cnet __complete namespaces)"
-complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand detach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -f -a "(cnet __complete namespaces)"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm remove inspect" -f -a "(cnet __complete networks)"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from add rm remove; and __fish_seen_subcommand_from peer" -f -a "(cnet __complete networks)"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls list" -f -a "(cnet __complete networks)"

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 box: network namespaces, Linux bridges and veth pairs through netlink, NAT and isolation with \
 iptables, addresses leased DHCP-style from a local allocator, state in TOML files. \
 --dry-run prints the equivalent ip/iptables commands instead of running anything.",
-    after_long_help = "Environment: CNET_STATE_DIR (as --state-dir); CNET_TIMING=1 prints on \
+    after_long_help = "Environment: CNET_STATE_DIR (as --state-dir); CNET_STORE (as --store); \
+CNET_CONFIG (the configuration file, default /etc/cnet/config.toml); CNET_TIMING=1 prints on \
 stderr where a command spends its time (each phase and each kernel operation, in ms)."
 )]
 pub struct Cli {
@@ -35,6 +36,16 @@ pub struct Global {
         default_value = "/var/lib/cnet"
     )]
     pub state_dir: PathBuf,
+    /// Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...]
+    /// (default: this host's files only; also `store = "..."` in /etc/cnet/config.toml)
+    #[arg(
+        long,
+        global = true,
+        display_order = 900,
+        env = "CNET_STORE",
+        value_name = "etcd://HOST:PORT,..."
+    )]
+    pub store: Option<String>,
     /// Output format: table (default) or json; `net inspect` prints json unless given table
     #[arg(long, global = true, display_order = 901, value_enum)]
     pub format: Option<Format>,
@@ -98,6 +109,16 @@ everything is consistent or was repaired."
     /// Re-create every network's links and firewall after a boot, and release what the boot
     /// took (run by examples/cnet-restore.service)
     Restore,
+    /// Keep this host's shared overlays in step with etcd: program every host that joins or
+    /// leaves (foreground; needs --store etcd://...)
+    #[command(
+        long_about = "Keep this host's overlays shared through etcd in step with their members: \
+on every change of a network's members in etcd (and every 10 s), program this host's VXLAN device \
+and tunnel filter for the hosts that joined or left (one flood entry and one filter element per \
+other host), as an attach does. Runs in the foreground until killed; needs --store etcd://... \
+(or CNET_STORE, or the configuration file)."
+    )]
+    Agent(AgentArgs),
     /// Bring up, take down and list a lab described in a TOML file
     #[command(subcommand)]
     Lab(LabCommand),
@@ -110,6 +131,13 @@ everything is consistent or was repaired."
         #[arg(short, long)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Bring the overlays in step once and exit
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,7 +240,7 @@ pub struct CreateArgs {
     /// Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)
     #[arg(long, value_hint = ValueHint::Other)]
     pub mode: Option<String>,
-    /// VXLAN network identifier
+    /// VXLAN network identifier (with the etcd store: a free one when not given)
     #[arg(long)]
     pub vni: Option<u32>,
     /// Local underlay address (vxlan)
@@ -224,8 +252,9 @@ pub struct CreateArgs {
     /// VXLAN UDP destination port
     #[arg(long)]
     pub dstport: Option<u16>,
-    /// Underlay interface (vxlan): its address is the local VTEP, its MTU minus 50 the default MTU
-    #[arg(long, value_hint = ValueHint::Other)]
+    /// Underlay interface or address (vxlan): its address is the local VTEP, its MTU minus 50
+    /// the default MTU (with the etcd store: the default route's interface when not given)
+    #[arg(long, value_hint = ValueHint::Other, value_name = "IFACE|IP")]
     pub underlay: Option<String>,
     /// Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker's
     /// com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan:

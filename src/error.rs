@@ -17,6 +17,10 @@ pub enum Error {
     /// A kernel operation failed; `op` is the equivalent command line.
     #[error("{op}: {msg}")]
     Kernel { op: String, msg: String },
+    /// A claim or replacement in a shared store lost to another host's: the request may be
+    /// made again with what the store holds now (a DHCP NAK). Exit status 1.
+    #[error("{0}")]
+    Conflict(String),
     /// Already reported on stderr; carries only the exit status.
     #[error("")]
     Reported(i32),

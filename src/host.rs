@@ -245,6 +245,7 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
             dstport,
             mtu,
             master,
+            mac,
         } => s.run_op(op, &NsRef::Host, |c| {
             vxlan::create(
                 c,
@@ -252,8 +253,7 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
                 *vni,
                 family::v4(*local)?,
                 underlay.as_deref(),
-                *dstport,
-                *mtu,
+                (*dstport, *mtu, *mac),
                 master.as_deref(),
             )
         }),

@@ -136,6 +136,14 @@ pub struct Network {
     /// over when the network was created; this host leases only from its part (`ip_range`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slice_vteps: Vec<IpAddr>,
+    /// Kept in the shared store (etcd) as well: its definition, leases, endpoints and member
+    /// hosts live there, and this file is this host's view (its VTEP, the peers it programmed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
+    /// The MAC address of this host's VXLAN device, when pinned (shared overlays: the other
+    /// hosts find it in etcd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vtep_mac: Option<String>,
 }
 
 impl Network {
@@ -152,6 +160,20 @@ impl Network {
     /// The subnets of the network, IPv4 first.
     pub fn subnets(&self) -> impl Iterator<Item = IpNetwork> {
         self.subnet.into_iter().chain(self.subnet6)
+    }
+
+    /// What every host shares of an overlay's definition: this host's view without its own
+    /// parts (its VTEP, MACs and peers).
+    pub fn shared_form(&self) -> Network {
+        Network {
+            local: None,
+            parent: None,
+            peers: Vec::new(),
+            bridge_mac: None,
+            vtep_mac: None,
+            slice_vteps: Vec::new(),
+            ..self.clone()
+        }
     }
 }
 
@@ -270,6 +292,20 @@ pub struct Lease {
     /// `/proc/sys/kernel/random/boot_id` when the lease was bound.
     #[serde(default)]
     pub boot_id: String,
+}
+
+/// A host on a shared overlay, as the shared store records it: the others flood to its VTEP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The host's id (`STATE/host_id`).
+    pub host: String,
+    /// Its underlay (VTEP) address.
+    pub underlay: IpAddr,
+    /// The MAC of its VXLAN device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vtep_mac: Option<String>,
+    /// Unix seconds.
+    pub since: u64,
 }
 
 /// A namespace cnet created (so it may delete it): `namespaces/NAME.toml`.

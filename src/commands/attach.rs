@@ -37,6 +37,41 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     crate::timing::mark("locked");
+    // On a shared overlay another host may take the offered address first: that is a NAK,
+    // and the exchange starts again from what the store holds now.
+    let mut lost = 0;
+    loop {
+        match attach_locked(ctx, a, mac, ip, ip6, &published) {
+            Err(Error::Conflict(msg)) if lost < MAX_NAKS => {
+                lost += 1;
+                ctx.say(format!("{msg}: DISCOVER again"));
+                std::thread::sleep(backoff(lost));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many NAKs an attach takes before it gives up.
+const MAX_NAKS: u32 = 16;
+
+/// A short random wait, longer after each NAK, so hosts that collided spread out.
+fn backoff(lost: u32) -> std::time::Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    std::time::Duration::from_micros(u64::from(jitter % (2000 * lost)))
+}
+
+fn attach_locked(
+    ctx: &Ctx,
+    a: &AttachArgs,
+    mac: Option<[u8; 6]>,
+    ip: Option<IpAddr>,
+    ip6: Option<IpAddr>,
+    published: &[crate::model::PortMapping],
+) -> Result<()> {
     let mut target = target::resolve(&a.netns)?;
     target.exists = ctx.host.borrow_mut().netns_exists(&target.ns);
     // What the kernel is asked about the namespace (its free ethN) goes to it as it is now.
@@ -54,6 +89,8 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         None => None,
     };
     let (net, setup) = net::for_use(ctx, &a.network)?;
+    // A shared overlay's new (or gone) hosts are programmed first.
+    let (net, peer_ops) = super::peer::sync_shared(ctx, &net)?;
     if ctx.store.endpoint(&net.name, &target.key)?.is_some() {
         return Err(Error::usage(format!(
             "{} is already attached to network {}",
@@ -62,8 +99,8 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     }
     let others = other_endpoints(ctx, &net.name, &target.key)?;
     check_exclusive(&net, &target, &others)?;
-    super::publish::check_network(&net, &published)?;
-    let stale_claims = super::publish::check(ctx, &published)?;
+    super::publish::check_network(&net, published)?;
+    let stale_claims = super::publish::check(ctx, published)?;
     if !net.driver.leases_addresses()
         && (ip.is_some() || ip6.is_some() || mac.is_some() || a.ifname.is_some())
     {
@@ -120,7 +157,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         address,
         address6,
         aliases: a.aliases.clone(),
-        ports: published.clone(),
+        ports: published.to_vec(),
         default_route,
         default_route6,
         gw_priority: a.gw_priority,
@@ -130,6 +167,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
 
     let mut plan = Plan::default();
     plan.extend(naming);
+    plan.extend(peer_ops);
     if let Some(setup) = setup {
         plan.extend(setup.ops);
         plan.push(Op::Record(Record::PutNetwork {
@@ -147,7 +185,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     for claim in stale_claims {
         plan.push(Op::Record(Record::ReleasePorts(claim)));
     }
-    for claim in super::publish::claims(&net, &target.given, &target.key, &published) {
+    for claim in super::publish::claims(&net, &target.given, &target.key, published) {
         plan.push(Op::Record(Record::ClaimPorts(claim)));
     }
     // The routes this attach takes over go first: a namespace has one default route of each
@@ -176,7 +214,7 @@ pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
         })?
         .ops,
     );
-    plan.extend(drivers::bridge::plan_publish(address, &published)?);
+    plan.extend(drivers::bridge::plan_publish(address, published)?);
     for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {
             lease: d.ack.clone(),

@@ -63,6 +63,7 @@ fn ctx() -> Ctx {
         .unwrap_or_else(|| PathBuf::from("/var/lib/cnet"));
     Ctx::new(Global {
         state_dir,
+        store: None,
         format: None,
         dry_run: false,
         verbose: false,

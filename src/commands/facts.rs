@@ -59,4 +59,10 @@ impl Facts for Ctx {
     fn ula(&self) -> Result<Option<IpNetwork>> {
         self.store.ula()
     }
+    fn store(&self) -> &dyn crate::store::Store {
+        &*self.store
+    }
+    fn default_route_link(&self) -> Result<Option<String>> {
+        kernel::vxlan::default_route_link()
+    }
 }

@@ -197,6 +197,7 @@ pub fn network_repairs(ctx: &Ctx, net: &Network) -> Result<Vec<Repair>> {
     for lease in ctx.store.leases(&net.name)? {
         let stale = lease.state == LeaseState::Bound
             && !drivers::sublink::is_shim_client(&lease.client)
+            && !crate::store::held_by_another_host(&lease.client)
             && !released.contains(&lease.address)
             && !endpoints.iter().any(|e| e.netns == lease.client)
             && !target::alive(&client_path(&lease.client));

@@ -1,5 +1,6 @@
 //! One module per subcommand: glue between the CLI, the store, the planners and the kernel.
 
+pub mod agent;
 pub mod attach;
 pub mod complete;
 pub mod detach;
@@ -52,6 +53,16 @@ impl Ctx {
             needs_root: true,
             rehearsing: false,
         }
+    }
+
+    /// A context over the store the command line asks for (`--store`, `CNET_STORE`, the
+    /// configuration file): the etcd store connects only when first used.
+    pub fn open(global: Global) -> Result<Self> {
+        let store = crate::store::open(&global)?;
+        Ok(Ctx {
+            store,
+            ..Ctx::new(global)
+        })
     }
 
     /// A context over any store and host (tests: the in-memory store and a fake host).
@@ -247,7 +258,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // Files cnet makes (state, hosts files) are readable by all and writable by root alone,
     // whatever umask it was started with.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    let ctx = Ctx::new(cli.global);
+    let ctx = Ctx::open(cli.global)?;
     // Only detach and ns rm may leave the kernel's freeing of links behind (kernel::reclaim).
     let wait = match &cli.command {
         Command::Detach(args) => args.wait,
@@ -360,6 +371,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Firewall(crate::cli::FirewallCommand::Status) => firewall::status(ctx),
         Command::Gc => gc::run(ctx),
         Command::Restore => restore::run(ctx),
+        Command::Agent(args) => agent::run(ctx, &args),
         Command::Reset { yes } => reset::run(ctx, yes),
         Command::Lab(cmd) => lab::run(ctx, &cmd),
         Command::Graph(args) => graph::run(ctx, &args),

@@ -192,12 +192,23 @@ pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network, records: Vec<Record>) -
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     names::validate_network_name(&a.name)?;
     let driver: Driver = a.driver.parse().map_err(Error::Usage)?;
-    let Definition {
-        net,
-        records,
-        lock: _lock,
-    } = drivers::of(driver).define(ctx, a)?;
-    apply_and_record(ctx, &net, records)
+    // A shared overlay defined (or its VNI or subnet taken) by another host meanwhile: define
+    // again against what etcd holds now, which joins it or chooses anew.
+    let mut lost = 0;
+    loop {
+        let Definition {
+            net,
+            records,
+            lock: _lock,
+        } = drivers::of(driver).define(ctx, a)?;
+        match apply_and_record(ctx, &net, records) {
+            Err(Error::Conflict(msg)) if lost < 3 => {
+                lost += 1;
+                ctx.say(format!("{msg}: defining again"));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// What `net rm`/`net prune` removed, for --format json.

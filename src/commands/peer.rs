@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::cli::PeerCommand;
 use crate::drivers::vxlan;
 use crate::error::{Error, Result};
-use crate::model::Driver;
+use crate::model::{Driver, Network};
 use crate::names;
 use crate::plan::{Op, Record};
 use std::net::IpAddr;
@@ -81,4 +81,42 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A shared overlay's peers brought in step with its members in etcd: the steps that program
+/// this host's VXLAN device (and tunnel filter) for the hosts that joined or left since it
+/// last looked, and the record of its new peers. Nothing for a network of this host alone.
+pub fn sync_shared(ctx: &Ctx, net: &Network) -> Result<(Network, Vec<Op>)> {
+    if !net.shared {
+        return Ok((net.clone(), Vec::new()));
+    }
+    let host = ctx.store.host_id()?;
+    let mut remote: Vec<IpAddr> = ctx
+        .store
+        .members(&net.name)?
+        .into_iter()
+        .filter(|m| m.host != host && Some(m.underlay) != net.local)
+        .map(|m| m.underlay)
+        .collect();
+    remote.sort();
+    remote.dedup();
+    let mut ops = Vec::new();
+    for p in remote.iter().filter(|p| !net.peers.contains(p)) {
+        ops.extend(vxlan::plan_peer_add(net, *p)?.ops);
+    }
+    for p in net.peers.iter().filter(|p| !remote.contains(p)) {
+        ops.extend(vxlan::plan_peer_rm(net, *p)?.ops);
+    }
+    if ops.is_empty() {
+        return Ok((net.clone(), ops));
+    }
+    let updated = Network {
+        peers: remote,
+        ..net.clone()
+    };
+    ops.push(Op::Record(Record::PutNetwork {
+        net: Box::new(updated.clone()),
+        previous: Some(Box::new(net.clone())),
+    }));
+    Ok((updated, ops))
 }

@@ -109,6 +109,10 @@ pub trait Facts {
     fn boot_id(&self) -> String;
     /// The host's IPv6 ULA /48, if one was chosen already.
     fn ula(&self) -> Result<Option<IpNetwork>>;
+    /// The store (a shared one holds overlays other hosts define and join too).
+    fn store(&self) -> &dyn crate::store::Store;
+    /// The interface of the host's default route, if it has one.
+    fn default_route_link(&self) -> Result<Option<String>>;
 }
 
 /// The namespace an attach/detach is about, resolved from what the user typed.

@@ -12,6 +12,7 @@ mod define;
 mod firewall;
 mod inspect;
 mod options;
+pub mod shared;
 
 pub use firewall::{firewall_elements, reload_rules, tunnel_filter_entries};
 use firewall::{firewall_rules, peer_entry, tunnel_entries};
@@ -42,7 +43,11 @@ pub static DRIVER: Vxlan = Vxlan;
 
 impl NetworkDriver for Vxlan {
     fn define(&self, facts: &dyn Facts, args: &CreateArgs) -> Result<Definition> {
-        define::define(facts, args)
+        if facts.store().shared() {
+            shared::define(facts, args)
+        } else {
+            define::define(facts, args)
+        }
     }
     fn plan_create(&self, net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         plan_create(net, fw)
@@ -132,6 +137,10 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         dstport: net.dstport.unwrap_or(DEFAULT_DSTPORT),
         mtu: net.mtu,
         master: Some(bridge),
+        mac: net
+            .vtep_mac
+            .as_deref()
+            .and_then(|m| crate::names::parse_mac(m).ok()),
     });
     // Nor on the tunnel device: no IPv6 chatter is replicated to every peer.
     plan.push(Op::DisableIpv6 { dev: dev.clone() });

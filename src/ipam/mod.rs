@@ -9,7 +9,8 @@ mod table;
 mod tests;
 
 pub use pool::{
-    DEFAULT_POOLS, check_room, check_usable, choose_subnet, choose_subnet6, first_host, overlaps,
+    DEFAULT_POOLS, check_room, check_usable, choose_overlay_subnet, choose_subnet, choose_subnet6,
+    first_host, overlaps,
 };
 pub use slice::{VtepSlice, sorted_vteps, vtep_slice};
 pub use table::{LeaseTable, MemTable};

@@ -35,6 +35,16 @@ pub fn choose_subnet(in_use: &[IpNetwork]) -> Option<IpNetwork> {
     })
 }
 
+/// Where overlays shared through etcd get their subnets when none is given: /24s of
+/// 10.0.0.0/8, as Docker's swarm does.
+pub const OVERLAY_POOL: &str = "10.0.0.0/8";
+
+/// The first free /24 of [`OVERLAY_POOL`].
+pub fn choose_overlay_subnet(in_use: &[IpNetwork]) -> Option<IpNetwork> {
+    let in_use: Vec<IpNetwork> = in_use.iter().copied().filter(|n| n.prefix() > 0).collect();
+    first_free_in(OVERLAY_POOL.parse().ok()?, 24, &in_use)
+}
+
 /// The first `/prefix` of `pool` overlapping nothing in `in_use`. Instead of testing every
 /// candidate (65,536 /24s in 10.0.0.0/8), jump past whatever network blocks the current one.
 fn first_free_in(pool: IpNetwork, prefix: u8, in_use: &[IpNetwork]) -> Option<IpNetwork> {

@@ -461,6 +461,27 @@ pub fn main_routes_v4(c: &Conn) -> Result<Vec<Ipv4Network>> {
     Ok(out)
 }
 
+/// The output interface of the IPv4 default route of the main table, if there is one.
+pub fn default_route_oif(c: &Conn) -> Result<Option<u32>> {
+    let msg = RouteMessageBuilder::<Ipv4Addr>::new().build();
+    let routes = c
+        .dump(RouteNetlinkMessage::GetRoute(msg))
+        .map_err(|e| Error::runtime(format!("ip route show: {}", describe(&e))))?;
+    Ok(routes.into_iter().find_map(|r| {
+        let RouteNetlinkMessage::NewRoute(r) = r else {
+            return None;
+        };
+        let main = r.header.table == RouteHeader::RT_TABLE_MAIN;
+        if !main || r.header.destination_prefix_length != 0 {
+            return None;
+        }
+        r.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Oif(i) => Some(*i),
+            _ => None,
+        })
+    }))
+}
+
 /// One transmit and one receive queue. A veth gets one per possible CPU by default and then
 /// drops to one in use, which waits for an RCU grace period per end; the extra queues serve
 /// only XDP, which cnet does not set up.

@@ -34,18 +34,18 @@ fn index_of(c: &Conn, what: &str, name: &str) -> Result<u32> {
     }
 }
 
-/// `Op::CreateVxlan`, on a connection in the host namespace.
-#[allow(clippy::too_many_arguments)]
+/// `Op::CreateVxlan`, on a connection in the host namespace; `device` is its port, MTU and
+/// MAC address.
 pub fn create(
     c: &Conn,
     name: &str,
     vni: u32,
     local: Ipv4Addr,
     underlay: Option<&str>,
-    dstport: u16,
-    mtu: Option<u32>,
+    device: (u16, Option<u32>, Option<[u8; 6]>),
     master: Option<&str>,
 ) -> Result<()> {
+    let (dstport, mtu, mac) = device;
     let mut b = LinkVxlan::new(name, vni)
         .local(local)
         .port(dstport)
@@ -55,6 +55,9 @@ pub fn create(
     }
     if let Some(m) = mtu {
         b = b.mtu(m);
+    }
+    if let Some(m) = mac {
+        b = b.address(m.to_vec());
     }
     if let Some(m) = master {
         b = b.controller(index_of(c, "master", m)?);
@@ -237,6 +240,17 @@ pub fn find_vtep(local: Option<IpAddr>, underlay: Option<String>) -> Result<Vtep
         local: IpAddr::V4(local),
         underlay,
         mtu,
+    })
+}
+
+/// The interface of the host's default route: where the underlay is unless told otherwise.
+pub fn default_route_link() -> Result<Option<String>> {
+    Session::new().run(&NsRef::Host, |c| {
+        let Some(idx) = super::netlink::default_route_oif(c)? else {
+            return Ok(None);
+        };
+        let (_, links) = host_addrs(c)?;
+        Ok(links.get(&idx).map(|(name, _)| name.clone()))
     })
 }
 

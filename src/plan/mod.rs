@@ -201,6 +201,9 @@ pub enum Op {
         dstport: u16,
         mtu: Option<u32>,
         master: Option<String>,
+        /// The device's MAC address (a shared overlay's members publish theirs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mac: Option<[u8; 6]>,
     },
     /// Head-end replication to one more VTEP: an all-zero FDB entry appended to a VXLAN device
     /// (`bridge fdb append 00:00:00:00:00:00 dev DEV dst DST`).

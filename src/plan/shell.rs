@@ -313,11 +313,15 @@ impl fmt::Display for Op {
                 dstport,
                 mtu,
                 master,
+                mac,
             } => {
                 let n = shell_quote(name);
                 write!(f, "ip link add {n}")?;
                 if let Some(m) = mtu {
                     write!(f, " mtu {m}")?;
+                }
+                if let Some(m) = mac {
+                    write!(f, " address {}", super::format_mac(m))?;
                 }
                 write!(f, " group {LINK_GROUP} type vxlan id {vni} local {local}")?;
                 if let Some(u) = underlay {

@@ -1,10 +1,10 @@
 //! A store in memory, with the file store's semantics (exclusive claims of addresses and host
 //! ports): for tests of commands and of the executor, without root or a state directory.
 
-use super::{Guard, Intent, Store};
+use super::{Guard, Intent, SharedClaims, Store};
 use crate::error::{Error, Result};
 use crate::model::family::Family;
-use crate::model::{Endpoint, Lease, LeaseState, NamespaceRecord, Network, PortClaim};
+use crate::model::{Endpoint, Lease, LeaseState, Member, NamespaceRecord, Network, PortClaim};
 use ipnetwork::IpNetwork;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -36,7 +36,25 @@ pub struct MemStore {
     pub writes: Rc<Cell<usize>>,
     /// The boot recorded; `None` stands for this one (tests start from a store in step).
     pub boot: Rc<RefCell<Option<String>>>,
+    /// Lose this many address claims to another host, as a shared store can: the address is
+    /// taken by [`RIVAL`] and the claim is a NAK (`Error::Conflict`).
+    pub lose_claims: Rc<Cell<usize>>,
+    /// What a shared store holds of other hosts, for tests of shared overlays (`None`: this
+    /// store shares nothing, as the file store).
+    pub shared: Rc<RefCell<Option<SharedView>>>,
 }
+
+/// A shared store's contents as a host sees them: its own id, the overlays' definitions and
+/// their members.
+#[derive(Debug, Default, Clone)]
+pub struct SharedView {
+    pub host: String,
+    pub definitions: BTreeMap<String, Network>,
+    pub members: BTreeMap<String, Vec<Member>>,
+}
+
+/// The client that wins the claims a [`MemStore`] is told to lose: a namespace of another host.
+pub const RIVAL: &str = "rival@0123456789ab";
 
 impl MemStore {
     pub fn holding(contents: Contents) -> Self {
@@ -107,6 +125,19 @@ impl Store for MemStore {
         self.write()?;
         let mut c = self.contents.borrow_mut();
         let key = (lease.network.clone(), lease.address);
+        if claim && !c.leases.contains_key(&key) && self.lose_claims.get() > 0 {
+            self.lose_claims.set(self.lose_claims.get() - 1);
+            let taken = Lease {
+                client: RIVAL.into(),
+                state: LeaseState::Bound,
+                ..lease.clone()
+            };
+            c.leases.insert(key, taken);
+            return Err(Error::Conflict(format!(
+                "address {} of network {} was claimed by another host",
+                lease.address, lease.network
+            )));
+        }
         if claim && c.leases.contains_key(&key) {
             return Err(Error::runtime(format!(
                 "address {} of network {} was claimed by another process",
@@ -289,5 +320,34 @@ impl Store for MemStore {
     fn record_boot(&self, boot_id: &str) -> Result<()> {
         *self.boot.borrow_mut() = Some(boot_id.to_string());
         Ok(())
+    }
+    fn shared(&self) -> bool {
+        self.shared.borrow().is_some()
+    }
+    fn host_id(&self) -> Result<String> {
+        let view = self.shared.borrow();
+        let view = view
+            .as_ref()
+            .ok_or_else(|| Error::runtime("no shared store"))?;
+        Ok(view.host.clone())
+    }
+    fn shared_network(&self, name: &str) -> Result<Option<Network>> {
+        let view = self.shared.borrow();
+        Ok(view.as_ref().and_then(|v| v.definitions.get(name).cloned()))
+    }
+    fn shared_claims(&self) -> Result<SharedClaims> {
+        let view = self.shared.borrow();
+        let defs = view.iter().flat_map(|v| v.definitions.values());
+        Ok(SharedClaims {
+            vnis: defs.clone().filter_map(|n| n.vni).collect(),
+            subnets: defs.filter_map(|n| n.subnet).collect(),
+        })
+    }
+    fn members(&self, network: &str) -> Result<Vec<Member>> {
+        let view = self.shared.borrow();
+        Ok(view
+            .as_ref()
+            .and_then(|v| v.members.get(network).cloned())
+            .unwrap_or_default())
     }
 }

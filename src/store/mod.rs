@@ -1,13 +1,16 @@
 //! Where cnet keeps what it did. A small trait, so a second backend (etcd, for overlays that
 //! span hosts) can sit beside the file store.
 
+pub mod choice;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 pub mod files;
 pub mod memory;
 pub mod txn;
 
 use crate::error::Result;
 use crate::model::family::Family;
-use crate::model::{Endpoint, Lease, NamespaceRecord, Network, PortClaim};
+use crate::model::{Endpoint, Lease, Member, NamespaceRecord, Network, PortClaim};
 use ipnetwork::IpNetwork;
 use std::fmt;
 use std::net::IpAddr;
@@ -104,6 +107,42 @@ impl Intent {
     }
 }
 
+/// The store a command asked for (`--store`, `CNET_STORE`, the configuration file).
+pub fn open(global: &crate::cli::Global) -> Result<Box<dyn Store>> {
+    let files = FileStore::new(global.state_dir.clone());
+    match choice::choose(global.store.as_deref())? {
+        choice::StoreChoice::Files => Ok(Box::new(files)),
+        #[cfg(feature = "etcd")]
+        choice::StoreChoice::Etcd(endpoints) => {
+            Ok(Box::new(etcd::EtcdStore::new(files, endpoints)))
+        }
+        #[cfg(not(feature = "etcd"))]
+        choice::StoreChoice::Etcd(_) => Err(crate::error::Error::usage(
+            "this cnet was built without the etcd store (cargo feature etcd)",
+        )),
+    }
+}
+
+/// A host's id in a shared store: 12 lowercase hex digits (`STATE/host_id`).
+pub fn is_host_id(s: &str) -> bool {
+    s.len() == 12
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether a lease's client is a namespace of another host (`NAMESPACE@HOST`, as the shared
+/// store shows them): this host can neither see nor free it.
+pub fn held_by_another_host(client: &str) -> bool {
+    client.rsplit_once('@').is_some_and(|(_, h)| is_host_id(h))
+}
+
+/// The VNIs and subnets the overlays of a shared store hold, whichever hosts made them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SharedClaims {
+    pub vnis: Vec<u32>,
+    pub subnets: Vec<ipnetwork::IpNetwork>,
+}
+
 /// Held while a command mutates state; dropping it releases the lock.
 pub type Guard = Box<dyn std::any::Any>;
 
@@ -174,6 +213,39 @@ pub trait Store {
     /// The boot the kernel objects were last brought up for (`None`: never recorded).
     fn recorded_boot(&self) -> Result<Option<String>>;
     fn record_boot(&self, boot_id: &str) -> Result<()>;
+
+    /// Whether overlays are shared with other hosts through this store (etcd): then their
+    /// definitions, leases, endpoints and members live there, everything else in local files.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// This host's id in the shared store.
+    fn host_id(&self) -> Result<String> {
+        Err(crate::error::Error::runtime("no shared store in use"))
+    }
+    /// An overlay's definition as the shared store holds it (made by any host).
+    fn shared_network(&self, _name: &str) -> Result<Option<Network>> {
+        Ok(None)
+    }
+    /// What the shared overlays of every host hold.
+    fn shared_claims(&self) -> Result<SharedClaims> {
+        Ok(SharedClaims::default())
+    }
+    /// The hosts on a shared overlay (this one included once it joined).
+    fn members(&self, _network: &str) -> Result<Vec<Member>> {
+        Ok(Vec::new())
+    }
+
+    /// Start watching the members of the shared overlays, so that `wait_for_members` sees
+    /// every change from now on.
+    fn watch_members(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Wait until the members of a shared overlay change (since `watch_members`), or `timeout`.
+    fn wait_for_members(&self, timeout: std::time::Duration) -> Result<()> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
 
     /// The files the listings of this process skipped so far, each once, in the order met.
     fn bad_files(&self) -> Vec<BadFile> {

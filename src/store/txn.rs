@@ -10,11 +10,17 @@ use crate::plan::Record;
 
 /// Apply `records` in order, all or none.
 pub fn commit_each(store: &dyn Store, records: &[Record]) -> Result<()> {
+    commit_each_with(records, |r| apply(store, r))
+}
+
+/// Apply `records` in order with `apply`, all or none: a refused record takes back the ones
+/// applied before it.
+pub fn commit_each_with(records: &[Record], apply: impl Fn(&Record) -> Result<()>) -> Result<()> {
     for (i, r) in records.iter().enumerate() {
-        if let Err(e) = apply(store, r) {
+        if let Err(e) = apply(r) {
             for done in records[..i].iter().rev() {
                 if let Some(undo) = done.undo() {
-                    let _ = apply(store, &undo);
+                    let _ = apply(&undo);
                 }
             }
             return Err(e);

@@ -131,6 +131,10 @@ fn files() -> String {
 
 fn environment() -> String {
     paragraph("CNET_STATE_DIR: the state directory (as --state-dir).")
+        + &paragraph("CNET_STORE: where shared overlays are kept (as --store).")
+        + &paragraph(
+            "CNET_CONFIG: the configuration file (default /etc/cnet/config.toml; key store = \"etcd://HOST:PORT\").",
+        )
         + &paragraph("CNET_TIMING=1: print on standard error where a command spends its time.")
 }
 
@@ -184,6 +188,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "A VXLAN overlay to two other hosts:",
                 "cnet net create ov -d overlay --vni 5000 --subnet 10.20.0.0/24 --underlay eth1 --peer 192.0.2.2 --peer 192.0.2.3",
+            ),
+            (
+                "The same overlay on every host, VNI, subnet and peers kept in etcd:",
+                "cnet --store etcd://10.9.0.5:2379 net create ov -d overlay",
             ),
         ],
         "cnet-net-rm" => &[
@@ -331,6 +339,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
         "cnet-restore" => &[(
             "After a reboot (examples/cnet-restore.service runs it at boot):",
             "cnet restore",
+        )],
+        "cnet-agent" => &[(
+            "On every host of overlays shared through etcd:",
+            "cnet --store etcd://10.9.0.5:2379 agent",
         )],
         "cnet-reset" => &[
             ("Remove everything cnet made, asking first:", "cnet reset"),

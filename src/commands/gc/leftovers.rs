@@ -268,6 +268,7 @@ mod tests {
     fn ctx(store: &MemStore, host: &SharedHost) -> Ctx {
         let global = Global {
             state_dir: "/nonexistent/cnet-unit".into(),
+            store: None,
             format: Some(Format::Table),
             dry_run: false,
             verbose: false,

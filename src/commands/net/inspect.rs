@@ -32,6 +32,9 @@ pub struct Inspect {
     namespaces: BTreeMap<String, InspectEndpoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vxlan: Option<drivers::vxlan::InspectVxlan>,
+    /// A shared overlay's hosts, as etcd lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    members: Vec<crate::model::Member>,
     /// What the definition does not say (e.g. that the host cannot reach macvlan children).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
@@ -115,6 +118,10 @@ pub fn inspect_one(ctx: &Ctx, n: &Network) -> Result<Inspect> {
         options: n.options.clone(),
         namespaces,
         vxlan: drivers::of(n.driver).inspect_vxlan(n),
+        members: match n.shared {
+            true => ctx.store.members(&n.name)?,
+            false => Vec::new(),
+        },
         notes: drivers::of(n.driver).inspect_notes(n),
     })
 }

@@ -12,11 +12,13 @@ use clap::Parser;
 
 mod dual_stack;
 mod gateway;
+mod shared;
 use gateway::with_two_networks;
 
 fn global(dry_run: bool) -> Global {
     Global {
         state_dir: "/nonexistent/cnet-unit".into(),
+        store: None,
         format: None,
         dry_run,
         verbose: false,

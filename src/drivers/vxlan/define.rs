@@ -43,9 +43,10 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
             r.vni, o.name
         )));
     }
-    check_bridge_free(facts, &r.bridge)?;
+    check_bridge_free(facts, &r.shape.bridge)?;
     check_not_routed(facts, r.subnet)?;
-    let vtep = facts.find_vtep(a.local.map(IpAddr::V4), a.underlay.clone())?;
+    let (local, underlay) = super::options::vtep_hint(a);
+    let vtep = facts.find_vtep(local, underlay)?;
     let peers: Vec<IpAddr> = a.peer.iter().copied().map(IpAddr::V4).collect();
     if peers.contains(&vtep.local) {
         return Err(Error::usage(format!(
@@ -55,7 +56,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     }
     let dev = vxlan_ifname(r.vni);
     if !facts.dry_run() {
-        for link in [&r.bridge, &dev] {
+        for link in [&r.shape.bridge, &dev] {
             if facts.link_exists(&NsRef::Host, link)? {
                 return Err(Error::usage(format!(
                     "link {link} already exists on this host"
@@ -69,7 +70,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
             vtep.underlay, vtep.mtu
         )));
     };
-    let mtu = r.mtu.unwrap_or(default_mtu);
+    let mtu = r.shape.mtu.unwrap_or(default_mtu);
     if mtu > default_mtu {
         facts.say(&format!(
             "note: mtu {mtu} is more than {} ({} - {OVERHEAD}) allows: large frames will be \
@@ -78,7 +79,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
         ));
     }
     // Without --ip-range, lease only from this host's part of the subnet.
-    let (ip_range, slice_vteps) = match r.ip_range {
+    let (ip_range, slice_vteps) = match r.shape.ip_range {
         Some(range) => (range, Vec::new()),
         None => {
             let s = ipam::vtep_slice(r.subnet, vtep.local, &peers)?;
@@ -111,13 +112,13 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
         ip_range6,
         internal: true,
         mtu: Some(mtu),
-        bridge: Some(r.bridge),
+        bridge: Some(r.shape.bridge),
         parent: Some(vtep.underlay),
         vni: Some(r.vni),
         local: Some(vtep.local),
         peers,
-        dstport: Some(r.dstport),
-        options: r.opts.given,
+        dstport: Some(r.shape.dstport),
+        options: r.shape.opts.given,
         slice_vteps,
         ..new_network(&a.name, Driver::Vxlan)
     };

@@ -11,7 +11,7 @@ use crate::model::Driver;
 use crate::names;
 use ipnetwork::IpNetwork;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// `-o` options of a vxlan network: ours and Docker's spellings.
 #[derive(Debug, Default, PartialEq)]
@@ -54,8 +54,14 @@ fn check_unicast(what: &str, ip: Ipv4Addr) -> Result<()> {
 #[derive(Debug)]
 pub struct Request {
     pub vni: u32,
-    pub dstport: u16,
     pub subnet: IpNetwork,
+    pub shape: Shape,
+}
+
+/// What is checked alike whether VNI and subnet are given or chosen.
+#[derive(Debug)]
+pub struct Shape {
+    pub dstport: u16,
     pub ip_range: Option<IpNetwork>,
     pub mtu: Option<u32>,
     pub bridge: String,
@@ -72,6 +78,58 @@ fn check_vni(vni: u32) -> Result<u32> {
 }
 
 pub fn parse(a: &CreateArgs) -> Result<Request> {
+    let Parsed { vni, subnet, shape } = parse_any(a)?;
+    let vni = vni.ok_or_else(|| {
+        Error::usage(format!(
+            "a vxlan network needs --vni N (1-{MAX_VNI}), the same on every host"
+        ))
+    })?;
+    let subnet = subnet.ok_or_else(|| {
+        Error::usage("a vxlan network needs --subnet CIDR, the same on every host")
+    })?;
+    // The range must be inside the subnet (the slice is, by construction).
+    Pool::new(subnet, shape.ip_range, None)?.check_leasable()?;
+    Ok(Request { vni, subnet, shape })
+}
+
+/// What `create` asks of an overlay shared through etcd: VNI and subnet are chosen when not
+/// given, and peers come from etcd.
+pub struct SharedRequest {
+    pub vni: Option<u32>,
+    pub subnet: Option<IpNetwork>,
+    pub shape: Shape,
+}
+
+pub fn parse_shared(a: &CreateArgs) -> Result<SharedRequest> {
+    if let Some(p) = a.peer.first() {
+        return Err(Error::usage(format!(
+            "--peer {p}: with the etcd store the peers are the hosts that create or join the \
+             network (drop --peer)"
+        )));
+    }
+    let Parsed { vni, subnet, shape } = parse_any(a)?;
+    if let Some(subnet) = subnet {
+        Pool::new(subnet, shape.ip_range, None)?.check_leasable()?;
+    }
+    Ok(SharedRequest { vni, subnet, shape })
+}
+
+/// This host's VTEP as asked for: `--local IP`, `--underlay IFACE`, or `--underlay IP`.
+pub fn vtep_hint(a: &CreateArgs) -> (Option<IpAddr>, Option<String>) {
+    match a.underlay.as_deref().map(|u| (u, u.parse::<Ipv4Addr>())) {
+        Some((_, Ok(ip))) if a.local.is_none() => (Some(IpAddr::V4(ip)), None),
+        _ => (a.local.map(IpAddr::V4), a.underlay.clone()),
+    }
+}
+
+/// The checks both kinds of overlay share; VNI and subnet as given.
+struct Parsed {
+    vni: Option<u32>,
+    subnet: Option<IpNetwork>,
+    shape: Shape,
+}
+
+fn parse_any(a: &CreateArgs) -> Result<Parsed> {
     reject_flags(
         a,
         Driver::Vxlan,
@@ -79,11 +137,9 @@ pub fn parse(a: &CreateArgs) -> Result<Request> {
     )?;
     let opts = options(&a.opts)?;
     let vni_opt = opts.vni.map(|v| (key_of(&opts.given, "vni"), v));
-    let vni = check_vni(flag_or_option("--vni", a.vni, vni_opt)?.ok_or_else(|| {
-        Error::usage(format!(
-            "a vxlan network needs --vni N (1-{MAX_VNI}), the same on every host"
-        ))
-    })?)?;
+    let vni = flag_or_option("--vni", a.vni, vni_opt)?
+        .map(check_vni)
+        .transpose()?;
     let mtu_opt = opts.mtu.map(|m| (key_of(&opts.given, "mtu"), m));
     let common = parse_common(a, mtu_opt)?;
     if common.gateway.is_some() {
@@ -92,9 +148,6 @@ pub fn parse(a: &CreateArgs) -> Result<Request> {
              to a bridge network as well for a way out",
         ));
     }
-    let subnet = common.subnet.ok_or_else(|| {
-        Error::usage("a vxlan network needs --subnet CIDR, the same on every host")
-    })?;
     let dstport = a.dstport.unwrap_or(DEFAULT_DSTPORT);
     if dstport == 0 {
         return Err(Error::usage("--dstport 0 is not a UDP port"));
@@ -113,7 +166,9 @@ pub fn parse(a: &CreateArgs) -> Result<Request> {
     if let Some(l) = a.local {
         check_unicast("--local", l)?;
     }
-    if let Some(u) = &a.underlay {
+    if let Some(u) = &a.underlay
+        && u.parse::<Ipv4Addr>().is_err()
+    {
         names::validate_ifname(u)?;
     }
     let bridge = opts
@@ -121,16 +176,16 @@ pub fn parse(a: &CreateArgs) -> Result<Request> {
         .clone()
         .unwrap_or_else(|| names::bridge_name(&a.name));
     names::validate_ifname(&bridge)?;
-    // The range must be inside the subnet (the slice is, by construction).
-    Pool::new(subnet, common.ip_range, None)?.check_leasable()?;
-    Ok(Request {
+    Ok(Parsed {
         vni,
-        dstport,
-        subnet,
-        ip_range: common.ip_range,
-        mtu: common.mtu,
-        bridge,
-        opts,
+        subnet: common.subnet,
+        shape: Shape {
+            ip_range: common.ip_range,
+            mtu: common.mtu,
+            dstport,
+            bridge,
+            opts,
+        },
     })
 }
 
@@ -207,9 +262,9 @@ mod tests {
     #[test]
     fn defaults_port_4789_and_the_bridge_name() {
         let r = parse(&args(&["--vni", "5000", "--subnet", "10.20.0.0/24"])).unwrap();
-        assert_eq!(r.dstport, 4789);
-        assert_eq!(r.bridge, "cn-ov");
-        assert_eq!(r.mtu, None);
+        assert_eq!(r.shape.dstport, 4789);
+        assert_eq!(r.shape.bridge, "cn-ov");
+        assert_eq!(r.shape.mtu, None);
         let r = parse(&args(&[
             "--vni",
             "5000",
@@ -221,6 +276,6 @@ mod tests {
             "8472",
         ]))
         .unwrap();
-        assert_eq!((r.mtu, r.dstport), (Some(1400), 8472));
+        assert_eq!((r.shape.mtu, r.shape.dstport), (Some(1400), 8472));
     }
 }
