@@ -58,6 +58,9 @@ _cnet_clap() {
             cnet__subcmd__firewall,reload)
                 cmd="cnet__subcmd__firewall__subcmd__reload"
                 ;;
+            cnet__subcmd__firewall,status)
+                cmd="cnet__subcmd__firewall__subcmd__status"
+                ;;
             cnet__subcmd__lab,down)
                 cmd="cnet__subcmd__lab__subcmd__down"
                 ;;
@@ -180,7 +183,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__attach)
-            opts="-v -p -h --state-dir --store --format --dry-run --verbose --ip --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
+            opts="-v -p -h --state-dir --store --format --dry-run --verbose --ip --ip6 --ifname --mac --alias --publish --gw-priority --name --no-default-route --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,6 +202,10 @@ _cnet_clap() {
                     return 0
                     ;;
                 --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip6)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -290,7 +297,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall)
-            opts="-v -h --state-dir --store --format --dry-run --verbose --help reload"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help reload status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +323,32 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__firewall__subcmd__reload)
+            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnet__subcmd__firewall__subcmd__status)
             opts="-v -h --state-dir --store --format --dry-run --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -580,7 +613,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__net__subcmd__create)
-            opts="-v -d -o -h --state-dir --store --format --dry-run --verbose --driver --subnet --gateway --ip-range --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
+            opts="-v -d -o -h --state-dir --store --format --dry-run --verbose --driver --subnet --gateway --ip-range --ipv6 --subnet6 --gateway6 --internal --mtu --parent --mode --vni --local --peer --dstport --underlay --opt --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +654,14 @@ _cnet_clap() {
                     return 0
                     ;;
                 --ip-range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subnet6)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway6)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1006,7 +1047,7 @@ _cnet_clap() {
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`); the rest
 # from the clap-generated _cnet_clap above.
-_cnet_value_opts=" --alias --driver --dstport --format --gateway --gw-priority --ifname --ip --ip-range --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --underlay --vni -d -o -p "
+_cnet_value_opts=" --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --subnet6 --underlay --vni -d -o -p "
 
 # The kinds of candidates for the positional argument under the cursor, if it is one cnet knows.
 _cnet_positional_kinds() {

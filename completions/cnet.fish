@@ -68,6 +68,8 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet -d 'Subnet in CIDR form (default: the first free /16, /20 or /24 of the default pools)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway -d 'Gateway address (default: the subnet\'s first host address)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ip-range -d 'Lease addresses only from this sub-range (CIDR)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l subnet6 -d 'IPv6 subnet in CIDR form, at most a /120 (default: the next free /64 of this host\'s ULA /48); needs --ipv6' -r
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l gateway6 -d 'IPv6 gateway address (default: the IPv6 subnet\'s first host address); needs --ipv6' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mtu -d 'MTU of the bridge and every veth' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l parent -d 'Parent interface (macvlan, ipvlan)' -r -f
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l mode -d 'Driver mode (macvlan: bridge|private|vepa|passthru, ipvlan: l2|l3|l3s)' -r -f
@@ -79,6 +81,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcomman
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s o -l opt -d 'Driver option KEY=VALUE, repeatable. bridge: bridge_name=, mtu= (and Docker\'s com.docker.network.bridge.name=, com.docker.network.driver.mtu=); macvlan/ipvlan: parent=, macvlan_mode=, ipvlan_mode=, host_shim=true, mtu=; vxlan: bridge_name=, mtu=, vni= (and com.docker.network.driver.overlay.vxlanid_list=)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l ipv6 -d 'Dual stack: IPv6 beside IPv4 (bridge, macvlan, ipvlan, vxlan)'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -l internal -d 'No default route, no NAT: nothing leaves the network'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm" -l state-dir -d 'Directory holding cnet\'s state' -r -F
@@ -143,6 +146,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand attach" -l store -d 'Where ove
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip -d 'Static address (must be free and inside the network\'s range)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip6 -d 'Static IPv6 address (dual-stack networks; must be free and inside the IPv6 subnet)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ifname -d 'Interface name inside the namespace (default: the first free ethN)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l mac -d 'MAC address of the interface inside the namespace' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l alias -d 'Extra host name the other members resolve to this namespace, repeatable' -r
@@ -240,14 +244,15 @@ complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -l wait -d 'Return only when the kernel has deleted the links too (see detach --wait)'
 complete -c cnet -n "__fish_cnet_using_subcommand ns; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
-complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after iptables -F, nft flush ruleset or a firewall reload); the tables of published ports and of the overlays\' peers are rebuilt whole'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -f -a "reload" -d 'Re-create every rule cnet should have, from its state (after nft flush ruleset, iptables -F or a firewall manager\'s reload): table inet cnet is rebuilt whole, in one transaction'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and not __fish_seen_subcommand_from reload status" -f -a "status" -d 'Show the firewall backend (nftables, or iptables where nf_tables is missing; CNET_FIREWALL=iptables|nftables forces one), whether table inet cnet is there, and how many networks, published ports and rules it holds'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
@@ -255,6 +260,13 @@ json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -l state-dir -d 'Directory holding cnet\'s state' -r -F
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
+json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
+complete -c cnet -n "__fish_cnet_using_subcommand firewall; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
@@ -336,9 +348,32 @@ complete -c cnet -n "__fish_cnet_using_subcommand reset" -s y -l yes -d 'Do not 
 complete -c cnet -n "__fish_cnet_using_subcommand reset" -s h -l help -d 'Print help'
 
 # Names, drivers, modes and interfaces come from cnet itself (`cnet __complete KIND`).
-complete -c cnet -n "__fish_cnet_using_subcommand attach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
-complete -c cnet -n "__fish_cnet_using_subcommand detach" -f -a "(cnet __complete networks; cnet __complete namespaces)"
-complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns" -f -a "(cnet __complete namespaces)"
+
+# How many positional words the command line has before the cursor, after cnet's command
+# (options and their values left out): which argument is being completed.
+function __fish_cnet_positionals
+    set -l value_opts --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --subnet6 --underlay --vni -d -o -p
+    set -l words (commandline -opc)
+    set -l n 0
+    set -l skip 0
+    for word in $words[2..-1]
+        if test $skip = 1
+            set skip 0
+        else if string match -q -- '-*' $word
+            contains -- $word $value_opts; and set skip 1
+        else
+            set n (math $n + 1)
+        end
+    end
+    # The command itself (attach, detach...) is the first.
+    math $n - 1
+end
+
+complete -c cnet -n "__fish_cnet_using_subcommand attach; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete networks; cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand attach; and test (__fish_cnet_positionals) = 1" -f -a "(cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand detach; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete networks)"
+complete -c cnet -n "__fish_cnet_using_subcommand detach; and test (__fish_cnet_positionals) = 1" -f -a "(cnet __complete namespaces)"
+complete -c cnet -n "__fish_cnet_using_subcommand exec-in-ns; and test (__fish_cnet_positionals) = 0" -f -a "(cnet __complete namespaces)"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from rm remove inspect" -f -a "(cnet __complete networks)"
 complete -c cnet -n "__fish_cnet_using_subcommand net; and __fish_seen_subcommand_from add rm remove; and __fish_seen_subcommand_from peer" -f -a "(cnet __complete networks)"
 complete -c cnet -n "__fish_cnet_using_subcommand lease; and __fish_seen_subcommand_from ls list" -f -a "(cnet __complete networks)"
