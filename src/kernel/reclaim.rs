@@ -256,9 +256,10 @@ pub fn retire_veth(
 /// (which is free at once), and is deleted with the rest when the command ends ([`finish`]),
 /// in the same batch: a bridge's deletion alone waits ~50 ms for the kernel.
 ///
-/// Bridges and VXLAN devices only: a veth's other end would keep its name inside its
-/// namespace until then, where a command that goes on (an attach after recovering an
-/// interrupted one) must find it free.
+/// Bridges only: a veth's other end would keep its name inside its namespace until then,
+/// where a command that goes on (an attach after recovering an interrupted one) must find it
+/// free; a VXLAN device, even down and renamed, keeps its VNI and port from a device the same
+/// command creates next (a shared overlay's create that lost the race and defines again).
 pub fn retire_link(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
     use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo};
     let retired = retired_name(dev);
@@ -268,12 +269,9 @@ pub fn retire_link(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
             return Ok(false);
         };
         let standalone = link.attributes.iter().any(|a| match a {
-            LinkAttribute::LinkInfo(info) => info.iter().any(|i| {
-                matches!(
-                    i,
-                    LinkInfo::Kind(InfoKind::Bridge) | LinkInfo::Kind(InfoKind::Vxlan)
-                )
-            }),
+            LinkAttribute::LinkInfo(info) => info
+                .iter()
+                .any(|i| matches!(i, LinkInfo::Kind(InfoKind::Bridge))),
             _ => false,
         });
         if !standalone {
