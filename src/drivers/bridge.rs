@@ -76,7 +76,7 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         dev: bridge.clone(),
         addr: IpNetwork::new(gateway, subnet.prefix()).expect("prefix from a subnet"),
     });
-    plan_ip_families(net, &bridge, &mut plan);
+    plan_ip_families(net, &bridge, fw, &mut plan);
     plan.extend(super::plan_network_firewall(
         fw,
         || firewall_elements(net),
@@ -96,11 +96,13 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
 /// What a bridge carrying the network needs of each family: an IPv4-only network's has no
 /// IPv6 at all (no link-local address, so the host sends no router or neighbour solicitations
 /// and MLD reports into it); a dual-stack network's holds the IPv6 gateway (no DAD: cnet chose
-/// it) and ignores router advertisements. IPv4 forwarding on, unless the network is internal.
-/// IPv6 forwarding is left as it is: cnet's firewall has no IPv6 rules yet (isolation between
-/// networks, masquerade), and forwarding without them would route every dual-stack network
-/// into every other.
-pub fn plan_ip_families(net: &Network, bridge: &str, plan: &mut Plan) {
+/// it) and ignores router advertisements. Forwarding on, unless the network is internal: IPv4
+/// always, IPv6 for a dual-stack network whose firewall is `table inet cnet` (its isolation
+/// and internal rules match interfaces, so they hold for IPv6 too, and `subnets6` masquerades).
+/// The iptables fallback writes IPv4 rules only, so there IPv6 forwarding is left as it is:
+/// without ip6tables rules it would route every dual-stack network into every other.
+/// Like the IPv4 one, the sysctl is not undone (other networks may rely on it).
+pub fn plan_ip_families(net: &Network, bridge: &str, fw: &FirewallFacts, plan: &mut Plan) {
     match super::dual_stack::gateway_address(net) {
         None if !net.dual_stack() => plan.push(Op::DisableIpv6 {
             dev: bridge.to_string(),
@@ -125,8 +127,19 @@ pub fn plan_ip_families(net: &Network, bridge: &str, plan: &mut Plan) {
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         });
+        if net.dual_stack() && fw.backend == crate::firewall::Backend::Nftables {
+            plan.push(Op::Sysctl {
+                ns: NsRef::Host,
+                key: IPV6_FORWARDING.into(),
+                value: "1".into(),
+            });
+        }
     }
 }
+
+/// IPv6 forwarding for every interface. With it on, interfaces whose `accept_ra` is 1 ignore
+/// router advertisements (the kernel treats the host as a router); `accept_ra=2` keeps them.
+pub const IPV6_FORWARDING: &str = "net.ipv6.conf.all.forwarding";
 
 pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
     let mut plan = Plan::default();
@@ -299,6 +312,28 @@ mod tests {
         );
         assert!(text.contains("sysctl -w net.ipv4.ip_forward=1"), "{text}");
         assert!(text.contains("MASQUERADE"), "{text}");
+    }
+
+    #[test]
+    fn a_dual_stack_network_forwards_ipv6_only_with_the_inet_table_and_not_internal() {
+        let dual = |internal| Network {
+            subnet6: Some("fd00:1::/64".parse().unwrap()),
+            gateway6: Some("fd00:1::1".parse().unwrap()),
+            ..net(internal)
+        };
+        let on = "sysctl -w net.ipv6.conf.all.forwarding=1";
+        let text = plan_create(&dual(false), &FirewallFacts::default())
+            .unwrap()
+            .to_string();
+        assert!(text.contains(on), "{text}");
+        for (n, fw) in [
+            (dual(true), FirewallFacts::default()),
+            (net(false), FirewallFacts::default()),
+            (dual(false), FirewallFacts::iptables()),
+        ] {
+            let text = plan_create(&n, &fw).unwrap().to_string();
+            assert!(!text.contains("ipv6.conf.all.forwarding"), "{text}");
+        }
     }
 
     #[test]
