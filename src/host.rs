@@ -127,7 +127,7 @@ impl Host for RealHost {
             return Ok(out);
         }
         let mut nft = crate::firewall::nft::Nft::open()?;
-        for map in [published::MAP_ANY, published::MAP_IP] {
+        for map in published::MAPS {
             for e in nft.set_elements(map)? {
                 let data = e.data.unwrap_or_default();
                 out.ports

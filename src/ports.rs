@@ -5,6 +5,7 @@
 //! [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp]
 //! 8080:80                  host port 8080, any host address -> port 80, tcp
 //! 127.0.0.1:9090:80        only through 127.0.0.1
+//! [fd00::1]:9090:80        only through that IPv6 address (to the namespace's IPv6 address)
 //! 8000-8010:9000-9010/udp  a block of ports, 8000 -> 9000, 8001 -> 9001, ...
 //! ```
 //!
@@ -13,7 +14,7 @@
 use crate::error::{Error, Result};
 use crate::model::PortMapping;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The protocols a port can be published for.
 pub const PROTOCOLS: [&str; 3] = ["tcp", "udp", "sctp"];
@@ -60,23 +61,34 @@ fn parse_range(spec: &str, what: &str, s: &str) -> Result<(u16, u16)> {
     }
 }
 
+/// `IPV4` or `[IPV6]`. `0.0.0.0` and `[::]` mean every address, of both families.
 fn parse_host_ip(spec: &str, s: &str) -> Result<Option<IpAddr>> {
-    let ip: Ipv4Addr = s.parse().map_err(|_| {
-        bad(
-            spec,
-            format!("host address '{s}' is not an IPv4 address (IPv6 is not supported)"),
-        )
-    })?;
+    let ip: IpAddr = match s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        Some(v6) => v6
+            .parse::<Ipv6Addr>()
+            .map(IpAddr::V6)
+            .map_err(|_| bad(spec, format!("host address '{v6}' is not an IPv6 address")))?,
+        None => s.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| {
+            bad(
+                spec,
+                format!("host address '{s}' is not an IPv4 address (write IPv6 as [ADDR])"),
+            )
+        })?,
+    };
     if ip.is_unspecified() {
         return Ok(None);
     }
-    if ip.is_multicast() || ip.is_broadcast() {
+    let v4_bad = |a: &Ipv4Addr| a.is_multicast() || a.is_broadcast();
+    if match ip {
+        IpAddr::V4(a) => v4_bad(&a),
+        IpAddr::V6(a) => a.is_multicast(),
+    } {
         return Err(bad(
             spec,
             format!("{ip} cannot be a host address to publish on"),
         ));
     }
-    Ok(Some(IpAddr::V4(ip)))
+    Ok(Some(ip))
 }
 
 /// Parse one `-p` spec. Errors are usage errors (exit 2) quoting the spec.
@@ -94,23 +106,37 @@ pub fn parse(spec: &str) -> Result<PortMapping> {
         }
         None => (spec, "tcp".to_string()),
     };
-    if ports.starts_with('[') || ports.matches(':').count() > 2 {
+    // `[IPV6]:` in front: the brackets keep its colons apart from the ports'.
+    let (bracketed, ports) = match ports.strip_prefix('[') {
+        Some(rest) => match rest.split_once("]:") {
+            Some((ip, rest)) => (Some(format!("[{ip}]")), rest),
+            None => {
+                return Err(bad(
+                    spec,
+                    "expected [HOSTIP:]HOSTPORT:PORT[/PROTO], an IPv6 HOSTIP in brackets",
+                ));
+            }
+        },
+        None => (None, ports),
+    };
+    if ports.matches(':').count() > 2 || (bracketed.is_some() && ports.matches(':').count() != 1) {
         return Err(bad(
             spec,
-            "expected [HOSTIP:]HOSTPORT:PORT[/PROTO] (IPv6 is not supported)",
+            "expected [HOSTIP:]HOSTPORT:PORT[/PROTO] (an IPv6 HOSTIP in brackets: [::1]:8080:80)",
         ));
     }
     let parts: Vec<&str> = ports.split(':').collect();
-    let (host_ip, host, container) = match parts.as_slice() {
-        [_] => {
+    let (host_ip, host, container) = match (bracketed, parts.as_slice()) {
+        (None, [_]) => {
             return Err(bad(
                 spec,
                 "give the host port too, as HOSTPORT:PORT (cnet does not choose host ports)",
             ));
         }
-        [h, c] => (None, *h, *c),
-        [ip, h, c] => (parse_host_ip(spec, ip)?, *h, *c),
-        _ => unreachable!("at most two colons"),
+        (None, [h, c]) => (None, *h, *c),
+        (None, [ip, h, c]) => (parse_host_ip(spec, ip)?, *h, *c),
+        (Some(ip), [h, c]) => (parse_host_ip(spec, &ip)?, *h, *c),
+        _ => unreachable!("the colons were counted"),
     };
     if host.is_empty() {
         return Err(bad(
@@ -196,11 +222,12 @@ pub fn host_ports(m: &PortMapping) -> std::ops::RangeInclusive<u16> {
     m.host_port..=m.host_port_end
 }
 
-/// The host address as shown: `0.0.0.0` for every address.
+/// The host address as shown: `0.0.0.0` for every address, IPv6 in brackets (`[::1]`).
 pub fn host_ip_text(m: &PortMapping) -> String {
-    m.host_ip
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-        .to_string()
+    match m.host_ip {
+        Some(IpAddr::V6(a)) => format!("[{a}]"),
+        ip => ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)).to_string(),
+    }
 }
 
 fn range_text(a: u16, b: u16) -> String {
@@ -262,8 +289,12 @@ mod tests {
             parse("53:53/UDP").unwrap(),
             m(None, (53, 53), (53, 53), "udp")
         );
-        // 0.0.0.0 is "every address", as with no address.
+        // 0.0.0.0 is "every address", as with no address; so is [::].
         assert_eq!(parse("0.0.0.0:8080:80").unwrap(), parse("8080:80").unwrap());
+        assert_eq!(parse("[::]:8080:80").unwrap(), parse("8080:80").unwrap());
+        let v6 = parse("[fd00::1]:8000-8001:80-81/udp").unwrap();
+        assert_eq!(v6, m(Some("fd00::1"), (8000, 8001), (80, 81), "udp"));
+        assert_eq!(v6.to_string(), "[fd00::1]:8000-8001->80-81/udp");
         assert_eq!(
             parse("65535:1").unwrap(),
             m(None, (65535, 65535), (1, 1), "tcp")
@@ -303,8 +334,11 @@ mod tests {
         refused("8080:80/icmp", "unknown protocol 'icmp'");
         refused("8080:80/", "unknown protocol ''");
         refused("localhost:8080:80", "not an IPv4 address");
-        refused("[::1]:8080:80", "IPv6 is not supported");
-        refused("::1:8080:80", "IPv6 is not supported");
+        refused("::1:8080:80", "an IPv6 HOSTIP in brackets");
+        refused("[::1:8080:80", "an IPv6 HOSTIP in brackets");
+        refused("[::1]:8080", "an IPv6 HOSTIP in brackets");
+        refused("[1.2.3.4]:8080:80", "is not an IPv6 address");
+        refused("[ff02::1]:8080:80", "cannot be a host address");
         refused("224.0.0.1:8080:80", "cannot be a host address");
         refused("255.255.255.255:8080:80", "cannot be a host address");
         refused("1.2.3.4:5:6:7", "expected [HOSTIP:]HOSTPORT:PORT");

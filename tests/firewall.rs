@@ -118,7 +118,7 @@ fn one_inet_table_isolates_networks_closes_internal_ones_and_goes_with_the_last(
     assert_eq!(s["table"], true);
     assert_eq!(s["networks"], 3);
     assert_eq!(s["published_ports"], 0);
-    assert_eq!(s["rules"], 21);
+    assert_eq!(s["rules"], 26);
 
     // A network removed takes its elements; the others keep working.
     sb.cnet(&["net", "rm", "--force", "b"]).ok();

@@ -32,7 +32,7 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
                 networks.extend(bridge::firewall_elements(&net)?);
             }
             for ep in ctx.store.endpoints(&net.name)? {
-                published.extend(bridge::publish_entries(ep.address, &ep.ports)?);
+                published.extend(bridge::publish_entries(ep.address, ep.address6, &ep.ports)?);
             }
             users += 1;
         }

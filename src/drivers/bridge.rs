@@ -108,6 +108,10 @@ pub fn plan_ip_families(net: &Network, bridge: &str, fw: &FirewallFacts, plan: &
             dev: bridge.to_string(),
         }),
         gateway6 => {
+            // Its link-local address (the source of the host's neighbour solicitations for
+            // forwarded traffic) without DAD: set before the first port brings carrier, so the
+            // host answers for the network at once, not a second or two later.
+            plan.push(super::dual_stack::no_dad(NsRef::Host, bridge));
             plan.push(super::dual_stack::ignore_router_advertisements(
                 NsRef::Host,
                 bridge,
@@ -190,22 +194,31 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
     Ok(())
 }
 
-/// The map entries of a namespace's published ports on a bridge network.
+/// The map entries of a namespace's published ports on a bridge network: to its IPv4
+/// address, and to its IPv6 address too on a dual-stack network.
 pub fn publish_entries(
     address: Option<IpNetwork>,
+    address6: Option<IpNetwork>,
     ports: &[PortMapping],
 ) -> Result<Vec<PortEntry>> {
     if ports.is_empty() {
         return Ok(Vec::new());
     }
-    let addr = address.ok_or_else(|| Error::runtime("published ports need an address"))?;
-    published::entries(addr.ip(), ports)
+    let addrs: Vec<_> = address.iter().chain(&address6).map(|a| a.ip()).collect();
+    if addrs.is_empty() {
+        return Err(Error::runtime("published ports need an address"));
+    }
+    published::entries(&addrs, ports)
 }
 
 /// Open published ports: appended to the attach plan, after the namespace's links (so rollback
 /// closes the ports first).
-pub fn plan_publish(address: Option<IpNetwork>, ports: &[PortMapping]) -> Result<Vec<Op>> {
-    let entries = publish_entries(address, ports)?;
+pub fn plan_publish(
+    address: Option<IpNetwork>,
+    address6: Option<IpNetwork>,
+    ports: &[PortMapping],
+) -> Result<Vec<Op>> {
+    let entries = publish_entries(address, address6, ports)?;
     Ok(if entries.is_empty() {
         Vec::new()
     } else {
@@ -216,7 +229,7 @@ pub fn plan_publish(address: Option<IpNetwork>, ports: &[PortMapping]) -> Result
 /// Close an endpoint's published ports: exactly the entries `plan_publish` added.
 pub fn plan_unpublish(ep: &Endpoint) -> Plan {
     let mut plan = Plan::default();
-    if let Ok(entries) = publish_entries(ep.address, &ep.ports)
+    if let Ok(entries) = publish_entries(ep.address, ep.address6, &ep.ports)
         && !entries.is_empty()
     {
         plan.push(Op::UnpublishPorts(entries));
@@ -472,7 +485,7 @@ mod tests {
             crate::ports::parse("127.0.0.1:9090:80").unwrap(),
         ];
         let addr = Some("10.1.0.2/24".parse().unwrap());
-        let added = match plan_publish(addr, &ports).unwrap().as_slice() {
+        let added = match plan_publish(addr, None, &ports).unwrap().as_slice() {
             [Op::PublishPorts(es)] => es.clone(),
             other => panic!("{other:?}"),
         };
@@ -499,7 +512,7 @@ mod tests {
             [Op::UnpublishPorts(es)] => assert_eq!(*es, added),
             other => panic!("{other:?}"),
         }
-        assert!(plan_publish(addr, &[]).unwrap().is_empty());
+        assert!(plan_publish(addr, None, &[]).unwrap().is_empty());
     }
 
     #[test]
@@ -521,11 +534,11 @@ mod tests {
         assert!(!internal.contains("127.0.0.0/8"), "{internal}");
     }
 
-    /// The nftables table masquerades an IPv6 subnet by its own set; the iptables fallback and
-    /// the published ports' maps speak IPv4 only: there an IPv6 network in the state is a
-    /// runtime error, not a panic or a rule for the wrong family.
+    /// The nftables table masquerades an IPv6 subnet by its own set; the iptables fallback
+    /// speaks IPv4 only: there an IPv6 network in the state is a runtime error, not a panic or
+    /// a rule for the wrong family.
     #[test]
-    fn ipv6_subnets_are_masqueraded_by_the_table_and_refused_by_iptables_and_ports() {
+    fn ipv6_subnets_are_masqueraded_by_the_table_and_refused_by_iptables() {
         let v6 = Network {
             subnet: Some("fd00:1::/64".parse().unwrap()),
             gateway: Some("fd00:1::1".parse().unwrap()),
@@ -543,8 +556,36 @@ mod tests {
             (e.exit_code(), e.to_string()),
             (1, "IPv6 is not supported yet".into())
         );
-        let ports = vec![crate::ports::parse("8080:80").unwrap()];
-        let e = plan_publish(Some("fd00:1::2/64".parse().unwrap()), &ports).unwrap_err();
-        assert_eq!(e.to_string(), "IPv6 is not supported yet");
+    }
+
+    /// On a dual-stack network a port is published in both families, each to the namespace's
+    /// address of that family; one bound to a host address only in its family; an IPv6 host
+    /// address where the namespace has no IPv6 address is a usage error.
+    #[test]
+    fn ports_are_published_to_the_address_of_each_family() {
+        let v4 = Some("10.1.0.2/24".parse().unwrap());
+        let v6 = Some("fd00:1::2/64".parse().unwrap());
+        let ports: Vec<_> = ["8080:80", "127.0.0.1:9090:90", "[fd00::1]:7070:70"]
+            .iter()
+            .map(|s| crate::ports::parse(s).unwrap())
+            .collect();
+        let text: Vec<_> = publish_entries(v4, v6, &ports)
+            .unwrap()
+            .iter()
+            .map(|e| format!("{} {}", e.map(), e.element_text()))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "published tcp . 8080 : 10.1.0.2 . 80",
+                "published6 tcp . 8080 : fd00:1::2 . 80",
+                "published-ip 127.0.0.1 . tcp . 9090 : 10.1.0.2 . 90",
+                "published6-ip fd00::1 . tcp . 7070 : fd00:1::2 . 70",
+            ]
+        );
+        let e = plan_publish(v4, None, &ports).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("no IPv6 address"), "{e}");
+        assert_eq!(plan_publish(v4, None, &ports[..2]).unwrap().len(), 1);
     }
 }

@@ -148,10 +148,20 @@ pub fn configure_interface(ns: &NsRef, ifname: &str, address6: IpNetwork, plan: 
 /// `net.ipv6.conf.DEV.accept_ra=0` in a namespace (in slashes when DEV has a dot, which the
 /// dotted form would split).
 pub fn ignore_router_advertisements(ns: NsRef, dev: &str) -> Op {
+    conf_zero(ns, dev, "accept_ra")
+}
+
+/// `net.ipv6.conf.DEV.accept_dad=0`: the addresses the kernel gives DEV later (its link-local
+/// one) are usable at once.
+pub fn no_dad(ns: NsRef, dev: &str) -> Op {
+    conf_zero(ns, dev, "accept_dad")
+}
+
+fn conf_zero(ns: NsRef, dev: &str, name: &str) -> Op {
     let key = if dev.contains('.') {
-        format!("net/ipv6/conf/{dev}/accept_ra")
+        format!("net/ipv6/conf/{dev}/{name}")
     } else {
-        format!("net.ipv6.conf.{dev}.accept_ra")
+        format!("net.ipv6.conf.{dev}.{name}")
     };
     Op::Sysctl {
         ns,

@@ -253,8 +253,10 @@ impl HostFirewall {
             let nft = self.nft()?;
             out.table = true;
             out.networks = nft.set_keys(inet::SET_WITHIN)?.len();
-            out.published_ports =
-                nft.set_keys(published::MAP_ANY)?.len() + nft.set_keys(published::MAP_IP)?.len();
+            out.published_ports = published::MAPS
+                .iter()
+                .map(|m| nft.set_keys(m).map(|k| k.len()))
+                .sum::<Result<usize>>()?;
             out.rules = nft.rule_count(None)?;
         }
         if backend == Backend::Iptables {

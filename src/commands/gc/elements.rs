@@ -105,15 +105,23 @@ mod tests {
             host_ip: None,
             proto: 6,
             host_port: 8080,
-            addr: Ipv4Addr::new(10, 1, 0, 2),
+            addr: Ipv4Addr::new(10, 1, 0, 2).into(),
             port: 80,
         };
         let one = PortEntry {
-            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_ip: Some(Ipv4Addr::LOCALHOST.into()),
             proto: 17,
             ..any
         };
-        for e in [any, one] {
+        let any6 = PortEntry {
+            addr: "fd00:1::2".parse().unwrap(),
+            ..any
+        };
+        let one6 = PortEntry {
+            host_ip: Some("fd00::1".parse().unwrap()),
+            ..any6
+        };
+        for e in [any, one, any6, one6] {
             assert_eq!(
                 PortEntry::from_element(e.map(), &e.key(), &e.data()),
                 Some(e)
@@ -121,6 +129,10 @@ mod tests {
         }
         assert_eq!(
             PortEntry::from_element(published::MAP_IP, &any.key(), &any.data()),
+            None
+        );
+        assert_eq!(
+            PortEntry::from_element(published::MAP6_ANY, &any.key(), &any.data()),
             None
         );
         for e in tunnel::entries(4789, 0xabcdef, &[Ipv4Addr::new(192, 0, 2, 2)]) {

@@ -21,6 +21,8 @@
 //!     iifname @bridges oifname @bridges drop        # isolation between networks
 //!     oifname @bridges ct state established,related accept   # replies
 //!     iifname @bridges accept }                     # outbound
+//!   chain input { type filter hook input priority filter; policy accept;
+//!     iifname @internal drop }                      # an internal network reaches no host address
 //!   chain raw { type filter hook prerouting priority raw; policy accept;
 //!     iifname @bridges ip daddr 127.0.0.0/8 drop    # route_localnet must not open the host's lo
 //!     (the tunnel filter) }
@@ -46,8 +48,8 @@
 mod script;
 
 pub use script::{
-    DNAT_RULES, FORWARD_RULES, POSTROUTING_RULES, RAW_RULES, Script, TableChange, element_lines,
-    rebuild_script, table_script,
+    CNET_CHAINS, DNAT_RULES, FORWARD_RULES, INPUT_RULES, POSTROUTING_RULES, RAW_RULES, Script,
+    TableChange, element_lines, rebuild_script, table_script,
 };
 
 use super::tunnel::TunnelEntry;

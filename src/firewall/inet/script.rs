@@ -18,6 +18,16 @@ pub const FORWARD_RULES: &[&str] = &[
     "oifname @bridges ct state established,related accept",
     "iifname @bridges accept",
 ];
+/// cnet's base chains, in the order they are made (the admin's `user` chain is not one of them).
+pub const CNET_CHAINS: [&str; 6] = [
+    "forward",
+    "input",
+    "raw",
+    "prerouting",
+    "output",
+    "postrouting",
+];
+pub const INPUT_RULES: &[&str] = &["iifname @internal drop"];
 pub const RAW_RULES: &[&str] = &[
     "iifname @bridges ip daddr 127.0.0.0/8 drop",
     crate::firewall::tunnel::RULE_TEXT,
@@ -25,6 +35,8 @@ pub const RAW_RULES: &[&str] = &[
 pub const DNAT_RULES: &[&str] = &[
     "fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @published-ip",
     "fib daddr type local dnat ip to meta l4proto . th dport map @published",
+    "fib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @published6-ip",
+    "fib daddr type local dnat ip6 to meta l4proto . th dport map @published6",
 ];
 pub const POSTROUTING_RULES: &[&str] = &[
     "ip saddr 127.0.0.0/8 oifname @bridges masquerade",
@@ -46,7 +58,7 @@ pub fn table_script() -> String {
 /// its rules.
 pub fn rebuild_script() -> String {
     let mut s = table_text(false);
-    for chain in ["forward", "raw", "prerouting", "output", "postrouting"] {
+    for chain in CNET_CHAINS {
         s.push_str(&format!("\nflush chain inet {TABLE} {chain}"));
     }
     for set in [
@@ -57,6 +69,8 @@ pub fn rebuild_script() -> String {
         SET_SUBNETS6,
         crate::firewall::published::MAP_ANY,
         crate::firewall::published::MAP_IP,
+        crate::firewall::published::MAP6_ANY,
+        crate::firewall::published::MAP6_IP,
         crate::firewall::tunnel::SET_GUARDED,
         crate::firewall::tunnel::SET_PEERS,
     ] {
@@ -77,6 +91,7 @@ fn rules_text() -> String {
     let mut s = format!("table inet {TABLE} {{\n");
     for (chain, rules) in [
         ("forward", FORWARD_RULES),
+        ("input", INPUT_RULES),
         ("raw", RAW_RULES),
         ("prerouting", DNAT_RULES),
         ("output", DNAT_RULES),
@@ -94,7 +109,7 @@ fn rules_text() -> String {
 
 /// The table's sets and chains, with the chains' rules or without.
 fn table_text(with_rules: bool) -> String {
-    use crate::firewall::published::{MAP_ANY, MAP_IP};
+    use crate::firewall::published::{MAP_ANY, MAP_IP, MAP6_ANY, MAP6_IP};
     use crate::firewall::tunnel::{SET_GUARDED, SET_PEERS};
     let chain = |name: &str, hook: &str, rules: &[&str]| {
         let mut s = format!("  chain {name} {{ {hook};");
@@ -122,6 +137,12 @@ fn table_text(with_rules: bool) -> String {
         "  map {MAP_IP} {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}\n"
     ));
     s.push_str(&format!(
+        "  map {MAP6_ANY} {{ type inet_proto . inet_service : ipv6_addr . inet_service; }}\n"
+    ));
+    s.push_str(&format!(
+        "  map {MAP6_IP} {{ type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }}\n"
+    ));
+    s.push_str(&format!(
         "  set {SET_GUARDED} {{ typeof udp dport . @th,96,24; }}\n"
     ));
     s.push_str(&format!(
@@ -132,6 +153,11 @@ fn table_text(with_rules: bool) -> String {
         "forward",
         "type filter hook forward priority filter; policy accept",
         FORWARD_RULES,
+    ));
+    s.push_str(&chain(
+        "input",
+        "type filter hook input priority filter; policy accept",
+        INPUT_RULES,
     ));
     s.push_str(&chain(
         "raw",

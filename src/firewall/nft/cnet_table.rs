@@ -1,7 +1,7 @@
 //! `table inet cnet` as nf_tables messages: the whole table in one batch, and the network
 //! sets' elements (`firewall::inet` has the layout and the rules as nft writes them).
 
-use super::published_table::{dnat_by_map, new_base_chain, new_map};
+use super::published_table::{dnat_rules, new_base_chain, new_map};
 use super::tunnel_table::{new_tunnel_set, tunnel_filter_rule};
 use super::{
     ACCEPT, DROP, NETWORK_HEADER, NFT_CT_STATE, NFT_CT_STATUS, NftElements, Request, TABLE,
@@ -12,7 +12,7 @@ use crate::firewall::inet::{
     CHAIN_USER, IFNAMSIZ, NetElement, SET_BRIDGES, SET_INTERNAL, SET_SUBNETS4, SET_SUBNETS6,
     SET_WITHIN,
 };
-use crate::firewall::published::{MAP_ANY, MAP_IP};
+use crate::firewall::published::{MAP_ANY, MAP_IP, MAP6_ANY, MAP6_IP};
 use crate::firewall::tunnel;
 use netlink_packet_core::{DefaultNla, NLA_F_NESTED, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_netfilter::nftables::{
@@ -31,6 +31,8 @@ pub(super) const SET_ID_IP: u32 = 6;
 pub(super) const SET_ID_GUARDED: u32 = 7;
 pub(super) const SET_ID_PEERS: u32 = 8;
 pub(super) const SET_ID_SUBNETS6: u32 = 9;
+pub(super) const SET_ID_ANY6: u32 = 10;
+pub(super) const SET_ID_IP6: u32 = 11;
 
 /// What nft 1.0.6 attaches to these sets (byte orders), read only by nft when it prints them.
 const IFNAME_USERDATA: [u8; 6] = [0x00, 0x04, 0x01, 0x00, 0x00, 0x00];
@@ -205,6 +207,15 @@ fn forward_rules() -> Vec<Exprs> {
     ]
 }
 
+/// `inet::INPUT_RULES`: nothing from an internal network reaches the host itself.
+fn input_rules() -> Vec<Exprs> {
+    vec![vec![
+        ifname(MetaKey::Iifname),
+        in_set(SET_INTERNAL, SET_ID_INTERNAL),
+        verdict(DROP, None),
+    ]]
+}
+
 /// `inet::RAW_RULES`.
 fn raw_rules() -> Vec<Exprs> {
     let mut lo = vec![
@@ -268,7 +279,7 @@ pub fn rebuild(elements: Vec<Request>) -> Vec<Request> {
     let (mut out, rules) = declarations_and_rules();
     // Made if missing, left alone if there.
     out[0].1 &= !NLM_F_EXCL;
-    for chain in CNET_CHAINS {
+    for chain in crate::firewall::inet::CNET_CHAINS {
         out.push((
             NfTablesMessage::DeleteRule(RuleMessage {
                 attributes: vec![
@@ -295,10 +306,8 @@ pub fn rebuild(elements: Vec<Request>) -> Vec<Request> {
     out
 }
 
-/// cnet's base chains (the admin's `user` chain is not one of them).
-pub const CNET_CHAINS: [&str; 5] = ["forward", "raw", "prerouting", "output", "postrouting"];
 /// Every set and map of the table.
-pub const ALL_SETS: [&str; 9] = [
+pub const ALL_SETS: [&str; 11] = [
     SET_BRIDGES,
     SET_INTERNAL,
     SET_WITHIN,
@@ -306,6 +315,8 @@ pub const ALL_SETS: [&str; 9] = [
     SET_SUBNETS6,
     MAP_ANY,
     MAP_IP,
+    MAP6_ANY,
+    MAP6_IP,
     tunnel::SET_GUARDED,
     tunnel::SET_PEERS,
 ];
@@ -318,18 +329,27 @@ fn declarations_and_rules() -> (Vec<Request>, Vec<Request>) {
     const PRI_SRCNAT: i32 = 100;
     let mut out = vec![new_table(TABLE)];
     out.extend(network_sets());
-    out.push(new_map(MAP_ANY, SET_ID_ANY, false));
-    out.push(new_map(MAP_IP, SET_ID_IP, true));
+    out.push(new_map(MAP_ANY, SET_ID_ANY, false, false));
+    out.push(new_map(MAP_IP, SET_ID_IP, true, false));
+    out.push(new_map(MAP6_ANY, SET_ID_ANY6, false, true));
+    out.push(new_map(MAP6_IP, SET_ID_IP6, true, true));
     out.push(new_tunnel_set(tunnel::SET_GUARDED, SET_ID_GUARDED, false));
     out.push(new_tunnel_set(tunnel::SET_PEERS, SET_ID_PEERS, true));
     out.push(regular_chain(CHAIN_USER));
-    let chains: [(&str, &str, InetHookNumber, i32, Vec<Exprs>); 5] = [
+    let chains: [(&str, &str, InetHookNumber, i32, Vec<Exprs>); 6] = [
         (
             "forward",
             "filter",
             InetHookNumber::Forward,
             PRI_FILTER,
             forward_rules(),
+        ),
+        (
+            "input",
+            "filter",
+            InetHookNumber::LocalIn,
+            PRI_FILTER,
+            input_rules(),
         ),
         (
             "raw",
@@ -343,14 +363,14 @@ fn declarations_and_rules() -> (Vec<Request>, Vec<Request>) {
             "nat",
             InetHookNumber::PreRouting,
             PRI_DSTNAT,
-            vec![dnat_by_map(true), dnat_by_map(false)],
+            dnat_rules(),
         ),
         (
             "output",
             "nat",
             InetHookNumber::LocalOut,
             PRI_DSTNAT,
-            vec![dnat_by_map(true), dnat_by_map(false)],
+            dnat_rules(),
         ),
         (
             "postrouting",
@@ -420,10 +440,11 @@ mod tests {
             "an existing table fails the batch"
         );
         let count = |k: &str| msgs.iter().filter(|(m, _)| kind(m) == k).count();
-        assert_eq!(count("set"), 9);
-        assert_eq!(count("chain"), 6);
+        assert_eq!(count("set"), 11);
+        assert_eq!(count("chain"), 7);
         // As many rules as the table's script says.
         let script = inet::FORWARD_RULES.len()
+            + inet::INPUT_RULES.len()
             + inet::RAW_RULES.len()
             + 2 * inet::DNAT_RULES.len()
             + inet::POSTROUTING_RULES.len();
@@ -462,7 +483,7 @@ mod tests {
             .filter(|(m, _)| matches!(m, NfTablesMessage::DeleteRule(_)))
             .map(|(m, _)| format!("{m:?}"))
             .collect();
-        assert_eq!(flushed.len(), 5);
+        assert_eq!(flushed.len(), 6);
         assert!(
             flushed.iter().all(|f| !f.contains("\"user\"")),
             "{flushed:?}"

@@ -1,12 +1,13 @@
 //! The published ports' maps, DNAT rules and elements as nf_tables messages
 //! (`firewall::published` has the layout; `cnet_table` puts them in the table).
 
-use super::cnet_table::{SET_ID_ANY, SET_ID_IP};
+use super::cnet_table::{SET_ID_ANY, SET_ID_ANY6, SET_ID_IP, SET_ID_IP6};
 use super::{
     NETWORK_HEADER, NftElements, Request, TABLE, TRANSPORT_HEADER, TYPE_INET_PROTO,
-    TYPE_INET_SERVICE, TYPE_IPV4_ADDR, concat, is_ipv4, other_expr, payload, set_elements,
+    TYPE_INET_SERVICE, TYPE_IPV4_ADDR, TYPE_IPV6_ADDR, cmp, concat, is_ipv4, meta, other_expr,
+    payload, set_elements,
 };
-use crate::firewall::published::{MAP_ANY, MAP_IP, PortEntry};
+use crate::firewall::published::{MAP_ANY, MAP_IP, MAP6_ANY, MAP6_IP, MAPS, PortEntry};
 use netlink_packet_core::NLM_F_CREATE;
 use netlink_packet_netfilter::nftables::{
     ChainAttribute, ChainMessage, Cmp, DataAttribute, ExpressionAttribute, Expressions, Hook,
@@ -50,20 +51,29 @@ fn is_local_destination() -> [ListAttribute<ExpressionAttribute>; 2] {
 }
 
 /// `[ip daddr .] meta l4proto . th dport` into registers 1.., then the lookup, then
-/// `dnat ip to` what the map gives (address in register 1, port in the next 32-bit one).
-pub(super) fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
+/// `dnat ip to` what the map gives (address in register 1, port in the 32-bit one after it).
+/// With `v6`, the same for `ip6 daddr` and `dnat ip6 to`: the address takes all of register
+/// 1, so the protocol and port follow in register 2 (as nft 1.0.6 lays them out).
+pub(super) fn dnat_by_map(with_address: bool, v6: bool) -> Vec<ListAttribute<ExpressionAttribute>> {
     const NFTA_NAT_TYPE: u16 = 1;
     const NFTA_NAT_FAMILY: u16 = 2;
     const NFTA_NAT_REG_ADDR_MIN: u16 = 3;
     const NFTA_NAT_REG_PROTO_MIN: u16 = 5;
     const NFT_NAT_DNAT: u32 = 1;
     let mut e: Vec<ListAttribute<ExpressionAttribute>> = is_local_destination().into();
-    let (proto_reg, port_reg) = if with_address {
-        e.extend(is_ipv4());
-        e.push(payload(NETWORK_HEADER, 16, 4, Register::Reg1));
-        (Register::Reg32_01, Register::Reg32_02)
-    } else {
-        (Register::Reg1, Register::Reg32_01)
+    let (proto_reg, port_reg) = match (with_address, v6) {
+        (true, false) => {
+            e.extend(is_ipv4());
+            e.push(payload(NETWORK_HEADER, 16, 4, Register::Reg1));
+            (Register::Reg32_01, Register::Reg32_02)
+        }
+        (true, true) => {
+            e.push(meta(MetaKey::Nfproto, Register::Reg1));
+            e.push(cmp(Operator::Equal, &[libc::NFPROTO_IPV6 as u8]));
+            e.push(payload(NETWORK_HEADER, 24, 16, Register::Reg1));
+            (Register::Reg2, Register::Reg32_05)
+        }
+        (false, _) => (Register::Reg1, Register::Reg32_01),
     };
     e.push(
         Expressions::Meta(vec![
@@ -73,10 +83,11 @@ pub(super) fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAtt
         .into(),
     );
     e.push(payload(TRANSPORT_HEADER, 2, 2, port_reg));
-    let (set, id) = if with_address {
-        (MAP_IP, SET_ID_IP)
-    } else {
-        (MAP_ANY, SET_ID_ANY)
+    let (set, id) = match (with_address, v6) {
+        (true, false) => (MAP_IP, SET_ID_IP),
+        (false, false) => (MAP_ANY, SET_ID_ANY),
+        (true, true) => (MAP6_IP, SET_ID_IP6),
+        (false, true) => (MAP6_ANY, SET_ID_ANY6),
     };
     e.push(
         Expressions::Lookup(vec![
@@ -87,23 +98,45 @@ pub(super) fn dnat_by_map(with_address: bool) -> Vec<ListAttribute<ExpressionAtt
         ])
         .into(),
     );
+    let (family, proto_min) = if v6 {
+        (libc::NFPROTO_IPV6, Register::Reg2)
+    } else {
+        (libc::NFPROTO_IPV4, Register::Reg32_01)
+    };
     e.push(other_expr(
         "nat",
         &[
             (NFTA_NAT_TYPE, NFT_NAT_DNAT),
-            (NFTA_NAT_FAMILY, libc::NFPROTO_IPV4 as u32),
+            (NFTA_NAT_FAMILY, family as u32),
             (NFTA_NAT_REG_ADDR_MIN, u32::from(Register::Reg1)),
-            (NFTA_NAT_REG_PROTO_MIN, u32::from(Register::Reg32_01)),
+            (NFTA_NAT_REG_PROTO_MIN, u32::from(proto_min)),
         ],
     ));
     e
 }
 
-pub(super) fn new_map(name: &str, id: u32, with_address: bool) -> Request {
+/// The DNAT rules of the prerouting and output chains, in order (`inet::DNAT_RULES`).
+pub(super) fn dnat_rules() -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
+    vec![
+        dnat_by_map(true, false),
+        dnat_by_map(false, false),
+        dnat_by_map(true, true),
+        dnat_by_map(false, true),
+    ]
+}
+
+/// A published ports' map: of IPv4 or (`v6`) IPv6 addresses, keyed by the host address too
+/// or not. nft attaches the same userdata to all four.
+pub(super) fn new_map(name: &str, id: u32, with_address: bool, v6: bool) -> Request {
+    let (addr_type, addr_len) = if v6 {
+        (TYPE_IPV6_ADDR, 16)
+    } else {
+        (TYPE_IPV4_ADDR, 4)
+    };
     let (key_type, key_len) = if with_address {
         (
-            concat(concat(TYPE_IPV4_ADDR, TYPE_INET_PROTO), TYPE_INET_SERVICE),
-            12,
+            concat(concat(addr_type, TYPE_INET_PROTO), TYPE_INET_SERVICE),
+            addr_len + 8,
         )
     } else {
         (concat(TYPE_INET_PROTO, TYPE_INET_SERVICE), 8)
@@ -116,8 +149,8 @@ pub(super) fn new_map(name: &str, id: u32, with_address: bool) -> Request {
                 SetAttribute::Flags(SetFlags::Map),
                 SetAttribute::KeyType(key_type),
                 SetAttribute::KeyLen(key_len),
-                SetAttribute::DataType(concat(TYPE_IPV4_ADDR, TYPE_INET_SERVICE)),
-                SetAttribute::DataLen(8),
+                SetAttribute::DataType(concat(addr_type, TYPE_INET_SERVICE)),
+                SetAttribute::DataLen(addr_len + 4),
                 SetAttribute::Id(id),
                 SetAttribute::UserData(SET_USERDATA.to_vec()),
             ],
@@ -158,7 +191,7 @@ impl NftElements for PublishedTable {
     /// One message per map that has entries: add (`NewSetElement`) or delete them.
     fn elements(add: bool, entries: &[PortEntry]) -> Vec<Request> {
         set_elements(
-            &[MAP_ANY, MAP_IP],
+            &MAPS,
             add,
             entries,
             |e| e.map(),
@@ -182,7 +215,7 @@ mod tests {
     #[test]
     fn elements_go_one_message_per_map_with_data_only_when_added() {
         let es = entries(
-            "10.1.0.2".parse().unwrap(),
+            &["10.1.0.2".parse().unwrap()],
             &[
                 crate::ports::parse("8080:80").unwrap(),
                 crate::ports::parse("127.0.0.1:9090:90").unwrap(),
@@ -211,7 +244,7 @@ mod tests {
         use netlink_packet_netfilter::nftables::SetElementList;
         use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage, NetfilterProtoFamily};
         let es = entries(
-            "10.1.0.2".parse().unwrap(),
+            &["10.1.0.2".parse().unwrap()],
             &[
                 crate::ports::parse("1-3000:1-3000").unwrap(),
                 crate::ports::parse("127.0.0.1:1-1500:1-1500/udp").unwrap(),
