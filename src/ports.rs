@@ -78,6 +78,14 @@ fn parse_host_ip(spec: &str, s: &str) -> Result<Option<IpAddr>> {
     if ip.is_unspecified() {
         return Ok(None);
     }
+    // The kernel never routes a packet from or to ::1 off the loopback device (IPv6 has no
+    // route_localnet), so a DNAT from [::1] could not reach any namespace.
+    if ip == IpAddr::V6(Ipv6Addr::LOCALHOST) {
+        return Err(bad(
+            spec,
+            "[::1] cannot be published to (the kernel keeps IPv6 loopback traffic on lo); use 127.0.0.1 or another IPv6 address",
+        ));
+    }
     let v4_bad = |a: &Ipv4Addr| a.is_multicast() || a.is_broadcast();
     if match ip {
         IpAddr::V4(a) => v4_bad(&a),
@@ -339,6 +347,7 @@ mod tests {
         refused("[::1]:8080", "an IPv6 HOSTIP in brackets");
         refused("[1.2.3.4]:8080:80", "is not an IPv6 address");
         refused("[ff02::1]:8080:80", "cannot be a host address");
+        refused("[::1]:8080:80", "[::1] cannot be published to");
         refused("224.0.0.1:8080:80", "cannot be a host address");
         refused("255.255.255.255:8080:80", "cannot be a host address");
         refused("1.2.3.4:5:6:7", "expected [HOSTIP:]HOSTPORT:PORT");

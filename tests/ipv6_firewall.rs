@@ -226,6 +226,9 @@ fn an_ipv6_host_address_on_an_ipv4_only_network_is_refused_with_nothing_changed(
     sb.snapshot().assert_same(&before, "a refused -p");
     sb.cnet(&["attach", "v4", "n1", "-p", "[::1:8080:80"])
         .usage_error(&["brackets"]);
+    sb.cnet(&["attach", "v4", "n1", "-p", "[::1]:8080:80"])
+        .usage_error(&["[::1] cannot be published to"]);
+    sb.snapshot().assert_same(&before, "refused -p specs");
 }
 
 #[test]
@@ -233,15 +236,23 @@ fn net_rm_leaves_no_rule_in_either_family() {
     let sb = world();
     create_dual(&sb, "a", "10.7.0.0/24", "fd00:7::/64", &[]);
     create_dual(&sb, "v", "10.3.0.0/24", "fd00:3::/64", &["--internal"]);
-    sb.cnet(&["attach", "a", "na", "-p", "8080:80", "-p", "[::1]:8081:80"])
-        .ok();
+    sb.cnet(&[
+        "attach",
+        "a",
+        "na",
+        "-p",
+        "8080:80",
+        "-p",
+        "[2001:db8:1::1]:8081:80",
+    ])
+    .ok();
     sb.cnet(&["attach", "v", "nv"]).ok();
     let table = sb.run(&["nft", "list", "table", "inet", "cnet"]);
     table
         .ok()
         .stdout_has("fd00:7::/64 . \"cn-a\"")
         .stdout_has("tcp . 8080 : fd00:7::2 . 80")
-        .stdout_has("::1 . tcp . 8081 : fd00:7::2 . 80");
+        .stdout_has("2001:db8:1::1 . tcp . 8081 : fd00:7::2 . 80");
     sb.cnet(&["net", "rm", "--force", "a", "v"]).ok();
     let nft = sb.run(&["nft", "list", "ruleset"]);
     assert_eq!(nft.ok().stdout.trim(), "", "{nft}");

@@ -52,7 +52,7 @@ const STEPS: &[&str] = &[
     // Dual stack: web's IPv4 default route stays with lab, its IPv6 one comes from dual.
     "net create dual --subnet 10.4.0.0/24 --ipv6 --subnet6 fd00:4::/64",
     "attach dual web",
-    "attach dual ns7 --ip6 fd00:4::9",
+    "attach dual ns7 --ip6 fd00:4::9 -p 7070:70 -p [fd00:4::1]:7071:71",
     "attach lab2 /run/netns/other",
     "attach lab2 ns4 --gw-priority 3",
     "attach bridge ns5",
@@ -86,7 +86,7 @@ const STEPS: &[&str] = &[
 
 /// Everything a user can see of a sandbox, printed in sections `@@NAME`.
 const DUMP: &str = r#"MACS='for d in /sys/class/net/*; do echo "${d##*/} $(cat $d/addr_assign_type) $(cat $d/address)"; done'
-SYSCTLS='cd /proc/sys/net && grep -r . ipv4/ip_forward ipv4/conf/*/route_localnet ipv6/conf/all/forwarding ipv6/conf/*/disable_ipv6 ipv6/conf/*/addr_gen_mode ipv6/conf/*/accept_ra | sort'
+SYSCTLS='cd /proc/sys/net && grep -r . ipv4/ip_forward ipv4/conf/*/route_localnet ipv6/conf/all/forwarding ipv6/conf/*/disable_ipv6 ipv6/conf/*/addr_gen_mode ipv6/conf/*/accept_ra ipv6/conf/*/accept_dad | sort'
 dump_ns() {
     if [ -z "$1" ]; then label=host; ipn=; else label="ns:$1"; ipn="-n $1"; fi
     echo "@@$label macs"
