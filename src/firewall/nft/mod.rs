@@ -4,6 +4,7 @@
 //! transaction of a few hundred bytes, with no `nft`/`iptables` process and no listing of what
 //! is there.
 
+mod cnet_rules;
 mod cnet_table;
 mod legacy;
 pub mod listing;
