@@ -28,7 +28,7 @@ fn carriers(store: &MemStore, family: Family) -> Vec<String> {
         .snapshot()
         .endpoints
         .values()
-        .filter(|e| crate::commands::gateway::carries(e, family))
+        .filter(|e| crate::drivers::gateway::carries(e, family))
         .map(|e| e.network.clone())
         .collect()
 }
