@@ -37,6 +37,7 @@ macro_rules! out {
 pub mod apply;
 pub mod cli;
 pub mod commands;
+pub mod deferred;
 pub mod drivers;
 pub mod error;
 pub mod files;

@@ -1,7 +1,8 @@
 //! `cnet attach NETWORK NETNS`: lease an address (DORA), plan, apply with rollback, then record.
 
-use super::{Ctx, gateway, net, target};
+use super::{Ctx, net, target};
 use crate::cli::{AttachArgs, Format};
+use crate::drivers::gateway;
 use crate::drivers::{self, AttachRequest, Target};
 use crate::error::{Error, Result};
 use crate::ipam::{self, Pool};
@@ -97,7 +98,7 @@ fn attach_locked(
             target.given, net.name
         )));
     }
-    let others = other_endpoints(ctx, &net.name, &target.key)?;
+    let others = super::networks::other_endpoints(ctx, &net.name, &target.key)?;
     check_exclusive(&net, &target, &others)?;
     super::publish::check_network(&net, published)?;
     let stale_claims = super::publish::check(ctx, published)?;
@@ -338,19 +339,6 @@ fn displaced_carriers(
         match out.iter_mut().find(|(e, _)| e.network == c.network) {
             Some((_, routes)) => routes.push((family, route)),
             None => out.push((c.clone(), vec![(family, route)])),
-        }
-    }
-    Ok(out)
-}
-
-/// The namespace's endpoints on other networks, with the network name.
-pub fn other_endpoints(ctx: &Ctx, network: &str, key: &str) -> Result<Vec<(String, Endpoint)>> {
-    let mut out = Vec::new();
-    for name in ctx.store.network_names()? {
-        if name != network
-            && let Some(ep) = ctx.store.endpoint(&name, key)?
-        {
-            out.push((name, ep));
         }
     }
     Ok(out)

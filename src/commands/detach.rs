@@ -1,7 +1,8 @@
 //! `cnet detach NETWORK NETNS`: undo an attach and RELEASE the lease.
 
-use super::{Ctx, gateway, target};
+use super::{Ctx, target};
 use crate::drivers;
+use crate::drivers::gateway;
 use crate::error::{Error, Result};
 use crate::ipam;
 use crate::model::family::Family;
@@ -18,7 +19,7 @@ pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     let net = match ctx.store.network(network)? {
         Some(net) => net,
         None => {
-            let network = &super::net::name_of(ctx, network)?;
+            let network = &super::networks::name_of(ctx, network)?;
             ctx.store
                 .network(network)?
                 .ok_or_else(|| Error::usage(format!("network {network} does not exist")))?
@@ -128,7 +129,7 @@ pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<P
 }
 
 /// When the endpoint that gave a namespace its default route leaves, the next of its networks
-/// in rank takes over (`commands::gateway`), as Docker re-elects the gateway endpoint.
+/// in rank takes over (`drivers::gateway`), as Docker re-elects the gateway endpoint.
 fn default_route_handover(
     ctx: &Ctx,
     network: &str,
@@ -136,7 +137,7 @@ fn default_route_handover(
     family: Family,
 ) -> Result<Option<(Endpoint, gateway::Route)>> {
     let mut others = Vec::new();
-    for (name, ep) in super::attach::other_endpoints(ctx, network, key)? {
+    for (name, ep) in super::networks::other_endpoints(ctx, network, key)? {
         if let Some(net) = ctx.store.network(&name)? {
             others.push((net, ep));
         }

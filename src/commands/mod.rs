@@ -7,13 +7,13 @@ pub mod detach;
 pub mod exec;
 mod facts;
 pub mod firewall;
-pub mod gateway;
 pub mod gc;
 pub mod graph;
 pub mod hostsfile;
 pub mod lab;
 pub mod lease;
 pub mod net;
+pub mod networks;
 pub mod ns;
 pub mod peer;
 pub mod prune;
@@ -265,7 +265,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ns(NsCommand::Rm { wait, .. }) => *wait,
         _ => true,
     };
-    crate::kernel::reclaim::set_waiting(wait);
+    crate::deferred::set_waiting(wait);
     let result = dispatch(&ctx, cli.command);
     // A file the command's own error names already is not repeated as a warning.
     let failed_on = match &result {

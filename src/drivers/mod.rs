@@ -8,6 +8,7 @@
 pub mod bridge;
 pub mod create;
 pub mod dual_stack;
+pub mod gateway;
 pub mod host;
 pub mod ipvlan;
 pub mod macvlan;
@@ -269,9 +270,7 @@ pub fn configure_interface(req: &AttachRequest, address: IpNetwork, plan: &mut P
         (Family::V4, req.default_route),
         (Family::V6, req.default_route6),
     ] {
-        if carries
-            && let Some(route) = crate::commands::gateway::default_route_in(req.network, family)
-        {
+        if carries && let Some(route) = gateway::default_route_in(req.network, family) {
             plan.push(route.adding_in(ns.clone(), &req.ifname));
         }
     }

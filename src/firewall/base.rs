@@ -7,8 +7,8 @@
 //! rules. Jumps are deleted with the exact line `iptables-save` printed, so no rendering of ours
 //! has to match the kernel's.
 
-use super::iptables::crate_rule_string;
 use super::layout::{base_chains, base_jump_inserts, base_jumps};
+use super::rule::crate_rule_string;
 use super::rule::{Rule, Table, Target};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,7 +6,7 @@
 //! could not carry (quotes, newlines, empty words) rather than letting them be mangled.
 
 use super::layout::command_line;
-use super::rule::Rule;
+use super::rule::{Rule, crate_rule_string};
 use super::{base, restore};
 use crate::error::{Error, Result};
 use std::error::Error as StdError;
@@ -14,26 +14,6 @@ use std::error::Error as StdError;
 /// cnet's firewall in iptables (whichever of iptables-nft or iptables-legacy `iptables` is).
 pub struct IptablesFirewall {
     ipt: iptables::IPTables,
-}
-
-/// Render argv words as the single string the `iptables` crate splits back into them: words
-/// with spaces are wrapped in double quotes. Errors (naming the word) for a word the crate's
-/// splitting cannot reproduce.
-pub fn crate_rule_string(words: &[String]) -> std::result::Result<String, String> {
-    let mut out: Vec<String> = Vec::with_capacity(words.len());
-    for w in words {
-        if w.is_empty() || w.contains(['"', '\'', '\n']) {
-            return Err(format!(
-                "cannot pass {w:?} to iptables (empty words, quotes and newlines are not supported)"
-            ));
-        }
-        if w.contains(' ') {
-            out.push(format!("\"{w}\""));
-        } else {
-            out.push(w.clone());
-        }
-    }
-    Ok(out.join(" "))
 }
 
 /// The whole ruleset as `iptables-save` prints it.

@@ -2,10 +2,9 @@
 //! per table for a whole plan step, instead of an `iptables` process (and a check) per rule.
 
 use super::commit_watch::CommitWatch;
-use super::iptables::crate_rule_string;
+use super::rule::crate_rule_string;
 use super::rule::{Rule, Table};
 use crate::error::{Error, Result};
-use crate::kernel::reclaim;
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
@@ -79,7 +78,7 @@ pub fn run(input: &str, what: &str) -> Result<()> {
         let stderr = child.stderr.as_ref().expect("stderr is piped");
         let committed = watch.wait_for(child.id(), commits, stderr.as_fd());
         // Closing the watch waits for the kernel's freeing, like the child's exit does.
-        reclaim::defer_fd(watch.into_fd());
+        crate::deferred::defer_fd(watch.into_fd());
         if let Ok(true) = committed {
             // Done: every transaction is committed. The child only has the freeing left (and
             // writes stderr only on failure): dropping `Child` neither waits nor kills it; it

@@ -163,6 +163,26 @@ impl fmt::Display for Rule {
     }
 }
 
+/// Render argv words as the single string the `iptables` crate splits back into them: words
+/// with spaces are wrapped in double quotes. Errors (naming the word) for a word the crate's
+/// splitting cannot reproduce.
+pub fn crate_rule_string(words: &[String]) -> std::result::Result<String, String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        if w.is_empty() || w.contains(['"', '\'', '\n']) {
+            return Err(format!(
+                "cannot pass {w:?} to iptables (empty words, quotes and newlines are not supported)"
+            ));
+        }
+        if w.contains(' ') {
+            out.push(format!("\"{w}\""));
+        } else {
+            out.push(w.clone());
+        }
+    }
+    Ok(out.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

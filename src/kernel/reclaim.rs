@@ -19,60 +19,9 @@
 
 use crate::error::{Error, Result};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::Mutex;
 
-#[derive(Default)]
-struct Pending {
-    /// Links in cnet's own (host) namespace, already down and renamed, to delete.
-    links: Vec<String>,
-    /// Sockets whose close may block (netfilter, after rules were deleted).
-    fds: Vec<OwnedFd>,
-    /// Netfilter sockets that deleted nothing. Their close still blocks when anyone else
-    /// deleted something just before (the kernel flushes every pending nf_tables free on any
-    /// such close, NETLINK_URELEASE): a grace period that is never the command's own to wait
-    /// for, so they close in the background even when the command waits.
-    fds_freeing_nothing: Vec<OwnedFd>,
-}
-
-static PENDING: Mutex<Pending> = Mutex::new(Pending {
-    links: Vec::new(),
-    fds: Vec::new(),
-    fds_freeing_nothing: Vec::new(),
-});
-
-fn pending() -> std::sync::MutexGuard<'static, Pending> {
-    PENDING.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Set when the command waits for the kernel (`--wait`, or any command but a plain detach or
-/// ns rm): nothing is then left behind: [`finish`] does the deferred work itself.
-static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-/// Whether this command waits for the kernel to free what it removes.
-pub fn set_waiting(on: bool) {
-    WAITING.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Whether this command waits for the kernel ([`set_waiting`]).
-pub fn waiting() -> bool {
-    WAITING.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Delete this host-namespace link at the end of the command (in the background, unless the
-/// command waits).
-pub fn defer_link(name: String) {
-    pending().links.push(name);
-}
-
-/// Close this descriptor at the end of the command (in the background, unless it waits).
-pub fn defer_fd(fd: OwnedFd) {
-    pending().fds.push(fd);
-}
-
-/// Close this netfilter socket, which deleted nothing, at the end of the command, in the
-/// background even when the command waits.
-pub fn defer_fd_that_freed_nothing(fd: OwnedFd) {
-    pending().fds_freeing_nothing.push(fd);
-}
+use crate::deferred::Pending;
+pub use crate::deferred::{defer_link, waiting};
 
 /// A name for a link that is being retired: unique, ≤ 15 bytes, recognisably cnet's ("cnr"),
 /// and naming the pair it retires ([`retired_prefix`]), so that a command that finds the pair
@@ -108,7 +57,7 @@ pub fn finish() -> Result<()> {
         mut links,
         mut fds,
         fds_freeing_nothing,
-    } = std::mem::take(&mut *pending());
+    } = crate::deferred::take();
     let mut result = Ok(());
     if waiting() {
         result = delete_links(&std::mem::take(&mut links));

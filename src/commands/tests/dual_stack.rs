@@ -6,9 +6,9 @@ use crate::model::family::Family;
 
 /// `lab` (IPv4 only) and `dual` (10.8.0.0/24 and fd00:8::/64) in the store.
 fn with_dual() -> Contents {
-    let store = MemStore::holding(with_lab());
-    store
-        .put_network(&Network {
+    with_networks(&[
+        lab(),
+        Network {
             name: "dual".into(),
             id: "0123456789ad".into(),
             subnet: Some("10.8.0.0/24".parse().unwrap()),
@@ -18,9 +18,8 @@ fn with_dual() -> Contents {
             bridge: Some("cn-dual".into()),
             bridge_mac: Some("02:00:00:00:01:08".into()),
             ..lab()
-        })
-        .unwrap();
-    store.snapshot()
+        },
+    ])
 }
 
 fn carriers(store: &MemStore, family: Family) -> Vec<String> {
@@ -28,7 +27,7 @@ fn carriers(store: &MemStore, family: Family) -> Vec<String> {
         .snapshot()
         .endpoints
         .values()
-        .filter(|e| crate::commands::gateway::carries(e, family))
+        .filter(|e| crate::drivers::gateway::carries(e, family))
         .map(|e| e.network.clone())
         .collect()
 }

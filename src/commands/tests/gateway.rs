@@ -4,9 +4,9 @@ use super::*;
 
 /// `lab` and a second network, `lab2`, in the store.
 pub(super) fn with_two_networks() -> Contents {
-    let store = MemStore::holding(with_lab());
-    store
-        .put_network(&Network {
+    with_networks(&[
+        lab(),
+        Network {
             name: "lab2".into(),
             id: "0123456789ac".into(),
             subnet: Some("10.7.0.0/24".parse().unwrap()),
@@ -14,9 +14,8 @@ pub(super) fn with_two_networks() -> Contents {
             bridge: Some("cn-lab2".into()),
             bridge_mac: Some("02:00:00:00:01:02".into()),
             ..lab()
-        })
-        .unwrap();
-    store.snapshot()
+        },
+    ])
 }
 
 fn carrier(store: &MemStore) -> Vec<String> {

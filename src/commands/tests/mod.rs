@@ -56,8 +56,15 @@ fn lab() -> Network {
 
 /// A store holding the `lab` network, as after `net create lab`.
 fn with_lab() -> Contents {
+    with_networks(&[lab()])
+}
+
+/// These networks in the store.
+fn with_networks(nets: &[Network]) -> Contents {
     let store = MemStore::default();
-    store.put_network(&lab()).unwrap();
+    for net in nets {
+        store.put_network(net).unwrap();
+    }
     store.snapshot()
 }
 

@@ -1,7 +1,7 @@
 //! The rules of `table inet cnet`'s chains as nf_tables expressions (`firewall::inet` has
 //! them as nft writes them; `cnet_table` puts them in the table).
 
-use super::cnet_table::{
+use super::set_ids::{
     SET_ID_BRIDGES, SET_ID_INTERNAL, SET_ID_SUBNETS4, SET_ID_SUBNETS6, SET_ID_WITHIN,
 };
 use super::tunnel_table::tunnel_filter_rule;

@@ -20,18 +20,7 @@ use netlink_packet_netfilter::nftables::{
     SetAttribute, SetDescription, SetElementList, SetElementMessage, SetFlags, SetMessage,
 };
 
-/// Transaction ids of the sets inside the batch that creates them (rules refer to them).
-pub(super) const SET_ID_BRIDGES: u32 = 1;
-pub(super) const SET_ID_INTERNAL: u32 = 2;
-pub(super) const SET_ID_WITHIN: u32 = 3;
-pub(super) const SET_ID_SUBNETS4: u32 = 4;
-pub(super) const SET_ID_ANY: u32 = 5;
-pub(super) const SET_ID_IP: u32 = 6;
-pub(super) const SET_ID_GUARDED: u32 = 7;
-pub(super) const SET_ID_PEERS: u32 = 8;
-pub(super) const SET_ID_SUBNETS6: u32 = 9;
-pub(super) const SET_ID_ANY6: u32 = 10;
-pub(super) const SET_ID_IP6: u32 = 11;
+use super::set_ids::*;
 
 /// What nft 1.0.6 attaches to these sets (byte orders), read only by nft when it prints them.
 const IFNAME_USERDATA: [u8; 6] = [0x00, 0x04, 0x01, 0x00, 0x00, 0x00];

@@ -9,6 +9,7 @@ mod cnet_table;
 mod legacy;
 pub mod listing;
 mod published_table;
+mod set_ids;
 mod tunnel_table;
 
 pub use cnet_table::NetSets;
@@ -19,7 +20,6 @@ pub use tunnel_table::TunnelTable;
 pub const TABLE: &str = crate::firewall::inet::TABLE;
 
 use crate::error::{Error, Result};
-use crate::kernel::reclaim;
 use netlink_packet_core::{
     DefaultNla, Emitable, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer,
     NetlinkMessage,
@@ -440,9 +440,9 @@ impl Drop for Nft {
             // SAFETY: `copy` is a fresh descriptor nobody else owns.
             let fd = unsafe { OwnedFd::from_raw_fd(copy) };
             if self.deleted {
-                reclaim::defer_fd(fd);
+                crate::deferred::defer_fd(fd);
             } else {
-                reclaim::defer_fd_that_freed_nothing(fd);
+                crate::deferred::defer_fd_that_freed_nothing(fd);
             }
         }
     }

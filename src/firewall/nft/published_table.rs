@@ -1,7 +1,7 @@
 //! The published ports' maps, DNAT rules and elements as nf_tables messages
 //! (`firewall::published` has the layout; `cnet_table` puts them in the table).
 
-use super::cnet_table::{SET_ID_ANY, SET_ID_ANY6, SET_ID_IP, SET_ID_IP6};
+use super::set_ids::{SET_ID_ANY, SET_ID_ANY6, SET_ID_IP, SET_ID_IP6};
 use super::{
     NETWORK_HEADER, NftElements, Request, TABLE, TRANSPORT_HEADER, TYPE_INET_PROTO,
     TYPE_INET_SERVICE, TYPE_IPV4_ADDR, TYPE_IPV6_ADDR, cmp, concat, is_ipv4, meta, other_expr,

@@ -1,7 +1,7 @@
 //! The overlays' ingress filter as nf_tables messages (`firewall::tunnel` has the layout;
 //! `cnet_table` puts it in the table).
 
-use super::cnet_table::{SET_ID_GUARDED, SET_ID_PEERS};
+use super::set_ids::{SET_ID_GUARDED, SET_ID_PEERS};
 use super::{
     NETWORK_HEADER, NftElements, Request, TABLE, TRANSPORT_HEADER, TYPE_INET_SERVICE, TYPE_INTEGER,
     TYPE_IPV4_ADDR, concat, is_ipv4, lookup, other_expr, payload, set_elements,
