@@ -285,6 +285,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand agent" -l state-dir -d 'Direct
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l ttl -d 'Seconds this host stays alive for the others after its agent stops (the etcd lease the agent renews)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l once -d 'Bring the overlays in step once and exit'
@@ -352,7 +353,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand reset" -s h -l help -d 'Print 
 # How many positional words the command line has before the cursor, after cnet's command
 # (options and their values left out): which argument is being completed.
 function __fish_cnet_positionals
-    set -l value_opts --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --subnet6 --underlay --vni -d -o -p
+    set -l value_opts --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --subnet6 --ttl --underlay --vni -d -o -p
     set -l words (commandline -opc)
     set -l n 0
     set -l skip 0

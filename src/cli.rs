@@ -138,6 +138,10 @@ pub struct AgentArgs {
     /// Bring the overlays in step once and exit
     #[arg(long)]
     pub once: bool,
+    /// Seconds this host stays alive for the others after its agent stops (the etcd lease
+    /// the agent renews)
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub ttl: u64,
 }
 
 #[derive(Debug, Subcommand)]

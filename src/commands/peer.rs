@@ -83,19 +83,21 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
     Ok(())
 }
 
-/// A shared overlay's peers brought in step with its members in etcd: the steps that program
-/// this host's VXLAN device (and tunnel filter) for the hosts that joined or left since it
-/// last looked, and the record of its new peers. Nothing for a network of this host alone.
+/// A shared overlay's peers brought in step with its live members in etcd: the steps that
+/// program this host's VXLAN device (and tunnel filter) for the hosts that joined, left or
+/// went down since it last looked, and the record of its new peers. Nothing for a network of this host alone.
 pub fn sync_shared(ctx: &Ctx, net: &Network) -> Result<(Network, Vec<Op>)> {
     if !net.shared {
         return Ok((net.clone(), Vec::new()));
     }
     let host = ctx.store.host_id()?;
+    // A host whose agent stopped renewing its liveness is not sent to.
+    let down = ctx.store.down_hosts()?;
     let mut remote: Vec<IpAddr> = ctx
         .store
         .members(&net.name)?
         .into_iter()
-        .filter(|m| m.host != host && Some(m.underlay) != net.local)
+        .filter(|m| m.host != host && Some(m.underlay) != net.local && !down.contains(&m.host))
         .map(|m| m.underlay)
         .collect();
     remote.sort();

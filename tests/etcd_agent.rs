@@ -1,0 +1,121 @@
+//! `cnet agent` on hosts sharing an overlay through a real etcd: a host that joins is reached
+//! by address and by name with no command on the others, a host whose agent stops is dropped
+//! after its lease's TTL and taken back when it returns.
+
+mod common;
+
+use common::etcd::{etcd_missing, shared, start_agent, start_etcd};
+use common::multihost::{Host, Lab};
+use std::time::{Duration, Instant};
+
+/// The agents' liveness TTL in these tests (etcd's shortest is about 2 s).
+const TTL: &str = "2";
+
+/// Wait until `ok` holds, or fail with what `why` says then.
+#[track_caller]
+fn eventually(within: Duration, mut ok: impl FnMut() -> bool, why: impl Fn() -> String) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{}", why());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn agent_log(h: &Host) -> String {
+    h.run(&["cat", "/run/agent.log"]).stdout.clone()
+}
+
+fn fdb(h: &Host) -> String {
+    h.run(&["bridge", "fdb", "show", "dev", "cnvx4096"])
+        .ok()
+        .stdout
+        .clone()
+}
+
+#[test]
+fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
+    if let Some(why) = etcd_missing() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lab = Lab::new(4);
+    for h in &lab.hosts {
+        h.sh("ip route add default via 192.0.2.254 dev up0").ok();
+    }
+    start_etcd(&lab);
+    for (i, h) in lab.hosts[..3].iter().enumerate() {
+        shared(h, &["net", "create", "ov", "-d", "overlay"]).ok();
+        shared(
+            h,
+            &[
+                "attach",
+                "ov",
+                &format!("x{i}"),
+                "--alias",
+                &format!("web{i}"),
+            ],
+        )
+        .ok();
+        start_agent(h, &format!("--ttl {TTL}"));
+    }
+    // The fourth host joins; nothing is run on the first three.
+    let d = lab.host(3);
+    shared(d, &["net", "create", "ov", "-d", "overlay"]).ok();
+    shared(d, &["attach", "ov", "x3", "--alias", "web3"]).ok();
+    start_agent(d, &format!("--ttl {TTL}"));
+    for (i, h) in lab.hosts[..3].iter().enumerate() {
+        let ns = format!("x{i}");
+        eventually(
+            Duration::from_secs(15),
+            || h.ping(&ns, "x3").succeeded(),
+            || format!("host {} never reached x3 by name: {}", h.name, agent_log(h)),
+        );
+        h.assert_ping(&ns, "web3");
+        let log = agent_log(h);
+        assert!(log.contains("ov: peers") && log.contains(&d.addr), "{log}");
+    }
+    // The fourth host's attach wrote the names it found in etcd.
+    for i in 0..3 {
+        d.assert_ping("x3", &format!("x{i}"));
+        d.assert_ping("x3", &format!("web{i}"));
+    }
+
+    // d's agent is killed: after the TTL the others stop sending to it...
+    d.sh("kill -9 $(cat /run/agent.pid)").ok();
+    let peer = format!("00:00:00:00:00:00 dst {} ", d.addr);
+    for h in &lab.hosts[..3] {
+        eventually(
+            Duration::from_secs(10),
+            || !fdb(h).contains(&peer),
+            || {
+                format!(
+                    "host {} kept {}: {}{}",
+                    h.name,
+                    d.addr,
+                    fdb(h),
+                    agent_log(h)
+                )
+            },
+        );
+    }
+    // ...and names stay: its endpoints' leases are there until gc says they are gone.
+    let leases = shared(lab.host(0), &["lease", "ls", "ov"])
+        .ok()
+        .stdout
+        .clone();
+    assert_eq!(
+        leases.lines().filter(|l| l.contains(" bound ")).count(),
+        4,
+        "{leases}"
+    );
+    // Back: the others send to it again.
+    start_agent(d, &format!("--ttl {TTL}"));
+    for (i, h) in lab.hosts[..3].iter().enumerate() {
+        eventually(
+            Duration::from_secs(10),
+            || fdb(h).contains(&peer),
+            || format!("host {} never took {} back: {}", h.name, d.addr, fdb(h)),
+        );
+        h.assert_ping(&format!("x{i}"), "x3");
+    }
+}
