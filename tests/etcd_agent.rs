@@ -32,6 +32,57 @@ fn fdb(h: &Host) -> String {
         .clone()
 }
 
+/// The per-endpoint entries on a host's VXLAN device, sorted: `MAC VTEP` from its FDB (the
+/// permanent ones of endpoints; not flood or learned entries) and `IP MAC` from its
+/// neighbour table.
+fn forwards(h: &Host) -> Vec<String> {
+    let mut out: Vec<String> = fdb(h)
+        .lines()
+        .filter(|l| l.contains(" dst ") && l.ends_with("permanent"))
+        .filter(|l| !l.starts_with("00:00:00:00:00:00"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {}", w[0], w[2])
+        })
+        .collect();
+    let neigh = h
+        .run(&["ip", "neigh", "show", "dev", "cnvx4096"])
+        .ok()
+        .stdout
+        .clone();
+    for l in neigh.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        assert_eq!(w.get(3), Some(&"PERMANENT"), "{neigh}");
+        out.push(format!("{} {}", w[0], w[2]));
+    }
+    out.sort();
+    out
+}
+
+/// What `forwards` must show on host `i` when the hosts `up` are alive: each of their
+/// namespace's MAC behind their VTEP, and its address at its MAC.
+fn expected_forwards(lab: &Lab, i: usize, up: &[usize]) -> Vec<String> {
+    let mut out = Vec::new();
+    for &j in up.iter().filter(|j| **j != i) {
+        let h = lab.host(j);
+        let ns = format!("x{j}");
+        let link = h
+            .run(&["ip", "-n", &ns, "-j", "link", "show", "eth0"])
+            .ok()
+            .json();
+        let mac = link[0]["address"].as_str().unwrap().to_string();
+        let ip = h.addrs(&ns, "eth0")[0]
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        out.push(format!("{mac} {}", h.addr));
+        out.push(format!("{ip} {mac}"));
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
     if let Some(why) = etcd_missing() {
@@ -79,6 +130,16 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
         d.assert_ping("x3", &format!("x{i}"));
         d.assert_ping("x3", &format!("web{i}"));
     }
+    // Each host holds exactly one FDB and one neighbour entry per remote endpoint.
+    let all = [0, 1, 2, 3];
+    for (i, h) in lab.hosts.iter().enumerate() {
+        assert_eq!(
+            forwards(h),
+            expected_forwards(&lab, i, &all),
+            "host {}",
+            h.name
+        );
+    }
 
     // d's agent is killed: after the TTL the others stop sending to it...
     d.sh("kill -9 $(cat /run/agent.pid)").ok();
@@ -96,6 +157,14 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
                     agent_log(h)
                 )
             },
+        );
+    }
+    // ...nor to its endpoints...
+    for (i, h) in lab.hosts[..3].iter().enumerate() {
+        eventually(
+            Duration::from_secs(5),
+            || forwards(h) == expected_forwards(&lab, i, &[0, 1, 2]),
+            || format!("host {}: {:?}", h.name, forwards(h)),
         );
     }
     // ...and names stay: its endpoints' leases are there until gc says they are gone.
@@ -117,5 +186,10 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
             || format!("host {} never took {} back: {}", h.name, d.addr, fdb(h)),
         );
         h.assert_ping(&format!("x{i}"), "x3");
+        eventually(
+            Duration::from_secs(5),
+            || forwards(h) == expected_forwards(&lab, i, &all),
+            || format!("host {}: {:?}", h.name, forwards(h)),
+        );
     }
 }

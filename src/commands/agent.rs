@@ -76,7 +76,7 @@ fn converge(ctx: &Ctx) -> Result<()> {
     let _lock = ctx.lock()?;
     for net in ctx.store.networks()?.into_iter().filter(|n| n.shared) {
         let (now, mut ops) = super::peer::sync_shared(ctx, &net)?;
-        let peers_changed = !ops.is_empty();
+        let peers_changed = now.peers != net.peers;
         // Names of every host's endpoints in this host's hosts files.
         ops.extend(ctx.plan_files(|hosts| hosts.refresh(&net.name))?);
         if ops.is_empty() {

@@ -302,6 +302,7 @@ fn link_of(op: &Op) -> Option<&str> {
         | Op::AddAddress { dev, .. }
         | Op::NoIpv6Autoconf { dev, .. }
         | Op::AppendFdb { dev, .. } => Some(dev),
+        Op::AddForward(f) => Some(&f.dev),
         Op::AddRoute { dev, .. } => dev.as_deref(),
         _ => None,
     }
