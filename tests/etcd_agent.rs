@@ -130,6 +130,37 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
         d.assert_ping("x3", &format!("x{i}"));
         d.assert_ping("x3", &format!("web{i}"));
     }
+    // ns ls and lease ls name each namespace's and each lease's host.
+    let d_ls = shared(d, &["--format", "json", "ns", "ls"]).ok().json();
+    let d_id = d_ls[0]["host"].as_str().expect("a host").to_string();
+    let a_ls = shared(lab.host(0), &["--format", "json", "ns", "ls"])
+        .ok()
+        .json();
+    let rows = a_ls.as_array().unwrap();
+    let x3 = rows.iter().find(|r| r["name"] == "x3").expect("x3 listed");
+    assert_eq!(x3["host"], d_id.as_str(), "{a_ls}");
+    assert_eq!(x3["networks"][0]["network"], "ov", "{a_ls}");
+    assert!(rows.iter().all(|r| r["host"].is_string()), "{a_ls}");
+    let table = shared(lab.host(0), &["ns", "ls"]).ok().stdout.clone();
+    assert!(table.lines().next().unwrap().ends_with("HOST"), "{table}");
+    let x3_ip = d.addrs("x3", "eth0")[0]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let leases = shared(lab.host(0), &["--format", "json", "lease", "ls", "ov"])
+        .ok()
+        .json();
+    let lease = leases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["address"] == x3_ip.as_str());
+    assert_eq!(
+        lease.expect("x3's lease")["host"],
+        d_id.as_str(),
+        "{leases}"
+    );
     // Each host holds exactly one FDB and one neighbour entry per remote endpoint.
     let all = [0, 1, 2, 3];
     for (i, h) in lab.hosts.iter().enumerate() {
