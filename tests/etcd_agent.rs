@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::etcd::{etcd_missing, shared, start_agent, start_etcd};
+use common::etcd::{etcd_missing, launch_etcd, shared, start_agent, start_etcd, stop_etcd};
 use common::multihost::{Host, Lab};
 use std::time::{Duration, Instant};
 
@@ -221,6 +221,36 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
             Duration::from_secs(5),
             || forwards(h) == expected_forwards(&lab, i, &all),
             || format!("host {}: {:?}", h.name, forwards(h)),
+        );
+    }
+
+    // etcd stops and comes back; an attach on b afterwards reaches the others, whose agents
+    // reconnected, and nobody holds an entry twice.
+    stop_etcd(&lab);
+    std::thread::sleep(Duration::from_millis(500));
+    launch_etcd(&lab);
+    let b = lab.host(1);
+    shared(b, &["attach", "ov", "y1"]).ok();
+    let y1_ip = b.addrs("y1", "eth0")[0]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    for (i, h) in lab.hosts.iter().enumerate().filter(|(i, _)| *i != 1) {
+        let ns = format!("x{i}");
+        eventually(
+            Duration::from_secs(15),
+            || h.ping(&ns, "y1").succeeded(),
+            || format!("host {} never reached y1 by name: {}", h.name, agent_log(h)),
+        );
+        let now = forwards(h);
+        let mut unique = now.clone();
+        unique.dedup();
+        assert_eq!(now, unique, "host {}", h.name);
+        assert_eq!(now.len(), 2 * 4, "host {}: {now:?}", h.name);
+        assert!(
+            now.iter().any(|f| f.starts_with(&format!("{y1_ip} "))),
+            "{now:?}"
         );
     }
 }

@@ -27,7 +27,9 @@ pub fn start_etcd(lab: &Lab) {
 /// Stop etcd (its data stays, as on a machine that restarts it).
 pub fn stop_etcd(lab: &Lab) {
     lab.switch
-        .sh("kill $(cat /run/etcd.pid); while kill -0 $(cat /run/etcd.pid) 2>/dev/null; do sleep 0.05; done")
+        // Until it is gone or a zombie (nobody reaps in the sandbox).
+        .sh("p=$(cat /run/etcd.pid); kill $p; \
+             while [ -e /proc/$p ] && ! grep -q '^State:[[:space:]]*Z' /proc/$p/status; do sleep 0.05; done")
         .ok();
 }
 
