@@ -253,4 +253,39 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
             "{now:?}"
         );
     }
+
+    // gc on a live host: a down host's leases are released and its endpoints forgotten only
+    // once they are older than the grace period; then every host loses its names.
+    d.sh("kill -9 $(cat /run/agent.pid)").ok();
+    let a = lab.host(0);
+    eventually(
+        Duration::from_secs(10),
+        || !fdb(a).contains(&peer),
+        || format!("host a kept {}: {}", d.addr, fdb(a)),
+    );
+    let r = shared(a, &["gc", "--grace", "3600"]).ok().stdout.clone();
+    assert!(!r.contains(&d_id), "{r}");
+    let r = shared(a, &["gc", "--grace", "0"]).ok().stdout.clone();
+    assert!(r.contains(&format!("host {d_id} on ov")), "{r}");
+    let leases = shared(b, &["--format", "json", "lease", "ls", "ov"])
+        .ok()
+        .json();
+    let held: Vec<_> = leases
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["host"].clone())
+        .collect();
+    assert!(!held.contains(&serde_json::json!(d_id)), "{leases}");
+    assert_eq!(held.len(), 4, "{leases}");
+    eventually(
+        Duration::from_secs(5),
+        || {
+            !b.run(&["cat", "/run/cnet/hosts/ov"])
+                .ok()
+                .stdout
+                .contains("web3")
+        },
+        || b.run(&["cat", "/run/cnet/hosts/ov"]).stdout.clone(),
+    );
 }

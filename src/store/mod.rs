@@ -260,6 +260,10 @@ pub trait Store {
     fn down_hosts(&self) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
+    /// Forget another host's endpoints on a shared overlay.
+    fn forget_host(&self, _network: &str, _host: &str) -> Result<()> {
+        Ok(())
+    }
     /// A shared overlay's endpoints on the other hosts, each with its host's id.
     fn remote_endpoints(&self, _network: &str) -> Result<Vec<(String, Endpoint)>> {
         Ok(Vec::new())

@@ -50,6 +50,13 @@ impl EtcdStore {
         Ok(agents.difference(&alive).cloned().collect())
     }
 
+    pub(super) fn forget_endpoints(&self, network: &str, host: &str) -> Result<()> {
+        let all = etcd_client::DeleteOptions::new().with_prefix();
+        self.etcd
+            .txn(Txn::new().and_then([TxnOp::delete(keys::endpoints(network, host), Some(all))]))?;
+        Ok(())
+    }
+
     pub(super) fn others_endpoints(&self, network: &str) -> Result<Vec<(String, Endpoint)>> {
         let me = self.host()?.to_string();
         let mut out = Vec::new();

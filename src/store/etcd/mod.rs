@@ -286,6 +286,9 @@ impl Store for EtcdStore {
     fn down_hosts(&self) -> Result<Vec<String>> {
         self.hosts_down()
     }
+    fn forget_host(&self, network: &str, host: &str) -> Result<()> {
+        self.forget_endpoints(network, host)
+    }
     fn remote_endpoints(&self, network: &str) -> Result<Vec<(String, Endpoint)>> {
         if !self.is_shared(network)? {
             return Ok(Vec::new());
