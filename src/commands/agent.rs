@@ -33,7 +33,12 @@ pub fn run(ctx: &Ctx, a: &AgentArgs) -> Result<()> {
     let ttl = Duration::from_secs(a.ttl);
     let mut renewed: Option<Instant> = None;
     loop {
-        let step = stay_alive(ctx, ttl, &mut renewed).and_then(|_| converge_after_watch(ctx));
+        // Once is no liveness: a lease left to expire would make this host look down.
+        let alive = match a.once {
+            true => Ok(()),
+            false => stay_alive(ctx, ttl, &mut renewed),
+        };
+        let step = alive.and_then(|_| converge_after_watch(ctx));
         match (step, a.once) {
             (Ok(()), true) => return Ok(()),
             (Err(e), true) => return Err(e),
