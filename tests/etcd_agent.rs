@@ -270,6 +270,8 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
     );
     let r = shared(a, &["gc", "--grace", "3600"]).ok().stdout.clone();
     assert!(!r.contains(&d_id), "{r}");
+    // Nor are other hosts' names stale lines of this host's hosts file.
+    assert!(!r.contains("hosts file"), "{r}");
     let r = shared(a, &["gc", "--grace", "0"]).ok().stdout.clone();
     assert!(r.contains(&format!("host {d_id} on ov")), "{r}");
     let leases = shared(b, &["--format", "json", "lease", "ls", "ov"])
