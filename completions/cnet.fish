@@ -41,7 +41,7 @@ complete -c cnet -n "__fish_cnet_needs_command" -f -a "ns" -d 'List and remove n
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "firewall" -d 'Manage cnet\'s firewall rules'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "gc" -d 'Repair where state and kernel disagree: interrupted commands, released namespaces, missing bridges and rules, unrecorded links (--dry-run: print the repairs\' plans)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "restore" -d 'Re-create every network\'s links and firewall after a boot, and release what the boot took (run by examples/cnet-restore.service)'
-complete -c cnet -n "__fish_cnet_needs_command" -f -a "agent" -d 'Keep this host\'s shared overlays in step with etcd: program every host that joins or leaves (foreground; needs --store etcd://...)'
+complete -c cnet -n "__fish_cnet_needs_command" -f -a "agent" -d 'Keep this host\'s shared overlays in step with etcd: hosts, endpoints and names of the other hosts (foreground; needs --store etcd://...)'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "lab" -d 'Bring up, take down and list a lab described in a TOML file'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "graph" -d 'Draw networks, their namespaces, overlay peers and published ports'
 complete -c cnet -n "__fish_cnet_needs_command" -f -a "reset" -d 'Remove everything cnet made: endpoints, networks (the default one\'s too), their rules and tables, the namespaces it created, its hosts files'
@@ -271,6 +271,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand gc" -l state-dir -d 'Directory
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand gc" -l grace -d 'With the etcd store: how old a down host\'s leases must be before they are released' -r
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -285,6 +286,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand agent" -l state-dir -d 'Direct
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''
 json\t''"
+complete -c cnet -n "__fish_cnet_using_subcommand agent" -l ttl -d 'Seconds this host stays alive for the others after its agent stops (the etcd lease the agent renews)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
 complete -c cnet -n "__fish_cnet_using_subcommand agent" -l once -d 'Bring the overlays in step once and exit'
@@ -352,7 +354,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand reset" -s h -l help -d 'Print 
 # How many positional words the command line has before the cursor, after cnet's command
 # (options and their values left out): which argument is being completed.
 function __fish_cnet_positionals
-    set -l value_opts --alias --driver --dstport --format --gateway --gateway6 --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --subnet6 --underlay --vni -d -o -p
+    set -l value_opts --alias --driver --dstport --format --gateway --gateway6 --grace --gw-priority --ifname --ip --ip-range --ip6 --local --mac --mode --mtu --name --opt --output --parent --peer --publish --state-dir --store --style --subnet --subnet6 --ttl --underlay --vni -d -o -p
     set -l words (commandline -opc)
     set -l n 0
     set -l skip 0

@@ -103,20 +103,25 @@ networks whose bridge, VXLAN device or firewall entries are missing (re-created)
 carrying cnet's mark (link group 1668179316, or ifalias cnet:NETWORK) that no record names, in the \
 host or in a namespace (deleted), and published ports and tunnel-filter entries in cnet's nftables \
 tables that no endpoint or overlay accounts for (removed). Exit status 0 when \
-everything is consistent or was repaired."
+everything is consistent or was repaired. With the etcd store, a host whose agent stopped \
+renewing its liveness (see cnet agent) and whose leases on a shared overlay are all older than \
+--grace has them released and its endpoints forgotten."
     )]
-    Gc,
+    Gc(GcArgs),
     /// Re-create every network's links and firewall after a boot, and release what the boot
     /// took (run by examples/cnet-restore.service)
     Restore,
-    /// Keep this host's shared overlays in step with etcd: program every host that joins or
-    /// leaves (foreground; needs --store etcd://...)
+    /// Keep this host's shared overlays in step with etcd: hosts, endpoints and names of the
+    /// other hosts (foreground; needs --store etcd://...)
     #[command(
-        long_about = "Keep this host's overlays shared through etcd in step with their members: \
-on every change of a network's members in etcd (and every 10 s), program this host's VXLAN device \
-and tunnel filter for the hosts that joined or left (one flood entry and one filter element per \
-other host), as an attach does. Runs in the foreground until killed; needs --store etcd://... \
-(or CNET_STORE, or the configuration file)."
+        long_about = "Keep this host's overlays shared through etcd in step: on every change in \
+etcd of a network's members, of its endpoints on other hosts or of a host's liveness (and every \
+10 s), program this host's VXLAN device and tunnel filter (one flood entry and one filter element \
+per other live host; one FDB and one neighbour entry per endpoint on another host) and the hosts \
+files of its namespaces (every host's endpoints by name and alias), as an attach does. Registers \
+this host as alive under an etcd lease of --ttl seconds, renewed while it runs: when it stops, \
+the other hosts' agents drop this host after the TTL and take it back when it returns. Runs in \
+the foreground until killed; needs --store etcd://... (or CNET_STORE, or the configuration file)."
     )]
     Agent(AgentArgs),
     /// Bring up, take down and list a lab described in a TOML file
@@ -134,10 +139,21 @@ other host), as an attach does. Runs in the foreground until killed; needs --sto
 }
 
 #[derive(Debug, Args)]
+pub struct GcArgs {
+    /// With the etcd store: how old a down host's leases must be before they are released
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub grace: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct AgentArgs {
     /// Bring the overlays in step once and exit
     #[arg(long)]
     pub once: bool,
+    /// Seconds this host stays alive for the others after its agent stops (the etcd lease
+    /// the agent renews)
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub ttl: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -263,6 +263,14 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         Op::DelFdb { dev, dst } => s.run_op(op, &NsRef::Host, |c| {
             vxlan::del_fdb(c, dev, family::v4(*dst)?)
         }),
+        Op::AddForward(f) => s.run_op(op, &NsRef::Host, |c| {
+            let (mac, ip, vtep) = forward_parts(f)?;
+            crate::kernel::forward::add(c, &f.dev, mac, ip, vtep)
+        }),
+        Op::DelForward(f) => s.run_op(op, &NsRef::Host, |c| {
+            let (mac, ip, vtep) = forward_parts(f)?;
+            crate::kernel::forward::del(c, &f.dev, mac, ip, vtep)
+        }),
         Op::CreateSublink {
             kind,
             parent,
@@ -326,6 +334,17 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
             s.request(op, ns, OneRequest::DelRoute { dest, via, dev })
         }
     }
+}
+
+/// A remote endpoint's MAC, IPv4 address and VTEP, as the kernel takes them.
+fn forward_parts(
+    f: &crate::model::Forward,
+) -> Result<([u8; 6], std::net::Ipv4Addr, std::net::Ipv4Addr)> {
+    Ok((
+        crate::names::parse_mac(&f.mac)?,
+        family::v4(f.ip)?,
+        family::v4(f.vtep)?,
+    ))
 }
 
 #[cfg(test)]

@@ -123,6 +123,10 @@ pub struct Network {
     /// Remote VTEP addresses (vxlan head-end replication).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<IpAddr>,
+    /// A shared overlay's endpoints on other hosts, as this host programmed them on its
+    /// VXLAN device (so a re-sync adds and removes only what changed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<Forward>,
     /// VXLAN UDP destination port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dstport: Option<u16>,
@@ -169,12 +173,23 @@ impl Network {
             local: None,
             parent: None,
             peers: Vec::new(),
+            forwards: Vec::new(),
             bridge_mac: None,
             vtep_mac: None,
             slice_vteps: Vec::new(),
             ..self.clone()
         }
     }
+}
+
+/// A remote endpoint on a VXLAN device `dev`: its MAC behind its host's VTEP, its IPv4
+/// address at its MAC.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Forward {
+    pub dev: String,
+    pub mac: String,
+    pub ip: IpAddr,
+    pub vtep: IpAddr,
 }
 
 /// A published port (filled in by the port-publishing work; stored with the endpoint).

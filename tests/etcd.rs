@@ -4,66 +4,13 @@
 
 mod common;
 
-use common::multihost::{Host, Lab, SWITCH_BRIDGE};
+use common::etcd::{ETCD, etcd_missing, shared, start_etcd};
+use common::multihost::{Host, Lab};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-/// etcd's client address, on the underlay (in the switch's sandbox).
-const ETCD: &str = "192.0.2.100:2379";
 /// How many namespaces attach at once, spread over the hosts.
 const ATTACHES: usize = 32;
-
-/// Whether etcd can be run here; the reason printed when it cannot.
-fn etcd_missing() -> Option<String> {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
-        .unwrap_or(false);
-    (!found).then(|| "etcd is not installed (apt-get install etcd-server)".to_string())
-}
-
-/// Start etcd in the switch's sandbox, listening on the underlay, and wait until host `a`
-/// can connect to it.
-fn start_etcd(lab: &Lab) {
-    lab.switch
-        .sh(&format!(
-            "set -e; ip addr add 192.0.2.100/24 dev {SWITCH_BRIDGE}; \
-             setsid etcd --name t --data-dir /run/etcd-data \
-             --listen-client-urls http://{ETCD} --advertise-client-urls http://{ETCD} \
-             --listen-peer-urls http://127.0.0.1:2380 \
-             --initial-advertise-peer-urls http://127.0.0.1:2380 \
-             --initial-cluster t=http://127.0.0.1:2380 \
-             </dev/null >/run/etcd.log 2>&1 &"
-        ))
-        .ok();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (host, port) = ETCD.split_once(':').unwrap();
-    loop {
-        let probe = lab.host(0).run(&[
-            "socat",
-            "-u",
-            "OPEN:/dev/null",
-            &format!("TCP:{host}:{port}"),
-        ]);
-        if probe.succeeded() {
-            return;
-        }
-        if Instant::now() > deadline {
-            let log = lab.switch.run(&["cat", "/run/etcd.log"]);
-            panic!("etcd did not start: {}", log.stdout);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// `cnet --store etcd://... ARGS` on a host. Each host has a boot of its own, as separate
-/// machines do (the sandboxes share one kernel).
-fn shared(h: &Host, args: &[&str]) -> common::Run {
-    let store = format!("etcd://{ETCD}");
-    let boot = format!("CNET_BOOT_ID=boot-of-host-{}", h.name);
-    let mut argv = vec!["env", boot.as_str(), "cnet", "--store", store.as_str()];
-    argv.extend_from_slice(args);
-    h.run(&argv)
-}
 
 /// A network's VNI and subnet as `net inspect` shows them on a host.
 fn vni_and_subnet(sb: &Host, name: &str) -> (u64, String) {
@@ -261,52 +208,4 @@ fn an_unreachable_etcd_is_one_line_naming_it_and_nothing_changes() {
     r.usage_error(&["--store etcd://"]);
     let r = h.cnet(&["--store", "consul://x:1", "net", "ls"]);
     r.usage_error(&["--store", "consul://x:1"]);
-}
-
-#[test]
-fn a_fourth_host_is_reached_by_the_first_three_through_their_agents() {
-    if let Some(why) = etcd_missing() {
-        eprintln!("skipped: {why}");
-        return;
-    }
-    let lab = Lab::new(4);
-    for h in &lab.hosts {
-        h.sh("ip route add default via 192.0.2.254 dev up0").ok();
-    }
-    start_etcd(&lab);
-    for (i, h) in lab.hosts[..3].iter().enumerate() {
-        shared(h, &["net", "create", "ov", "-d", "overlay"]).ok();
-        shared(h, &["attach", "ov", &format!("x{i}")]).ok();
-        h.sh(&format!(
-            "CNET_BOOT_ID=boot-of-host-{} setsid cnet --store etcd://{ETCD} agent \
-             </dev/null >/run/agent.log 2>&1 &",
-            h.name
-        ))
-        .ok();
-    }
-    // The fourth host joins; nothing is run on the first three.
-    let d = lab.host(3);
-    shared(d, &["net", "create", "ov", "-d", "overlay"]).ok();
-    shared(d, &["attach", "ov", "x3"]).ok();
-    let target = d.addrs("x3", "eth0")[0]
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    for (i, h) in lab.hosts[..3].iter().enumerate() {
-        let ns = format!("x{i}");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !h.ping(&ns, &target).succeeded() {
-            let log = h.run(&["cat", "/run/agent.log"]);
-            assert!(
-                Instant::now() < deadline,
-                "host {} never reached {target}: agent: {}",
-                h.name,
-                log.stdout
-            );
-        }
-        let log = h.run(&["cat", "/run/agent.log"]).stdout.clone();
-        assert!(log.contains("ov: peers"), "{log}");
-        assert!(log.contains(&d.addr), "{log}");
-    }
 }

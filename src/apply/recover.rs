@@ -100,6 +100,10 @@ fn recorded(store: &dyn Store, r: &Record) -> Result<bool> {
         Record::DropNamespace(n) => store.namespace(&n.name)?.is_none(),
         Record::ClaimUla(p) => store.ula()? == Some(*p),
         Record::DropUla(_) => store.ula()?.is_none(),
+        Record::ForgetHost { network, host } => store
+            .remote_endpoints(network)?
+            .iter()
+            .all(|(h, _)| h != host),
     })
 }
 

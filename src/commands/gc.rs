@@ -6,6 +6,7 @@
 //! for (`leftovers`). Each repair is a plan that goes through the executor; a dry run prints them.
 
 mod elements;
+mod hosts;
 mod leftovers;
 
 use super::{Ctx, target};
@@ -43,10 +44,13 @@ impl Repair {
     }
 }
 
-pub fn run(ctx: &Ctx) -> Result<()> {
+pub fn run(ctx: &Ctx, a: &crate::cli::GcArgs) -> Result<()> {
     ctx.require_root()?;
     let _lock = lock_without_recovery(ctx)?;
-    let repairs = repair_all(ctx, true)?;
+    let mut repairs = repair_all(ctx, true)?;
+    for repair in hosts::repairs(ctx, a.grace)? {
+        repairs.push(carry_out(ctx, repair)?);
+    }
     report(ctx, &repairs);
     if repairs.iter().any(|r| r.failed) {
         return Err(crate::error::Error::Reported(1));
@@ -302,6 +306,7 @@ fn link_of(op: &Op) -> Option<&str> {
         | Op::AddAddress { dev, .. }
         | Op::NoIpv6Autoconf { dev, .. }
         | Op::AppendFdb { dev, .. } => Some(dev),
+        Op::AddForward(f) => Some(&f.dev),
         Op::AddRoute { dev, .. } => dev.as_deref(),
         _ => None,
     }

@@ -146,7 +146,42 @@ impl<'a> HostsPlan<'a> {
             eps.retain(|e| e.key != j.key);
             eps.push(j.clone());
         }
+        // A shared overlay's endpoints on other hosts resolve here too.
+        eps.extend(
+            self.store
+                .remote_endpoints(network)?
+                .into_iter()
+                .map(|(_, e)| e),
+        );
         Ok(eps)
+    }
+
+    fn is_shared(&self, network: &str) -> Result<bool> {
+        Ok(self.store.shared() && self.store.network(network)?.is_some_and(|n| n.shared))
+    }
+
+    /// A shared overlay's file, written whole from every host's endpoints: other hosts'
+    /// changes arrive in any order, so there is no line to append or blank in place.
+    fn rewrite_shared(&mut self, network: &str) -> Result<()> {
+        let entries: Vec<HostEntry> = self
+            .endpoints(network)?
+            .iter()
+            .flat_map(entries_of)
+            .collect();
+        self.write(
+            &hosts::network_file(network),
+            &hosts::render_hosts(&entries),
+        )
+    }
+
+    /// After endpoints of a shared overlay came or went on other hosts: its file lists them
+    /// as etcd does now (nothing planned when it does already).
+    pub fn refresh(&mut self, network: &str) -> Result<()> {
+        self.rewrite_shared(network)?;
+        for m in self.multi_members(network)? {
+            self.sync_namespace(&m, None)?;
+        }
+        Ok(())
     }
 
     /// The networks with addresses a namespace is on once this plan has run, in name order.
@@ -291,6 +326,7 @@ impl<'a> HostsPlan<'a> {
         self.joining = Some(ep.clone());
         let path = hosts::network_file(&ep.network);
         match self.view.text(&path)? {
+            _ if self.is_shared(&ep.network)? => self.rewrite_shared(&ep.network)?,
             Some(text) => {
                 let lines: String = entries_of(ep).iter().map(hosts::render_entry).collect();
                 if !lines.is_empty() {
@@ -323,6 +359,9 @@ impl<'a> HostsPlan<'a> {
         }
         self.leaving = Some(ep.clone());
         let path = hosts::network_file(&ep.network);
+        if self.is_shared(&ep.network)? {
+            self.rewrite_shared(&ep.network)?;
+        }
         // One line per address; each removal is planned against the file as the previous one
         // leaves it.
         for addr in ep.addresses() {

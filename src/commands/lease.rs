@@ -25,11 +25,19 @@ struct LeaseRow {
     /// The note as one word, for the table.
     #[serde(skip)]
     tag: &'static str,
+    /// The host holding the lease (with the etcd store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
 }
 
 impl LeaseRow {
-    fn new(lease: Lease, stale: Option<Stale>) -> Self {
+    fn new(lease: Lease, stale: Option<Stale>, me: Option<&str>) -> Self {
         LeaseRow {
+            // Another host's client is `CLIENT@HOST`; a bare one is this host's.
+            host: me.map(|me| match lease.client.rsplit_once('@') {
+                Some((_, h)) if crate::store::is_host_id(h) => h.to_string(),
+                _ => me.to_string(),
+            }),
             since: rfc3339(lease.since),
             expires: lease.expires.map(rfc3339),
             network: lease.network,
@@ -56,13 +64,17 @@ pub fn ls(ctx: &Ctx, network: Option<&str>, quiet: bool) -> Result<()> {
         None => ctx.store.network_names()?,
     };
     let boot = kernel::boot_id();
+    let me = match ctx.store.shared() {
+        true => Some(ctx.store.host_id()?),
+        false => None,
+    };
     let mut rows = Vec::new();
     for n in networks {
         let mut leases = ctx.store.leases(&n)?;
         leases.sort_by_key(|l| l.address);
         for lease in leases {
             let stale = staleness(&lease, &boot);
-            rows.push(LeaseRow::new(lease, stale));
+            rows.push(LeaseRow::new(lease, stale, me.as_deref()));
         }
     }
     if quiet {
@@ -71,21 +83,22 @@ pub fn ls(ctx: &Ctx, network: Option<&str>, quiet: bool) -> Result<()> {
         }
         return Ok(());
     }
-    print_list(
-        ctx.global.format(),
-        &["NETWORK", "ADDRESS", "CLIENT", "STATE", "SINCE", "NOTE"],
-        &rows,
-        |r| {
-            vec![
-                r.network.clone(),
-                r.address.to_string(),
-                r.client.clone(),
-                r.state.to_string(),
-                r.since.clone(),
-                r.tag.into(),
-            ]
-        },
-    );
+    let mut headers = vec!["NETWORK", "ADDRESS", "CLIENT", "STATE", "SINCE", "NOTE"];
+    if me.is_some() {
+        headers.push("HOST");
+    }
+    print_list(ctx.global.format(), &headers, &rows, |r| {
+        let mut cells = vec![
+            r.network.clone(),
+            r.address.to_string(),
+            r.client.clone(),
+            r.state.to_string(),
+            r.since.clone(),
+            r.tag.into(),
+        ];
+        cells.extend(r.host.clone());
+        cells
+    });
     super::listed_everything(ctx)
 }
 

@@ -369,7 +369,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Ns(NsCommand::Rm { names, .. }) => ns::rm(ctx, &names),
         Command::Firewall(crate::cli::FirewallCommand::Reload) => firewall::reload(ctx),
         Command::Firewall(crate::cli::FirewallCommand::Status) => firewall::status(ctx),
-        Command::Gc => gc::run(ctx),
+        Command::Gc(args) => gc::run(ctx, &args),
         Command::Restore => restore::run(ctx),
         Command::Agent(args) => agent::run(ctx, &args),
         Command::Reset { yes } => reset::run(ctx, yes),

@@ -16,6 +16,41 @@ struct NsRow {
     networks: Vec<NsNet>,
     created_by_cnet: bool,
     alive: bool,
+    /// The host the namespace is on (with the etcd store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+}
+
+fn ns_net(e: Endpoint) -> NsNet {
+    NsNet {
+        ports: e.ports.iter().map(|p| p.to_string()).collect(),
+        network: e.network,
+        interface: e.ifname,
+        address: e.address.map(|a| a.to_string()),
+        address6: e.address6.map(|a| a.to_string()),
+    }
+}
+
+/// The namespaces other hosts attached to shared overlays, each with its host (alive while
+/// that host is).
+fn remote_rows(ctx: &Ctx) -> Result<Vec<NsRow>> {
+    let down = ctx.store.down_hosts()?;
+    let mut by: BTreeMap<(String, String), Vec<Endpoint>> = BTreeMap::new();
+    for net in ctx.store.networks()?.into_iter().filter(|n| n.shared) {
+        for (host, ep) in ctx.store.remote_endpoints(&net.name)? {
+            by.entry((ep.netns.clone(), host)).or_default().push(ep);
+        }
+    }
+    Ok(by
+        .into_iter()
+        .map(|((name, host), eps)| NsRow {
+            name,
+            networks: eps.into_iter().map(ns_net).collect(),
+            created_by_cnet: false,
+            alive: !down.contains(&host),
+            host: Some(host),
+        })
+        .collect())
 }
 
 #[derive(Serialize)]
@@ -135,7 +170,11 @@ pub fn ls(ctx: &Ctx, quiet: bool, wide: bool) -> Result<()> {
         .into_iter()
         .map(|r| r.name)
         .collect();
-    let rows: Vec<NsRow> = by_ns
+    let me = match ctx.store.shared() {
+        true => Some(ctx.store.host_id()?),
+        false => None,
+    };
+    let mut rows: Vec<NsRow> = by_ns
         .into_iter()
         .map(|(name, eps)| NsRow {
             alive: eps
@@ -143,30 +182,25 @@ pub fn ls(ctx: &Ctx, quiet: bool, wide: bool) -> Result<()> {
                 .map(|e| target::alive(&e.netns_path))
                 .unwrap_or(true),
             created_by_cnet: created.contains(&name),
-            networks: eps
-                .into_iter()
-                .map(|e| NsNet {
-                    network: e.network,
-                    interface: e.ifname,
-                    address: e.address.map(|a| a.to_string()),
-                    address6: e.address6.map(|a| a.to_string()),
-                    ports: e.ports.iter().map(|p| p.to_string()).collect(),
-                })
-                .collect(),
+            networks: eps.into_iter().map(ns_net).collect(),
             name,
+            host: me.clone(),
         })
         .collect();
+    // -q lists what this host can act on: its own namespaces only.
     if quiet {
         for r in &rows {
             crate::outln!("{}", r.name);
         }
         return Ok(());
     }
-    print_list(
-        ctx.global.format(),
-        &["NAMESPACE", "STATE", "NETWORKS", "CREATED BY", "PORTS"],
-        &rows,
-        |r| {
+    let mut headers = vec!["NAMESPACE", "STATE", "NETWORKS", "CREATED BY", "PORTS"];
+    if me.is_some() {
+        rows.extend(remote_rows(ctx)?);
+        headers.push("HOST");
+    }
+    print_list(ctx.global.format(), &headers, &rows, |r| {
+        let mut cells = {
             let nets: Vec<String> = r
                 .networks
                 .iter()
@@ -198,8 +232,10 @@ pub fn ls(ctx: &Ctx, quiet: bool, wide: bool) -> Result<()> {
                     }
                 },
             ]
-        },
-    );
+        };
+        cells.extend(r.host.clone());
+        cells
+    });
     super::listed_everything(ctx)
 }
 

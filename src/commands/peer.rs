@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::cli::PeerCommand;
 use crate::drivers::vxlan;
 use crate::error::{Error, Result};
-use crate::model::{Driver, Network};
+use crate::model::{Driver, Forward, Member, Network};
 use crate::names;
 use crate::plan::{Op, Record};
 use std::net::IpAddr;
@@ -83,35 +83,47 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
     Ok(())
 }
 
-/// A shared overlay's peers brought in step with its members in etcd: the steps that program
-/// this host's VXLAN device (and tunnel filter) for the hosts that joined or left since it
-/// last looked, and the record of its new peers. Nothing for a network of this host alone.
+/// A shared overlay's peers brought in step with its live members in etcd, and its remote
+/// endpoints with their endpoints: the steps that program this host's VXLAN device (flood
+/// entries, tunnel filter, one FDB and one neighbour entry per remote endpoint) for what
+/// changed since it last looked, and the record of what it programmed. Nothing for a network
+/// of this host alone.
 pub fn sync_shared(ctx: &Ctx, net: &Network) -> Result<(Network, Vec<Op>)> {
     if !net.shared {
         return Ok((net.clone(), Vec::new()));
     }
     let host = ctx.store.host_id()?;
-    let mut remote: Vec<IpAddr> = ctx
+    // A host whose agent stopped renewing its liveness is not sent to.
+    let down = ctx.store.down_hosts()?;
+    let live: Vec<Member> = ctx
         .store
         .members(&net.name)?
         .into_iter()
-        .filter(|m| m.host != host && Some(m.underlay) != net.local)
-        .map(|m| m.underlay)
+        .filter(|m| m.host != host && Some(m.underlay) != net.local && !down.contains(&m.host))
         .collect();
+    let mut remote: Vec<IpAddr> = live.iter().map(|m| m.underlay).collect();
     remote.sort();
     remote.dedup();
+    let forwards = wanted_forwards(ctx, net, &live)?;
     let mut ops = Vec::new();
+    for f in net.forwards.iter().filter(|f| !forwards.contains(f)) {
+        ops.push(Op::DelForward(f.clone()));
+    }
     for p in remote.iter().filter(|p| !net.peers.contains(p)) {
         ops.extend(vxlan::plan_peer_add(net, *p)?.ops);
     }
     for p in net.peers.iter().filter(|p| !remote.contains(p)) {
         ops.extend(vxlan::plan_peer_rm(net, *p)?.ops);
     }
+    for f in forwards.iter().filter(|f| !net.forwards.contains(f)) {
+        ops.push(Op::AddForward(f.clone()));
+    }
     if ops.is_empty() {
         return Ok((net.clone(), ops));
     }
     let updated = Network {
         peers: remote,
+        forwards,
         ..net.clone()
     };
     ops.push(Op::Record(Record::PutNetwork {
@@ -119,4 +131,26 @@ pub fn sync_shared(ctx: &Ctx, net: &Network) -> Result<(Network, Vec<Op>)> {
         previous: Some(Box::new(net.clone())),
     }));
     Ok((updated, ops))
+}
+
+/// The remote endpoints (with a MAC and an IPv4 address) of the live hosts, behind their
+/// hosts' VTEPs, in order.
+fn wanted_forwards(ctx: &Ctx, net: &Network, live: &[Member]) -> Result<Vec<Forward>> {
+    let dev = vxlan::vxlan_dev(net)?;
+    let mut out: Vec<Forward> = ctx
+        .store
+        .remote_endpoints(&net.name)?
+        .into_iter()
+        .filter_map(|(h, ep)| {
+            Some(Forward {
+                dev: dev.clone(),
+                mac: ep.mac?,
+                ip: ep.address?.ip(),
+                vtep: live.iter().find(|m| m.host == h)?.underlay,
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }

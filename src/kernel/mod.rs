@@ -1,6 +1,7 @@
 //! Side effects on the kernel: netlink, namespaces, sysctls.
 
 pub mod exec;
+pub mod forward;
 pub mod netlink;
 pub mod netns;
 pub mod reclaim;

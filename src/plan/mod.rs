@@ -14,6 +14,7 @@ use crate::firewall::inet::NetElement;
 use crate::firewall::published::PortEntry;
 use crate::firewall::rule::{Rule, shell_quote};
 use crate::firewall::tunnel::TunnelEntry;
+use crate::model::Forward;
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -211,6 +212,11 @@ pub enum Op {
     /// Stop sending to a VTEP: delete the all-zero entry to `dst` and every MAC address the
     /// device learned behind it. What is already gone counts as deleted.
     DelFdb { dev: String, dst: IpAddr },
+    /// A remote endpoint of a shared overlay: a permanent FDB entry (`mac` behind `vtep`) and
+    /// a neighbour entry (`ip` at `mac`) on a VXLAN device.
+    AddForward(Forward),
+    /// Both entries of a remote endpoint gone (what is gone already counts as deleted).
+    DelForward(Forward),
     /// A macvlan/ipvlan child of `parent` (a link of the host namespace), created directly
     /// inside `ns` (IFLA_NET_NS_FD) under the name `temp` and renamed there to `name` (with no
     /// `temp`, created as `name`); left down. `mtu: None` inherits the parent's.
@@ -283,6 +289,9 @@ impl Op {
                 dst: *dst,
             },
             Op::DelFdb { .. } => return None,
+            Op::AddForward(f) => Op::DelForward(f.clone()),
+            // Taken back by the next re-sync if it was wrong to take it away.
+            Op::DelForward(f) => Op::AddForward(f.clone()),
             Op::Record(r) => Op::Record(r.undo()?),
             Op::File(f) => Op::File(f.undo()?),
             Op::CreateSublink { ns, name, .. } => Op::DeleteLink {

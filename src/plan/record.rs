@@ -46,6 +46,11 @@ pub enum Record {
     /// Record the host's IPv6 ULA /48, chosen by the first `--ipv6` network that needs it.
     ClaimUla(IpNetwork),
     DropUla(IpNetwork),
+    /// Forget the endpoints another host, down, holds on a shared overlay (gc; not undone).
+    ForgetHost {
+        network: String,
+        host: String,
+    },
 }
 
 impl Record {
@@ -92,7 +97,7 @@ impl Record {
             Record::DropNamespace(r) => Record::PutNamespace(r.clone()),
             Record::ClaimUla(p) => Record::DropUla(*p),
             Record::DropUla(p) => Record::ClaimUla(*p),
-            Record::DropNetwork { .. } => return None,
+            Record::DropNetwork { .. } | Record::ForgetHost { .. } => return None,
         })
     }
 }
@@ -138,6 +143,12 @@ impl fmt::Display for Record {
             Record::DropNamespace(r) => write!(f, "# forget namespace {}", r.name),
             Record::ClaimUla(p) => write!(f, "# record {p} as this host's IPv6 ULA prefix"),
             Record::DropUla(p) => write!(f, "# forget {p} as this host's IPv6 ULA prefix"),
+            Record::ForgetHost { network, host } => {
+                write!(
+                    f,
+                    "# forget the endpoints of host {host} on network {network}"
+                )
+            }
         }
     }
 }

@@ -44,6 +44,8 @@ impl Op {
             | Op::CreateVxlan { .. }
             | Op::AppendFdb { .. }
             | Op::DelFdb { .. }
+            | Op::AddForward(_)
+            | Op::DelForward(_)
             | Op::CreateSublink { .. }
             | Op::Record(_)
             | Op::File(_) => return None,

@@ -347,6 +347,23 @@ impl fmt::Display for Op {
                      | xargs -r -I{{}} bridge fdb del {{}} dev {d} dst {dst}"
                 )
             }
+            Op::AddForward(fw) => write!(
+                f,
+                "bridge fdb replace {mac} dev {d} dst {vtep} self permanent\n\
+                 ip neigh replace {ip} lladdr {mac} dev {d} nud permanent",
+                mac = fw.mac,
+                d = shell_quote(&fw.dev),
+                vtep = fw.vtep,
+                ip = fw.ip
+            ),
+            Op::DelForward(fw) => write!(
+                f,
+                "ip neigh del {ip} dev {d}\nbridge fdb del {mac} dev {d} dst {vtep} self",
+                mac = fw.mac,
+                d = shell_quote(&fw.dev),
+                vtep = fw.vtep,
+                ip = fw.ip
+            ),
             Op::CreateSublink {
                 kind,
                 parent,

@@ -236,15 +236,37 @@ pub trait Store {
         Ok(Vec::new())
     }
 
-    /// Start watching the members of the shared overlays, so that `wait_for_members` sees
-    /// every change from now on.
-    fn watch_members(&self) -> Result<()> {
+    /// Start watching the shared overlays (members, endpoints, hosts' liveness), so that
+    /// `wait_for_change` sees what changes from then on. Nothing if a watch is open; a watch
+    /// that failed is closed, and the next call opens another.
+    fn watch_overlays(&self) -> Result<()> {
         Ok(())
     }
-    /// Wait until the members of a shared overlay change (since `watch_members`), or `timeout`.
-    fn wait_for_members(&self, timeout: std::time::Duration) -> Result<()> {
+    /// Wait until something another host programs changes (since `watch_overlays`), or
+    /// `timeout`.
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<()> {
         std::thread::sleep(timeout);
         Ok(())
+    }
+    /// Register this host as running an agent, alive for `ttl` unless renewed.
+    fn register_host(&self, _ttl: std::time::Duration) -> Result<()> {
+        Ok(())
+    }
+    /// Renew this host's liveness (registering it again if it had expired).
+    fn keep_alive(&self) -> Result<()> {
+        Ok(())
+    }
+    /// The hosts whose agent stopped renewing their liveness: down, for the others.
+    fn down_hosts(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Forget another host's endpoints on a shared overlay.
+    fn forget_host(&self, _network: &str, _host: &str) -> Result<()> {
+        Ok(())
+    }
+    /// A shared overlay's endpoints on the other hosts, each with its host's id.
+    fn remote_endpoints(&self, _network: &str) -> Result<Vec<(String, Endpoint)>> {
+        Ok(Vec::new())
     }
 
     /// The files the listings of this process skipped so far, each once, in the order met.

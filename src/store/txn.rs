@@ -59,6 +59,7 @@ pub fn apply(store: &dyn Store, r: &Record) -> Result<()> {
         Record::DropNamespace(n) => store.remove_namespace(&n.name),
         Record::ClaimUla(p) => store.claim_ula(*p),
         Record::DropUla(_) => store.drop_ula(),
+        Record::ForgetHost { network, host } => store.forget_host(network, host),
     }
 }
 

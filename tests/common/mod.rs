@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 
+pub mod etcd;
 pub mod multihost;
 
 use std::fmt;

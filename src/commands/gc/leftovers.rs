@@ -173,8 +173,11 @@ fn stale_lines(ctx: &Ctx, net: &str, endpoints: &[Endpoint]) -> Result<Option<Re
     let Node::File(text) = ctx.host.borrow().files().node(&path)? else {
         return Ok(None);
     };
+    // A shared overlay's file names the other hosts' endpoints too.
+    let remote = ctx.store.remote_endpoints(net)?;
     let held: BTreeSet<_> = endpoints
         .iter()
+        .chain(remote.iter().map(|(_, e)| e))
         .filter(|e| e.network == net)
         .flat_map(|e| e.addresses().map(|a| a.ip()))
         .collect();

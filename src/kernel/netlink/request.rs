@@ -93,6 +93,8 @@ impl<'a> OneRequest<'a> {
             | Op::CreateVxlan { .. }
             | Op::AppendFdb { .. }
             | Op::DelFdb { .. }
+            | Op::AddForward(_)
+            | Op::DelForward(_)
             | Op::CreateSublink { .. }
             | Op::Record(_)
             | Op::File(_) => return None,

@@ -4,10 +4,10 @@
 
 use crate::error::{Error, Result};
 use etcd_client::{
-    Client, ConnectOptions, GetOptions, KvClient, Txn, TxnResponse, WatchClient, WatchOptions,
-    WatchStream,
+    Client, ConnectOptions, GetOptions, KvClient, LeaseClient, LeaseKeepAliveStream, LeaseKeeper,
+    PutOptions, Txn, TxnResponse, WatchClient, WatchOptions, WatchStream,
 };
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::future::Future;
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ struct Conn {
     rt: tokio::runtime::Runtime,
     kv: KvClient,
     watch: WatchClient,
+    lease: LeaseClient,
 }
 
 /// An open watch of a key range (`Etcd::watch`).
@@ -45,6 +46,8 @@ pub struct Watch(WatchStream);
 pub struct Etcd {
     endpoints: Vec<String>,
     conn: OnceCell<Conn>,
+    /// The open keep-alive stream of a lease (`keep_alive`).
+    keeper: RefCell<Option<(i64, LeaseKeeper, LeaseKeepAliveStream)>>,
 }
 
 impl Etcd {
@@ -52,6 +55,7 @@ impl Etcd {
         Etcd {
             endpoints,
             conn: OnceCell::new(),
+            keeper: RefCell::new(None),
         }
     }
 
@@ -88,6 +92,7 @@ impl Etcd {
             rt,
             kv: client.kv_client(),
             watch: client.watch_client(),
+            lease: client.lease_client(),
         });
         Ok(self.conn.get().expect("just set"))
     }
@@ -121,6 +126,57 @@ impl Etcd {
 
     pub fn txn(&self, txn: Txn) -> Result<TxnResponse> {
         self.call(|mut kv| async move { kv.txn(txn).await })
+    }
+
+    /// A new etcd lease of `ttl` seconds; its id.
+    pub fn grant(&self, ttl: i64) -> Result<i64> {
+        let c = self.conn()?;
+        let mut lease = c.lease.clone();
+        let fut = async move { lease.grant(ttl, None).await };
+        c.rt.block_on(async { tokio::time::timeout(TIMEOUT, fut).await })
+            .map_err(|_| self.fail(format!("no answer within {} s", TIMEOUT.as_secs())))?
+            .map_err(|e| self.fail(short(&e)))
+            .map(|r| r.id())
+    }
+
+    /// Renew a lease; false when etcd no longer has it (it expired). One keep-alive stream
+    /// per lease, opened on first use and again after a failure.
+    pub fn keep_alive(&self, id: i64) -> Result<bool> {
+        let c = self.conn()?;
+        let mut kept = self.keeper.borrow_mut();
+        let mut open = kept.take().filter(|(held, _, _)| *held == id);
+        let renew = async {
+            match &mut open {
+                Some((_, keeper, _)) => keeper.keep_alive().await?,
+                None => {
+                    let (keeper, stream) = c.lease.clone().keep_alive(id).await?;
+                    open = Some((id, keeper, stream));
+                }
+            }
+            open.as_mut().expect("opened above").2.message().await
+        };
+        let resp = match c
+            .rt
+            .block_on(async { tokio::time::timeout(TIMEOUT, renew).await })
+        {
+            Err(_) => return Err(self.fail(format!("no answer within {} s", TIMEOUT.as_secs()))),
+            Ok(Err(e)) if short(&e).contains("lease not found") => return Ok(false),
+            Ok(Err(e)) => return Err(self.fail(short(&e))),
+            Ok(Ok(resp)) => resp,
+        };
+        let alive = resp.is_some_and(|r| r.ttl() > 0);
+        if alive {
+            *kept = open;
+        }
+        Ok(alive)
+    }
+
+    /// Put a key held by a lease: it goes when the lease expires.
+    pub fn put_leased(&self, key: &str, value: &[u8], lease: i64) -> Result<()> {
+        let (key, value) = (key.to_string(), value.to_vec());
+        let options = PutOptions::new().with_lease(lease);
+        self.call(|mut kv| async move { kv.put(key, value, Some(options)).await })
+            .map(|_| ())
     }
 
     /// Watch every key under a prefix from now on.

@@ -7,7 +7,10 @@
 //! /cnet/v1/networks/NAME/endpoints/HOST/KEY  each host's attached namespaces
 //! /cnet/v1/vnis/VNI                          VNIs in use (value: the network), claimed with it
 //! /cnet/v1/subnets/ADDR_PREFIX               subnets in use, likewise
+//! /cnet/v1/hosts/HOST/agent                  this host runs `cnet agent` (kept)
+//! /cnet/v1/hosts/HOST/alive                  ...and it is running: under an etcd lease
 //! ```
+//! A host with an `agent` key and no `alive` one is down: its agent stopped renewing.
 //! A lease's client is kept as `CLIENT@HOST`: namespace names repeat from host to host, and a
 //! lease of `ns1` on another host must never look like this host's `ns1`'s.
 
@@ -23,11 +26,47 @@ pub fn all_networks() -> String {
 pub fn network(name: &str) -> String {
     format!("{}{name}/", all_networks())
 }
+/// Everything cnet keeps in etcd (what the agent watches).
+pub fn root() -> String {
+    format!("{ROOT}/")
+}
 /// Whether a key is a member of some overlay.
 pub fn is_member(key: &str) -> bool {
+    network_part(key).is_some_and(|rest| rest.starts_with("members/"))
+}
+/// What follows `networks/NAME/` in a key.
+fn network_part(key: &str) -> Option<&str> {
     key.strip_prefix(&all_networks())
         .and_then(|rest| rest.split_once('/'))
-        .is_some_and(|(_, rest)| rest.starts_with("members/"))
+        .map(|(_, rest)| rest)
+}
+/// Whether a change to this key changes what another host programs: a member, an endpoint
+/// or a host's liveness (not the leases, which churn with every attach).
+pub fn is_watched(key: &str) -> bool {
+    is_member(key)
+        || network_part(key).is_some_and(|rest| rest.starts_with("endpoints/"))
+        || key.starts_with(&hosts())
+}
+pub fn hosts() -> String {
+    format!("{ROOT}/hosts/")
+}
+pub fn agent(host: &str) -> String {
+    format!("{}{host}/agent", hosts())
+}
+pub fn alive(host: &str) -> String {
+    format!("{}{host}/alive", hosts())
+}
+/// The host a `hosts/HOST/...` key is about, and what it says of it.
+pub fn host_of(key: &str) -> Option<(&str, &str)> {
+    key.strip_prefix(&hosts())?.split_once('/')
+}
+/// The host and endpoint key of an `endpoints/HOST/KEY` key of a network.
+pub fn endpoint_of<'a>(name: &str, key: &'a str) -> Option<(&'a str, &'a str)> {
+    key.strip_prefix(&format!("{}endpoints/", network(name)))?
+        .split_once('/')
+}
+pub fn all_endpoints(name: &str) -> String {
+    format!("{}endpoints/", network(name))
 }
 pub fn definition(name: &str) -> String {
     format!("{}definition", network(name))
@@ -119,6 +158,15 @@ mod tests {
         assert!(is_member(&member("ov", "0123456789ab")));
         assert!(!is_member(&lease("ov", "10.0.0.1".parse().unwrap())));
         assert!(!is_member(&definition("members")));
+        let me = "0123456789ab";
+        assert!(is_watched(&endpoint("ov", me, "ns1")));
+        assert!(is_watched(&alive(me)));
+        assert!(!is_watched(&lease("ov", "10.0.0.1".parse().unwrap())));
+        assert_eq!(host_of(&alive(me)), Some((me, "alive")));
+        assert_eq!(
+            endpoint_of("ov", &endpoint("ov", me, "ns1")),
+            Some((me, "ns1"))
+        );
     }
 
     #[test]

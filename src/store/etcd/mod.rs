@@ -10,6 +10,7 @@
 
 mod conn;
 mod keys;
+mod liveness;
 mod remote;
 
 use super::{BadFile, FileStore, Guard, Intent, SharedClaims, Store};
@@ -19,7 +20,7 @@ use crate::model::{Endpoint, Lease, Member, NamespaceRecord, Network, PortClaim}
 use crate::plan::Record;
 use conn::Etcd;
 use ipnetwork::IpNetwork;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -35,6 +36,8 @@ pub struct EtcdStore {
     leases: RefCell<LeaseCache>,
     /// The members watch `cnet agent` waits on.
     watching: RefCell<Option<conn::Watch>>,
+    /// The etcd lease this host's agent keeps alive, with its TTL.
+    liveness: Cell<Option<(i64, std::time::Duration)>>,
 }
 
 impl EtcdStore {
@@ -46,6 +49,7 @@ impl EtcdStore {
             shared: RefCell::new(HashMap::new()),
             leases: RefCell::new(HashMap::new()),
             watching: RefCell::new(None),
+            liveness: Cell::new(None),
         }
     }
 
@@ -256,16 +260,39 @@ impl Store for EtcdStore {
     fn members(&self, network: &str) -> Result<Vec<Member>> {
         self.read_members(network)
     }
-    fn watch_members(&self) -> Result<()> {
-        let w = self.etcd.watch(&keys::all_networks())?;
+    fn watch_overlays(&self) -> Result<()> {
+        if self.watching.borrow().is_some() {
+            return Ok(());
+        }
+        let w = self.etcd.watch(&keys::root())?;
         *self.watching.borrow_mut() = Some(w);
         Ok(())
     }
-    fn wait_for_members(&self, timeout: std::time::Duration) -> Result<()> {
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<()> {
         let Some(mut w) = self.watching.borrow_mut().take() else {
             std::thread::sleep(timeout);
             return Ok(());
         };
-        self.etcd.wait(&mut w, timeout, keys::is_member)
+        self.etcd.wait(&mut w, timeout, keys::is_watched)?;
+        *self.watching.borrow_mut() = Some(w);
+        Ok(())
+    }
+    fn register_host(&self, ttl: std::time::Duration) -> Result<()> {
+        self.register(ttl)
+    }
+    fn keep_alive(&self) -> Result<()> {
+        self.renew()
+    }
+    fn down_hosts(&self) -> Result<Vec<String>> {
+        self.hosts_down()
+    }
+    fn forget_host(&self, network: &str, host: &str) -> Result<()> {
+        self.forget_endpoints(network, host)
+    }
+    fn remote_endpoints(&self, network: &str) -> Result<Vec<(String, Endpoint)>> {
+        if !self.is_shared(network)? {
+            return Ok(Vec::new());
+        }
+        self.others_endpoints(network)
     }
 }

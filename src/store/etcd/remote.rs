@@ -54,7 +54,7 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("state records serialize")
 }
 
-fn parse<T: DeserializeOwned>(kv: &Kv) -> Result<T> {
+pub(super) fn parse<T: DeserializeOwned>(kv: &Kv) -> Result<T> {
     serde_json::from_slice(&kv.value).map_err(|e| Error::State {
         path: format!("etcd key {}", kv.key),
         msg: e.to_string(),

@@ -1,0 +1,73 @@
+//! Hosts' liveness: `cnet agent` marks its host as one that runs an agent (a kept key) and
+//! keeps a second key alive under an etcd lease. When the agent stops, etcd lets the lease
+//! expire and deletes the key: the other agents see the host as down and stop sending to it.
+//! A host that never ran an agent has neither key and is never taken for down.
+
+use super::{EtcdStore, keys};
+use crate::error::Result;
+use crate::model::Endpoint;
+use etcd_client::{Txn, TxnOp};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+impl EtcdStore {
+    pub(super) fn register(&self, ttl: Duration) -> Result<()> {
+        let host = self.host()?.to_string();
+        let seconds = ttl.as_secs().max(1) as i64;
+        let id = self.etcd.grant(seconds)?;
+        self.etcd.txn(Txn::new().and_then([TxnOp::put(
+            keys::agent(&host),
+            b"1".to_vec(),
+            None,
+        )]))?;
+        self.etcd
+            .put_leased(&keys::alive(&host), host.as_bytes(), id)?;
+        self.liveness.set(Some((id, ttl)));
+        Ok(())
+    }
+
+    pub(super) fn renew(&self) -> Result<()> {
+        let Some((id, ttl)) = self.liveness.get() else {
+            return Ok(());
+        };
+        // Expired (etcd was away longer than the TTL): registered afresh, and the others
+        // take this host back.
+        if !self.etcd.keep_alive(id)? {
+            self.register(ttl)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn hosts_down(&self) -> Result<Vec<String>> {
+        let (mut agents, mut alive) = (BTreeSet::new(), BTreeSet::new());
+        for kv in self.etcd.prefix(&keys::hosts())? {
+            match keys::host_of(&kv.key) {
+                Some((h, "agent")) => agents.insert(h.to_string()),
+                Some((h, "alive")) => alive.insert(h.to_string()),
+                _ => false,
+            };
+        }
+        Ok(agents.difference(&alive).cloned().collect())
+    }
+
+    pub(super) fn forget_endpoints(&self, network: &str, host: &str) -> Result<()> {
+        let all = etcd_client::DeleteOptions::new().with_prefix();
+        self.etcd
+            .txn(Txn::new().and_then([TxnOp::delete(keys::endpoints(network, host), Some(all))]))?;
+        Ok(())
+    }
+
+    pub(super) fn others_endpoints(&self, network: &str) -> Result<Vec<(String, Endpoint)>> {
+        let me = self.host()?.to_string();
+        let mut out = Vec::new();
+        for kv in self.etcd.prefix(&keys::all_endpoints(network))? {
+            let Some((host, _)) = keys::endpoint_of(network, &kv.key) else {
+                continue;
+            };
+            if host != me {
+                out.push((host.to_string(), super::remote::parse(&kv)?));
+            }
+        }
+        Ok(out)
+    }
+}
