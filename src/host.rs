@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::files::{Disk, FileSource};
-use crate::firewall::Legacy;
+use crate::firewall::IptablesLeftovers;
 use crate::firewall::inet::NetElement;
 use crate::firewall::published::{self, PortEntry};
 use crate::firewall::rule::Rule;
@@ -49,8 +49,8 @@ pub trait Host {
     fn cnet_elements(&mut self) -> Result<Vec<NetElement>>;
     /// What `firewall status` shows.
     fn firewall_status(&mut self) -> Result<Installed>;
-    /// What an earlier cnet left of its firewall (`firewall::Legacy`).
-    fn legacy_firewall(&mut self) -> Result<Legacy>;
+    /// What the iptables backend left on a host now on nftables (`firewall::IptablesLeftovers`).
+    fn iptables_leftovers(&mut self) -> Result<IptablesLeftovers>;
     /// Whether a namespace is there (a removal inside one that is gone has nothing to do).
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         ns.path().is_none_or(|p| p.symlink_metadata().is_ok())
@@ -150,8 +150,8 @@ impl Host for RealHost {
     fn firewall_status(&mut self) -> Result<Installed> {
         self.firewall.status()
     }
-    fn legacy_firewall(&mut self) -> Result<Legacy> {
-        self.firewall.legacy()
+    fn iptables_leftovers(&mut self) -> Result<IptablesLeftovers> {
+        self.firewall.iptables_leftovers()
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         if !self.netns_exists(ns) {
@@ -215,7 +215,6 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         Op::CreateBase { input } => fw.create_base(input),
         Op::RemoveBase => fw.remove_base(),
         Op::DropTable => fw.drop_table(),
-        Op::DropLegacyTable { name } => fw.drop_legacy_table(name),
         Op::AddNetwork {
             create_table,
             elements,

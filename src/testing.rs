@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::files::{FileSource, Node};
 use crate::firewall::FirewallFacts;
-use crate::firewall::Legacy;
+use crate::firewall::IptablesLeftovers;
 use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
 use crate::firewall::status::Installed;
@@ -39,8 +39,8 @@ pub struct FakeHost {
     pub elements: FirewallElements,
     /// Network elements of the table that `cnet_elements` finds.
     pub net_elements: Vec<NetElement>,
-    /// What an earlier cnet left of its firewall.
-    pub legacy: Legacy,
+    /// What the iptables backend left (`iptables_leftovers` finds it).
+    pub iptables_leftovers: IptablesLeftovers,
 }
 
 impl Default for FakeHost {
@@ -68,7 +68,7 @@ impl Default for FakeHost {
             rules: Vec::new(),
             elements: Default::default(),
             net_elements: Vec::new(),
-            legacy: Legacy::default(),
+            iptables_leftovers: IptablesLeftovers::default(),
         }
     }
 }
@@ -123,8 +123,8 @@ impl Host for SharedHost {
     fn firewall_status(&mut self) -> Result<Installed> {
         self.0.borrow_mut().firewall_status()
     }
-    fn legacy_firewall(&mut self) -> Result<Legacy> {
-        Ok(self.0.borrow().legacy.clone())
+    fn iptables_leftovers(&mut self) -> Result<IptablesLeftovers> {
+        Ok(self.0.borrow().iptables_leftovers.clone())
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         self.0.borrow_mut().links_in(ns)
@@ -249,8 +249,8 @@ impl Host for FakeHost {
     fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
         Ok(self.net_elements.clone())
     }
-    fn legacy_firewall(&mut self) -> Result<Legacy> {
-        Ok(self.legacy.clone())
+    fn iptables_leftovers(&mut self) -> Result<IptablesLeftovers> {
+        Ok(self.iptables_leftovers.clone())
     }
     fn firewall_status(&mut self) -> Result<Installed> {
         Ok(Installed {

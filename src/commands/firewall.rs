@@ -1,5 +1,5 @@
 //! `cnet firewall reload`: put back every rule cnet should have, from its state (and take
-//! away what an earlier cnet left in iptables and its family-ip tables);
+//! away what the iptables backend left, if it ran here before);
 //! `cnet firewall status`: which backend, and what of the firewall is installed.
 
 use super::Ctx;
@@ -63,25 +63,21 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     } else if facts.table {
         plan.push(Op::DropTable);
     }
-    // Then what an earlier cnet left: its rules are in the table now.
-    plan.extend(plan_legacy(ctx)?);
+    // Then what the iptables backend left, if it ran here before: its rules are in the table now.
+    plan.extend(plan_iptables_leftovers(ctx)?);
     ctx.apply(&plan)
 }
 
-/// What an earlier cnet left of its firewall on a host now on the nftables backend, as steps:
-/// its family-ip tables deleted, its tagged iptables rules deleted, then its chains (those
-/// that are empty: the admin's CNET-USER stays while it holds rules).
-pub fn plan_legacy(ctx: &Ctx) -> Result<Vec<Op>> {
-    let legacy = ctx.host.borrow_mut().legacy_firewall()?;
-    let mut ops: Vec<Op> = legacy
-        .tables
-        .into_iter()
-        .map(|name| Op::DropLegacyTable { name })
-        .collect();
-    if !legacy.rules.is_empty() {
-        ops.push(Op::DeleteRules(legacy.rules));
+/// What the iptables backend left on a host now on the nftables backend, as steps: its tagged
+/// rules deleted, then its chains (those that are empty: the admin's CNET-USER stays while it
+/// holds rules).
+pub fn plan_iptables_leftovers(ctx: &Ctx) -> Result<Vec<Op>> {
+    let left = ctx.host.borrow_mut().iptables_leftovers()?;
+    let mut ops = Vec::new();
+    if !left.rules.is_empty() {
+        ops.push(Op::DeleteRules(left.rules));
     }
-    if legacy.chains {
+    if left.chains {
         ops.push(Op::RemoveBase);
     }
     Ok(ops)

@@ -125,7 +125,7 @@ fn leftover_firewall(ctx: &Ctx) -> Result<Plan> {
         // Removes what of the base is there; nothing while a chain still holds rules.
         plan.push(Op::RemoveBase);
     }
-    plan.extend(super::firewall::plan_legacy(ctx)?);
+    plan.extend(super::firewall::plan_iptables_leftovers(ctx)?);
     // The directories of the shared hosts files, once empty.
     let hosts_dir = crate::hosts::network_hosts_dir();
     let host = ctx.host.borrow();

@@ -85,12 +85,11 @@ impl Backend {
     }
 }
 
-/// What an earlier cnet, with iptables chains and family-ip tables, left on a host now on the
-/// nftables backend: `firewall reload` and `reset` take it away.
+/// What the iptables backend left on a host now on the nftables backend (one that had no
+/// nf_tables then, or ran with `CNET_FIREWALL=iptables`): `firewall reload` and `reset` take it
+/// away.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Legacy {
-    /// `table ip cnet`, `table ip cnet-vxlan`.
-    pub tables: Vec<String>,
+pub struct IptablesLeftovers {
     /// iptables rules tagged `cnet:NETWORK`.
     pub rules: Vec<Rule>,
     /// Some of cnet's iptables chains are there.
@@ -134,8 +133,6 @@ pub trait Firewall {
     /// Remove the base chains and jumps if no cnet rule (and no admin rule) is left in them.
     fn remove_base(&mut self) -> Result<()>;
     fn drop_table(&mut self) -> Result<()>;
-    /// Delete `table ip NAME` of an earlier cnet.
-    fn drop_legacy_table(&mut self, name: &str) -> Result<()>;
     /// A network's elements in (the table made first when `create_table`): one transaction.
     fn add_network(&mut self, create_table: bool, elements: &[NetElement]) -> Result<()>;
     /// A network's elements out (the whole table when `drop_table`); what is gone counts as
@@ -286,12 +283,11 @@ impl HostFirewall {
         Ok(out)
     }
 
-    /// What an earlier cnet left (nothing with the iptables backend: that is its layout).
-    pub fn legacy(&mut self) -> Result<Legacy> {
+    /// What the iptables backend left (nothing when it is the backend: that is its layout).
+    pub fn iptables_leftovers(&mut self) -> Result<IptablesLeftovers> {
         if self.backend()? == Backend::Iptables {
-            return Ok(Legacy::default());
+            return Ok(IptablesLeftovers::default());
         }
-        let tables = self.nft()?.legacy_tables()?;
         let (rules, chains) = match iptables::save_if_installed()? {
             Some(text) => {
                 let saved = base::parse_save(&text);
@@ -302,11 +298,7 @@ impl HostFirewall {
             }
             None => (Vec::new(), false),
         };
-        Ok(Legacy {
-            tables,
-            rules,
-            chains,
-        })
+        Ok(IptablesLeftovers { rules, chains })
     }
 
     /// Whether a rule is in its chain (`iptables -C`).
@@ -324,9 +316,6 @@ impl Firewall for HostFirewall {
     }
     fn drop_table(&mut self) -> Result<()> {
         self.nft()?.drop_table()
-    }
-    fn drop_legacy_table(&mut self, name: &str) -> Result<()> {
-        self.nft()?.drop_legacy_table(name)
     }
     fn add_network(&mut self, create_table: bool, elements: &[NetElement]) -> Result<()> {
         self.nft()?.add_network(create_table, elements)

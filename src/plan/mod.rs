@@ -153,9 +153,6 @@ pub enum Op {
     RemoveBase,
     /// `nft delete table inet cnet` (a table that is gone counts as deleted).
     DropTable,
-    /// `nft delete table ip NAME`: a table of an earlier cnet (`table ip cnet`, published
-    /// ports, and `table ip cnet-vxlan`), now that `table inet cnet` holds it all.
-    DropLegacyTable { name: String },
     /// A network's elements into `table inet cnet` (`firewall::inet`), the whole table made
     /// first when `create_table` (it was not there): one transaction, all or none.
     AddNetwork {
@@ -308,7 +305,6 @@ impl Op {
             | Op::DisableIpv6 { .. }
             | Op::RemoveBase
             | Op::DropTable
-            | Op::DropLegacyTable { .. }
             | Op::RemoveNetwork { .. }
             | Op::ReplaceTable { .. }
             | Op::DeleteRule(_)

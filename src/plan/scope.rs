@@ -29,7 +29,6 @@ impl Op {
             | Op::CreateBase { .. }
             | Op::RemoveBase
             | Op::DropTable
-            | Op::DropLegacyTable { .. }
             | Op::AddNetwork { .. }
             | Op::RemoveNetwork { .. }
             | Op::ReplaceTable { .. }

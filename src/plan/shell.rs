@@ -194,7 +194,6 @@ impl fmt::Display for Op {
             }
             Op::RemoveBase => write!(f, "{}", crate::firewall::layout::describe_base_removal()),
             Op::DropTable => write!(f, "nft delete table inet {}", inet::TABLE),
-            Op::DropLegacyTable { name } => write!(f, "nft delete table ip {}", shell_quote(name)),
             Op::AddNetwork {
                 create_table,
                 elements,

@@ -11,7 +11,7 @@ use crate::files::{Disk, FileSource, Node};
 use crate::firewall::inet::NetElement;
 use crate::firewall::rule::Rule;
 use crate::firewall::status::Installed;
-use crate::firewall::{FirewallFacts, Legacy};
+use crate::firewall::{FirewallFacts, IptablesLeftovers};
 use crate::host::{FirewallElements, Host, LinkFacts, RealHost};
 use crate::model::PortClaim;
 use crate::model::family::Family;
@@ -187,8 +187,8 @@ impl Host for Rehearsal {
     fn firewall_status(&mut self) -> Result<Installed> {
         self.real.firewall_status()
     }
-    fn legacy_firewall(&mut self) -> Result<Legacy> {
-        self.real.legacy_firewall()
+    fn iptables_leftovers(&mut self) -> Result<IptablesLeftovers> {
+        self.real.iptables_leftovers()
     }
     fn netns_exists(&mut self, ns: &NsRef) -> bool {
         match ns {

@@ -405,7 +405,7 @@ fn ns_rm_detaches_deletes_the_namespace_and_forgets_it() {
 }
 
 #[test]
-fn firewall_reload_takes_away_what_an_earlier_cnet_left_after_the_new_table_is_in() {
+fn firewall_reload_takes_away_what_the_iptables_backend_left_after_the_new_table_is_in() {
     let store = MemStore::holding(with_lab());
     let old_rule =
         crate::firewall::layout::bridge_network_rules(&crate::firewall::layout::BridgeFw {
@@ -415,8 +415,7 @@ fn firewall_reload_takes_away_what_an_earlier_cnet_left_after_the_new_table_is_i
             internal: false,
         });
     let host = SharedHost::new(FakeHost {
-        legacy: crate::firewall::Legacy {
-            tables: vec!["cnet".into(), "cnet-vxlan".into()],
+        iptables_leftovers: crate::firewall::IptablesLeftovers {
             rules: old_rule.clone(),
             chains: true,
         },
@@ -435,8 +434,6 @@ fn firewall_reload_takes_away_what_an_earlier_cnet_left_after_the_new_table_is_i
     assert_eq!(
         tail,
         [
-            "nft delete table ip cnet",
-            "nft delete table ip cnet-vxlan",
             format!("iptables {}", old_rule[0].argv("-D").join(" ")).as_str(),
             "# cnet's base chains, now that no rule is left in them:",
         ]

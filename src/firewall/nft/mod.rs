@@ -6,7 +6,6 @@
 
 mod cnet_rules;
 mod cnet_table;
-mod legacy;
 pub mod listing;
 mod published_table;
 mod set_ids;

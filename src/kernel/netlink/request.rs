@@ -78,7 +78,6 @@ impl<'a> OneRequest<'a> {
             | Op::CreateBase { .. }
             | Op::RemoveBase
             | Op::DropTable
-            | Op::DropLegacyTable { .. }
             | Op::AddNetwork { .. }
             | Op::RemoveNetwork { .. }
             | Op::ReplaceTable { .. }
