@@ -85,7 +85,7 @@ pub fn run_recovery(plan: &Plan, fx: &mut Effects) -> Vec<Error> {
 fn recorded(store: &dyn Store, r: &Record) -> Result<bool> {
     Ok(match r {
         Record::PutNetwork { net, .. } => store.network(&net.name)?.as_ref() == Some(&**net),
-        Record::DropNetwork { name } => store.network(name)?.is_none(),
+        Record::DropNetwork { net } => store.network(&net.name)?.is_none(),
         Record::PutLease { lease, .. } => {
             store.lease(&lease.network, lease.address)?.as_ref() == Some(lease)
         }
