@@ -1,0 +1,30 @@
+//! Fault injection, bridge networks (IPv4 and dual-stack) and the predefined host and none networks (attach and detach only): `net create`, `attach`, `detach`, `net rm` and `net rm --force`
+//! failed and SIGKILLed at each step in turn leave kernel, firewall and state agreeing once the
+//! command is retried (after `cnet gc`, or on its own), and the retry succeeds. The matrix is
+//! tests/fault_matrix/mod.rs (one file per driver family keeps each file short; ipvlan's row is
+//! in tests/ipvlan.rs, run where the kernel has it). `--nocapture` shows the steps counted.
+
+mod common;
+mod fault_matrix;
+
+use fault_matrix::run;
+
+#[test]
+fn bridge() {
+    run(&fault_matrix::BRIDGE);
+}
+
+#[test]
+fn bridge_dual_stack() {
+    run(&fault_matrix::BRIDGE6);
+}
+
+#[test]
+fn host() {
+    run(&fault_matrix::HOST);
+}
+
+#[test]
+fn none() {
+    run(&fault_matrix::NONE);
+}
