@@ -7,24 +7,44 @@
 mod common;
 mod fault_matrix;
 
-use fault_matrix::run;
+use fault_matrix::{Fault, run};
 
 #[test]
-fn bridge() {
-    run(&fault_matrix::BRIDGE);
+fn bridge_fail() {
+    run(&fault_matrix::BRIDGE, Fault::Fail);
 }
 
 #[test]
-fn bridge_dual_stack() {
-    run(&fault_matrix::BRIDGE6);
+fn bridge_kill() {
+    run(&fault_matrix::BRIDGE, Fault::Kill);
 }
 
 #[test]
-fn host() {
-    run(&fault_matrix::HOST);
+fn bridge_dual_stack_fail() {
+    run(&fault_matrix::BRIDGE6, Fault::Fail);
 }
 
 #[test]
-fn none() {
-    run(&fault_matrix::NONE);
+fn bridge_dual_stack_kill() {
+    run(&fault_matrix::BRIDGE6, Fault::Kill);
+}
+
+#[test]
+fn host_fail() {
+    run(&fault_matrix::HOST, Fault::Fail);
+}
+
+#[test]
+fn host_kill() {
+    run(&fault_matrix::HOST, Fault::Kill);
+}
+
+#[test]
+fn none_fail() {
+    run(&fault_matrix::NONE, Fault::Fail);
+}
+
+#[test]
+fn none_kill() {
+    run(&fault_matrix::NONE, Fault::Kill);
 }

@@ -7,14 +7,24 @@
 mod common;
 mod fault_matrix;
 
-use fault_matrix::run;
+use fault_matrix::{Fault, run};
 
 #[test]
-fn macvlan() {
-    run(&fault_matrix::MACVLAN);
+fn macvlan_fail() {
+    run(&fault_matrix::MACVLAN, Fault::Fail);
 }
 
 #[test]
-fn macvlan_dual_stack() {
-    run(&fault_matrix::MACVLAN6);
+fn macvlan_kill() {
+    run(&fault_matrix::MACVLAN, Fault::Kill);
+}
+
+#[test]
+fn macvlan_dual_stack_fail() {
+    run(&fault_matrix::MACVLAN6, Fault::Fail);
+}
+
+#[test]
+fn macvlan_dual_stack_kill() {
+    run(&fault_matrix::MACVLAN6, Fault::Kill);
 }

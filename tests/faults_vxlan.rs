@@ -7,14 +7,24 @@
 mod common;
 mod fault_matrix;
 
-use fault_matrix::run;
+use fault_matrix::{Fault, run};
 
 #[test]
-fn vxlan() {
-    run(&fault_matrix::VXLAN);
+fn vxlan_fail() {
+    run(&fault_matrix::VXLAN, Fault::Fail);
 }
 
 #[test]
-fn vxlan_dual_stack() {
-    run(&fault_matrix::VXLAN6);
+fn vxlan_kill() {
+    run(&fault_matrix::VXLAN, Fault::Kill);
+}
+
+#[test]
+fn vxlan_dual_stack_fail() {
+    run(&fault_matrix::VXLAN6, Fault::Fail);
+}
+
+#[test]
+fn vxlan_dual_stack_kill() {
+    run(&fault_matrix::VXLAN6, Fault::Kill);
 }

@@ -63,7 +63,7 @@ const TESTS: &[Test] = &[
         l3_mode_has_no_gateway_and_routes_through_the_device,
     ),
     ("faults_at_every_step", Needs::Ipvlan, || {
-        fault_matrix::run(&fault_matrix::IPVLAN);
+        fault_matrix::run_both(&fault_matrix::IPVLAN);
     }),
     (
         "create_without_kernel_support_records_nothing",
