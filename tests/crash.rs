@@ -1,117 +1,17 @@
-//! Crashes and reboots: a command SIGKILLed before each step of its plan in turn (the fault hook
-//! `CNET_FAULT=kill@N`), then `cnet gc`, leaves kernel and state consistent, and the command
-//! retried succeeds; a state directory moved to a fresh machine (another boot) works again.
-//! Ownership marks: a link without cnet's mark is never deleted, whatever the state says.
+//! Crashes and reboots: a detach of a namespace on two networks, SIGKILLed before each step in
+//! turn (the fault hook `CNET_FAULT=kill@N`), is finished by the next command; `cnet gc`
+//! repairs what no record accounts for; a state directory moved to a fresh machine (another
+//! boot) works again. Ownership marks: a link without cnet's mark is never deleted, whatever
+//! the state says. Every driver and command failed and killed at each step: tests/faults_*.rs.
 
 mod common;
 
+use common::consistency::assert_consistent;
 use common::{Sandbox, require_root};
 
 /// A LAN for macvlan networks: `lan0` in the sandbox's host namespace.
 const LAN: &str = "ip link add lan0 type veth peer name lan0p && ip link set lan0 up && \
                    ip link set lan0p up";
-
-/// Run `command` killed before step 0, 1, 2... until it runs to its end; after each kill
-/// `cnet gc` repairs, a second `cnet gc` finds nothing, the command retried succeeds (a removal
-/// may have been completed by gc already: then the retry says it is gone), and `undo` takes it
-/// back for the next round. Returns how many kills there were.
-#[track_caller]
-fn kill_at_each_step(sb: &Sandbox, command: &str, undo: &str) -> usize {
-    for step in 0..100 {
-        let r = sb.sh(&format!("CNET_FAULT=kill@{step} cnet {command}"));
-        if r.succeeded() {
-            assert!(step > 0, "{command} never killed\n{r}");
-            return step;
-        }
-        assert_eq!(r.code, Some(137), "{command} killed at step {step}:\n{r}");
-        let journal = sb.sh(&format!("cat {}/lock", sb.state_dir()));
-        assert_eq!(
-            journal.stdout.lines().count(),
-            1,
-            "{command} killed at step {step}: its plan is in the lock file\n{journal}"
-        );
-        let gc = sb.cnet(&["gc"]);
-        gc.ok();
-        let again = sb.cnet(&["gc"]);
-        again.ok();
-        assert_eq!(
-            again.stdout, "",
-            "after killing {command} at step {step} and one gc:\nfirst gc:\n{gc}\n{again}"
-        );
-        assert_consistent(sb, &format!("{command} killed at step {step}"));
-        let retry = sb.sh(&format!("cnet {command}"));
-        let gone = ["is not attached", "does not exist"];
-        if !retry.succeeded() {
-            retry.fails_with(2);
-            assert!(gone.iter().any(|g| retry.stderr.contains(g)), "{retry}");
-        }
-        assert_consistent(sb, &format!("{command} retried after step {step}"));
-        sb.sh(&format!("cnet {undo}")).ok();
-    }
-    panic!("{command} has more than 100 steps?");
-}
-
-/// No plan left under way, no address held twice, and every link carrying cnet's mark is one
-/// a network or endpoint records.
-#[track_caller]
-fn assert_consistent(sb: &Sandbox, context: &str) {
-    // Intents are kept in the lock file (one line per plan under way).
-    let intents = sb.sh(&format!("cat {}/lock", sb.state_dir()));
-    assert_eq!(intents.stdout, "", "{context}: intents left");
-    let addrs = sb.sh(
-        "for n in $(ls /run/netns); do ip -n $n -4 -o addr show | awk '$2 != \"lo\" {print $4}'; \
-         done | sort | uniq -d",
-    );
-    assert_eq!(addrs.stdout, "", "{context}: an address held twice");
-    let dry = sb.cnet(&["gc", "--dry-run"]);
-    dry.ok();
-    assert_eq!(dry.stdout, "", "{context}: gc still finds something\n{dry}");
-}
-
-#[test]
-fn bridge_attach_detach_create_rm_killed_at_every_step() {
-    require_root();
-    let sb = Sandbox::new();
-    let kills = kill_at_each_step(&sb, "net create lab --subnet 10.91.0.0/24", "net rm lab");
-    assert!(kills >= 3, "{kills}");
-    kill_at_each_step(&sb, "attach lab ns1", "detach lab ns1");
-    kill_at_each_step(&sb, "detach lab ns1", "attach lab ns1");
-    kill_at_each_step(
-        &sb,
-        "net rm lab --force",
-        "net create lab --subnet 10.91.0.0/24",
-    );
-    let ls = sb.cnet(&["lease", "ls", "--format", "json"]);
-    ls.ok();
-}
-
-#[test]
-fn macvlan_attach_killed_at_every_step() {
-    require_root();
-    let sb = Sandbox::new();
-    sb.sh(LAN).ok();
-    kill_at_each_step(
-        &sb,
-        "net create lan -d macvlan --subnet 192.168.77.0/24 -o parent=lan0",
-        "net rm lan",
-    );
-    kill_at_each_step(&sb, "attach lan ns1", "detach lan ns1");
-    kill_at_each_step(&sb, "detach lan ns1", "attach lan ns1");
-}
-
-#[test]
-fn vxlan_create_and_attach_killed_at_every_step() {
-    require_root();
-    let sb = Sandbox::new();
-    sb.sh("ip link add under0 type veth peer name under0p && \
-           ip addr add 192.0.2.10/24 dev under0 && ip link set under0 up")
-        .ok();
-    let create = "net create ov -d vxlan --subnet 10.92.0.0/24 --vni 42 --local 192.0.2.10";
-    kill_at_each_step(&sb, create, "net rm ov");
-    kill_at_each_step(&sb, "attach ov ns1", "detach ov ns1");
-    kill_at_each_step(&sb, "detach ov ns1", "attach ov ns1");
-    kill_at_each_step(&sb, "net rm ov --force", create);
-}
 
 /// A namespace on an overlay and a bridge, its overlay detach killed before each step; the
 /// next command (the detach retried, without gc) finishes it, and gc then finds nothing.
@@ -158,22 +58,6 @@ fn a_killed_vxlan_detach_is_finished_by_the_next_command() {
             .ok();
     }
     panic!("detach has more than 100 steps?");
-}
-
-#[test]
-fn a_failed_step_rolls_back_and_leaves_nothing_for_gc() {
-    require_root();
-    let sb = Sandbox::new();
-    sb.cnet(&["net", "create", "lab", "--subnet", "10.93.0.0/24"])
-        .ok();
-    for step in 0..30 {
-        let r = sb.sh(&format!("CNET_FAULT=fail@{step} cnet attach lab ns1"));
-        if r.succeeded() {
-            break;
-        }
-        assert!(r.stderr.contains("injected failure"), "{r}");
-        assert_consistent(&sb, &format!("attach failed at step {step}"));
-    }
 }
 
 #[test]

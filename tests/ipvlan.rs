@@ -8,6 +8,7 @@
 //! `--exact`, `--skip`, `--list`); tests run one after the other.
 
 mod common;
+mod fault_matrix;
 mod sublink;
 
 use std::io::Write;
@@ -61,6 +62,9 @@ const TESTS: &[Test] = &[
         Needs::Ipvlan,
         l3_mode_has_no_gateway_and_routes_through_the_device,
     ),
+    ("faults_at_every_step", Needs::Ipvlan, || {
+        fault_matrix::run_both(&fault_matrix::IPVLAN);
+    }),
     (
         "create_without_kernel_support_records_nothing",
         Needs::NoIpvlan,

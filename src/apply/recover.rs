@@ -25,7 +25,8 @@ pub fn interrupted(store: &dyn Store) -> Result<Vec<Intent>> {
 pub fn recover(fx: &mut Effects) -> Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for intent in interrupted(fx.store)? {
-        let plan = recovery_plan(&intent, fx.store)?;
+        let mut plan = recovery_plan(&intent, fx.store)?;
+        plan.extend(retired_links(&intent, fx)?);
         let errors = run_recovery(&plan, fx);
         fx.store.drop_intent(&intent)?;
         out.push(Recovered {
@@ -35,6 +36,37 @@ pub fn recover(fx: &mut Effects) -> Result<Vec<Recovered>> {
         });
     }
     Ok(out)
+}
+
+/// The deletion of the links that the killed process had retired (down, renamed `cnr...`) on
+/// the networks its plan touched: a command deletes them when it ends, so a kill after a plan
+/// of it (or a step of this one) retired them leaves them behind, unknown to any intent.
+fn retired_links(intent: &Intent, fx: &mut Effects) -> Result<Vec<Op>> {
+    let marks: std::collections::BTreeSet<String> = intent
+        .plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Record(r) => r.network(),
+            _ => None,
+        })
+        .map(|n| format!("{}{n}", crate::plan::MARK_PREFIX))
+        .collect();
+    if marks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let host = crate::plan::NsRef::Host;
+    Ok(fx
+        .host
+        .links_in(&host)?
+        .into_iter()
+        .filter(|l| l.is_cnet() && crate::kernel::reclaim::is_retired(&l.name))
+        .filter(|l| l.alias.as_ref().is_some_and(|a| marks.contains(a)))
+        .map(|l| Op::DeleteLink {
+            ns: host.clone(),
+            dev: l.name,
+        })
+        .collect())
 }
 
 /// What finishes an interrupted plan, planned against the store as it is now. A teardown is
@@ -85,7 +117,7 @@ pub fn run_recovery(plan: &Plan, fx: &mut Effects) -> Vec<Error> {
 fn recorded(store: &dyn Store, r: &Record) -> Result<bool> {
     Ok(match r {
         Record::PutNetwork { net, .. } => store.network(&net.name)?.as_ref() == Some(&**net),
-        Record::DropNetwork { name } => store.network(name)?.is_none(),
+        Record::DropNetwork { net } => store.network(&net.name)?.is_none(),
         Record::PutLease { lease, .. } => {
             store.lease(&lease.network, lease.address)?.as_ref() == Some(lease)
         }

@@ -221,7 +221,9 @@ pub fn remove(ctx: &Ctx, net: &Network, force: bool, gone: &[String]) -> Result<
     let facts = ctx.firewall_facts()?;
     let mut plan = drivers::plan_remove(net, &facts);
     plan_unused_firewall(ctx, net, gone, &facts, &mut plan)?;
-    plan.push(Op::Record(Record::DropNetwork { name: name.clone() }));
+    plan.push(Op::Record(Record::DropNetwork {
+        net: Box::new(net.clone()),
+    }));
     plan.extend(ctx.plan_files(|hosts| hosts.network_removed(name))?);
     ctx.teardown(&plan)?;
     Ok((!ctx.dry_run()).then(|| Removed {

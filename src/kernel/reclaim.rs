@@ -38,6 +38,11 @@ pub fn retired_name(host: &str) -> String {
     format!("{}{:04x}", retired_prefix(host), mix & 0xffff)
 }
 
+/// Whether a link name is one [`retired_name`] makes.
+pub fn is_retired(name: &str) -> bool {
+    name.len() == 15 && name.starts_with("cnr") && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The first 11 bytes of the names the pair of host end `host` is retired under: "cnr" and the
 /// 8 hex digits of `host` (`cnvXXXXXXXX`), or of a hash of any other name.
 pub fn retired_prefix(host: &str) -> String {
@@ -215,7 +220,7 @@ pub fn retire_link(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
     let done = s.run(&crate::plan::NsRef::Host, |c| {
         let describe = |e| Error::runtime(super::netlink::describe(&e));
         let Some(link) = super::netlink::get_link(c, dev).map_err(describe)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let standalone = link.attributes.iter().any(|a| match a {
             LinkAttribute::LinkInfo(info) => info
@@ -226,14 +231,19 @@ pub fn retire_link(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
         if !standalone {
             return Err(Error::runtime("deleted at once"));
         }
-        super::netlink::down_and_rename_owned(c, dev, &retired).map_err(describe)
+        super::netlink::down_and_rename_owned(c, dev, &retired)
+            .map(Some)
+            .map_err(describe)
     });
     match done {
-        Ok(true) => {
+        Ok(Some(true)) => {
             defer_link(retired);
             Ok(())
         }
-        Ok(false) => Ok(()),          // gone, or not cnet's (said so)
+        Ok(Some(false)) => Ok(()), // not cnet's (said so)
+        // Gone; but a command killed after retiring it (this step completed by the next one)
+        // left it under its retired name.
+        Ok(None) => delete_retired_of(s, dev),
         Err(_) => delete_now(s, dev), // a veth, or a step that failed
     }
 }
@@ -265,13 +275,6 @@ fn delete_now(s: &mut super::netlink::Session, dev: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Whether a link name is one [`retired_name`] makes.
-    fn is_retired(name: &str) -> bool {
-        name.len() == 15
-            && name.starts_with("cnr")
-            && name[3..].bytes().all(|b| b.is_ascii_hexdigit())
-    }
 
     #[test]
     fn retired_names_are_unique_valid_link_names_and_recognised() {

@@ -16,9 +16,11 @@ pub enum Record {
         net: Box<Network>,
         previous: Option<Box<Network>>,
     },
-    /// Forget a network's definition with its leases and endpoints (a removal: not undone).
+    /// Forget a network's definition with its leases and endpoints. Its undo (a teardown whose
+    /// later bookkeeping failed takes it back) writes the definition again: the endpoints were
+    /// forgotten before, and released leases are only hints.
     DropNetwork {
-        name: String,
+        net: Box<Network>,
     },
     /// Write a lease. With no `previous` the address is claimed (only if nobody holds a lease
     /// file for it); otherwise the stored lease must still be `previous` (else NAK).
@@ -54,6 +56,18 @@ pub enum Record {
 }
 
 impl Record {
+    /// The network whose state it changes, if one.
+    pub fn network(&self) -> Option<&str> {
+        match self {
+            Record::PutNetwork { net, .. } | Record::DropNetwork { net } => Some(&net.name),
+            Record::PutLease { lease, .. } | Record::DropLease { lease } => Some(&lease.network),
+            Record::PutEndpoint { endpoint, .. } | Record::DropEndpoint { endpoint } => {
+                Some(&endpoint.network)
+            }
+            _ => None,
+        }
+    }
+
     pub fn undo(&self) -> Option<Record> {
         Some(match self {
             Record::PutNetwork { net, previous } => match previous {
@@ -61,9 +75,7 @@ impl Record {
                     net: p.clone(),
                     previous: Some(net.clone()),
                 },
-                None => Record::DropNetwork {
-                    name: net.name.clone(),
-                },
+                None => Record::DropNetwork { net: net.clone() },
             },
             Record::PutLease { lease, previous } => match previous {
                 Some(p) => Record::PutLease {
@@ -97,7 +109,11 @@ impl Record {
             Record::DropNamespace(r) => Record::PutNamespace(r.clone()),
             Record::ClaimUla(p) => Record::DropUla(*p),
             Record::DropUla(p) => Record::ClaimUla(*p),
-            Record::DropNetwork { .. } | Record::ForgetHost { .. } => return None,
+            Record::DropNetwork { net } => Record::PutNetwork {
+                net: net.clone(),
+                previous: None,
+            },
+            Record::ForgetHost { .. } => return None,
         })
     }
 }
@@ -107,7 +123,7 @@ impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Record::PutNetwork { net, .. } => write!(f, "# record network {}", net.name),
-            Record::DropNetwork { name } => write!(f, "# forget network {name}"),
+            Record::DropNetwork { net } => write!(f, "# forget network {}", net.name),
             Record::PutLease { lease, .. } => {
                 let step = match lease.state {
                     LeaseState::Offered => "OFFER",

@@ -33,7 +33,7 @@ pub fn commit_each_with(records: &[Record], apply: impl Fn(&Record) -> Result<()
 pub fn apply(store: &dyn Store, r: &Record) -> Result<()> {
     match r {
         Record::PutNetwork { net, .. } => store.put_network(net),
-        Record::DropNetwork { name } => store.remove_network(name),
+        Record::DropNetwork { net } => store.remove_network(&net.name),
         Record::PutLease { lease, previous } => match previous {
             None => store.put_lease(lease, true),
             Some(p) => {

@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 
+pub mod consistency;
 pub mod etcd;
 pub mod multihost;
 

@@ -266,6 +266,38 @@ fn net_rm_of_the_last_network_takes_the_table_with_its_elements() {
     assert!(log.contains("rm -f /run/cnet/hosts/lab"), "{log}");
 }
 
+/// A net rm whose file step fails after the network was forgotten puts the record back: its
+/// hosts file stays with its network, and the command can simply be run again.
+#[test]
+fn a_net_rm_failing_at_its_file_step_keeps_the_network() {
+    let setup = || {
+        let store = MemStore::holding(with_lab());
+        let host = SharedHost::new(built_host());
+        cnet(&store, &host, false, &["attach", "lab", NS1]).unwrap();
+        cnet(&store, &host, false, &["detach", "lab", NS1]).unwrap();
+        (store, host)
+    };
+    let (store, host) = setup();
+    let before = host.0.borrow().log.len();
+    cnet(&store, &host, false, &["net", "rm", "lab"]).unwrap();
+    let log = host.0.borrow().log[before..].to_vec();
+    let at = log
+        .iter()
+        .position(|l| l.starts_with("rm -f /run/cnet/hosts/lab"))
+        .unwrap_or_else(|| panic!("no file step: {log:#?}"));
+
+    let (store, host) = setup();
+    let asked = host.0.borrow().asked;
+    host.0.borrow_mut().fail_at = Some(asked + at);
+    assert!(cnet(&store, &host, false, &["net", "rm", "lab"]).is_err());
+    assert!(
+        store.network("lab").unwrap().is_some(),
+        "the record is gone"
+    );
+    cnet(&store, &host, false, &["net", "rm", "lab"]).unwrap();
+    assert!(store.network("lab").unwrap().is_none());
+}
+
 #[test]
 fn a_dry_run_asks_nothing_of_the_host_and_writes_nothing() {
     for args in [

@@ -1,0 +1,350 @@
+//! Whether kernel, firewall and state agree, checked from what a user can see (`net inspect`,
+//! `ip`, `nft`), not from cnet's own view: no plan left under way in the lock file, no address
+//! held twice (either family), every endpoint's address on its interface, every link carrying
+//! cnet's mark (link group 0x636e6574, ifalias `cnet:NET`) recorded, in the host and in named
+//! namespaces, every element of `table inet cnet` belonging to a recorded network or endpoint,
+//! and `cnet gc --dry-run` finding nothing.
+
+use super::Sandbox;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// cnet's link group, set by the request that creates a link (`plan::LINK_GROUP`).
+pub const LINK_GROUP: &str = "1668179316";
+
+/// A recorded endpoint, as `net inspect` shows it.
+#[derive(Debug, Default)]
+pub struct Ep {
+    pub interface: String,
+    pub host_interface: Option<String>,
+    pub v4: Option<String>,
+    pub v6: Option<String>,
+    /// Published ports, `HOSTIP:PORT->PORT/PROTO`.
+    pub ports: Vec<String>,
+}
+
+/// A recorded network, as `net inspect` shows it.
+#[derive(Debug, Default)]
+pub struct Net {
+    pub driver: String,
+    pub bridge: Option<String>,
+    pub subnet: Option<String>,
+    pub subnet6: Option<String>,
+    /// The VXLAN device, VNI, destination port and peers of an overlay.
+    pub vxlan: Option<(String, u64, u64, Vec<String>)>,
+    /// Endpoints by namespace.
+    pub endpoints: BTreeMap<String, Ep>,
+}
+
+/// Every recorded network, by name.
+#[track_caller]
+pub fn recorded(sb: &Sandbox, context: &str) -> BTreeMap<String, Net> {
+    let names = sb.cnet(&["net", "ls", "-q"]);
+    assert!(names.succeeded(), "{context}\n{names}");
+    let mut args = vec!["net", "inspect", "--format", "json"];
+    args.extend(names.stdout.split_whitespace());
+    parse_recorded(&sb.cnet(&args).json())
+}
+
+/// The networks of `net inspect --format json`, by name.
+pub fn parse_recorded(v: &Value) -> BTreeMap<String, Net> {
+    let s = |v: &Value| v.as_str().map(String::from);
+    let mut out = BTreeMap::new();
+    for n in v.as_array().expect("a list") {
+        let mut net = Net {
+            driver: s(&n["driver"]).unwrap_or_default(),
+            bridge: s(&n["bridge"]),
+            subnet: s(&n["ipam"]["subnet"]),
+            subnet6: s(&n["ipam"]["subnet6"]),
+            ..Net::default()
+        };
+        let vx = &n["vxlan"];
+        if let (Some(dev), Some(vni)) = (s(&vx["device"]), vx["vni"].as_u64()) {
+            let peers = vx["peers"].as_array().into_iter().flatten();
+            let peers = peers.filter_map(&s).collect();
+            net.vxlan = Some((dev, vni, vx["dst_port"].as_u64().unwrap_or(4789), peers));
+        }
+        for (ns, e) in n["namespaces"].as_object().expect("namespaces") {
+            let ports = e["ports"].as_array().into_iter().flatten();
+            let ep = Ep {
+                interface: s(&e["interface"]).unwrap_or_default(),
+                host_interface: s(&e["host_interface"]),
+                v4: s(&e["ipv4_address"]),
+                v6: s(&e["ipv6_address"]),
+                ports: ports.filter_map(&s).collect(),
+            };
+            net.endpoints.insert(ns.clone(), ep);
+        }
+        out.insert(s(&n["name"]).expect("a name"), net);
+    }
+    out
+}
+
+/// What the check reads, gathered in one shell (sections `@@NAME ARGS` then their lines),
+/// once the links that detaches retired (`cnr...`, deleted in the background after the
+/// command exits) are gone: they are on their way out, not left behind.
+pub fn gather_script(state_dir: &str) -> String {
+    format!(
+        r#"STATE={state_dir}
+i=0
+while [ $i -lt 250 ] && {{ ip -o link show; for n in $(ls /run/netns); do ip -n $n -o link show; done; }} | grep -q ': cnr'; do
+  sleep 0.02; i=$((i+1))
+done
+echo "@@inspect"; cnet net inspect --format json $(cnet net ls -q)
+echo "@@gc"; cnet gc --dry-run 2>&1; echo "@@gcstatus $?"
+echo "@@lock"; cat "$STATE/lock"
+echo "@@hostns $(stat -L -c %i /proc/self/ns/net)"
+ip -o addr show scope global; echo "@@hostlinks"; ip -o link show
+for n in $(ls /run/netns); do
+  echo "@@ns $n $(stat -L -c %i /run/netns/$n)"; ip -n $n -o addr show scope global
+  echo "@@nslinks $n"; ip -n $n -o link show
+done
+echo "@@nft"; nft list table inet cnet 2>/dev/null
+echo "@@iptables"; iptables-save 2>/dev/null | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u
+"#
+    )
+}
+
+/// A link line of `ip -o link show`: (name, whether it carries cnet's mark, its mark).
+fn link_of(line: &str) -> Option<(String, bool, String)> {
+    let name = line.split_whitespace().nth(1)?;
+    let name = name.trim_end_matches(':').split('@').next()?.to_string();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let in_group = words.windows(2).any(|w| w == ["group", LINK_GROUP]);
+    let alias = line
+        .split(" alias ")
+        .nth(1)
+        .and_then(|a| a.split_whitespace().next());
+    let alias = alias.unwrap_or("").to_string();
+    Some((name, in_group || alias.starts_with("cnet:"), alias))
+}
+
+/// `ADDR/PREFIX` and device of an `ip -o addr show` line.
+fn addr_of(line: &str) -> Option<(String, String)> {
+    let mut w = line.split_whitespace().skip(1);
+    let dev = w.next()?.to_string();
+    let _family = w.next()?;
+    Some((w.next()?.to_string(), dev))
+}
+
+/// Asserts that kernel, firewall and state agree; returns how many endpoints were checked.
+#[track_caller]
+pub fn assert_consistent(sb: &Sandbox, context: &str) -> usize {
+    let r = sb.sh(&gather_script(sb.state_dir()));
+    r.ok();
+    check(&r.stdout).unwrap_or_else(|problem| panic!("{context}: {problem}"))
+}
+
+/// What disagrees, if anything (see the module's text), in the output of [`gather_script`];
+/// else how many endpoints were checked.
+pub fn check(gathered: &str) -> Result<usize, String> {
+    let mut sections: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for line in gathered.lines() {
+        match line.strip_prefix("@@") {
+            Some(head) => sections.push((head.split(' ').map(String::from).collect(), vec![])),
+            None => sections.last_mut().expect("a section").1.push(line.into()),
+        }
+    }
+    let section = |name: &str| -> std::vec::IntoIter<(Vec<String>, Vec<String>)> {
+        let of: Vec<_> = sections
+            .iter()
+            .filter(|(h, _)| h[0] == name)
+            .cloned()
+            .collect();
+        of.into_iter()
+    };
+    let (_, inspect) = section("inspect").next().ok_or("no inspect section")?;
+    let inspect: Value = serde_json::from_str(&inspect.join("\n"))
+        .map_err(|e| format!("net inspect gave no JSON ({e}): {inspect:?}"))?;
+    let nets = parse_recorded(&inspect);
+    let (_, gc) = section("gc").next().expect("the gc section");
+    let (status, _) = section("gcstatus").next().expect("the gc status");
+    if !gc.is_empty() || status[1] != "0" {
+        return Err(format!(
+            "gc --dry-run (exit {}) still finds something:\n{}",
+            status[1],
+            gc.join("\n")
+        ));
+    }
+    let (_, lock) = section("lock").next().expect("the lock section");
+    if !lock.is_empty() {
+        return Err(format!("intents left in the lock file: {lock:?}"));
+    }
+
+    // Addresses by holder: the host's own namespace once (a name bound to it, as the host
+    // driver makes, is the same namespace), every other named namespace.
+    let (host_head, host_addrs) = section("hostns").next().expect("hostns");
+    let host_inode = host_head[1].clone();
+    let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (addr, dev) in host_addrs.iter().filter_map(|l| addr_of(l)) {
+        holders.entry(addr).or_default().push(format!("host/{dev}"));
+    }
+    let mut named: Vec<String> = Vec::new();
+    for (head, lines) in section("ns").filter(|(h, _)| h[2] != host_inode) {
+        for (addr, dev) in lines.iter().filter_map(|l| addr_of(l)) {
+            holders
+                .entry(addr)
+                .or_default()
+                .push(format!("{}/{dev}", head[1]));
+        }
+        named.push(head[1].clone());
+    }
+    for (addr, who) in &holders {
+        if who.len() > 1 {
+            return Err(format!("{addr} held by {who:?}"));
+        }
+    }
+    for (net, n) in &nets {
+        for (ns, ep) in &n.endpoints {
+            for addr in [&ep.v4, &ep.v6].into_iter().flatten() {
+                let held = holders.get(addr).cloned().unwrap_or_default();
+                if !held.contains(&format!("{ns}/{}", ep.interface)) {
+                    return Err(format!(
+                        "endpoint {ns} on {net} records {} {addr}, the kernel has it at {held:?}",
+                        ep.interface
+                    ));
+                }
+            }
+        }
+    }
+
+    // Marked links: in the host, a network's bridge or VXLAN device or an endpoint's host
+    // end; in a named namespace, an endpoint's interface there.
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    for n in nets.values() {
+        known.extend(n.bridge.clone());
+        known.extend(n.vxlan.as_ref().map(|v| v.0.clone()));
+        known.extend(
+            n.endpoints
+                .values()
+                .filter_map(|e| e.host_interface.clone()),
+        );
+    }
+    let (_, host_links) = section("hostlinks").next().expect("hostlinks");
+    for (link, marked, alias) in host_links.iter().filter_map(|l| link_of(l)) {
+        if marked && !known.contains(&link) {
+            return Err(format!(
+                "host link {link} (alias {alias:?}) recorded nowhere"
+            ));
+        }
+    }
+    let inside = |ns: &str| -> BTreeSet<String> {
+        let eps = nets.values().filter_map(|n| n.endpoints.get(ns));
+        eps.map(|e| e.interface.clone()).collect()
+    };
+    for (head, lines) in section("nslinks") {
+        let ns = &head[1];
+        if !named.contains(ns) {
+            continue;
+        }
+        let ifnames = inside(ns);
+        for (link, marked, _) in lines.iter().filter_map(|l| link_of(l)) {
+            if marked && !ifnames.contains(&link) {
+                return Err(format!("link {link} in {ns} recorded by no endpoint"));
+            }
+        }
+    }
+
+    let (_, nft) = section("nft").next().expect("nft");
+    check_elements(&nets, &super::normalize_nft_table(&nft.join("\n")))?;
+    let (_, iptables) = section("iptables").next().expect("iptables");
+    for comment in iptables {
+        let net = comment.trim_start_matches("cnet:");
+        if !nets.contains_key(net) {
+            return Err(format!("iptables rules of {net}, which does not exist"));
+        }
+    }
+    Ok(nets.values().map(|n| n.endpoints.len()).sum())
+}
+
+/// Every element of `table inet cnet` (lines `nft SET ELEMENT`) belongs to a recorded network
+/// or endpoint, and every recorded published port has its element.
+fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(), String> {
+    let bridges: BTreeMap<String, &Net> = nets
+        .values()
+        .filter_map(|n| n.bridge.clone().map(|b| (b, n)))
+        .collect();
+    let mut published: BTreeSet<String> = BTreeSet::new();
+    for n in nets.values() {
+        for ep in n.endpoints.values() {
+            let Some(addr) = ep.v4.as_deref().and_then(|a| a.split('/').next()) else {
+                continue;
+            };
+            published.extend(ep.ports.iter().filter_map(|p| published_element(p, addr)));
+        }
+    }
+    let overlays: Vec<&(String, u64, u64, Vec<String>)> =
+        nets.values().filter_map(|n| n.vxlan.as_ref()).collect();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for line in elements {
+        let Some((set, element)) = line.strip_prefix("nft ").and_then(|l| l.split_once(' ')) else {
+            continue;
+        };
+        if set.contains(':') {
+            continue; // a chain's rule
+        }
+        let bad = |why: &str| Err(format!("element {{ {element} }} of {set}: {why}"));
+        let names: Vec<&str> = element.split('"').skip(1).step_by(2).collect();
+        if let Some(b) = names.iter().find(|b| !bridges.contains_key(**b)) {
+            return bad(&format!("bridge {b} is no recorded network's"));
+        }
+        match set {
+            "subnets4" | "subnets6" => {
+                let net = bridges[names[0]];
+                let subnet = element.split(" . ").next().unwrap_or_default();
+                let recorded = if set == "subnets4" {
+                    &net.subnet
+                } else {
+                    &net.subnet6
+                };
+                if recorded.as_deref() != Some(subnet) {
+                    return bad(&format!("its network records subnet {recorded:?}"));
+                }
+            }
+            "published" | "published-ip" => {
+                if !published.contains(element) {
+                    return bad("no endpoint publishes this port");
+                }
+                seen.insert(element.to_string());
+            }
+            "guarded" | "peers" => {
+                let w: Vec<&str> = element.split(" . ").collect();
+                let vni = u64::from_str_radix(w[1].trim_start_matches("0x"), 16).ok();
+                let port = w[0].parse::<u64>().ok();
+                let overlay = overlays
+                    .iter()
+                    .find(|o| Some(o.1) == vni && Some(o.2) == port);
+                match overlay {
+                    None => return bad("no recorded overlay has this VNI and port"),
+                    Some(o) if set == "peers" && !o.3.iter().any(|p| p == w[2]) => {
+                        return bad("not a peer of its overlay");
+                    }
+                    Some(_) => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(missing) = published.difference(&seen).next() {
+        return Err(format!(
+            "published port {{ {missing} }} recorded but not in the table"
+        ));
+    }
+    Ok(())
+}
+
+/// The element of `published` (`PROTO . PORT : ADDR . PORT`) or `published-ip` (host address
+/// first) for a port an endpoint at `addr` records as `HOSTIP:PORT->PORT/PROTO`; `None` for
+/// ranges and IPv6 host addresses (not in these maps).
+fn published_element(port: &str, addr: &str) -> Option<String> {
+    let (host, rest) = port.rsplit_once(':')?;
+    let (hp, rest) = rest.split_once("->")?;
+    let (cp, proto) = rest.split_once('/')?;
+    if hp.contains('-') || host.contains(':') || host.starts_with('[') {
+        return None;
+    }
+    Some(match host {
+        "0.0.0.0" => format!("{proto} . {hp} : {addr} . {cp}"),
+        _ => format!("{host} . {proto} . {hp} : {addr} . {cp}"),
+    })
+}
