@@ -37,7 +37,10 @@ fi
 
 # Inside the sandbox.
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /etc/netns 2>/dev/null || true
+# The sandbox's own /etc/netns: without it (a host that has none yet) cnet's per-namespace files
+# would land in the host's /etc. The mount point is the one thing left on the host.
+mkdir -p /etc/netns
+mount -t tmpfs tmpfs /etc/netns
 mkdir -p /run/netns /run/state
 ip link set lo up
 ip link add up0 type veth peer name up1
