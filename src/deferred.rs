@@ -47,6 +47,11 @@ pub fn defer_link(name: String) {
     pending().links.push(name);
 }
 
+/// Whether this command has handed this link over for deletion at its end already.
+pub fn link_pending(name: &str) -> bool {
+    pending().links.iter().any(|l| l == name)
+}
+
 /// Close this descriptor at the end of the command (in the background, unless it waits).
 pub fn defer_fd(fd: OwnedFd) {
     pending().fds.push(fd);

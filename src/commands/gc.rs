@@ -358,8 +358,13 @@ fn orphan_links(ctx: &Ctx, networks: &[Network]) -> Result<Vec<Repair>> {
     let mut out = Vec::new();
     for link in links {
         // Retired veths (kernel::reclaim) are deleted too: a killed detach left them, and one
-        // being deleted in the background is gone the same either way.
-        if !link.is_cnet() || known.contains(&link.name) {
+        // being deleted in the background is gone the same either way. Those this gc retired
+        // itself (its detaches of endpoints whose namespace is gone) are deleted when it ends,
+        // all in one batch: one wait for the kernel, not one each.
+        if !link.is_cnet()
+            || known.contains(&link.name)
+            || crate::deferred::link_pending(&link.name)
+        {
             continue;
         }
         let mark = match link.alias {
