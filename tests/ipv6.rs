@@ -23,18 +23,6 @@ fn addrs6(sb: &Sandbox, netns: &str, ifname: &str) -> Vec<String> {
         .collect()
 }
 
-fn ping6(sb: &Sandbox, netns: &str, target: &str) {
-    let mut last = None;
-    for _ in 0..3 {
-        let r = sb.exec_in(netns, &["ping", "-6", "-c1", "-W2", target]);
-        if r.succeeded() {
-            return;
-        }
-        last = Some(r);
-    }
-    panic!("{netns} cannot ping -6 {target}\n{}", last.expect("tried"));
-}
-
 #[test]
 fn namespaces_on_a_dual_stack_bridge_ping_each_other_over_ipv6_by_address_and_name() {
     let sb = Sandbox::new();
@@ -77,12 +65,12 @@ fn namespaces_on_a_dual_stack_bridge_ping_each_other_over_ipv6_by_address_and_na
         .stdout_has("0");
     }
 
-    ping6(&sb, "ns1", "fd00:1::99");
-    ping6(&sb, "ns2", "fd00:1::2");
-    ping6(&sb, "ns1", "ns2");
-    ping6(&sb, "ns2", "ns1");
+    sb.assert_ping6("ns1", "fd00:1::99");
+    sb.assert_ping6("ns2", "fd00:1::2");
+    sb.assert_ping6("ns1", "ns2");
+    sb.assert_ping6("ns2", "ns1");
     // The gateway on the bridge answers too, and IPv4 still works.
-    ping6(&sb, "ns1", "fd00:1::1");
+    sb.assert_ping6("ns1", "fd00:1::1");
     sb.assert_ping("ns1", "10.1.0.3");
 
     // Shown by inspect, ns ls and lease ls, in JSON too.
@@ -290,8 +278,8 @@ fn a_dual_stack_overlay_across_two_hosts_carries_ipv6_between_their_namespaces()
     };
     let (a0, a1) = (addr6(0), addr6(1));
     assert_ne!(a0, a1);
-    ping6(lab.host(0), "n0", &a1);
-    ping6(lab.host(1), "n1", &a0);
+    lab.host(0).assert_ping6("n0", &a1);
+    lab.host(1).assert_ping6("n1", &a0);
     // The host takes no part in the overlay's IPv6: its bridge has no IPv6 address.
     let r = lab
         .host(0)
@@ -320,7 +308,7 @@ fn two_dual_stack_networks_do_not_reach_each_other_over_ipv6() {
         .ok();
         sb.cnet(&["attach", name, &format!("n{name}")]).ok();
     }
-    ping6(&sb, "na", "fd00:7::1");
+    sb.assert_ping6("na", "fd00:7::1");
     let r = sb.exec_in("na", &["ping", "-6", "-c1", "-W1", "fd00:8::2"]);
     assert!(!r.succeeded(), "na must not reach nb over IPv6\n{r}");
 }

@@ -84,18 +84,6 @@ fn no_ping6(sb: &Sandbox, netns: &str, target: &str) {
     assert!(!r.succeeded(), "{netns} must not reach {target}\n{r}");
 }
 
-fn ping6(sb: &Sandbox, netns: &str, target: &str) {
-    let mut last = None;
-    for _ in 0..3 {
-        let r = sb.exec_in(netns, &["ping", "-6", "-c1", "-W2", target]);
-        if r.succeeded() {
-            return;
-        }
-        last = Some(r);
-    }
-    panic!("{netns} cannot ping -6 {target}\n{}", last.expect("tried"));
-}
-
 #[test]
 fn a_dual_stack_network_goes_out_masqueraded_in_both_families() {
     let sb = world();
@@ -122,8 +110,8 @@ fn dual_stack_networks_are_isolated_in_both_families_with_forwarding_on() {
     let fwd = sb.run(&["sysctl", "-n", "net.ipv6.conf.all.forwarding"]);
     assert_eq!(fwd.ok().stdout.trim(), "1");
     // Forwarding works (the outside is reached), inside a network too...
-    ping6(&sb, "na", OUTSIDE6);
-    ping6(&sb, "na", "fd00:7::3");
+    sb.assert_ping6("na", OUTSIDE6);
+    sb.assert_ping6("na", "fd00:7::3");
     // ...but not from one network into the other, either way, in either family.
     no_ping6(&sb, "na", "fd00:8::2");
     no_ping6(&sb, "nb", "fd00:7::2");
@@ -143,7 +131,7 @@ fn an_internal_dual_stack_network_reaches_nothing_over_either_family() {
     sb.cnet(&["attach", "vault", "v1"]).ok();
     sb.cnet(&["attach", "vault", "v2"]).ok();
     // Inside it: open.
-    ping6(&sb, "v1", "fd00:3::3");
+    sb.assert_ping6("v1", "fd00:3::3");
     // An internal network offers no default route; give it one by hand: still nothing.
     sb.sh("set -e
          ip -n v1 route add default via 10.3.0.1
@@ -295,12 +283,12 @@ fn a_dual_stack_overlay_pings_over_ipv6_by_address_across_hosts_and_by_name() {
         let a = eps[ns]["ipv6_address"].as_str().expect("v6").to_string();
         a.split('/').next().unwrap().to_string()
     };
-    ping6(lab.host(0), "n0", &addr6(1, "n1"));
-    ping6(lab.host(1), "n1", &addr6(0, "m0"));
+    lab.host(0).assert_ping6("n0", &addr6(1, "n1"));
+    lab.host(1).assert_ping6("n1", &addr6(0, "m0"));
     // By name: the host's hosts file names its namespaces on the overlay with both families.
     for i in 0..2 {
         let h = lab.host(i);
-        ping6(h, &format!("n{i}"), &format!("m{i}"));
+        h.assert_ping6(&format!("n{i}"), &format!("m{i}"));
         let r = h.exec_in(&format!("n{i}"), &["getent", "ahostsv6", &format!("m{i}")]);
         assert!(r.ok().stdout.contains(&addr6(i, &format!("m{i}"))), "{r}");
     }

@@ -470,9 +470,23 @@ impl Sandbox {
     /// later one succeeds is reported on stderr (it should work the first time).
     #[track_caller]
     pub fn assert_ping(&self, netns: &str, target: &str) {
+        self.assert_ping_with(netns, target, &[]);
+    }
+
+    /// [`Sandbox::assert_ping`] over IPv6 (`ping -6`, so a name resolves to its IPv6 address).
+    #[track_caller]
+    pub fn assert_ping6(&self, netns: &str, target: &str) {
+        self.assert_ping_with(netns, target, &["-6"]);
+    }
+
+    #[track_caller]
+    fn assert_ping_with(&self, netns: &str, target: &str, flags: &[&str]) {
         let mut last = None;
         for attempt in 1..=3 {
-            let r = self.ping(netns, target);
+            let mut argv = vec!["ping"];
+            argv.extend_from_slice(flags);
+            argv.extend(["-c1", "-W2", target]);
+            let r = self.exec_in(netns, &argv);
             if r.succeeded() {
                 if attempt > 1 {
                     eprintln!(

@@ -5,11 +5,6 @@ use super::{Kind, create, lan};
 /// The LAN machine gets an IPv6 address too: the default gateway of the network's v6 subnet.
 const LAN_V6: &str = "ip -n lanpc -6 addr add fd00:50::1/64 dev eth0 nodad";
 
-fn ping6(sb: &crate::common::Sandbox, netns: &str, target: &str) {
-    let r = sb.exec_in(netns, &["ping", "-6", "-c1", "-W2", target]);
-    assert!(r.succeeded(), "{netns} cannot ping -6 {target}\n{r}");
-}
-
 /// Two namespaces on a dual-stack LAN network reach each other and the LAN machine over
 /// IPv6, by address and by name, with the LAN machine as their IPv6 default gateway.
 pub fn namespaces_reach_each_other_and_the_lan_over_ipv6(kind: Kind) {
@@ -24,9 +19,9 @@ pub fn namespaces_reach_each_other_and_the_lan_over_ipv6(kind: Kind) {
     sb.run(&["ip", "-n", "ns1", "-6", "route", "show", "default"])
         .ok()
         .stdout_has("default via fd00:50::1 dev eth0");
-    ping6(&sb, "ns1", "fd00:50::77");
-    ping6(&sb, "ns2", "ns1");
-    ping6(&sb, "ns1", "fd00:50::1");
+    sb.assert_ping6("ns1", "fd00:50::77");
+    sb.assert_ping6("ns2", "ns1");
+    sb.assert_ping6("ns1", "fd00:50::1");
     sb.cnet(&["detach", "lan", "ns2"]).ok();
     let r = sb.run(&["ip", "-n", "ns2", "-6", "-o", "addr", "show"]);
     assert!(!r.stdout.contains("fd00:50::77"), "{r}");
