@@ -241,7 +241,7 @@ fn networks_created_with_ipv6_alone_take_the_next_64_of_one_host_prefix() {
 }
 
 #[test]
-fn a_dual_stack_overlay_across_two_hosts_carries_ipv6_between_their_namespaces() {
+fn a_dual_stack_overlay_pings_over_ipv6_by_address_across_hosts_and_by_name() {
     let lab = Lab::new(2);
     for i in 0..2 {
         let h = lab.host(i);
@@ -252,12 +252,12 @@ fn a_dual_stack_overlay_across_two_hosts_carries_ipv6_between_their_namespaces()
             "-d",
             "vxlan",
             "--vni",
-            "6000",
+            "6001",
             "--subnet",
-            "10.30.0.0/24",
+            "10.31.0.0/24",
             "--ipv6",
             "--subnet6",
-            "fd00:30::/64",
+            "fd00:31::/64",
             "--local",
             &h.addr,
         ];
@@ -266,20 +266,24 @@ fn a_dual_stack_overlay_across_two_hosts_carries_ipv6_between_their_namespaces()
         }
         h.cnet(&args).ok();
         h.cnet(&["attach", "ov", &format!("n{i}")]).ok();
+        h.cnet(&["attach", "ov", &format!("m{i}")]).ok();
     }
-    // Each host leases from its own half of the v6 subnet: the two addresses differ.
-    let addr6 = |i: usize| {
+    let addr6 = |i: usize, ns: &str| {
         let eps = common::inspect_namespaces(lab.host(i), "ov");
-        let a = eps[&format!("n{i}")]["ipv6_address"]
-            .as_str()
-            .expect("v6")
-            .to_string();
+        let a = eps[ns]["ipv6_address"].as_str().expect("v6").to_string();
         a.split('/').next().unwrap().to_string()
     };
-    let (a0, a1) = (addr6(0), addr6(1));
-    assert_ne!(a0, a1);
-    lab.host(0).assert_ping6("n0", &a1);
-    lab.host(1).assert_ping6("n1", &a0);
+    // Each host leases from its own half of the v6 subnet: the two addresses differ.
+    assert_ne!(addr6(0, "n0"), addr6(1, "n1"));
+    lab.host(0).assert_ping6("n0", &addr6(1, "n1"));
+    lab.host(1).assert_ping6("n1", &addr6(0, "m0"));
+    // By name: the host's hosts file names its namespaces on the overlay with both families.
+    for i in 0..2 {
+        let h = lab.host(i);
+        h.assert_ping6(&format!("n{i}"), &format!("m{i}"));
+        let r = h.exec_in(&format!("n{i}"), &["getent", "ahostsv6", &format!("m{i}")]);
+        assert!(r.ok().stdout.contains(&addr6(i, &format!("m{i}"))), "{r}");
+    }
     // The host takes no part in the overlay's IPv6: its bridge has no IPv6 address.
     let r = lab
         .host(0)

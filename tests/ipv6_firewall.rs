@@ -251,50 +251,6 @@ fn net_rm_leaves_no_rule_in_either_family() {
 }
 
 #[test]
-fn a_dual_stack_overlay_pings_over_ipv6_by_address_across_hosts_and_by_name() {
-    let lab = Lab::new(2);
-    for i in 0..2 {
-        let h = lab.host(i);
-        let mut args = vec![
-            "net",
-            "create",
-            "ov",
-            "-d",
-            "vxlan",
-            "--vni",
-            "6001",
-            "--subnet",
-            "10.31.0.0/24",
-            "--ipv6",
-            "--subnet6",
-            "fd00:31::/64",
-            "--local",
-            &h.addr,
-        ];
-        for p in lab.peers_of(i) {
-            args.extend(["--peer", p]);
-        }
-        h.cnet(&args).ok();
-        h.cnet(&["attach", "ov", &format!("n{i}")]).ok();
-        h.cnet(&["attach", "ov", &format!("m{i}")]).ok();
-    }
-    let addr6 = |i: usize, ns: &str| {
-        let eps = common::inspect_namespaces(lab.host(i), "ov");
-        let a = eps[ns]["ipv6_address"].as_str().expect("v6").to_string();
-        a.split('/').next().unwrap().to_string()
-    };
-    lab.host(0).assert_ping6("n0", &addr6(1, "n1"));
-    lab.host(1).assert_ping6("n1", &addr6(0, "m0"));
-    // By name: the host's hosts file names its namespaces on the overlay with both families.
-    for i in 0..2 {
-        let h = lab.host(i);
-        h.assert_ping6(&format!("n{i}"), &format!("m{i}"));
-        let r = h.exec_in(&format!("n{i}"), &["getent", "ahostsv6", &format!("m{i}")]);
-        assert!(r.ok().stdout.contains(&addr6(i, &format!("m{i}"))), "{r}");
-    }
-}
-
-#[test]
 fn an_ipv4_only_overlays_tunnel_carries_no_ipv6_frames() {
     let lab = Lab::new(2);
     let (a, b) = (lab.host(0), lab.host(1));
