@@ -1,5 +1,5 @@
 //! Fault injection, bridge networks and the predefined host and none networks (attach and detach
-//! only): `net create`, `attach`, `detach`, `net rm` and `net rm --force` failed and SIGKILLed at
+//! only): `net create`, `attach`, `detach`, `net rm`, `net rm --force` and `ns rm` failed and SIGKILLed at
 //! each step in turn leave kernel, firewall and state agreeing once the command is retried (after
 //! `cnet gc`, or on its own), and the retry succeeds. The matrix is tests/fault_matrix/mod.rs (one
 //! file per driver family keeps each file short; ipvlan's row is in tests/ipvlan.rs, run where the

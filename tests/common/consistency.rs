@@ -32,6 +32,8 @@ pub struct Net {
     pub subnet6: Option<String>,
     /// The VXLAN device, VNI, destination port and peers of an overlay.
     pub vxlan: Option<(String, u64, u64, Vec<String>)>,
+    /// A macvlan network's host shim (`cns-NAME`: the names tests use are short enough).
+    pub shim: Option<String>,
     /// Endpoints by namespace.
     pub endpoints: BTreeMap<String, Ep>,
 }
@@ -63,6 +65,9 @@ pub fn parse_recorded(v: &Value) -> BTreeMap<String, Net> {
             let peers = vx["peers"].as_array().into_iter().flatten();
             let peers = peers.filter_map(&s).collect();
             net.vxlan = Some((dev, vni, vx["dst_port"].as_u64().unwrap_or(4789), peers));
+        }
+        if n["options"]["host_shim"] == "true" {
+            net.shim = Some(format!("cns-{}", n["name"].as_str().unwrap_or_default()));
         }
         for (ns, e) in n["namespaces"].as_object().expect("namespaces") {
             let ports = e["ports"].as_array().into_iter().flatten();
@@ -214,6 +219,7 @@ pub fn check(gathered: &str) -> Result<usize, String> {
     for n in nets.values() {
         known.extend(n.bridge.clone());
         known.extend(n.vxlan.as_ref().map(|v| v.0.clone()));
+        known.extend(n.shim.clone());
         known.extend(
             n.endpoints
                 .values()

@@ -1,5 +1,6 @@
 //! The fault matrix: for one driver, each of `net create`, `attach` (publishing a port where
-//! the driver can), `detach`, `net rm` and `net rm --force` (with namespaces attached), made to
+//! the driver can), `detach`, `net rm`, `net rm --force` (with namespaces attached) and `ns rm`
+//! (of a namespace on the network and, for most rows, a second one), made to
 //! fail at each step of its plan in turn (`CNET_FAULT=fail@N`), and separately SIGKILLed at
 //! each step (`CNET_FAULT=kill@N`), until it runs to its end. After a kill, either `cnet gc`
 //! repairs first and then the command is retried, or the command is simply retried (the next
@@ -94,6 +95,14 @@ pub const VXLAN6: Case = case(
      --subnet6 fd00:92::/64",
     "",
 );
+/// A macvlan network whose host reaches its namespaces through a shim link (`host_shim=yes`).
+pub const MACVLAN_SHIM: Case = case(
+    "macvlan shim",
+    "lan",
+    "-d macvlan --subnet 192.168.79.0/24 --ip-range 192.168.79.64/26 -o parent=lan0 \
+     -o host_shim=yes",
+    "",
+);
 pub const HOST: Case = Case {
     label: "host",
     net: "host",
@@ -118,6 +127,8 @@ pub enum Command {
     Detach,
     Rm,
     RmForce,
+    /// `ns rm ns1`: the namespace goes, from this network and the side one.
+    NsRm,
 }
 
 /// How far a network is built: absent, created, with a bystander namespace attached, and with
@@ -137,6 +148,7 @@ impl Command {
             Command::Detach => format!("detach {net} ns1"),
             Command::Rm => format!("net rm {net}"),
             Command::RmForce => format!("net rm {net} --force"),
+            Command::NsRm => "ns rm ns1".to_string(),
         }
     }
     /// The stage it starts from and the one it leaves.
@@ -147,10 +159,14 @@ impl Command {
             Command::Detach => (ATTACHED, BYSTANDER),
             Command::Rm => (CREATED, ABSENT),
             Command::RmForce => (ATTACHED, ABSENT),
+            Command::NsRm => (ATTACHED, BYSTANDER),
         }
     }
     fn removes(self) -> bool {
-        matches!(self, Command::Detach | Command::Rm | Command::RmForce)
+        matches!(
+            self,
+            Command::Detach | Command::Rm | Command::RmForce | Command::NsRm
+        )
     }
 }
 
@@ -281,7 +297,11 @@ fn every_step(w: &mut World, command: Command, fault: Fault) -> usize {
                        cnet exec-in-ns ns1 -- ping -c1 -W1 by'\n";
         }
         script += &format!("echo @@gather\n{}", gather_script(state));
-        for (i, undo) in w.path(after, before).iter().enumerate() {
+        let mut back = w.path(after, before);
+        if command == Command::NsRm && w.case.side {
+            back.insert(0, "attach side ns1".to_string());
+        }
+        for (i, undo) in back.iter().enumerate() {
             script += &format!("echo @@undo{i}; cnet {undo} || echo @@undo-failed\n");
         }
         let r = w.sb.sh(&script);
@@ -374,8 +394,9 @@ pub fn run(case: &Case, fault: Fault) -> Vec<String> {
             Command::Detach,
             Command::Rm,
             Command::RmForce,
+            Command::NsRm,
         ],
-        None => &[Command::Attach, Command::Detach],
+        None => &[Command::Attach, Command::Detach, Command::NsRm],
     };
     let started = std::time::Instant::now();
     let mut report = Vec::new();
