@@ -213,31 +213,38 @@ pub fn bridge_network_rules(n: &BridgeFw) -> Vec<Rule> {
         Accept,
     );
     if n.internal {
-        let subnet = |negate| Match::Source {
-            net: n.subnet,
-            negate,
-        };
-        let dest = |negate| Match::Destination {
-            net: n.subnet,
-            negate,
+        // Nothing enters from outside, nothing leaves for outside. IPv4 says so by the subnet
+        // (as Docker does); IPv6 by the bridge alone, as the table does: with br_netfilter,
+        // frames bridged between two ports pass ip6tables' FORWARD too, and neighbour
+        // discovery inside the network comes from link-local addresses, outside the subnet.
+        let (enters, leaves) = match family {
+            Family::V4 => (
+                vec![
+                    Match::Source {
+                        net: n.subnet,
+                        negate: true,
+                    },
+                    out_if(br, false),
+                ],
+                vec![
+                    Match::Destination {
+                        net: n.subnet,
+                        negate: true,
+                    },
+                    in_if(br, false),
+                ],
+            ),
+            Family::V6 => (
+                vec![in_if(br, true), out_if(br, false)],
+                vec![in_if(br, false), out_if(br, true)],
+            ),
         };
         return vec![
             // Nothing reaches the host's own addresses (its gateway address and every other,
             // a link-local one too), as the table's `input` chain does.
             rule(Table::Filter, INPUT_CHAIN, vec![in_if(br, false)], Drop),
-            // Nothing enters from outside the subnet, nothing leaves for outside it.
-            rule(
-                Table::Filter,
-                ISOLATION_1,
-                vec![subnet(true), out_if(br, false)],
-                Drop,
-            ),
-            rule(
-                Table::Filter,
-                ISOLATION_1,
-                vec![dest(true), in_if(br, false)],
-                Drop,
-            ),
+            rule(Table::Filter, ISOLATION_1, enters, Drop),
+            rule(Table::Filter, ISOLATION_1, leaves, Drop),
             within,
         ];
     }

@@ -112,7 +112,7 @@ fn the_iptables_backend_writes_the_ipv6_half_to_ip6tables() {
         .to_string();
     for line in [
         "ip6tables -t filter -A CNET-INPUT -i cn-lab -m comment --comment cnet:lab -j DROP",
-        "ip6tables -t filter -A CNET-ISOLATION-1 ! -d fd00:1::/64 -i cn-lab -m comment --comment cnet:lab -j DROP",
+        "ip6tables -t filter -A CNET-ISOLATION-1 -i cn-lab ! -o cn-lab -m comment --comment cnet:lab -j DROP",
     ] {
         assert!(internal.contains(line), "{line}\n{internal}");
     }
