@@ -189,6 +189,11 @@ pub trait Firewall {
     fn disallow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()>;
 }
 
+/// Where a family's half sits in a pair: IPv4 first.
+fn slot(family: Family) -> usize {
+    usize::from(family == Family::V6)
+}
+
 /// The host's firewall as cnet uses it: the nftables table over netlink, and iptables and
 /// ip6tables when that is the backend, each started on first use: commands whose plans hold no
 /// firewall step never need the iptables binary or a netfilter socket.
@@ -202,7 +207,7 @@ pub struct HostFirewall {
 
 impl HostFirewall {
     fn get(&mut self, family: Family) -> Result<&mut iptables::IptablesFirewall> {
-        let slot = &mut self.inner[usize::from(family == Family::V6)];
+        let slot = &mut self.inner[slot(family)];
         if slot.is_none() {
             *slot = Some(iptables::IptablesFirewall::new(family)?);
         }
@@ -245,7 +250,7 @@ impl HostFirewall {
                 let mut inputs = [String::new(), String::new()];
                 for family in iptables::families() {
                     let saved = base::parse_save(&iptables::save(family)?);
-                    inputs[usize::from(family == Family::V6)] = base::ensure_input(&saved, family)?;
+                    inputs[slot(family)] = base::ensure_input(&saved, family)?;
                 }
                 let [base_input, base_input6] = inputs;
                 // Published ports and the tunnel filter still live in the table, if the
