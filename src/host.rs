@@ -112,14 +112,18 @@ impl Host for RealHost {
     fn files(&self) -> &dyn FileSource {
         &Disk
     }
-    /// With the iptables backend only: the nftables backend writes no iptables rule.
+    /// With the iptables backend only (iptables' and ip6tables'): the nftables backend writes
+    /// no iptables rule.
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
         if self.firewall.backend()? != crate::firewall::Backend::Iptables {
             return Ok(Vec::new());
         }
-        Ok(crate::firewall::listing::cnet_rules(
-            &crate::firewall::iptables::save()?,
-        ))
+        let mut rules = Vec::new();
+        for family in crate::firewall::iptables::families() {
+            let save = crate::firewall::iptables::save(family)?;
+            rules.extend(crate::firewall::listing::cnet_rules(&save, family));
+        }
+        Ok(rules)
     }
     fn firewall_elements(&mut self) -> Result<FirewallElements> {
         let mut out = FirewallElements::default();
@@ -212,7 +216,7 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         Op::DisableIpv6 { dev } => {
             sysctl::disable_ipv6_here(dev).map_err(|msg| netlink::kernel_error(op, msg))
         }
-        Op::CreateBase { input } => fw.create_base(input),
+        Op::CreateBase { family, input } => fw.create_base(*family, input),
         Op::RemoveBase => fw.remove_base(),
         Op::DropTable => fw.drop_table(),
         Op::AddNetwork {

@@ -213,3 +213,68 @@ fn a_bad_backend_name_is_a_usage_error_that_changes_nothing() {
     r.usage_error(&["CNET_FIREWALL=pf", "iptables or nftables"]);
     sb.snapshot().assert_same(&before, "a bad CNET_FIREWALL");
 }
+
+/// The iptables backend keeps a dual-stack network's IPv6 half in ip6tables through every
+/// command that manages the firewall: `--dry-run` prints it, `firewall status` counts it,
+/// `firewall reload` puts back what was flushed, gc deletes the rules of a network whose
+/// record is gone, and `reset` leaves nothing in either family.
+#[test]
+fn the_iptables_backend_manages_ip6tables_as_it_does_iptables() {
+    let sb = Sandbox::with_outside().with_env("CNET_FIREWALL", "iptables");
+    let dual = |name: &str, n: u8| -> Vec<String> {
+        let words =
+            format!("net create {name} --subnet 10.{n}.0.0/24 --ipv6 --subnet6 fd00:{n}::/64");
+        words.split(' ').map(String::from).collect()
+    };
+    let cnet = |argv: Vec<String>| {
+        let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+        sb.cnet(&words)
+    };
+    // Nothing there yet: the dry run makes both families' base chains, then the rules.
+    let dry = cnet([vec!["--dry-run".to_string()], dual("a", 1)].concat());
+    dry.ok()
+        .stdout_has("iptables-restore --noflush <<'EOF'")
+        .stdout_has("ip6tables-restore --noflush <<'EOF'")
+        .stdout_has("-I INPUT 1 -j CNET-INPUT")
+        .stdout_has("ip6tables -t nat -A CNET-POSTROUTING -s fd00:1::/64 ! -o cn-a");
+    assert_eq!(cnet_lines(&sb, "ip6tables-save"), Vec::<String>::new());
+    cnet(dual("a", 1)).ok();
+    cnet(dual("b", 2)).ok();
+    sb.cnet(&["attach", "a", "a1"]).ok();
+    sb.cnet(&["attach", "b", "b1"]).ok();
+    sb.cnet(&["firewall", "status"])
+        .ok()
+        .stdout_has("backend          iptables")
+        .stdout_has("iptables rules   20")
+        .stdout_has("ip6tables rules  16");
+    // Flushed by hand, put back by a reload (a second one changes nothing).
+    sb.sh("ip6tables -F CNET-ISOLATION-2").ok();
+    sb.assert_ping6("a1", "fd00:2::2");
+    sb.cnet(&["firewall", "reload"]).ok();
+    let no_ping6 = |from: &str, to: &str| {
+        let r = sb.run(&["ip", "netns", "exec", from, "ping", "-6", "-c1", "-W1", to]);
+        assert!(!r.succeeded(), "{from} reached {to}\n{r}");
+    };
+    no_ping6("a1", "fd00:2::2");
+    let reloaded = sb.rules();
+    sb.cnet(&["firewall", "reload"]).ok();
+    assert_eq!(sb.rules(), reloaded, "a second reload must change nothing");
+    // b's record gone: gc deletes its rules in both families.
+    sb.sh(&format!("rm {}/networks/b.toml", sb.state_dir()))
+        .ok();
+    let dry = sb.cnet(&["gc", "--dry-run"]);
+    dry.ok()
+        .stdout_has("firewall rules of b: no such network: deleted (18 rules)")
+        .stdout_has("ip6tables -t filter -D CNET-ISOLATION-2 -o cn-b");
+    sb.cnet(&["gc"]).ok();
+    for save in ["iptables-save", "ip6tables-save"] {
+        let left = cnet_lines(&sb, save);
+        assert!(!left.iter().any(|l| l.contains("cnet:b")), "{left:?}");
+        assert!(left.iter().any(|l| l.contains("cnet:a")), "{left:?}");
+    }
+    // a's record gone too, then a reset: nothing of cnet's is left in either family.
+    sb.sh(&format!("rm {}/networks/a.toml", sb.state_dir()))
+        .ok();
+    sb.cnet(&["reset", "--yes"]).ok();
+    assert_no_cnet_rule(&sb);
+}

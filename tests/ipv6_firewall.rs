@@ -1,7 +1,9 @@
 //! IPv6 beyond the network's own segment: a dual-stack network's namespaces go out
 //! masqueraded, networks stay isolated and `--internal` closed in both families with IPv6
 //! forwarding on, published ports answer over IPv6, overlays carry IPv6 between hosts (and
-//! none at all when IPv4-only), and `net rm` leaves no rule in either family.
+//! none at all when IPv4-only), and `net rm` leaves no rule in either family. Each of these
+//! with either firewall: `table inet cnet`, and the iptables fallback (`CNET_FIREWALL=iptables`:
+//! iptables and ip6tables rules; published ports still in the table).
 
 mod common;
 
@@ -12,9 +14,20 @@ use common::{OUTSIDE, Sandbox, UPLINK_HOST};
 const UPLINK_HOST6: &str = "2001:db8:1::1";
 const OUTSIDE6: &str = "2001:db8:1::2";
 
-/// A sandbox with an outside namespace reachable over both families.
-fn world() -> Sandbox {
-    let sb = Sandbox::with_outside();
+/// The firewalls cnet can write to.
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Nftables,
+    Iptables,
+}
+
+/// A sandbox with an outside namespace reachable over both families, every cnet command in it
+/// run with the backend given.
+fn world(backend: Backend) -> Sandbox {
+    let sb = match backend {
+        Backend::Nftables => Sandbox::with_outside(),
+        Backend::Iptables => Sandbox::with_outside().with_env("CNET_FIREWALL", "iptables"),
+    };
     sb.sh(&format!(
         "set -e
          ip addr add {UPLINK_HOST6}/64 dev up0 nodad
@@ -86,7 +99,16 @@ fn no_ping6(sb: &Sandbox, netns: &str, target: &str) {
 
 #[test]
 fn a_dual_stack_network_goes_out_masqueraded_in_both_families() {
-    let sb = world();
+    goes_out_masqueraded(Backend::Nftables);
+}
+
+#[test]
+fn with_iptables_a_dual_stack_network_goes_out_masqueraded_in_both_families() {
+    goes_out_masqueraded(Backend::Iptables);
+}
+
+fn goes_out_masqueraded(backend: Backend) {
+    let sb = world(backend);
     create_dual(&sb, "lab", "10.1.0.0/24", "fd00:1::/64", &[]);
     sb.cnet(&["attach", "lab", "n1"]).ok();
     let fwd = sb.run(&["sysctl", "-n", "net.ipv6.conf.all.forwarding"]);
@@ -101,7 +123,16 @@ fn a_dual_stack_network_goes_out_masqueraded_in_both_families() {
 
 #[test]
 fn dual_stack_networks_are_isolated_in_both_families_with_forwarding_on() {
-    let sb = world();
+    isolated_with_forwarding_on(Backend::Nftables);
+}
+
+#[test]
+fn with_iptables_dual_stack_networks_are_isolated_in_both_families_with_forwarding_on() {
+    isolated_with_forwarding_on(Backend::Iptables);
+}
+
+fn isolated_with_forwarding_on(backend: Backend) {
+    let sb = world(backend);
     create_dual(&sb, "a", "10.7.0.0/24", "fd00:7::/64", &[]);
     create_dual(&sb, "b", "10.8.0.0/24", "fd00:8::/64", &[]);
     sb.cnet(&["attach", "a", "na"]).ok();
@@ -123,7 +154,16 @@ fn dual_stack_networks_are_isolated_in_both_families_with_forwarding_on() {
 
 #[test]
 fn an_internal_dual_stack_network_reaches_nothing_over_either_family() {
-    let sb = world();
+    internal_reaches_nothing(Backend::Nftables);
+}
+
+#[test]
+fn with_iptables_an_internal_dual_stack_network_reaches_nothing_over_either_family() {
+    internal_reaches_nothing(Backend::Iptables);
+}
+
+fn internal_reaches_nothing(backend: Backend) {
+    let sb = world(backend);
     // A network that turns forwarding on, so the internal one is closed by its rules alone.
     create_dual(&sb, "open", "10.1.0.0/24", "fd00:1::/64", &[]);
     sb.cnet(&["attach", "open", "o1"]).ok();
@@ -152,18 +192,52 @@ fn an_internal_dual_stack_network_reaches_nothing_over_either_family() {
         fetch(&sb, "o1", UPLINK_HOST6, 7001).ok().stdout.trim(),
         "host"
     );
-    for addr in [UPLINK_HOST6, UPLINK_HOST] {
+    // Its gateway addresses and the bridge's link-local address are the host's too.
+    let link_local = sb.sh("ip -6 -o addr show dev cn-vault scope link | awk '{print $4}'");
+    let link_local = link_local
+        .ok()
+        .stdout
+        .trim()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(link_local.starts_with("fe80:"), "{link_local:?}");
+    let scoped = format!("{link_local}%eth0");
+    for addr in [UPLINK_HOST6, UPLINK_HOST, "fd00:3::1", "10.3.0.1", &scoped] {
         let r = fetch(&sb, "v1", addr, 7001);
         assert!(
             !r.succeeded(),
             "the internal network reached the host at {addr}\n{r}"
         );
     }
+    no_ping6(&sb, "v1", &scoped);
+    // The open network's namespace does reach the host on its gateway's link-local address.
+    let open_ll = sb.sh("ip -6 -o addr show dev cn-open scope link | awk '{print $4}'");
+    let open_ll = open_ll
+        .ok()
+        .stdout
+        .trim()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = fetch(&sb, "o1", &format!("{open_ll}%eth0"), 7001);
+    assert_eq!(r.ok().stdout.trim(), "host");
 }
 
 #[test]
 fn a_published_port_answers_over_ipv6_from_the_outside() {
-    let sb = world();
+    published_port_answers(Backend::Nftables);
+}
+
+#[test]
+fn with_iptables_a_published_port_answers_over_ipv6_from_the_outside() {
+    published_port_answers(Backend::Iptables);
+}
+
+fn published_port_answers(backend: Backend) {
+    let sb = world(backend);
     create_dual(&sb, "lab", "10.1.0.0/24", "fd00:1::/64", &[]);
     sb.cnet(&[
         "attach",
@@ -221,7 +295,16 @@ fn an_ipv6_host_address_on_an_ipv4_only_network_is_refused_with_nothing_changed(
 
 #[test]
 fn net_rm_leaves_no_rule_in_either_family() {
-    let sb = world();
+    net_rm_leaves_no_rule(Backend::Nftables);
+}
+
+#[test]
+fn with_iptables_net_rm_leaves_no_rule_in_either_family() {
+    net_rm_leaves_no_rule(Backend::Iptables);
+}
+
+fn net_rm_leaves_no_rule(backend: Backend) {
+    let sb = world(backend);
     create_dual(&sb, "a", "10.7.0.0/24", "fd00:7::/64", &[]);
     create_dual(&sb, "v", "10.3.0.0/24", "fd00:3::/64", &["--internal"]);
     sb.cnet(&[
@@ -236,14 +319,39 @@ fn net_rm_leaves_no_rule_in_either_family() {
     .ok();
     sb.cnet(&["attach", "v", "nv"]).ok();
     let table = sb.run(&["nft", "list", "table", "inet", "cnet"]);
+    // The ports are in the table with either backend.
     table
         .ok()
-        .stdout_has("fd00:7::/64 . \"cn-a\"")
         .stdout_has("tcp . 8080 : fd00:7::2 . 80")
         .stdout_has("2001:db8:1::1 . tcp . 8081 : fd00:7::2 . 80");
+    let status = sb.cnet(&["--format", "json", "firewall", "status"]).json();
+    // 8080 (in both families' maps) and 8081: two ports.
+    assert_eq!(status["published_ports"], 2, "{status}");
+    match backend {
+        Backend::Nftables => {
+            table.stdout_has("fd00:7::/64 . \"cn-a\"");
+            assert!(status.get("ip6tables_rules").is_none(), "{status}");
+        }
+        Backend::Iptables => {
+            sb.run(&["ip6tables-save"])
+                .ok()
+                .stdout_has("-A CNET-POSTROUTING -s fd00:7::/64 ! -o cn-a -m comment --comment \"cnet:a\" -j MASQUERADE")
+                .stdout_has("-A CNET-INPUT -i cn-v -m comment --comment \"cnet:v\" -j DROP");
+            // a: 6 network rules + 2 for ports; v: 4. In each family, and the loopback two
+            // of a's port rules in iptables only.
+            assert_eq!(status["ip6tables_rules"], 12, "{status}");
+            assert_eq!(status["iptables_rules"], 14, "{status}");
+            sb.cnet(&["firewall", "status"])
+                .ok()
+                .stdout_has("ip6tables rules  12");
+        }
+    }
     sb.cnet(&["net", "rm", "--force", "a", "v"]).ok();
     let nft = sb.run(&["nft", "list", "ruleset"]);
-    assert_eq!(nft.ok().stdout.trim(), "", "{nft}");
+    assert!(!nft.ok().stdout.to_lowercase().contains("cnet"), "{nft}");
+    if backend == Backend::Nftables {
+        assert_eq!(nft.stdout.trim(), "", "{nft}");
+    }
     for save in ["iptables-save", "ip6tables-save"] {
         let r = sb.sh(&format!("{save} 2>/dev/null || true"));
         assert!(!r.stdout.to_lowercase().contains("cnet"), "{r}");

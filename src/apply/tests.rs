@@ -13,6 +13,7 @@ fn run(plan: &Plan, host: &mut FakeHost, store: &MemStore) -> Result<()> {
 
 fn rule(comment: &str) -> Rule {
     Rule {
+        family: crate::model::family::Family::V4,
         table: Table::Filter,
         chain: "CNET-FORWARD".into(),
         matches: vec![],
@@ -38,6 +39,7 @@ fn failure_undoes_applied_ops_in_reverse_state_included_and_keeps_the_first_erro
     let plan = Plan {
         ops: vec![
             Op::CreateBase {
+                family: crate::model::family::Family::V4,
                 input: "*filter\n:CNET-USER - [0:0]\nCOMMIT\n".into(),
             },
             Op::Record(Record::PutLease {

@@ -15,11 +15,7 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
     let _lock = ctx.lock()?;
     let facts = ctx.firewall_facts()?;
     let mut plan = Plan::default();
-    if facts.backend == Backend::Iptables && !facts.base_input.is_empty() {
-        plan.push(Op::CreateBase {
-            input: facts.base_input.clone(),
-        });
-    }
+    plan.extend(crate::drivers::plan_base(&facts));
     let (mut published, mut networks, mut tunnels, mut rules) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut users = 0;

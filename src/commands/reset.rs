@@ -110,7 +110,8 @@ fn foreign_namespaces(ctx: &Ctx) -> Result<Vec<String>> {
 }
 
 /// cnet's base chains and nftables tables, if any are still there once no network uses them
-/// (e.g. after `iptables -F` or a state directory removed by hand).
+/// (e.g. after `iptables -F` or a state directory removed by hand), with the iptables and
+/// ip6tables rules of networks no record names.
 fn leftover_firewall(ctx: &Ctx) -> Result<Plan> {
     let mut plan = Plan::default();
     if !ctx.store.network_names()?.is_empty() {
@@ -122,7 +123,12 @@ fn leftover_firewall(ctx: &Ctx) -> Result<Plan> {
         plan.push(Op::DropTable);
     }
     if facts.backend == Backend::Iptables {
-        // Removes what of the base is there; nothing while a chain still holds rules.
+        // Rules tagged with a network no record names any more (iptables and ip6tables),
+        // then what of the base is there; nothing while a chain still holds rules.
+        let orphans = ctx.host.borrow_mut().cnet_rules()?;
+        if !orphans.is_empty() {
+            plan.push(Op::DeleteRules(orphans));
+        }
         plan.push(Op::RemoveBase);
     }
     plan.extend(super::firewall::plan_iptables_leftovers(ctx)?);

@@ -76,7 +76,7 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         dev: bridge.clone(),
         addr: IpNetwork::new(gateway, subnet.prefix()).expect("prefix from a subnet"),
     });
-    plan_ip_families(net, &bridge, fw, &mut plan);
+    plan_ip_families(net, &bridge, &mut plan);
     plan.extend(super::plan_network_firewall(
         fw,
         || firewall_elements(net),
@@ -97,12 +97,11 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
 /// IPv6 at all (no link-local address, so the host sends no router or neighbour solicitations
 /// and MLD reports into it); a dual-stack network's holds the IPv6 gateway (no DAD: cnet chose
 /// it) and ignores router advertisements. Forwarding on, unless the network is internal: IPv4
-/// always, IPv6 for a dual-stack network whose firewall is `table inet cnet` (its isolation
-/// and internal rules match interfaces, so they hold for IPv6 too, and `subnets6` masquerades).
-/// The iptables fallback writes IPv4 rules only, so there IPv6 forwarding is left as it is:
-/// without ip6tables rules it would route every dual-stack network into every other.
-/// Like the IPv4 one, the sysctl is not undone (other networks may rely on it).
-pub fn plan_ip_families(net: &Network, bridge: &str, fw: &FirewallFacts, plan: &mut Plan) {
+/// always, IPv6 for a dual-stack network, whose isolation, internal and masquerade rules hold
+/// for IPv6 on either backend (`table inet cnet`'s forward rules match interfaces and
+/// `subnets6` masquerades; the iptables fallback writes the IPv6 subnet's rules to
+/// ip6tables). Like the IPv4 one, the sysctl is not undone (other networks may rely on it).
+pub fn plan_ip_families(net: &Network, bridge: &str, plan: &mut Plan) {
     match super::dual_stack::gateway_address(net) {
         None if !net.dual_stack() => plan.push(Op::DisableIpv6 {
             dev: bridge.to_string(),
@@ -131,7 +130,7 @@ pub fn plan_ip_families(net: &Network, bridge: &str, fw: &FirewallFacts, plan: &
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         });
-        if net.dual_stack() && fw.backend == crate::firewall::Backend::Nftables {
+        if net.dual_stack() {
             plan.push(Op::Sysctl {
                 ns: NsRef::Host,
                 key: IPV6_FORWARDING.into(),

@@ -166,16 +166,23 @@ pub fn plan_network_firewall(
             elements: elements()?,
         }],
         Backend::Iptables => {
-            let mut ops = Vec::new();
-            if !fw.base_input.is_empty() {
-                ops.push(Op::CreateBase {
-                    input: fw.base_input.clone(),
-                });
-            }
+            let mut ops = plan_base(fw);
             ops.push(Op::AppendRules(rules()?));
             ops
         }
     })
+}
+
+/// With the iptables backend, the missing base chains and jumps of each family (iptables, then
+/// ip6tables): nothing when all are there, or with the nftables backend.
+pub fn plan_base(fw: &FirewallFacts) -> Vec<Op> {
+    if fw.backend != Backend::Iptables {
+        return Vec::new();
+    }
+    fw.missing_base()
+        .into_iter()
+        .map(|(family, input)| Op::CreateBase { family, input })
+        .collect()
 }
 
 /// The undo of [`plan_network_firewall`]'s elements or rules (the rules in reverse: openings

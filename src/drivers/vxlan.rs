@@ -97,11 +97,7 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     let dev = vxlan_dev(net)?;
     let local = net.local.ok_or_else(|| missing(net, "local address"))?;
     let mut plan = Plan::default();
-    if fw.backend == Backend::Iptables && !fw.base_input.is_empty() {
-        plan.push(Op::CreateBase {
-            input: fw.base_input.clone(),
-        });
-    }
+    plan.extend(super::plan_base(fw));
     plan.push(Op::CreateBridge {
         name: bridge.clone(),
         mac: super::bridge::bridge_mac(net),

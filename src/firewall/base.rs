@@ -11,6 +11,7 @@ use super::layout::{base_chains, base_jump_inserts, base_jumps};
 use super::rule::crate_rule_string;
 use super::rule::{Rule, Table, Target};
 use crate::error::{Error, Result};
+use crate::model::family::Family;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What `iptables-save` shows of one table.
@@ -21,7 +22,7 @@ pub struct SavedTable {
     pub rules: Vec<String>,
 }
 
-/// `iptables-save` output, by table name.
+/// `iptables-save` (or `ip6tables-save`) output, by table name.
 pub type Saved = BTreeMap<String, SavedTable>;
 
 pub fn parse_save(text: &str) -> Saved {
@@ -101,14 +102,14 @@ impl Input {
 /// when all is there. Per built-in chain: all jumps there → left alone; some missing (someone
 /// flushed or edited the chain) → the survivors are deleted and all are inserted again at the
 /// top, in order, so CNET-FORWARD's accepts never come before CNET-ISOLATION-1's drops.
-pub fn ensure_input(saved: &Saved) -> Result<String> {
+pub fn ensure_input(saved: &Saved, family: Family) -> Result<String> {
     let mut input = Input::default();
-    for (table, chain) in base_chains() {
+    for (table, chain) in base_chains(family) {
         if !has_chain(saved, table, chain) {
             input.push(table, format!(":{chain} - [0:0]"));
         }
     }
-    let jumps = base_jump_inserts();
+    let jumps = base_jump_inserts(family);
     for group in jumps.chunk_by(|a, b| a.1.table == b.1.table && a.1.chain == b.1.chain) {
         let present: Vec<Option<&str>> = group.iter().map(|(_, r)| find_jump(saved, r)).collect();
         if present.iter().all(Option::is_some) {
@@ -135,8 +136,8 @@ pub fn ensure_input(saved: &Saved) -> Result<String> {
 /// The restore input that removes the base jumps and chains when every cnet chain is empty
 /// (CNET-USER included: an admin's rules are never deleted); `None` when something is still in
 /// them. Undoes exactly what [`ensure_input`] added.
-pub fn remove_input(saved: &Saved) -> Option<String> {
-    let chains = base_chains();
+pub fn remove_input(saved: &Saved, family: Family) -> Option<String> {
+    let chains = base_chains(family);
     let in_use = chains.iter().any(|(table, chain)| {
         saved
             .get(table.as_str())
@@ -147,7 +148,7 @@ pub fn remove_input(saved: &Saved) -> Option<String> {
     }
     let mut input = Input::default();
     // Jumps first (a chain that is jumped to cannot be deleted), in reverse order.
-    for rule in base_jumps().iter().rev() {
+    for rule in base_jumps(family).iter().rev() {
         if let Some(line) = find_jump(saved, rule) {
             input.push(rule.table, format!("-D{}", &line[2..]));
         }
@@ -177,7 +178,8 @@ mod tests {
              :CNET-POSTROUTING - [0:0]\n\
              -A POSTROUTING -j CNET-POSTROUTING\nCOMMIT\n\
              *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-             :CNET-FORWARD - [0:0]\n:CNET-ISOLATION-1 - [0:0]\n:CNET-ISOLATION-2 - [0:0]\n:CNET-USER - [0:0]\n\
+             :CNET-FORWARD - [0:0]\n:CNET-INPUT - [0:0]\n:CNET-ISOLATION-1 - [0:0]\n:CNET-ISOLATION-2 - [0:0]\n:CNET-USER - [0:0]\n\
+             -A INPUT -j CNET-INPUT\n\
              -A FORWARD -j CNET-USER\n\
              -A FORWARD -j CNET-ISOLATION-1\n\
              -A FORWARD -j CNET-FORWARD\n",
@@ -194,21 +196,24 @@ mod tests {
         let saved = parse_save(&full(true));
         assert!(saved["filter"].chains.contains("CNET-USER"));
         assert!(saved["nat"].chains.contains("CNET-POSTROUTING"));
-        assert_eq!(saved["filter"].rules.len(), 4);
+        assert_eq!(saved["filter"].rules.len(), 5);
         assert_eq!(saved["raw"].rules.len(), 1);
     }
 
     #[test]
     fn nothing_to_do_when_all_is_there() {
-        assert_eq!(ensure_input(&parse_save(&full(false))).unwrap(), "");
+        assert_eq!(
+            ensure_input(&parse_save(&full(false)), Family::V4).unwrap(),
+            ""
+        );
         // The jumps as this cnet writes them, without a comment.
         let bare = full(false).replace("-m comment --comment cnet -j", "-j");
-        assert_eq!(ensure_input(&parse_save(&bare)).unwrap(), "");
+        assert_eq!(ensure_input(&parse_save(&bare), Family::V4).unwrap(), "");
     }
 
     #[test]
     fn from_nothing_every_chain_is_declared_and_every_jump_inserted_in_order() {
-        let input = ensure_input(&parse_save(EMPTY)).unwrap();
+        let input = ensure_input(&parse_save(EMPTY), Family::V4).unwrap();
         assert!(
             input.starts_with("*raw\n:CNET-RAW-PREROUTING - [0:0]\n"),
             "{input}"
@@ -216,9 +221,11 @@ mod tests {
         let filter = input.split("*filter\n").nth(1).unwrap();
         assert!(filter.starts_with(
             ":CNET-USER - [0:0]\n:CNET-ISOLATION-1 - [0:0]\n:CNET-ISOLATION-2 - [0:0]\n:CNET-FORWARD - [0:0]\n\
+             :CNET-INPUT - [0:0]\n\
              -I FORWARD 1 -j CNET-USER\n\
              -I FORWARD 2 -j CNET-ISOLATION-1\n\
-             -I FORWARD 3 -j CNET-FORWARD\nCOMMIT\n"
+             -I FORWARD 3 -j CNET-FORWARD\n\
+             -I INPUT 1 -j CNET-INPUT\nCOMMIT\n"
         ), "{filter}");
         assert!(!input.contains("-D "), "{input}");
     }
@@ -227,7 +234,7 @@ mod tests {
     fn a_flushed_forward_gets_its_survivors_deleted_and_all_jumps_again() {
         // Someone deleted the USER jump: the other two are re-inserted after it, in order.
         let text = full(true).replace("-A FORWARD -j CNET-USER\n", "");
-        let input = ensure_input(&parse_save(&text)).unwrap();
+        let input = ensure_input(&parse_save(&text), Family::V4).unwrap();
         assert_eq!(
             input,
             "*filter\n\
@@ -241,15 +248,16 @@ mod tests {
 
     #[test]
     fn the_base_goes_only_when_every_cnet_chain_is_empty() {
-        assert_eq!(remove_input(&parse_save(&full(true))), None);
-        let input = remove_input(&parse_save(&full(false))).unwrap();
+        assert_eq!(remove_input(&parse_save(&full(true)), Family::V4), None);
+        let input = remove_input(&parse_save(&full(false)), Family::V4).unwrap();
         let filter = input.split("*filter\n").nth(1).unwrap();
         assert_eq!(
             filter,
-            "-D FORWARD -j CNET-FORWARD\n\
+            "-D INPUT -j CNET-INPUT\n\
+             -D FORWARD -j CNET-FORWARD\n\
              -D FORWARD -j CNET-ISOLATION-1\n\
              -D FORWARD -j CNET-USER\n\
-             -X CNET-FORWARD\n-X CNET-ISOLATION-2\n-X CNET-ISOLATION-1\n-X CNET-USER\nCOMMIT\n"
+             -X CNET-INPUT\n-X CNET-FORWARD\n-X CNET-ISOLATION-2\n-X CNET-ISOLATION-1\n-X CNET-USER\nCOMMIT\n"
         );
         assert!(
             input.contains(
@@ -258,6 +266,31 @@ mod tests {
             "{input}"
         );
         // Nothing of cnet's there: nothing to remove.
-        assert_eq!(remove_input(&parse_save(EMPTY)), Some(String::new()));
+        assert_eq!(
+            remove_input(&parse_save(EMPTY), Family::V4),
+            Some(String::new())
+        );
+    }
+
+    #[test]
+    fn ip6tables_gets_the_same_base_without_the_raw_chain() {
+        let input = ensure_input(&parse_save(EMPTY), Family::V6).unwrap();
+        assert!(
+            input.starts_with("*nat\n:CNET-POSTROUTING - [0:0]\n"),
+            "{input}"
+        );
+        assert!(input.contains("-I INPUT 1 -j CNET-INPUT\n"), "{input}");
+        assert!(!input.contains("raw"), "{input}");
+    }
+
+    #[test]
+    fn a_base_from_before_cnet_input_gets_it_added() {
+        let old = full(false)
+            .replace(":CNET-INPUT - [0:0]\n", "")
+            .replace("-A INPUT -j CNET-INPUT\n", "");
+        assert_eq!(
+            ensure_input(&parse_save(&old), Family::V4).unwrap(),
+            "*filter\n:CNET-INPUT - [0:0]\n-I INPUT 1 -j CNET-INPUT\nCOMMIT\n"
+        );
     }
 }

@@ -1,74 +1,106 @@
-//! The iptables backend: runs the `iptables` binary through the `iptables` crate.
+//! The iptables backend: runs the `iptables` binary (`ip6tables` for IPv6 rules) through the
+//! `iptables` crate, and `iptables-restore`/`ip6tables-restore` for batches.
 //!
 //! The crate takes a rule as one string and splits it on spaces, keeping `"..."` or `'...'`
 //! together and trimming quote characters from the ends of every word. [`crate_rule_string`]
 //! renders a rule's argv so that this splitting gives the argv back, and refuses words it
 //! could not carry (quotes, newlines, empty words) rather than letting them be mangled.
 
-use super::layout::command_line;
-use super::rule::{Rule, crate_rule_string};
+use super::layout::{FAMILIES, command_line};
+use super::rule::{Rule, binary, crate_rule_string};
 use super::{base, restore};
 use crate::error::{Error, Result};
+use crate::model::family::Family;
 use std::error::Error as StdError;
 
-/// cnet's firewall in iptables (whichever of iptables-nft or iptables-legacy `iptables` is).
+/// cnet's firewall in iptables or ip6tables (whichever of the nft or legacy variants they are).
 pub struct IptablesFirewall {
     ipt: iptables::IPTables,
+    family: Family,
 }
 
-/// The whole ruleset as `iptables-save` prints it.
-pub fn save() -> Result<String> {
-    let out = std::process::Command::new("iptables-save")
+/// The whole ruleset of a family as `iptables-save` (`ip6tables-save`) prints it.
+pub fn save(family: Family) -> Result<String> {
+    let cmd = format!("{}-save", binary(family));
+    let out = std::process::Command::new(&cmd)
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
-                Error::runtime("iptables-save not found: install the iptables package")
+                Error::runtime(format!("{cmd} not found: install the iptables package"))
             }
-            _ => Error::runtime(format!("cannot run iptables-save: {e}")),
+            _ => Error::runtime(format!("cannot run {cmd}: {e}")),
         })?;
     if !out.status.success() {
         return Err(Error::Kernel {
-            op: "iptables-save".into(),
+            op: cmd,
             msg: one_line(&String::from_utf8_lossy(&out.stderr)),
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// `iptables-save`'s output, or `None` when iptables is not installed.
-pub fn save_if_installed() -> Result<Option<String>> {
-    let installed = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join("iptables-save").is_file())
-    });
-    if !installed {
+/// Whether the kernel speaks IPv6 at all: without it there is no ip6tables to write to.
+pub fn has_ipv6() -> bool {
+    std::path::Path::new("/proc/net/if_inet6").exists()
+}
+
+/// The families cnet writes rules of on this machine: IPv4, and IPv6 unless the kernel lacks it.
+pub fn families() -> Vec<Family> {
+    FAMILIES
+        .into_iter()
+        .filter(|f| *f == Family::V4 || has_ipv6())
+        .collect()
+}
+
+/// `iptables-save`'s (`ip6tables-save`'s) output, or `None` when iptables is not installed
+/// (or, for IPv6, the kernel has no IPv6).
+pub fn save_if_installed(family: Family) -> Result<Option<String>> {
+    let cmd = format!("{}-save", binary(family));
+    let installed = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(&cmd).is_file()));
+    if !installed || !families().contains(&family) {
         return Ok(None);
     }
-    save().map(Some)
+    save(family).map(Some)
 }
 
-/// `command` (`-A` or `-D`) for every rule in one `iptables-restore --noflush`: one transaction
-/// per table, all or nothing within it. Nothing to do for no rules.
+/// `command` (`-A` or `-D`) for every rule: one `iptables-restore --noflush` for the IPv4 ones,
+/// then one `ip6tables-restore` for the IPv6 ones; one transaction per table, all or nothing
+/// within it. Nothing to do for no rules.
 pub fn restore_batch(command: &str, rules: &[Rule]) -> Result<()> {
-    let Some(first) = rules.first() else {
-        return Ok(());
-    };
-    let what = format!(
-        "iptables-restore --noflush ({command} of {} rules, the first: {first})",
-        rules.len()
-    );
-    restore::run(&restore::render(command, rules)?, &what)
+    for family in FAMILIES {
+        let of_family: Vec<Rule> = rules
+            .iter()
+            .filter(|r| r.family == family)
+            .cloned()
+            .collect();
+        let Some(first) = of_family.first() else {
+            continue;
+        };
+        let what = format!(
+            "{}-restore --noflush ({command} of {} rules, the first: {first})",
+            binary(family),
+            of_family.len()
+        );
+        restore::run(family, &restore::render(command, &of_family)?, &what)?;
+    }
+    Ok(())
 }
 
-/// Remove cnet's base chains and jumps when no network uses them any more (every cnet chain,
-/// CNET-USER included, is empty): undoes exactly what `base::ensure_input` added.
+/// Remove cnet's base chains and jumps of both families when no network uses them any more
+/// (every cnet chain, CNET-USER included, is empty): undoes exactly what `base::ensure_input`
+/// added.
 pub fn remove_base_if_empty() -> Result<()> {
-    match base::remove_input(&base::parse_save(&save()?)) {
-        Some(input) if !input.is_empty() => {
-            restore::run(&input, "iptables-restore --noflush (cnet's base chains)")
+    for family in families() {
+        if let Some(input) = base::remove_input(&base::parse_save(&save(family)?), family)
+            && !input.is_empty()
+        {
+            let what = format!("{}-restore --noflush (cnet's base chains)", binary(family));
+            restore::run(family, &input, &what)?;
         }
-        _ => Ok(()),
     }
+    Ok(())
 }
 
 /// iptables' stderr as one line: without the "Try `iptables -h' ..." hint, lines joined by "; ".
@@ -77,6 +109,7 @@ fn one_line(stderr: &str) -> String {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("Try `iptables -h'"))
+        .filter(|l| !l.starts_with("Try `ip6tables -h'"))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -98,26 +131,22 @@ fn kernel(op: impl Into<String>, e: Box<dyn StdError>) -> Error {
     }
 }
 
-/// The `iptables -D` command line of a rule.
-fn delete_command(rule: &Rule) -> String {
-    command_line(&rule.argv("-D"))
-}
-
 impl IptablesFirewall {
-    /// Find `iptables` and its capabilities (`--version`).
-    pub fn new() -> Result<Self> {
-        match iptables::new(false) {
+    /// Find `iptables` (`ip6tables`) and its capabilities (`--version`).
+    pub fn new(family: Family) -> Result<Self> {
+        let cmd = binary(family);
+        match iptables::new(family == Family::V6) {
             Ok(mut ipt) => {
                 // Never resolve addresses to names when listing (a DNS timeout per rule).
                 ipt.set_numeric(true);
-                Ok(IptablesFirewall { ipt })
+                Ok(IptablesFirewall { ipt, family })
             }
             Err(e) => match e.downcast_ref::<std::io::Error>() {
                 Some(io) if io.kind() == std::io::ErrorKind::NotFound => Err(Error::runtime(
-                    "iptables not found: install the iptables package",
+                    format!("{cmd} not found: install the iptables package"),
                 )),
                 _ => Err(Error::runtime(format!(
-                    "iptables --version: {}",
+                    "{cmd} --version: {}",
                     crate_msg(e.as_ref())
                 ))),
             },
@@ -141,7 +170,7 @@ impl IptablesFirewall {
         let spec = Self::spec(rule)?;
         self.ipt
             .exists(rule.table.as_str(), &rule.chain, &spec)
-            .map_err(|e| kernel(command_line(&rule.argv("-C")), e))
+            .map_err(|e| kernel(command_line(self.family, &rule.argv("-C")), e))
     }
 }
 
@@ -164,7 +193,7 @@ impl IptablesFirewall {
         let spec = Self::spec(rule)?;
         self.ipt
             .delete(rule.table.as_str(), &rule.chain, &spec)
-            .map_err(|e| kernel(delete_command(rule), e))
+            .map_err(|e| kernel(rule.command_line("-D"), e))
     }
 }
 
@@ -259,8 +288,9 @@ mod tests {
             subnet: "10.1.0.0/24".parse().unwrap(),
             internal: false,
         });
-        rules.extend(base_jumps());
+        rules.extend(base_jumps(Family::V4));
         rules.push(Rule {
+            family: Family::V4,
             table: Table::Filter,
             chain: "CNET-FORWARD".into(),
             matches: vec![

@@ -1,16 +1,20 @@
 //! cnet's chain layout and the rules each network needs. Pure: no iptables calls here.
 //!
-//! The layout follows Docker's, in cnet's own chains:
+//! The layout follows Docker's, in cnet's own chains, the same in iptables and ip6tables:
 //!
 //! ```text
 //! filter FORWARD ─┬─ 1 -j CNET-USER          admins' rules; cnet never writes here
 //!                 ├─ 2 -j CNET-ISOLATION-1   drops between networks (→ CNET-ISOLATION-2)
 //!                 └─ 3 -j CNET-FORWARD       accepts for cnet networks
+//! filter INPUT    ── 1 -j CNET-INPUT         drops from internal networks to the host
 //! nat POSTROUTING ── 1 -j CNET-POSTROUTING   MASQUERADE of outbound traffic
-//! raw PREROUTING  ── 1 -j CNET-RAW-PREROUTING   drops before routing (127/8 from a bridge)
+//! raw PREROUTING  ── 1 -j CNET-RAW-PREROUTING   drops before routing (127/8 from a bridge;
+//!                                               iptables only)
 //! ```
 //!
-//! Published ports' DNAT is not here but in nftables, as map entries (`firewall::published`).
+//! A network's IPv4 rules go to iptables; a dual-stack network's IPv6 subnet gets the same
+//! rules again in ip6tables (each [`Rule`] names its family). Published ports' DNAT is not here
+//! but in nftables, as map entries (`firewall::published`).
 //!
 //! Isolation is consulted before the accepts, so a packet between two cnet networks is dropped
 //! before anything can accept it. The one exception is a published port (see
@@ -21,8 +25,9 @@
 //! verdict: networks can be created and removed in any order. None of cnet's chains ends with a
 //! RETURN: a user-defined chain falls back to its caller at its end anyway.
 
-use super::rule::{Match, Rule, Table, Target, shell_quote};
-use ipnetwork::Ipv4Network;
+use super::rule::{Match, Rule, Table, Target, binary, shell_quote};
+use crate::model::family::Family;
+use ipnetwork::IpNetwork;
 
 /// Admins' rules, consulted first from FORWARD. cnet creates it empty and never writes to it.
 pub const USER_CHAIN: &str = "CNET-USER";
@@ -32,56 +37,71 @@ pub const ISOLATION_1: &str = "CNET-ISOLATION-1";
 pub const ISOLATION_2: &str = "CNET-ISOLATION-2";
 /// The accepts of cnet's networks (FORWARD's policy may be DROP).
 pub const FORWARD_CHAIN: &str = "CNET-FORWARD";
+/// filter INPUT: what internal networks send to the host's own addresses, dropped.
+pub const INPUT_CHAIN: &str = "CNET-INPUT";
 /// nat: MASQUERADE of outbound traffic.
 pub const POSTROUTING_CHAIN: &str = "CNET-POSTROUTING";
 /// raw: drops before routing (packets addressed to 127/8 arriving on a bridge).
 pub const RAW_PREROUTING_CHAIN: &str = "CNET-RAW-PREROUTING";
+
+/// Both families, in the order their rules and base chains go in.
+pub const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
 
 /// The comment that tags every rule of a network.
 pub fn network_comment(network: &str) -> String {
     format!("cnet:{network}")
 }
 
-/// cnet's chains, in the order they are created (the reverse order deletes them).
-pub fn base_chains() -> Vec<(Table, &'static str)> {
-    vec![
+/// cnet's chains of a family, in the order they are created (the reverse order deletes them).
+/// ip6tables has no raw chain: IPv6 has no `route_localnet` to guard.
+pub fn base_chains(family: Family) -> Vec<(Table, &'static str)> {
+    let mut chains = vec![
         (Table::Filter, USER_CHAIN),
         (Table::Filter, ISOLATION_1),
         (Table::Filter, ISOLATION_2),
         (Table::Filter, FORWARD_CHAIN),
+        (Table::Filter, INPUT_CHAIN),
         (Table::Nat, POSTROUTING_CHAIN),
-        (Table::Raw, RAW_PREROUTING_CHAIN),
-    ]
+    ];
+    if family == Family::V4 {
+        chains.push((Table::Raw, RAW_PREROUTING_CHAIN));
+    }
+    chains
 }
 
 /// The jumps from the built-in chains to cnet's chains. Each belongs at the top of its built-in
 /// chain, in this order (see [`base_jump_inserts`] for the positions). They carry no comment:
 /// their targets name them, and iptables-nft runs `-m comment` as a match of its own on every
 /// packet through the chain (FORWARD's three jumps see every forwarded packet).
-pub fn base_jumps() -> Vec<Rule> {
+pub fn base_jumps(family: Family) -> Vec<Rule> {
     let jump = |table, chain: &str, matches: Vec<Match>, to: &str| Rule {
+        family,
         table,
         chain: chain.into(),
         matches,
         target: Target::Jump(to.into()),
         comment: String::new(),
     };
-    vec![
+    let mut jumps = vec![
         // FORWARD: the admin's rules first, then isolation (drops), then the accepts.
         jump(Table::Filter, "FORWARD", vec![], USER_CHAIN),
         jump(Table::Filter, "FORWARD", vec![], ISOLATION_1),
         jump(Table::Filter, "FORWARD", vec![], FORWARD_CHAIN),
+        jump(Table::Filter, "INPUT", vec![], INPUT_CHAIN),
         jump(Table::Nat, "POSTROUTING", vec![], POSTROUTING_CHAIN),
-        jump(Table::Raw, "PREROUTING", vec![], RAW_PREROUTING_CHAIN),
-    ]
+    ];
+    if family == Family::V4 {
+        jumps.push(jump(Table::Raw, "PREROUTING", vec![], RAW_PREROUTING_CHAIN));
+    }
+    jumps
 }
 
 /// Each base jump with its 1-based insert position in its built-in chain: its index among the
 /// jumps into the same built-in chain. Inserting the missing ones in this order, each at its
 /// position, puts them at the top in the right order whether none, some or all were there
 /// (the ones before it are there, so the position is never past the end of the chain).
-pub fn base_jump_inserts() -> Vec<(u32, Rule)> {
-    let jumps = base_jumps();
+pub fn base_jump_inserts(family: Family) -> Vec<(u32, Rule)> {
+    let jumps = base_jumps(family);
     let mut out: Vec<(u32, Rule)> = Vec::with_capacity(jumps.len());
     for rule in jumps {
         let pos = 1 + out
@@ -106,63 +126,48 @@ pub fn insert_argv(rule: &Rule, position: u32) -> Vec<String> {
     a
 }
 
-/// A shell command line `iptables ARGV...`, each word quoted as the shell needs.
-pub fn command_line(argv: &[String]) -> String {
+/// A shell command line `iptables ARGV...` (`ip6tables` for IPv6), each word quoted as the
+/// shell needs.
+pub fn command_line(family: Family, argv: &[String]) -> String {
     let words: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
-    format!("iptables {}", words.join(" "))
+    format!("{} {}", binary(family), words.join(" "))
 }
 
-/// `iptables -t T -N CHAIN`
-pub fn new_chain_command(table: Table, chain: &str) -> String {
-    command_line(&[
-        "-t".into(),
-        table.as_str().into(),
-        "-N".into(),
-        chain.into(),
-    ])
-}
-
-/// The base chains as the equivalent iptables commands (for --dry-run), one per line, no
-/// trailing newline. Each is done only when missing.
-pub fn describe_base_chains() -> String {
-    let mut lines: Vec<String> = base_chains()
-        .into_iter()
-        .map(|(t, c)| new_chain_command(t, c))
-        .collect();
-    lines.extend(
-        base_jump_inserts()
-            .iter()
-            .map(|(pos, r)| command_line(&insert_argv(r, *pos))),
-    );
-    lines.join("\n")
-}
-
-/// What `Op::RemoveBase` does, as iptables commands: the jumps out, then the chains, once
-/// nothing is left in them.
+/// What `Op::RemoveBase` does, as iptables and ip6tables commands: the jumps out, then the
+/// chains, once nothing is left in them.
 pub fn describe_base_removal() -> String {
     let mut lines = vec!["# cnet's base chains, now that no rule is left in them:".to_string()];
-    lines.extend(
-        base_jumps()
-            .iter()
-            .rev()
-            .map(|r| command_line(&r.argv("-D"))),
-    );
-    lines.extend(
-        base_chains()
-            .into_iter()
-            .rev()
-            .map(|(t, c)| format!("iptables -t {} -X {c}", t.as_str())),
-    );
+    for family in FAMILIES {
+        lines.extend(
+            base_jumps(family)
+                .iter()
+                .rev()
+                .map(|r| r.command_line("-D")),
+        );
+        lines.extend(
+            base_chains(family)
+                .into_iter()
+                .rev()
+                .map(|(t, c)| format!("{} -t {} -X {c}", binary(family), t.as_str())),
+        );
+    }
     lines.join("\n")
 }
 
-/// What the firewall needs to know about a bridge network.
+/// What the firewall needs to know about a bridge network, in one family: its IPv4 subnet,
+/// or the IPv6 one of a dual-stack network (whose rules then go to ip6tables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BridgeFw<'a> {
     pub network: &'a str,
     pub bridge: &'a str,
-    pub subnet: Ipv4Network,
+    pub subnet: IpNetwork,
     pub internal: bool,
+}
+
+impl BridgeFw<'_> {
+    pub fn family(&self) -> Family {
+        Family::of_net(self.subnet)
+    }
 }
 
 fn in_if(name: &str, negate: bool) -> Match {
@@ -190,7 +195,9 @@ pub fn bridge_network_rules(n: &BridgeFw) -> Vec<Rule> {
     use Target::{Accept, Drop, Jump, Masquerade};
     let br = n.bridge;
     let comment = network_comment(n.network);
+    let family = n.family();
     let rule = |table, chain: &str, matches: Vec<Match>, target| Rule {
+        family,
         table,
         chain: chain.into(),
         matches,
@@ -206,28 +213,38 @@ pub fn bridge_network_rules(n: &BridgeFw) -> Vec<Rule> {
         Accept,
     );
     if n.internal {
-        let subnet = |negate| Match::Source {
-            net: n.subnet,
-            negate,
-        };
-        let dest = |negate| Match::Destination {
-            net: n.subnet,
-            negate,
+        // Nothing enters from outside, nothing leaves for outside. IPv4 says so by the subnet
+        // (as Docker does); IPv6 by the bridge alone, as the table does: with br_netfilter,
+        // frames bridged between two ports pass ip6tables' FORWARD too, and neighbour
+        // discovery inside the network comes from link-local addresses, outside the subnet.
+        let (enters, leaves) = match family {
+            Family::V4 => (
+                vec![
+                    Match::Source {
+                        net: n.subnet,
+                        negate: true,
+                    },
+                    out_if(br, false),
+                ],
+                vec![
+                    Match::Destination {
+                        net: n.subnet,
+                        negate: true,
+                    },
+                    in_if(br, false),
+                ],
+            ),
+            Family::V6 => (
+                vec![in_if(br, true), out_if(br, false)],
+                vec![in_if(br, false), out_if(br, true)],
+            ),
         };
         return vec![
-            // Nothing enters from outside the subnet, nothing leaves for outside it.
-            rule(
-                Table::Filter,
-                ISOLATION_1,
-                vec![subnet(true), out_if(br, false)],
-                Drop,
-            ),
-            rule(
-                Table::Filter,
-                ISOLATION_1,
-                vec![dest(true), in_if(br, false)],
-                Drop,
-            ),
+            // Nothing reaches the host's own addresses (its gateway address and every other,
+            // a link-local one too), as the table's `input` chain does.
+            rule(Table::Filter, INPUT_CHAIN, vec![in_if(br, false)], Drop),
+            rule(Table::Filter, ISOLATION_1, enters, Drop),
+            rule(Table::Filter, ISOLATION_1, leaves, Drop),
             within,
         ];
     }
@@ -285,158 +302,4 @@ pub fn bridge_network_rules(n: &BridgeFw) -> Vec<Rule> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lab(internal: bool) -> BridgeFw<'static> {
-        BridgeFw {
-            network: "lab",
-            bridge: "cn-lab",
-            subnet: "10.1.0.0/24".parse().unwrap(),
-            internal,
-        }
-    }
-
-    fn rendered(rules: &[Rule]) -> Vec<String> {
-        rules.iter().map(|r| r.to_string()).collect()
-    }
-
-    #[test]
-    fn bridge_network_rules_render_like_iptables() {
-        assert_eq!(
-            rendered(&bridge_network_rules(&lab(false))),
-            vec![
-                "iptables -t filter -A CNET-ISOLATION-2 -o cn-lab -m comment --comment cnet:lab -j DROP",
-                "iptables -t filter -A CNET-ISOLATION-1 -i cn-lab ! -o cn-lab -m conntrack ! --ctstate DNAT -m comment --comment cnet:lab -j CNET-ISOLATION-2",
-                "iptables -t filter -A CNET-FORWARD -o cn-lab -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment cnet:lab -j ACCEPT",
-                "iptables -t filter -A CNET-FORWARD -i cn-lab -o cn-lab -m comment --comment cnet:lab -j ACCEPT",
-                "iptables -t filter -A CNET-FORWARD -i cn-lab ! -o cn-lab -m comment --comment cnet:lab -j ACCEPT",
-                "iptables -t nat -A CNET-POSTROUTING -s 10.1.0.0/24 ! -o cn-lab -m comment --comment cnet:lab -j MASQUERADE",
-            ]
-        );
-    }
-
-    #[test]
-    fn internal_network_is_closed_and_not_masqueraded() {
-        let rules = bridge_network_rules(&lab(true));
-        assert_eq!(
-            rendered(&rules),
-            vec![
-                "iptables -t filter -A CNET-ISOLATION-1 ! -s 10.1.0.0/24 -o cn-lab -m comment --comment cnet:lab -j DROP",
-                "iptables -t filter -A CNET-ISOLATION-1 ! -d 10.1.0.0/24 -i cn-lab -m comment --comment cnet:lab -j DROP",
-                "iptables -t filter -A CNET-FORWARD -i cn-lab -o cn-lab -m comment --comment cnet:lab -j ACCEPT",
-            ]
-        );
-        assert!(rules.iter().all(|r| r.table == Table::Filter));
-    }
-
-    #[test]
-    fn every_rule_is_tagged_with_the_network_and_lives_in_a_cnet_chain() {
-        let chains: Vec<&str> = base_chains().iter().map(|(_, c)| *c).collect();
-        for internal in [false, true] {
-            for r in bridge_network_rules(&lab(internal)) {
-                assert_eq!(r.comment, "cnet:lab");
-                assert!(chains.contains(&r.chain.as_str()), "{r}");
-                assert_ne!(r.chain, USER_CHAIN, "cnet never writes CNET-USER");
-                let argv = r.argv("-A");
-                let i = argv.iter().position(|w| w == "--comment").unwrap();
-                assert_eq!(argv[i + 1], "cnet:lab");
-            }
-        }
-    }
-
-    #[test]
-    fn two_networks_differ_only_by_their_names() {
-        let other = |subnet: &str, internal| BridgeFw {
-            network: "web",
-            bridge: "cn-web",
-            subnet: subnet.parse().unwrap(),
-            internal,
-        };
-        for internal in [false, true] {
-            let a = rendered(&bridge_network_rules(&lab(internal)));
-            // Same subnet: only the names differ.
-            let b = rendered(&bridge_network_rules(&other("10.1.0.0/24", internal)));
-            assert_ne!(a, b);
-            let b_as_a: Vec<String> = b
-                .iter()
-                .map(|s| {
-                    s.replace("cn-web", "cn-lab")
-                        .replace("cnet:web", "cnet:lab")
-                })
-                .collect();
-            assert_eq!(a, b_as_a);
-            // Another subnet: the names and the subnet.
-            let c = rendered(&bridge_network_rules(&other("10.2.0.0/16", internal)));
-            let c_as_a: Vec<String> = c
-                .iter()
-                .map(|s| {
-                    s.replace("cn-web", "cn-lab")
-                        .replace("cnet:web", "cnet:lab")
-                        .replace("10.2.0.0/16", "10.1.0.0/24")
-                })
-                .collect();
-            assert_eq!(a, c_as_a);
-        }
-    }
-
-    #[test]
-    fn isolation_and_drops_come_before_openings() {
-        for internal in [false, true] {
-            let rules = bridge_network_rules(&lab(internal));
-            let first_opening = rules
-                .iter()
-                .position(|r| r.chain == FORWARD_CHAIN || r.chain == POSTROUTING_CHAIN)
-                .unwrap();
-            assert!(
-                rules[..first_opening]
-                    .iter()
-                    .all(|r| r.chain.starts_with("CNET-ISOLATION-"))
-            );
-            assert!(
-                rules[first_opening..]
-                    .iter()
-                    .all(|r| !r.chain.starts_with("CNET-ISOLATION-"))
-            );
-        }
-    }
-
-    #[test]
-    fn base_jumps_go_to_the_top_in_order() {
-        let jumps: Vec<String> = base_jump_inserts()
-            .iter()
-            .map(|(p, r)| command_line(&insert_argv(r, *p)))
-            .collect();
-        assert_eq!(
-            jumps,
-            vec![
-                "iptables -t filter -I FORWARD 1 -j CNET-USER",
-                "iptables -t filter -I FORWARD 2 -j CNET-ISOLATION-1",
-                "iptables -t filter -I FORWARD 3 -j CNET-FORWARD",
-                "iptables -t nat -I POSTROUTING 1 -j CNET-POSTROUTING",
-                "iptables -t raw -I PREROUTING 1 -j CNET-RAW-PREROUTING",
-            ]
-        );
-        // Every jump targets one of cnet's chains in the same table.
-        for r in base_jumps() {
-            let Target::Jump(to) = &r.target else {
-                panic!("{r}")
-            };
-            assert!(base_chains().contains(&(r.table, to.as_str())), "{r}");
-        }
-    }
-
-    #[test]
-    fn describe_base_chains_creates_then_jumps() {
-        let d = describe_base_chains();
-        assert!(!d.ends_with('\n'));
-        let lines: Vec<&str> = d.lines().collect();
-        assert_eq!(lines.len(), base_chains().len() + base_jumps().len());
-        assert_eq!(lines[0], "iptables -t filter -N CNET-USER");
-        assert_eq!(lines[4], "iptables -t nat -N CNET-POSTROUTING");
-        assert_eq!(
-            lines[base_chains().len()],
-            "iptables -t filter -I FORWARD 1 -j CNET-USER"
-        );
-    }
-}
+mod tests;

@@ -3,9 +3,11 @@
 //! rules whose every word cnet itself could have written are read; anything else is left alone.
 
 use super::rule::{Match, Rule, Table, Target};
+use crate::model::family::Family;
 
-/// The rules of `iptables-save` output whose comment is cnet's (`cnet:NETWORK`).
-pub fn cnet_rules(save: &str) -> Vec<Rule> {
+/// The rules of `iptables-save` (`ip6tables-save`, for `family` V6) output whose comment is
+/// cnet's (`cnet:NETWORK`).
+pub fn cnet_rules(save: &str, family: Family) -> Vec<Rule> {
     let mut table = None;
     let mut out = Vec::new();
     for line in save.lines().map(str::trim) {
@@ -17,7 +19,8 @@ pub fn cnet_rules(save: &str) -> Vec<Rule> {
                 _ => None,
             };
         } else if let (Some(t), Some(rest)) = (table, line.strip_prefix("-A "))
-            && let Some(rule) = parse_rule(t, rest).filter(|r| r.comment.starts_with("cnet:"))
+            && let Some(rule) =
+                parse_rule(family, t, rest).filter(|r| r.comment.starts_with("cnet:"))
         {
             out.push(rule);
         }
@@ -66,7 +69,7 @@ fn words(line: &str) -> Option<Vec<String>> {
 
 /// `CHAIN MATCHES... -j TARGET` (what follows `-A`) as a rule; `None` for any word cnet does
 /// not write.
-fn parse_rule(table: Table, rest: &str) -> Option<Rule> {
+fn parse_rule(family: Family, table: Table, rest: &str) -> Option<Rule> {
     let words = words(rest)?;
     let mut it = words.iter().map(String::as_str);
     let chain = it.next()?.to_string();
@@ -117,6 +120,7 @@ fn parse_rule(table: Table, rest: &str) -> Option<Rule> {
         negate = false;
     }
     Some(Rule {
+        family,
         table,
         chain,
         matches,
@@ -132,6 +136,7 @@ mod tests {
     #[test]
     fn a_saved_rule_reads_back_as_the_rule_cnet_wrote() {
         let rule = Rule {
+            family: Family::V4,
             table: Table::Filter,
             chain: "CNET-FORWARD".into(),
             matches: vec![
@@ -154,7 +159,7 @@ mod tests {
             rule.chain,
             rule.spec_argv().join(" ")
         );
-        let rules = cnet_rules(&save);
+        let rules = cnet_rules(&save, Family::V4);
         assert_eq!(rules, vec![rule.clone()]);
         assert_eq!(network_of(&rules[0]), Some("lab"));
     }
@@ -163,7 +168,7 @@ mod tests {
     fn a_quoted_comment_and_a_negated_state_are_read() {
         let save = "*nat\n-A CNET-POSTROUTING -s 10.1.0.0/24 ! -o cn-lab -m conntrack ! \
                     --ctstate DNAT -m comment --comment \"cnet:lab ns1\" -j MASQUERADE\n";
-        let rules = cnet_rules(save);
+        let rules = cnet_rules(save, Family::V4);
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].table, Table::Nat);
         assert!(
@@ -172,5 +177,18 @@ mod tests {
                 .contains(&Match::NotCtState(vec!["DNAT".into()]))
         );
         assert_eq!(network_of(&rules[0]), Some("lab"));
+    }
+
+    #[test]
+    fn an_ip6tables_rule_reads_back_as_an_ipv6_rule() {
+        let save = "*filter\n-A CNET-ISOLATION-1 ! -s fd00:1::/64 -o cn-lab -m comment \
+                    --comment cnet:lab -j DROP\nCOMMIT\n";
+        let rules = cnet_rules(save, Family::V6);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].family, Family::V6);
+        assert_eq!(
+            rules[0].command_line("-D"),
+            "ip6tables -t filter -D CNET-ISOLATION-1 ! -s fd00:1::/64 -o cn-lab -m comment --comment cnet:lab -j DROP"
+        );
     }
 }

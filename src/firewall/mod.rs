@@ -20,6 +20,7 @@ pub mod status;
 pub mod tunnel;
 
 use crate::error::Result;
+use crate::model::family::Family;
 use inet::NetElement;
 use nft::{NetSets, PublishedTable, TunnelTable};
 use published::PortEntry;
@@ -90,7 +91,7 @@ impl Backend {
 /// away.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IptablesLeftovers {
-    /// iptables rules tagged `cnet:NETWORK`.
+    /// iptables and ip6tables rules tagged `cnet:NETWORK`.
     pub rules: Vec<Rule>,
     /// Some of cnet's iptables chains are there.
     pub chains: bool,
@@ -107,6 +108,8 @@ pub struct FirewallFacts {
     /// iptables backend: the `iptables-restore --noflush` input that adds the missing base
     /// chains and jumps (empty: all there, or the nftables backend).
     pub base_input: String,
+    /// The same for ip6tables (empty too on a kernel without IPv6).
+    pub base_input6: String,
 }
 
 impl FirewallFacts {
@@ -124,13 +127,25 @@ impl FirewallFacts {
             ..Default::default()
         }
     }
+    /// The restore input of each family whose base chains are (partly) missing.
+    pub fn missing_base(&self) -> Vec<(Family, String)> {
+        [
+            (Family::V4, &self.base_input),
+            (Family::V6, &self.base_input6),
+        ]
+        .into_iter()
+        .filter(|(_, input)| !input.is_empty())
+        .map(|(family, input)| (family, input.clone()))
+        .collect()
+    }
 }
 
 /// What the executor needs from a firewall backend.
 pub trait Firewall {
-    /// Run the restore input that adds cnet's base chains and jumps.
-    fn create_base(&mut self, input: &str) -> Result<()>;
-    /// Remove the base chains and jumps if no cnet rule (and no admin rule) is left in them.
+    /// Run the restore input that adds cnet's base chains and jumps of a family.
+    fn create_base(&mut self, family: Family, input: &str) -> Result<()>;
+    /// Remove the base chains and jumps (both families) if no cnet rule (and no admin rule)
+    /// is left in them.
     fn remove_base(&mut self) -> Result<()>;
     fn drop_table(&mut self) -> Result<()>;
     /// A network's elements in (the table made first when `create_table`): one transaction.
@@ -174,22 +189,29 @@ pub trait Firewall {
     fn disallow_tunnel(&mut self, entries: &[TunnelEntry]) -> Result<()>;
 }
 
-/// The host's firewall as cnet uses it: the nftables table over netlink, and iptables when
-/// that is the backend, each started on first use: commands whose plans hold no firewall step
-/// never need the iptables binary or a netfilter socket.
+/// Where a family's half sits in a pair: IPv4 first.
+fn slot(family: Family) -> usize {
+    usize::from(family == Family::V6)
+}
+
+/// The host's firewall as cnet uses it: the nftables table over netlink, and iptables and
+/// ip6tables when that is the backend, each started on first use: commands whose plans hold no
+/// firewall step never need the iptables binary or a netfilter socket.
 #[derive(Default)]
 pub struct HostFirewall {
-    inner: Option<iptables::IptablesFirewall>,
+    /// iptables, ip6tables.
+    inner: [Option<iptables::IptablesFirewall>; 2],
     nft: Option<nft::Nft>,
     backend: Option<Backend>,
 }
 
 impl HostFirewall {
-    fn get(&mut self) -> Result<&mut iptables::IptablesFirewall> {
-        if self.inner.is_none() {
-            self.inner = Some(iptables::IptablesFirewall::new()?);
+    fn get(&mut self, family: Family) -> Result<&mut iptables::IptablesFirewall> {
+        let slot = &mut self.inner[slot(family)];
+        if slot.is_none() {
+            *slot = Some(iptables::IptablesFirewall::new(family)?);
         }
-        Ok(self.inner.as_mut().expect("just set"))
+        Ok(slot.as_mut().expect("just set"))
     }
 
     fn nft(&mut self) -> Result<&mut nft::Nft> {
@@ -221,11 +243,16 @@ impl HostFirewall {
                     backend,
                     table,
                     admin_rules,
-                    base_input: String::new(),
+                    ..Default::default()
                 }
             }
             Backend::Iptables => {
-                let saved = base::parse_save(&iptables::save()?);
+                let mut inputs = [String::new(), String::new()];
+                for family in iptables::families() {
+                    let saved = base::parse_save(&iptables::save(family)?);
+                    inputs[slot(family)] = base::ensure_input(&saved, family)?;
+                }
+                let [base_input, base_input6] = inputs;
                 // Published ports and the tunnel filter still live in the table, if the
                 // kernel has nf_tables at all.
                 let table = nft::Nft::available() && self.nft()?.table_exists()?;
@@ -233,7 +260,8 @@ impl HostFirewall {
                     backend,
                     table,
                     admin_rules: false,
-                    base_input: base::ensure_input(&saved)?,
+                    base_input,
+                    base_input6,
                 }
             }
         })
@@ -250,14 +278,22 @@ impl HostFirewall {
             let nft = self.nft()?;
             out.table = true;
             out.networks = nft.set_keys(inet::SET_WITHIN)?.len();
-            out.published_ports = published::MAPS
-                .iter()
-                .map(|m| nft.set_keys(m).map(|k| k.len()))
-                .sum::<Result<usize>>()?;
+            let mut keys = Vec::new();
+            for map in published::MAPS {
+                keys.extend(nft.set_keys(map)?.into_iter().map(|(key, _)| key));
+            }
+            out.published_ports = published::count_ports(keys.iter().map(Vec::as_slice));
             out.rules = nft.rule_count(None)?;
         }
         if backend == Backend::Iptables {
-            out.rules += listing::cnet_rules(&iptables::save()?).len();
+            for family in iptables::families() {
+                let n = listing::cnet_rules(&iptables::save(family)?, family).len();
+                match family {
+                    Family::V4 => out.iptables_rules = Some(n),
+                    Family::V6 => out.ip6tables_rules = Some(n),
+                }
+                out.rules += n;
+            }
         }
         Ok(out)
     }
@@ -288,28 +324,33 @@ impl HostFirewall {
         if self.backend()? == Backend::Iptables {
             return Ok(IptablesLeftovers::default());
         }
-        let (rules, chains) = match iptables::save_if_installed()? {
-            Some(text) => {
-                let saved = base::parse_save(&text);
-                let chains = layout::base_chains()
-                    .iter()
-                    .any(|(t, c)| saved.get(t.as_str()).is_some_and(|s| s.chains.contains(*c)));
-                (listing::cnet_rules(&text), chains)
-            }
-            None => (Vec::new(), false),
-        };
-        Ok(IptablesLeftovers { rules, chains })
+        let mut left = IptablesLeftovers::default();
+        for family in layout::FAMILIES {
+            let Some(text) = iptables::save_if_installed(family)? else {
+                continue;
+            };
+            let saved = base::parse_save(&text);
+            left.chains |= layout::base_chains(family)
+                .iter()
+                .any(|(t, c)| saved.get(t.as_str()).is_some_and(|s| s.chains.contains(*c)));
+            left.rules.extend(listing::cnet_rules(&text, family));
+        }
+        Ok(left)
     }
 
-    /// Whether a rule is in its chain (`iptables -C`).
+    /// Whether a rule is in its chain (`iptables -C`, `ip6tables -C`).
     pub fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
-        self.get()?.has(rule)
+        self.get(rule.family)?.has(rule)
     }
 }
 
 impl Firewall for HostFirewall {
-    fn create_base(&mut self, input: &str) -> Result<()> {
-        restore::run(input, "iptables-restore --noflush (cnet's base chains)")
+    fn create_base(&mut self, family: Family, input: &str) -> Result<()> {
+        let what = format!(
+            "{}-restore --noflush (cnet's base chains)",
+            rule::binary(family)
+        );
+        restore::run(family, input, &what)
     }
     fn remove_base(&mut self) -> Result<()> {
         iptables::remove_base_if_empty()
@@ -336,30 +377,28 @@ impl Firewall for HostFirewall {
         self.nft()?.replace(networks, tunnels, ports)
     }
     fn append(&mut self, rule: &Rule) -> Result<()> {
-        self.get()?.append(rule)
+        self.get(rule.family)?.append(rule)
     }
     fn delete(&mut self, rule: &Rule) -> Result<()> {
-        self.get()?.delete(rule)
+        self.get(rule.family)?.delete(rule)
     }
-    /// One `iptables-restore` for the lot (no `iptables --version` needed first); if it fails
-    /// half way (a table committed, the next not), what went in is taken out again.
+    /// One `iptables-restore` (and one `ip6tables-restore`) for the lot (no `iptables
+    /// --version` needed first); if it fails half way (a table or a family committed, the next
+    /// not), what went in is taken out again.
     fn append_new(&mut self, rules: &[Rule]) -> Result<()> {
         let result = iptables::restore_batch("-A", rules);
-        if result.is_err()
-            && let Ok(ipt) = self.get()
-        {
-            let _ = rules.iter().try_for_each(|r| ipt.delete(r));
+        if result.is_err() {
+            let _ = rules.iter().try_for_each(|r| self.delete(r));
         }
         result
     }
-    /// One `iptables-restore` in the usual case; when some rule is already gone (the batch is
+    /// One restore per family in the usual case; when some rule is already gone (the batch is
     /// refused whole), rule by rule, skipping the missing ones.
     fn delete_each(&mut self, rules: &[Rule]) -> Result<()> {
         if iptables::restore_batch("-D", rules).is_ok() {
             return Ok(());
         }
-        let ipt = self.get()?;
-        rules.iter().try_for_each(|r| ipt.delete(r))
+        rules.iter().try_for_each(|r| self.delete(r))
     }
     fn publish(&mut self, entries: &[PortEntry]) -> Result<()> {
         self.nft()?.add::<PublishedTable>(entries)

@@ -23,6 +23,9 @@
 //! another cnet network reaches the port through a host address, as in Docker (publishing is an
 //! explicit opening), while it still cannot reach the namespace directly.
 //!
+//! A dual-stack network gets the two rules of its IPv6 subnet in ip6tables too (the masquerade
+//! of hairpin traffic and the ACCEPT); IPv6 has no `route_localnet`, so no loopback rules.
+//!
 //! The host reaching 127.0.0.1:HOSTPORT sends a packet from 127.0.0.1 out of BR after the
 //! DNAT: the kernel allows that only with `route_localnet` on BR; it is masqueraded to the
 //! gateway address, and the replies, addressed back to 127.0.0.1 once un-NATed, are accepted on
@@ -38,7 +41,8 @@ use super::layout::{
     BridgeFw, FORWARD_CHAIN, POSTROUTING_CHAIN, RAW_PREROUTING_CHAIN, network_comment,
 };
 use super::rule::{Match, Rule, Table, Target};
-use ipnetwork::Ipv4Network;
+use crate::model::family::Family;
+use ipnetwork::{IpNetwork, Ipv4Network};
 use std::net::Ipv4Addr;
 
 /// The sysctl that lets 127.0.0.1 traffic through a bridge (slashes, so a bridge name with a
@@ -51,72 +55,71 @@ pub fn route_localnet_key(bridge: &str) -> String {
     }
 }
 
-fn loopback() -> Ipv4Network {
-    Ipv4Network::new(Ipv4Addr::new(127, 0, 0, 0), 8).expect("valid prefix")
+fn loopback() -> IpNetwork {
+    IpNetwork::V4(Ipv4Network::new(Ipv4Addr::new(127, 0, 0, 0), 8).expect("valid prefix"))
 }
 
 /// The rules a bridge network needs so that its namespaces can publish ports (none for an
 /// internal network, which publishes nothing), in the order to append them: the drop first.
+/// For an IPv6 subnet, the hairpin masquerade and the ACCEPT only.
 pub fn network_rules(n: &BridgeFw) -> Vec<Rule> {
     if n.internal {
         return Vec::new();
     }
     let comment = network_comment(n.network);
+    let family = n.family();
+    let rule = |table, chain: &str, matches, target| Rule {
+        family,
+        table,
+        chain: chain.into(),
+        matches,
+        target,
+        comment: comment.clone(),
+    };
     let out = || Match::OutIface {
         name: n.bridge.into(),
         negate: false,
     };
+    let from = |net| Match::Source { net, negate: false };
+    let dnat = || Match::CtState(vec!["DNAT".into()]);
+    let hairpin = rule(
+        Table::Nat,
+        POSTROUTING_CHAIN,
+        vec![from(n.subnet), out(), dnat()],
+        Target::Masquerade,
+    );
+    let accept = rule(
+        Table::Filter,
+        FORWARD_CHAIN,
+        vec![out(), dnat()],
+        Target::Accept,
+    );
+    if family == Family::V6 {
+        return vec![hairpin, accept];
+    }
+    let to_loopback = Match::Destination {
+        net: loopback(),
+        negate: false,
+    };
+    let from_bridge = Match::InIface {
+        name: n.bridge.into(),
+        negate: false,
+    };
     vec![
-        Rule {
-            table: Table::Raw,
-            chain: RAW_PREROUTING_CHAIN.into(),
-            matches: vec![
-                Match::Destination {
-                    net: loopback(),
-                    negate: false,
-                },
-                Match::InIface {
-                    name: n.bridge.into(),
-                    negate: false,
-                },
-            ],
-            target: Target::Drop,
-            comment: comment.clone(),
-        },
-        Rule {
-            table: Table::Nat,
-            chain: POSTROUTING_CHAIN.into(),
-            matches: vec![
-                Match::Source {
-                    net: n.subnet,
-                    negate: false,
-                },
-                out(),
-                Match::CtState(vec!["DNAT".into()]),
-            ],
-            target: Target::Masquerade,
-            comment: comment.clone(),
-        },
-        Rule {
-            table: Table::Nat,
-            chain: POSTROUTING_CHAIN.into(),
-            matches: vec![
-                Match::Source {
-                    net: loopback(),
-                    negate: false,
-                },
-                out(),
-            ],
-            target: Target::Masquerade,
-            comment: comment.clone(),
-        },
-        Rule {
-            table: Table::Filter,
-            chain: FORWARD_CHAIN.into(),
-            matches: vec![out(), Match::CtState(vec!["DNAT".into()])],
-            target: Target::Accept,
-            comment,
-        },
+        rule(
+            Table::Raw,
+            RAW_PREROUTING_CHAIN,
+            vec![to_loopback, from_bridge],
+            Target::Drop,
+        ),
+        hairpin,
+        rule(
+            Table::Nat,
+            POSTROUTING_CHAIN,
+            vec![from(loopback()), out()],
+            Target::Masquerade,
+        ),
+        accept,
     ]
 }
 
@@ -151,6 +154,23 @@ mod tests {
                 ..n
             })
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_ipv6_subnet_gets_the_hairpin_masquerade_and_the_accept_in_ip6tables() {
+        let n = BridgeFw {
+            network: "lab",
+            bridge: "cn-lab",
+            subnet: "fd00:1::/64".parse().unwrap(),
+            internal: false,
+        };
+        assert_eq!(
+            rendered(&network_rules(&n)),
+            vec![
+                "ip6tables -t nat -A CNET-POSTROUTING -s fd00:1::/64 -o cn-lab -m conntrack --ctstate DNAT -m comment --comment cnet:lab -j MASQUERADE",
+                "ip6tables -t filter -A CNET-FORWARD -o cn-lab -m conntrack --ctstate DNAT -m comment --comment cnet:lab -j ACCEPT",
+            ]
         );
     }
 

@@ -128,6 +128,16 @@ pub fn entries(addrs: &[IpAddr], ports: &[PortMapping]) -> Result<Vec<PortEntry>
     Ok(out)
 }
 
+/// How many host ports are published, from the keys of every map's elements: a port of a
+/// dual-stack namespace is an element of `published` and of `published6` under the same key
+/// (`tcp . 8080`), and is one port. Keys of the other maps differ by length (an address of
+/// one family first), so no two ports share one.
+pub fn count_ports<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> usize {
+    keys.into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
 impl PortEntry {
     /// The map this entry belongs in.
     pub fn map(&self) -> &'static str {
@@ -234,6 +244,23 @@ mod tests {
 
     fn addr() -> IpAddr {
         "10.1.0.2".parse().unwrap()
+    }
+
+    #[test]
+    fn a_dual_stack_port_counts_once() {
+        let v6: IpAddr = "fd00:1::2".parse().unwrap();
+        let e = entries(
+            &[addr(), v6],
+            &[
+                spec("8080:80"),
+                spec("[2001:db8::1]:8081:80"),
+                spec("127.0.0.1:8082:80"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(e.len(), 4, "8080 in published and published6");
+        let keys: Vec<Vec<u8>> = e.iter().map(PortEntry::key).collect();
+        assert_eq!(count_ports(keys.iter().map(Vec::as_slice)), 3);
     }
 
     #[test]

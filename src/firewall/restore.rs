@@ -2,9 +2,9 @@
 //! per table for a whole plan step, instead of an `iptables` process (and a check) per rule.
 
 use super::commit_watch::CommitWatch;
-use super::rule::crate_rule_string;
-use super::rule::{Rule, Table};
+use super::rule::{Rule, Table, binary, crate_rule_string};
 use crate::error::{Error, Result};
+use crate::model::family::Family;
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
@@ -46,12 +46,14 @@ fn table_order(command: &str) -> [Table; 3] {
     }
 }
 
-/// Feed `input` to `iptables-restore --noflush`. `what` names the batch in errors.
+/// Feed `input` to `iptables-restore --noflush` (`ip6tables-restore` for IPv6). `what` names
+/// the batch in errors.
 ///
 /// Returns once the kernel has committed every block (`commit_watch`), not when the process
 /// exits: after deleting rules its exit waits for their freeing. Without that notice (no
 /// nf_tables, a failure, lost notifications) it waits for the exit and reads the error.
-pub fn run(input: &str, what: &str) -> Result<()> {
+pub fn run(family: Family, input: &str, what: &str) -> Result<()> {
+    let restore = format!("{}-restore", binary(family));
     let fail = |msg: String| Error::Kernel {
         op: what.to_string(),
         msg,
@@ -61,19 +63,19 @@ pub fn run(input: &str, what: &str) -> Result<()> {
     let commits = input.lines().filter(|l| l.trim() == "COMMIT").count();
     // Subscribed before the spawn, so that none of the child's commits is missed.
     let watch = (commits > 0).then(CommitWatch::open).flatten();
-    let mut child = Command::new("iptables-restore")
+    let mut child = Command::new(&restore)
         .arg("--noflush")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| fail(format!("cannot run iptables-restore: {e}")))?;
+        .map_err(|e| fail(format!("cannot run {restore}: {e}")))?;
     child
         .stdin
         .take()
         .expect("stdin is piped")
         .write_all(input.as_bytes())
-        .map_err(|e| fail(format!("writing to iptables-restore: {e}")))?;
+        .map_err(|e| fail(format!("writing to {restore}: {e}")))?;
     if let Some(mut watch) = watch {
         let stderr = child.stderr.as_ref().expect("stderr is piped");
         let committed = watch.wait_for(child.id(), commits, stderr.as_fd());
@@ -89,12 +91,12 @@ pub fn run(input: &str, what: &str) -> Result<()> {
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| fail(format!("iptables-restore: {e}")))?;
+        .map_err(|e| fail(format!("{restore}: {e}")))?;
     if out.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if let Some((command, msg)) = failed_line(input, &stderr) {
+    if let Some((command, msg)) = failed_line(family, input, &stderr) {
         return Err(Error::Kernel { op: command, msg });
     }
     let msg = stderr
@@ -104,7 +106,7 @@ pub fn run(input: &str, what: &str) -> Result<()> {
         .collect::<Vec<_>>()
         .join("; ");
     Err(fail(if msg.is_empty() {
-        format!("iptables-restore exited with {}", out.status)
+        format!("{restore} exited with {}", out.status)
     } else {
         msg
     }))
@@ -112,7 +114,7 @@ pub fn run(input: &str, what: &str) -> Result<()> {
 
 /// From "iptables-restore: line N failed: WHY", the failing input line as the `iptables`
 /// command it stands for, and WHY: so the error names the rule, not a line number.
-fn failed_line(input: &str, stderr: &str) -> Option<(String, String)> {
+fn failed_line(family: Family, input: &str, stderr: &str) -> Option<(String, String)> {
     let rest = stderr.split("line ").nth(1)?;
     let (n, why) = rest.split_once(" failed")?;
     let n: usize = n.trim().parse().ok()?;
@@ -124,7 +126,7 @@ fn failed_line(input: &str, stderr: &str) -> Option<(String, String)> {
         .find_map(|l| l.strip_prefix('*'))?;
     let why = why.trim_start_matches(':').trim();
     Some((
-        format!("iptables -t {table} {line}"),
+        format!("{} -t {table} {line}", binary(family)),
         if why.is_empty() {
             "failed".into()
         } else {
@@ -140,6 +142,7 @@ mod tests {
 
     fn rule(table: Table, chain: &str, target: Target) -> Rule {
         Rule {
+            family: Family::V4,
             table,
             chain: chain.into(),
             matches: vec![Match::OutIface {
@@ -195,6 +198,7 @@ mod tests {
         let input = "*nat\n-A CNET-OUTPUT -j DNAT\nCOMMIT\n*filter\n-A X -j ACCEPT\nCOMMIT\n";
         assert_eq!(
             failed_line(
+                Family::V4,
                 input,
                 "iptables-restore: line 2 failed: No chain/target/match by that name."
             ),
@@ -203,6 +207,12 @@ mod tests {
                 "No chain/target/match by that name.".into()
             ))
         );
-        assert_eq!(failed_line(input, "something else"), None);
+        assert_eq!(failed_line(Family::V4, input, "something else"), None);
+        assert_eq!(
+            failed_line(Family::V6, input, "ip6tables-restore: line 5 failed")
+                .unwrap()
+                .0,
+            "ip6tables -t filter -A X -j ACCEPT"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Firewall rules as typed data, rendered to iptables argv. Never built as strings and never
 //! matched as text: two rules are the same rule when their data is equal.
 
-use ipnetwork::Ipv4Network;
+use crate::model::family::Family;
+use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -36,11 +37,11 @@ pub enum Match {
         negate: bool,
     },
     Source {
-        net: Ipv4Network,
+        net: IpNetwork,
         negate: bool,
     },
     Destination {
-        net: Ipv4Network,
+        net: IpNetwork,
         negate: bool,
     },
     /// `-m conntrack --ctstate A,B`
@@ -57,15 +58,27 @@ pub enum Target {
     Jump(String),
 }
 
-/// A rule of one chain. `comment` is rendered as `-m comment --comment`, and names cnet and the
-/// network (and the namespace, for per-endpoint rules); an empty one is left out.
+/// A rule of one chain, of iptables (`family` V4) or ip6tables (V6). `comment` is rendered as
+/// `-m comment --comment`, and names cnet and the network (and the namespace, for per-endpoint
+/// rules); an empty one is left out.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rule {
+    #[serde(default = "Family::v4")]
+    pub family: Family,
     pub table: Table,
     pub chain: String,
     pub matches: Vec<Match>,
     pub target: Target,
     pub comment: String,
+}
+
+/// The command that writes rules of a family: `iptables` or `ip6tables` (`-save` and
+/// `-restore` are named after it).
+pub fn binary(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "iptables",
+        Family::V6 => "ip6tables",
+    }
 }
 
 impl Rule {
@@ -140,6 +153,13 @@ impl Rule {
         a.extend(self.spec_argv());
         a
     }
+
+    /// The shell line running `command` (`-A`, `-D`, `-C`) on the rule with its family's
+    /// binary: `ip6tables -t filter -D CNET-FORWARD ...`.
+    pub fn command_line(&self, command: &str) -> String {
+        let words: Vec<String> = self.argv(command).iter().map(|w| shell_quote(w)).collect();
+        format!("{} {}", binary(self.family), words.join(" "))
+    }
 }
 
 /// Quote one argv word for display in a shell command line.
@@ -156,10 +176,9 @@ pub fn shell_quote(word: &str) -> String {
 }
 
 impl fmt::Display for Rule {
-    /// The rule as the `iptables -A` command that adds it.
+    /// The rule as the `iptables -A` (or `ip6tables -A`) command that adds it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<String> = self.argv("-A").iter().map(|w| shell_quote(w)).collect();
-        write!(f, "iptables {}", words.join(" "))
+        write!(f, "{}", self.command_line("-A"))
     }
 }
 
@@ -190,6 +209,7 @@ mod tests {
     #[test]
     fn masquerade_renders_like_iptables_save() {
         let r = Rule {
+            family: Family::V4,
             table: Table::Nat,
             chain: "CNET-POSTROUTING".into(),
             matches: vec![
@@ -212,8 +232,28 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_rule_is_an_ip6tables_command() {
+        let r = Rule {
+            family: Family::V6,
+            table: Table::Filter,
+            chain: "CNET-ISOLATION-1".into(),
+            matches: vec![Match::Source {
+                net: "fd00:1::/64".parse().unwrap(),
+                negate: true,
+            }],
+            target: Target::Drop,
+            comment: "cnet:lab".into(),
+        };
+        assert_eq!(
+            r.command_line("-D"),
+            "ip6tables -t filter -D CNET-ISOLATION-1 ! -s fd00:1::/64 -m comment --comment cnet:lab -j DROP"
+        );
+    }
+
+    #[test]
     fn comment_with_spaces_is_quoted_for_display_but_one_argv_word() {
         let r = Rule {
+            family: Family::V4,
             table: Table::Filter,
             chain: "X".into(),
             matches: vec![],

@@ -11,16 +11,22 @@ pub struct Installed {
     pub table: bool,
     /// Networks in the table (one `within` element each).
     pub networks: usize,
-    /// Host ports published (one map element each).
+    /// Host ports published (a dual-stack port, one element in each family's map, once).
     pub published_ports: usize,
-    /// Rules: the table's, and cnet's iptables rules with the iptables backend.
+    /// Rules: the table's, and cnet's iptables and ip6tables rules with the iptables backend.
     pub rules: usize,
+    /// With the iptables backend: cnet's rules in iptables, and in ip6tables (none on a kernel
+    /// without IPv6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iptables_rules: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip6tables_rules: Option<usize>,
 }
 
 impl Installed {
     /// `KEY  VALUE` lines, as `firewall status` prints them.
     pub fn lines(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut lines = vec![
             ("backend", self.backend.as_str().to_string()),
             (
                 "table",
@@ -33,7 +39,16 @@ impl Installed {
             ("networks", self.networks.to_string()),
             ("published ports", self.published_ports.to_string()),
             ("rules", self.rules.to_string()),
-        ]
+        ];
+        for (key, n) in [
+            ("iptables rules", self.iptables_rules),
+            ("ip6tables rules", self.ip6tables_rules),
+        ] {
+            if let Some(n) = n {
+                lines.push((key, n.to_string()));
+            }
+        }
+        lines
     }
 }
 
@@ -49,10 +64,29 @@ mod tests {
             networks: 2,
             published_ports: 3,
             rules: 21,
+            ..Default::default()
         };
         assert_eq!(s.lines()[1], ("table", "inet cnet".to_string()));
+        assert_eq!(s.lines().len(), 5);
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["backend"], "nftables");
         assert_eq!(json["published_ports"], 3);
+        assert!(json.get("ip6tables_rules").is_none());
+    }
+
+    #[test]
+    fn the_iptables_backend_shows_both_families() {
+        let s = Installed {
+            backend: Backend::Iptables,
+            rules: 9,
+            iptables_rules: Some(6),
+            ip6tables_rules: Some(3),
+            ..Default::default()
+        };
+        let lines = s.lines();
+        assert_eq!(lines[5], ("iptables rules", "6".to_string()));
+        assert_eq!(lines[6], ("ip6tables rules", "3".to_string()));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["ip6tables_rules"], 3);
     }
 }

@@ -7,13 +7,21 @@ use ipnetwork::{IpNetwork, Ipv4Network};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An address family: how wide its addresses are, and how to turn integers back into them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Family {
     V4,
     V6,
 }
 
 impl Family {
+    /// IPv4: what records written before they named a family meant.
+    pub fn v4() -> Family {
+        Family::V4
+    }
+
     pub fn of(addr: IpAddr) -> Family {
         match addr {
             IpAddr::V4(_) => Family::V4,

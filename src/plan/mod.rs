@@ -15,6 +15,7 @@ use crate::firewall::published::PortEntry;
 use crate::firewall::rule::{Rule, shell_quote};
 use crate::firewall::tunnel::TunnelEntry;
 use crate::model::Forward;
+use crate::model::family::Family;
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -146,10 +147,16 @@ pub enum Op {
     /// reason: in the host's own namespace this lookup stays cheap, where `addrgenmode` grows
     /// with the number of bridge ports. Nothing to do on a kernel without IPv6.
     DisableIpv6 { dev: String },
-    /// cnet's missing base chains and jumps, as planned against `iptables-save`:
-    /// `iptables-restore --noflush` of exactly this input.
-    CreateBase { input: String },
-    /// cnet's base chains and jumps out, once no rule is left in them (the last network).
+    /// cnet's missing base chains and jumps of a family, as planned against `iptables-save`
+    /// (`ip6tables-save`): `iptables-restore --noflush` (`ip6tables-restore`) of exactly this
+    /// input.
+    CreateBase {
+        #[serde(default = "Family::v4")]
+        family: Family,
+        input: String,
+    },
+    /// cnet's base chains and jumps out, in both families, once no rule is left in them (the
+    /// last network).
     RemoveBase,
     /// `nft delete table inet cnet` (a table that is gone counts as deleted).
     DropTable,

@@ -189,9 +189,11 @@ impl fmt::Display for Op {
                 ns.ip(),
                 shell_quote(dev)
             ),
-            Op::CreateBase { input } => {
-                write!(f, "iptables-restore --noflush <<'EOF'\n{input}EOF")
-            }
+            Op::CreateBase { family, input } => write!(
+                f,
+                "{}-restore --noflush <<'EOF'\n{input}EOF",
+                crate::firewall::rule::binary(*family)
+            ),
             Op::RemoveBase => write!(f, "{}", crate::firewall::layout::describe_base_removal()),
             Op::DropTable => write!(f, "nft delete table inet {}", inet::TABLE),
             Op::AddNetwork {
@@ -258,14 +260,7 @@ impl fmt::Display for Op {
                 write!(f, "{}", lines.join("\n"))
             }
             Op::DeleteRules(rs) => {
-                let lines: Vec<String> = rs
-                    .iter()
-                    .map(|r| {
-                        let words: Vec<String> =
-                            r.argv("-D").iter().map(|w| shell_quote(w)).collect();
-                        format!("iptables {}", words.join(" "))
-                    })
-                    .collect();
+                let lines: Vec<String> = rs.iter().map(|r| r.command_line("-D")).collect();
                 write!(f, "{}", lines.join("\n"))
             }
             Op::PublishPorts(es) => write!(
@@ -300,10 +295,7 @@ impl fmt::Display for Op {
                     entries: es
                 }
             ),
-            Op::DeleteRule(r) => {
-                let words: Vec<String> = r.argv("-D").iter().map(|w| shell_quote(w)).collect();
-                write!(f, "iptables {}", words.join(" "))
-            }
+            Op::DeleteRule(r) => write!(f, "{}", r.command_line("-D")),
             Op::CreateVxlan {
                 name,
                 vni,

@@ -105,7 +105,7 @@ for n in $(ls /run/netns); do
   echo "@@nslinks $n"; ip -n $n -o link show
 done
 echo "@@nft"; nft list table inet cnet 2>/dev/null
-echo "@@iptables"; iptables-save 2>/dev/null | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u
+echo "@@iptables"; {{ iptables-save; ip6tables-save; }} 2>/dev/null | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u
 "#
     )
 }
@@ -257,7 +257,9 @@ pub fn check(gathered: &str) -> Result<usize, String> {
     for comment in iptables {
         let net = comment.trim_start_matches("cnet:");
         if !nets.contains_key(net) {
-            return Err(format!("iptables rules of {net}, which does not exist"));
+            return Err(format!(
+                "iptables or ip6tables rules of {net}, which does not exist"
+            ));
         }
     }
     Ok(nets.values().map(|n| n.endpoints.len()).sum())

@@ -246,6 +246,14 @@ pub fn normalize_iptables_save(text: &str) -> Vec<String> {
     out
 }
 
+/// ip6tables-save output reduced as [`normalize_iptables_save`] does, each line after `ip6 `.
+pub fn normalize_ip6tables_save(text: &str) -> Vec<String> {
+    normalize_iptables_save(text)
+        .into_iter()
+        .map(|l| format!("ip6 {l}"))
+        .collect()
+}
+
 /// Link names of `ip -j link` output.
 pub fn link_names(json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(json)
@@ -296,6 +304,8 @@ pub struct Sandbox {
     holder: Option<u32>,
     /// cnet's state directory; `None` means cnet's default (CNET_STATE_DIR unset).
     state_env: Option<&'static str>,
+    /// Variables every command run in the sandbox gets (`CNET_FIREWALL=iptables`).
+    env: Vec<(&'static str, &'static str)>,
 }
 
 impl Sandbox {
@@ -362,6 +372,7 @@ impl Sandbox {
             unshare,
             holder: None,
             state_env: (!default_state).then_some(STATE_DIR),
+            env: Vec::new(),
         };
         if line.trim() != "ready" {
             let _ = sb.unshare.kill();
@@ -401,6 +412,12 @@ impl Sandbox {
         std::path::PathBuf::from(format!("/proc/{holder}/root"))
     }
 
+    /// Every command run in the sandbox from now on gets `key=value` in its environment.
+    pub fn with_env(mut self, key: &'static str, value: &'static str) -> Sandbox {
+        self.env.push((key, value));
+        self
+    }
+
     /// The state directory cnet uses in this sandbox.
     pub fn state_dir(&self) -> &'static str {
         self.state_env.unwrap_or(DEFAULT_STATE_DIR)
@@ -428,6 +445,7 @@ impl Sandbox {
         if let Some(dir) = self.state_env {
             cmd.env("CNET_STATE_DIR", dir);
         }
+        cmd.envs(self.env.iter().copied());
         if let Ok(bt) = std::env::var("RUST_BACKTRACE") {
             cmd.env("RUST_BACKTRACE", bt);
         }
@@ -545,15 +563,19 @@ impl Sandbox {
         link_names(&r.stdout)
     }
 
-    /// iptables rules (normalised iptables-save), then cnet's nftables table (see
-    /// [`normalize_nft_table`]), if it is there.
+    /// iptables rules (normalised iptables-save), ip6tables rules (the same, each line after
+    /// `ip6 `), then cnet's nftables table (see [`normalize_nft_table`]), if it is there.
     #[track_caller]
     pub fn rules(&self) -> Vec<String> {
-        let r = self
-            .sh("iptables-save && echo @@nft && { nft list table inet cnet 2>/dev/null || true; }");
+        let r = self.sh(
+            "iptables-save && echo @@ip6 && ip6tables-save && echo @@nft && \
+             { nft list table inet cnet 2>/dev/null || true; }",
+        );
         r.ok();
-        let (ipt, nft) = r.stdout.split_once("@@nft").unwrap_or((&r.stdout, ""));
+        let (ipt, rest) = r.stdout.split_once("@@ip6").unwrap_or((&r.stdout, ""));
+        let (ip6t, nft) = rest.split_once("@@nft").unwrap_or((rest, ""));
         let mut out = normalize_iptables_save(ipt);
+        out.extend(normalize_ip6tables_save(ip6t));
         out.extend(normalize_nft_table(nft));
         out
     }
@@ -595,6 +617,7 @@ impl Sandbox {
             r#"dump() {{ [ -d "$1" ] || return 0; find "$1" -type f ! -path "$1/lock" ! -path "$1/boot_id" | sort | while read -r f; do echo "== $f"; cat "$f"; done; }}
 echo '@@links'; ip -j link
 echo; echo '@@rules'; iptables-save
+echo '@@rules6'; ip6tables-save
 echo '@@nft'; nft list table inet cnet 2>/dev/null || true
 echo '@@state'; dump {state}
 echo '@@netns'; ls -1 /run/netns 2>/dev/null
@@ -615,11 +638,12 @@ echo '@@end'"#,
         }
         let mut take = |name: &str| sections.remove(name).unwrap_or_default();
         let (links, rules) = (take("links").join("\n"), take("rules").join("\n"));
-        let nft = take("nft").join("\n");
+        let (rules6, nft) = (take("rules6").join("\n"), take("nft").join("\n"));
         Snapshot {
             links: link_names(&links),
             rules: {
                 let mut r = normalize_iptables_save(&rules);
+                r.extend(normalize_ip6tables_save(&rules6));
                 r.extend(normalize_nft_table(&nft));
                 r
             },

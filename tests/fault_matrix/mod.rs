@@ -32,6 +32,8 @@ pub struct Case {
     pub side: bool,
     /// Whether namespaces get addresses (checked by a ping after each attach).
     pub addressed: bool,
+    /// Whether every command runs with the iptables fallback (`CNET_FIREWALL=iptables`).
+    pub iptables: bool,
 }
 
 /// A LAN for macvlan and ipvlan networks (`lan0`), and an underlay for overlays (`under0`).
@@ -54,6 +56,7 @@ const fn case(
         setup: NETS,
         side: true,
         addressed: true,
+        iptables: false,
     }
 }
 
@@ -64,6 +67,12 @@ pub const BRIDGE6: Case = case(
     "--subnet 10.91.0.0/24 --ipv6 --subnet6 fd00:91::/64",
     "-p 8080:80",
 );
+/// The dual-stack bridge on the iptables fallback: its rules in iptables and ip6tables.
+pub const BRIDGE6_IPTABLES: Case = Case {
+    label: "bridge --ipv6 iptables",
+    iptables: true,
+    ..BRIDGE6
+};
 pub const MACVLAN: Case = case(
     "macvlan",
     "lan",
@@ -111,6 +120,7 @@ pub const HOST: Case = Case {
     setup: "true",
     side: false,
     addressed: false,
+    iptables: false,
 };
 pub const NONE: Case = Case {
     label: "none",
@@ -373,7 +383,10 @@ fn every_step(w: &mut World, command: Command, fault: Fault) -> usize {
 /// Runs one driver's row for one fault kind, in a sandbox of its own; prints (and returns) one
 /// line per command: how many runs the fault interrupted (one per step before the last).
 pub fn run(case: &Case, fault: Fault) -> Vec<String> {
-    let sb = Sandbox::new();
+    let sb = match case.iptables {
+        true => Sandbox::new().with_env("CNET_FIREWALL", "iptables"),
+        false => Sandbox::new(),
+    };
     sb.sh(case.setup).ok();
     if case.side {
         sb.cnet(&["net", "create", "side", "--subnet", "10.200.0.0/24"])

@@ -281,6 +281,7 @@ mod tests {
 
     fn rule(network: &str) -> Rule {
         Rule {
+            family: crate::model::family::Family::V4,
             table: Table::Filter,
             chain: "CNET-FORWARD".into(),
             matches: Vec::new(),

@@ -160,6 +160,7 @@ impl Host for Rehearsal {
         let mut facts = self.real.firewall_facts()?;
         if self.base_made {
             facts.base_input.clear();
+            facts.base_input6.clear();
         }
         if let Some(table) = self.table {
             facts.table = table;

@@ -27,20 +27,25 @@ pub fn firewall_elements(net: &Network) -> Result<Vec<NetElement>> {
     }))
 }
 
-/// The network's rules for the iptables backend.
+/// The network's rules for the iptables backend: those of its IPv4 subnet in iptables, then,
+/// on a dual-stack network, the same for its IPv6 subnet in ip6tables.
 pub(super) fn firewall_rules(net: &Network) -> Result<Vec<Rule>> {
     let subnet = net
         .subnet
         .ok_or_else(|| Error::runtime(format!("network {} has no subnet recorded", net.name)))?;
-    let fw = BridgeFw {
-        network: &net.name,
-        bridge: bridge_of(net)?,
-        subnet: family::v4_net(subnet)?,
-        internal: net.internal,
-    };
-    let mut rules = bridge_network_rules(&fw);
-    // What published ports need of the network (loopback and hairpin NAT).
-    rules.extend(fwports::network_rules(&fw));
+    family::v4_net(subnet)?;
+    let mut rules = Vec::new();
+    for subnet in net.subnets() {
+        let fw = BridgeFw {
+            network: &net.name,
+            bridge: bridge_of(net)?,
+            subnet,
+            internal: net.internal,
+        };
+        rules.extend(bridge_network_rules(&fw));
+        // What published ports need of the network (loopback and hairpin NAT).
+        rules.extend(fwports::network_rules(&fw));
+    }
     Ok(rules)
 }
 

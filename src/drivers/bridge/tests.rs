@@ -72,26 +72,59 @@ fn create_plan_builds_bridge_gateway_forwarding_and_nat() {
     assert!(text.contains("MASQUERADE"), "{text}");
 }
 
-#[test]
-fn a_dual_stack_network_forwards_ipv6_only_with_the_inet_table_and_not_internal() {
-    let dual = |internal| Network {
+fn dual(internal: bool) -> Network {
+    Network {
         subnet6: Some("fd00:1::/64".parse().unwrap()),
         gateway6: Some("fd00:1::1".parse().unwrap()),
         ..net(internal)
-    };
+    }
+}
+
+#[test]
+fn a_dual_stack_network_forwards_ipv6_on_either_backend_unless_internal() {
     let on = "sysctl -w net.ipv6.conf.all.forwarding=1";
-    let text = plan_create(&dual(false), &FirewallFacts::default())
+    for fw in [FirewallFacts::default(), FirewallFacts::iptables()] {
+        let text = plan_create(&dual(false), &fw).unwrap().to_string();
+        assert!(text.contains(on), "{text}");
+        for n in [dual(true), net(false)] {
+            let text = plan_create(&n, &fw).unwrap().to_string();
+            assert!(!text.contains("ipv6.conf.all.forwarding"), "{text}");
+        }
+    }
+}
+
+/// With the iptables backend, a dual-stack network's IPv6 subnet gets the IPv4 subnet's rules
+/// in ip6tables (no loopback ones); they go again with the network.
+#[test]
+fn the_iptables_backend_writes_the_ipv6_half_to_ip6tables() {
+    let plan = plan_create(&dual(false), &FirewallFacts::iptables()).unwrap();
+    let text = plan.to_string();
+    for line in [
+        "ip6tables -t filter -A CNET-ISOLATION-2 -o cn-lab -m comment --comment cnet:lab -j DROP",
+        "ip6tables -t nat -A CNET-POSTROUTING -s fd00:1::/64 ! -o cn-lab -m comment --comment cnet:lab -j MASQUERADE",
+        "ip6tables -t filter -A CNET-FORWARD -o cn-lab -m conntrack --ctstate DNAT -m comment --comment cnet:lab -j ACCEPT",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    assert!(!text.contains("ip6tables -t raw"), "{text}");
+    let internal = plan_create(&dual(true), &FirewallFacts::iptables())
         .unwrap()
         .to_string();
-    assert!(text.contains(on), "{text}");
-    for (n, fw) in [
-        (dual(true), FirewallFacts::default()),
-        (net(false), FirewallFacts::default()),
-        (dual(false), FirewallFacts::iptables()),
+    for line in [
+        "ip6tables -t filter -A CNET-INPUT -i cn-lab -m comment --comment cnet:lab -j DROP",
+        "ip6tables -t filter -A CNET-ISOLATION-1 -i cn-lab ! -o cn-lab -m comment --comment cnet:lab -j DROP",
     ] {
-        let text = plan_create(&n, &fw).unwrap().to_string();
-        assert!(!text.contains("ipv6.conf.all.forwarding"), "{text}");
+        assert!(internal.contains(line), "{line}\n{internal}");
     }
+    assert!(!internal.contains("MASQUERADE"), "{internal}");
+    let removal = plan_remove(&dual(false), &FirewallFacts::iptables()).to_string();
+    assert!(
+        removal.contains("ip6tables -t nat -D CNET-POSTROUTING -s fd00:1::/64"),
+        "{removal}"
+    );
+    // An IPv4-only network writes nothing to ip6tables.
+    let v4 = plan_create(&net(false), &FirewallFacts::iptables()).unwrap();
+    assert!(!v4.to_string().contains("ip6tables -t"), "{v4}");
 }
 
 #[test]

@@ -31,14 +31,20 @@ pub fn tunnel_filter_entries(net: &Network) -> Result<Vec<TunnelEntry>> {
 }
 
 /// The internal-network rules on the overlay's bridge: nothing enters from outside the subnet,
-/// nothing leaves for outside it; traffic within the bridge, namespaces and tunnel, passes.
+/// nothing leaves for outside it, nothing reaches the host; traffic within the bridge,
+/// namespaces and tunnel, passes. In ip6tables too for a dual-stack overlay's IPv6 subnet.
 pub(super) fn firewall_rules(net: &Network) -> Result<Vec<Rule>> {
-    Ok(bridge_network_rules(&BridgeFw {
-        network: &net.name,
-        bridge: bridge_of(net)?,
-        subnet: family::v4_net(net.subnet.ok_or_else(|| missing(net, "subnet"))?)?,
-        internal: true,
-    }))
+    family::v4_net(net.subnet.ok_or_else(|| missing(net, "subnet"))?)?;
+    let mut rules = Vec::new();
+    for subnet in net.subnets() {
+        rules.extend(bridge_network_rules(&BridgeFw {
+            network: &net.name,
+            bridge: bridge_of(net)?,
+            subnet,
+            internal: true,
+        }));
+    }
+    Ok(rules)
 }
 
 /// Rules `firewall reload` puts back for a network.
