@@ -465,7 +465,7 @@ _cnet_clap() {
             return 0
             ;;
         cnet__subcmd__lab__subcmd__down)
-            opts="-v -h --state-dir --store --format --dry-run --verbose --help"
+            opts="-v -h --state-dir --store --format --dry-run --verbose --wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

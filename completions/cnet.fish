@@ -315,7 +315,8 @@ complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcomman
 json\t''"
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Say more: the DHCP-style lease steps, the commands applied, error causes'
-complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -l wait -d 'Return only when the kernel has deleted the lab\'s links too (see detach --wait)'
+complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l state-dir -d 'Directory holding cnet\'s state' -r -F
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l store -d 'Where overlay networks shared by several hosts are kept: etcd://HOST:PORT[,HOST:PORT...] (default: this host\'s files only; also `store = "..."` in /etc/cnet/config.toml)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand lab; and __fish_seen_subcommand_from ls" -l format -d 'Output format: table (default) or json; `net inspect` prints json unless given table' -r -f -a "table\t''

@@ -443,9 +443,18 @@ object is its own command: a failure names the object and leaves what was done i
         file: PathBuf,
     },
     /// Remove what FILE made: detach its namespaces, remove its networks, delete its namespaces
+    #[command(
+        long_about = "Remove what FILE made: detach its namespaces, remove its networks, delete \
+its namespaces. It returns once everything is cut off and out of the way: links down and \
+renamed (their names free at once), rules and records gone. The kernel's freeing of the links \
+(one batch for the whole lab) finishes in the background, as after ns rm; --wait waits for it."
+    )]
     Down {
         /// The lab file
         file: PathBuf,
+        /// Return only when the kernel has deleted the lab's links too (see detach --wait)
+        #[arg(long)]
+        wait: bool,
     },
     /// List the lab's attachments: namespace, network, interface, address, MAC, default
     /// route, ports

@@ -28,8 +28,9 @@ fn pending() -> std::sync::MutexGuard<'static, Pending> {
     PENDING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Set when the command waits for the kernel (`--wait`, or any command but a plain detach or
-/// ns rm): nothing is then left behind: `kernel::reclaim::finish` does the deferred work itself.
+/// Set when the command waits for the kernel (`--wait`, or any command but a plain detach,
+/// ns rm or lab down): nothing is then left behind: `kernel::reclaim::finish` does the
+/// deferred work itself.
 static WAITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// Whether this command waits for the kernel to free what it removes.
 pub fn set_waiting(on: bool) {

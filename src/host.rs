@@ -326,7 +326,7 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
         Op::DeleteLink {
             ns: NsRef::Host,
             dev,
-        } if reclaim::waiting() => reclaim::retire_link(s, dev),
+        } => reclaim::retire_link(s, dev),
         Op::DeleteLink { ns, dev } => s.request(op, ns, OneRequest::DeleteLink { dev }),
         Op::AddAddress { ns, dev, addr } => s.request(op, ns, OneRequest::AddAddress { dev, addr }),
         Op::DelAddress { ns, dev, addr } => s.request(op, ns, OneRequest::DelAddress { dev, addr }),

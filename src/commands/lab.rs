@@ -16,7 +16,7 @@ use std::path::Path;
 pub fn run(ctx: &Ctx, cmd: &LabCommand) -> Result<()> {
     match cmd {
         LabCommand::Up { file } => up(ctx, &load(file)?),
-        LabCommand::Down { file } => down(ctx, &load(file)?),
+        LabCommand::Down { file, .. } => down(ctx, &load(file)?),
         LabCommand::Ls { file } => ls::run(ctx, &load(file)?),
     }
 }

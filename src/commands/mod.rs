@@ -23,7 +23,7 @@ pub mod restore;
 pub mod target;
 
 use crate::apply::Effects;
-use crate::cli::{Cli, Command, Format, Global, LeaseCommand, NetCommand, NsCommand};
+use crate::cli::{Cli, Command, Format, Global, LabCommand, LeaseCommand, NetCommand, NsCommand};
 use crate::error::{Error, Result};
 use crate::host::{Host, RealHost};
 use crate::plan::Plan;
@@ -259,10 +259,12 @@ pub fn run(cli: Cli) -> Result<()> {
     // whatever umask it was started with.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let ctx = Ctx::open(cli.global)?;
-    // Only detach and ns rm may leave the kernel's freeing of links behind (kernel::reclaim).
+    // Only detach, ns rm and lab down may leave the kernel's freeing of links behind
+    // (kernel::reclaim).
     let wait = match &cli.command {
         Command::Detach(args) => args.wait,
         Command::Ns(NsCommand::Rm { wait, .. }) => *wait,
+        Command::Lab(LabCommand::Down { wait, .. }) => *wait,
         _ => true,
     };
     crate::deferred::set_waiting(wait);

@@ -13,9 +13,10 @@
 //! handed-over sockets (end of file on a pipe), deletes the links, and exits, which closes the
 //! sockets last.
 //!
-//! A command that waits for the kernel (`--wait`, `lab down`, `net rm --force`...) retires its
+//! A command that waits for the kernel (`--wait`, `net rm`, `net rm --force`...) retires its
 //! pairs all the same and deletes them when it ends, in one batch: one grace period for all of
-//! them, not one each.
+//! them, not one each. `lab down` retires a whole lab, bridges included, and leaves that one
+//! batch to the child as `ns rm` does.
 
 use crate::error::{Error, Result};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -205,10 +206,13 @@ pub fn retire_veth(
     Ok(())
 }
 
-/// Execute an [`Op::DeleteLink`](crate::plan::Op::DeleteLink) of the host's namespace in a
-/// command that waits: the link, if it is cnet's, goes down and out of the way of its name
-/// (which is free at once), and is deleted with the rest when the command ends ([`finish`]),
-/// in the same batch: a bridge's deletion alone waits ~50 ms for the kernel.
+/// Execute an [`Op::DeleteLink`](crate::plan::Op::DeleteLink) of the host's namespace: the
+/// link, if it is cnet's, goes down and out of the way of its name (which is free at once),
+/// and is deleted with the rest when the command ends ([`finish`]), in the same batch (a
+/// bridge's deletion alone waits ~50 ms for the kernel), in the background unless the command
+/// waits. A bridge made meanwhile under the old name with the same addresses keeps them and
+/// their routes when the retired one is deleted: the kernel removes the routes of the deleted
+/// device only.
 ///
 /// Bridges only: a veth's other end would keep its name inside its namespace until then,
 /// where a command that goes on (an attach after recovering an interrupted one) must find it

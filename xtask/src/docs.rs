@@ -314,10 +314,16 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             "Create what the file describes and is missing (twice changes nothing):",
             "cnet lab up examples/lab.toml",
         )],
-        "cnet-lab-down" => &[(
-            "Remove what the file describes:",
-            "cnet lab down examples/lab.toml",
-        )],
+        "cnet-lab-down" => &[
+            (
+                "Remove what the file describes (the kernel frees the links in the background):",
+                "cnet lab down examples/lab.toml",
+            ),
+            (
+                "The same, returning only once the kernel has deleted the links:",
+                "cnet lab down --wait examples/lab.toml",
+            ),
+        ],
         "cnet-lab-ls" => &[(
             "The instructor's table, and the same as JSON:",
             "cnet lab ls examples/lab.toml\ncnet --format json lab ls examples/lab.toml",
