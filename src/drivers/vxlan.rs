@@ -4,9 +4,11 @@
 //! peer); unicast follows the MACs the VXLAN device learns. Namespaces attach to the bridge
 //! with veths exactly as on a bridge network.
 //!
-//! An overlay is an L2 segment, like Docker's internal overlay: the bridge has no address, no
-//! gateway, no NAT, no forwarding sysctl, and the internal-network rules isolate it from every
-//! other network of the host.
+//! An overlay is an L2 segment: the bridge has no address, no gateway, no NAT, no forwarding
+//! sysctl, and the internal-network rules isolate it from every other network of the host.
+//! As in Docker, a namespace on an overlay that is not `--internal` also gets a leg on the
+//! host's gateway bridge, its way out and where its published ports go
+//! (`commands::gwbridge`).
 
 mod define;
 mod firewall;
@@ -63,6 +65,16 @@ impl NetworkDriver for Vxlan {
     }
     fn inspect_vxlan(&self, net: &Network) -> Option<InspectVxlan> {
         inspect(net)
+    }
+    fn inspect_notes(&self, net: &Network) -> Vec<String> {
+        match net.internal {
+            true => vec!["internal: its namespaces have no way out".into()],
+            false => vec![
+                "its namespaces reach the outside, and publish ports, through a second \
+                 interface on this host's gateway bridge cnet_gwbridge (NAT)"
+                    .into(),
+            ],
+        }
     }
 }
 

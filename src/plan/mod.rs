@@ -91,6 +91,10 @@ pub enum Op {
     },
     /// `ip link set DEV up`
     LinkUp { ns: NsRef, dev: String },
+    /// `ip link set DEV type bridge_slave isolated on`: a bridge port that forwards only to
+    /// ports that are not isolated (the bridge itself), never to another isolated one. Goes
+    /// with the port.
+    IsolatePort { dev: String },
     /// `ip link del DEV`; a link that is already gone counts as deleted.
     DeleteLink { ns: NsRef, dev: String },
     /// `ip link del HOST` for a veth pair, the fast way: both ends go down and get names out of
@@ -296,6 +300,7 @@ impl Op {
                 dev: name.clone(),
             },
             Op::LinkUp { .. }
+            | Op::IsolatePort { .. }
             | Op::DeleteLink { .. }
             | Op::RetireVeth { .. }
             | Op::DelAddress { .. }
