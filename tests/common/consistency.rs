@@ -21,6 +21,9 @@ pub struct Ep {
     pub v6: Option<String>,
     /// Published ports, `HOSTIP:PORT->PORT/PROTO`.
     pub ports: Vec<String>,
+    /// Where they forward to when not to `v4`: an overlay's go to the namespace's address on
+    /// the gateway bridge.
+    pub ports_to: Option<String>,
 }
 
 /// A recorded network, as `net inspect` shows it.
@@ -72,6 +75,7 @@ pub fn parse_recorded(v: &Value) -> BTreeMap<String, Net> {
                 v4: s(&e["ipv4_address"]),
                 v6: s(&e["ipv6_address"]),
                 ports: ports.filter_map(&s).collect(),
+                ports_to: s(&e["ports_to"]),
             };
             net.endpoints.insert(ns.clone(), ep);
         }
@@ -267,7 +271,8 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
     let mut published: BTreeSet<String> = BTreeSet::new();
     for n in nets.values() {
         for ep in n.endpoints.values() {
-            let Some(addr) = ep.v4.as_deref().and_then(|a| a.split('/').next()) else {
+            let to = ep.ports_to.as_deref().or(ep.v4.as_deref());
+            let Some(addr) = to.and_then(|a| a.split('/').next()) else {
                 continue;
             };
             published.extend(ep.ports.iter().filter_map(|p| published_element(p, addr)));
