@@ -50,6 +50,12 @@ fn network(ctx: &Ctx) -> Result<(Network, Option<Plan>)> {
     }
     let subnet = super::net::free_user_subnet(ctx)?;
     let mut net = Network {
+        // Stable, as the predefined networks' (and so its bridge's MAC): a dry run shows
+        // what the run does.
+        id: format!(
+            "{:012x}",
+            names::stable_hash(&["gateway-bridge", NAME]) & 0xffff_ffff_ffff
+        ),
         subnet: Some(subnet),
         gateway: Some(ipam::first_host(subnet)),
         bridge: Some(NAME.to_string()),

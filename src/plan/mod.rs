@@ -347,13 +347,31 @@ impl Plan {
     /// The mark the links this plan creates carry (IFLA_IFALIAS): `cnet:NETWORK`, the network
     /// named by the plan's records.
     pub fn link_mark(&self) -> String {
-        let network = self.ops.iter().find_map(|op| match op {
+        Self::mark_in(&self.ops)
+    }
+
+    /// The mark of the link step `i` creates: the network of the first record after it (an
+    /// attach to an overlay also makes the namespace's leg on the gateway bridge, recorded
+    /// after its own steps), else the plan's.
+    pub fn link_mark_at(&self, i: usize) -> String {
+        let after = &self.ops[(i + 1).min(self.ops.len())..];
+        match Self::network_in(after) {
+            Some(_) => Self::mark_in(after),
+            None => self.link_mark(),
+        }
+    }
+
+    fn network_in(ops: &[Op]) -> Option<&str> {
+        ops.iter().find_map(|op| match op {
             Op::Record(Record::PutNetwork { net, .. }) => Some(net.name.as_str()),
             Op::Record(Record::PutEndpoint { endpoint, .. }) => Some(endpoint.network.as_str()),
             Op::Record(Record::PutLease { lease, .. }) => Some(lease.network.as_str()),
             _ => None,
-        });
-        match network {
+        })
+    }
+
+    fn mark_in(ops: &[Op]) -> String {
+        match Self::network_in(ops) {
             Some(n) => format!("{MARK_PREFIX}{n}"),
             None => MARK_PREFIX.trim_end_matches(':').to_string(),
         }
@@ -363,10 +381,10 @@ impl Plan {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A plan that names its network (a command's, with its records) shows the marks.
-        let mark = self.link_mark();
-        let mark = mark.starts_with(MARK_PREFIX).then_some(mark);
-        for op in &self.ops {
+        let named = self.link_mark().starts_with(MARK_PREFIX);
+        for (i, op) in self.ops.iter().enumerate() {
             writeln!(f, "{op}")?;
+            let mark = named.then(|| self.link_mark_at(i));
             if let (Some(dev), Some(m)) = (op.marked_link(), &mark) {
                 writeln!(
                     f,
