@@ -114,10 +114,15 @@ fn scenario(backend: &str) {
     )
     .ok()
     .stdout_has(&format!("ip link add {GW}"))
+    .stdout_has(&format!("ip link set {GW} alias cnet:{GW}"))
     .stdout_has("type bridge_slave isolated on");
     a.snapshot().assert_same(&before, "dry run");
     cnet(a, backend, &["attach", "ov", "web", "-p", "8081:80"]).ok();
     assert_consistent(a, "after attach -p");
+    // The gateway bridge carries its own network's mark, not the overlay's.
+    a.run(&["ip", "-o", "link", "show", GW])
+        .ok()
+        .stdout_has(&format!("alias cnet:{GW}"));
     let links = a.links_in("web");
     assert!(
         links.contains(&"eth0".into()) && links.contains(&"eth1".into()),

@@ -229,18 +229,21 @@ fn attach_locked(
             now,
         },
     )?;
-    match leg {
+    // The leg and the ports it carries come once the overlay's endpoint is recorded: each
+    // link is marked with the network recorded next (the overlay's, then the gateway bridge's).
+    let after_endpoint = match leg {
         Some(leg) => {
-            plan.extend(leg.ops);
             endpoint.publish_to = Some(leg.address);
-            plan.extend(drivers::bridge::plan_publish(
-                Some(leg.address.into()),
-                None,
-                published,
-            )?);
+            let to = Some(leg.address.into());
+            let mut ops = leg.ops;
+            ops.extend(drivers::bridge::plan_publish(to, None, published)?);
+            ops
         }
-        None => plan.extend(drivers::bridge::plan_publish(address, address6, published)?),
-    }
+        None => {
+            plan.extend(drivers::bridge::plan_publish(address, address6, published)?);
+            Vec::new()
+        }
+    };
     for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {
             lease: d.ack.clone(),
@@ -258,6 +261,7 @@ fn attach_locked(
         endpoint: Box::new(endpoint.clone()),
         previous: None,
     }));
+    plan.extend(after_endpoint);
     plan.extend(ctx.plan_files(|hosts| hosts.joined(&endpoint))?);
     crate::timing::mark("planned");
     ctx.apply(&plan)?;

@@ -65,8 +65,15 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
 pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<Plan> {
     let mut plan = plan_detach_records(ctx, net, ep)?;
     plan.extend(super::gwbridge::plan_leg_removal(ctx, net, ep)?.ops);
-    plan.extend(ctx.plan_files(|hosts| hosts.left(ep))?);
-    Ok(plan)
+    // Every removal before any record: a teardown writes its records only once all its
+    // removals succeeded.
+    let (mut ops, records): (Vec<Op>, Vec<Op>) = plan
+        .ops
+        .into_iter()
+        .partition(|op| !matches!(op, Op::Record(_) | Op::File(_)));
+    ops.extend(records);
+    ops.extend(ctx.plan_files(|hosts| hosts.left(ep))?);
+    Ok(Plan { ops })
 }
 
 /// A detach without its hosts-file steps: the kernel and firewall removals and the records.

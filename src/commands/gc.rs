@@ -202,6 +202,18 @@ pub fn network_repairs(ctx: &Ctx, net: &Network) -> Result<Vec<Repair>> {
             failed: false,
         });
     }
+    // A leg left with no overlay that needs it (a crash between two commands' records).
+    for ep in super::gwbridge::orphan_legs(ctx, net, &endpoints)? {
+        out.push(Repair {
+            object: format!("endpoint {} on {}", ep.netns, net.name),
+            problem: "no overlay of the namespace needs it".into(),
+            action: "detached".into(),
+            plan: Plan::default(),
+            builds: false,
+            detach: Some((net.clone(), ep)),
+            failed: false,
+        });
+    }
     let now = crate::output::now();
     for lease in ctx.store.leases(&net.name)? {
         let stale = lease.state == LeaseState::Bound

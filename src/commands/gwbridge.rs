@@ -20,17 +20,14 @@ use crate::plan::{Op, Plan, Record, format_mac};
 use std::net::IpAddr;
 
 /// The gateway bridge network's name (and its bridge's).
-pub const NAME: &str = "cnet_gwbridge";
+pub use crate::drivers::vxlan::GATEWAY_BRIDGE as NAME;
+/// Whether a namespace on this network gets a leg on the gateway bridge.
+pub use crate::drivers::vxlan::wants_gateway_bridge as wants_leg;
 
 /// A leg ranks below every other network for the default route: it carries the route only
 /// while nothing else can, as Docker joins docker_gwbridge only when no other network gives
 /// a way out.
 pub const LEG_PRIORITY: i32 = i32::MIN;
-
-/// Whether a namespace on this network gets a leg on the gateway bridge.
-pub fn wants_leg(net: &Network) -> bool {
-    net.driver == Driver::Vxlan && !net.internal
-}
 
 /// Refuse a command that would handle the gateway bridge by hand (usage error).
 pub fn refuse_by_hand(network: &str, what: &str) -> Result<()> {
@@ -173,6 +170,27 @@ pub fn plan_leg(ctx: &Ctx, req: &LegRequest) -> Result<Option<Leg>> {
         ops,
         address: dora.address.ip(),
     }))
+}
+
+/// The legs of live namespaces on no overlay that needs them (`cnet gc` detaches them).
+pub fn orphan_legs(ctx: &Ctx, net: &Network, endpoints: &[Endpoint]) -> Result<Vec<Endpoint>> {
+    let mut out = Vec::new();
+    if net.name != NAME {
+        return Ok(out);
+    }
+    for ep in endpoints {
+        if !super::target::alive(&ep.netns_path) {
+            continue;
+        }
+        let mut needed = false;
+        for (name, _) in networks::other_endpoints(ctx, NAME, &ep.key)? {
+            needed |= ctx.store.network(&name)?.is_some_and(|n| wants_leg(&n));
+        }
+        if !needed {
+            out.push(ep.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The leg's teardown that goes with the detach of `ep` from `overlay`: nothing unless the

@@ -80,6 +80,15 @@ impl NetworkDriver for Vxlan {
 
 pub use crate::model::Vtep;
 
+/// The gateway bridge network of overlays (and its bridge's name): see `commands::gwbridge`.
+pub const GATEWAY_BRIDGE: &str = "cnet_gwbridge";
+
+/// Whether a namespace on this network gets a leg on the gateway bridge: an overlay that is
+/// not internal.
+pub fn wants_gateway_bridge(net: &Network) -> bool {
+    net.driver == crate::model::Driver::Vxlan && !net.internal
+}
+
 /// The VXLAN device of a VNI: `cnvxVNI` (at most 12 characters).
 pub fn vxlan_ifname(vni: u32) -> String {
     format!("cnvx{vni}")
