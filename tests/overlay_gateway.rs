@@ -154,6 +154,23 @@ fn scenario(backend: &str) {
     let r = call(a, Some("web"), &other_leg, 80);
     assert!(r.stdout.trim().is_empty(), "web reached other: {r}");
 
+    // Bad input: one line, exit 2, nothing changed.
+    let before = a.snapshot();
+    for (args, needle) in [
+        (vec!["attach", "vault", "x", "-p", "9000:80"], "internal"),
+        (vec!["attach", GW, "x"], GW),
+        (vec!["detach", GW, "web"], GW),
+        (vec!["net", "create", GW], GW),
+        (vec!["net", "rm", GW], "detach them from their overlays"),
+        (
+            vec!["attach", "ov", "x", "-p", "8081:80"],
+            "already published",
+        ),
+    ] {
+        cnet(a, backend, &args).usage_error(&[needle]);
+        a.snapshot().assert_same(&before, &format!("{args:?}"));
+    }
+
     // An internal overlay: no leg, no way out.
     cnet(a, backend, &["attach", "vault", "safe"]).ok();
     assert_eq!(
@@ -177,6 +194,18 @@ fn scenario(backend: &str) {
     let r = call(b, None, &a.addr, 8081);
     assert!(r.stdout.trim().is_empty(), "the port still answers: {r}");
     assert_consistent(a, "after detach");
+    // gc knows the legs: one that no overlay needs (its overlay made internal by hand) goes.
+    a.sh(&format!(
+        "sed -i 's/^internal = false/internal = true/' {}/networks/ov2.toml",
+        a.state_dir()
+    ))
+    .ok();
+    cnet(a, backend, &["gc", "--dry-run"])
+        .ok()
+        .stdout_has("endpoint other on cnet_gwbridge: no overlay of the namespace needs it");
+    cnet(a, backend, &["gc"]).ok();
+    assert_eq!(a.links_in("other"), ["eth0", "lo"]);
+    assert_consistent(a, "after gc of a leg");
     cnet(a, backend, &["detach", "ov2", "other"]).ok();
     cnet(a, backend, &["net", "rm", "--force", "ov", "ov2", "vault"]).ok();
     cnet(a, backend, &["net", "ls", "-q"]).ok().stdout_has(GW);
