@@ -3,6 +3,7 @@
 //! done, in reverse. Each op prints itself as the equivalent `ip`/`bridge`/`iptables` command.
 
 pub mod file_op;
+mod mark;
 pub mod record;
 mod scope;
 mod shell;
@@ -342,39 +343,6 @@ impl Plan {
     }
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
-    }
-
-    /// The mark the links this plan creates carry (IFLA_IFALIAS): `cnet:NETWORK`, the network
-    /// named by the plan's records.
-    pub fn link_mark(&self) -> String {
-        Self::mark_in(&self.ops)
-    }
-
-    /// The mark of the link step `i` creates: the network of the first record after it (an
-    /// attach to an overlay also makes the namespace's leg on the gateway bridge, recorded
-    /// after its own steps), else the plan's.
-    pub fn link_mark_at(&self, i: usize) -> String {
-        let after = &self.ops[(i + 1).min(self.ops.len())..];
-        match Self::network_in(after) {
-            Some(_) => Self::mark_in(after),
-            None => self.link_mark(),
-        }
-    }
-
-    fn network_in(ops: &[Op]) -> Option<&str> {
-        ops.iter().find_map(|op| match op {
-            Op::Record(Record::PutNetwork { net, .. }) => Some(net.name.as_str()),
-            Op::Record(Record::PutEndpoint { endpoint, .. }) => Some(endpoint.network.as_str()),
-            Op::Record(Record::PutLease { lease, .. }) => Some(lease.network.as_str()),
-            _ => None,
-        })
-    }
-
-    fn mark_in(ops: &[Op]) -> String {
-        match Self::network_in(ops) {
-            Some(n) => format!("{MARK_PREFIX}{n}"),
-            None => MARK_PREFIX.trim_end_matches(':').to_string(),
-        }
     }
 }
 
