@@ -145,6 +145,8 @@ pub fn plan_leg(ctx: &Ctx, req: &LegRequest) -> Result<Option<Leg>> {
         lease: dora.offer.clone(),
         previous: dora.previous.clone(),
     }));
+    // The overlay's own steps brought the namespace's loopback up already.
+    let lo_up = |op: &Op| matches!(op, Op::LinkUp { dev, .. } if dev == "lo");
     ops.extend(
         drivers::plan_attach(&AttachRequest {
             network: &net,
@@ -156,7 +158,9 @@ pub fn plan_leg(ctx: &Ctx, req: &LegRequest) -> Result<Option<Leg>> {
             default_route,
             default_route6: false,
         })?
-        .ops,
+        .ops
+        .into_iter()
+        .filter(|op| !lo_up(op)),
     );
     ops.push(Op::Record(Record::PutLease {
         lease: dora.ack.clone(),

@@ -67,6 +67,7 @@ fn an_overlay_attach_makes_the_gateway_bridge_and_a_leg_that_carries_route_and_p
     ] {
         assert!(log.contains(&needle), "no {needle} in\n{log}");
     }
+    assert_eq!(log.matches("link set lo up").count(), 1, "{log}");
     // A second overlay's namespace joins the same gateway bridge; a namespace on both
     // overlays keeps its one leg.
     cnet(&store, &host, false, &["attach", "ov2", NS2]).unwrap();
