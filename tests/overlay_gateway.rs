@@ -223,3 +223,56 @@ fn an_overlay_namespace_publishes_and_gets_out_through_the_gateway_bridge_nftabl
 fn an_overlay_namespace_publishes_and_gets_out_through_the_gateway_bridge_iptables() {
     scenario("iptables");
 }
+
+/// The attach that makes the gateway bridge, failed at each step in turn (`CNET_FAULT=fail@N`)
+/// on a real kernel: each time it exits 1 and leaves kernel, firewall and state as they were,
+/// gateway bridge included; then it runs to its end.
+#[test]
+fn an_overlay_attach_failing_at_any_step_takes_its_gateway_bridge_back() {
+    common::require_root();
+    let lab = Lab::new(1);
+    let a = lab.host(0);
+    cnet(
+        a,
+        "nftables",
+        &[
+            "net",
+            "create",
+            "ov",
+            "-d",
+            "overlay",
+            "--vni",
+            "5000",
+            "--subnet",
+            "10.50.0.0/24",
+            "--local",
+            &a.addr,
+            "--peer",
+            "192.0.2.9",
+        ],
+    )
+    .ok();
+    let before = a.snapshot();
+    // The lease hints (where the next search starts, a client's last address) are no
+    // records: a rolled-back attach may leave them.
+    let hints = format!(
+        "rm -rf {0}/leases/*/.cursor* {0}/leases/*/clients*",
+        a.state_dir()
+    );
+    for step in 0..100 {
+        let fault = format!("CNET_FAULT=fail@{step}");
+        let r = a.run(&[
+            "env", &fault, "cnet", "attach", "ov", "web", "-p", "8081:80",
+        ]);
+        if r.succeeded() {
+            assert!(step > 20, "only {step} steps?\n{r}");
+            assert_consistent(a, "after the attach ran to its end");
+            return;
+        }
+        r.fails_with(1);
+        assert!(r.stderr.contains("injected failure"), "{r}");
+        a.sh(&hints).ok();
+        a.snapshot().assert_same(&before, &format!("fail@{step}"));
+    }
+    panic!("the attach has more than 100 steps?");
+}
