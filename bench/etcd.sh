@@ -62,6 +62,8 @@ until "$CNET_BIN" --store $store net create ov -d overlay >/dev/null 2>&1; do
 done
 "$CNET_BIN" net create lan --subnet 10.77.0.0/16 >/dev/null
 "$CNET_BIN" net create ovl -d overlay --vni 5000 --subnet 10.50.0.0/24 --local 192.0.2.1 >/dev/null
+# The same, internal: no leg on the gateway bridge (what the leg of an overlay attach costs).
+"$CNET_BIN" net create ovi -d overlay --internal --vni 5001 --subnet 10.51.0.0/24 --local 192.0.2.1 >/dev/null
 # `net ls` is timed on a state directory of local networks only: what it costs to have the etcd
 # store configured (and compiled in) when no shared overlay is involved.
 mkdir -p /run/state-local
@@ -76,6 +78,7 @@ local = dict(os.environ, CNET_STATE_DIR="/run/state-local")
 kinds = {
     "attach, local bridge network (file store)": lambda i: ([cnet, "attach", "lan", f"l{i}"], None),
     "attach, overlay of this host (file store)": lambda i: ([cnet, "attach", "ovl", f"o{i}"], None),
+    "attach, the same overlay --internal (no leg)": lambda i: ([cnet, "attach", "ovi", f"i{i}"], None),
     "attach, overlay shared through etcd": lambda i: ([cnet, "--store", store, "attach", "ov", f"e{i}"], None),
     "net ls (local networks), file store": lambda i: ([cnet, "net", "ls"], local),
     "net ls (local networks), etcd store set": lambda i: ([cnet, "--store", store, "net", "ls"], local),

@@ -150,7 +150,7 @@ complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ip6 -d 'Static IPv6
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l ifname -d 'Interface name inside the namespace (default: the first free ethN)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l mac -d 'MAC address of the interface inside the namespace' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l alias -d 'Extra host name the other members resolve to this namespace, repeatable' -r
-complete -c cnet -n "__fish_cnet_using_subcommand attach" -s p -l publish -d 'Publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp], repeatable (bridge networks; both families on a dual-stack one; an IPv6 HOSTIP in brackets)' -r
+complete -c cnet -n "__fish_cnet_using_subcommand attach" -s p -l publish -d 'Publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp], repeatable (bridge networks, and overlays through the gateway bridge cnet_gwbridge; both families on a dual-stack one; an IPv6 HOSTIP in brackets)' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l gw-priority -d 'Priority of this network for the namespace\'s default route: the highest wins, ties go to the earliest attach' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l name -d 'Give a namespace that has no name (NETNS a path such as /proc/PID/ns/net) a name under /run/netns, as `ip netns attach NAME PID` does, so it is reached and resolved by it' -r
 complete -c cnet -n "__fish_cnet_using_subcommand attach" -l dry-run -d 'Print the equivalent ip/iptables commands and change nothing'

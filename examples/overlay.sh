@@ -88,15 +88,18 @@ on a cnet exec-in-ns db1 -- ping -c1 -W2 10.30.0.128
 unreachable a db1 10.20.0.64
 unreachable a app1 10.30.0.128
 
-# --- the way out: an overlay has no gateway; attach to a local bridge network as well --------
-# (what Docker hides behind docker_gwbridge). app1 gets its default route, and NAT, there.
-on a cnet exec-in-ns app1 -- ip route
-unreachable a app1 192.0.2.254
-on a cnet net create egress --subnet 172.18.0.0/24
-on a cnet attach egress app1
+# --- the way out: an overlay has no gateway. As Docker does with docker_gwbridge, app1's attach
+# also gave it a second interface (eth1) on host a's gateway bridge cnet_gwbridge: its default
+# route, masqueraded; and -p on an overlay publishes through it.
 on a cnet exec-in-ns app1 -- ip route
 on a cnet exec-in-ns app1 -- ping -c1 -W2 192.0.2.254
 on a cnet exec-in-ns app1 -- ping -c1 -W2 10.20.0.128
+on a cnet net inspect cnet_gwbridge
+# An --internal overlay gets no leg: nothing in or out.
+on a cnet net create vault -d overlay --internal --vni 7000 --subnet 10.40.0.0/24 --local 192.0.2.1 --peer 192.0.2.2
+on a cnet attach vault safe
+on a cnet exec-in-ns safe -- ip route
+unreachable a safe 192.0.2.254
 
 # --- peers of a live network: cut host c off, then bring it back -----------------------------
 on a cnet net peer rm red 192.0.2.3

@@ -25,16 +25,14 @@ on a cnet net ls
 echo
 echo "== Step 3: a service (host a) and a standalone container (host b), ports published"
 not_reproduced "docker service create: no services, replicas or routing mesh; nginx-service is one namespace on host a, and its port 8080 is open on host a only."
-not_reproduced "-p on an overlay: cnet publishes ports from bridge networks only; as Docker does with docker_gwbridge, each namespace also joins a local bridge network (gwbridge) that publishes the port and gives it a way out."
-on a cnet attach my_overlay_network nginx-service
-on a cnet net create gwbridge
-on a cnet attach gwbridge nginx-service -p 8080:80
+# As Docker does with docker_gwbridge, each namespace also gets a leg (eth1) on its host's
+# gateway bridge cnet_gwbridge, made by the first attach: its way out, and where -p forwards.
+on a cnet attach my_overlay_network nginx-service -p 8080:80
 serve a nginx-service "hello from nginx-service"
-on b cnet attach my_overlay_network nginx-container
-on b cnet net create gwbridge
-on b cnet attach gwbridge nginx-container -p 8081:80
+on b cnet attach my_overlay_network nginx-container -p 8081:80
 serve b nginx-container "hello from nginx-container"
 on a cnet ns ls
+on a cnet exec-in-ns nginx-service -- ip route
 
 echo
 echo "== Step 4: from one container to the other"
@@ -52,6 +50,11 @@ echo
 echo "== Accessing the applications from outside the cluster, through the published ports"
 fetch "" - 192.0.2.1:8080 "hello from nginx-service"
 fetch "" - 192.0.2.2:8081 "hello from nginx-container"
+
+echo
+echo "== From the containers to the outside, masqueraded behind their host"
+on a cnet exec-in-ns nginx-service -- ping -c1 -W2 192.0.2.254
+on b cnet exec-in-ns nginx-container -- ping -c1 -W2 192.0.2.254
 
 echo
 echo "== Within the cluster: across hosts by address; on nginx-service's own host by name"

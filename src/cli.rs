@@ -309,7 +309,7 @@ pub struct AttachArgs {
     /// Extra host name the other members resolve to this namespace, repeatable
     #[arg(long = "alias")]
     pub aliases: Vec<String>,
-    /// Publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp], repeatable (bridge networks; both families on a dual-stack one; an IPv6 HOSTIP in brackets)
+    /// Publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp|sctp], repeatable (bridge networks, and overlays through the gateway bridge cnet_gwbridge; both families on a dual-stack one; an IPv6 HOSTIP in brackets)
     #[arg(short = 'p', long = "publish", value_name = "SPEC")]
     pub publish: Vec<String>,
     /// Priority of this network for the namespace's default route: the highest wins, ties go

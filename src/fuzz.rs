@@ -159,6 +159,7 @@ mod tests {
             default_route: true,
             gw_priority: 3,
             no_default_route: false,
+            publish_to: None,
             since: 1_700_000_000,
         }
     }

@@ -322,6 +322,7 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
             },
         ),
         Op::LinkUp { ns, dev } => s.request(op, ns, OneRequest::LinkUp { dev }),
+        Op::IsolatePort { dev } => s.request(op, &NsRef::Host, OneRequest::IsolatePort { dev }),
         Op::NoIpv6Autoconf { ns, dev } => s.request(op, ns, OneRequest::NoIpv6Autoconf { dev }),
         Op::DeleteLink {
             ns: NsRef::Host,

@@ -148,6 +148,10 @@ pub struct Network {
     /// hosts find it in etcd).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vtep_mac: Option<String>,
+    /// Its bridge's ports are isolated from each other (`bridge link set ... isolated on`): the
+    /// gateway bridge of overlays, as Docker's docker_gwbridge has `enable_icc=false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub isolated_ports: bool,
 }
 
 impl Network {
@@ -255,6 +259,10 @@ pub struct Endpoint {
     /// `--no-default-route`: this endpoint never carries the namespace's default route.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_default_route: bool,
+    /// Where its published ports forward to when that is not its own address: an overlay's
+    /// go to the namespace's address on the gateway bridge (`cnet_gwbridge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_to: Option<IpAddr>,
     /// Unix seconds.
     pub since: u64,
 }

@@ -309,6 +309,7 @@ pub fn endpoint(network: &str, netns: &str, address: Option<&str>) -> crate::mod
         default_route: false,
         gw_priority: 0,
         no_default_route: false,
+        publish_to: None,
         since: 0,
     }
 }

@@ -119,6 +119,55 @@ fn three_hosts_share_an_overlay_without_vni_subnet_or_peers() {
         );
     }
 
+    // -p on the shared overlay publishes on that host, through its own gateway bridge (local
+    // state, never in etcd): the same host port is free on another host, and a third host,
+    // on no overlay's namespace, is answered at the publishing host's address.
+    shared(lab.host(0), &["attach", "ov", "web", "-p", "8081:80"]).ok();
+    shared(lab.host(1), &["attach", "ov", "web2", "-p", "8081:80"]).ok();
+    lab.host(0)
+        .sh(
+            "ip netns exec web socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo web-on-a' \
+             </dev/null >/dev/null 2>&1 &",
+        )
+        .ok();
+    let fetch = format!(
+        "echo hi | timeout 5 socat -t2 -T2 - TCP:{}:8081,connect-timeout=2",
+        lab.host(0).addr
+    );
+    let answered = (0..10).any(|_| {
+        let r = lab.host(2).sh(&fetch);
+        r.stdout.trim() == "web-on-a" || {
+            std::thread::sleep(Duration::from_millis(300));
+            false
+        }
+    });
+    assert!(answered, "host c got no answer from host a's 8081");
+    for h in [lab.host(0), lab.host(1)] {
+        let state = h.state_dir();
+        h.run(&[
+            "test",
+            "-f",
+            &format!("{state}/networks/cnet_gwbridge.toml"),
+        ])
+        .ok();
+    }
+    let on_c = shared(lab.host(2), &["net", "ls", "-q"])
+        .ok()
+        .stdout
+        .clone();
+    assert!(on_c.contains("cnet_gwbridge"), "host c's own: {on_c}");
+    let on_a = shared(lab.host(0), &["net", "inspect", "cnet_gwbridge"])
+        .ok()
+        .json();
+    let legs = on_a[0]["namespaces"].as_object().expect("legs").clone();
+    assert!(
+        legs.keys().all(|ns| ns == "web" || (ns.starts_with('n'))),
+        "only host a's namespaces: {legs:?}"
+    );
+    assert!(!legs.contains_key("web2"), "{legs:?}");
+    shared(lab.host(0), &["detach", "ov", "web"]).ok();
+    shared(lab.host(1), &["detach", "ov", "web2"]).ok();
+
     // A full overlay refuses another attach: another host's leases hold, whatever its boot.
     for h in [lab.host(0), lab.host(1)] {
         shared(

@@ -288,7 +288,7 @@ fn a_duplicate_or_bad_publish_is_refused_and_changes_nothing() {
     sb.cnet(&["attach", "vault", "ns3", "-p", "9000:80"])
         .usage_error(&["vault", "internal"]);
     sb.cnet(&["attach", "none", "ns3", "-p", "9000:80"])
-        .usage_error(&["bridge networks only"]);
+        .usage_error(&["bridge and overlay networks only"]);
     sb.snapshot().assert_same(&before, "bad -p");
     // A dry run shows the rules and changes nothing.
     sb.cnet(&["--dry-run", "attach", "lab", "ns3", "-p", "9000:80"])

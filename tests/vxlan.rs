@@ -180,9 +180,11 @@ fn three_hosts_reach_each_other_over_udp_4789_with_their_vni_at_full_mtu() {
     ] {
         assert_eq!(mtu(a, ns, dev), 1450, "{dev}");
     }
-    // An L2 segment: no default route, no gateway address on the bridge.
-    let r = a.run(&["ip", "-n", "n1", "route", "show", "default"]);
-    assert!(r.ok().stdout.trim().is_empty(), "{r}");
+    // An L2 segment: no gateway address on the bridge; the way out is the namespace's leg
+    // on the gateway bridge.
+    a.run(&["ip", "-n", "n1", "route", "show", "default"])
+        .ok()
+        .stdout_has("default via 172.18.0.1 dev eth1");
     let r = a.run(&["ip", "-4", "-o", "addr", "show", "dev", "cn-ov"]);
     assert!(r.ok().stdout.trim().is_empty(), "{r}");
 
@@ -330,7 +332,12 @@ fn net_rm_on_one_host_leaves_the_others_working() {
         c.rules()
     );
     assert!(!c.cnet(&["net", "ls", "-q"]).ok().stdout.contains("ov"));
-    // Its last overlay gone, the host has no ingress filter left to pay for.
+    // Its last overlay gone, the gateway bridge stays (as Docker's docker_gwbridge does) until
+    // a prune; then the host has no ingress filter left to pay for.
+    c.cnet(&["net", "ls", "-q"])
+        .ok()
+        .stdout_has("cnet_gwbridge");
+    c.cnet(&["net", "prune", "--force"]).ok();
     let tables = c.run(&["nft", "list", "tables"]).ok().stdout.clone();
     assert!(!tables.contains("inet cnet"), "{tables}");
 
@@ -572,12 +579,14 @@ fn a_failed_overlay_leaves_no_tunnel_guarded() {
 
 #[test]
 fn an_overlay_is_isolated_and_egress_goes_through_a_local_bridge() {
-    // One host: its uplink up0 (203.0.113.1) is also the underlay of a peerless overlay.
+    // One host: its uplink up0 (203.0.113.1) is also the underlay of a peerless overlay, an
+    // internal one (no gateway bridge), so the way out is built by hand here.
     let sb = Sandbox::with_outside();
     sb.cnet(&[
         "net",
         "create",
         "ov",
+        "--internal",
         "-d",
         "overlay",
         "--vni",

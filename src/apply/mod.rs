@@ -162,6 +162,9 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
                 }
             }
         } else {
+            if op.marked_link().is_some() {
+                crate::kernel::netlink::set_link_mark(&plan.link_mark_at(i));
+            }
             let done = before_step(op)
                 .and_then(|()| crate::timing::time(|| op.to_string(), || exec_op(fx, op)));
             match done {

@@ -3,6 +3,7 @@
 //! completed (a teardown) or undone (anything else) by the next command or `cnet gc`.
 
 use super::*;
+use crate::drivers::vxlan;
 
 /// An interrupted plan found and dealt with: what was done, and what of it failed.
 pub struct Recovered {
@@ -46,9 +47,13 @@ fn retired_links(intent: &Intent, fx: &mut Effects) -> Result<Vec<Op>> {
         .plan
         .ops
         .iter()
-        .filter_map(|op| match op {
-            Op::Record(r) => r.network(),
-            _ => None,
+        .flat_map(|op| match op {
+            // An overlay's removal retired its namespaces' legs on the gateway bridge too.
+            Op::Record(Record::DropNetwork { net }) if vxlan::wants_gateway_bridge(net) => {
+                vec![net.name.as_str(), vxlan::GATEWAY_BRIDGE]
+            }
+            Op::Record(r) => r.network().into_iter().collect(),
+            _ => Vec::new(),
         })
         .map(|n| format!("{}{n}", crate::plan::MARK_PREFIX))
         .collect();

@@ -1,6 +1,6 @@
 //! `cnet attach NETWORK NETNS`: lease an address (DORA), plan, apply with rollback, then record.
 
-use super::{Ctx, net, target};
+use super::{Ctx, gwbridge, net, target};
 use crate::cli::{AttachArgs, Format};
 use crate::drivers::gateway;
 use crate::drivers::{self, AttachRequest, Target};
@@ -18,6 +18,7 @@ use std::net::IpAddr;
 
 pub fn run(ctx: &Ctx, a: &AttachArgs) -> Result<()> {
     names::validate_network_name(&a.network)?;
+    super::gwbridge::refuse_by_hand(&a.network, "attach")?;
     if let Some(i) = &a.ifname {
         names::validate_ifname(i)?;
     }
@@ -144,7 +145,7 @@ fn attach_locked(
     crate::timing::mark("offered");
     let address = dora.as_ref().map(|d| d.address);
     let address6 = dora6.as_ref().map(|d| d.address);
-    let endpoint = Endpoint {
+    let mut endpoint = Endpoint {
         network: net.name.clone(),
         key: target.key.clone(),
         netns: target.given.clone(),
@@ -163,6 +164,7 @@ fn attach_locked(
         default_route6,
         gw_priority: a.gw_priority,
         no_default_route: a.no_default_route,
+        publish_to: None,
         since: now,
     };
 
@@ -215,7 +217,33 @@ fn attach_locked(
         })?
         .ops,
     );
-    plan.extend(drivers::bridge::plan_publish(address, address6, published)?);
+    // An overlay's way out, and where its published ports go: the gateway bridge.
+    let leg = gwbridge::plan_leg(
+        ctx,
+        &gwbridge::LegRequest {
+            overlay: &net,
+            target: &target,
+            overlay_ifname: &ifname,
+            others: &others,
+            no_default_route: a.no_default_route,
+            now,
+        },
+    )?;
+    // The leg and the ports it carries come once the overlay's endpoint is recorded: each
+    // link is marked with the network recorded next (the overlay's, then the gateway bridge's).
+    let after_endpoint = match leg {
+        Some(leg) => {
+            endpoint.publish_to = Some(leg.address);
+            let to = Some(leg.address.into());
+            let mut ops = leg.ops;
+            ops.extend(drivers::bridge::plan_publish(to, None, published)?);
+            ops
+        }
+        None => {
+            plan.extend(drivers::bridge::plan_publish(address, address6, published)?);
+            Vec::new()
+        }
+    };
     for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {
             lease: d.ack.clone(),
@@ -233,6 +261,7 @@ fn attach_locked(
         endpoint: Box::new(endpoint.clone()),
         previous: None,
     }));
+    plan.extend(after_endpoint);
     plan.extend(ctx.plan_files(|hosts| hosts.joined(&endpoint))?);
     crate::timing::mark("planned");
     ctx.apply(&plan)?;
@@ -251,16 +280,16 @@ fn attach_locked(
 }
 
 /// One family's DORA exchange, up to the REQUEST the attach makes once its kernel work is done.
-struct Dora {
-    offer: Lease,
-    ack: Lease,
+pub(super) struct Dora {
+    pub offer: Lease,
+    pub ack: Lease,
     /// The address's lease before (a released one, or none: then the offer claims it).
-    previous: Option<Lease>,
+    pub previous: Option<Lease>,
     /// The address with the subnet's prefix.
-    address: IpNetwork,
+    pub address: IpNetwork,
 }
 
-fn exchange(
+pub(super) fn exchange(
     ctx: &Ctx,
     net: &Network,
     target: &Target,
@@ -364,7 +393,20 @@ fn check_exclusive(net: &Network, t: &Target, others: &[(String, Endpoint)]) -> 
 
 /// `--ifname`, or the first free ethN in the namespace.
 fn choose_ifname(ctx: &Ctx, t: &Target, wanted: Option<&str>) -> Result<String> {
-    let exists = |name: &str| -> Result<bool> { Ok(t.exists && ctx.link_exists(&t.ns, name)?) };
+    free_ifname(ctx, t, wanted, None)
+}
+
+/// `wanted`, or the first free ethN in the namespace that is not `taken` (a name the same
+/// plan gives another interface).
+pub(super) fn free_ifname(
+    ctx: &Ctx,
+    t: &Target,
+    wanted: Option<&str>,
+    taken: Option<&str>,
+) -> Result<String> {
+    let exists = |name: &str| -> Result<bool> {
+        Ok(taken == Some(name) || (t.exists && ctx.link_exists(&t.ns, name)?))
+    };
     if let Some(w) = wanted {
         if exists(w)? {
             return Err(Error::usage(format!(

@@ -13,6 +13,7 @@ use crate::plan::{Op, Plan, Record};
 
 pub fn run(ctx: &Ctx, network: &str, netns: &str) -> Result<()> {
     names::validate_network_name(network)?;
+    super::gwbridge::refuse_by_hand(network, "detach")?;
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     // Given by its name (the usual case), the network is read once; else by its ID.
@@ -58,8 +59,25 @@ pub fn detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<()> {
     ctx.teardown(&plan)
 }
 
-/// The whole of a detach: the kernel and firewall removals, then the records and files.
+/// The whole of a detach: the kernel and firewall removals, then the records and files. An
+/// overlay's endpoint takes the namespace's leg on the gateway bridge with it, unless another
+/// overlay still needs it.
 pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<Plan> {
+    let mut plan = plan_detach_records(ctx, net, ep)?;
+    plan.extend(super::gwbridge::plan_leg_removal(ctx, net, ep)?.ops);
+    // Every removal before any record: a teardown writes its records only once all its
+    // removals succeeded.
+    let (mut ops, records): (Vec<Op>, Vec<Op>) = plan
+        .ops
+        .into_iter()
+        .partition(|op| !matches!(op, Op::Record(_) | Op::File(_)));
+    ops.extend(records);
+    ops.extend(ctx.plan_files(|hosts| hosts.left(ep))?);
+    Ok(Plan { ops })
+}
+
+/// A detach without its hosts-file steps: the kernel and firewall removals and the records.
+pub fn plan_detach_records(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<Plan> {
     // Retired links go first: once the namespace end is down nothing reaches it through its
     // published ports either, and renaming a link right after rules were deleted would wait
     // for the kernel to free them (an RCU grace period, ~25 ms).
@@ -124,7 +142,6 @@ pub fn plan_detach_endpoint(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<P
     {
         plan.push(Op::Record(Record::DropNamespace(record)));
     }
-    plan.extend(ctx.plan_files(|hosts| hosts.left(ep))?);
     Ok(plan)
 }
 

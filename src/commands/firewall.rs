@@ -28,7 +28,7 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
                 networks.extend(bridge::firewall_elements(&net)?);
             }
             for ep in ctx.store.endpoints(&net.name)? {
-                published.extend(bridge::publish_entries(ep.address, ep.address6, &ep.ports)?);
+                published.extend(bridge::endpoint_publish_entries(&ep)?);
             }
             users += 1;
         }
@@ -39,6 +39,10 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
                 networks.extend(vxlan::firewall_elements(&net)?);
             }
             tunnels.extend(vxlan::tunnel_filter_entries(&net)?);
+            // Its ports, published through the gateway bridge.
+            for ep in ctx.store.endpoints(&net.name)? {
+                published.extend(bridge::endpoint_publish_entries(&ep)?);
+            }
             users += 1;
         }
     }

@@ -109,6 +109,11 @@ pub fn repair_all(ctx: &Ctx, orphans: bool) -> Result<Vec<Repair>> {
 /// Apply a repair's plan (a dry run prints it); a failed repair is reported, not fatal.
 fn carry_out(ctx: &Ctx, mut repair: Repair) -> Result<Repair> {
     if let Some((net, ep)) = &repair.detach {
+        // A leg on the gateway bridge goes with its overlay's endpoint: an earlier repair
+        // may have taken it already.
+        if ctx.store.endpoint(&net.name, &ep.key)?.is_none() {
+            return Ok(repair);
+        }
         repair.plan = super::detach::plan_detach_endpoint(ctx, net, ep)?;
     }
     let result = if repair.builds {
@@ -194,6 +199,18 @@ pub fn network_repairs(ctx: &Ctx, net: &Network) -> Result<Vec<Repair>> {
             plan: Plan::default(),
             builds: false,
             detach: Some((net.clone(), ep.clone())),
+            failed: false,
+        });
+    }
+    // A leg left with no overlay that needs it (a crash between two commands' records).
+    for ep in super::gwbridge::orphan_legs(ctx, net, &endpoints)? {
+        out.push(Repair {
+            object: format!("endpoint {} on {}", ep.netns, net.name),
+            problem: "no overlay of the namespace needs it".into(),
+            action: "detached".into(),
+            plan: Plan::default(),
+            builds: false,
+            detach: Some((net.clone(), ep)),
             failed: false,
         });
     }

@@ -188,6 +188,10 @@ impl<'a> HostsPlan<'a> {
     fn networks_of(&self, key: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for name in self.store.network_names()? {
+            // The gateway bridge names nobody: its members are on different overlays.
+            if name == super::gwbridge::NAME {
+                continue;
+            }
             let this = |e: &Option<Endpoint>| {
                 e.as_ref()
                     .is_some_and(|e| e.network == name && e.key == key)
@@ -207,6 +211,7 @@ impl<'a> HostsPlan<'a> {
             .joining
             .as_ref()
             .filter(|j| j.key == key && j.address.is_some())
+            .filter(|j| j.network != super::gwbridge::NAME)
             && !out.contains(&j.network)
         {
             out.push(j.network.clone());
@@ -320,7 +325,7 @@ impl<'a> HostsPlan<'a> {
 
     /// After `ep` joins its network (recorded by the same plan).
     pub fn joined(&mut self, ep: &Endpoint) -> Result<()> {
-        if ep.address.is_none() {
+        if ep.address.is_none() || ep.network == super::gwbridge::NAME {
             return Ok(());
         }
         self.joining = Some(ep.clone());
@@ -354,7 +359,7 @@ impl<'a> HostsPlan<'a> {
 
     /// After `ep` leaves its network (forgotten by the same plan).
     pub fn left(&mut self, ep: &Endpoint) -> Result<()> {
-        if ep.address.is_none() {
+        if ep.address.is_none() || ep.network == super::gwbridge::NAME {
             return Ok(());
         }
         self.leaving = Some(ep.clone());

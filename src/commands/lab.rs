@@ -105,12 +105,24 @@ fn down(ctx: &Ctx, topo: &Topology) -> Result<()> {
 
 fn down_steps(ctx: &Ctx, topo: &Topology) -> Result<()> {
     ctx.require_root()?;
-    let steps = {
+    let (mut steps, overlays) = {
         let _lock = ctx.lock()?;
-        topology::plan_down(topo, &recorded(ctx)?)
+        let steps = topology::plan_down(topo, &recorded(ctx)?);
+        let overlays = opens_gateway_bridge(ctx, &steps)?;
+        (steps, overlays)
     };
+    // The gateway bridge its overlays made goes with them, unless others still use it.
+    if overlays {
+        steps.push(DownStep::RemoveNetwork(super::gwbridge::NAME.to_string()));
+    }
     // Teardown goes on past a failure, as `net rm` of several networks does.
     super::for_each_reporting(&steps, |step| {
+        if let DownStep::RemoveNetwork(name) = step
+            && name == super::gwbridge::NAME
+            && ctx.store.endpoint_count(name)? > 0
+        {
+            return Ok(());
+        }
         let (object, command, done) = down_command(step);
         if ctx.dry_run() {
             crate::outln!("# {object}");
@@ -119,6 +131,25 @@ fn down_steps(ctx: &Ctx, topo: &Topology) -> Result<()> {
         progress(&format!("{object}: {done}"));
         Ok(())
     })
+}
+
+/// Whether `down` removes an overlay whose namespaces have legs on the gateway bridge, and
+/// the gateway bridge is there.
+fn opens_gateway_bridge(ctx: &Ctx, steps: &[DownStep]) -> Result<bool> {
+    if ctx.store.network(super::gwbridge::NAME)?.is_none() {
+        return Ok(false);
+    }
+    for step in steps {
+        if let DownStep::RemoveNetwork(name) = step
+            && ctx
+                .store
+                .network(name)?
+                .is_some_and(|n| super::gwbridge::wants_leg(&n))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The object a step of `down` acts on, the command, and what it did (for the progress line).
@@ -233,7 +264,8 @@ fn exec_in(ns: &str, argv: &[String]) -> Result<()> {
 pub(super) fn recorded(ctx: &Ctx) -> Result<Recorded> {
     let networks = ctx.store.networks()?;
     let mut endpoints = Vec::new();
-    for net in &networks {
+    // Legs on the gateway bridge are no lab's: they come and go with the overlays'.
+    for net in networks.iter().filter(|n| n.name != super::gwbridge::NAME) {
         endpoints.extend(ctx.store.endpoints(&net.name)?);
     }
     let created = ctx

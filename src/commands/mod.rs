@@ -9,6 +9,7 @@ mod facts;
 pub mod firewall;
 pub mod gc;
 pub mod graph;
+pub mod gwbridge;
 pub mod hostsfile;
 pub mod lab;
 pub mod lease;

@@ -123,6 +123,7 @@ pub(crate) fn apply_and_record(ctx: &Ctx, net: &Network, records: Vec<Record>) -
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<()> {
     names::validate_network_name(&a.name)?;
+    super::gwbridge::refuse_by_hand(&a.name, "create")?;
     let driver: Driver = a.driver.parse().map_err(Error::Usage)?;
     // A shared overlay defined (or its VNI or subnet taken) by another host meanwhile: define
     // again against what etcd holds now, which joins it or chooses anew.
@@ -205,6 +206,17 @@ pub fn remove(ctx: &Ctx, net: &Network, force: bool, gone: &[String]) -> Result<
     let eps = ctx.store.endpoints(name)?;
     // An endpoint file that cannot be read is still an attached namespace.
     let unreadable = ctx.store.endpoint_count(name)?.saturating_sub(eps.len());
+    // Its legs go with their overlays' endpoints, never alone.
+    if name == super::gwbridge::NAME && !eps.is_empty() && !force {
+        return Err(Error::usage(format!(
+            "network {name} carries the overlays' namespaces out ({}): detach them from their \
+             overlays first",
+            eps.iter()
+                .map(|e| e.netns.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     if (!eps.is_empty() || unreadable > 0) && !force {
         let mut list: Vec<String> = eps.iter().map(|e| e.netns.clone()).collect();
         if unreadable > 0 {

@@ -276,8 +276,21 @@ pub fn remove(ctx: &Ctx, given: &str) -> Result<NsRemoved> {
         deleted: false,
     };
     let mut found = false;
-    for net in ctx.store.networks()? {
+    // The gateway bridge last: an overlay's detach takes the leg with it (a dry run, which
+    // changes no record, must not plan it twice), and a leg left alone goes then.
+    let (legs, mut nets): (Vec<_>, Vec<_>) = ctx
+        .store
+        .networks()?
+        .into_iter()
+        .partition(|n| n.name == super::gwbridge::NAME);
+    let mut leg_taken = false;
+    nets.extend(legs);
+    for net in nets {
+        if net.name == super::gwbridge::NAME && leg_taken {
+            continue;
+        }
         if let Some(ep) = super::detach::find_endpoint(ctx, &net.name, given)? {
+            leg_taken |= super::gwbridge::wants_leg(&net);
             super::detach::detach_endpoint(ctx, &net, &ep)?;
             out.detached_from.push(net.name.clone());
             found = true;

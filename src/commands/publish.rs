@@ -7,14 +7,16 @@ use crate::error::{Error, Result};
 use crate::model::{Driver, Network, PortClaim, PortMapping};
 use crate::ports;
 
-/// Refuse `-p` on a network that cannot publish: only bridge networks do, and not internal ones.
+/// Refuse `-p` on a network that cannot publish: only bridge networks do, and overlays
+/// (through the gateway bridge), and not internal ones.
 pub fn check_network(net: &Network, mappings: &[PortMapping]) -> Result<()> {
     if mappings.is_empty() {
         return Ok(());
     }
-    if net.driver != Driver::Bridge {
+    if !matches!(net.driver, Driver::Bridge | Driver::Vxlan) {
         return Err(Error::usage(format!(
-            "network {} uses the {} driver: ports (-p) are published from bridge networks only",
+            "network {} uses the {} driver: ports (-p) are published from bridge and overlay \
+             networks only",
             net.name, net.driver
         )));
     }
@@ -93,12 +95,14 @@ mod tests {
     }
 
     #[test]
-    fn only_non_internal_bridge_networks_publish() {
+    fn only_non_internal_bridge_and_overlay_networks_publish() {
         let p = vec![ports::parse("8080:80").unwrap()];
         check_network(&net(Driver::Bridge, false), &p).unwrap();
+        check_network(&net(Driver::Vxlan, false), &p).unwrap();
         check_network(&net(Driver::Macvlan, false), &[]).unwrap();
         for (n, needle) in [
             (net(Driver::Bridge, true), "internal"),
+            (net(Driver::Vxlan, true), "internal"),
             (net(Driver::Macvlan, false), "macvlan driver"),
             (net(Driver::Host, false), "host driver"),
         ] {

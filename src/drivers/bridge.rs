@@ -38,6 +38,16 @@ impl NetworkDriver for Bridge {
     fn plan_detach(&self, ep: &Endpoint) -> Plan {
         plan_detach(ep)
     }
+    fn inspect_notes(&self, net: &Network) -> Vec<String> {
+        match net.isolated_ports {
+            true => vec![
+                "ports isolated: its namespaces reach the outside, never each other \
+                 (cnet attaches them with their overlays)"
+                    .into(),
+            ],
+            false => Vec::new(),
+        }
+    }
 }
 
 fn bridge_of(net: &Network) -> Result<&str> {
@@ -181,6 +191,10 @@ pub fn plan_attach(req: &AttachRequest, plan: &mut Plan) -> Result<()> {
     // multicast joins) only to undo it. The namespace end of a dual-stack network gets its
     // IPv6 address from cnet (`configure_interface`).
     plan.push(Op::DisableIpv6 { dev: host.clone() });
+    // Before it is up: no frame ever passes between two isolated ports.
+    if net.isolated_ports {
+        plan.push(Op::IsolatePort { dev: host.clone() });
+    }
     plan.push(Op::LinkUp {
         ns: NsRef::Host,
         dev: host,
@@ -225,10 +239,22 @@ pub fn plan_publish(
     })
 }
 
+/// The map entries of an endpoint's published ports: to its own addresses, or, on an overlay,
+/// to its namespace's address on the gateway bridge.
+pub fn endpoint_publish_entries(ep: &Endpoint) -> Result<Vec<PortEntry>> {
+    match ep.publish_to {
+        Some(to) => {
+            let to = IpNetwork::from(to);
+            publish_entries(Some(to), None, &ep.ports)
+        }
+        None => publish_entries(ep.address, ep.address6, &ep.ports),
+    }
+}
+
 /// Close an endpoint's published ports: exactly the entries `plan_publish` added.
 pub fn plan_unpublish(ep: &Endpoint) -> Plan {
     let mut plan = Plan::default();
-    if let Ok(entries) = publish_entries(ep.address, ep.address6, &ep.ports)
+    if let Ok(entries) = endpoint_publish_entries(ep)
         && !entries.is_empty()
     {
         plan.push(Op::UnpublishPorts(entries));

@@ -153,6 +153,7 @@ mod tests {
             default_route: true,
             gw_priority: 0,
             no_default_route: false,
+            publish_to: None,
             since: 0,
         };
         let plan = plan_detach(&n, &ep);

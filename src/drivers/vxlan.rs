@@ -4,9 +4,11 @@
 //! peer); unicast follows the MACs the VXLAN device learns. Namespaces attach to the bridge
 //! with veths exactly as on a bridge network.
 //!
-//! An overlay is an L2 segment, like Docker's internal overlay: the bridge has no address, no
-//! gateway, no NAT, no forwarding sysctl, and the internal-network rules isolate it from every
-//! other network of the host.
+//! An overlay is an L2 segment: the bridge has no address, no gateway, no NAT, no forwarding
+//! sysctl, and the internal-network rules isolate it from every other network of the host.
+//! As in Docker, a namespace on an overlay that is not `--internal` also gets a leg on the
+//! host's gateway bridge, its way out and where its published ports go
+//! (`commands::gwbridge`).
 
 mod define;
 mod firewall;
@@ -64,9 +66,28 @@ impl NetworkDriver for Vxlan {
     fn inspect_vxlan(&self, net: &Network) -> Option<InspectVxlan> {
         inspect(net)
     }
+    fn inspect_notes(&self, net: &Network) -> Vec<String> {
+        match net.internal {
+            true => vec!["internal: its namespaces have no way out".into()],
+            false => vec![
+                "its namespaces reach the outside, and publish ports, through a second \
+                 interface on this host's gateway bridge cnet_gwbridge (NAT)"
+                    .into(),
+            ],
+        }
+    }
 }
 
 pub use crate::model::Vtep;
+
+/// The gateway bridge network of overlays (and its bridge's name): see `commands::gwbridge`.
+pub const GATEWAY_BRIDGE: &str = "cnet_gwbridge";
+
+/// Whether a namespace on this network gets a leg on the gateway bridge: an overlay that is
+/// not internal.
+pub fn wants_gateway_bridge(net: &Network) -> bool {
+    net.driver == crate::model::Driver::Vxlan && !net.internal
+}
 
 /// The VXLAN device of a VNI: `cnvxVNI` (at most 12 characters).
 pub fn vxlan_ifname(vni: u32) -> String {

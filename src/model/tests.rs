@@ -161,6 +161,7 @@ pub fn endpoint() -> Endpoint {
         default_route: true,
         gw_priority: 0,
         no_default_route: false,
+        publish_to: None,
         since: 1_700_000_002,
     }
 }

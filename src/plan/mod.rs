@@ -3,6 +3,7 @@
 //! done, in reverse. Each op prints itself as the equivalent `ip`/`bridge`/`iptables` command.
 
 pub mod file_op;
+mod mark;
 pub mod record;
 mod scope;
 mod shell;
@@ -92,6 +93,10 @@ pub enum Op {
     },
     /// `ip link set DEV up`
     LinkUp { ns: NsRef, dev: String },
+    /// `ip link set DEV type bridge_slave isolated on`: a bridge port that forwards only to
+    /// ports that are not isolated (the bridge itself), never to another isolated one. Goes
+    /// with the port.
+    IsolatePort { dev: String },
     /// `ip link del DEV`; a link that is already gone counts as deleted.
     DeleteLink { ns: NsRef, dev: String },
     /// `ip link del HOST` for a veth pair, the fast way: both ends go down and get names out of
@@ -303,6 +308,7 @@ impl Op {
                 dev: name.clone(),
             },
             Op::LinkUp { .. }
+            | Op::IsolatePort { .. }
             | Op::DeleteLink { .. }
             | Op::RetireVeth { .. }
             | Op::DelAddress { .. }
@@ -345,30 +351,15 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
-
-    /// The mark the links this plan creates carry (IFLA_IFALIAS): `cnet:NETWORK`, the network
-    /// named by the plan's records.
-    pub fn link_mark(&self) -> String {
-        let network = self.ops.iter().find_map(|op| match op {
-            Op::Record(Record::PutNetwork { net, .. }) => Some(net.name.as_str()),
-            Op::Record(Record::PutEndpoint { endpoint, .. }) => Some(endpoint.network.as_str()),
-            Op::Record(Record::PutLease { lease, .. }) => Some(lease.network.as_str()),
-            _ => None,
-        });
-        match network {
-            Some(n) => format!("{MARK_PREFIX}{n}"),
-            None => MARK_PREFIX.trim_end_matches(':').to_string(),
-        }
-    }
 }
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A plan that names its network (a command's, with its records) shows the marks.
-        let mark = self.link_mark();
-        let mark = mark.starts_with(MARK_PREFIX).then_some(mark);
-        for op in &self.ops {
+        let named = self.link_mark().starts_with(MARK_PREFIX);
+        for (i, op) in self.ops.iter().enumerate() {
             writeln!(f, "{op}")?;
+            let mark = named.then(|| self.link_mark_at(i));
             if let (Some(dev), Some(m)) = (op.marked_link(), &mark) {
                 writeln!(
                     f,

@@ -24,6 +24,7 @@ impl Op {
             | Op::DeleteNetns { .. }
             | Op::CreateBridge { .. }
             | Op::CreateVeth { .. }
+            | Op::IsolatePort { .. }
             | Op::RetireVeth { .. }
             | Op::DisableIpv6 { .. }
             | Op::CreateBase { .. }

@@ -125,6 +125,11 @@ impl fmt::Display for Op {
                 }
             }
             Op::LinkUp { ns, dev } => write!(f, "{} link set {} up", ns.ip(), shell_quote(dev)),
+            Op::IsolatePort { dev } => write!(
+                f,
+                "ip link set {} type bridge_slave isolated on",
+                shell_quote(dev)
+            ),
             Op::DeleteLink { ns, dev } => write!(f, "{} link del {}", ns.ip(), shell_quote(dev)),
             Op::RetireVeth { host, .. } => write!(f, "ip link del {}", shell_quote(host)),
             // IPv6 addresses go without duplicate address detection, as cnet adds them.

@@ -21,12 +21,16 @@ pub struct Ep {
     pub v6: Option<String>,
     /// Published ports, `HOSTIP:PORT->PORT/PROTO`.
     pub ports: Vec<String>,
+    /// Where they forward to when not to `v4`: an overlay's go to the namespace's address on
+    /// the gateway bridge.
+    pub ports_to: Option<String>,
 }
 
 /// A recorded network, as `net inspect` shows it.
 #[derive(Debug, Default)]
 pub struct Net {
     pub driver: String,
+    pub internal: bool,
     pub bridge: Option<String>,
     pub subnet: Option<String>,
     pub subnet6: Option<String>,
@@ -55,6 +59,7 @@ pub fn parse_recorded(v: &Value) -> BTreeMap<String, Net> {
     for n in v.as_array().expect("a list") {
         let mut net = Net {
             driver: s(&n["driver"]).unwrap_or_default(),
+            internal: n["internal"].as_bool().unwrap_or(false),
             bridge: s(&n["bridge"]),
             subnet: s(&n["ipam"]["subnet"]),
             subnet6: s(&n["ipam"]["subnet6"]),
@@ -77,6 +82,7 @@ pub fn parse_recorded(v: &Value) -> BTreeMap<String, Net> {
                 v4: s(&e["ipv4_address"]),
                 v6: s(&e["ipv6_address"]),
                 ports: ports.filter_map(&s).collect(),
+                ports_to: s(&e["ports_to"]),
             };
             net.endpoints.insert(ns.clone(), ep);
         }
@@ -251,6 +257,7 @@ pub fn check(gathered: &str) -> Result<usize, String> {
         }
     }
 
+    check_legs(&nets)?;
     let (_, nft) = section("nft").next().expect("nft");
     check_elements(&nets, &super::normalize_nft_table(&nft.join("\n")))?;
     let (_, iptables) = section("iptables").next().expect("iptables");
@@ -265,6 +272,51 @@ pub fn check(gathered: &str) -> Result<usize, String> {
     Ok(nets.values().map(|n| n.endpoints.len()).sum())
 }
 
+/// The gateway bridge's legs: one for each namespace on an overlay that is not internal, and
+/// none for any other; an overlay endpoint's published ports go to its leg's address.
+fn check_legs(nets: &BTreeMap<String, Net>) -> Result<(), String> {
+    let none = BTreeMap::new();
+    let legs = nets
+        .get(GATEWAY_BRIDGE)
+        .map(|n| &n.endpoints)
+        .unwrap_or(&none);
+    let mut needing: BTreeSet<&String> = BTreeSet::new();
+    for (name, n) in nets {
+        if n.driver != "vxlan" || n.internal {
+            continue;
+        }
+        for (ns, ep) in &n.endpoints {
+            needing.insert(ns);
+            let Some(leg) = legs.get(ns) else {
+                return Err(format!(
+                    "{ns} is on overlay {name} and has no leg on {GATEWAY_BRIDGE}"
+                ));
+            };
+            if !ep.ports.is_empty()
+                && ep.ports_to
+                    != leg
+                        .v4
+                        .as_deref()
+                        .map(|a| a.split('/').next().unwrap_or(a).to_string())
+            {
+                return Err(format!(
+                    "{ns}'s ports on {name} go to {:?}, its leg is at {:?}",
+                    ep.ports_to, leg.v4
+                ));
+            }
+        }
+    }
+    if let Some(ns) = legs.keys().find(|ns| !needing.contains(ns)) {
+        return Err(format!(
+            "{ns} has a leg on {GATEWAY_BRIDGE} and no overlay that needs it"
+        ));
+    }
+    Ok(())
+}
+
+/// The gateway bridge of overlays (`commands::gwbridge`).
+const GATEWAY_BRIDGE: &str = "cnet_gwbridge";
+
 /// Every element of `table inet cnet` (lines `nft SET ELEMENT`) belongs to a recorded network
 /// or endpoint, and every recorded published port has its element.
 fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(), String> {
@@ -275,7 +327,8 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
     let mut published: BTreeSet<String> = BTreeSet::new();
     for n in nets.values() {
         for ep in n.endpoints.values() {
-            let Some(addr) = ep.v4.as_deref().and_then(|a| a.split('/').next()) else {
+            let to = ep.ports_to.as_deref().or(ep.v4.as_deref());
+            let Some(addr) = to.and_then(|a| a.split('/').next()) else {
                 continue;
             };
             published.extend(ep.ports.iter().filter_map(|p| published_element(p, addr)));

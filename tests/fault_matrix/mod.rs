@@ -91,11 +91,13 @@ pub const IPVLAN: Case = case(
     "-d ipvlan --subnet 192.168.78.0/24 --parent lan0",
     "",
 );
+/// Its port is published through the namespace's leg on the gateway bridge (made by the
+/// bystander's attach, and taken by ns1's detach only when ns1 had its own).
 pub const VXLAN: Case = case(
     "vxlan",
     "ov",
     "-d vxlan --subnet 10.92.0.0/24 --vni 42 --local 192.0.2.10 --peer 192.0.2.11",
-    "",
+    "-p 8081:80",
 );
 pub const VXLAN6: Case = case(
     "vxlan --ipv6",

@@ -245,6 +245,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
                 "cnet attach lab web --ip 10.1.0.10 --alias www -p 8080:80",
             ),
             (
+                "On an overlay (not --internal), a published port, through a second interface on the gateway bridge cnet_gwbridge:",
+                "cnet attach ov web -p 8081:80",
+            ),
+            (
                 "Static addresses of both families on a dual-stack network:",
                 "cnet attach lab6 web --ip 10.6.0.10 --ip6 fd00:6::10",
             ),

@@ -129,6 +129,7 @@ mod tests {
             default_route: true,
             gw_priority: 0,
             no_default_route: false,
+            publish_to: None,
             since: 0,
         };
         let rows = rows(&topo, &One(ep));

@@ -66,6 +66,10 @@ struct InspectEndpoint {
     aliases: Vec<String>,
     /// Published ports, as `docker ps` shows them (`0.0.0.0:8080->80/tcp`).
     ports: Vec<String>,
+    /// Where they forward to when not to this address: an overlay's go to the namespace's
+    /// address on the gateway bridge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports_to: Option<std::net::IpAddr>,
     /// False when the namespace no longer exists (a stale endpoint).
     alive: bool,
     /// Whether this network carries the namespace's default route.
@@ -95,6 +99,7 @@ pub fn inspect_one(ctx: &Ctx, n: &Network) -> Result<Inspect> {
                 ipv6_address: ep.address6,
                 aliases: ep.aliases,
                 ports: ep.ports.iter().map(|p| p.to_string()).collect(),
+                ports_to: ep.publish_to,
             },
         );
     }

@@ -12,6 +12,7 @@ use clap::Parser;
 
 mod dual_stack;
 mod gateway;
+mod gwbridge;
 mod shared;
 use gateway::with_two_networks;
 

@@ -284,6 +284,7 @@ fn unpublish_removes_exactly_what_publish_added() {
         default_route: true,
         gw_priority: 0,
         no_default_route: false,
+        publish_to: None,
         since: 0,
     };
     match plan_unpublish(&ep).ops.as_slice() {

@@ -110,7 +110,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
         ip_range: Some(ip_range),
         subnet6: v6.as_ref().map(|d| d.subnet6),
         ip_range6,
-        internal: true,
+        internal: a.internal,
         mtu: Some(mtu),
         bridge: Some(r.shape.bridge),
         parent: Some(vtep.underlay),

@@ -60,7 +60,7 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
             Network {
                 subnet: Some(subnet),
                 ip_range: r.shape.ip_range,
-                internal: true,
+                internal: a.internal,
                 bridge: Some(r.shape.bridge.clone()),
                 vni: Some(vni),
                 dstport: Some(r.shape.dstport),

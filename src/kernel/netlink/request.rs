@@ -9,7 +9,10 @@ use crate::plan::{NsRef, Op};
 use ipnetwork::IpNetwork;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressHeaderFlags, AddressMessage};
-use netlink_packet_route::link::{AfSpecInet6, AfSpecUnspec, In6AddrGenMode, LinkAttribute};
+use netlink_packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridgePort, InfoPortData, InfoPortKind,
+    LinkAttribute, LinkInfo,
+};
 use netlink_packet_route::route::{
     RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
@@ -27,6 +30,9 @@ pub(super) enum Request {
 /// An op that is one netlink request, with its fields.
 pub enum OneRequest<'a> {
     LinkUp {
+        dev: &'a String,
+    },
+    IsolatePort {
         dev: &'a String,
     },
     NoIpv6Autoconf {
@@ -60,6 +66,7 @@ impl<'a> OneRequest<'a> {
     pub fn of(op: &'a Op) -> Option<(&'a NsRef, OneRequest<'a>)> {
         let r = match op {
             Op::LinkUp { ns, dev } => (ns, OneRequest::LinkUp { dev }),
+            Op::IsolatePort { dev } => (&NsRef::Host, OneRequest::IsolatePort { dev }),
             Op::NoIpv6Autoconf { ns, dev } => (ns, OneRequest::NoIpv6Autoconf { dev }),
             Op::DeleteLink { ns, dev } => (ns, OneRequest::DeleteLink { dev }),
             Op::AddAddress { ns, dev, addr } => (ns, OneRequest::AddAddress { dev, addr }),
@@ -119,6 +126,20 @@ pub(super) fn request(c: &Conn, op: &Op, r: &OneRequest) -> Result<Request> {
             RouteNetlinkMessage::NewLink(LinkUnspec::new_with_name(dev).up().build()),
             0,
         ),
+        // As `ip link set DEV type bridge_slave isolated on`: the port's attributes as the
+        // slave data of a NEWLINK.
+        OneRequest::IsolatePort { dev } => {
+            let info = LinkAttribute::LinkInfo(vec![
+                LinkInfo::PortKind(InfoPortKind::Bridge),
+                LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::Isolated(
+                    true,
+                )])),
+            ]);
+            let msg = LinkUnspec::new_with_name(dev)
+                .append_extra_attribute(info)
+                .build();
+            send(RouteNetlinkMessage::NewLink(msg), 0)
+        }
         OneRequest::NoIpv6Autoconf { dev } => {
             let spec = AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]);
             let msg = LinkUnspec::new_with_name(dev)
