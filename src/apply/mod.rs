@@ -147,9 +147,31 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
                 .count(),
             None => 1,
         };
+        // A run of state records goes to the store as one transaction, all or none (one etcd
+        // Txn for a shared overlay's): one at a time when faults are injected.
+        let run = match op {
+            Op::Record(_) if fault().is_none() => plan.ops[i..]
+                .iter()
+                .take_while(|o| matches!(o, Op::Record(_)))
+                .count(),
+            _ => run,
+        };
         let batch = &plan.ops[i..i + run];
         let mut first_error = None;
-        if run > 1 {
+        if run > 1 && matches!(op, Op::Record(_)) {
+            let records: Vec<Record> = batch
+                .iter()
+                .filter_map(|o| match o {
+                    Op::Record(r) => Some(r.clone()),
+                    _ => None,
+                })
+                .collect();
+            let done = crate::timing::time(|| describe_batch(batch), || fx.store.commit(&records));
+            match done {
+                Ok(()) => applied.extend(batch),
+                Err(e) => first_error = Some(e),
+            }
+        } else if run > 1 {
             let ns = op.pipelined_in().expect("a run starts with a pipelined op");
             let results =
                 crate::timing::time(|| describe_batch(batch), || fx.host.exec_batch(ns, batch));

@@ -168,14 +168,12 @@ fn attach_locked(
 
     let mut plan = Plan::default();
     plan.extend(naming);
-    plan.extend(peer_ops);
+    // The network made real first (its setup records it): a shared overlay's peer steps
+    // program its VXLAN device.
     if let Some(setup) = setup {
         plan.extend(setup.ops);
-        plan.push(Op::Record(Record::PutNetwork {
-            net: Box::new(net.clone()),
-            previous: None,
-        }));
     }
+    plan.extend(peer_ops);
     // The offered addresses are held (claimed) while the kernel work runs.
     for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {

@@ -8,6 +8,7 @@
 //! is 0 (absent), a replacement one that puts only if its mod revision is the one read, so
 //! hosts never collide; a loss is `Error::Conflict` and the caller asks again (DHCP's NAK).
 
+mod batch;
 mod conn;
 mod keys;
 mod liveness;
@@ -58,7 +59,12 @@ impl EtcdStore {
         if let Some(s) = self.shared.borrow().get(network) {
             return Ok(*s);
         }
-        let shared = self.local.network(network)?.is_some_and(|n| n.shared);
+        // One this host has not joined yet is shared if etcd defines it: an attach that joins
+        // it leases from etcd's leases.
+        let shared = match self.local.network(network)? {
+            Some(n) => n.shared,
+            None => self.definition(network)?.is_some(),
+        };
         self.shared.borrow_mut().insert(network.to_string(), shared);
         Ok(shared)
     }
@@ -86,7 +92,7 @@ impl EtcdStore {
 
 impl Store for EtcdStore {
     fn commit(&self, records: &[Record]) -> Result<()> {
-        super::txn::commit_each_with(records, |r| self.apply(r))
+        self.commit_batched(records)
     }
     fn lock(&self) -> Result<Guard> {
         self.local.lock()
@@ -161,11 +167,8 @@ impl Store for EtcdStore {
         if !self.is_shared(network)? {
             return self.local.lease_cursor(network, family);
         }
-        // This host's place in a shared overlay's IPv4 leases; an IPv6 search starts afresh.
-        match family {
-            Family::V4 => self.own_cursor(network),
-            Family::V6 => Ok(None),
-        }
+        // This host's place in a shared overlay's leases of that family.
+        self.own_cursor(network, family)
     }
     fn ula(&self) -> Result<Option<IpNetwork>> {
         self.local.ula()
