@@ -214,7 +214,15 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
         eventually(
             Duration::from_secs(10),
             || fdb(h).contains(&peer),
-            || format!("host {} never took {} back: {}", h.name, d.addr, fdb(h)),
+            || {
+                format!(
+                    "host {} never took {} back: {}{}",
+                    h.name,
+                    d.addr,
+                    fdb(h),
+                    agent_log(h)
+                )
+            },
         );
         h.assert_ping(&format!("x{i}"), "x3");
         eventually(

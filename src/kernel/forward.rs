@@ -119,4 +119,34 @@ mod tests {
                 ]))
         );
     }
+
+    #[test]
+    fn an_ipv6_address_has_its_own_neighbour_entry_at_the_same_mac() {
+        let ip: IpAddr = "fd00:1::5".parse().unwrap();
+        let m = neigh_message(7, ip, [2, 0x42, 10, 0, 0, 5]);
+        assert_eq!(m.header.family, AddressFamily::Inet6);
+        assert_eq!(m.header.state, NeighbourState::Permanent);
+        assert!(
+            m.attributes
+                .contains(&NeighbourAttribute::Destination(NeighbourAddress::Inet6(
+                    "fd00:1::5".parse().unwrap()
+                )))
+        );
+        let f = crate::model::Forward {
+            dev: "cnvx4096".into(),
+            mac: "02:42:0a:00:00:05".into(),
+            ip: "10.0.0.5".parse().unwrap(),
+            vtep: "192.0.2.2".parse().unwrap(),
+            ip6: Some(ip),
+        };
+        let add = crate::plan::Op::AddForward(f.clone()).to_string();
+        assert_eq!(
+            add,
+            "bridge fdb replace 02:42:0a:00:00:05 dev cnvx4096 dst 192.0.2.2 self permanent\n\
+             ip neigh replace 10.0.0.5 lladdr 02:42:0a:00:00:05 dev cnvx4096 nud permanent\n\
+             ip neigh replace fd00:1::5 lladdr 02:42:0a:00:00:05 dev cnvx4096 nud permanent"
+        );
+        let del = crate::plan::Op::DelForward(f).to_string();
+        assert!(del.starts_with("ip neigh del 10.0.0.5 dev cnvx4096\nip neigh del fd00:1::5"));
+    }
 }
