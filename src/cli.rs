@@ -283,7 +283,8 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 #[command(override_usage = "cnet attach [OPTIONS] [NETWORK] NETNS")]
 pub struct AttachArgs {
-    /// Network to attach to (default: bridge, when only NETNS is given)
+    /// Network to attach to (default: bridge, when only NETNS is given); with the etcd store, an
+    /// overlay defined in etcd that this host has not joined is joined first
     #[arg(value_name = "NETWORK", value_hint = ValueHint::Other)]
     pub network: String,
     /// Namespace: a name under /run/netns (created if missing) or a path like /proc/PID/ns/net
