@@ -113,6 +113,7 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
     let d = lab.host(3);
     shared(d, &["net", "create", "ov", "-d", "overlay"]).ok();
     shared(d, &["attach", "ov", "x3", "--alias", "web3"]).ok();
+    let x3_leased = Instant::now();
     start_agent(d, &format!("--ttl {TTL}"));
     for (i, h) in lab.hosts[..3].iter().enumerate() {
         let ns = format!("x{i}");
@@ -268,7 +269,8 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
     }
 
     // gc on a live host: a down host's leases are released and its endpoints forgotten only
-    // once they are older than the grace period; then every host loses its names.
+    // once it has been down for the grace period — counted from when it went down, not from
+    // its leases' age (x3's is older than the grace already); then every host loses its names.
     d.sh("kill -9 $(cat /run/agent.pid)").ok();
     let a = lab.host(0);
     eventually(
@@ -276,11 +278,17 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
         || !fdb(a).contains(&peer),
         || format!("host a kept {}: {}", d.addr, fdb(a)),
     );
-    let r = shared(a, &["gc", "--grace", "3600"]).ok().stdout.clone();
+    let seen_down = Instant::now();
+    const GRACE: u64 = 4;
+    assert!(x3_leased.elapsed() > Duration::from_secs(GRACE + 2));
+    let grace = GRACE.to_string();
+    let r = shared(a, &["gc", "--grace", &grace]).ok().stdout.clone();
     assert!(!r.contains(&d_id), "{r}");
     // Nor are other hosts' names stale lines of this host's hosts file.
     assert!(!r.contains("hosts file"), "{r}");
-    let r = shared(a, &["gc", "--grace", "0"]).ok().stdout.clone();
+    // Down since (recorded by the first host to see it) at most a second before a saw it.
+    std::thread::sleep(Duration::from_secs(GRACE + 2).saturating_sub(seen_down.elapsed()));
+    let r = shared(a, &["gc", "--grace", &grace]).ok().stdout.clone();
     assert!(r.contains(&format!("host {d_id} on ov")), "{r}");
     let leases = shared(b, &["--format", "json", "lease", "ls", "ov"])
         .ok()

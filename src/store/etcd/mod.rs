@@ -39,6 +39,8 @@ pub struct EtcdStore {
     watching: RefCell<Option<conn::Watch>>,
     /// The etcd lease this host's agent keeps alive, with its TTL.
     liveness: Cell<Option<(i64, std::time::Duration)>>,
+    /// Down hosts and since when (Unix seconds), as `down_hosts` last read them.
+    down_since: RefCell<HashMap<String, u64>>,
 }
 
 impl EtcdStore {
@@ -51,6 +53,7 @@ impl EtcdStore {
             leases: RefCell::new(HashMap::new()),
             watching: RefCell::new(None),
             liveness: Cell::new(None),
+            down_since: RefCell::new(HashMap::new()),
         }
     }
 
@@ -288,6 +291,9 @@ impl Store for EtcdStore {
     }
     fn down_hosts(&self) -> Result<Vec<String>> {
         self.hosts_down()
+    }
+    fn down_since(&self, host: &str) -> Result<Option<u64>> {
+        Ok(self.host_down_since(host))
     }
     fn forget_host(&self, network: &str, host: &str) -> Result<()> {
         self.forget_endpoints(network, host)
