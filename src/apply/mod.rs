@@ -166,15 +166,20 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
                     _ => None,
                 })
                 .collect();
-            let done = crate::timing::time(|| describe_batch(batch), || fx.store.commit(&records));
+            let done = crate::timing::time(
+                || describe_batch("one store transaction", batch),
+                || fx.store.commit(&records),
+            );
             match done {
                 Ok(()) => applied.extend(batch),
                 Err(e) => first_error = Some(e),
             }
         } else if run > 1 {
             let ns = op.pipelined_in().expect("a run starts with a pipelined op");
-            let results =
-                crate::timing::time(|| describe_batch(batch), || fx.host.exec_batch(ns, batch));
+            let results = crate::timing::time(
+                || describe_batch("pipelined", batch),
+                || fx.host.exec_batch(ns, batch),
+            );
             for (o, r) in batch.iter().zip(results) {
                 match r {
                     Ok(()) => applied.push(o),
@@ -210,9 +215,9 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
     Ok(())
 }
 
-fn describe_batch(ops: &[Op]) -> String {
+fn describe_batch(how: &str, ops: &[Op]) -> String {
     let lines: Vec<String> = ops.iter().map(|o| o.to_string()).collect();
-    format!("(pipelined) {}", lines.join("; "))
+    format!("({how}) {}", lines.join("; "))
 }
 
 /// Apply a plan in order. On the first failure, apply the undo (`Op::undo`) of each op already

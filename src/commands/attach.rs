@@ -214,18 +214,19 @@ fn attach_locked(
         .ops,
     );
     plan.extend(drivers::bridge::plan_publish(address, address6, published)?);
-    for d in dora.iter().chain(&dora6) {
-        plan.push(Op::Record(Record::PutLease {
-            lease: d.ack.clone(),
-            previous: Some(d.offer.clone()),
-        }));
-    }
     if let Some(name) = created_namespace(&plan) {
         plan.push(Op::Record(Record::PutNamespace(NamespaceRecord {
             name,
             created: now,
             host: net.driver == Driver::Host,
         })));
+    }
+    // The REQUEST's ACKs and the endpoint last, together: on a shared overlay, one etcd Txn.
+    for d in dora.iter().chain(&dora6) {
+        plan.push(Op::Record(Record::PutLease {
+            lease: d.ack.clone(),
+            previous: Some(d.offer.clone()),
+        }));
     }
     plan.push(Op::Record(Record::PutEndpoint {
         endpoint: Box::new(endpoint.clone()),
