@@ -219,7 +219,7 @@ pub enum PeerCommand {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct CreateArgs {
     /// Network name
     pub name: String,

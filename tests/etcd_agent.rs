@@ -270,7 +270,10 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
 
     // gc on a live host: a down host's leases are released and its endpoints forgotten only
     // once it has been down for the grace period — counted from when it went down, not from
-    // its leases' age (x3's is older than the grace already); then every host loses its names.
+    // its leases' age (x3's is older than the grace); then every host loses its names.
+    const GRACE: u64 = 8;
+    std::thread::sleep(Duration::from_secs(GRACE + 1).saturating_sub(x3_leased.elapsed()));
+    let killed = Instant::now();
     d.sh("kill -9 $(cat /run/agent.pid)").ok();
     let a = lab.host(0);
     eventually(
@@ -278,16 +281,18 @@ fn agents_bring_in_a_fourth_host_by_name_and_drop_a_host_whose_agent_stops() {
         || !fdb(a).contains(&peer),
         || format!("host a kept {}: {}", d.addr, fdb(a)),
     );
-    let seen_down = Instant::now();
-    const GRACE: u64 = 4;
-    assert!(x3_leased.elapsed() > Duration::from_secs(GRACE + 2));
     let grace = GRACE.to_string();
     let r = shared(a, &["gc", "--grace", &grace]).ok().stdout.clone();
-    assert!(!r.contains(&d_id), "{r}");
+    // Down since at the earliest when it was killed.
+    if killed.elapsed() < Duration::from_secs(GRACE) {
+        assert!(!r.contains(&d_id), "{r}");
+    } else {
+        eprintln!("NOTE: the first gc came {GRACE} s after the kill: its check was skipped");
+    }
     // Nor are other hosts' names stale lines of this host's hosts file.
     assert!(!r.contains("hosts file"), "{r}");
-    // Down since (recorded by the first host to see it) at most a second before a saw it.
-    std::thread::sleep(Duration::from_secs(GRACE + 2).saturating_sub(seen_down.elapsed()));
+    // Down since at the latest when a saw it down (gc records it if nobody had).
+    std::thread::sleep(Duration::from_secs(GRACE + 1));
     let r = shared(a, &["gc", "--grace", &grace]).ok().stdout.clone();
     assert!(r.contains(&format!("host {d_id} on ov")), "{r}");
     let leases = shared(b, &["--format", "json", "lease", "ls", "ov"])

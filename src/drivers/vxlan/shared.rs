@@ -47,10 +47,10 @@ pub fn join_on_attach(facts: &dyn Facts, name: &str) -> Result<Option<(Network, 
     if !facts.store().shared() || facts.store().shared_network(name)?.is_none() {
         return Ok(None);
     }
-    let argv = ["cnet", "net", "create", name, "-d", "overlay"];
-    let a = match <crate::cli::Cli as clap::Parser>::try_parse_from(argv).map(|c| c.command) {
-        Ok(crate::cli::Command::Net(crate::cli::NetCommand::Create(a))) => a,
-        _ => return Err(Error::runtime(format!("cannot join network {name}"))),
+    let a = CreateArgs {
+        name: name.to_string(),
+        driver: "overlay".into(),
+        ..Default::default()
     };
     let r = parse_shared(&a)?;
     define_locked(facts, &a, r, None).map(Some)
