@@ -291,4 +291,28 @@ fn a_dual_stack_overlay_in_etcd_names_every_host_s_namespaces_over_ipv6() {
             )
         },
     );
+
+    // A detach releases both its leases (one Txn with the endpoint's removal), and the other
+    // hosts drop its three entries.
+    shared(b, &["detach", "ov", "late"]).ok();
+    let leases = shared(a, &["--format", "json", "lease", "ls", "ov"])
+        .ok()
+        .json();
+    for addr in [&late.v4, &late.v6] {
+        let l = leases
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["address"] == addr.as_str());
+        assert_eq!(
+            l.map(|l| l["state"].clone()),
+            Some("released".into()),
+            "{leases}"
+        );
+    }
+    eventually(
+        Duration::from_secs(10),
+        || forwards(a, "cnvx4096") == expected(0),
+        || format!("host a: {:?}", forwards(a, "cnvx4096")),
+    );
 }

@@ -149,28 +149,11 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
         };
         // A run of state records goes to the store as one transaction, all or none (one etcd
         // Txn for a shared overlay's): one at a time when faults are injected.
-        let run = match op {
-            Op::Record(_) if fault().is_none() => plan.ops[i..]
-                .iter()
-                .take_while(|o| matches!(o, Op::Record(_)))
-                .count(),
-            _ => run,
-        };
+        let run = record_run(&plan.ops[i..]).unwrap_or(run);
         let batch = &plan.ops[i..i + run];
         let mut first_error = None;
         if run > 1 && matches!(op, Op::Record(_)) {
-            let records: Vec<Record> = batch
-                .iter()
-                .filter_map(|o| match o {
-                    Op::Record(r) => Some(r.clone()),
-                    _ => None,
-                })
-                .collect();
-            let done = crate::timing::time(
-                || describe_batch("one store transaction", batch),
-                || fx.store.commit(&records),
-            );
-            match done {
+            match commit_records(fx, batch) {
                 Ok(()) => applied.extend(batch),
                 Err(e) => first_error = Some(e),
             }
@@ -215,6 +198,31 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
     Ok(())
 }
 
+/// How many records `ops` starts with, when they go to the store together (never while
+/// faults are injected: then each is a step of its own); None when it starts with no record.
+fn record_run(ops: &[Op]) -> Option<usize> {
+    let n = ops
+        .iter()
+        .take_while(|o| matches!(o, Op::Record(_)))
+        .count();
+    (n > 0 && fault().is_none()).then_some(n)
+}
+
+/// A run of records committed to the store as one transaction, all or none.
+fn commit_records(fx: &mut Effects, batch: &[Op]) -> Result<()> {
+    let records: Vec<Record> = batch
+        .iter()
+        .filter_map(|o| match o {
+            Op::Record(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    crate::timing::time(
+        || describe_batch("one store transaction", batch),
+        || fx.store.commit(&records),
+    )
+}
+
 fn describe_batch(how: &str, ops: &[Op]) -> String {
     let lines: Vec<String> = ops.iter().map(|o| o.to_string()).collect();
     format!("({how}) {}", lines.join("; "))
@@ -242,15 +250,26 @@ pub fn apply_teardown(plan: &Plan, fx: &mut Effects) -> Result<()> {
 fn teardown_steps(plan: &Plan, fx: &mut Effects) -> Result<()> {
     let mut first = None;
     let mut booked: Vec<&Op> = Vec::new();
-    for op in &plan.ops {
+    let mut i = 0;
+    while i < plan.ops.len() {
+        let op = &plan.ops[i];
         let bookkeeping = matches!(op, Op::Record(_) | Op::File(_));
         if bookkeeping && first.is_some() {
             break;
         }
-        let done = before_step(op)
-            .and_then(|()| crate::timing::time(|| op.to_string(), || exec_removal(fx, op)));
+        // A run of records as one store transaction (one etcd Txn for a shared overlay's
+        // releases and endpoint), as in `apply_steps`.
+        let run = record_run(&plan.ops[i..]).unwrap_or(1);
+        let batch = &plan.ops[i..i + run];
+        i += run;
+        let done = if run > 1 {
+            commit_records(fx, batch)
+        } else {
+            before_step(op)
+                .and_then(|()| crate::timing::time(|| op.to_string(), || exec_removal(fx, op)))
+        };
         match done {
-            Ok(()) if bookkeeping => booked.push(op),
+            Ok(()) if bookkeeping => booked.extend(batch),
             Ok(()) => {}
             Err(e) if bookkeeping => {
                 for done in booked.iter().rev() {
