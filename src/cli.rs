@@ -104,8 +104,9 @@ carrying cnet's mark (link group 1668179316, or ifalias cnet:NETWORK) that no re
 host or in a namespace (deleted), and published ports and tunnel-filter entries in cnet's nftables \
 tables that no endpoint or overlay accounts for (removed). Exit status 0 when \
 everything is consistent or was repaired. With the etcd store, a host whose agent stopped \
-renewing its liveness (see cnet agent) and whose leases on a shared overlay are all older than \
---grace has them released and its endpoints forgotten."
+renewing its liveness (see cnet agent) longer than --grace seconds ago (counted from when a live \
+host's agent, attach or gc first saw it down, recorded in etcd) has its leases on shared overlays \
+released and its endpoints forgotten."
     )]
     Gc(GcArgs),
     /// Re-create every network's links and firewall after a boot, and release what the boot
@@ -140,7 +141,7 @@ the foreground until killed; needs --store etcd://... (or CNET_STORE, or the con
 
 #[derive(Debug, Args)]
 pub struct GcArgs {
-    /// With the etcd store: how old a down host's leases must be before they are released
+    /// With the etcd store: how long a host must have been down before its leases are released
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub grace: u64,
 }
@@ -218,7 +219,7 @@ pub enum PeerCommand {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct CreateArgs {
     /// Network name
     pub name: String,
@@ -283,7 +284,8 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 #[command(override_usage = "cnet attach [OPTIONS] [NETWORK] NETNS")]
 pub struct AttachArgs {
-    /// Network to attach to (default: bridge, when only NETNS is given)
+    /// Network to attach to (default: bridge, when only NETNS is given); with the etcd store, an
+    /// overlay defined in etcd that this host has not joined is joined first
     #[arg(value_name = "NETWORK", value_hint = ValueHint::Other)]
     pub network: String,
     /// Namespace: a name under /run/netns (created if missing) or a path like /proc/PID/ns/net

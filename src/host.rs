@@ -267,12 +267,12 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
             vxlan::del_fdb(c, dev, family::v4(*dst)?)
         }),
         Op::AddForward(f) => s.run_op(op, &NsRef::Host, |c| {
-            let (mac, ip, vtep) = forward_parts(f)?;
-            crate::kernel::forward::add(c, &f.dev, mac, ip, vtep)
+            let (mac, vtep) = forward_parts(f)?;
+            crate::kernel::forward::add(c, &f.dev, mac, f.addresses(), vtep)
         }),
         Op::DelForward(f) => s.run_op(op, &NsRef::Host, |c| {
-            let (mac, ip, vtep) = forward_parts(f)?;
-            crate::kernel::forward::del(c, &f.dev, mac, ip, vtep)
+            let (mac, vtep) = forward_parts(f)?;
+            crate::kernel::forward::del(c, &f.dev, mac, f.addresses(), vtep)
         }),
         Op::CreateSublink {
             kind,
@@ -340,15 +340,9 @@ fn exec_on(s: &mut Session, fw: &mut HostFirewall, op: &Op) -> Result<()> {
     }
 }
 
-/// A remote endpoint's MAC, IPv4 address and VTEP, as the kernel takes them.
-fn forward_parts(
-    f: &crate::model::Forward,
-) -> Result<([u8; 6], std::net::Ipv4Addr, std::net::Ipv4Addr)> {
-    Ok((
-        crate::names::parse_mac(&f.mac)?,
-        family::v4(f.ip)?,
-        family::v4(f.vtep)?,
-    ))
+/// A remote endpoint's MAC and VTEP, as the kernel takes them.
+fn forward_parts(f: &crate::model::Forward) -> Result<([u8; 6], std::net::Ipv4Addr)> {
+    Ok((crate::names::parse_mac(&f.mac)?, family::v4(f.vtep)?))
 }
 
 #[cfg(test)]

@@ -187,13 +187,22 @@ impl Network {
 }
 
 /// A remote endpoint on a VXLAN device `dev`: its MAC behind its host's VTEP, its IPv4
-/// address at its MAC.
+/// address (and on a dual-stack overlay its IPv6 address) at its MAC.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Forward {
     pub dev: String,
     pub mac: String,
     pub ip: IpAddr,
     pub vtep: IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<IpAddr>,
+}
+
+impl Forward {
+    /// The addresses it answers for at its MAC, IPv4 first.
+    pub fn addresses(&self) -> impl Iterator<Item = IpAddr> {
+        std::iter::once(self.ip).chain(self.ip6)
+    }
 }
 
 /// A published port (filled in by the port-publishing work; stored with the endpoint).

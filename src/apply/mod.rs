@@ -147,12 +147,22 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
                 .count(),
             None => 1,
         };
+        // A run of state records goes to the store as one transaction, all or none (one etcd
+        // Txn for a shared overlay's): one at a time when faults are injected.
+        let run = record_run(&plan.ops[i..]).unwrap_or(run);
         let batch = &plan.ops[i..i + run];
         let mut first_error = None;
-        if run > 1 {
+        if run > 1 && matches!(op, Op::Record(_)) {
+            match commit_records(fx, batch) {
+                Ok(()) => applied.extend(batch),
+                Err(e) => first_error = Some(e),
+            }
+        } else if run > 1 {
             let ns = op.pipelined_in().expect("a run starts with a pipelined op");
-            let results =
-                crate::timing::time(|| describe_batch(batch), || fx.host.exec_batch(ns, batch));
+            let results = crate::timing::time(
+                || describe_batch("pipelined", batch),
+                || fx.host.exec_batch(ns, batch),
+            );
             for (o, r) in batch.iter().zip(results) {
                 match r {
                     Ok(()) => applied.push(o),
@@ -191,9 +201,34 @@ fn apply_steps(plan: &Plan, fx: &mut Effects) -> std::result::Result<(), ApplyFa
     Ok(())
 }
 
-fn describe_batch(ops: &[Op]) -> String {
+/// How many records `ops` starts with, when they go to the store together (never while
+/// faults are injected: then each is a step of its own); None when it starts with no record.
+fn record_run(ops: &[Op]) -> Option<usize> {
+    let n = ops
+        .iter()
+        .take_while(|o| matches!(o, Op::Record(_)))
+        .count();
+    (n > 0 && fault().is_none()).then_some(n)
+}
+
+/// A run of records committed to the store as one transaction, all or none.
+fn commit_records(fx: &mut Effects, batch: &[Op]) -> Result<()> {
+    let records: Vec<Record> = batch
+        .iter()
+        .filter_map(|o| match o {
+            Op::Record(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    crate::timing::time(
+        || describe_batch("one store transaction", batch),
+        || fx.store.commit(&records),
+    )
+}
+
+fn describe_batch(how: &str, ops: &[Op]) -> String {
     let lines: Vec<String> = ops.iter().map(|o| o.to_string()).collect();
-    format!("(pipelined) {}", lines.join("; "))
+    format!("({how}) {}", lines.join("; "))
 }
 
 /// Apply a plan in order. On the first failure, apply the undo (`Op::undo`) of each op already
@@ -218,15 +253,26 @@ pub fn apply_teardown(plan: &Plan, fx: &mut Effects) -> Result<()> {
 fn teardown_steps(plan: &Plan, fx: &mut Effects) -> Result<()> {
     let mut first = None;
     let mut booked: Vec<&Op> = Vec::new();
-    for op in &plan.ops {
+    let mut i = 0;
+    while i < plan.ops.len() {
+        let op = &plan.ops[i];
         let bookkeeping = matches!(op, Op::Record(_) | Op::File(_));
         if bookkeeping && first.is_some() {
             break;
         }
-        let done = before_step(op)
-            .and_then(|()| crate::timing::time(|| op.to_string(), || exec_removal(fx, op)));
+        // A run of records as one store transaction (one etcd Txn for a shared overlay's
+        // releases and endpoint), as in `apply_steps`.
+        let run = record_run(&plan.ops[i..]).unwrap_or(1);
+        let batch = &plan.ops[i..i + run];
+        i += run;
+        let done = if run > 1 {
+            commit_records(fx, batch)
+        } else {
+            before_step(op)
+                .and_then(|()| crate::timing::time(|| op.to_string(), || exec_removal(fx, op)))
+        };
         match done {
-            Ok(()) if bookkeeping => booked.push(op),
+            Ok(()) if bookkeeping => booked.extend(batch),
             Ok(()) => {}
             Err(e) if bookkeeping => {
                 for done in booked.iter().rev() {

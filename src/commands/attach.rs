@@ -170,14 +170,12 @@ fn attach_locked(
 
     let mut plan = Plan::default();
     plan.extend(naming);
-    plan.extend(peer_ops);
+    // The network made real first (its setup records it): a shared overlay's peer steps
+    // program its VXLAN device.
     if let Some(setup) = setup {
         plan.extend(setup.ops);
-        plan.push(Op::Record(Record::PutNetwork {
-            net: Box::new(net.clone()),
-            previous: None,
-        }));
     }
+    plan.extend(peer_ops);
     // The offered addresses are held (claimed) while the kernel work runs.
     for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {
@@ -244,18 +242,19 @@ fn attach_locked(
             Vec::new()
         }
     };
-    for d in dora.iter().chain(&dora6) {
-        plan.push(Op::Record(Record::PutLease {
-            lease: d.ack.clone(),
-            previous: Some(d.offer.clone()),
-        }));
-    }
     if let Some(name) = created_namespace(&plan) {
         plan.push(Op::Record(Record::PutNamespace(NamespaceRecord {
             name,
             created: now,
             host: net.driver == Driver::Host,
         })));
+    }
+    // The REQUEST's ACKs and the endpoint last, together: on a shared overlay, one etcd Txn.
+    for d in dora.iter().chain(&dora6) {
+        plan.push(Op::Record(Record::PutLease {
+            lease: d.ack.clone(),
+            previous: Some(d.offer.clone()),
+        }));
     }
     plan.push(Op::Record(Record::PutEndpoint {
         endpoint: Box::new(endpoint.clone()),

@@ -39,8 +39,9 @@ pub fn all_prospective(ctx: &Ctx) -> Result<Vec<Network>> {
     Ok(nets)
 }
 
-/// A network to attach to. A predefined network not used yet is returned with the plan that
-/// makes it real (the default `bridge` gets its bridge, subnet and rules then): the caller
+/// A network to attach to. A predefined network not used yet, or an overlay defined in etcd
+/// that this host has not joined, is returned with the plan that makes it real (the default
+/// `bridge` gets its bridge, subnet and rules then; the overlay its bridge and VTEP): the caller
 /// applies it together with its own plan, so a refused or failed attach leaves nothing, and
 /// records the network after success. Call with the lock held.
 pub fn for_use(ctx: &Ctx, given: &str) -> Result<(Network, Option<Plan>)> {
@@ -49,12 +50,17 @@ pub fn for_use(ctx: &Ctx, given: &str) -> Result<(Network, Option<Plan>)> {
     if let Some(n) = ctx.store.network(given)? {
         return Ok((n, None));
     }
-    let name = &name_of(ctx, given)?;
+    let name = &match name_of(ctx, given) {
+        Ok(n) => n,
+        // Not known here by name or ID: an overlay in etcd is known by its name.
+        Err(_) if ctx.store.shared() => given.to_string(),
+        Err(e) => return Err(e),
+    };
     if let Some(n) = ctx.store.network(name)? {
         return Ok((n, None));
     }
     let Some((_, driver)) = PREDEFINED.iter().find(|(n, _)| *n == name) else {
-        return Err(Error::usage(format!("network {name} does not exist")));
+        return joined_on_attach(ctx, name);
     };
     let mut net = predefined(name, *driver);
     net.created = output::now();
@@ -70,6 +76,21 @@ pub fn for_use(ctx: &Ctx, given: &str) -> Result<(Network, Option<Plan>)> {
         net: Box::new(net.clone()),
         previous: None,
     }));
+    Ok((net, Some(setup)))
+}
+
+/// An overlay this host does not know yet but etcd does: joined as `net create NAME -d
+/// overlay` would join it, with the plan that does so.
+fn joined_on_attach(ctx: &Ctx, name: &str) -> Result<(Network, Option<Plan>)> {
+    let Some((net, records)) = drivers::vxlan::shared::join_on_attach(ctx, name)? else {
+        return Err(Error::usage(format!("network {name} does not exist")));
+    };
+    let mut setup = drivers::plan_create(&net, &ctx.firewall_facts()?)?;
+    setup.push(Op::Record(Record::PutNetwork {
+        net: Box::new(net.clone()),
+        previous: None,
+    }));
+    setup.extend(records.into_iter().map(Op::Record));
     Ok((net, Some(setup)))
 }
 

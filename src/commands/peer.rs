@@ -133,8 +133,8 @@ pub fn sync_shared(ctx: &Ctx, net: &Network) -> Result<(Network, Vec<Op>)> {
     Ok((updated, ops))
 }
 
-/// The remote endpoints (with a MAC and an IPv4 address) of the live hosts, behind their
-/// hosts' VTEPs, in order.
+/// The remote endpoints (with a MAC and an IPv4 address, and their IPv6 address if any) of
+/// the live hosts, behind their hosts' VTEPs, in order.
 fn wanted_forwards(ctx: &Ctx, net: &Network, live: &[Member]) -> Result<Vec<Forward>> {
     let dev = vxlan::vxlan_dev(net)?;
     let mut out: Vec<Forward> = ctx
@@ -147,6 +147,7 @@ fn wanted_forwards(ctx: &Ctx, net: &Network, live: &[Member]) -> Result<Vec<Forw
                 mac: ep.mac?,
                 ip: ep.address?.ip(),
                 vtep: live.iter().find(|m| m.host == h)?.underlay,
+                ip6: ep.address6.map(|a| a.ip()),
             })
         })
         .collect();

@@ -157,6 +157,11 @@ pub fn no_dad(ns: NsRef, dev: &str) -> Op {
     conf_zero(ns, dev, "accept_dad")
 }
 
+/// `net.ipv6.conf.DEV.disable_ipv6=0`: IPv6 back on a link.
+pub fn enable_ipv6(ns: NsRef, dev: &str) -> Op {
+    conf_zero(ns, dev, "disable_ipv6")
+}
+
 fn conf_zero(ns: NsRef, dev: &str, name: &str) -> Op {
     let key = if dev.contains('.') {
         format!("net/ipv6/conf/{dev}/{name}")

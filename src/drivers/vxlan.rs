@@ -161,6 +161,16 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
     });
     // Nor on the tunnel device: no IPv6 chatter is replicated to every peer.
     plan.push(Op::DisableIpv6 { dev: dev.clone() });
+    if net.dual_stack() {
+        // A dual-stack overlay's tunnel device holds the neighbour entries of remote
+        // endpoints' IPv6 addresses, which the kernel refuses on a device without IPv6: it
+        // gets IPv6 back, with no address of its own (so still no chatter).
+        plan.push(Op::NoIpv6Autoconf {
+            ns: NsRef::Host,
+            dev: dev.clone(),
+        });
+        plan.push(super::dual_stack::enable_ipv6(NsRef::Host, &dev));
+    }
     for p in &net.peers {
         plan.push(Op::AppendFdb {
             dev: dev.clone(),

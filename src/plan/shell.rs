@@ -343,23 +343,32 @@ impl fmt::Display for Op {
                      | xargs -r -I{{}} bridge fdb del {{}} dev {d} dst {dst}"
                 )
             }
-            Op::AddForward(fw) => write!(
-                f,
-                "bridge fdb replace {mac} dev {d} dst {vtep} self permanent\n\
-                 ip neigh replace {ip} lladdr {mac} dev {d} nud permanent",
-                mac = fw.mac,
-                d = shell_quote(&fw.dev),
-                vtep = fw.vtep,
-                ip = fw.ip
-            ),
-            Op::DelForward(fw) => write!(
-                f,
-                "ip neigh del {ip} dev {d}\nbridge fdb del {mac} dev {d} dst {vtep} self",
-                mac = fw.mac,
-                d = shell_quote(&fw.dev),
-                vtep = fw.vtep,
-                ip = fw.ip
-            ),
+            Op::AddForward(fw) => {
+                let (mac, d) = (&fw.mac, shell_quote(&fw.dev));
+                write!(
+                    f,
+                    "bridge fdb replace {mac} dev {d} dst {vtep} self permanent",
+                    vtep = fw.vtep
+                )?;
+                for ip in fw.addresses() {
+                    write!(
+                        f,
+                        "\nip neigh replace {ip} lladdr {mac} dev {d} nud permanent"
+                    )?;
+                }
+                Ok(())
+            }
+            Op::DelForward(fw) => {
+                let (mac, d) = (&fw.mac, shell_quote(&fw.dev));
+                for ip in fw.addresses() {
+                    writeln!(f, "ip neigh del {ip} dev {d}")?;
+                }
+                write!(
+                    f,
+                    "bridge fdb del {mac} dev {d} dst {vtep} self",
+                    vtep = fw.vtep
+                )
+            }
             Op::CreateSublink {
                 kind,
                 parent,

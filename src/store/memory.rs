@@ -340,7 +340,7 @@ impl Store for MemStore {
         let defs = view.iter().flat_map(|v| v.definitions.values());
         Ok(SharedClaims {
             vnis: defs.clone().filter_map(|n| n.vni).collect(),
-            subnets: defs.filter_map(|n| n.subnet).collect(),
+            subnets: defs.flat_map(|n| n.subnets()).collect(),
         })
     }
     fn members(&self, network: &str) -> Result<Vec<Member>> {

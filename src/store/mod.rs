@@ -260,6 +260,10 @@ pub trait Store {
     fn down_hosts(&self) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
+    /// When a host `down_hosts` listed was first seen down (Unix seconds), if recorded.
+    fn down_since(&self, _host: &str) -> Result<Option<u64>> {
+        Ok(None)
+    }
     /// Forget another host's endpoints on a shared overlay.
     fn forget_host(&self, _network: &str, _host: &str) -> Result<()> {
         Ok(())

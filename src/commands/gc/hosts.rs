@@ -1,8 +1,8 @@
 //! Hosts that went down, on overlays shared through etcd: once a host's agent stopped renewing
-//! its liveness and every lease it holds on an overlay is older than the grace period, its
-//! leases there are released (dropped: another host may take the addresses) and its endpoints
-//! forgotten, so every host's names and per-endpoint entries lose them. A host that was only
-//! restarting within the grace period keeps everything.
+//! its liveness longer ago than the grace period (counted from when a live host first saw it
+//! down, as recorded in etcd), its leases there are released (dropped: another host may take
+//! the addresses) and its endpoints forgotten, so every host's names and per-endpoint entries
+//! lose them. A host that was only restarting within the grace period keeps everything.
 
 use super::{Ctx, Repair};
 use crate::error::Result;
@@ -31,10 +31,10 @@ pub fn repairs(ctx: &Ctx, grace_seconds: u64) -> Result<Vec<Repair>> {
             if theirs.is_empty() && !has_endpoints {
                 continue;
             }
-            if theirs
-                .iter()
-                .any(|l| now.saturating_sub(l.since) < grace_seconds)
-            {
+            // Not recorded (a store that keeps no such record): down from now on.
+            let since = ctx.store.down_since(host)?.unwrap_or(now);
+            let down_for = now.saturating_sub(since);
+            if down_for < grace_seconds {
                 continue;
             }
             let mut ops: Vec<Op> = theirs
@@ -52,7 +52,8 @@ pub fn repairs(ctx: &Ctx, grace_seconds: u64) -> Result<Vec<Repair>> {
             out.push(Repair {
                 object: format!("host {host} on {}", net.name),
                 problem: format!(
-                    "down (its agent stopped), {} lease(s) older than {grace_seconds} s",
+                    "down for {down_for} s (its agent stopped; grace {grace_seconds} s), {} \
+                     lease(s)",
                     theirs.len()
                 ),
                 action: "leases released, endpoints forgotten".into(),

@@ -3,17 +3,18 @@
 //! same name joins that definition. Each host's VTEP is its default route's interface unless
 //! `--local`/`--underlay` says otherwise; the peers are the members etcd lists.
 
-use super::options::{parse_shared, vtep_hint};
+use super::options::{SharedRequest, parse_shared, vtep_hint};
 use super::{OVERHEAD, vxlan_ifname};
 use crate::cli::CreateArgs;
 use crate::drivers::create::{
     check_bridge_free, check_name_free, check_not_routed, check_subnet_free, new_network,
 };
-use crate::drivers::{Definition, Facts};
+use crate::drivers::{Definition, Facts, dual_stack};
 use crate::error::{Error, Result};
 use crate::ipam;
 use crate::model::{Driver, Network};
-use crate::plan::NsRef;
+use crate::plan::{NsRef, Record};
+use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 
 /// Where chosen VNIs start (Docker's overlays start at 4097).
@@ -21,13 +22,52 @@ pub const FIRST_VNI: u32 = 4096;
 
 pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     let r = parse_shared(a)?;
+    let v6 = parse_v6(a)?;
     facts.require_root()?;
     let lock = facts.lock()?;
+    let (net, records) = define_locked(facts, a, r, v6)?;
+    Ok(Definition { net, records, lock })
+}
+
+/// `--ipv6 [--subnet6]` of a shared overlay: an L2 segment has no gateway.
+fn parse_v6(a: &CreateArgs) -> Result<Option<dual_stack::V6Args>> {
+    let v6 = dual_stack::parse(a)?;
+    if v6.as_ref().is_some_and(|v| v.gateway6.is_some()) {
+        return Err(Error::usage(
+            "a vxlan network has no gateway (it is an L2 segment): drop --gateway6",
+        ));
+    }
+    Ok(v6)
+}
+
+/// Join `name`, defined in etcd by another host, as `net create NAME -d overlay` with no
+/// other option would: what an attach to a network this host does not know yet does. None
+/// when etcd has no such overlay. Call with the lock held.
+pub fn join_on_attach(facts: &dyn Facts, name: &str) -> Result<Option<(Network, Vec<Record>)>> {
+    if !facts.store().shared() || facts.store().shared_network(name)?.is_none() {
+        return Ok(None);
+    }
+    let a = CreateArgs {
+        name: name.to_string(),
+        driver: "overlay".into(),
+        ..Default::default()
+    };
+    let r = parse_shared(&a)?;
+    define_locked(facts, &a, r, None).map(Some)
+}
+
+fn define_locked(
+    facts: &dyn Facts,
+    a: &CreateArgs,
+    r: SharedRequest,
+    v6: Option<dual_stack::V6Args>,
+) -> Result<(Network, Vec<Record>)> {
     check_name_free(facts, &a.name)?;
     let store = facts.store();
     let others = facts.networks()?;
+    let mut records = Vec::new();
     let base = match store.shared_network(&a.name)? {
-        Some(def) => joined(def, r.vni, r.subnet)?,
+        Some(def) => joined(def, r.vni, r.subnet, v6.as_ref())?,
         None => {
             let claims = store.shared_claims()?;
             let vni = match r.vni {
@@ -57,9 +97,18 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
                     })?
                 }
             };
+            let subnet6 = match &v6 {
+                Some(v6) => {
+                    let (s, rs) = shared_subnet6(facts, v6, &claims.subnets, &others)?;
+                    records = rs;
+                    Some(s)
+                }
+                None => None,
+            };
             Network {
                 subnet: Some(subnet),
                 ip_range: r.shape.ip_range,
+                subnet6,
                 internal: a.internal,
                 bridge: Some(r.shape.bridge.clone()),
                 vni: Some(vni),
@@ -76,7 +125,9 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
             a.name
         )));
     };
-    check_subnet_free(&others, subnet)?;
+    for s in base.subnets() {
+        check_subnet_free(&others, s)?;
+    }
     if let Some(o) = others.iter().find(|o| o.vni == Some(vni)) {
         return Err(Error::usage(format!(
             "VNI {vni} is already used by network {} on this host",
@@ -154,15 +205,61 @@ pub fn define(facts: &dyn Facts, a: &CreateArgs) -> Result<Definition> {
     };
     net.bridge_mac = Some(mac("cnet-bridge"));
     net.vtep_mac = Some(mac("cnet-vtep"));
-    Ok(Definition {
-        net,
-        records: Vec::new(),
-        lock,
-    })
+    Ok((net, records))
 }
 
-/// Join an existing definition; `--vni`/`--subnet`, if given, must be what it has.
-fn joined(def: Network, vni: Option<u32>, subnet: Option<ipnetwork::IpNetwork>) -> Result<Network> {
+/// A new shared overlay's IPv6 subnet: `--subnet6` if free in etcd, else a /64 of this host's
+/// ULA prefix (as `--ipv6` alone chooses for a local network) that no overlay in etcd and no
+/// network here has. The records: this host's ULA prefix, when it is its first.
+fn shared_subnet6(
+    facts: &dyn Facts,
+    v6: &dual_stack::V6Args,
+    claimed: &[IpNetwork],
+    others: &[Network],
+) -> Result<(IpNetwork, Vec<Record>)> {
+    if let Some(s) = v6.subnet6
+        && let Some(c) = claimed.iter().find(|c| ipam::overlaps(**c, s))
+    {
+        return Err(Error::usage(format!(
+            "subnet6 {s} overlaps {c}, an overlay's in etcd"
+        )));
+    }
+    // The overlays in etcd count as networks this /64 must not overlap.
+    let mut taken = others.to_vec();
+    taken.extend(claimed.iter().map(|c| Network {
+        name: "in etcd".into(),
+        subnet: Some(*c),
+        ..Default::default()
+    }));
+    let d = dual_stack::define(facts, v6, &taken, false)?;
+    Ok((d.subnet6, d.records))
+}
+
+/// Join an existing definition; `--vni`/`--subnet`/`--ipv6 --subnet6`, if given, must be what
+/// it has.
+fn joined(
+    def: Network,
+    vni: Option<u32>,
+    subnet: Option<IpNetwork>,
+    v6: Option<&dual_stack::V6Args>,
+) -> Result<Network> {
+    if let Some(v6) = v6 {
+        match (def.subnet6, v6.subnet6) {
+            (None, _) => {
+                return Err(Error::usage(format!(
+                    "network {} exists in etcd as IPv4-only: drop --ipv6",
+                    def.name
+                )));
+            }
+            (Some(theirs), Some(s)) if theirs != s => {
+                return Err(Error::usage(format!(
+                    "network {} exists in etcd with subnet6 {theirs}, not {s}",
+                    def.name
+                )));
+            }
+            _ => {}
+        }
+    }
     if let Some(v) = vni.filter(|v| def.vni != Some(*v)) {
         return Err(Error::usage(format!(
             "network {} exists in etcd with VNI {}, not {v}",

@@ -9,8 +9,11 @@
 //! /cnet/v1/subnets/ADDR_PREFIX               subnets in use, likewise
 //! /cnet/v1/hosts/HOST/agent                  this host runs `cnet agent` (kept)
 //! /cnet/v1/hosts/HOST/alive                  ...and it is running: under an etcd lease
+//! /cnet/v1/hosts/HOST/down                   when it was first seen down (Unix seconds)
 //! ```
-//! A host with an `agent` key and no `alive` one is down: its agent stopped renewing.
+//! A host with an `agent` key and no `alive` one is down: its agent stopped renewing. The
+//! first host (agent, attach or gc) to see it so records when, and its agent's next
+//! registration removes the record.
 //! A lease's client is kept as `CLIENT@HOST`: namespace names repeat from host to host, and a
 //! lease of `ns1` on another host must never look like this host's `ns1`'s.
 
@@ -55,6 +58,9 @@ pub fn agent(host: &str) -> String {
 }
 pub fn alive(host: &str) -> String {
     format!("{}{host}/alive", hosts())
+}
+pub fn down(host: &str) -> String {
+    format!("{}{host}/down", hosts())
 }
 /// The host a `hosts/HOST/...` key is about, and what it says of it.
 pub fn host_of(key: &str) -> Option<(&str, &str)> {

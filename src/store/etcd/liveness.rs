@@ -6,8 +6,8 @@
 use super::{EtcdStore, keys};
 use crate::error::Result;
 use crate::model::Endpoint;
-use etcd_client::{Txn, TxnOp};
-use std::collections::BTreeSet;
+use etcd_client::{Compare, CompareOp, Txn, TxnOp};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 impl EtcdStore {
@@ -15,11 +15,10 @@ impl EtcdStore {
         let host = self.host()?.to_string();
         let seconds = ttl.as_secs().max(1) as i64;
         let id = self.etcd.grant(seconds)?;
-        self.etcd.txn(Txn::new().and_then([TxnOp::put(
-            keys::agent(&host),
-            b"1".to_vec(),
-            None,
-        )]))?;
+        self.etcd.txn(Txn::new().and_then([
+            TxnOp::put(keys::agent(&host), b"1".to_vec(), None),
+            TxnOp::delete(keys::down(&host), None),
+        ]))?;
         self.etcd
             .put_leased(&keys::alive(&host), host.as_bytes(), id)?;
         self.liveness.set(Some((id, ttl)));
@@ -38,16 +37,47 @@ impl EtcdStore {
         Ok(())
     }
 
+    /// The hosts down now; each one not yet recorded as down is recorded as down since now
+    /// (only while it is still down and nobody recorded it first).
     pub(super) fn hosts_down(&self) -> Result<Vec<String>> {
         let (mut agents, mut alive) = (BTreeSet::new(), BTreeSet::new());
+        let mut marked = BTreeMap::new();
         for kv in self.etcd.prefix(&keys::hosts())? {
             match keys::host_of(&kv.key) {
-                Some((h, "agent")) => agents.insert(h.to_string()),
-                Some((h, "alive")) => alive.insert(h.to_string()),
-                _ => false,
+                Some((h, "agent")) => {
+                    agents.insert(h.to_string());
+                }
+                Some((h, "alive")) => {
+                    alive.insert(h.to_string());
+                }
+                Some((h, "down")) => {
+                    let since = String::from_utf8_lossy(&kv.value).parse().unwrap_or(0);
+                    marked.insert(h.to_string(), since);
+                }
+                _ => {}
             };
         }
-        Ok(agents.difference(&alive).cloned().collect())
+        let down: Vec<String> = agents.difference(&alive).cloned().collect();
+        let now = crate::output::now();
+        let unmarked: Vec<&String> = down.iter().filter(|h| !marked.contains_key(*h)).collect();
+        for h in unmarked {
+            let absent = |k: String| Compare::create_revision(k, CompareOp::Equal, 0);
+            let resp = self.etcd.txn(
+                Txn::new()
+                    .when([absent(keys::down(h)), absent(keys::alive(h))])
+                    .and_then([TxnOp::put(keys::down(h), now.to_string(), None)]),
+            )?;
+            if resp.succeeded() {
+                marked.insert(h.clone(), now);
+            }
+        }
+        *self.down_since.borrow_mut() = marked.into_iter().collect();
+        Ok(down)
+    }
+
+    /// When a host was first seen down (as the last `hosts_down` read or recorded it).
+    pub(super) fn host_down_since(&self, host: &str) -> Option<u64> {
+        self.down_since.borrow().get(host).copied()
     }
 
     pub(super) fn forget_endpoints(&self, network: &str, host: &str) -> Result<()> {

@@ -8,6 +8,7 @@
 //! is 0 (absent), a replacement one that puts only if its mod revision is the one read, so
 //! hosts never collide; a loss is `Error::Conflict` and the caller asks again (DHCP's NAK).
 
+mod batch;
 mod conn;
 mod keys;
 mod liveness;
@@ -38,6 +39,8 @@ pub struct EtcdStore {
     watching: RefCell<Option<conn::Watch>>,
     /// The etcd lease this host's agent keeps alive, with its TTL.
     liveness: Cell<Option<(i64, std::time::Duration)>>,
+    /// Down hosts and since when (Unix seconds), as `down_hosts` last read them.
+    down_since: RefCell<HashMap<String, u64>>,
 }
 
 impl EtcdStore {
@@ -50,6 +53,7 @@ impl EtcdStore {
             leases: RefCell::new(HashMap::new()),
             watching: RefCell::new(None),
             liveness: Cell::new(None),
+            down_since: RefCell::new(HashMap::new()),
         }
     }
 
@@ -58,7 +62,12 @@ impl EtcdStore {
         if let Some(s) = self.shared.borrow().get(network) {
             return Ok(*s);
         }
-        let shared = self.local.network(network)?.is_some_and(|n| n.shared);
+        // One this host has not joined yet is shared if etcd defines it: an attach that joins
+        // it leases from etcd's leases.
+        let shared = match self.local.network(network)? {
+            Some(n) => n.shared,
+            None => self.definition(network)?.is_some(),
+        };
         self.shared.borrow_mut().insert(network.to_string(), shared);
         Ok(shared)
     }
@@ -86,7 +95,7 @@ impl EtcdStore {
 
 impl Store for EtcdStore {
     fn commit(&self, records: &[Record]) -> Result<()> {
-        super::txn::commit_each_with(records, |r| self.apply(r))
+        self.commit_batched(records)
     }
     fn lock(&self) -> Result<Guard> {
         self.local.lock()
@@ -161,11 +170,8 @@ impl Store for EtcdStore {
         if !self.is_shared(network)? {
             return self.local.lease_cursor(network, family);
         }
-        // This host's place in a shared overlay's IPv4 leases; an IPv6 search starts afresh.
-        match family {
-            Family::V4 => self.own_cursor(network),
-            Family::V6 => Ok(None),
-        }
+        // This host's place in a shared overlay's leases of that family.
+        self.own_cursor(network, family)
     }
     fn ula(&self) -> Result<Option<IpNetwork>> {
         self.local.ula()
@@ -285,6 +291,9 @@ impl Store for EtcdStore {
     }
     fn down_hosts(&self) -> Result<Vec<String>> {
         self.hosts_down()
+    }
+    fn down_since(&self, host: &str) -> Result<Option<u64>> {
+        Ok(self.host_down_since(host))
     }
     fn forget_host(&self, network: &str, host: &str) -> Result<()> {
         self.forget_endpoints(network, host)

@@ -4,6 +4,7 @@
 use super::conn::Kv;
 use super::{EtcdStore, keys};
 use crate::error::{Error, Result};
+use crate::model::family::Family;
 use crate::model::{Endpoint, Lease, LeaseState, Member, Network};
 use crate::store::SharedClaims;
 use etcd_client::{Compare, CompareOp, DeleteOptions, Txn, TxnOp, TxnOpResponse};
@@ -50,7 +51,7 @@ pub(super) fn host_id(root: &Path) -> Result<String> {
     }
 }
 
-fn json<T: Serialize>(v: &T) -> Vec<u8> {
+pub(super) fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("state records serialize")
 }
 
@@ -62,7 +63,7 @@ pub(super) fn parse<T: DeserializeOwned>(kv: &Kv) -> Result<T> {
 }
 
 impl EtcdStore {
-    fn stored_lease(&self, lease: &Lease) -> Result<Lease> {
+    pub(super) fn stored_lease(&self, lease: &Lease) -> Result<Lease> {
         Ok(Lease {
             client: keys::qualified(&lease.client, self.host()?),
             ..lease.clone()
@@ -93,7 +94,7 @@ impl EtcdStore {
     }
 
     /// Keep the cache in step with a lease written at `revision` (None: removed).
-    fn cache_lease(&self, network: &str, address: IpAddr, now: Option<(&Lease, i64)>) {
+    pub(super) fn cache_lease(&self, network: &str, address: IpAddr, now: Option<(&Lease, i64)>) {
         if let Some(c) = self.leases.borrow_mut().get_mut(network) {
             c.retain(|(l, _)| l.address != address);
             if let Some((l, rev)) = now {
@@ -102,71 +103,18 @@ impl EtcdStore {
         }
     }
 
-    fn conflict(&self, network: &str, msg: String) -> Error {
-        self.leases.borrow_mut().remove(network);
-        Error::Conflict(msg)
-    }
-
     /// A claim (only if nobody holds the address's key) or a plain write.
     pub(super) fn write_lease(&self, lease: &Lease, claim: bool) -> Result<()> {
-        let key = keys::lease(&lease.network, lease.address);
-        let put = TxnOp::put(key.clone(), json(&self.stored_lease(lease)?), None);
-        let txn = match claim {
-            true => Txn::new()
-                .when([Compare::create_revision(key, CompareOp::Equal, 0)])
-                .and_then([put]),
-            false => Txn::new().and_then([put]),
-        };
-        let resp = self.etcd.txn(txn)?;
-        if !resp.succeeded() {
-            return Err(self.conflict(
-                &lease.network,
-                format!(
-                    "address {} of network {} was claimed by another host",
-                    lease.address, lease.network
-                ),
-            ));
+        let mut part = self.claim_part(lease)?;
+        if !claim {
+            part = part.unconditional();
         }
-        let rev = resp.header().map(|h| h.revision()).unwrap_or_default();
-        self.cache_lease(&lease.network, lease.address, Some((lease, rev)));
-        Ok(())
+        self.run_parts(vec![part])
     }
 
-    /// A replacement, only if the stored lease is still `previous`: its mod revision as read,
-    /// or (not read by this command) its stored value.
+    /// A replacement, only if the stored lease is still `previous`.
     pub(super) fn replace_lease(&self, lease: &Lease, previous: &Lease) -> Result<()> {
-        let key = keys::lease(&lease.network, lease.address);
-        let seen = self
-            .cached_leases(&lease.network)?
-            .into_iter()
-            .find(|(l, _)| l == previous)
-            .map(|(_, rev)| rev);
-        let unchanged = match seen {
-            Some(rev) => Compare::mod_revision(key.clone(), CompareOp::Equal, rev),
-            None => Compare::value(
-                key.clone(),
-                CompareOp::Equal,
-                json(&self.stored_lease(previous)?),
-            ),
-        };
-        let txn = Txn::new().when([unchanged]).and_then([TxnOp::put(
-            key,
-            json(&self.stored_lease(lease)?),
-            None,
-        )]);
-        let resp = self.etcd.txn(txn)?;
-        if !resp.succeeded() {
-            return Err(self.conflict(
-                &lease.network,
-                format!(
-                    "NAK: the lease of {} on network {} changed meanwhile",
-                    lease.address, lease.network
-                ),
-            ));
-        }
-        let rev = resp.header().map(|h| h.revision()).unwrap_or_default();
-        self.cache_lease(&lease.network, lease.address, Some((lease, rev)));
-        Ok(())
+        self.run_parts(vec![self.replace_part(lease, previous)?])
     }
 
     pub(super) fn drop_lease(&self, network: &str, address: IpAddr) -> Result<()> {
@@ -178,12 +126,13 @@ impl EtcdStore {
 
     /// Where this host's next search starts: the address it bound last. Each host starting
     /// from its own makes concurrent attaches on several hosts collide less.
-    pub(super) fn own_cursor(&self, network: &str) -> Result<Option<IpAddr>> {
+    pub(super) fn own_cursor(&self, network: &str, family: Family) -> Result<Option<IpAddr>> {
         let host = self.host()?.to_string();
         Ok(self
             .cached_leases(network)?
             .into_iter()
             .map(|(l, _)| l)
+            .filter(|l| Family::of(l.address) == family)
             .filter(|l| l.state == LeaseState::Bound && !keys::held_elsewhere(&l.client, &host))
             .max_by_key(|l| (l.since, l.address))
             .map(|l| l.address))
@@ -261,18 +210,28 @@ impl EtcdStore {
             since: crate::output::now(),
         };
         let member_put = TxnOp::put(keys::member(name, &member.host), json(&member), None);
+        // The definition, its VNI and its subnets (IPv6 too on a dual-stack overlay), each
+        // only if nobody holds it.
+        let mut absent = vec![
+            Compare::create_revision(keys::definition(name), CompareOp::Equal, 0),
+            Compare::create_revision(keys::vni(vni), CompareOp::Equal, 0),
+        ];
+        let mut puts = vec![
+            TxnOp::put(keys::definition(name), json(&def), None),
+            TxnOp::put(keys::vni(vni), name.as_bytes(), None),
+            member_put.clone(),
+        ];
+        for s in net.subnets() {
+            absent.push(Compare::create_revision(
+                keys::subnet(s),
+                CompareOp::Equal,
+                0,
+            ));
+            puts.push(TxnOp::put(keys::subnet(s), name.as_bytes(), None));
+        }
         let create = Txn::new()
-            .when([
-                Compare::create_revision(keys::definition(name), CompareOp::Equal, 0),
-                Compare::create_revision(keys::vni(vni), CompareOp::Equal, 0),
-                Compare::create_revision(keys::subnet(subnet), CompareOp::Equal, 0),
-            ])
-            .and_then([
-                TxnOp::put(keys::definition(name), json(&def), None),
-                TxnOp::put(keys::vni(vni), name.as_bytes(), None),
-                TxnOp::put(keys::subnet(subnet), name.as_bytes(), None),
-                member_put.clone(),
-            ])
+            .when(absent)
+            .and_then(puts)
             .or_else([TxnOp::get(keys::definition(name), None)]);
         let resp = self.etcd.txn(create)?;
         if resp.succeeded() {
@@ -284,7 +243,7 @@ impl EtcdStore {
         });
         let Some(kv) = existing else {
             return Err(Error::Conflict(format!(
-                "VNI {vni} or subnet {subnet} of network {name} was taken meanwhile by another \
+                "VNI {vni} or a subnet ({subnet}) of network {name} was taken meanwhile by another \
                  network: run the command again"
             )));
         };
@@ -342,7 +301,7 @@ impl EtcdStore {
         if let Some(vni) = def.vni {
             gone.push(TxnOp::delete(keys::vni(vni), None));
         }
-        if let Some(subnet) = def.subnet {
+        for subnet in def.subnets() {
             gone.push(TxnOp::delete(keys::subnet(subnet), None));
         }
         // Over a range, "create revision 0" holds only when no key is there: no member left.

@@ -193,3 +193,93 @@ fn what_contradicts_the_shared_definition_or_the_host_is_refused() {
     // Told where, it needs none.
     assert!(define(&lost, &args(&["--underlay", "192.0.2.1"])).is_ok());
 }
+
+#[test]
+fn a_dual_stack_overlay_takes_a_slash_64_of_the_host_ula_no_overlay_in_etcd_has() {
+    // Another overlay in etcd holds the first /64 of this host's ULA prefix.
+    let ula: IpNetwork = "fd00:aaaa:bbbb::/48".parse().unwrap();
+    let mut view = defined_elsewhere("other");
+    view.definitions.get_mut("other").unwrap().subnet6 =
+        Some("fd00:aaaa:bbbb::/64".parse().unwrap());
+    let host = TestHost::new(view);
+    host.store.claim_ula(ula).unwrap();
+    let d = define(&host, &args(&["--ipv6"])).unwrap();
+    assert_eq!(
+        d.net.subnet6,
+        Some("fd00:aaaa:bbbb:1::/64".parse().unwrap())
+    );
+    // Every host leases from the whole subnet, with no gateway: an L2 segment.
+    assert_eq!((d.net.ip_range6, d.net.gateway6), (None, None));
+    assert!(d.records.is_empty(), "the host had its ULA prefix already");
+    // A host with no ULA prefix yet makes one, recorded with the network.
+    let fresh = TestHost::new(SharedView::default());
+    let d = define(&fresh, &args(&["--ipv6"])).unwrap();
+    assert!(
+        matches!(d.records[..], [Record::ClaimUla(p)] if p.contains(d.net.subnet6.unwrap().ip()))
+    );
+}
+
+#[test]
+fn a_joiner_takes_the_ipv6_subnet_in_etcd_and_contradictions_are_refused() {
+    let mut view = defined_elsewhere("ov");
+    let s6: IpNetwork = "fd00:1:2::/64".parse().unwrap();
+    view.definitions.get_mut("ov").unwrap().subnet6 = Some(s6);
+    let host = TestHost::new(view);
+    // Joined with or without --ipv6: the definition's subnet either way.
+    for extra in [
+        &[][..],
+        &["--ipv6"],
+        &["--ipv6", "--subnet6", "fd00:1:2::/64"],
+    ] {
+        let net = define(&host, &args(extra)).unwrap().net;
+        assert_eq!(net.subnet6, Some(s6), "{extra:?}");
+    }
+    let other = TestHost::new(defined_elsewhere("other"));
+    let v4_only = TestHost::new(defined_elsewhere("ov"));
+    for (h, extra, needle) in [
+        (
+            &host,
+            &["--ipv6", "--subnet6", "fd00:9::/64"][..],
+            "with subnet6 fd00:1:2::/64, not fd00:9::/64",
+        ),
+        (&v4_only, &["--ipv6"][..], "exists in etcd as IPv4-only"),
+        (
+            &other,
+            &[
+                "--ipv6",
+                "--subnet6",
+                "fd00:9::/64",
+                "--gateway6",
+                "fd00:9::1",
+            ][..],
+            "no gateway",
+        ),
+    ] {
+        let e = define(h, &args(extra)).err().expect("refused");
+        assert_eq!(e.exit_code(), 2, "{extra:?}: {e}");
+        assert!(e.to_string().contains(needle), "{extra:?}: {e}");
+    }
+    // Another overlay's IPv6 subnet in etcd is not given twice.
+    let mut view = defined_elsewhere("other");
+    view.definitions.get_mut("other").unwrap().subnet6 = Some(s6);
+    let e = define(
+        &TestHost::new(view),
+        &args(&["--ipv6", "--subnet6", "fd00:1:2::/80"]),
+    )
+    .err()
+    .expect("refused");
+    assert!(e.to_string().contains("an overlay's in etcd"), "{e}");
+}
+
+#[test]
+fn an_attach_joins_only_an_overlay_etcd_defines() {
+    let host = TestHost::new(defined_elsewhere("ov"));
+    assert!(join_on_attach(&host, "nope").unwrap().is_none());
+    let (net, records) = join_on_attach(&host, "ov").unwrap().expect("joined");
+    assert_eq!(
+        net.shared_form(),
+        host.store.shared_network("ov").unwrap().unwrap()
+    );
+    assert_eq!(net.peers, ["192.0.2.2".parse::<IpAddr>().unwrap()]);
+    assert!(records.is_empty());
+}
