@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use etcd_client::{
     Client, ConnectOptions, GetOptions, KvClient, LeaseClient, LeaseKeepAliveStream, LeaseKeeper,
-    PutOptions, Txn, TxnResponse, WatchClient, WatchOptions, WatchStream,
+    Txn, TxnResponse, WatchClient, WatchOptions, WatchStream,
 };
 use std::cell::{OnceCell, RefCell};
 use std::future::Future;
@@ -147,36 +147,32 @@ impl Etcd {
         let mut open = kept.take().filter(|(held, _, _)| *held == id);
         let renew = async {
             match &mut open {
-                Some((_, keeper, _)) => keeper.keep_alive().await?,
+                Some((_, keeper, stream)) => {
+                    keeper.keep_alive().await?;
+                    Ok(stream.message().await?.is_some_and(|r| r.ttl() > 0))
+                }
+                // Opening the stream renews the lease once and reads that answer itself
+                // (an expired lease is an error): there is no second answer to wait for.
                 None => {
                     let (keeper, stream) = c.lease.clone().keep_alive(id).await?;
                     open = Some((id, keeper, stream));
+                    Ok(true)
                 }
             }
-            open.as_mut().expect("opened above").2.message().await
         };
-        let resp = match c
+        let alive = match c
             .rt
             .block_on(async { tokio::time::timeout(TIMEOUT, renew).await })
         {
             Err(_) => return Err(self.fail(format!("no answer within {} s", TIMEOUT.as_secs()))),
             Ok(Err(e)) if short(&e).contains("lease not found") => return Ok(false),
             Ok(Err(e)) => return Err(self.fail(short(&e))),
-            Ok(Ok(resp)) => resp,
+            Ok(Ok(alive)) => alive,
         };
-        let alive = resp.is_some_and(|r| r.ttl() > 0);
         if alive {
             *kept = open;
         }
         Ok(alive)
-    }
-
-    /// Put a key held by a lease: it goes when the lease expires.
-    pub fn put_leased(&self, key: &str, value: &[u8], lease: i64) -> Result<()> {
-        let (key, value) = (key.to_string(), value.to_vec());
-        let options = PutOptions::new().with_lease(lease);
-        self.call(|mut kv| async move { kv.put(key, value, Some(options)).await })
-            .map(|_| ())
     }
 
     /// Watch every key under a prefix from now on.

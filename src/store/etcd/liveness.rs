@@ -15,12 +15,14 @@ impl EtcdStore {
         let host = self.host()?.to_string();
         let seconds = ttl.as_secs().max(1) as i64;
         let id = self.etcd.grant(seconds)?;
+        // One Txn: a host seen with its agent key but no alive key is down, and would be
+        // recorded down (since now) by whoever looked between two separate writes.
+        let leased = etcd_client::PutOptions::new().with_lease(id);
         self.etcd.txn(Txn::new().and_then([
             TxnOp::put(keys::agent(&host), b"1".to_vec(), None),
+            TxnOp::put(keys::alive(&host), host.as_bytes().to_vec(), Some(leased)),
             TxnOp::delete(keys::down(&host), None),
         ]))?;
-        self.etcd
-            .put_leased(&keys::alive(&host), host.as_bytes(), id)?;
         self.liveness.set(Some((id, ttl)));
         Ok(())
     }
