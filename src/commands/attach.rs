@@ -215,7 +215,10 @@ fn attach_locked(
         })?
         .ops,
     );
-    plan.extend(drivers::bridge::plan_publish(address, address6, published)?);
+    plan.extend(ctx.on_backend(
+        &net.name,
+        drivers::bridge::plan_publish(address, address6, published)?,
+    )?);
     for d in dora.iter().chain(&dora6) {
         plan.push(Op::Record(Record::PutLease {
             lease: d.ack.clone(),

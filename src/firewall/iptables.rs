@@ -181,9 +181,13 @@ impl IptablesFirewall {
             return Ok(());
         }
         let spec = Self::spec(rule)?;
-        self.ipt
-            .append(rule.table.as_str(), &rule.chain, &spec)
-            .map_err(|e| kernel(rule.to_string(), e))
+        let table = rule.table.as_str();
+        if rule.goes_first() {
+            self.ipt.insert(table, &rule.chain, &spec, 1)
+        } else {
+            self.ipt.append(table, &rule.chain, &spec)
+        }
+        .map_err(|e| kernel(rule.to_string(), e))
     }
 
     pub fn delete(&mut self, rule: &Rule) -> Result<()> {

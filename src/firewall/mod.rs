@@ -7,6 +7,7 @@
 
 pub mod base;
 pub mod commit_watch;
+pub mod entry_rules;
 pub mod inet;
 pub mod iptables;
 pub mod layout;
@@ -253,8 +254,8 @@ impl HostFirewall {
                     inputs[slot(family)] = base::ensure_input(&saved, family)?;
                 }
                 let [base_input, base_input6] = inputs;
-                // Published ports and the tunnel filter still live in the table, if the
-                // kernel has nf_tables at all.
+                // No table of cnet's on this backend: one there is left from a time on
+                // nftables (`firewall reload` takes it away).
                 let table = nft::Nft::available() && self.nft()?.table_exists()?;
                 FirewallFacts {
                     backend,
@@ -286,14 +287,18 @@ impl HostFirewall {
             out.rules = nft.rule_count(None)?;
         }
         if backend == Backend::Iptables {
+            let mut all = Vec::new();
             for family in iptables::families() {
-                let n = listing::cnet_rules(&iptables::save(family)?, family).len();
+                let rules = listing::cnet_rules(&iptables::save(family)?, family);
+                let n = rules.len();
+                all.extend(rules);
                 match family {
                     Family::V4 => out.iptables_rules = Some(n),
                     Family::V6 => out.ip6tables_rules = Some(n),
                 }
                 out.rules += n;
             }
+            out.published_ports += entry_rules::count_ports(&all);
         }
         Ok(out)
     }
