@@ -220,7 +220,11 @@ impl Ctx {
 
     /// A published-port or tunnel-filter step of `network` as the backend takes it
     /// (`firewall::entry_rules::on_backend`).
-    pub fn on_backend(&self, network: &str, ops: Vec<crate::plan::Op>) -> Result<Vec<crate::plan::Op>> {
+    pub fn on_backend(
+        &self,
+        network: &str,
+        ops: Vec<crate::plan::Op>,
+    ) -> Result<Vec<crate::plan::Op>> {
         if ops.is_empty() {
             return Ok(ops);
         }

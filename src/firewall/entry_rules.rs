@@ -142,7 +142,11 @@ mod tests {
     #[test]
     fn a_port_is_one_dnat_rule_per_family_and_host_port() {
         let es = ports(
-            &["8080:80", "127.0.0.1:9090:90/udp", "8000-8001:9000-9001/sctp"],
+            &[
+                "8080:80",
+                "127.0.0.1:9090:90/udp",
+                "8000-8001:9000-9001/sctp",
+            ],
             &["10.1.0.2", "fd00:1::2"],
         );
         assert_eq!(
@@ -152,8 +156,8 @@ mod tests {
                 "ip6tables -t nat -A CNET-DNAT -p tcp -m tcp --dport 8080 -m comment --comment cnet:lab -j DNAT --to-destination '[fd00:1::2]:80'",
                 "iptables -t nat -A CNET-DNAT -d 127.0.0.1/32 -p udp -m udp --dport 9090 -m comment --comment cnet:lab -j DNAT --to-destination 10.1.0.2:90",
                 "iptables -t nat -A CNET-DNAT -p sctp -m sctp --dport 8000 -m comment --comment cnet:lab -j DNAT --to-destination 10.1.0.2:9000",
-                "ip6tables -t nat -A CNET-DNAT -p sctp -m sctp --dport 8000 -m comment --comment cnet:lab -j DNAT --to-destination '[fd00:1::2]:9000'",
                 "iptables -t nat -A CNET-DNAT -p sctp -m sctp --dport 8001 -m comment --comment cnet:lab -j DNAT --to-destination 10.1.0.2:9001",
+                "ip6tables -t nat -A CNET-DNAT -p sctp -m sctp --dport 8000 -m comment --comment cnet:lab -j DNAT --to-destination '[fd00:1::2]:9000'",
                 "ip6tables -t nat -A CNET-DNAT -p sctp -m sctp --dport 8001 -m comment --comment cnet:lab -j DNAT --to-destination '[fd00:1::2]:9001'",
             ]
         );
@@ -186,7 +190,10 @@ mod tests {
         let tunnel = tunnel::entries(4789, 5000, &["192.0.2.2".parse().unwrap()]);
         let mut expected = tunnel_rules("ov", &tunnel);
         expected.swap(0, 1);
-        expected.extend(port_rules("lab", &ports(&["127.0.0.1:8080:80"], &["10.1.0.2"])));
+        expected.extend(port_rules(
+            "lab",
+            &ports(&["127.0.0.1:8080:80"], &["10.1.0.2"]),
+        ));
         assert_eq!(cnet_rules(v4, Family::V4), expected);
         assert_eq!(
             cnet_rules(v6, Family::V6),

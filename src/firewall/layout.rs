@@ -108,7 +108,12 @@ pub fn base_jumps(family: Family) -> Vec<Rule> {
             vec![Match::LocalDestination],
             DNAT_CHAIN,
         ),
-        jump(Table::Nat, "OUTPUT", vec![Match::LocalDestination], DNAT_CHAIN),
+        jump(
+            Table::Nat,
+            "OUTPUT",
+            vec![Match::LocalDestination],
+            DNAT_CHAIN,
+        ),
     ];
     if family == Family::V4 {
         jumps.push(jump(Table::Raw, "PREROUTING", vec![], RAW_PREROUTING_CHAIN));

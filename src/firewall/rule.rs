@@ -49,7 +49,10 @@ pub enum Match {
     /// `-m conntrack ! --ctstate A,B`
     NotCtState(Vec<String>),
     /// `-p PROTO -m PROTO --dport PORT` (tcp, udp or sctp).
-    DestPort { proto: String, port: u16 },
+    DestPort {
+        proto: String,
+        port: u16,
+    },
     /// `-m addrtype --dst-type LOCAL`: addressed to one of the host's own addresses.
     LocalDestination,
     /// `-m u32 --u32 ...`: a VXLAN header's VNI (24 bits, 12 bytes into the UDP header),
@@ -147,7 +150,9 @@ impl Rule {
                     "--dst-type".into(),
                     "LOCAL".into(),
                 ]),
-                Match::Vni(vni) => a.extend(["-m".into(), "u32".into(), "--u32".into(), vni_u32(*vni)]),
+                Match::Vni(vni) => {
+                    a.extend(["-m".into(), "u32".into(), "--u32".into(), vni_u32(*vni)])
+                }
             }
         }
         if !self.comment.is_empty() {
@@ -165,7 +170,9 @@ impl Rule {
             Target::Masquerade => a.push("MASQUERADE".into()),
             Target::Jump(chain) => a.push(chain.clone()),
             Target::Return => a.push("RETURN".into()),
-            Target::Dnat(to) => a.extend(["DNAT".into(), "--to-destination".into(), to.to_string()]),
+            Target::Dnat(to) => {
+                a.extend(["DNAT".into(), "--to-destination".into(), to.to_string()])
+            }
         }
         a
     }

@@ -7,12 +7,12 @@ use super::Repair;
 use crate::commands::Ctx;
 use crate::drivers;
 use crate::error::Result;
+use crate::firewall::inet::NetElement;
 use crate::firewall::layout::{DNAT_CHAIN, TUNNEL_CHAIN};
 use crate::firewall::listing::network_of;
-use crate::firewall::{Backend, FirewallFacts, entry_rules};
-use crate::firewall::inet::NetElement;
 use crate::firewall::published::PortEntry;
 use crate::firewall::tunnel::TunnelEntry;
+use crate::firewall::{Backend, FirewallFacts, entry_rules};
 use crate::model::{Endpoint, Network};
 use crate::plan::{Op, Plan};
 
