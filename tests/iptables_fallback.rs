@@ -306,3 +306,48 @@ fn an_overlays_tunnel_hears_its_peers_and_drops_the_rest() {
     assert!(left.is_empty(), "{left:#?}");
     assert_eq!(cnet_nft_tables(a), Vec::<String>::new());
 }
+
+/// The legacy commands (x_tables), as chosen where nf_tables is missing, forced here: the
+/// same ports and network rules, and nothing of cnet's in nf_tables at all.
+#[test]
+fn with_the_legacy_commands_nothing_of_cnets_is_in_nf_tables() {
+    let sb = Sandbox::with_outside().with_env("CNET_FIREWALL", "iptables-legacy");
+    sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    sb.cnet(&["attach", "lab", "ns1", "-p", "8080:80"]).ok();
+    sb.cnet(&["attach", "lab", "ns2"]).ok();
+    serve(&sb, "ns1", 80, "hello");
+    assert_reply(&sb, Some("outside"), UPLINK_HOST, 8080, "hello");
+    assert_reply(&sb, Some("ns2"), "10.1.0.1", 8080, "hello");
+    let dry = sb.cnet(&["--dry-run", "attach", "lab", "ns3", "-p", "8081:80"]);
+    assert!(
+        dry.ok()
+            .stdout
+            .contains("iptables-legacy -t nat -A CNET-DNAT -p tcp -m tcp --dport 8081"),
+        "{dry}"
+    );
+    let status = sb.cnet(&["firewall", "status"]);
+    let status = &status.ok().stdout;
+    assert!(
+        status.contains("backend          iptables") && status.contains("(legacy)"),
+        "{status}"
+    );
+    let legacy = sb.run(&["iptables-legacy-save"]);
+    assert!(
+        legacy
+            .ok()
+            .stdout
+            .contains("-A CNET-DNAT -p tcp -m tcp --dport 8080"),
+        "{legacy}"
+    );
+    let nft = sb.run(&["nft", "list", "ruleset"]);
+    assert!(
+        !nft.ok().stdout.contains("CNET") && !nft.stdout.contains("cnet"),
+        "{nft}"
+    );
+    sb.cnet(&["net", "rm", "--force", "lab"]).ok();
+    for save in ["iptables-legacy-save", "ip6tables-legacy-save"] {
+        let r = sb.run(&[save]);
+        assert!(!r.ok().stdout.contains("CNET"), "{r}");
+    }
+}

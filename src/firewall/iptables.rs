@@ -139,6 +139,8 @@ impl IptablesFirewall {
             Ok(mut ipt) => {
                 // Never resolve addresses to names when listing (a DNS timeout per rule).
                 ipt.set_numeric(true);
+                // The legacy command where chosen (`variant`); same version, same options.
+                ipt.cmd = cmd;
                 Ok(IptablesFirewall { ipt, family })
             }
             Err(e) => match e.downcast_ref::<std::io::Error>() {

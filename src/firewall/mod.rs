@@ -19,6 +19,7 @@ pub mod restore;
 pub mod rule;
 pub mod status;
 pub mod tunnel;
+pub mod variant;
 
 use crate::error::Result;
 use crate::model::family::Family;
@@ -62,7 +63,8 @@ pub enum Backend {
     Iptables,
 }
 
-/// Forces a backend: `iptables` or `nftables` (else: nftables when the kernel has it).
+/// Forces a backend: `iptables`, `iptables-legacy` (the legacy commands, `firewall::variant`)
+/// or `nftables` (else: nftables when the kernel has it).
 pub const BACKEND_ENV: &str = "CNET_FIREWALL";
 
 impl Backend {
@@ -76,10 +78,11 @@ impl Backend {
     /// `CNET_FIREWALL` when set, else nftables when the kernel answers nf_tables requests.
     pub fn choose() -> Result<Backend> {
         match std::env::var(BACKEND_ENV).as_deref() {
-            Ok("iptables") => Ok(Backend::Iptables),
+            Ok("iptables" | variant::FORCE_LEGACY) => Ok(Backend::Iptables),
             Ok("nftables") => Ok(Backend::Nftables),
             Ok(other) => Err(crate::error::Error::usage(format!(
-                "{BACKEND_ENV}={other}: expected iptables or nftables"
+                "{BACKEND_ENV}={other}: expected iptables or nftables (or {})",
+                variant::FORCE_LEGACY
             ))),
             Err(_) if nft::Nft::available() => Ok(Backend::Nftables),
             Err(_) => Ok(Backend::Iptables),
@@ -228,6 +231,14 @@ impl HostFirewall {
             return Ok(b);
         }
         let b = Backend::choose()?;
+        if b == Backend::Iptables {
+            let forced = std::env::var(BACKEND_ENV).as_deref() == Ok(variant::FORCE_LEGACY);
+            variant::set_legacy(variant::wants_legacy(
+                forced,
+                nft::Nft::available(),
+                variant::installed("iptables-legacy-restore"),
+            ));
+        }
         self.backend = Some(b);
         Ok(b)
     }
@@ -299,6 +310,7 @@ impl HostFirewall {
                 out.rules += n;
             }
             out.published_ports += entry_rules::count_ports(&all);
+            out.iptables = variant::version();
         }
         Ok(out)
     }

@@ -88,11 +88,9 @@ pub struct Rule {
 
 /// The command that writes rules of a family: `iptables` or `ip6tables` (`-save` and
 /// `-restore` are named after it).
+/// The legacy ones (`iptables-legacy`) where the backend chose them (`firewall::variant`).
 pub fn binary(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "iptables",
-        Family::V6 => "ip6tables",
-    }
+    super::variant::binary(family)
 }
 
 impl Rule {
