@@ -190,9 +190,19 @@ fn published_ports_answer_in_both_families_and_go_with_detach() {
     assert!(status.contains("table            absent"), "{status}");
     assert!(status.contains("published ports  4"), "{status}");
 
+    // The fault matrix's consistency check sees the DNAT rules as the ports they publish: all
+    // there, and it notices one missing.
+    common::consistency::assert_consistent(&sb, "after attach -p");
     // Flushed, the rules come back with a reload, once.
     sb.run(&["iptables", "-t", "nat", "-F", "CNET-DNAT"]).ok();
     sb.run(&["ip6tables", "-t", "nat", "-F", "CNET-DNAT"]).ok();
+    let gathered = sb.sh(&common::consistency::gather_script(sb.state_dir()));
+    // (Its last grep finds nothing: the script's status says so, the output is what counts.)
+    let problem = common::consistency::check(&gathered.stdout).unwrap_err();
+    assert!(
+        problem.contains("recorded but not in the table"),
+        "{problem}"
+    );
     assert_no_reply(&sb, Some("outside"), UPLINK_HOST, 8080);
     sb.cnet(&["firewall", "reload"]).ok();
     sb.cnet(&["firewall", "reload"]).ok();
@@ -224,17 +234,12 @@ fn published_ports_answer_in_both_families_and_go_with_detach() {
     assert_eq!(cnet_nft_tables(&sb), Vec::<String>::new());
 }
 
-/// `cnet ARGS...` on a lab host, on the iptables backend.
-#[track_caller]
-fn ipt(h: &Sandbox, args: &[&str]) -> common::Run {
-    let mut argv = vec!["env", "CNET_FIREWALL=iptables", "cnet"];
-    argv.extend(args);
-    h.run(&argv)
-}
-
 #[test]
 fn an_overlays_tunnel_hears_its_peers_and_drops_the_rest() {
-    let lab = Lab::new(3);
+    let mut lab = Lab::new(3);
+    for h in &mut lab.hosts {
+        h.sb.set_env("CNET_FIREWALL", "iptables");
+    }
     let (a, b, c) = (lab.host(0), lab.host(1), lab.host(2));
     // a and b are each other's peers; c sends to a, which does not list it.
     let create = |h: &Sandbox, local: &str, peers: &[&str]| {
@@ -254,13 +259,13 @@ fn an_overlays_tunnel_hears_its_peers_and_drops_the_rest() {
         for p in peers {
             args.extend(["--peer", p]);
         }
-        ipt(h, &args).ok();
+        h.cnet(&args).ok();
     };
     create(a, &a.addr, &[&b.addr]);
     create(b, &b.addr, &[&a.addr]);
     create(c, &c.addr, &[&a.addr]);
     for h in [a, b, c] {
-        ipt(h, &["attach", "ov", "n1"]).ok();
+        h.cnet(&["attach", "ov", "n1"]).ok();
     }
     let addr = |h: &Sandbox| {
         h.addrs("n1", "eth0")[0]
@@ -273,6 +278,7 @@ fn an_overlays_tunnel_hears_its_peers_and_drops_the_rest() {
     b.assert_ping("n1", &na);
     // Without the filter a would learn c behind c's VTEP and answer.
     c.assert_no_ping("n1", &na);
+    common::consistency::assert_consistent(a, "overlay on iptables");
     let tunnel = chain_rules(a, false, "raw", "CNET-TUNNEL");
     assert_eq!(tunnel.len(), 2, "{tunnel:#?}");
     assert!(
@@ -283,21 +289,21 @@ fn an_overlays_tunnel_hears_its_peers_and_drops_the_rest() {
     assert_eq!(cnet_nft_tables(a), Vec::<String>::new());
 
     // A peer added later is heard: its RETURN goes before the DROP.
-    ipt(a, &["net", "peer", "add", "ov", &c.addr]).ok();
+    a.cnet(&["net", "peer", "add", "ov", &c.addr]).ok();
     c.assert_ping("n1", &na);
     a.assert_ping("n1", &nc);
     // And cut off again.
-    ipt(a, &["net", "peer", "rm", "ov", &c.addr]).ok();
+    a.cnet(&["net", "peer", "rm", "ov", &c.addr]).ok();
     c.assert_no_ping("n1", &na);
     b.assert_ping("n1", &na);
 
     // Flushed, the filter comes back from state with a reload.
     a.run(&["iptables", "-t", "raw", "-F", "CNET-TUNNEL"]).ok();
-    ipt(a, &["firewall", "reload"]).ok();
+    a.cnet(&["firewall", "reload"]).ok();
     assert_eq!(chain_rules(a, false, "raw", "CNET-TUNNEL"), tunnel);
     c.assert_no_ping("n1", &na);
 
-    ipt(a, &["net", "rm", "--force", "ov"]).ok();
+    a.cnet(&["net", "rm", "--force", "ov"]).ok();
     let left: Vec<String> = a
         .rules()
         .into_iter()

@@ -106,6 +106,7 @@ for n in $(ls /run/netns); do
 done
 echo "@@nft"; nft list table inet cnet 2>/dev/null
 echo "@@iptables"; {{ iptables-save; ip6tables-save; }} 2>/dev/null | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u
+echo "@@ipt-elements"; {{ iptables-save -t nat; iptables-save -t raw; }} 2>/dev/null | grep -E '^-A CNET-(DNAT|TUNNEL) '
 "#
     )
 }
@@ -252,7 +253,12 @@ pub fn check(gathered: &str) -> Result<usize, String> {
     }
 
     let (_, nft) = section("nft").next().expect("nft");
-    check_elements(&nets, &super::normalize_nft_table(&nft.join("\n")))?;
+    let mut elements = super::normalize_nft_table(&nft.join("\n"));
+    // The iptables backend's DNAT and tunnel-filter rules, as the elements they stand for.
+    if let Some((_, rules)) = section("ipt-elements").next() {
+        elements.extend(rules.iter().filter_map(|r| iptables_element(r)));
+    }
+    check_elements(&nets, &elements)?;
     let (_, iptables) = section("iptables").next().expect("iptables");
     for comment in iptables {
         let net = comment.trim_start_matches("cnet:");
@@ -278,7 +284,7 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
             let Some(addr) = ep.v4.as_deref().and_then(|a| a.split('/').next()) else {
                 continue;
             };
-            published.extend(ep.ports.iter().filter_map(|p| published_element(p, addr)));
+            published.extend(ep.ports.iter().flat_map(|p| published_elements(p, addr)));
         }
     }
     let overlays: Vec<&(String, u64, u64, Vec<String>)> =
@@ -341,18 +347,70 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
     Ok(())
 }
 
-/// The element of `published` (`PROTO . PORT : ADDR . PORT`) or `published-ip` (host address
-/// first) for a port an endpoint at `addr` records as `HOSTIP:PORT->PORT/PROTO`; `None` for
-/// ranges and IPv6 host addresses (not in these maps).
-fn published_element(port: &str, addr: &str) -> Option<String> {
-    let (host, rest) = port.rsplit_once(':')?;
-    let (hp, rest) = rest.split_once("->")?;
-    let (cp, proto) = rest.split_once('/')?;
-    if hp.contains('-') || host.contains(':') || host.starts_with('[') {
-        return None;
+/// An iptables rule of CNET-DNAT or CNET-TUNNEL (as iptables-save prints it) as the line of
+/// `table inet cnet`'s element that does the same (`nft published tcp . 8080 : 10.1.0.2 . 80`,
+/// `nft peers 4789 . 0x1388 . 192.0.2.2`); `None` for any other rule.
+fn iptables_element(rule: &str) -> Option<String> {
+    let w: Vec<&str> = rule.split_whitespace().collect();
+    let after = |flag: &str| {
+        w.windows(2)
+            .find(|p| p[0] == flag)
+            .map(|p| p[1].trim_matches('"'))
+    };
+    let port = after("--dport")?;
+    match w.get(1)? {
+        &"CNET-DNAT" => {
+            let proto = after("-p")?;
+            let (addr, to_port) = after("--to-destination")?.rsplit_once(':')?;
+            Some(match after("-d") {
+                Some(host) => format!(
+                    "nft published-ip {} . {proto} . {port} : {addr} . {to_port}",
+                    host.trim_end_matches("/32")
+                ),
+                None => format!("nft published {proto} . {port} : {addr} . {to_port}"),
+            })
+        }
+        &"CNET-TUNNEL" => {
+            let vni = after("--u32")?.rsplit_once('=')?.1;
+            Some(match after("-s") {
+                Some(peer) => format!(
+                    "nft peers {port} . {vni} . {}",
+                    peer.trim_end_matches("/32")
+                ),
+                None => format!("nft guarded {port} . {vni}"),
+            })
+        }
+        _ => None,
     }
-    Some(match host {
-        "0.0.0.0" => format!("{proto} . {hp} : {addr} . {cp}"),
-        _ => format!("{host} . {proto} . {hp} : {addr} . {cp}"),
-    })
+}
+
+/// The elements of `published` (`PROTO . PORT : ADDR . PORT`) or `published-ip` (host address
+/// first) for a port an endpoint at `addr` records as `HOSTIP:PORT[-END]->PORT[-END]/PROTO`,
+/// one per port of a range; none for IPv6 host addresses (not in these maps).
+fn published_elements(port: &str, addr: &str) -> Vec<String> {
+    let parse = || -> Option<Vec<String>> {
+        let (host, rest) = port.rsplit_once(':')?;
+        let (hp, rest) = rest.split_once("->")?;
+        let (cp, proto) = rest.split_once('/')?;
+        if host.contains(':') || host.starts_with('[') {
+            return None;
+        }
+        let first = |r: &str| r.split('-').next()?.parse::<u32>().ok();
+        let (h0, c0) = (first(hp)?, first(cp)?);
+        let h1 = hp
+            .split_once('-')
+            .map_or(Some(h0), |(_, e)| e.parse().ok())?;
+        Some(
+            (h0..=h1)
+                .map(|h| {
+                    let c = c0 + (h - h0);
+                    match host {
+                        "0.0.0.0" => format!("{proto} . {h} : {addr} . {c}"),
+                        _ => format!("{host} . {proto} . {h} : {addr} . {c}"),
+                    }
+                })
+                .collect(),
+        )
+    };
+    parse().unwrap_or_default()
 }
