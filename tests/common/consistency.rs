@@ -358,8 +358,8 @@ fn iptables_element(rule: &str) -> Option<String> {
             .map(|p| p[1].trim_matches('"'))
     };
     let port = after("--dport")?;
-    match w.get(1)? {
-        &"CNET-DNAT" => {
+    match *w.get(1)? {
+        "CNET-DNAT" => {
             let proto = after("-p")?;
             let (addr, to_port) = after("--to-destination")?.rsplit_once(':')?;
             Some(match after("-d") {
@@ -370,7 +370,7 @@ fn iptables_element(rule: &str) -> Option<String> {
                 None => format!("nft published {proto} . {port} : {addr} . {to_port}"),
             })
         }
-        &"CNET-TUNNEL" => {
+        "CNET-TUNNEL" => {
             let vni = after("--u32")?.rsplit_once('=')?.1;
             Some(match after("-s") {
                 Some(peer) => format!(
