@@ -3,7 +3,7 @@
 //! forwarding on, published ports answer over IPv6, overlays carry IPv6 between hosts (and
 //! none at all when IPv4-only), and `net rm` leaves no rule in either family. Each of these
 //! with either firewall: `table inet cnet`, and the iptables fallback (`CNET_FIREWALL=iptables`:
-//! iptables and ip6tables rules; published ports still in the table).
+//! iptables and ip6tables rules, published ports' DNAT included; see also iptables_fallback.rs).
 
 mod common;
 

@@ -2,8 +2,10 @@
 //! (`inet` has its layout, `nft` speaks it over netlink): networks, published ports
 //! (`published`) and the overlays' ingress filter (`tunnel`), all as elements of its sets.
 //! Where nf_tables is missing, the iptables backend (`layout`, `rule`, `base`, `iptables`,
-//! `restore`) installs the networks' rules instead; the choice is made once per command
-//! ([`Backend`]), and plans are made for the backend chosen.
+//! `restore`) installs rules instead, and no table: the networks', and published ports and
+//! tunnel filters as rules too (`entry_rules`), run by the legacy commands where the nf_tables
+//! variant cannot work (`variant`); the choice is made once per command ([`Backend`]), and
+//! plans are made for the backend chosen.
 
 pub mod base;
 pub mod commit_watch;
