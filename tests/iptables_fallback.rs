@@ -209,6 +209,34 @@ fn published_ports_answer_in_both_families_and_go_with_detach() {
     assert_eq!(chain_rules(&sb, false, "nat", "CNET-DNAT").len(), 4);
     assert_reply(&sb, Some("outside"), UPLINK_HOST6, 8080, "hello");
 
+    // A DNAT rule no endpoint publishes (a detach killed half way) goes with gc, alone.
+    sb.run(&[
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "CNET-DNAT",
+        "-p",
+        "tcp",
+        "-m",
+        "tcp",
+        "--dport",
+        "9999",
+        "-m",
+        "comment",
+        "--comment",
+        "cnet:lab",
+        "-j",
+        "DNAT",
+        "--to-destination",
+        "10.1.0.9:80",
+    ])
+    .ok();
+    let gc = sb.cnet(&["gc"]);
+    assert!(gc.ok().stdout.contains("--dport 9999"), "{gc}");
+    assert_eq!(chain_rules(&sb, false, "nat", "CNET-DNAT").len(), 4);
+    common::consistency::assert_consistent(&sb, "after gc");
+
     // Detach takes exactly its rules away.
     sb.cnet(&["detach", "lab", "ns1"]).ok();
     assert_eq!(
@@ -319,6 +347,12 @@ fn an_overlays_tunnel_hears_its_peers_and_drops_the_rest() {
 fn with_the_legacy_commands_nothing_of_cnets_is_in_nf_tables() {
     let sb = Sandbox::with_outside().with_env("CNET_FIREWALL", "iptables-legacy");
     sb.cnet(&["net", "create", "lab", "--subnet", "10.1.0.0/24"])
+        .ok();
+    // A base from before CNET-DNAT existed (an earlier cnet): the attach adds it first.
+    sb.sh("set -e
+         iptables-legacy -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNET-DNAT
+         iptables-legacy -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNET-DNAT
+         iptables-legacy -t nat -X CNET-DNAT")
         .ok();
     sb.cnet(&["attach", "lab", "ns1", "-p", "8080:80"]).ok();
     sb.cnet(&["attach", "lab", "ns2"]).ok();

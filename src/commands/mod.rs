@@ -229,10 +229,23 @@ impl Ctx {
             return Ok(ops);
         }
         let backend = self.firewall_backend()?;
-        Ok(ops
-            .into_iter()
-            .map(|op| crate::firewall::entry_rules::on_backend(backend, network, op))
-            .collect())
+        let mut out = Vec::with_capacity(ops.len() + 2);
+        // Rules going in need their chain: a base from before CNET-DNAT and CNET-TUNNEL
+        // existed gets them first.
+        let adds = |op: &crate::plan::Op| {
+            matches!(
+                op,
+                crate::plan::Op::PublishPorts(_) | crate::plan::Op::AllowTunnel(_)
+            )
+        };
+        if backend == crate::firewall::Backend::Iptables && ops.iter().any(adds) {
+            out.extend(crate::drivers::plan_base(&self.firewall_facts()?));
+        }
+        out.extend(
+            ops.into_iter()
+                .map(|op| crate::firewall::entry_rules::on_backend(backend, network, op)),
+        );
+        Ok(out)
     }
 
     /// Whether a rule is in its chain now (false for a dry run that may not look).
