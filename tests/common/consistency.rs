@@ -106,7 +106,7 @@ for n in $(ls /run/netns); do
 done
 echo "@@nft"; nft list table inet cnet 2>/dev/null
 echo "@@iptables"; {{ iptables-save; ip6tables-save; }} 2>/dev/null | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u
-echo "@@ipt-elements"; {{ iptables-save -t nat; iptables-save -t raw; }} 2>/dev/null | grep -E '^-A CNET-(DNAT|TUNNEL) '
+echo "@@ipt-elements"; {{ iptables-save -t nat; iptables-save -t raw; }} 2>/dev/null | grep -E '^-A CNET-(DNAT|TUNNEL) ' || true
 "#
     )
 }
