@@ -194,14 +194,18 @@ fn published_ports_answer_in_both_families_and_go_with_detach() {
     // there, and it notices one missing.
     common::consistency::assert_consistent(&sb, "after attach -p");
     // Flushed, the rules come back with a reload, once.
-    sb.run(&["iptables", "-t", "nat", "-F", "CNET-DNAT"]).ok();
+    let problem = || {
+        let gathered = sb.sh(&common::consistency::gather_script(sb.state_dir()));
+        common::consistency::check(&gathered.ok().stdout).unwrap_err()
+    };
     sb.run(&["ip6tables", "-t", "nat", "-F", "CNET-DNAT"]).ok();
-    let gathered = sb.sh(&common::consistency::gather_script(sb.state_dir()));
-    let problem = common::consistency::check(&gathered.ok().stdout).unwrap_err();
+    let missing = problem();
     assert!(
-        problem.contains("recorded but not in the table"),
-        "{problem}"
+        missing.contains("recorded but not in the table") && missing.contains("fd00:1::2"),
+        "{missing}"
     );
+    sb.run(&["iptables", "-t", "nat", "-F", "CNET-DNAT"]).ok();
+    assert!(problem().contains("recorded but not in the table"));
     assert_no_reply(&sb, Some("outside"), UPLINK_HOST, 8080);
     sb.cnet(&["firewall", "reload"]).ok();
     sb.cnet(&["firewall", "reload"]).ok();

@@ -106,7 +106,7 @@ for n in $(ls /run/netns); do
 done
 echo "@@nft"; nft list table inet cnet 2>/dev/null
 echo "@@iptables"; {{ iptables-save; ip6tables-save; }} 2>/dev/null | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u
-echo "@@ipt-elements"; {{ iptables-save -t nat; iptables-save -t raw; }} 2>/dev/null | grep -E '^-A CNET-(DNAT|TUNNEL) ' || true
+echo "@@ipt-elements"; {{ iptables-save -t nat; iptables-save -t raw; ip6tables-save -t nat; }} 2>/dev/null | grep -E '^-A CNET-(DNAT|TUNNEL) ' || true
 "#
     )
 }
@@ -281,10 +281,12 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
     let mut published: BTreeSet<String> = BTreeSet::new();
     for n in nets.values() {
         for ep in n.endpoints.values() {
-            let Some(addr) = ep.v4.as_deref().and_then(|a| a.split('/').next()) else {
-                continue;
-            };
-            published.extend(ep.ports.iter().flat_map(|p| published_elements(p, addr)));
+            for addr in [&ep.v4, &ep.v6] {
+                let Some(addr) = addr.as_deref().and_then(|a| a.split('/').next()) else {
+                    continue;
+                };
+                published.extend(ep.ports.iter().flat_map(|p| published_elements(p, addr)));
+            }
         }
     }
     let overlays: Vec<&(String, u64, u64, Vec<String>)> =
@@ -315,7 +317,7 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
                     return bad(&format!("its network records subnet {recorded:?}"));
                 }
             }
-            "published" | "published-ip" => {
+            "published" | "published-ip" | "published6" | "published6-ip" => {
                 if !published.contains(element) {
                     return bad("no endpoint publishes this port");
                 }
@@ -362,12 +364,18 @@ fn iptables_element(rule: &str) -> Option<String> {
         "CNET-DNAT" => {
             let proto = after("-p")?;
             let (addr, to_port) = after("--to-destination")?.rsplit_once(':')?;
+            let addr = addr.trim_matches(['[', ']']);
+            let map = if addr.contains(':') {
+                "published6"
+            } else {
+                "published"
+            };
             Some(match after("-d") {
                 Some(host) => format!(
-                    "nft published-ip {} . {proto} . {port} : {addr} . {to_port}",
-                    host.trim_end_matches("/32")
+                    "nft {map}-ip {} . {proto} . {port} : {addr} . {to_port}",
+                    host.trim_end_matches("/32").trim_end_matches("/128")
                 ),
-                None => format!("nft published {proto} . {port} : {addr} . {to_port}"),
+                None => format!("nft {map} {proto} . {port} : {addr} . {to_port}"),
             })
         }
         "CNET-TUNNEL" => {
@@ -385,16 +393,19 @@ fn iptables_element(rule: &str) -> Option<String> {
 }
 
 /// The elements of `published` (`PROTO . PORT : ADDR . PORT`) or `published-ip` (host address
-/// first) for a port an endpoint at `addr` records as `HOSTIP:PORT[-END]->PORT[-END]/PROTO`,
-/// one per port of a range; none for IPv6 host addresses (not in these maps).
+/// first), or their IPv6 maps for an IPv6 `addr`, for a port an endpoint at `addr` records as
+/// `HOSTIP:PORT[-END]->PORT[-END]/PROTO`, one per port of a range; none for a host address of
+/// the other family than `addr`'s.
 fn published_elements(port: &str, addr: &str) -> Vec<String> {
     let parse = || -> Option<Vec<String>> {
         let (host, rest) = port.rsplit_once(':')?;
         let (hp, rest) = rest.split_once("->")?;
         let (cp, proto) = rest.split_once('/')?;
-        if host.contains(':') || host.starts_with('[') {
+        let host_v6 = host.starts_with('[');
+        if host != "0.0.0.0" && host_v6 != addr.contains(':') {
             return None;
         }
+        let host = host.trim_matches(['[', ']']);
         let first = |r: &str| r.split('-').next()?.parse::<u32>().ok();
         let (h0, c0) = (first(hp)?, first(cp)?);
         let h1 = hp
