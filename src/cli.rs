@@ -425,7 +425,7 @@ pub enum NsOutput {
 pub enum FirewallCommand {
     /// Re-create every rule cnet should have, from its state (after nft flush ruleset, iptables -F or a firewall manager's reload): table inet cnet is rebuilt whole, in one transaction
     Reload,
-    /// Show the firewall backend (nftables, or iptables where nf_tables is missing; CNET_FIREWALL=iptables|nftables forces one), whether table inet cnet is there, and how many networks, published ports and rules it holds (with iptables: its rules in iptables and in ip6tables)
+    /// Show the firewall backend (nftables, or iptables where nf_tables is missing; CNET_FIREWALL=iptables|iptables-legacy|nftables forces one), whether table inet cnet is there, and how many networks, published ports and rules it holds (with iptables: its rules in iptables and in ip6tables, and which iptables it runs: the legacy commands where nf_tables is missing)
     Status,
 }
 

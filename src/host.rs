@@ -31,6 +31,10 @@ pub trait Host {
     fn host_routes(&mut self) -> Result<Vec<IpNetwork>>;
     /// What of cnet's firewall is there.
     fn firewall_facts(&mut self) -> Result<FirewallFacts>;
+    /// Which backend cnet's firewall is on (cheaper than all the facts).
+    fn firewall_backend(&mut self) -> Result<crate::firewall::Backend> {
+        Ok(self.firewall_facts()?.backend)
+    }
     /// Whether a rule is in its chain.
     fn has_rule(&mut self, rule: &Rule) -> Result<bool>;
     /// Where planning reads files (hosts files, resolv.conf).
@@ -105,6 +109,9 @@ impl Host for RealHost {
     }
     fn firewall_facts(&mut self) -> Result<FirewallFacts> {
         self.firewall.facts()
+    }
+    fn firewall_backend(&mut self) -> Result<crate::firewall::Backend> {
+        self.firewall.backend()
     }
     fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
         self.firewall.has_rule(rule)

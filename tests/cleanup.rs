@@ -317,6 +317,8 @@ fn the_iptables_backends_base_jumps_carry_no_comment() {
             "-A FORWARD -j CNET-FORWARD",
             "-A POSTROUTING -j CNET-POSTROUTING",
             "-A PREROUTING -j CNET-RAW-PREROUTING",
+            "-A PREROUTING -j CNET-TUNNEL",
+            "-A PREROUTING -m addrtype --dst-type LOCAL -j CNET-DNAT",
         ]
     );
 }

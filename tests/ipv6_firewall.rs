@@ -3,7 +3,7 @@
 //! forwarding on, published ports answer over IPv6, overlays carry IPv6 between hosts (and
 //! none at all when IPv4-only), and `net rm` leaves no rule in either family. Each of these
 //! with either firewall: `table inet cnet`, and the iptables fallback (`CNET_FIREWALL=iptables`:
-//! iptables and ip6tables rules; published ports still in the table).
+//! iptables and ip6tables rules, published ports' DNAT included; see also iptables_fallback.rs).
 
 mod common;
 
@@ -273,8 +273,16 @@ fn published_port_answers(backend: Backend) {
     // Detached: closed in both families, no element left.
     sb.cnet(&["detach", "lab", "web"]).ok();
     assert!(!fetch(&sb, "outside", UPLINK_HOST6, 8080).succeeded());
-    let table = sb.run(&["nft", "list", "table", "inet", "cnet"]);
-    assert!(!table.ok().stdout.contains("fd00:1::2 . 80"), "{table}");
+    match backend {
+        Backend::Nftables => {
+            let table = sb.run(&["nft", "list", "table", "inet", "cnet"]);
+            assert!(!table.ok().stdout.contains("fd00:1::2 . 80"), "{table}");
+        }
+        Backend::Iptables => {
+            let save = sb.run(&["ip6tables-save", "-t", "nat"]);
+            assert!(!save.ok().stdout.contains("[fd00:1::2]:80"), "{save}");
+        }
+    }
 }
 
 #[test]
@@ -318,32 +326,38 @@ fn net_rm_leaves_no_rule(backend: Backend) {
     ])
     .ok();
     sb.cnet(&["attach", "v", "nv"]).ok();
-    let table = sb.run(&["nft", "list", "table", "inet", "cnet"]);
-    // The ports are in the table with either backend.
-    table
-        .ok()
-        .stdout_has("tcp . 8080 : fd00:7::2 . 80")
-        .stdout_has("2001:db8:1::1 . tcp . 8081 : fd00:7::2 . 80");
     let status = sb.cnet(&["--format", "json", "firewall", "status"]).json();
     // 8080 (in both families' maps) and 8081: two ports.
     assert_eq!(status["published_ports"], 2, "{status}");
     match backend {
         Backend::Nftables => {
-            table.stdout_has("fd00:7::/64 . \"cn-a\"");
+            sb.run(&["nft", "list", "table", "inet", "cnet"])
+                .ok()
+                .stdout_has("tcp . 8080 : fd00:7::2 . 80")
+                .stdout_has("2001:db8:1::1 . tcp . 8081 : fd00:7::2 . 80")
+                .stdout_has("fd00:7::/64 . \"cn-a\"");
             assert!(status.get("ip6tables_rules").is_none(), "{status}");
         }
         Backend::Iptables => {
+            // No table: the ports are DNAT rules, in both families.
+            assert!(
+                !sb.run(&["nft", "list", "table", "inet", "cnet"])
+                    .succeeded()
+            );
             sb.run(&["ip6tables-save"])
                 .ok()
+                .stdout_has("-A CNET-DNAT -p tcp -m tcp --dport 8080 -m comment --comment \"cnet:a\" -j DNAT --to-destination [fd00:7::2]:80")
+                .stdout_has("-A CNET-DNAT -d 2001:db8:1::1/128 -p tcp -m tcp --dport 8081 -m comment --comment \"cnet:a\" -j DNAT --to-destination [fd00:7::2]:80")
                 .stdout_has("-A CNET-POSTROUTING -s fd00:7::/64 ! -o cn-a -m comment --comment \"cnet:a\" -j MASQUERADE")
                 .stdout_has("-A CNET-INPUT -i cn-v -m comment --comment \"cnet:v\" -j DROP");
             // a: 6 network rules + 2 for ports; v: 4. In each family, and the loopback two
-            // of a's port rules in iptables only.
-            assert_eq!(status["ip6tables_rules"], 12, "{status}");
-            assert_eq!(status["iptables_rules"], 14, "{status}");
+            // of a's port rules in iptables only. Then the DNAT rules: 8080 in both
+            // families, 8081 in ip6tables.
+            assert_eq!(status["ip6tables_rules"], 14, "{status}");
+            assert_eq!(status["iptables_rules"], 15, "{status}");
             sb.cnet(&["firewall", "status"])
                 .ok()
-                .stdout_has("ip6tables rules  12");
+                .stdout_has("ip6tables rules  14");
         }
     }
     sb.cnet(&["net", "rm", "--force", "a", "v"]).ok();

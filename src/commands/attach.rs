@@ -234,11 +234,17 @@ fn attach_locked(
             endpoint.publish_to = Some(leg.address);
             let to = Some(leg.address.into());
             let mut ops = leg.ops;
-            ops.extend(drivers::bridge::plan_publish(to, None, published)?);
+            ops.extend(ctx.on_backend(
+                &net.name,
+                drivers::bridge::plan_publish(to, None, published)?,
+            )?);
             ops
         }
         None => {
-            plan.extend(drivers::bridge::plan_publish(address, address6, published)?);
+            plan.extend(ctx.on_backend(
+                &net.name,
+                drivers::bridge::plan_publish(address, address6, published)?,
+            )?);
             Vec::new()
         }
     };

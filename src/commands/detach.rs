@@ -82,7 +82,7 @@ pub fn plan_detach_records(ctx: &Ctx, net: &Network, ep: &Endpoint) -> Result<Pl
     // published ports either, and renaming a link right after rules were deleted would wait
     // for the kernel to free them (an RCU grace period, ~25 ms).
     let mut plan = drivers::plan_detach(net, ep);
-    plan.extend(drivers::bridge::plan_unpublish(ep).ops);
+    plan.extend(ctx.on_backend(&ep.network, drivers::bridge::plan_unpublish(ep).ops)?);
     // The namespace's endpoints on its other networks: who takes over each default route.
     let mut handovers: Vec<(Endpoint, Endpoint)> = Vec::new();
     for family in [Family::V4, Family::V6] {

@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::cli::Format;
 use crate::drivers::{bridge, vxlan};
 use crate::error::Result;
-use crate::firewall::Backend;
+use crate::firewall::{Backend, entry_rules};
 use crate::model::Driver;
 use crate::plan::{Op, Plan};
 
@@ -27,10 +27,6 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
             } else {
                 networks.extend(bridge::firewall_elements(&net)?);
             }
-            for ep in ctx.store.endpoints(&net.name)? {
-                published.extend(bridge::endpoint_publish_entries(&ep)?);
-            }
-            users += 1;
         }
         if net.driver == Driver::Vxlan {
             if iptables {
@@ -38,23 +34,40 @@ pub fn reload(ctx: &Ctx) -> Result<()> {
             } else {
                 networks.extend(vxlan::firewall_elements(&net)?);
             }
-            tunnels.extend(vxlan::tunnel_filter_entries(&net)?);
-            // Its ports, published through the gateway bridge.
+            let filter = vxlan::tunnel_filter_entries(&net)?;
+            if iptables {
+                rules.extend(entry_rules::tunnel_rules(&net.name, &filter));
+            } else {
+                tunnels.extend(filter);
+            }
+        }
+        if matches!(net.driver, Driver::Bridge | Driver::Vxlan) {
+            // Published ports (an overlay's go through the gateway bridge).
             for ep in ctx.store.endpoints(&net.name)? {
-                published.extend(bridge::endpoint_publish_entries(&ep)?);
+                let ports = bridge::endpoint_publish_entries(&ep)?;
+                if iptables {
+                    rules.extend(entry_rules::port_rules(&net.name, &ports));
+                } else {
+                    published.extend(ports);
+                }
             }
             users += 1;
         }
     }
-    // Only the rules that are missing, so a second reload changes nothing (iptables; the
-    // table holds the ports and the tunnel filter only, then).
+    // Only the rules that are missing, so a second reload changes nothing (iptables: the
+    // networks, their published ports and the overlays' tunnel filters).
     for rule in rules {
         if !ctx.has_rule(&rule)? {
             plan.push(Op::AppendRule(rule));
         }
     }
-    // The table is rebuilt whole, in one transaction.
-    if users > 0 {
+    // The table is rebuilt whole, in one transaction; the iptables backend has none (one
+    // left from a time on nftables goes).
+    if iptables {
+        if facts.table {
+            plan.push(Op::DropTable);
+        }
+    } else if users > 0 {
         plan.push(Op::ReplaceTable {
             networks,
             tunnels,

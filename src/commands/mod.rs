@@ -211,6 +211,44 @@ impl Ctx {
         }
     }
 
+    /// Which firewall backend the plan is for (nftables for a dry run that may not look).
+    pub fn firewall_backend(&self) -> Result<crate::firewall::Backend> {
+        match self.host.borrow_mut().firewall_backend() {
+            Err(_) if self.unreadable_in_dry_run() => Ok(Default::default()),
+            other => other,
+        }
+    }
+
+    /// A published-port or tunnel-filter step of `network` as the backend takes it
+    /// (`firewall::entry_rules::on_backend`).
+    pub fn on_backend(
+        &self,
+        network: &str,
+        ops: Vec<crate::plan::Op>,
+    ) -> Result<Vec<crate::plan::Op>> {
+        if ops.is_empty() {
+            return Ok(ops);
+        }
+        let backend = self.firewall_backend()?;
+        let mut out = Vec::with_capacity(ops.len() + 2);
+        // Rules going in need their chain: a base from before CNET-DNAT and CNET-TUNNEL
+        // existed gets them first.
+        let adds = |op: &crate::plan::Op| {
+            matches!(
+                op,
+                crate::plan::Op::PublishPorts(_) | crate::plan::Op::AllowTunnel(_)
+            )
+        };
+        if backend == crate::firewall::Backend::Iptables && ops.iter().any(adds) {
+            out.extend(crate::drivers::plan_base(&self.firewall_facts()?));
+        }
+        out.extend(
+            ops.into_iter()
+                .map(|op| crate::firewall::entry_rules::on_backend(backend, network, op)),
+        );
+        Ok(out)
+    }
+
     /// Whether a rule is in its chain now (false for a dry run that may not look).
     pub fn has_rule(&self, rule: &crate::firewall::rule::Rule) -> Result<bool> {
         match self.host.borrow_mut().has_rule(rule) {

@@ -55,6 +55,7 @@ pub fn run(ctx: &Ctx, cmd: &PeerCommand) -> Result<()> {
         }
         vxlan::plan_peer_rm(&net, ip)?
     };
+    plan.ops = ctx.on_backend(&net.name, plan.ops)?;
     let previous = net.clone();
     if add {
         net.peers.push(ip);
@@ -121,6 +122,7 @@ pub fn sync_shared(ctx: &Ctx, net: &Network) -> Result<(Network, Vec<Op>)> {
     if ops.is_empty() {
         return Ok((net.clone(), ops));
     }
+    let mut ops = ctx.on_backend(&net.name, ops)?;
     let updated = Network {
         peers: remote,
         forwards,

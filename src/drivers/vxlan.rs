@@ -25,7 +25,7 @@ use super::{AttachRequest, Definition, Facts, NetworkDriver};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
 use crate::firewall::inet::NetElement;
-use crate::firewall::{Backend, FirewallFacts};
+use crate::firewall::{Backend, FirewallFacts, entry_rules};
 use crate::model::{Endpoint, Network};
 use crate::plan::{NsRef, Op, Plan};
 use std::net::IpAddr;
@@ -143,7 +143,12 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         }
         Backend::Iptables => {
             plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
-            plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
+            // The tunnel filter as rules of CNET-TUNNEL.
+            plan.push(entry_rules::on_backend(
+                fw.backend,
+                &net.name,
+                Op::AllowTunnel(tunnel_entries(net, &net.peers)?),
+            ));
         }
     }
     plan.push(Op::CreateVxlan {
@@ -205,7 +210,11 @@ pub fn plan_remove(net: &Network, fw: &FirewallFacts) -> Plan {
         }
         Backend::Iptables => {
             if let Ok(es) = tunnel_entries(net, &net.peers) {
-                plan.push(Op::DisallowTunnel(es));
+                plan.push(entry_rules::on_backend(
+                    fw.backend,
+                    &net.name,
+                    Op::DisallowTunnel(es),
+                ));
             }
             if let Ok(rules) = firewall_rules(net) {
                 plan.extend(rules.into_iter().rev().map(Op::DeleteRule));

@@ -139,6 +139,8 @@ impl IptablesFirewall {
             Ok(mut ipt) => {
                 // Never resolve addresses to names when listing (a DNS timeout per rule).
                 ipt.set_numeric(true);
+                // The legacy command where chosen (`variant`); same version, same options.
+                ipt.cmd = cmd;
                 Ok(IptablesFirewall { ipt, family })
             }
             Err(e) => match e.downcast_ref::<std::io::Error>() {
@@ -181,9 +183,13 @@ impl IptablesFirewall {
             return Ok(());
         }
         let spec = Self::spec(rule)?;
-        self.ipt
-            .append(rule.table.as_str(), &rule.chain, &spec)
-            .map_err(|e| kernel(rule.to_string(), e))
+        let table = rule.table.as_str();
+        if rule.goes_first() {
+            self.ipt.insert(table, &rule.chain, &spec, 1)
+        } else {
+            self.ipt.append(table, &rule.chain, &spec)
+        }
+        .map_err(|e| kernel(rule.to_string(), e))
     }
 
     pub fn delete(&mut self, rule: &Rule) -> Result<()> {

@@ -8,13 +8,18 @@
 //!                 └─ 3 -j CNET-FORWARD       accepts for cnet networks
 //! filter INPUT    ── 1 -j CNET-INPUT         drops from internal networks to the host
 //! nat POSTROUTING ── 1 -j CNET-POSTROUTING   MASQUERADE of outbound traffic
-//! raw PREROUTING  ── 1 -j CNET-RAW-PREROUTING   drops before routing (127/8 from a bridge;
-//!                                               iptables only)
+//! nat PREROUTING  ── 1 -m addrtype --dst-type LOCAL -j CNET-DNAT   published ports
+//! nat OUTPUT      ── 1 -m addrtype --dst-type LOCAL -j CNET-DNAT   (the host's own connections)
+//! raw PREROUTING  ─┬─ 1 -j CNET-RAW-PREROUTING  drops before routing (127/8 from a bridge;
+//!                  │                            iptables only)
+//!                  └─ 2 -j CNET-TUNNEL          VXLAN packets of an overlay from a non-peer
+//!                                               dropped (iptables only: the underlay is IPv4)
 //! ```
 //!
 //! A network's IPv4 rules go to iptables; a dual-stack network's IPv6 subnet gets the same
-//! rules again in ip6tables (each [`Rule`] names its family). Published ports' DNAT is not here
-//! but in nftables, as map entries (`firewall::published`).
+//! rules again in ip6tables (each [`Rule`] names its family). Published ports are DNAT rules
+//! in CNET-DNAT (`firewall::dnat`), and overlays' tunnel filters rules in CNET-TUNNEL
+//! (`firewall::tunnel_rules`): what `table inet cnet` holds as map and set elements.
 //!
 //! Isolation is consulted before the accepts, so a packet between two cnet networks is dropped
 //! before anything can accept it. The one exception is a published port (see
@@ -43,6 +48,10 @@ pub const INPUT_CHAIN: &str = "CNET-INPUT";
 pub const POSTROUTING_CHAIN: &str = "CNET-POSTROUTING";
 /// raw: drops before routing (packets addressed to 127/8 arriving on a bridge).
 pub const RAW_PREROUTING_CHAIN: &str = "CNET-RAW-PREROUTING";
+/// nat: published ports' DNAT, for packets addressed to the host's own addresses.
+pub const DNAT_CHAIN: &str = "CNET-DNAT";
+/// raw: the overlays' tunnel filter (peers' RETURNs first, then each overlay's DROP).
+pub const TUNNEL_CHAIN: &str = "CNET-TUNNEL";
 
 /// Both families, in the order their rules and base chains go in.
 pub const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
@@ -62,9 +71,11 @@ pub fn base_chains(family: Family) -> Vec<(Table, &'static str)> {
         (Table::Filter, FORWARD_CHAIN),
         (Table::Filter, INPUT_CHAIN),
         (Table::Nat, POSTROUTING_CHAIN),
+        (Table::Nat, DNAT_CHAIN),
     ];
     if family == Family::V4 {
         chains.push((Table::Raw, RAW_PREROUTING_CHAIN));
+        chains.push((Table::Raw, TUNNEL_CHAIN));
     }
     chains
 }
@@ -89,9 +100,24 @@ pub fn base_jumps(family: Family) -> Vec<Rule> {
         jump(Table::Filter, "FORWARD", vec![], FORWARD_CHAIN),
         jump(Table::Filter, "INPUT", vec![], INPUT_CHAIN),
         jump(Table::Nat, "POSTROUTING", vec![], POSTROUTING_CHAIN),
+        // Published ports: what arrives for a host address, and what the host itself sends to
+        // one (127.0.0.1 too: `firewall::ports` lets that through the bridge).
+        jump(
+            Table::Nat,
+            "PREROUTING",
+            vec![Match::LocalDestination],
+            DNAT_CHAIN,
+        ),
+        jump(
+            Table::Nat,
+            "OUTPUT",
+            vec![Match::LocalDestination],
+            DNAT_CHAIN,
+        ),
     ];
     if family == Family::V4 {
         jumps.push(jump(Table::Raw, "PREROUTING", vec![], RAW_PREROUTING_CHAIN));
+        jumps.push(jump(Table::Raw, "PREROUTING", vec![], TUNNEL_CHAIN));
     }
     jumps
 }

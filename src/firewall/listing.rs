@@ -97,7 +97,26 @@ fn parse_rule(family: Family, table: Table, rest: &str) -> Option<Rule> {
                 net: it.next()?.parse().ok()?,
                 negate,
             }),
-            "-m" if matches!(it.next()?, "conntrack" | "comment") => {}
+            "-p" => {
+                let proto = it.next()?.to_string();
+                // `-p udp -m udp --dport N`: the module named after the protocol, then the port.
+                if (it.next()?, it.next()?, it.next()?) != ("-m", proto.as_str(), "--dport") {
+                    return None;
+                }
+                let port = it.next()?.parse().ok()?;
+                matches.push(Match::DestPort { proto, port });
+            }
+            "-m" if matches!(it.next()?, "conntrack" | "comment" | "addrtype" | "u32") => {}
+            "--dst-type" if it.next()? == "LOCAL" => matches.push(Match::LocalDestination),
+            "--u32" => {
+                let text = it.next()?;
+                let vni = text.strip_prefix("0x0>>0x16&0x3c@0xc>>0x8=0x")?;
+                let vni = u32::from_str_radix(vni, 16).ok()?;
+                if super::rule::vni_u32(vni) != text {
+                    return None;
+                }
+                matches.push(Match::Vni(vni));
+            }
             "--ctstate" => {
                 let states = it.next()?.split(',').map(String::from).collect();
                 matches.push(if negate {
@@ -112,6 +131,11 @@ fn parse_rule(family: Family, table: Table, rest: &str) -> Option<Rule> {
                     "ACCEPT" => Target::Accept,
                     "DROP" => Target::Drop,
                     "MASQUERADE" => Target::Masquerade,
+                    "RETURN" => Target::Return,
+                    "DNAT" if it.next()? == "--to-destination" => {
+                        Target::Dnat(it.next()?.parse().ok()?)
+                    }
+                    "DNAT" => return None,
                     other => Target::Jump(other.into()),
                 })
             }

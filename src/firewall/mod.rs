@@ -2,11 +2,14 @@
 //! (`inet` has its layout, `nft` speaks it over netlink): networks, published ports
 //! (`published`) and the overlays' ingress filter (`tunnel`), all as elements of its sets.
 //! Where nf_tables is missing, the iptables backend (`layout`, `rule`, `base`, `iptables`,
-//! `restore`) installs the networks' rules instead; the choice is made once per command
-//! ([`Backend`]), and plans are made for the backend chosen.
+//! `restore`) installs rules instead, and no table: the networks', and published ports and
+//! tunnel filters as rules too (`entry_rules`), run by the legacy commands where the nf_tables
+//! variant cannot work (`variant`); the choice is made once per command ([`Backend`]), and
+//! plans are made for the backend chosen.
 
 pub mod base;
 pub mod commit_watch;
+pub mod entry_rules;
 pub mod inet;
 pub mod iptables;
 pub mod layout;
@@ -18,6 +21,7 @@ pub mod restore;
 pub mod rule;
 pub mod status;
 pub mod tunnel;
+pub mod variant;
 
 use crate::error::Result;
 use crate::model::family::Family;
@@ -61,7 +65,8 @@ pub enum Backend {
     Iptables,
 }
 
-/// Forces a backend: `iptables` or `nftables` (else: nftables when the kernel has it).
+/// Forces a backend: `iptables`, `iptables-legacy` (the legacy commands, `firewall::variant`)
+/// or `nftables` (else: nftables when the kernel has it).
 pub const BACKEND_ENV: &str = "CNET_FIREWALL";
 
 impl Backend {
@@ -75,10 +80,11 @@ impl Backend {
     /// `CNET_FIREWALL` when set, else nftables when the kernel answers nf_tables requests.
     pub fn choose() -> Result<Backend> {
         match std::env::var(BACKEND_ENV).as_deref() {
-            Ok("iptables") => Ok(Backend::Iptables),
+            Ok("iptables" | variant::FORCE_LEGACY) => Ok(Backend::Iptables),
             Ok("nftables") => Ok(Backend::Nftables),
             Ok(other) => Err(crate::error::Error::usage(format!(
-                "{BACKEND_ENV}={other}: expected iptables or nftables"
+                "{BACKEND_ENV}={other}: expected iptables or nftables (or {})",
+                variant::FORCE_LEGACY
             ))),
             Err(_) if nft::Nft::available() => Ok(Backend::Nftables),
             Err(_) => Ok(Backend::Iptables),
@@ -227,6 +233,14 @@ impl HostFirewall {
             return Ok(b);
         }
         let b = Backend::choose()?;
+        if b == Backend::Iptables {
+            let forced = std::env::var(BACKEND_ENV).as_deref() == Ok(variant::FORCE_LEGACY);
+            variant::set_legacy(variant::wants_legacy(
+                forced,
+                nft::Nft::available(),
+                variant::installed("iptables-legacy-restore"),
+            ));
+        }
         self.backend = Some(b);
         Ok(b)
     }
@@ -253,8 +267,8 @@ impl HostFirewall {
                     inputs[slot(family)] = base::ensure_input(&saved, family)?;
                 }
                 let [base_input, base_input6] = inputs;
-                // Published ports and the tunnel filter still live in the table, if the
-                // kernel has nf_tables at all.
+                // No table of cnet's on this backend: one there is left from a time on
+                // nftables (`firewall reload` takes it away).
                 let table = nft::Nft::available() && self.nft()?.table_exists()?;
                 FirewallFacts {
                     backend,
@@ -286,14 +300,19 @@ impl HostFirewall {
             out.rules = nft.rule_count(None)?;
         }
         if backend == Backend::Iptables {
+            let mut all = Vec::new();
             for family in iptables::families() {
-                let n = listing::cnet_rules(&iptables::save(family)?, family).len();
+                let rules = listing::cnet_rules(&iptables::save(family)?, family);
+                let n = rules.len();
+                all.extend(rules);
                 match family {
                     Family::V4 => out.iptables_rules = Some(n),
                     Family::V6 => out.ip6tables_rules = Some(n),
                 }
                 out.rules += n;
             }
+            out.published_ports += entry_rules::count_ports(&all);
+            out.iptables = variant::version();
         }
         Ok(out)
     }

@@ -2,10 +2,11 @@
 //!
 //! The DNAT of each published port is an element of cnet's nftables maps
 //! (`firewall::published`): `tcp . HOSTPORT : CIP . PORT`, looked up for packets addressed to
-//! one of the host's own addresses. There is no userland proxy. PREROUTING's lookup serves
+//! one of the host's own addresses; with the iptables backend, a rule of CNET-DNAT doing the
+//! same (`firewall::entry_rules`). There is no userland proxy. PREROUTING's lookup serves
 //! traffic arriving from elsewhere: another machine, a namespace on the same network (hairpin)
 //! or on another cnet network; OUTPUT's serves the host itself, on its own addresses and on
-//! 127.0.0.1. Nothing per port is in iptables: every non-internal bridge network gets, once
+//! 127.0.0.1. Beside those, every non-internal bridge network gets, once
 //! ([`network_rules`]):
 //!
 //! ```text

@@ -64,7 +64,7 @@ pub fn proto_number(name: &str) -> Option<u8> {
     }
 }
 
-fn proto_name(n: u8) -> String {
+pub(crate) fn proto_name(n: u8) -> String {
     match n as i32 {
         libc::IPPROTO_TCP => "tcp".into(),
         libc::IPPROTO_UDP => "udp".into(),

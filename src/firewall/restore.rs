@@ -17,6 +17,12 @@ pub fn render(command: &str, rules: &[Rule]) -> Result<String> {
     for table in table_order(command) {
         let mut lines = Vec::new();
         for r in rules.iter().filter(|r| r.table == table) {
+            // Adding, a rule that goes first is inserted at the top of its chain.
+            let command = if command == "-A" {
+                r.add_command()
+            } else {
+                command
+            };
             let mut words = vec![command.to_string(), r.chain.clone()];
             words.extend(r.spec_argv());
             lines.push(crate_rule_string(&words).map_err(Error::Runtime)?);

@@ -48,6 +48,16 @@ pub enum Match {
     CtState(Vec<String>),
     /// `-m conntrack ! --ctstate A,B`
     NotCtState(Vec<String>),
+    /// `-p PROTO -m PROTO --dport PORT` (tcp, udp or sctp).
+    DestPort {
+        proto: String,
+        port: u16,
+    },
+    /// `-m addrtype --dst-type LOCAL`: addressed to one of the host's own addresses.
+    LocalDestination,
+    /// `-m u32 --u32 ...`: a VXLAN header's VNI (24 bits, 12 bytes into the UDP header),
+    /// written the way iptables-save prints it, so a rule reads back as itself.
+    Vni(u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,6 +66,10 @@ pub enum Target {
     Drop,
     Masquerade,
     Jump(String),
+    /// Back to the calling chain: what it matches is exempt from the drops after it.
+    Return,
+    /// `-j DNAT --to-destination ADDR:PORT` (`[ADDR]:PORT` for IPv6).
+    Dnat(std::net::SocketAddr),
 }
 
 /// A rule of one chain, of iptables (`family` V4) or ip6tables (V6). `comment` is rendered as
@@ -74,11 +88,9 @@ pub struct Rule {
 
 /// The command that writes rules of a family: `iptables` or `ip6tables` (`-save` and
 /// `-restore` are named after it).
+/// The legacy ones (`iptables-legacy`) where the backend chose them (`firewall::variant`).
 pub fn binary(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "iptables",
-        Family::V6 => "ip6tables",
-    }
+    super::variant::binary(family)
 }
 
 impl Rule {
@@ -122,6 +134,23 @@ impl Rule {
                     "--ctstate".into(),
                     states.join(","),
                 ]),
+                Match::DestPort { proto, port } => a.extend([
+                    "-p".into(),
+                    proto.clone(),
+                    "-m".into(),
+                    proto.clone(),
+                    "--dport".into(),
+                    port.to_string(),
+                ]),
+                Match::LocalDestination => a.extend([
+                    "-m".into(),
+                    "addrtype".into(),
+                    "--dst-type".into(),
+                    "LOCAL".into(),
+                ]),
+                Match::Vni(vni) => {
+                    a.extend(["-m".into(), "u32".into(), "--u32".into(), vni_u32(*vni)])
+                }
             }
         }
         if !self.comment.is_empty() {
@@ -138,8 +167,25 @@ impl Rule {
             Target::Drop => a.push("DROP".into()),
             Target::Masquerade => a.push("MASQUERADE".into()),
             Target::Jump(chain) => a.push(chain.clone()),
+            Target::Return => a.push("RETURN".into()),
+            Target::Dnat(to) => {
+                a.extend(["DNAT".into(), "--to-destination".into(), to.to_string()])
+            }
         }
         a
+    }
+
+    /// Whether the rule goes at the top of its chain (`-I`) rather than the end: a RETURN
+    /// exempts what it matches from the drops of its chain, so it must come before all of them
+    /// whenever it is added.
+    pub fn goes_first(&self) -> bool {
+        self.target == Target::Return
+    }
+
+    /// The command that adds the rule: `-I` for one that [`goes_first`](Self::goes_first),
+    /// else `-A`.
+    pub fn add_command(&self) -> &'static str {
+        if self.goes_first() { "-I" } else { "-A" }
     }
 
     /// Full argv for `iptables` with the given command flag (`-A`, `-I`, `-D`, `-C`).
@@ -176,10 +222,17 @@ pub fn shell_quote(word: &str) -> String {
 }
 
 impl fmt::Display for Rule {
-    /// The rule as the `iptables -A` (or `ip6tables -A`) command that adds it.
+    /// The rule as the `iptables -A` (`-I` for one that goes first; `ip6tables` for IPv6)
+    /// command that adds it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.command_line("-A"))
+        write!(f, "{}", self.command_line(self.add_command()))
     }
+}
+
+/// The u32 match of a VXLAN VNI as iptables-save prints it: from the IP header's length to
+/// the UDP header, 12 bytes on, the top 24 bits of a 32-bit word.
+pub fn vni_u32(vni: u32) -> String {
+    format!("0x0>>0x16&0x3c@0xc>>0x8={vni:#x}")
 }
 
 /// Render argv words as the single string the `iptables` crate splits back into them: words

@@ -21,6 +21,10 @@ pub struct Installed {
     pub iptables_rules: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip6tables_rules: Option<usize>,
+    /// With the iptables backend: what the commands it runs say they are (`iptables v1.8.9
+    /// (nf_tables)`, or `(legacy)` where nf_tables is missing: `firewall::variant`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iptables: Option<String>,
 }
 
 impl Installed {
@@ -40,6 +44,9 @@ impl Installed {
             ("published ports", self.published_ports.to_string()),
             ("rules", self.rules.to_string()),
         ];
+        if let Some(v) = &self.iptables {
+            lines.push(("iptables", v.clone()));
+        }
         for (key, n) in [
             ("iptables rules", self.iptables_rules),
             ("ip6tables rules", self.ip6tables_rules),

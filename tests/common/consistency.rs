@@ -112,6 +112,7 @@ for n in $(ls /run/netns); do
 done
 echo "@@nft"; nft list table inet cnet 2>/dev/null
 echo "@@iptables"; {{ iptables-save; ip6tables-save; }} 2>/dev/null | grep -o 'cnet:[A-Za-z0-9_.-]*' | sort -u
+echo "@@ipt-elements"; {{ iptables-save -t nat; iptables-save -t raw; ip6tables-save -t nat; }} 2>/dev/null | grep -E '^-A CNET-(DNAT|TUNNEL) ' || true
 "#
     )
 }
@@ -259,7 +260,12 @@ pub fn check(gathered: &str) -> Result<usize, String> {
 
     check_legs(&nets)?;
     let (_, nft) = section("nft").next().expect("nft");
-    check_elements(&nets, &super::normalize_nft_table(&nft.join("\n")))?;
+    let mut elements = super::normalize_nft_table(&nft.join("\n"));
+    // The iptables backend's DNAT and tunnel-filter rules, as the elements they stand for.
+    if let Some((_, rules)) = section("ipt-elements").next() {
+        elements.extend(rules.iter().filter_map(|r| iptables_element(r)));
+    }
+    check_elements(&nets, &elements)?;
     let (_, iptables) = section("iptables").next().expect("iptables");
     for comment in iptables {
         let net = comment.trim_start_matches("cnet:");
@@ -327,11 +333,18 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
     let mut published: BTreeSet<String> = BTreeSet::new();
     for n in nets.values() {
         for ep in n.endpoints.values() {
-            let to = ep.ports_to.as_deref().or(ep.v4.as_deref());
-            let Some(addr) = to.and_then(|a| a.split('/').next()) else {
-                continue;
+            // An overlay endpoint's ports go to its gateway-bridge leg, others' to its own
+            // addresses.
+            let to = match &ep.ports_to {
+                Some(leg) => vec![Some(leg.clone())],
+                None => vec![ep.v4.clone(), ep.v6.clone()],
             };
-            published.extend(ep.ports.iter().filter_map(|p| published_element(p, addr)));
+            for addr in to {
+                let Some(addr) = addr.as_deref().and_then(|a| a.split('/').next()) else {
+                    continue;
+                };
+                published.extend(ep.ports.iter().flat_map(|p| published_elements(p, addr)));
+            }
         }
     }
     let overlays: Vec<&(String, u64, u64, Vec<String>)> =
@@ -362,7 +375,7 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
                     return bad(&format!("its network records subnet {recorded:?}"));
                 }
             }
-            "published" | "published-ip" => {
+            "published" | "published-ip" | "published6" | "published6-ip" => {
                 if !published.contains(element) {
                     return bad("no endpoint publishes this port");
                 }
@@ -394,18 +407,79 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
     Ok(())
 }
 
-/// The element of `published` (`PROTO . PORT : ADDR . PORT`) or `published-ip` (host address
-/// first) for a port an endpoint at `addr` records as `HOSTIP:PORT->PORT/PROTO`; `None` for
-/// ranges and IPv6 host addresses (not in these maps).
-fn published_element(port: &str, addr: &str) -> Option<String> {
-    let (host, rest) = port.rsplit_once(':')?;
-    let (hp, rest) = rest.split_once("->")?;
-    let (cp, proto) = rest.split_once('/')?;
-    if hp.contains('-') || host.contains(':') || host.starts_with('[') {
-        return None;
+/// An iptables rule of CNET-DNAT or CNET-TUNNEL (as iptables-save prints it) as the line of
+/// `table inet cnet`'s element that does the same (`nft published tcp . 8080 : 10.1.0.2 . 80`,
+/// `nft peers 4789 . 0x1388 . 192.0.2.2`); `None` for any other rule.
+fn iptables_element(rule: &str) -> Option<String> {
+    let w: Vec<&str> = rule.split_whitespace().collect();
+    let after = |flag: &str| {
+        w.windows(2)
+            .find(|p| p[0] == flag)
+            .map(|p| p[1].trim_matches('"'))
+    };
+    let port = after("--dport")?;
+    match *w.get(1)? {
+        "CNET-DNAT" => {
+            let proto = after("-p")?;
+            let (addr, to_port) = after("--to-destination")?.rsplit_once(':')?;
+            let addr = addr.trim_matches(['[', ']']);
+            let map = if addr.contains(':') {
+                "published6"
+            } else {
+                "published"
+            };
+            Some(match after("-d") {
+                Some(host) => format!(
+                    "nft {map}-ip {} . {proto} . {port} : {addr} . {to_port}",
+                    host.trim_end_matches("/32").trim_end_matches("/128")
+                ),
+                None => format!("nft {map} {proto} . {port} : {addr} . {to_port}"),
+            })
+        }
+        "CNET-TUNNEL" => {
+            let vni = after("--u32")?.rsplit_once('=')?.1;
+            Some(match after("-s") {
+                Some(peer) => format!(
+                    "nft peers {port} . {vni} . {}",
+                    peer.trim_end_matches("/32")
+                ),
+                None => format!("nft guarded {port} . {vni}"),
+            })
+        }
+        _ => None,
     }
-    Some(match host {
-        "0.0.0.0" => format!("{proto} . {hp} : {addr} . {cp}"),
-        _ => format!("{host} . {proto} . {hp} : {addr} . {cp}"),
-    })
+}
+
+/// The elements of `published` (`PROTO . PORT : ADDR . PORT`) or `published-ip` (host address
+/// first), or their IPv6 maps for an IPv6 `addr`, for a port an endpoint at `addr` records as
+/// `HOSTIP:PORT[-END]->PORT[-END]/PROTO`, one per port of a range; none for a host address of
+/// the other family than `addr`'s.
+fn published_elements(port: &str, addr: &str) -> Vec<String> {
+    let parse = || -> Option<Vec<String>> {
+        let (host, rest) = port.rsplit_once(':')?;
+        let (hp, rest) = rest.split_once("->")?;
+        let (cp, proto) = rest.split_once('/')?;
+        let host_v6 = host.starts_with('[');
+        if host != "0.0.0.0" && host_v6 != addr.contains(':') {
+            return None;
+        }
+        let host = host.trim_matches(['[', ']']);
+        let first = |r: &str| r.split('-').next()?.parse::<u32>().ok();
+        let (h0, c0) = (first(hp)?, first(cp)?);
+        let h1 = hp
+            .split_once('-')
+            .map_or(Some(h0), |(_, e)| e.parse().ok())?;
+        Some(
+            (h0..=h1)
+                .map(|h| {
+                    let c = c0 + (h - h0);
+                    match host {
+                        "0.0.0.0" => format!("{proto} . {h} : {addr} . {c}"),
+                        _ => format!("{host} . {proto} . {h} : {addr} . {c}"),
+                    }
+                })
+                .collect(),
+        )
+    };
+    parse().unwrap_or_default()
 }

@@ -418,6 +418,11 @@ impl Sandbox {
         self
     }
 
+    /// The same for a sandbox made by someone else (a [`multihost::Lab`]'s hosts).
+    pub fn set_env(&mut self, key: &'static str, value: &'static str) {
+        self.env.push((key, value));
+    }
+
     /// The state directory cnet uses in this sandbox.
     pub fn state_dir(&self) -> &'static str {
         self.state_env.unwrap_or(DEFAULT_STATE_DIR)

@@ -7,15 +7,20 @@ use super::Repair;
 use crate::commands::Ctx;
 use crate::drivers;
 use crate::error::Result;
-use crate::firewall::FirewallFacts;
 use crate::firewall::inet::NetElement;
+use crate::firewall::layout::{DNAT_CHAIN, TUNNEL_CHAIN};
+use crate::firewall::listing::network_of;
 use crate::firewall::published::PortEntry;
 use crate::firewall::tunnel::TunnelEntry;
+use crate::firewall::{Backend, FirewallFacts, entry_rules};
 use crate::model::{Endpoint, Network};
 use crate::plan::{Op, Plan};
 
 /// The stale elements, as repairs.
 pub fn repairs(ctx: &Ctx, networks: &[Network], endpoints: &[Endpoint]) -> Result<Vec<Repair>> {
+    if ctx.firewall_backend()? == Backend::Iptables {
+        return stale_rules(ctx, networks, endpoints);
+    }
     let held = match ctx.host.borrow_mut().firewall_elements() {
         Ok(held) => held,
         // No nf_tables, or not allowed to look (a dry run as a user): nothing to say about it.
@@ -45,6 +50,41 @@ pub fn repairs(ctx: &Ctx, networks: &[Network], endpoints: &[Endpoint]) -> Resul
         ));
     }
     Ok(out)
+}
+
+/// With the iptables backend, the same as rules: DNAT and tunnel-filter rules of a network
+/// that exists, which no endpoint publishes or no overlay has (those of networks that are gone
+/// are `leftovers`' to remove).
+fn stale_rules(ctx: &Ctx, networks: &[Network], endpoints: &[Endpoint]) -> Result<Vec<Repair>> {
+    let mut wanted = Vec::new();
+    for ep in endpoints {
+        for op in drivers::bridge::plan_unpublish(ep).ops {
+            if let Op::UnpublishPorts(es) = op {
+                wanted.extend(entry_rules::port_rules(&ep.network, &es));
+            }
+        }
+    }
+    for net in networks {
+        wanted.extend(entry_rules::tunnel_rules(&net.name, &tunnel_of(net)));
+    }
+    let mut out = Vec::new();
+    for rule in ctx.host.borrow_mut().cnet_rules()? {
+        let ours = [DNAT_CHAIN, TUNNEL_CHAIN].contains(&rule.chain.as_str());
+        let live = network_of(&rule).is_some_and(|n| networks.iter().any(|net| net.name == n));
+        if ours && live && !wanted.contains(&rule) {
+            out.push(repair(
+                format!("firewall rule {}", rule.command_line("-D")),
+                "no endpoint or overlay has it",
+                Op::DeleteRules(vec![rule]),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The tunnel-filter entries of one network (none but an overlay's).
+fn tunnel_of(net: &Network) -> Vec<TunnelEntry> {
+    expected(std::slice::from_ref(net), &[]).1
 }
 
 fn repair(object: String, problem: &str, op: Op) -> Repair {

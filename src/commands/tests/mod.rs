@@ -498,3 +498,28 @@ fn firewall_reload_rebuilds_the_table_with_every_network_in_one_transaction() {
     assert_eq!(log.matches("EOF").count(), 2, "one transaction: {log}");
     assert!(!log.contains("iptables"), "{log}");
 }
+
+#[test]
+fn with_iptables_a_published_port_is_dnat_rules_and_fails_whole_at_any_step() {
+    let iptables = || FakeHost {
+        facts: crate::firewall::FirewallFacts::iptables(),
+        ..Default::default()
+    };
+    let args = ["attach", "bridge", NS1, "-p", "8080:80"];
+    each_failure_leaves_nothing(&Contents::default(), iptables, &args);
+    let store = MemStore::default();
+    let host = SharedHost::new(iptables());
+    cnet(&store, &host, false, &args).unwrap();
+    let log = host.0.borrow().log.join("\n");
+    assert!(
+        log.contains("iptables -t nat -A CNET-DNAT -p tcp -m tcp --dport 8080"),
+        "{log}"
+    );
+    assert!(!log.contains("nft"), "no table on this backend\n{log}");
+    cnet(&store, &host, false, &["detach", "bridge", NS1]).unwrap();
+    let log = host.0.borrow().log.join("\n");
+    assert!(
+        log.contains("iptables -t nat -D CNET-DNAT -p tcp -m tcp --dport 8080"),
+        "{log}"
+    );
+}

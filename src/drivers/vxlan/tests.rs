@@ -200,22 +200,19 @@ fn create_guards_the_vni_with_its_peers_before_the_tunnel_exists() {
         }
     );
 
-    // With iptables, the filter is its own step, after the rules.
+    // With iptables, the filter is rules of its own chain, after the bridge's, in one batch;
+    // removal deletes exactly those.
     let plan = create_any(&ov(), &FirewallFacts::iptables()).unwrap();
+    let filter = crate::firewall::entry_rules::tunnel_rules(&ov().name, &tunnels);
     let allowed = plan
         .ops
         .iter()
-        .position(|o| matches!(o, Op::AllowTunnel(es) if es == &tunnels))
+        .position(|o| matches!(o, Op::AppendRules(rs) if rs == &filter))
         .unwrap();
     assert!(matches!(plan.ops[allowed - 1], Op::AppendRule(_)));
-    // No iptables rule looks at the tunnel's packets any more.
-    assert!(
-        !plan.ops.iter().any(
-            |o| matches!(o, Op::AppendRule(r) if r.table == crate::firewall::rule::Table::Raw)
-        )
-    );
+    assert!(!plan.ops.iter().any(|o| matches!(o, Op::AllowTunnel(_))));
     let rm = plan_remove(&ov(), &FirewallFacts::iptables());
-    assert!(matches!(&rm.ops[1], Op::DisallowTunnel(gone) if gone == &tunnels));
+    assert!(matches!(&rm.ops[1], Op::DeleteRules(gone) if gone == &filter));
 }
 
 #[test]

@@ -167,10 +167,13 @@ fn base_jumps_go_to_the_top_in_order() {
             "iptables -t filter -I FORWARD 3 -j CNET-FORWARD",
             "iptables -t filter -I INPUT 1 -j CNET-INPUT",
             "iptables -t nat -I POSTROUTING 1 -j CNET-POSTROUTING",
+            "iptables -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -j CNET-DNAT",
+            "iptables -t nat -I OUTPUT 1 -m addrtype --dst-type LOCAL -j CNET-DNAT",
             "iptables -t raw -I PREROUTING 1 -j CNET-RAW-PREROUTING",
+            "iptables -t raw -I PREROUTING 2 -j CNET-TUNNEL",
         ]
     );
-    // ip6tables: the same, without the raw chain.
+    // ip6tables: the same, without the raw chains.
     assert_eq!(
         jumps(Family::V6),
         vec![
@@ -179,6 +182,8 @@ fn base_jumps_go_to_the_top_in_order() {
             "ip6tables -t filter -I FORWARD 3 -j CNET-FORWARD",
             "ip6tables -t filter -I INPUT 1 -j CNET-INPUT",
             "ip6tables -t nat -I POSTROUTING 1 -j CNET-POSTROUTING",
+            "ip6tables -t nat -I PREROUTING 1 -m addrtype --dst-type LOCAL -j CNET-DNAT",
+            "ip6tables -t nat -I OUTPUT 1 -m addrtype --dst-type LOCAL -j CNET-DNAT",
         ]
     );
     // Every jump targets one of cnet's chains in the same table.
