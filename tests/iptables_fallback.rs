@@ -334,8 +334,10 @@ fn an_overlays_tunnel_hears_its_peers_and_drops_the_rest() {
     assert_eq!(chain_rules(a, false, "raw", "CNET-TUNNEL"), tunnel);
     c.assert_no_ping("n1", &na);
 
-    // `net rm` on a, `reset` on b: nothing of cnet's left on either.
+    // `net rm` on a (then `net prune` for the gateway bridge the overlay leaves, as Docker
+    // leaves docker_gwbridge), `reset` on b: nothing of cnet's left on either.
     a.cnet(&["net", "rm", "--force", "ov"]).ok();
+    a.cnet(&["net", "prune", "--force"]).ok();
     b.cnet(&["reset", "--yes"]).ok();
     for h in [a, b] {
         let left: Vec<String> = h
