@@ -89,9 +89,13 @@ fn overlay(lab: &Lab, backend: &str, name: &str, vni: &str, subnet: &str, extra:
     }
 }
 
-fn scenario(backend: &str) {
+fn scenario(backend: &'static str) {
     common::require_root();
-    let lab = Lab::new(2);
+    let mut lab = Lab::new(2);
+    // Every command of the hosts' sandboxes on this backend, the consistency check's gc too.
+    for h in &mut lab.hosts {
+        h.sb.set_env("CNET_FIREWALL", backend);
+    }
     let (a, b) = (lab.host(0), lab.host(1));
     overlay(&lab, backend, "ov", "5000", "10.50.0.0/24", &[]);
     overlay(&lab, backend, "ov2", "5001", "10.51.0.0/24", &[]);
