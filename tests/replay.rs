@@ -411,6 +411,49 @@ fn args(step: &str) -> Vec<&str> {
 
 #[test]
 fn a_dry_run_pasted_into_a_shell_builds_what_the_real_run_builds() {
+    replay(STEPS);
+}
+
+/// A lab of overlays whose namespaces have legs on the gateway bridge `cnet_gwbridge`: a
+/// leg stays while one of its namespace's overlays is left and goes with the last, whichever
+/// command (detach, `ns rm`, `net rm --force`, `reset`) takes them.
+const GATEWAY_STEPS: &[&str] = &[
+    "net create ova -d vxlan --vni 6000 --subnet 10.30.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
+    "net create ovb -d vxlan --vni 6001 --subnet 10.31.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
+    "net create ovc -d vxlan --vni 6002 --subnet 10.32.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
+    "attach ova n1 -p 8081:80",
+    "attach ovb n1 -p 8082:80",
+    "attach ova n2 -p 8083:80",
+    "attach ovb n2",
+    "attach ova n3",
+    "attach ovb n3 -p 8084:80",
+    "attach ovc n3",
+    "attach ova n4",
+    "attach ovb n4",
+    "detach ova n2",
+    "detach ovb n2",
+    "ns rm n1",
+    "net rm --force ova",
+    "net rm --force ovb ovc",
+    "ns rm n2 n3 n4",
+    "net create ovd -d vxlan --vni 6005 --subnet 10.35.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
+    "net create ove -d vxlan --vni 6006 --subnet 10.36.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
+    "net create lab --subnet 10.1.0.0/24",
+    "attach ovd n5 -p 8086:80",
+    "attach ove n5",
+    "attach ovd n6",
+    "attach lab n6",
+    "reset --yes",
+];
+
+#[test]
+fn a_dry_run_of_overlays_with_legs_builds_what_the_real_run_builds() {
+    replay(GATEWAY_STEPS);
+}
+
+/// Runs `steps` for real in one sandbox and as pasted dry-run scripts in another, comparing
+/// both after every step.
+fn replay(steps: &[&str]) {
     let real = Sandbox::new();
     let replay = Sandbox::new();
     real.sh(SETUP).ok();
@@ -422,7 +465,7 @@ fn a_dry_run_pasted_into_a_shell_builds_what_the_real_run_builds() {
     // net create picked its own. They are compared as "the MAC from the id": A's computed
     // from its state, B's as its dry run printed it.
     let (mut real_macs, mut replay_macs) = (Vec::new(), Vec::new());
-    for step in STEPS {
+    for step in steps {
         if let Some(cmd) = step.strip_prefix("! ") {
             real.sh(cmd).ok();
             replay.sh(cmd).ok();

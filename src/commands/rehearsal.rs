@@ -1,11 +1,11 @@
-//! `cnet --dry-run lab up|down`: each of a lab's steps is planned on what the steps before it
-//! made, so a lab cannot be dry-run one command at a time against this machine. It is
-//! rehearsed instead: the same commands run on a copy of cnet's records in memory and on a
+//! A dry run of several steps (`lab up|down`, `ns rm`, `net rm`, `reset`): each step is
+//! planned on what the steps before it made, so such a command cannot be dry-run one plan at a
+//! time against this machine. It is rehearsed instead: the same commands run on a copy of cnet's records in memory and on a
 //! host that reads this machine but only remembers the steps it is given (links, namespaces,
 //! files, cnet's firewall base). Every plan is printed as a dry run prints it; nothing on the
 //! machine or in the state directory changes.
 
-use super::super::Ctx;
+use super::Ctx;
 use crate::error::Result;
 use crate::files::{Disk, FileSource, Node};
 use crate::firewall::inet::NetElement;
@@ -29,6 +29,16 @@ pub fn context(ctx: &Ctx) -> Result<Ctx> {
         Box::new(copy_of(&*ctx.store)?),
         Box::new(Rehearsal::default()),
     ))
+}
+
+/// Run `f` on a rehearsing context when `ctx` is a dry run (and not one already), else on
+/// `ctx`: the plans of a command of several steps are then each made on what the earlier ones
+/// did, as the real run makes them.
+pub fn rehearsed<T>(ctx: &Ctx, f: impl FnOnce(&Ctx) -> Result<T>) -> Result<T> {
+    if ctx.dry_run() && !ctx.rehearsing {
+        return f(&context(ctx)?);
+    }
+    f(ctx)
 }
 
 /// cnet's records, in memory: networks, leases and lease cursors, endpoints and the host ports
@@ -79,11 +89,18 @@ struct Rehearsal {
     base_made: bool,
     /// `table inet cnet` made (true) or dropped (false) by the rehearsal.
     table: Option<bool>,
+    /// iptables and ip6tables rules appended (true) or deleted (false) by the rehearsal.
+    rules: HashMap<Rule, bool>,
 }
 
 impl Rehearsal {
     fn link(&mut self, ns: &NsRef, dev: &str, there: bool) {
         self.links.insert((ns.clone(), dev.to_string()), there);
+    }
+    fn rules<'a>(&mut self, rules: impl IntoIterator<Item = &'a Rule>, there: bool) {
+        for r in rules {
+            self.rules.insert(r.clone(), there);
+        }
     }
 }
 
@@ -128,6 +145,10 @@ impl Host for Rehearsal {
                 self.link(&NsRef::Host, host, false);
                 self.link(peer_ns, peer, false);
             }
+            Op::AppendRule(r) => self.rules([r], true),
+            Op::AppendRules(rs) => self.rules(rs, true),
+            Op::DeleteRule(r) => self.rules([r], false),
+            Op::DeleteRules(rs) => self.rules(rs, false),
             Op::CreateBase { .. } => self.base_made = true,
             Op::AddNetwork {
                 create_table: true, ..
@@ -168,13 +189,23 @@ impl Host for Rehearsal {
         Ok(facts)
     }
     fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
-        self.real.has_rule(rule)
+        match self.rules.get(rule) {
+            Some(there) => Ok(*there),
+            None => self.real.has_rule(rule),
+        }
     }
     fn files(&self) -> &dyn FileSource {
         self
     }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
-        self.real.cnet_rules()
+        let mut rules = self.real.cnet_rules()?;
+        rules.retain(|r| self.rules.get(r) != Some(&false));
+        for (r, there) in &self.rules {
+            if *there && !rules.contains(r) {
+                rules.push(r.clone());
+            }
+        }
+        Ok(rules)
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
         self.real.links_in(ns)
