@@ -405,6 +405,25 @@ fn printed_macs(script: &str) -> Vec<(&'static str, String)> {
     out
 }
 
+/// The bridge MACs a `lab up` script gives its networks (`# network NAME`, then `ip link set
+/// BRIDGE address MAC`); the gateway bridge's is not drawn from a random id.
+fn lab_bridge_macs(script: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut network = None;
+    for line in script.lines() {
+        if let Some(name) = line.strip_prefix("# network ") {
+            network = Some(name.to_string());
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(name), ["ip", "link", "set", _, "address", mac]) = (&network, &words[..])
+            && name != "cnet_gwbridge"
+        {
+            out.push((name.clone(), mac.to_string()));
+        }
+    }
+    out
+}
+
 fn args(step: &str) -> Vec<&str> {
     step.split_whitespace().collect()
 }
@@ -416,7 +435,7 @@ fn a_dry_run_pasted_into_a_shell_builds_what_the_real_run_builds() {
 
 /// A lab of overlays whose namespaces have legs on the gateway bridge `cnet_gwbridge`: a
 /// leg stays while one of its namespace's overlays is left and goes with the last, whichever
-/// command (detach, `ns rm`, `net rm --force`, `reset`) takes them.
+/// command (detach, `ns rm`, `net rm --force`, `lab down`, `reset`) takes them.
 const GATEWAY_STEPS: &[&str] = &[
     "net create ova -d vxlan --vni 6000 --subnet 10.30.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
     "net create ovb -d vxlan --vni 6001 --subnet 10.31.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
@@ -436,6 +455,9 @@ const GATEWAY_STEPS: &[&str] = &[
     "net rm --force ova",
     "net rm --force ovb ovc",
     "ns rm n2 n3 n4",
+    "! printf '[networks.ovl]\\ndriver = \"vxlan\"\\nsubnet = \"10.33.0.0/24\"\\nvni = 6003\\nlocal = \"192.0.2.1\"\\npeers = [\"192.0.2.2\"]\\n[networks.ovm]\\ndriver = \"vxlan\"\\nsubnet = \"10.34.0.0/24\"\\nvni = 6004\\nlocal = \"192.0.2.1\"\\npeers = [\"192.0.2.2\"]\\n[namespaces.l1]\\nattach = [{ network = \"ovl\", ports = [\"8085:80\"] }, { network = \"ovm\" }]\\n' >/run/lab.toml",
+    "lab up /run/lab.toml",
+    "lab down /run/lab.toml",
     "net create ovd -d vxlan --vni 6005 --subnet 10.35.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
     "net create ove -d vxlan --vni 6006 --subnet 10.36.0.0/24 --local 192.0.2.1 --peer 192.0.2.2",
     "net create lab --subnet 10.1.0.0/24",
@@ -493,6 +515,16 @@ fn replay(steps: &[&str]) {
                     .get(kind)
                     .unwrap_or_else(|| panic!("{name}: no {kind} mac"));
                 real_macs.push((a_mac.clone(), placeholder.clone()));
+                replay_macs.push((mac, placeholder));
+            }
+        }
+        if step.starts_with("lab up ") {
+            for (name, mac) in lab_bridge_macs(&script) {
+                let placeholder = format!("<bridge mac from the id of {name}>");
+                real_macs.push((
+                    id_derived_macs(&real, &name)["bridge"].clone(),
+                    placeholder.clone(),
+                ));
                 replay_macs.push((mac, placeholder));
             }
         }
