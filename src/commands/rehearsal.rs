@@ -1,4 +1,4 @@
-//! A dry run of several steps (`lab up|down`, `ns rm`, `net rm`, `reset`): each step is
+//! A dry run of several steps (`lab up|down`, `ns rm`, `net rm`, `reset`, `gc`): each step is
 //! planned on what the steps before it made, so such a command cannot be dry-run one plan at a
 //! time against this machine. It is rehearsed instead: the same commands run on a copy of cnet's records in memory and on a
 //! host that reads this machine but only remembers the steps it is given (links, namespaces,
@@ -9,8 +9,10 @@ use super::Ctx;
 use crate::error::Result;
 use crate::files::{Disk, FileSource, Node};
 use crate::firewall::inet::NetElement;
+use crate::firewall::published::PortEntry;
 use crate::firewall::rule::Rule;
 use crate::firewall::status::Installed;
+use crate::firewall::tunnel::TunnelEntry;
 use crate::firewall::{FirewallFacts, IptablesLeftovers};
 use crate::host::{FirewallElements, Host, LinkFacts, RealHost};
 use crate::model::PortClaim;
@@ -91,16 +93,35 @@ struct Rehearsal {
     table: Option<bool>,
     /// iptables and ip6tables rules appended (true) or deleted (false) by the rehearsal.
     rules: HashMap<Rule, bool>,
+    /// Elements of `table inet cnet` added (true) or deleted (false) by the rehearsal.
+    ports: HashMap<PortEntry, bool>,
+    tunnel: HashMap<TunnelEntry, bool>,
+    elements: HashMap<NetElement, bool>,
+}
+
+/// `real` as the rehearsal left it: what it deleted out, what it added in.
+fn as_rehearsed<T: Clone + Eq + std::hash::Hash>(
+    mut real: Vec<T>,
+    done: &HashMap<T, bool>,
+) -> Vec<T> {
+    real.retain(|e| done.get(e) != Some(&false));
+    for (e, there) in done {
+        if *there && !real.contains(e) {
+            real.push(e.clone());
+        }
+    }
+    real
+}
+
+fn mark<T: Clone + Eq + std::hash::Hash>(done: &mut HashMap<T, bool>, items: &[T], there: bool) {
+    for e in items {
+        done.insert(e.clone(), there);
+    }
 }
 
 impl Rehearsal {
     fn link(&mut self, ns: &NsRef, dev: &str, there: bool) {
         self.links.insert((ns.clone(), dev.to_string()), there);
-    }
-    fn rules<'a>(&mut self, rules: impl IntoIterator<Item = &'a Rule>, there: bool) {
-        for r in rules {
-            self.rules.insert(r.clone(), there);
-        }
     }
 }
 
@@ -145,19 +166,35 @@ impl Host for Rehearsal {
                 self.link(&NsRef::Host, host, false);
                 self.link(peer_ns, peer, false);
             }
-            Op::AppendRule(r) => self.rules([r], true),
-            Op::AppendRules(rs) => self.rules(rs, true),
-            Op::DeleteRule(r) => self.rules([r], false),
-            Op::DeleteRules(rs) => self.rules(rs, false),
+            Op::AppendRule(r) => mark(&mut self.rules, std::slice::from_ref(r), true),
+            Op::AppendRules(rs) => mark(&mut self.rules, rs, true),
+            Op::DeleteRule(r) => mark(&mut self.rules, std::slice::from_ref(r), false),
+            Op::DeleteRules(rs) => mark(&mut self.rules, rs, false),
             Op::CreateBase { .. } => self.base_made = true,
+            Op::PublishPorts(es) => mark(&mut self.ports, es, true),
+            Op::UnpublishPorts(es) => mark(&mut self.ports, es, false),
+            Op::AllowTunnel(es) => mark(&mut self.tunnel, es, true),
+            Op::DisallowTunnel(es) => mark(&mut self.tunnel, es, false),
             Op::AddNetwork {
-                create_table: true, ..
+                create_table,
+                elements,
+            } => {
+                mark(&mut self.elements, elements, true);
+                if *create_table {
+                    self.table = Some(true);
+                }
             }
-            | Op::ReplaceTable { .. } => self.table = Some(true),
             Op::RemoveNetwork {
-                drop_table: true, ..
+                drop_table,
+                elements,
+            } => {
+                mark(&mut self.elements, elements, false);
+                if *drop_table {
+                    self.table = Some(false);
+                }
             }
-            | Op::DropTable => self.table = Some(false),
+            Op::ReplaceTable { .. } => self.table = Some(true),
+            Op::DropTable => self.table = Some(false),
             _ => {}
         }
         Ok(())
@@ -198,23 +235,28 @@ impl Host for Rehearsal {
         self
     }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
-        let mut rules = self.real.cnet_rules()?;
-        rules.retain(|r| self.rules.get(r) != Some(&false));
-        for (r, there) in &self.rules {
-            if *there && !rules.contains(r) {
-                rules.push(r.clone());
-            }
-        }
-        Ok(rules)
+        Ok(as_rehearsed(self.real.cnet_rules()?, &self.rules))
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
-        self.real.links_in(ns)
+        let mut links = self.real.links_in(ns)?;
+        links.retain(|l| self.links.get(&(ns.clone(), l.name.clone())) != Some(&false));
+        Ok(links)
     }
     fn firewall_elements(&mut self) -> Result<FirewallElements> {
-        self.real.firewall_elements()
+        if self.table == Some(false) {
+            return Ok(FirewallElements::default());
+        }
+        let real = self.real.firewall_elements()?;
+        Ok(FirewallElements {
+            ports: as_rehearsed(real.ports, &self.ports),
+            tunnel: as_rehearsed(real.tunnel, &self.tunnel),
+        })
     }
     fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
-        self.real.cnet_elements()
+        if self.table == Some(false) {
+            return Ok(Vec::new());
+        }
+        Ok(as_rehearsed(self.real.cnet_elements()?, &self.elements))
     }
     fn firewall_status(&mut self) -> Result<Installed> {
         self.real.firewall_status()
