@@ -4,7 +4,7 @@
 mod common;
 
 use common::Sandbox;
-use common::replay::replay;
+use common::replay::{replay, replay_in};
 
 /// A lab of overlays whose namespaces have legs on the gateway bridge `cnet_gwbridge`: a
 /// leg stays while one of its namespace's overlays is left and goes with the last, whichever
@@ -44,6 +44,12 @@ const GATEWAY_STEPS: &[&str] = &[
 #[test]
 fn a_dry_run_of_overlays_with_legs_builds_what_the_real_run_builds() {
     replay(GATEWAY_STEPS);
+}
+
+#[test]
+fn on_the_iptables_backend_too() {
+    let sandbox = || Sandbox::new().with_env("CNET_FIREWALL", "iptables");
+    replay_in(sandbox(), sandbox(), GATEWAY_STEPS);
 }
 
 /// `gc` of namespaces deleted by hand: one on overlay `ab` (repaired before the gateway bridge,

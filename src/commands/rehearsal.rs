@@ -88,7 +88,8 @@ struct Rehearsal {
     /// Named namespaces made (true) or deleted (false).
     netns: BTreeMap<String, bool>,
     files: BTreeMap<PathBuf, Node>,
-    base_made: bool,
+    /// cnet's iptables base made (true) or removed (false) by the rehearsal.
+    base: Option<bool>,
     /// `table inet cnet` made (true) or dropped (false) by the rehearsal.
     table: Option<bool>,
     /// iptables and ip6tables rules appended (true) or deleted (false) by the rehearsal.
@@ -170,7 +171,8 @@ impl Host for Rehearsal {
             Op::AppendRules(rs) => mark(&mut self.rules, rs, true),
             Op::DeleteRule(r) => mark(&mut self.rules, std::slice::from_ref(r), false),
             Op::DeleteRules(rs) => mark(&mut self.rules, rs, false),
-            Op::CreateBase { .. } => self.base_made = true,
+            Op::CreateBase { .. } => self.base = Some(true),
+            Op::RemoveBase => self.base = Some(false),
             Op::PublishPorts(es) => mark(&mut self.ports, es, true),
             Op::UnpublishPorts(es) => mark(&mut self.ports, es, false),
             Op::AllowTunnel(es) => mark(&mut self.tunnel, es, true),
@@ -216,9 +218,15 @@ impl Host for Rehearsal {
     }
     fn firewall_facts(&mut self) -> Result<FirewallFacts> {
         let mut facts = self.real.firewall_facts()?;
-        if self.base_made {
-            facts.base_input.clear();
-            facts.base_input6.clear();
+        match self.base {
+            Some(true) => {
+                facts.base_input.clear();
+                facts.base_input6.clear();
+            }
+            Some(false) if facts.backend == crate::firewall::Backend::Iptables => {
+                [facts.base_input, facts.base_input6] = FirewallFacts::absent_base()?;
+            }
+            _ => {}
         }
         if let Some(table) = self.table {
             facts.table = table;

@@ -134,7 +134,10 @@ fn leftover_firewall(ctx: &Ctx) -> Result<Plan> {
         if !orphans.is_empty() {
             plan.push(Op::DeleteRules(orphans));
         }
-        plan.push(Op::RemoveBase);
+        // Not when the last network's removal took it already (a dry run prints it once).
+        if !facts.base_absent()? {
+            plan.push(Op::RemoveBase);
+        }
     }
     plan.extend(super::firewall::plan_iptables_leftovers(ctx)?);
     // The directories of the shared hosts files, once empty.

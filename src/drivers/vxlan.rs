@@ -143,6 +143,14 @@ pub fn plan_create(net: &Network, fw: &FirewallFacts) -> Result<Plan> {
         }
         Backend::Iptables => {
             plan.extend(firewall_rules(net)?.into_iter().map(Op::AppendRule));
+            // The tunnel filter lives in table inet cnet on either backend: made here when
+            // missing, so a dry run shows it.
+            if !fw.table {
+                plan.push(Op::AddNetwork {
+                    create_table: true,
+                    elements: Vec::new(),
+                });
+            }
             plan.push(Op::AllowTunnel(tunnel_entries(net, &net.peers)?));
         }
     }

@@ -376,8 +376,11 @@ fn args(step: &str) -> Vec<&str> {
 /// Runs `steps` for real in one sandbox and as pasted dry-run scripts in another, comparing
 /// both after every step.
 pub fn replay(steps: &[&str]) {
-    let real = Sandbox::new();
-    let replay = Sandbox::new();
+    replay_in(Sandbox::new(), Sandbox::new(), steps);
+}
+
+/// [`replay`] in two sandboxes made by the caller (e.g. with `CNET_FIREWALL=iptables`).
+pub fn replay_in(real: Sandbox, replay: Sandbox, steps: &[&str]) {
     real.sh(SETUP).ok();
     replay.sh(SETUP).ok();
     if let Some(d) = Dump::of(&real, &[]).first_difference(&Dump::of(&replay, &[])) {
