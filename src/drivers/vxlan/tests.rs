@@ -200,12 +200,31 @@ fn create_guards_the_vni_with_its_peers_before_the_tunnel_exists() {
         }
     );
 
-    // With iptables, the filter is its own step, after the rules.
+    // With iptables, the filter is its own step, after the rules and the table it lives in
+    // (made by the plan when missing, so a dry run shows it).
     let plan = create_any(&ov(), &FirewallFacts::iptables()).unwrap();
     let allowed = plan
         .ops
         .iter()
         .position(|o| matches!(o, Op::AllowTunnel(es) if es == &tunnels))
+        .unwrap();
+    assert_eq!(
+        plan.ops[allowed - 1],
+        Op::AddNetwork {
+            create_table: true,
+            elements: Vec::new()
+        }
+    );
+    assert!(matches!(plan.ops[allowed - 2], Op::AppendRule(_)));
+    let with_table = FirewallFacts {
+        table: true,
+        ..FirewallFacts::iptables()
+    };
+    let plan = create_any(&ov(), &with_table).unwrap();
+    let allowed = plan
+        .ops
+        .iter()
+        .position(|o| matches!(o, Op::AllowTunnel(_)))
         .unwrap();
     assert!(matches!(plan.ops[allowed - 1], Op::AppendRule(_)));
     // No iptables rule looks at the tunnel's packets any more.
