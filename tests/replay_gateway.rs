@@ -39,6 +39,18 @@ const GATEWAY_STEPS: &[&str] = &[
     "attach ovd n6",
     "attach lab n6",
     "reset --yes",
+    // Dual stack: the gateway bridge made for a dual-stack overlay gets its own /64 of the
+    // host's ULA prefix (recorded here, so both sandboxes choose the same), and legs both
+    // families.
+    "! mkdir -p /run/cnet-state && echo fd42:1:2::/48 > /run/cnet-state/ula_prefix",
+    "net create ovf -d vxlan --vni 6007 --subnet 10.37.0.0/24 --ipv6 --subnet6 fd00:37::/64 --local 192.0.2.1 --peer 192.0.2.2",
+    "net create ovg -d vxlan --vni 6008 --subnet 10.38.0.0/24 --ipv6 --subnet6 fd00:38::/64 --local 192.0.2.1 --peer 192.0.2.2",
+    "attach ovf n8 -p 8087:80",
+    "attach ovg n8",
+    "attach ovf n9 -p [::]:8088:80",
+    "detach ovf n8",
+    "ns rm n8 n9",
+    "reset --yes",
 ];
 
 #[test]

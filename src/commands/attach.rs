@@ -165,6 +165,7 @@ fn attach_locked(
         gw_priority: a.gw_priority,
         no_default_route: a.no_default_route,
         publish_to: None,
+        publish_to6: None,
         since: now,
     };
 
@@ -234,9 +235,14 @@ fn attach_locked(
     let after_endpoint = match leg {
         Some(leg) => {
             endpoint.publish_to = Some(leg.address);
+            endpoint.publish_to6 = leg.address6;
             let to = Some(leg.address.into());
             let mut ops = leg.ops;
-            ops.extend(drivers::bridge::plan_publish(to, None, published)?);
+            ops.extend(drivers::bridge::plan_publish(
+                to,
+                leg.address6.map(Into::into),
+                published,
+            )?);
             ops
         }
         None => {
