@@ -160,6 +160,7 @@ mod tests {
             gw_priority: 3,
             no_default_route: false,
             publish_to: None,
+            publish_to6: None,
             since: 1_700_000_000,
         }
     }

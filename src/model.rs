@@ -272,6 +272,9 @@ pub struct Endpoint {
     /// go to the namespace's address on the gateway bridge (`cnet_gwbridge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_to: Option<IpAddr>,
+    /// The same in IPv6, when the overlay and the gateway bridge are dual-stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_to6: Option<IpAddr>,
     /// Unix seconds.
     pub since: u64,
 }

@@ -310,6 +310,7 @@ pub fn endpoint(network: &str, netns: &str, address: Option<&str>) -> crate::mod
         gw_priority: 0,
         no_default_route: false,
         publish_to: None,
+        publish_to6: None,
         since: 0,
     }
 }

@@ -4,7 +4,8 @@
 //! `attach OVERLAY NS -p` serves a request from host b (not on the overlay) to host a's
 //! address; an overlay namespace reaches host b, which sees host a's address (masquerade);
 //! namespaces on two overlays of host a never reach each other through the gateway bridge;
-//! a detach leaves no leg and no port; an internal overlay gets no leg.
+//! a detach leaves no leg and no port; an internal overlay gets no leg; a dual-stack
+//! overlay's leg goes out and is published over IPv6 too.
 
 mod common;
 
@@ -279,4 +280,80 @@ fn an_overlay_attach_failing_at_any_step_takes_its_gateway_bridge_back() {
         a.snapshot().assert_same(&before, &format!("fail@{step}"));
     }
     panic!("the attach has more than 100 steps?");
+}
+
+/// A dual-stack overlay's legs are dual-stack: on both backends, a namespace of it reaches an
+/// outside namespace over IPv6, masqueraded (the outside sees the host's address), and
+/// `-p 8081:80` answers over IPv6 from outside the host.
+#[test]
+fn a_dual_stack_overlay_goes_out_and_is_published_over_ipv6() {
+    for backend in ["nftables", "iptables"] {
+        let sb = Sandbox::with_outside();
+        sb.sh("set -e; ip addr add fd99::1/64 dev up0 nodad; \
+             ip -n outside addr add fd99::2/64 dev eth0 nodad")
+            .ok();
+        cnet(
+            &sb,
+            backend,
+            &[
+                "net",
+                "create",
+                "ov6",
+                "-d",
+                "overlay",
+                "--vni",
+                "5100",
+                "--subnet",
+                "10.60.0.0/24",
+                "--ipv6",
+                "--subnet6",
+                "fd00:60::/64",
+                "--local",
+                "203.0.113.1",
+                "--peer",
+                "203.0.113.9",
+            ],
+        )
+        .ok();
+        cnet(&sb, backend, &["attach", "ov6", "web", "-p", "8081:80"]).ok();
+        // The leg (eth1) has an IPv6 address of the gateway bridge's own /64.
+        let leg6: Vec<String> = sb
+            .run(&[
+                "ip", "-n", "web", "-6", "-o", "addr", "show", "dev", "eth1", "scope", "global",
+            ])
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+            .collect();
+        assert!(
+            leg6.len() == 1 && !leg6[0].starts_with("fd00:60:"),
+            "{backend}: the leg's IPv6 addresses: {leg6:?}"
+        );
+        sb.sh(
+            "ip netns exec outside socat TCP6-LISTEN:8000,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR' \
+             </dev/null >/dev/null 2>&1 &
+             ip netns exec web socat TCP6-LISTEN:80,fork,reuseaddr SYSTEM:'echo web' \
+             </dev/null >/dev/null 2>&1 &",
+        )
+        .ok();
+        let out = reply(&sb, Some("web"), "[fd99::2]", 8000);
+        assert_eq!(
+            out, "[fd99:0000:0000:0000:0000:0000:0000:0001]",
+            "{backend}: masqueraded to the host's address"
+        );
+        assert_eq!(
+            reply(&sb, Some("outside"), "[fd99::1]", 8081),
+            "web",
+            "{backend}"
+        );
+        assert_consistent(&sb, &format!("{backend}: after the dual-stack attach"));
+        cnet(&sb, backend, &["detach", "ov6", "web"]).ok();
+        assert!(
+            call(&sb, Some("outside"), "[fd99::1]", 8081)
+                .stdout
+                .trim()
+                .is_empty(),
+            "{backend}: the port closes with the detach"
+        );
+    }
 }

@@ -165,6 +165,7 @@ fn attach_locked(
         gw_priority: a.gw_priority,
         no_default_route: a.no_default_route,
         publish_to: None,
+        publish_to6: None,
         since: now,
     };
 
@@ -232,11 +233,12 @@ fn attach_locked(
     let after_endpoint = match leg {
         Some(leg) => {
             endpoint.publish_to = Some(leg.address);
+            endpoint.publish_to6 = leg.address6;
             let to = Some(leg.address.into());
             let mut ops = leg.ops;
             ops.extend(ctx.on_backend(
                 &net.name,
-                drivers::bridge::plan_publish(to, None, published)?,
+                drivers::bridge::plan_publish(to, leg.address6.map(Into::into), published)?,
             )?);
             ops
         }

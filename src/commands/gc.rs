@@ -45,6 +45,12 @@ impl Repair {
 }
 
 pub fn run(ctx: &Ctx, a: &crate::cli::GcArgs) -> Result<()> {
+    // Each repair planned on what the ones before did (a leg taken by its overlay's detach
+    // is not detached again).
+    super::rehearsal::rehearsed(ctx, |ctx| repair_and_report(ctx, a))
+}
+
+fn repair_and_report(ctx: &Ctx, a: &crate::cli::GcArgs) -> Result<()> {
     ctx.require_root()?;
     let _lock = lock_without_recovery(ctx)?;
     let mut repairs = repair_all(ctx, true)?;

@@ -3,7 +3,8 @@
 //! (a second interface) on `cnet_gwbridge`, a bridge network of this host only. The leg
 //! carries the namespace's default route when no other network does (masqueraded), and the
 //! overlay's published ports forward to the leg's address. Its ports are isolated from each
-//! other, so namespaces of different overlays never meet on it.
+//! other, so namespaces of different overlays never meet on it. Made for a dual-stack
+//! overlay, it is dual-stack, and the legs of dual-stack overlays are too.
 //!
 //! The network is made by the first attach that needs it, in that attach's plan (so a failed
 //! attach takes it away again), and stays when the last overlay goes (`net prune` and `reset`
@@ -40,12 +41,30 @@ pub fn refuse_by_hand(network: &str, what: &str) -> Result<()> {
 }
 
 /// The gateway bridge as stored, or a new one with the plan that makes and records it: the
-/// next free default subnet, masquerade, isolated ports.
-fn network(ctx: &Ctx) -> Result<(Network, Option<Plan>)> {
+/// next free default subnet, masquerade, isolated ports; dual-stack when `dual` (made for a
+/// dual-stack overlay), its /64 chosen as `--ipv6` without `--subnet6` chooses it. One that is
+/// there stays as it is: made for IPv4 overlays, it gives legs IPv4 only.
+fn network(ctx: &Ctx, dual: bool) -> Result<(Network, Option<Plan>)> {
     if let Some(n) = ctx.store.network(NAME)? {
         return Ok((n, None));
     }
     let subnet = super::net::free_user_subnet(ctx)?;
+    let mut records = Vec::new();
+    let (subnet6, gateway6) = if dual {
+        let v6 = drivers::dual_stack::define(
+            ctx,
+            &drivers::dual_stack::V6Args {
+                subnet6: None,
+                gateway6: None,
+            },
+            &ctx.store.networks()?,
+            true,
+        )?;
+        records = v6.records;
+        (Some(v6.subnet6), v6.gateway6)
+    } else {
+        (None, None)
+    };
     let mut net = Network {
         // Stable, as the predefined networks' (and so its bridge's MAC): a dry run shows
         // what the run does.
@@ -55,13 +74,17 @@ fn network(ctx: &Ctx) -> Result<(Network, Option<Plan>)> {
         ),
         subnet: Some(subnet),
         gateway: Some(ipam::first_host(subnet)),
+        subnet6,
+        gateway6,
         bridge: Some(NAME.to_string()),
         isolated_ports: true,
         ..drivers::create::new_network(NAME, Driver::Bridge)
     };
     net.bridge_mac = Some(format_mac(&drivers::bridge::bridge_mac(&net)));
     ctx.say(format!("creating the gateway bridge {NAME} on {subnet}"));
-    let mut setup = drivers::plan_create(&net, &ctx.firewall_facts()?)?;
+    let mut setup = Plan::default();
+    setup.ops.extend(records.into_iter().map(Op::Record));
+    setup.extend(drivers::plan_create(&net, &ctx.firewall_facts()?)?.ops);
     setup.push(Op::Record(Record::PutNetwork {
         net: Box::new(net.clone()),
         previous: None,
@@ -76,6 +99,8 @@ pub struct Leg {
     pub ops: Vec<Op>,
     /// Its address, where the overlay's published ports forward to.
     pub address: IpAddr,
+    /// Its IPv6 address, when the overlay and the gateway bridge are dual-stack.
+    pub address6: Option<IpAddr>,
 }
 
 /// What an overlay attach needs to plan a leg.
@@ -104,21 +129,40 @@ pub fn plan_leg(ctx: &Ctx, req: &LegRequest) -> Result<Option<Leg>> {
         return Ok(Some(Leg {
             ops: Vec::new(),
             address: address.ip(),
+            address6: ep.address6.map(|a| a.ip()),
         }));
     }
-    let (net, setup) = network(ctx)?;
+    let (net, setup) = network(ctx, req.overlay.subnet6.is_some())?;
+    let dual = net.subnet6.is_some() && req.overlay.subnet6.is_some();
     let target = Target {
         exists: true,
         ..req.target.clone()
     };
     let ifname = attach::free_ifname(ctx, req.target, None, Some(req.overlay_ifname))?;
     let dora = attach::exchange(ctx, &net, &target, Family::V4, None, req.now)?;
-    let carrier = req
-        .others
-        .iter()
-        .map(|(_, e)| e)
-        .find(|e| gateway::carries(e, Family::V4));
-    let default_route = !req.no_default_route && gateway::takes_over(LEG_PRIORITY, carrier);
+    let dora6 = if dual {
+        Some(attach::exchange(
+            ctx,
+            &net,
+            &target,
+            Family::V6,
+            None,
+            req.now,
+        )?)
+    } else {
+        None
+    };
+    let takes_route = |family| {
+        let carrier = req
+            .others
+            .iter()
+            .map(|(_, e)| e)
+            .find(|e| gateway::carries(e, family));
+        !req.no_default_route && gateway::takes_over(LEG_PRIORITY, carrier)
+    };
+    let default_route = takes_route(Family::V4);
+    let default_route6 = dual && takes_route(Family::V6);
+    let address6 = dora6.as_ref().map(|d| d.address);
     let mac = names::mac_from_ip(dora.address.ip());
     let endpoint = Endpoint {
         network: NAME.to_string(),
@@ -129,22 +173,25 @@ pub fn plan_leg(ctx: &Ctx, req: &LegRequest) -> Result<Option<Leg>> {
         host_ifname: drivers::host_ifname(&net, &target.key),
         mac: Some(format_mac(&mac)),
         address: Some(dora.address),
-        address6: None,
+        address6,
         aliases: Vec::new(),
         ports: Vec::new(),
         default_route,
-        default_route6: false,
+        default_route6,
         gw_priority: LEG_PRIORITY,
         no_default_route: req.no_default_route,
         publish_to: None,
+        publish_to6: None,
         since: req.now,
     };
     let mut ops = Vec::new();
     ops.extend(setup.into_iter().flat_map(|p| p.ops));
-    ops.push(Op::Record(Record::PutLease {
-        lease: dora.offer.clone(),
-        previous: dora.previous.clone(),
-    }));
+    for d in std::iter::once(&dora).chain(&dora6) {
+        ops.push(Op::Record(Record::PutLease {
+            lease: d.offer.clone(),
+            previous: d.previous.clone(),
+        }));
+    }
     // The overlay's own steps brought the namespace's loopback up already.
     let lo_up = |op: &Op| matches!(op, Op::LinkUp { dev, .. } if dev == "lo");
     ops.extend(
@@ -153,19 +200,21 @@ pub fn plan_leg(ctx: &Ctx, req: &LegRequest) -> Result<Option<Leg>> {
             target: &target,
             ifname,
             address: Some(dora.address),
-            address6: None,
+            address6,
             mac: Some(mac),
             default_route,
-            default_route6: false,
+            default_route6,
         })?
         .ops
         .into_iter()
         .filter(|op| !lo_up(op)),
     );
-    ops.push(Op::Record(Record::PutLease {
-        lease: dora.ack.clone(),
-        previous: Some(dora.offer.clone()),
-    }));
+    for d in std::iter::once(&dora).chain(&dora6) {
+        ops.push(Op::Record(Record::PutLease {
+            lease: d.ack.clone(),
+            previous: Some(d.offer.clone()),
+        }));
+    }
     ops.push(Op::Record(Record::PutEndpoint {
         endpoint: Box::new(endpoint),
         previous: None,
@@ -173,6 +222,7 @@ pub fn plan_leg(ctx: &Ctx, req: &LegRequest) -> Result<Option<Leg>> {
     Ok(Some(Leg {
         ops,
         address: dora.address.ip(),
+        address6: address6.map(|a| a.ip()),
     }))
 }
 

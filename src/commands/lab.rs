@@ -3,7 +3,6 @@
 //! process on this context: one start-up and one set of netlink sockets for the whole lab.
 
 mod ls;
-mod rehearsal;
 
 use super::Ctx;
 use crate::cli::{AttachArgs, Command, CreateArgs, DetachArgs, LabCommand, NetCommand, NsCommand};
@@ -29,7 +28,7 @@ fn load(file: &Path) -> Result<Topology> {
 
 fn up(ctx: &Ctx, topo: &Topology) -> Result<()> {
     if ctx.dry_run() {
-        return up_steps(&rehearsal::context(ctx)?, topo);
+        return up_steps(&super::rehearsal::context(ctx)?, topo);
     }
     up_steps(ctx, topo)
 }
@@ -98,7 +97,7 @@ fn up_object(topo: &Topology, step: &UpStep) -> String {
 
 fn down(ctx: &Ctx, topo: &Topology) -> Result<()> {
     if ctx.dry_run() {
-        return down_steps(&rehearsal::context(ctx)?, topo);
+        return down_steps(&super::rehearsal::context(ctx)?, topo);
     }
     down_steps(ctx, topo)
 }

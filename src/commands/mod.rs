@@ -19,6 +19,7 @@ pub mod ns;
 pub mod peer;
 pub mod prune;
 pub mod publish;
+pub mod rehearsal;
 pub mod reset;
 pub mod restore;
 pub mod target;

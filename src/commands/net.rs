@@ -178,6 +178,11 @@ pub fn rm(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
     for n in names_ {
         names::validate_network_name(n)?;
     }
+    // Each network's detaches and removal planned on what the ones before did.
+    super::rehearsal::rehearsed(ctx, |ctx| rm_steps(ctx, names_, force))
+}
+
+fn rm_steps(ctx: &Ctx, names_: &[String], force: bool) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     let removed = std::cell::RefCell::new(Vec::new());

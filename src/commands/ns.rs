@@ -241,6 +241,11 @@ pub fn ls(ctx: &Ctx, quiet: bool, wide: bool) -> Result<()> {
 
 /// Detach a namespace from every network, then delete it if cnet created it.
 pub fn rm(ctx: &Ctx, names_: &[String]) -> Result<()> {
+    // Each detach planned on what the ones before did (an overlay's takes the leg or not).
+    super::rehearsal::rehearsed(ctx, |ctx| rm_steps(ctx, names_))
+}
+
+fn rm_steps(ctx: &Ctx, names_: &[String]) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     let done = std::cell::RefCell::new(Vec::new());
@@ -276,21 +281,16 @@ pub fn remove(ctx: &Ctx, given: &str) -> Result<NsRemoved> {
         deleted: false,
     };
     let mut found = false;
-    // The gateway bridge last: an overlay's detach takes the leg with it (a dry run, which
-    // changes no record, must not plan it twice), and a leg left alone goes then.
+    // The gateway bridge last: an overlay's detach takes the leg with it, and a leg left
+    // alone goes then.
     let (legs, mut nets): (Vec<_>, Vec<_>) = ctx
         .store
         .networks()?
         .into_iter()
         .partition(|n| n.name == super::gwbridge::NAME);
-    let mut leg_taken = false;
     nets.extend(legs);
     for net in nets {
-        if net.name == super::gwbridge::NAME && leg_taken {
-            continue;
-        }
         if let Some(ep) = super::detach::find_endpoint(ctx, &net.name, given)? {
-            leg_taken |= super::gwbridge::wants_leg(&net);
             super::detach::detach_endpoint(ctx, &net, &ep)?;
             out.detached_from.push(net.name.clone());
             found = true;

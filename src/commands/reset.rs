@@ -28,6 +28,11 @@ pub fn run(ctx: &Ctx, yes: bool) -> Result<()> {
     {
         return Ok(());
     }
+    // Each removal planned on what the ones before did: a dry run prints what the run does.
+    super::rehearsal::rehearsed(ctx, reset)
+}
+
+fn reset(ctx: &Ctx) -> Result<()> {
     ctx.require_root()?;
     let _lock = ctx.lock()?;
     let mut done = ResetDone::default();
@@ -42,7 +47,7 @@ pub fn run(ctx: &Ctx, yes: bool) -> Result<()> {
     });
     let namespaces = ctx.store.namespaces()?;
     let worst = worst.and(super::for_each_reporting(&namespaces, |rec| {
-        if !ctx.dry_run() && !rec.host {
+        if !rec.host {
             ns::remove(ctx, &rec.name)?;
             done.namespaces.push(rec.name.clone());
         }
@@ -129,7 +134,10 @@ fn leftover_firewall(ctx: &Ctx) -> Result<Plan> {
         if !orphans.is_empty() {
             plan.push(Op::DeleteRules(orphans));
         }
-        plan.push(Op::RemoveBase);
+        // Not when the last network's removal took it already (a dry run prints it once).
+        if !facts.base_absent()? {
+            plan.push(Op::RemoveBase);
+        }
     }
     plan.extend(super::firewall::plan_iptables_leftovers(ctx)?);
     // The directories of the shared hosts files, once empty.

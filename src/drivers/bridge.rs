@@ -243,10 +243,11 @@ pub fn plan_publish(
 /// to its namespace's address on the gateway bridge.
 pub fn endpoint_publish_entries(ep: &Endpoint) -> Result<Vec<PortEntry>> {
     match ep.publish_to {
-        Some(to) => {
-            let to = IpNetwork::from(to);
-            publish_entries(Some(to), None, &ep.ports)
-        }
+        Some(to) => publish_entries(
+            Some(IpNetwork::from(to)),
+            ep.publish_to6.map(IpNetwork::from),
+            &ep.ports,
+        ),
         None => publish_entries(ep.address, ep.address6, &ep.ports),
     }
 }

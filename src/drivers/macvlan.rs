@@ -154,6 +154,7 @@ mod tests {
             gw_priority: 0,
             no_default_route: false,
             publish_to: None,
+            publish_to6: None,
             since: 0,
         };
         let plan = plan_detach(&n, &ep);

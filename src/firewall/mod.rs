@@ -133,6 +133,19 @@ impl FirewallFacts {
             ..Default::default()
         }
     }
+    /// The restore input of each family as it is with none of cnet's base there.
+    pub fn absent_base() -> Result<[String; 2]> {
+        let mut inputs = [String::new(), String::new()];
+        for family in iptables::families() {
+            inputs[slot(family)] = base::ensure_input(&base::parse_save(""), family)?;
+        }
+        Ok(inputs)
+    }
+    /// Whether none of cnet's iptables base is there (a `RemoveBase` would find nothing).
+    pub fn base_absent(&self) -> Result<bool> {
+        let [v4, v6] = Self::absent_base()?;
+        Ok(self.base_input == v4 && self.base_input6 == v6)
+    }
     /// The restore input of each family whose base chains are (partly) missing.
     pub fn missing_base(&self) -> Vec<(Family, String)> {
         [

@@ -162,6 +162,7 @@ pub fn endpoint() -> Endpoint {
         gw_priority: 0,
         no_default_route: false,
         publish_to: None,
+        publish_to6: None,
         since: 1_700_000_002,
     }
 }

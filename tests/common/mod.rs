@@ -13,6 +13,7 @@
 pub mod consistency;
 pub mod etcd;
 pub mod multihost;
+pub mod replay;
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};

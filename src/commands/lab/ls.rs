@@ -130,6 +130,7 @@ mod tests {
             gw_priority: 0,
             no_default_route: false,
             publish_to: None,
+            publish_to6: None,
             since: 0,
         };
         let rows = rows(&topo, &One(ep));

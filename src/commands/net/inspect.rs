@@ -70,6 +70,9 @@ struct InspectEndpoint {
     /// address on the gateway bridge.
     #[serde(skip_serializing_if = "Option::is_none")]
     ports_to: Option<std::net::IpAddr>,
+    /// The same in IPv6 (a dual-stack overlay's leg on a dual-stack gateway bridge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports_to6: Option<std::net::IpAddr>,
     /// False when the namespace no longer exists (a stale endpoint).
     alive: bool,
     /// Whether this network carries the namespace's default route.
@@ -100,6 +103,7 @@ pub fn inspect_one(ctx: &Ctx, n: &Network) -> Result<Inspect> {
                 aliases: ep.aliases,
                 ports: ep.ports.iter().map(|p| p.to_string()).collect(),
                 ports_to: ep.publish_to,
+                ports_to6: ep.publish_to6,
             },
         );
     }

@@ -285,6 +285,7 @@ fn unpublish_removes_exactly_what_publish_added() {
         gw_priority: 0,
         no_default_route: false,
         publish_to: None,
+        publish_to6: None,
         since: 0,
     };
     match plan_unpublish(&ep).ops.as_slice() {

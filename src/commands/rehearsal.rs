@@ -1,16 +1,18 @@
-//! `cnet --dry-run lab up|down`: each of a lab's steps is planned on what the steps before it
-//! made, so a lab cannot be dry-run one command at a time against this machine. It is
-//! rehearsed instead: the same commands run on a copy of cnet's records in memory and on a
+//! A dry run of several steps (`lab up|down`, `ns rm`, `net rm`, `reset`, `gc`): each step is
+//! planned on what the steps before it made, so such a command cannot be dry-run one plan at a
+//! time against this machine. It is rehearsed instead: the same commands run on a copy of cnet's records in memory and on a
 //! host that reads this machine but only remembers the steps it is given (links, namespaces,
 //! files, cnet's firewall base). Every plan is printed as a dry run prints it; nothing on the
 //! machine or in the state directory changes.
 
-use super::super::Ctx;
+use super::Ctx;
 use crate::error::Result;
 use crate::files::{Disk, FileSource, Node};
 use crate::firewall::inet::NetElement;
+use crate::firewall::published::PortEntry;
 use crate::firewall::rule::Rule;
 use crate::firewall::status::Installed;
+use crate::firewall::tunnel::TunnelEntry;
 use crate::firewall::{FirewallFacts, IptablesLeftovers};
 use crate::host::{FirewallElements, Host, LinkFacts, RealHost};
 use crate::model::PortClaim;
@@ -29,6 +31,16 @@ pub fn context(ctx: &Ctx) -> Result<Ctx> {
         Box::new(copy_of(&*ctx.store)?),
         Box::new(Rehearsal::default()),
     ))
+}
+
+/// Run `f` on a rehearsing context when `ctx` is a dry run (and not one already), else on
+/// `ctx`: the plans of a command of several steps are then each made on what the earlier ones
+/// did, as the real run makes them.
+pub fn rehearsed<T>(ctx: &Ctx, f: impl FnOnce(&Ctx) -> Result<T>) -> Result<T> {
+    if ctx.dry_run() && !ctx.rehearsing {
+        return f(&context(ctx)?);
+    }
+    f(ctx)
 }
 
 /// cnet's records, in memory: networks, leases and lease cursors, endpoints and the host ports
@@ -76,9 +88,36 @@ struct Rehearsal {
     /// Named namespaces made (true) or deleted (false).
     netns: BTreeMap<String, bool>,
     files: BTreeMap<PathBuf, Node>,
-    base_made: bool,
+    /// cnet's iptables base made (true) or removed (false) by the rehearsal.
+    base: Option<bool>,
     /// `table inet cnet` made (true) or dropped (false) by the rehearsal.
     table: Option<bool>,
+    /// iptables and ip6tables rules appended (true) or deleted (false) by the rehearsal.
+    rules: HashMap<Rule, bool>,
+    /// Elements of `table inet cnet` added (true) or deleted (false) by the rehearsal.
+    ports: HashMap<PortEntry, bool>,
+    tunnel: HashMap<TunnelEntry, bool>,
+    elements: HashMap<NetElement, bool>,
+}
+
+/// `real` as the rehearsal left it: what it deleted out, what it added in.
+fn as_rehearsed<T: Clone + Eq + std::hash::Hash>(
+    mut real: Vec<T>,
+    done: &HashMap<T, bool>,
+) -> Vec<T> {
+    real.retain(|e| done.get(e) != Some(&false));
+    for (e, there) in done {
+        if *there && !real.contains(e) {
+            real.push(e.clone());
+        }
+    }
+    real
+}
+
+fn mark<T: Clone + Eq + std::hash::Hash>(done: &mut HashMap<T, bool>, items: &[T], there: bool) {
+    for e in items {
+        done.insert(e.clone(), there);
+    }
 }
 
 impl Rehearsal {
@@ -128,15 +167,36 @@ impl Host for Rehearsal {
                 self.link(&NsRef::Host, host, false);
                 self.link(peer_ns, peer, false);
             }
-            Op::CreateBase { .. } => self.base_made = true,
+            Op::AppendRule(r) => mark(&mut self.rules, std::slice::from_ref(r), true),
+            Op::AppendRules(rs) => mark(&mut self.rules, rs, true),
+            Op::DeleteRule(r) => mark(&mut self.rules, std::slice::from_ref(r), false),
+            Op::DeleteRules(rs) => mark(&mut self.rules, rs, false),
+            Op::CreateBase { .. } => self.base = Some(true),
+            Op::RemoveBase => self.base = Some(false),
+            Op::PublishPorts(es) => mark(&mut self.ports, es, true),
+            Op::UnpublishPorts(es) => mark(&mut self.ports, es, false),
+            Op::AllowTunnel(es) => mark(&mut self.tunnel, es, true),
+            Op::DisallowTunnel(es) => mark(&mut self.tunnel, es, false),
             Op::AddNetwork {
-                create_table: true, ..
+                create_table,
+                elements,
+            } => {
+                mark(&mut self.elements, elements, true);
+                if *create_table {
+                    self.table = Some(true);
+                }
             }
-            | Op::ReplaceTable { .. } => self.table = Some(true),
             Op::RemoveNetwork {
-                drop_table: true, ..
+                drop_table,
+                elements,
+            } => {
+                mark(&mut self.elements, elements, false);
+                if *drop_table {
+                    self.table = Some(false);
+                }
             }
-            | Op::DropTable => self.table = Some(false),
+            Op::ReplaceTable { .. } => self.table = Some(true),
+            Op::DropTable => self.table = Some(false),
             _ => {}
         }
         Ok(())
@@ -158,9 +218,15 @@ impl Host for Rehearsal {
     }
     fn firewall_facts(&mut self) -> Result<FirewallFacts> {
         let mut facts = self.real.firewall_facts()?;
-        if self.base_made {
-            facts.base_input.clear();
-            facts.base_input6.clear();
+        match self.base {
+            Some(true) => {
+                facts.base_input.clear();
+                facts.base_input6.clear();
+            }
+            Some(false) if facts.backend == crate::firewall::Backend::Iptables => {
+                [facts.base_input, facts.base_input6] = FirewallFacts::absent_base()?;
+            }
+            _ => {}
         }
         if let Some(table) = self.table {
             facts.table = table;
@@ -168,22 +234,37 @@ impl Host for Rehearsal {
         Ok(facts)
     }
     fn has_rule(&mut self, rule: &Rule) -> Result<bool> {
-        self.real.has_rule(rule)
+        match self.rules.get(rule) {
+            Some(there) => Ok(*there),
+            None => self.real.has_rule(rule),
+        }
     }
     fn files(&self) -> &dyn FileSource {
         self
     }
     fn cnet_rules(&mut self) -> Result<Vec<Rule>> {
-        self.real.cnet_rules()
+        Ok(as_rehearsed(self.real.cnet_rules()?, &self.rules))
     }
     fn links_in(&mut self, ns: &NsRef) -> Result<Vec<LinkFacts>> {
-        self.real.links_in(ns)
+        let mut links = self.real.links_in(ns)?;
+        links.retain(|l| self.links.get(&(ns.clone(), l.name.clone())) != Some(&false));
+        Ok(links)
     }
     fn firewall_elements(&mut self) -> Result<FirewallElements> {
-        self.real.firewall_elements()
+        if self.table == Some(false) {
+            return Ok(FirewallElements::default());
+        }
+        let real = self.real.firewall_elements()?;
+        Ok(FirewallElements {
+            ports: as_rehearsed(real.ports, &self.ports),
+            tunnel: as_rehearsed(real.tunnel, &self.tunnel),
+        })
     }
     fn cnet_elements(&mut self) -> Result<Vec<NetElement>> {
-        self.real.cnet_elements()
+        if self.table == Some(false) {
+            return Ok(Vec::new());
+        }
+        Ok(as_rehearsed(self.real.cnet_elements()?, &self.elements))
     }
     fn firewall_status(&mut self) -> Result<Installed> {
         self.real.firewall_status()
