@@ -288,7 +288,7 @@ fn an_overlay_attach_failing_at_any_step_takes_its_gateway_bridge_back() {
 #[test]
 fn a_dual_stack_overlay_goes_out_and_is_published_over_ipv6() {
     for backend in ["nftables", "iptables"] {
-        let sb = Sandbox::with_outside();
+        let sb = Sandbox::with_outside().with_env("CNET_FIREWALL", backend);
         sb.sh("set -e; ip addr add fd99::1/64 dev up0 nodad; \
              ip -n outside addr add fd99::2/64 dev eth0 nodad")
             .ok();

@@ -24,6 +24,8 @@ pub struct Ep {
     /// Where they forward to when not to `v4`: an overlay's go to the namespace's address on
     /// the gateway bridge.
     pub ports_to: Option<String>,
+    /// The same in IPv6 (a dual-stack overlay's leg).
+    pub ports_to6: Option<String>,
 }
 
 /// A recorded network, as `net inspect` shows it.
@@ -83,6 +85,7 @@ pub fn parse_recorded(v: &Value) -> BTreeMap<String, Net> {
                 v6: s(&e["ipv6_address"]),
                 ports: ports.filter_map(&s).collect(),
                 ports_to: s(&e["ports_to"]),
+                ports_to6: s(&e["ports_to6"]),
             };
             net.endpoints.insert(ns.clone(), ep);
         }
@@ -336,7 +339,7 @@ fn check_elements(nets: &BTreeMap<String, Net>, elements: &[String]) -> Result<(
             // An overlay endpoint's ports go to its gateway-bridge leg, others' to its own
             // addresses.
             let to = match &ep.ports_to {
-                Some(leg) => vec![Some(leg.clone())],
+                Some(leg) => vec![Some(leg.clone()), ep.ports_to6.clone()],
                 None => vec![ep.v4.clone(), ep.v6.clone()],
             };
             for addr in to {
