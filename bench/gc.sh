@@ -73,7 +73,7 @@ build)
     for r in $(seq "$RUNS"); do
         first=$(( (r - 1) * 100 + 1 ))
         for j in $(seq "$first" $((first + 99))); do ip netns del "n$j"; done
-        out=$(cnet gc --dry-run | grep -c '^endpoint ') || true
+        out=$(cnet gc --dry-run | grep -c '^# endpoint ') || true
         [ "$out" = 100 ] || { echo "bench/gc.sh: gc sees $out endpoints gone, not 100" >&2; exit 1; }
         seconds cnet gc
     done | median >"$dir/gc-deleted"

@@ -54,6 +54,18 @@ const STEPS: &[&str] = &[
     "detach host hostns",
     "detach none lonely",
     "ns rm ns4 ns5 ns6 ns7 lonely",
+    // Namespaces deleted behind cnet's back: gc detaches what was attached in them (the kernel
+    // took their veths along) and forgets them and their /etc/netns files.
+    "attach lab g1 -p 8085:80 --alias gone",
+    "attach lab g2",
+    "net create ovg -d overlay --vni 5002 --subnet 10.22.0.0/24 --underlay up0 --peer 192.0.2.2",
+    "attach ovg g2 -p 8086:80",
+    // The kernel deletes a namespace's links in the background: both sandboxes wait for the
+    // host ends of g1's and g2's veths to be gone, so that the dry run plans on what the run
+    // finds.
+    "! ends=$(for n in g1 g2; do ip -n $n -o link | sed -n 's/^[0-9]*: [^@]*@if\\([0-9]*\\).*/\\1/p'; done) && ip netns del g1 && ip netns del g2 && for i in $ends; do while ip -o link | grep -q \"^$i: \"; do sleep 0.05; done; done",
+    "gc",
+    "net rm ovg",
     "detach lab web",
     "net rm lab",
 ];

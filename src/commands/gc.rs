@@ -6,6 +6,7 @@
 //! for (`leftovers`). Each repair is a plan that goes through the executor; a dry run prints them.
 
 mod elements;
+mod gone;
 mod hosts;
 mod leftovers;
 
@@ -18,6 +19,9 @@ use crate::model::{Endpoint, LeaseState, Network};
 use crate::plan::{NsRef, Op, Plan, Record};
 use serde::Serialize;
 use std::collections::BTreeSet;
+
+/// The problem of an endpoint whose namespace is gone.
+const NS_GONE: &str = "namespace gone";
 
 /// One disagreement and what repairs it.
 #[derive(Serialize)]
@@ -73,7 +77,8 @@ pub fn lock_without_recovery(ctx: &Ctx) -> Result<Option<crate::store::Guard>> {
     }
 }
 
-/// Print the repairs: one line each, or a JSON list; on a dry run, their plans too.
+/// Print the repairs: one line each (shell comments on a dry run, after their plans), or a
+/// JSON list.
 pub fn report(ctx: &Ctx, repairs: &[Repair]) {
     if ctx.global.format() == Format::Json {
         crate::outln!(
@@ -82,8 +87,10 @@ pub fn report(ctx: &Ctx, repairs: &[Repair]) {
         );
         return;
     }
+    // A dry run's output is a script to paste: its report lines are comments in it.
+    let prefix = if ctx.dry_run() { "# " } else { "" };
     for r in repairs {
-        crate::outln!("{}", r.line());
+        crate::outln!("{prefix}{}", r.line());
     }
 }
 
@@ -120,7 +127,11 @@ fn carry_out(ctx: &Ctx, mut repair: Repair) -> Result<Repair> {
         if ctx.store.endpoint(&net.name, &ep.key)?.is_none() {
             return Ok(repair);
         }
-        repair.plan = super::detach::plan_detach_endpoint(ctx, net, ep)?;
+        repair.plan = if repair.problem == NS_GONE {
+            gone::plan_detach(ctx, net, ep)?
+        } else {
+            super::detach::plan_detach_endpoint(ctx, net, ep)?
+        };
     }
     let result = if repair.builds {
         ctx.apply(&repair.plan)
@@ -200,7 +211,7 @@ pub fn network_repairs(ctx: &Ctx, net: &Network) -> Result<Vec<Repair>> {
         released.extend(ep.addresses().map(|a| a.ip()));
         out.push(Repair {
             object: format!("endpoint {} on {}", ep.netns, net.name),
-            problem: "namespace gone".into(),
+            problem: NS_GONE.into(),
             action: "detached".into(),
             plan: Plan::default(),
             builds: false,
