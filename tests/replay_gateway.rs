@@ -66,8 +66,8 @@ fn on_the_iptables_backend_too() {
 
 /// `gc` of namespaces deleted by hand: one on overlay `ab` (repaired before the gateway bridge,
 /// so its detach takes the leg), one on two overlays. Its repairs' plans, as `--dry-run` prints
-/// them, are those `-v` shows the run carry out (its report as comments), and each leg is taken
-/// once.
+/// them, are those `-v` shows the run carry out (its report as comments), each leg is taken
+/// once, and the hosts files of the namespaces gone are removed without being rewritten first.
 #[test]
 fn a_dry_run_of_gc_prints_the_plans_gc_carries_out() {
     let sb = Sandbox::new();
@@ -107,6 +107,13 @@ fn a_dry_run_of_gc_prints_the_plans_gc_carries_out() {
             .matches("forget g2 on network cnet_gwbridge")
             .count();
     assert_eq!(legs, 2, "each leg taken once:\n{}", dry.stdout);
+    // The hosts files of g1 and g2 are removed, not first written back for the namespaces
+    // the same gc forgets.
+    for ns in ["g1", "g2"] {
+        let write = format!("> /etc/netns/{ns}/hosts");
+        assert!(!dry.stdout.contains(&write), "{write}:\n{}", dry.stdout);
+        assert!(dry.stdout.contains(&format!("rm -f /etc/netns/{ns}/hosts")));
+    }
     // g3's leg stays: ovx still needs it.
     assert_eq!(sb.cnet(&["ns", "ls", "-q"]).stdout.matches("g3").count(), 1);
 }
