@@ -4,23 +4,15 @@
 
 mod common;
 
-use common::etcd::{etcd_missing, launch_etcd, shared, start_agent, start_etcd, stop_etcd};
+use common::etcd::{
+    etcd_missing, eventually, launch_etcd, shared, start_agent, start_etcd, stop_etcd,
+};
 use common::multihost::{Host, Lab};
 use std::time::{Duration, Instant};
 
 /// The agents' liveness TTL in these tests: short, but longer than etcd's answers take on a busy
 /// 2-core machine (with 2 s, a stall of etcd made every host look down now and then).
 const TTL: &str = "4";
-
-/// Wait until `ok` holds, or fail with what `why` says then.
-#[track_caller]
-fn eventually(within: Duration, mut ok: impl FnMut() -> bool, why: impl Fn() -> String) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < deadline, "{}", why());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn agent_log(h: &Host) -> String {
     h.run(&["cat", "/run/agent.log"]).stdout.clone()
@@ -33,31 +25,9 @@ fn fdb(h: &Host) -> String {
         .clone()
 }
 
-/// The per-endpoint entries on a host's VXLAN device, sorted: `MAC VTEP` from its FDB (the
-/// permanent ones of endpoints; not flood or learned entries) and `IP MAC` from its
-/// neighbour table.
+/// The per-endpoint entries on a host's VXLAN device (see [`common::etcd::forwards`]).
 fn forwards(h: &Host) -> Vec<String> {
-    let mut out: Vec<String> = fdb(h)
-        .lines()
-        .filter(|l| l.contains(" dst ") && l.ends_with("permanent"))
-        .filter(|l| !l.starts_with("00:00:00:00:00:00"))
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            format!("{} {}", w[0], w[2])
-        })
-        .collect();
-    let neigh = h
-        .run(&["ip", "neigh", "show", "dev", "cnvx4096"])
-        .ok()
-        .stdout
-        .clone();
-    for l in neigh.lines() {
-        let w: Vec<&str> = l.split_whitespace().collect();
-        assert_eq!(w.get(3), Some(&"PERMANENT"), "{neigh}");
-        out.push(format!("{} {}", w[0], w[2]));
-    }
-    out.sort();
-    out
+    common::etcd::forwards(h, "cnvx4096")
 }
 
 /// What `forwards` must show on host `i` when the hosts `up` are alive: each of their

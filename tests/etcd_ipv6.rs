@@ -7,25 +7,16 @@
 
 mod common;
 
-use common::etcd::{etcd_missing, shared, start_agent, start_etcd};
+use common::etcd::{etcd_missing, eventually, forwards, shared, start_agent, start_etcd};
 use common::multihost::{Host, Lab};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The agents' liveness TTL: nobody goes down in this test, so one long enough that a slow
 /// moment of etcd on a busy machine does not make every host look down.
 const TTL: &str = "--ttl 6";
 /// Namespaces attached at once, spread over the three hosts.
 const ATTACHES: usize = 12;
-
-#[track_caller]
-fn eventually(within: Duration, mut ok: impl FnMut() -> bool, why: impl Fn() -> String) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < deadline, "{}", why());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// The host namespace `n{i}` is on.
 fn host_of(lab: &Lab, i: usize) -> &Host {
@@ -56,39 +47,6 @@ fn mac_of(h: &Host, ns: &str) -> String {
         .ok()
         .json();
     link[0]["address"].as_str().unwrap().to_string()
-}
-
-/// The per-endpoint entries of a host's VXLAN device, sorted: `MAC VTEP` of its permanent
-/// FDB entries (not the flood ones) and `IP MAC` of its neighbour entries, both families.
-fn forwards(h: &Host, dev: &str) -> Vec<String> {
-    let fdb = h
-        .run(&["bridge", "fdb", "show", "dev", dev])
-        .ok()
-        .stdout
-        .clone();
-    let mut out: Vec<String> = fdb
-        .lines()
-        .filter(|l| l.contains(" dst ") && l.ends_with("permanent"))
-        .filter(|l| !l.starts_with("00:00:00:00:00:00"))
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            format!("{} {}", w[0], w[2])
-        })
-        .collect();
-    for family in ["-4", "-6"] {
-        let neigh = h
-            .run(&["ip", family, "neigh", "show", "dev", dev])
-            .ok()
-            .stdout
-            .clone();
-        for l in neigh.lines() {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            assert_eq!(w.get(3), Some(&"PERMANENT"), "{neigh}");
-            out.push(format!("{} {}", w[0], w[2]));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Namespace `i`'s MAC, IPv4 and IPv6 address.

@@ -85,3 +85,46 @@ pub fn start_agent(h: &Host, extra: &str) {
     ))
     .ok();
 }
+
+/// Wait until `ok` holds, or fail with what `why` says then.
+#[track_caller]
+pub fn eventually(within: Duration, mut ok: impl FnMut() -> bool, why: impl Fn() -> String) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{}", why());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The per-endpoint entries of a host's VXLAN device, sorted: `MAC VTEP` of its permanent
+/// FDB entries (not the flood ones) and `IP MAC` of its neighbour entries, both families.
+pub fn forwards(h: &Host, dev: &str) -> Vec<String> {
+    let fdb = h
+        .run(&["bridge", "fdb", "show", "dev", dev])
+        .ok()
+        .stdout
+        .clone();
+    let mut out: Vec<String> = fdb
+        .lines()
+        .filter(|l| l.contains(" dst ") && l.ends_with("permanent"))
+        .filter(|l| !l.starts_with("00:00:00:00:00:00"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {}", w[0], w[2])
+        })
+        .collect();
+    for family in ["-4", "-6"] {
+        let neigh = h
+            .run(&["ip", family, "neigh", "show", "dev", dev])
+            .ok()
+            .stdout
+            .clone();
+        for l in neigh.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(w.get(3), Some(&"PERMANENT"), "{neigh}");
+            out.push(format!("{} {}", w[0], w[2]));
+        }
+    }
+    out.sort();
+    out
+}
