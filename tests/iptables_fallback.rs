@@ -25,27 +25,9 @@ fn world() -> Sandbox {
     sb
 }
 
-/// A TCP server in `ns` on `port`, both families, answering `reply`.
-fn serve(sb: &Sandbox, ns: &str, port: u16, reply: &str) {
-    sb.sh(&format!(
-        "ip netns exec {ns} socat TCP6-LISTEN:{port},fork,reuseaddr,ipv6only=0 \
-         SYSTEM:'echo {reply}' </dev/null >/dev/null 2>&1 &
-         for i in $(seq 50); do
-           ip netns exec {ns} ss -ltnH | grep -q ':{port} ' && exit 0
-           sleep 0.1
-         done
-         echo 'socat did not start listening' >&2; exit 1"
-    ))
-    .ok();
-}
-
 /// What `ns` (None: the sandbox host) reads from a TCP connection to ADDR:PORT.
 fn fetch(sb: &Sandbox, ns: Option<&str>, addr: &str, port: u16) -> String {
-    let target = if addr.contains(':') {
-        format!("TCP6:[{addr}]:{port},connect-timeout=2")
-    } else {
-        format!("TCP4:{addr}:{port},connect-timeout=2")
-    };
+    let target = common::tcp::target(addr, port);
     let prefix = ns
         .map(|n| format!("ip netns exec {n} "))
         .unwrap_or_default();
@@ -156,9 +138,9 @@ fn published_ports_answer_in_both_families_and_go_with_detach() {
     sb.cnet(&args).ok();
     sb.cnet(&["attach", "lab", "ns2"]).ok();
     sb.cnet(&["attach", "other", "b1"]).ok();
-    serve(&sb, "ns1", 80, "hello");
-    serve(&sb, "ns1", 7000, "port-7000");
-    serve(&sb, "ns1", 7001, "port-7001");
+    common::tcp::serve_both(&sb, "ns1", 80, "hello");
+    common::tcp::serve_both(&sb, "ns1", 7000, "port-7000");
+    common::tcp::serve_both(&sb, "ns1", 7001, "port-7001");
 
     // From another machine, in both families.
     assert_reply(&sb, Some("outside"), UPLINK_HOST, 8080, "hello");
@@ -365,7 +347,7 @@ fn with_the_legacy_commands_nothing_of_cnets_is_in_nf_tables() {
         .ok();
     sb.cnet(&["attach", "lab", "ns1", "-p", "8080:80"]).ok();
     sb.cnet(&["attach", "lab", "ns2"]).ok();
-    serve(&sb, "ns1", 80, "hello");
+    common::tcp::serve_both(&sb, "ns1", 80, "hello");
     assert_reply(&sb, Some("outside"), UPLINK_HOST, 8080, "hello");
     assert_reply(&sb, Some("ns2"), "10.1.0.1", 8080, "hello");
     let dry = sb.cnet(&["--dry-run", "attach", "lab", "ns3", "-p", "8081:80"]);

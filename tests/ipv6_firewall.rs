@@ -52,28 +52,9 @@ fn create_dual(sb: &Sandbox, name: &str, v4: &str, v6: &str, extra: &[&str]) {
     sb.cnet(&args).ok();
 }
 
-/// Starts a TCP listener on both families in `netns` on `port`, answering each connection
-/// with `reply` (a shell word; `$SOCAT_PEERADDR` is the client's address).
-fn listen(sb: &Sandbox, netns: &str, port: u16, reply: &str) {
-    sb.sh(&format!(
-        "ip netns exec {netns} socat TCP6-LISTEN:{port},fork,reuseaddr,ipv6only=0 \
-         SYSTEM:'echo {reply}' </dev/null >/dev/null 2>&1 &
-         for i in $(seq 50); do
-           ip netns exec {netns} ss -ltnH | grep -q ':{port} ' && exit 0
-           sleep 0.1
-         done
-         echo 'socat did not start listening' >&2; exit 1"
-    ))
-    .ok();
-}
-
 /// What `netns` reads from a TCP connection to `[addr]:port` (IPv6) or `addr:port`.
 fn fetch(sb: &Sandbox, netns: &str, addr: &str, port: u16) -> common::Run {
-    let target = if addr.contains(':') {
-        format!("TCP6:[{addr}]:{port},connect-timeout=2")
-    } else {
-        format!("TCP4:{addr}:{port},connect-timeout=2")
-    };
+    let target = common::tcp::target(addr, port);
     sb.run(&[
         "ip", "netns", "exec", netns, "socat", "-u", &target, "STDOUT",
     ])
@@ -113,7 +94,7 @@ fn goes_out_masqueraded(backend: Backend) {
     sb.cnet(&["attach", "lab", "n1"]).ok();
     let fwd = sb.run(&["sysctl", "-n", "net.ipv6.conf.all.forwarding"]);
     assert_eq!(fwd.ok().stdout.trim(), "1");
-    listen(&sb, "outside", 7000, "$SOCAT_PEERADDR");
+    common::tcp::serve_both(&sb, "outside", 7000, "$SOCAT_PEERADDR");
     // The outside has no route back to fd00:1::/64: only masquerade makes this work.
     let seen6 = fetch(&sb, "n1", OUTSIDE6, 7000);
     assert_eq!(peer(&seen6.ok().stdout), UPLINK_HOST6);
@@ -148,7 +129,7 @@ fn isolated_with_forwarding_on(backend: Backend) {
     no_ping6(&sb, "nb", "fd00:7::2");
     sb.assert_no_ping("na", "10.8.0.2");
     sb.assert_no_ping("nb", "10.7.0.2");
-    listen(&sb, "nb", 80, "from-nb");
+    common::tcp::serve_both(&sb, "nb", 80, "from-nb");
     assert!(!fetch(&sb, "na", "fd00:8::2", 80).succeeded());
 }
 
@@ -184,7 +165,7 @@ fn internal_reaches_nothing(backend: Backend) {
     no_ping6(&sb, "o1", "fd00:3::2");
     sb.assert_no_ping("o1", "10.3.0.2");
     // Nor the host's services on its other addresses, in either family.
-    listen(&sb, "outside", 7000, "x");
+    common::tcp::serve_both(&sb, "outside", 7000, "x");
     sb.sh("socat TCP6-LISTEN:7001,fork,reuseaddr,ipv6only=0 SYSTEM:'echo host' </dev/null >/dev/null 2>&1 &
            for i in $(seq 50); do ss -ltnH | grep -q ':7001 ' && exit 0; sleep 0.1; done; exit 1")
         .ok();
@@ -249,7 +230,7 @@ fn published_port_answers(backend: Backend) {
         &format!("[{UPLINK_HOST6}]:8081:80"),
     ])
     .ok();
-    listen(&sb, "web", 80, "$SOCAT_PEERADDR");
+    common::tcp::serve_both(&sb, "web", 80, "$SOCAT_PEERADDR");
     // Over IPv6 the namespace sees the outside's own address (DNAT, no masquerade).
     for port in [8080, 8081] {
         let r = fetch(&sb, "outside", UPLINK_HOST6, port);

@@ -14,6 +14,7 @@ pub mod consistency;
 pub mod etcd;
 pub mod multihost;
 pub mod replay;
+pub mod tcp;
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
